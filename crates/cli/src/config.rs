@@ -1,0 +1,265 @@
+//! Configuration, in layers: built-in defaults, then a TOML file (`--config`), then `ROSTER_*`
+//! environment variables, then command-line flags. Secrets may also come from a file named by
+//! the `…_FILE` variable, and never appear in `Debug` output.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE: &str = "sqlite://roster-data/roster.db";
+
+/// A secret value: printed as `***`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The TOML file. Every key is optional; see `docs/configuration.md`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub database: Option<String>,
+    pub token_ttl_secs: Option<u64>,
+    pub token_cache_ttl_ms: Option<u64>,
+    pub max_body_bytes: Option<usize>,
+    pub request_timeout_secs: Option<u64>,
+    pub log_format: Option<LogFormat>,
+    pub bootstrap_client_id: Option<String>,
+    pub bootstrap_client_secret: Option<Secret>,
+    #[serde(default)]
+    pub argon2: Argon2File,
+    #[serde(default)]
+    pub postgres: PostgresFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Argon2File {
+    pub memory_kib: Option<u32>,
+    pub iterations: Option<u32>,
+    pub parallelism: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresFile {
+    pub max_connections: Option<u32>,
+    pub acquire_timeout_ms: Option<u64>,
+    pub statement_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Flags shared by every command that opens the database.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: sqlite://PATH (embedded, the default) or postgres://USER@HOST:PORT/DB.
+    #[arg(long, env = "ROSTER_DATABASE")]
+    pub database: Option<String>,
+    /// TOML configuration file.
+    #[arg(long, env = "ROSTER_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// `roster serve` flags; each also reads its `ROSTER_*` variable.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    #[arg(long, env = "ROSTER_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Lifetime of access tokens, in seconds (the token's `expires_in`).
+    #[arg(long, env = "ROSTER_TOKEN_TTL_SECS")]
+    pub token_ttl_secs: Option<u64>,
+    /// How long a node trusts a cached token check, in milliseconds.
+    #[arg(long, env = "ROSTER_TOKEN_CACHE_TTL_MS")]
+    pub token_cache_ttl_ms: Option<u64>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "ROSTER_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Longest a request may take, in seconds.
+    #[arg(long, env = "ROSTER_REQUEST_TIMEOUT_SECS")]
+    pub request_timeout_secs: Option<u64>,
+    /// Log format on standard error.
+    #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Client id of an `all`-permission application created at start if absent.
+    #[arg(long, env = "ROSTER_BOOTSTRAP_CLIENT_ID")]
+    pub bootstrap_client_id: Option<String>,
+    /// Argon2id memory cost in KiB (user passwords).
+    #[arg(long, env = "ROSTER_ARGON2_MEMORY_KIB")]
+    pub argon2_memory_kib: Option<u32>,
+    /// Argon2id iterations.
+    #[arg(long, env = "ROSTER_ARGON2_ITERATIONS")]
+    pub argon2_iterations: Option<u32>,
+    /// Argon2id lanes.
+    #[arg(long, env = "ROSTER_ARGON2_PARALLELISM")]
+    pub argon2_parallelism: Option<u32>,
+    /// PostgreSQL: most pooled connections.
+    #[arg(long, env = "ROSTER_PG_MAX_CONNECTIONS")]
+    pub pg_max_connections: Option<u32>,
+    /// PostgreSQL: statement timeout in milliseconds.
+    #[arg(long, env = "ROSTER_PG_STATEMENT_TIMEOUT_MS")]
+    pub pg_statement_timeout_ms: Option<u64>,
+}
+
+/// Everything `roster serve` runs with, defaults filled in.
+#[derive(Debug)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub database: String,
+    pub log_format: LogFormat,
+    pub bootstrap: Option<(String, Secret)>,
+    pub service: roster_service::Settings,
+    pub http: roster_http::HttpSettings,
+    pub postgres: roster_store::PgStoreOptions,
+}
+
+pub fn read_file_config(path: Option<&Path>) -> Result<FileConfig> {
+    let Some(path) = path else {
+        return Ok(FileConfig::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading configuration file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("in configuration file {}", path.display()))
+}
+
+/// A secret from `NAME` or from the file named by `NAME_FILE` (not both).
+pub fn secret_from_env(name: &str) -> Result<Option<Secret>> {
+    let direct = std::env::var(name).ok().filter(|v| !v.is_empty());
+    let file_var = format!("{name}_FILE");
+    let from_file = match std::env::var(&file_var).ok().filter(|v| !v.is_empty()) {
+        Some(path) => Some(
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {file_var} ({path})"))?
+                .trim_end_matches(['\n', '\r'])
+                .to_owned(),
+        ),
+        None => None,
+    };
+    match (direct, from_file) {
+        (Some(_), Some(_)) => bail!("set {name} or {file_var}, not both"),
+        (v, f) => Ok(v.or(f).map(Secret)),
+    }
+}
+
+pub fn database_url(args: &DatabaseArgs, file: &FileConfig) -> String {
+    args.database
+        .clone()
+        .or_else(|| file.database.clone())
+        .unwrap_or_else(|| DEFAULT_DATABASE.to_owned())
+}
+
+impl ServeArgs {
+    pub fn resolve(self) -> Result<ServeConfig> {
+        let file = read_file_config(self.db.config.as_deref())?;
+        let defaults = roster_service::Settings::default();
+        let http_defaults = roster_http::HttpSettings::default();
+        let pg_defaults = roster_store::PgStoreOptions::default();
+
+        let bootstrap_id = self
+            .bootstrap_client_id
+            .or(file.bootstrap_client_id.clone());
+        let bootstrap_secret = secret_from_env("ROSTER_BOOTSTRAP_CLIENT_SECRET")?
+            .or(file.bootstrap_client_secret.clone());
+        let bootstrap = match (bootstrap_id, bootstrap_secret) {
+            (Some(id), Some(secret)) => Some((id, secret)),
+            (None, None) => None,
+            _ => bail!(
+                "set both ROSTER_BOOTSTRAP_CLIENT_ID and ROSTER_BOOTSTRAP_CLIENT_SECRET (or _FILE), or neither"
+            ),
+        };
+        let token_ttl_secs = self
+            .token_ttl_secs
+            .or(file.token_ttl_secs)
+            .unwrap_or(defaults.token_ttl.as_secs());
+        if token_ttl_secs == 0 {
+            bail!("token_ttl_secs must be at least 1");
+        }
+        let cache_ms = self
+            .token_cache_ttl_ms
+            .or(file.token_cache_ttl_ms)
+            .map(Duration::from_millis)
+            .unwrap_or(defaults.token_cache_ttl);
+        let argon2 = roster_service::Argon2Settings {
+            memory_kib: self
+                .argon2_memory_kib
+                .or(file.argon2.memory_kib)
+                .unwrap_or(defaults.argon2.memory_kib),
+            iterations: self
+                .argon2_iterations
+                .or(file.argon2.iterations)
+                .unwrap_or(defaults.argon2.iterations),
+            parallelism: self
+                .argon2_parallelism
+                .or(file.argon2.parallelism)
+                .unwrap_or(defaults.argon2.parallelism),
+        };
+        Ok(ServeConfig {
+            database: database_url(&self.db, &file),
+            listen: match self.listen.or(file.listen) {
+                Some(addr) => addr,
+                None => DEFAULT_LISTEN.parse().context("default listen address")?,
+            },
+            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+            bootstrap,
+            service: roster_service::Settings {
+                token_ttl: Duration::from_secs(token_ttl_secs),
+                token_cache_ttl: cache_ms,
+                argon2,
+                ..defaults
+            },
+            http: roster_http::HttpSettings {
+                max_body_bytes: self
+                    .max_body_bytes
+                    .or(file.max_body_bytes)
+                    .unwrap_or(http_defaults.max_body_bytes),
+                request_timeout: self
+                    .request_timeout_secs
+                    .or(file.request_timeout_secs)
+                    .map(Duration::from_secs)
+                    .unwrap_or(http_defaults.request_timeout),
+            },
+            postgres: roster_store::PgStoreOptions {
+                max_connections: self
+                    .pg_max_connections
+                    .or(file.postgres.max_connections)
+                    .unwrap_or(pg_defaults.max_connections),
+                acquire_timeout: file
+                    .postgres
+                    .acquire_timeout_ms
+                    .map(Duration::from_millis)
+                    .unwrap_or(pg_defaults.acquire_timeout),
+                statement_timeout: self
+                    .pg_statement_timeout_ms
+                    .or(file.postgres.statement_timeout_ms)
+                    .map(Duration::from_millis)
+                    .unwrap_or(pg_defaults.statement_timeout),
+            },
+        })
+    }
+}

@@ -1,0 +1,214 @@
+//! `roster`: the directory server and its admin commands.
+
+mod config;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use config::{DatabaseArgs, LogFormat, ServeArgs};
+use roster_domain::audit::CLI_ACTOR;
+use roster_domain::permission::Permission;
+use roster_service::Service;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "roster",
+    version,
+    about = "A self-hosted identity directory that speaks the OneAccess management API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server.
+    Serve(ServeArgs),
+    /// Manage applications (the API's clients).
+    #[command(subcommand)]
+    App(AppCommand),
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Register an application; prints {"application_id","client_id","client_secret"}.
+    /// The secret is shown only this once.
+    Create {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// Application name.
+        #[arg(long)]
+        name: String,
+        /// API permission code (all, user_all, user_read, org_all, org_read, app_all,
+        /// app_read); repeat for several.
+        #[arg(long = "api-permission", required = true)]
+        api_permissions: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("roster: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::App(AppCommand::Create {
+                db,
+                name,
+                api_permissions,
+            }) => create_app(db, name, api_permissions).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("roster: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let config = args.resolve()?;
+    init_logging(config.log_format);
+    tracing::info!(database = %redact_url(&config.database), "opening the store");
+    let store = roster_store::open(&config.database, config.postgres.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("opening database {}", redact_url(&config.database)))?;
+    let service =
+        Service::new(store.clone(), config.service.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    if let Some((client_id, secret)) = &config.bootstrap {
+        let created = service
+            .bootstrap_application(client_id, secret.expose())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("creating the bootstrap application")?;
+        tracing::info!(client_id = %client_id, created, "bootstrap application");
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = store.backend(), "roster is serving");
+    // Tests and scripts wait for this line: the server accepts requests from now on.
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "roster listening on http://{addr}")?;
+    stdout.flush()?;
+
+    let purger = tokio::spawn(purge_tokens(service.clone()));
+    let served = roster_http::serve(listener, service, &config.http, shutdown_signal()).await;
+    purger.abort();
+    store.close().await;
+    tracing::info!("stopped");
+    served.context("serving HTTP")
+}
+
+/// Expired tokens are kept a day (so their holders hear "expired"), then deleted.
+async fn purge_tokens(service: Service) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match service
+            .purge_expired_tokens(Duration::from_secs(86_400))
+            .await
+        {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "purged expired tokens"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purging expired tokens failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// A database URL without its password, for logs.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn create_app(db: DatabaseArgs, name: String, codes: Vec<String>) -> Result<()> {
+    let file = config::read_file_config(db.config.as_deref())?;
+    let url = config::database_url(&db, &file);
+    let permissions = codes
+        .iter()
+        .map(|c| Permission::parse(c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
+    let store = roster_store::open(&url, roster_store::PgStoreOptions::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("opening database {}", redact_url(&url)))?;
+    let service = Service::new(store.clone(), roster_service::Settings::default())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let created = service
+        .create_application(CLI_ACTOR, Some(name), permissions)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.client_message()));
+    store.close().await;
+    let created = created?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "application_id": created.application_id,
+            "client_id": created.client_id,
+            "client_secret": created.client_secret,
+        })
+    );
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! The one error catalog. Every error Roster returns to a client is an [`ErrorKind`]: it knows
+//! its HTTP status, its stable `error_code` and its message. `docs/api.md` lists them all, and a
+//! test keeps that list and this table in step.
+
+use std::fmt;
+
+macro_rules! catalog {
+    ($($kind:ident => ($status:expr, $code:expr, $message:expr)),* $(,)?) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorKind { $($kind),* }
+
+        impl ErrorKind {
+            /// Every entry, in catalog order.
+            pub const ALL: &'static [ErrorKind] = &[$(ErrorKind::$kind),*];
+
+            pub fn status(self) -> u16 {
+                match self { $(ErrorKind::$kind => $status),* }
+            }
+
+            pub fn code(self) -> &'static str {
+                match self { $(ErrorKind::$kind => $code),* }
+            }
+
+            pub fn message(self) -> &'static str {
+                match self { $(ErrorKind::$kind => $message),* }
+            }
+        }
+    };
+}
+
+catalog! {
+    // Request shape. The reference answers every invalid parameter with 400.
+    InvalidParameter => (400, "PARAM.0001", "Invalid parameter."),
+    MalformedBody => (400, "PARAM.0002", "Request body is not valid."),
+    ClientIdRequired => (400, "PARAM.0003", "ClientId required."),
+    UnsupportedMediaType => (415, "PARAM.0415", "Unsupported content type."),
+    BodyTooLarge => (413, "PARAM.0413", "Request body too large."),
+    // Access credential and authorization.
+    UnsupportedGrantType => (400, "TOKEN.0001", "Unsupported grant type."),
+    InvalidClient => (400, "TOKEN.0002", "Invalid client credentials."),
+    Unauthenticated => (401, "TOKEN.0003", "Access token missing or invalid."),
+    TokenExpired => (401, "TOKEN.0004", "Access token expired."),
+    PermissionDenied => (403, "TOKEN.0005", "The application is not authorized for this interface."),
+    // Applications.
+    ApplicationNotFound => (400, "APP.0001", "Application does not exist."),
+    ApplicationIdRequired => (400, "APP.0002", "Application ID required."),
+    ApplicationDisabled => (400, "APP.0003", "Application disabled."),
+    ClientIdExists => (400, "APP.0004", "Client ID already exists."),
+    // Users.
+    UserNotFound => (400, "USER.0001", "User does not exist."),
+    UserNameExists => (400, "USER.0002", "Username already exists."),
+    MobileExists => (400, "USER.0003", "Mobile number already exists."),
+    // Organizations.
+    OrganizationNotFound => (400, "ORG.0001", "Organization does not exist."),
+    // Application accounts. The core operations keep the reference's `APP.ACC.*` spelling.
+    AccountNameExists => (400, "APP.ACC.0013", "Application account name already exists."),
+    AppAccountExists => (400, "APP.ACC.0029", "Application account already exists."),
+    AppAccountNotFound => (400, "APP_ACCOUNT.0001", "Application account does not exist."),
+    // Routing and the server itself.
+    RouteNotFound => (404, "ROUTE.0404", "No such interface."),
+    MethodNotAllowed => (405, "ROUTE.0405", "Method not allowed for this interface."),
+    RequestTimeout => (408, "SYSTEM.0408", "Request timed out."),
+    Internal => (500, "SYSTEM.0001", "Internal server error."),
+    Unavailable => (503, "SYSTEM.0002", "Service temporarily unavailable."),
+}
+
+/// An error from the catalog, with an optional detail that says what exactly was wrong.
+///
+/// The detail of an [`ErrorKind::Internal`] or [`ErrorKind::Unavailable`] error is for logs
+/// only: [`Error::client_message`] never shows it, so database text cannot leak to clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    detail: Option<String>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind) -> Self {
+        Self { kind, detail: None }
+    }
+
+    pub fn with_detail(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: Some(detail.into()),
+        }
+    }
+
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        Self::with_detail(ErrorKind::InvalidParameter, detail)
+    }
+
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::with_detail(ErrorKind::Internal, detail)
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
+    pub fn is_server_side(&self) -> bool {
+        self.kind.status() >= 500
+    }
+
+    /// The `error_msg` a client sees.
+    pub fn client_message(&self) -> String {
+        match (&self.detail, self.is_server_side()) {
+            (Some(detail), false) => format!("{} {}", self.kind.message(), detail),
+            _ => self.kind.message().to_owned(),
+        }
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Self::new(kind)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.code(), self.kind.message())?;
+        if let Some(detail) = &self.detail {
+            write!(f, " ({detail})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique() {
+        let codes: HashSet<_> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(codes.len(), ErrorKind::ALL.len());
+    }
+
+    #[test]
+    fn internal_detail_never_reaches_the_client() {
+        let err = Error::internal("UNIQUE constraint failed: secret_table.x");
+        assert_eq!(err.client_message(), "Internal server error.");
+        let err = Error::invalid("user_name is required.");
+        assert_eq!(
+            err.client_message(),
+            "Invalid parameter. user_name is required."
+        );
+    }
+}

@@ -1,0 +1,16 @@
+//! Roster's domain: the entities a OneAccess directory holds, their ids and validation rules,
+//! and the one catalog of errors every layer returns. Nothing here does I/O.
+
+pub mod account;
+pub mod application;
+pub mod audit;
+pub mod error;
+pub mod id;
+pub mod organization;
+pub mod permission;
+pub mod secret;
+pub mod time;
+pub mod user;
+pub mod validate;
+
+pub use error::{Error, ErrorKind, Result};

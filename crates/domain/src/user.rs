@@ -1,0 +1,202 @@
+//! Users of the tenant directory.
+
+use crate::time::Millis;
+use crate::{validate, Error, Result};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+pub const MAX_USER_NAME_CHARS: usize = 64;
+pub const MAX_TEXT_CHARS: usize = 255;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// The optional personal attributes (`attr_*` fields of the reference).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserAttrs {
+    pub gender: Option<String>,
+    pub birthday: Option<String>,
+    pub nick_name: Option<String>,
+    pub identity_type: Option<String>,
+    pub identity_number: Option<String>,
+    pub area: Option<String>,
+    pub city: Option<String>,
+    pub manager_id: Option<String>,
+    pub user_type: Option<String>,
+    pub hire_date: Option<String>,
+    pub work_place: Option<String>,
+}
+
+/// A stored user. The password is kept only as an Argon2id PHC string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: String,
+    pub org_id: Option<String>,
+    pub user_name: String,
+    pub mobile: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub employee_id: Option<String>,
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub last_name: Option<String>,
+    pub password_hash: Option<String>,
+    pub pwd_must_modify: bool,
+    pub pwd_change_at: Option<Millis>,
+    pub attrs: UserAttrs,
+    /// The `user_org_relation_list` as the client sent it.
+    pub org_relations: Option<Vec<Value>>,
+    pub extension: Option<Map<String, Value>>,
+    pub disabled: bool,
+    pub locked: bool,
+    pub grade: i64,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// The body of `CreateUser` (and, all optional, of `UpdateUser`), as the client sent it.
+/// Unknown fields are ignored, as the reference's own server does.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct UserFields {
+    pub user_name: Option<String>,
+    pub mobile: Option<String>,
+    pub password: Option<String>,
+    pub org_code: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub employee_id: Option<String>,
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub last_name: Option<String>,
+    pub pwd_must_modify: Option<bool>,
+    pub attr_gender: Option<String>,
+    pub attr_birthday: Option<String>,
+    pub attr_nick_name: Option<String>,
+    pub attr_identity_type: Option<String>,
+    pub attr_identity_number: Option<String>,
+    pub attr_area: Option<String>,
+    pub attr_city: Option<String>,
+    pub attr_manager_id: Option<String>,
+    pub attr_user_type: Option<String>,
+    pub attr_hire_date: Option<String>,
+    pub attr_work_place: Option<String>,
+    pub user_org_relation_list: Option<Vec<Value>>,
+    pub extension: Option<Map<String, Value>>,
+}
+
+/// A validated `CreateUser` request; the password is still plain text, to be hashed by the
+/// service off the async runtime.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub user_name: String,
+    pub mobile: String,
+    pub password: Option<String>,
+    pub org_code: Option<String>,
+    pub name: String,
+    pub email: Option<String>,
+    pub employee_id: Option<String>,
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub last_name: Option<String>,
+    pub pwd_must_modify: bool,
+    pub attrs: UserAttrs,
+    pub org_relations: Option<Vec<Value>>,
+    pub extension: Option<Map<String, Value>>,
+}
+
+fn text(field: &str, value: Option<String>) -> Result<Option<String>> {
+    validate::optional(field, value, MAX_TEXT_CHARS)
+}
+
+fn date(field: &str, value: Option<String>) -> Result<Option<String>> {
+    let value = text(field, value)?;
+    if let Some(v) = &value {
+        validate::date(field, v)?;
+    }
+    Ok(value)
+}
+
+pub fn validate_password(password: Option<String>) -> Result<Option<String>> {
+    match password {
+        Some(p) if !p.is_empty() => {
+            if p.chars().count() > MAX_PASSWORD_CHARS {
+                return Err(Error::invalid(format!(
+                    "password must be at most {MAX_PASSWORD_CHARS} characters."
+                )));
+            }
+            Ok(Some(p))
+        }
+        _ => Ok(None),
+    }
+}
+
+impl UserFields {
+    /// Checks a `CreateUser` body: `user_name` and `mobile` required, every field in shape.
+    pub fn into_new_user(self) -> Result<NewUser> {
+        let user_name = validate::required("user_name", self.user_name, MAX_USER_NAME_CHARS)?;
+        validate::identifier("user_name", &user_name)?;
+        let mobile = validate::required("mobile", self.mobile, 32)?;
+        validate::mobile(&mobile)?;
+        let email = text("email", self.email)?;
+        if let Some(e) = &email {
+            validate::email(e)?;
+        }
+        let name = text("name", self.name)?.unwrap_or_else(|| user_name.clone());
+        if let Some(list) = &self.user_org_relation_list {
+            if list.len() > 100 || list.iter().any(|v| !v.is_object()) {
+                return Err(Error::invalid(
+                    "user_org_relation_list must be a list of at most 100 objects.",
+                ));
+            }
+        }
+        Ok(NewUser {
+            password: validate_password(self.password)?,
+            org_code: validate::optional("org_code", self.org_code, 64)?,
+            name,
+            email,
+            employee_id: text("employee_id", self.employee_id)?,
+            first_name: text("first_name", self.first_name)?,
+            middle_name: text("middle_name", self.middle_name)?,
+            last_name: text("last_name", self.last_name)?,
+            pwd_must_modify: self.pwd_must_modify.unwrap_or(true),
+            attrs: UserAttrs {
+                gender: text("attr_gender", self.attr_gender)?,
+                birthday: date("attr_birthday", self.attr_birthday)?,
+                nick_name: text("attr_nick_name", self.attr_nick_name)?,
+                identity_type: text("attr_identity_type", self.attr_identity_type)?,
+                identity_number: text("attr_identity_number", self.attr_identity_number)?,
+                area: text("attr_area", self.attr_area)?,
+                city: text("attr_city", self.attr_city)?,
+                manager_id: text("attr_manager_id", self.attr_manager_id)?,
+                user_type: text("attr_user_type", self.attr_user_type)?,
+                hire_date: date("attr_hire_date", self.attr_hire_date)?,
+                work_place: text("attr_work_place", self.attr_work_place)?,
+            },
+            org_relations: self.user_org_relation_list,
+            extension: validate::extension(self.extension)?,
+            user_name,
+            mobile,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_requires_name_and_mobile_and_defaults() {
+        let err = UserFields::default().into_new_user().err();
+        assert_eq!(
+            err.map(|e| e.client_message()),
+            Some("Invalid parameter. user_name is required.".into())
+        );
+        let u = UserFields {
+            user_name: Some("zhangsan".into()),
+            mobile: Some("13800000000".into()),
+            ..Default::default()
+        }
+        .into_new_user();
+        let u = u.ok();
+        assert_eq!(u.as_ref().map(|u| u.name.as_str()), Some("zhangsan"));
+        assert_eq!(u.map(|u| u.pwd_must_modify), Some(true));
+    }
+}

@@ -1,0 +1,66 @@
+//! `ShowAuthToken`: `POST /api/v2/tenant/token`.
+
+use crate::error::ApiError;
+use crate::views::TokenView;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Uri};
+use axum::routing::post;
+use axum::{Json, Router};
+use roster_domain::{Error, ErrorKind};
+use roster_service::Service;
+use serde::Deserialize;
+
+pub fn router() -> Router<Service> {
+    Router::new().route("/token", post(issue))
+}
+
+#[derive(Deserialize, Default)]
+struct TokenRequest {
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// The reference sends the credentials as a form body; some clients put `grant_type` in the
+/// query string. Both are read; the body wins.
+async fn issue(
+    State(service): State<Service>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<TokenView>, ApiError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.to_ascii_lowercase())
+        .is_none_or(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form && !body.is_empty() {
+        return Err(Error::with_detail(
+            ErrorKind::UnsupportedMediaType,
+            "Send the credentials as application/x-www-form-urlencoded.",
+        )
+        .into());
+    }
+    let form = parse_form(&body)?;
+    let query = parse_form(uri.query().unwrap_or_default().as_bytes())?;
+    let issued = service
+        .issue_token(
+            form.grant_type.or(query.grant_type).as_deref(),
+            form.client_id.or(query.client_id).as_deref(),
+            form.client_secret.or(query.client_secret).as_deref(),
+        )
+        .await?;
+    Ok(Json(TokenView {
+        access_token: issued.access_token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        scope: issued.scope,
+        id_token: None,
+    }))
+}
+
+fn parse_form(bytes: &[u8]) -> Result<TokenRequest, ApiError> {
+    serde_urlencoded::from_bytes(bytes)
+        .map_err(|e| Error::with_detail(ErrorKind::MalformedBody, e.to_string()).into())
+}

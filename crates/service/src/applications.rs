@@ -1,0 +1,117 @@
+//! Registering applications (the API's clients) and their credentials.
+
+use crate::{audit, Service};
+use roster_domain::application::{self, Application};
+use roster_domain::audit::SYSTEM_ACTOR;
+use roster_domain::permission::{Permission, Permissions};
+use roster_domain::time::now_millis;
+use roster_domain::{id, secret, Error, Result};
+
+/// A registered application and its secret, which is shown this once and never again.
+#[derive(Debug, Clone)]
+pub struct NewCredentials {
+    pub application_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+fn new_application(
+    name: String,
+    client_id: String,
+    client_secret: &str,
+    permissions: Permissions,
+) -> Application {
+    let now = now_millis();
+    Application {
+        id: id::new_id(now),
+        name,
+        client_id,
+        secret_digest: secret::digest(client_secret),
+        permissions,
+        disabled: false,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+impl Service {
+    /// Registers an application with a generated client id and secret.
+    pub async fn create_application(
+        &self,
+        actor: &str,
+        name: Option<String>,
+        permissions: Vec<Permission>,
+    ) -> Result<NewCredentials> {
+        let name = application::validate_name(name)?;
+        if permissions.is_empty() {
+            return Err(Error::invalid(
+                "at least one API permission is needed (for example all or user_all).",
+            ));
+        }
+        let client_secret = secret::generate();
+        let app = new_application(
+            name,
+            secret::generate_client_id(),
+            &client_secret,
+            Permissions::new(permissions),
+        );
+        let actor = actor.to_owned();
+        let credentials = NewCredentials {
+            application_id: app.id.clone(),
+            client_id: app.client_id.clone(),
+            client_secret,
+        };
+        self.store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.insert_application(&app).await?;
+                    tx.insert_audit(&audit(
+                        app.created_at,
+                        &actor,
+                        "CreateApplication",
+                        "application",
+                        &app.id,
+                    ))
+                    .await
+                })
+            })
+            .await?;
+        Ok(credentials)
+    }
+
+    /// Creates an `all`-permission application with operator-chosen credentials unless one
+    /// with that client id exists. Safe when several nodes start at once. Says whether it
+    /// created one.
+    pub async fn bootstrap_application(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<bool> {
+        application::validate_client_id(client_id)?;
+        application::validate_client_secret(client_secret)?;
+        let app = new_application(
+            "bootstrap".to_owned(),
+            client_id.to_owned(),
+            client_secret,
+            Permissions::new(vec![Permission::All]),
+        );
+        self.store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    let created = tx.insert_application_if_absent(&app).await?;
+                    if created {
+                        tx.insert_audit(&audit(
+                            app.created_at,
+                            SYSTEM_ACTOR,
+                            "BootstrapApplication",
+                            "application",
+                            &app.id,
+                        ))
+                        .await?;
+                    }
+                    Ok(created)
+                })
+            })
+            .await
+    }
+}

@@ -1,0 +1,195 @@
+//! Access credentials: issuing tokens to applications and recognizing them on every request.
+//!
+//! Tokens are 256-bit random strings; the database keeps only their SHA-256. A node remembers
+//! recent answers in a bounded cache for `token_cache_ttl`, so checking a token is usually no
+//! database round trip, and a change made on another node (application disabled) is seen
+//! within that time.
+
+use crate::{Inner, Service, Settings};
+use moka::sync::Cache;
+use roster_domain::application::AccessToken;
+use roster_domain::permission::{Access, Permissions};
+use roster_domain::time::{now_millis, Millis};
+use roster_domain::{secret, Error, ErrorKind, Result};
+
+/// Longest bearer token looked at; anything longer cannot be one of ours.
+const MAX_TOKEN_CHARS: usize = 512;
+
+/// The application behind a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub application_id: String,
+    pub client_id: String,
+    pub permissions: Permissions,
+}
+
+impl Caller {
+    /// 403 unless the caller's permissions grant `access`.
+    pub fn require(&self, access: Access) -> Result<()> {
+        if self.permissions.allows(access) {
+            Ok(())
+        } else {
+            Err(Error::new(ErrorKind::PermissionDenied))
+        }
+    }
+}
+
+/// A freshly issued token.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub scope: String,
+}
+
+#[derive(Clone)]
+struct Known {
+    caller: Caller,
+    expires_at: Millis,
+}
+
+pub(crate) struct TokenCache(Cache<String, Known>);
+
+impl TokenCache {
+    pub fn new(settings: &Settings) -> Self {
+        Self(
+            Cache::builder()
+                .max_capacity(settings.token_cache_capacity)
+                .time_to_live(settings.token_cache_ttl)
+                .build(),
+        )
+    }
+}
+
+impl Inner {
+    fn caller_if_valid(known: &Known, now: Millis) -> Result<Caller> {
+        if known.expires_at <= now {
+            Err(Error::new(ErrorKind::TokenExpired))
+        } else {
+            Ok(known.caller.clone())
+        }
+    }
+}
+
+impl Service {
+    /// `ShowAuthToken`: exchanges client credentials for an access token.
+    pub async fn issue_token(
+        &self,
+        grant_type: Option<&str>,
+        client_id: Option<&str>,
+        client_secret: Option<&str>,
+    ) -> Result<IssuedToken> {
+        match grant_type {
+            Some("client_credentials") => {}
+            Some(other) => {
+                return Err(Error::with_detail(
+                    ErrorKind::UnsupportedGrantType,
+                    format!("grant_type must be client_credentials, not '{other}'."),
+                ))
+            }
+            None => {
+                return Err(Error::with_detail(
+                    ErrorKind::UnsupportedGrantType,
+                    "grant_type is required and must be client_credentials.",
+                ))
+            }
+        }
+        let client_id = client_id
+            .filter(|c| !c.is_empty())
+            .ok_or(ErrorKind::ClientIdRequired)?
+            .to_owned();
+        let client_secret = client_secret.unwrap_or_default().to_owned();
+        let lookup = client_id.clone();
+        let app = self
+            .store()
+            .read(move |tx| Box::pin(async move { tx.application_by_client_id(&lookup).await }))
+            .await?;
+        // The same answer for an unknown client and a wrong secret: no client-id probing.
+        let app = app
+            .filter(|a| secret::matches(&client_secret, &a.secret_digest))
+            .ok_or(ErrorKind::InvalidClient)?;
+        if app.disabled {
+            return Err(ErrorKind::ApplicationDisabled.into());
+        }
+
+        let access_token = secret::generate();
+        let now = now_millis();
+        let ttl = self.settings().token_ttl;
+        let expires_at = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+        let token = AccessToken {
+            digest: secret::digest(&access_token),
+            application_id: app.id.clone(),
+            scope: app.permissions.scope(),
+            expires_at,
+            created_at: now,
+        };
+        let digest = token.digest.clone();
+        self.store()
+            .write(move |tx| Box::pin(async move { tx.insert_token(&token).await }))
+            .await?;
+        self.inner.tokens.0.insert(
+            digest,
+            Known {
+                caller: Caller {
+                    application_id: app.id,
+                    client_id: app.client_id,
+                    permissions: app.permissions.clone(),
+                },
+                expires_at,
+            },
+        );
+        Ok(IssuedToken {
+            access_token,
+            expires_in: ttl.as_secs(),
+            scope: app.permissions.scope(),
+        })
+    }
+
+    /// Recognizes a bearer token: the caller it stands for, or 401.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Caller> {
+        if bearer.is_empty() || bearer.len() > MAX_TOKEN_CHARS {
+            return Err(ErrorKind::Unauthenticated.into());
+        }
+        let digest = secret::digest(bearer);
+        let now = now_millis();
+        if let Some(known) = self.inner.tokens.0.get(&digest) {
+            return Inner::caller_if_valid(&known, now);
+        }
+        let lookup = digest.clone();
+        let found = self
+            .store()
+            .read(move |tx| Box::pin(async move { tx.token(&lookup).await }))
+            .await?;
+        let (token, app) = found.ok_or(ErrorKind::Unauthenticated)?;
+        // The application's permissions now, not at issue: a permission withdrawn is
+        // withdrawn from tokens already out.
+        if app.disabled {
+            return Err(Error::with_detail(
+                ErrorKind::Unauthenticated,
+                "The application is disabled.",
+            ));
+        }
+        let known = Known {
+            caller: Caller {
+                application_id: app.id,
+                client_id: app.client_id,
+                permissions: app.permissions,
+            },
+            expires_at: token.expires_at,
+        };
+        let caller = Inner::caller_if_valid(&known, now);
+        if caller.is_ok() {
+            self.inner.tokens.0.insert(digest, known);
+        }
+        caller
+    }
+
+    /// Deletes tokens that expired more than `grace` ago (until then an expired token is
+    /// still recognized, so its holder learns it expired rather than that it is unknown).
+    pub async fn purge_expired_tokens(&self, grace: std::time::Duration) -> Result<u64> {
+        let before = now_millis() - i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+        self.store()
+            .write(move |tx| Box::pin(async move { tx.delete_tokens_expired_before(before).await }))
+            .await
+    }
+}

@@ -1,0 +1,97 @@
+//! Roster's use cases. Each write is one store transaction that checks the invariants,
+//! makes the change and writes its audit record; nothing is half-done.
+
+mod accounts;
+mod applications;
+mod auth;
+mod password;
+mod users;
+
+pub use applications::NewCredentials;
+pub use auth::{Caller, IssuedToken};
+pub use password::Argon2Settings;
+
+use roster_domain::audit::AuditRecord;
+use roster_domain::time::Millis;
+use roster_store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Tunables of the use cases, from configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Lifetime of an access token (`expires_in`).
+    pub token_ttl: Duration,
+    /// How long a node trusts what it learned about a token without asking the database:
+    /// the bound on how late a disabled application's tokens are refused by other nodes.
+    pub token_cache_ttl: Duration,
+    /// Most tokens a node remembers.
+    pub token_cache_capacity: u64,
+    pub argon2: Argon2Settings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            token_ttl: Duration::from_secs(1800),
+            token_cache_ttl: Duration::from_secs(5),
+            token_cache_capacity: 100_000,
+            argon2: Argon2Settings::default(),
+        }
+    }
+}
+
+/// The use cases, sharing one store. Cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    settings: Settings,
+    tokens: auth::TokenCache,
+    passwords: password::Hasher,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, settings: Settings) -> roster_domain::Result<Self> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                tokens: auth::TokenCache::new(&settings),
+                passwords: password::Hasher::new(&settings.argon2)?,
+                store,
+                settings,
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// Whether the store answers, for `/health`.
+    pub async fn check_store(&self) -> roster_domain::Result<()> {
+        self.store().ping().await
+    }
+}
+
+fn audit(
+    at: Millis,
+    actor: &str,
+    operation: &'static str,
+    target_type: &'static str,
+    target_id: &str,
+) -> AuditRecord {
+    AuditRecord {
+        at,
+        actor: actor.to_owned(),
+        operation,
+        target_type,
+        target_id: target_id.to_owned(),
+    }
+}

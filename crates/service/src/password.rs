@@ -1,0 +1,69 @@
+//! User passwords: Argon2id, stored as PHC strings (so parameters can be raised later and old
+//! hashes still verify). Hashing takes tens of milliseconds of CPU on purpose, so it runs on
+//! the blocking pool with at most one hash per core at a time.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use roster_domain::{Error, Result};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// Argon2id cost parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Argon2Settings {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Settings {
+    /// OWASP's recommended minimum for Argon2id: 19 MiB, 2 iterations, 1 lane.
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+pub(crate) struct Hasher {
+    params: Params,
+    permits: Arc<Semaphore>,
+}
+
+impl Hasher {
+    pub fn new(settings: &Argon2Settings) -> Result<Self> {
+        let params = Params::new(
+            settings.memory_kib,
+            settings.iterations,
+            settings.parallelism,
+            None,
+        )
+        .map_err(|e| Error::invalid(format!("argon2 parameters are not valid: {e}")))?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(cores)),
+        })
+    }
+
+    pub async fn hash(&self, password: String) -> Result<String> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::internal("password hasher closed"))?;
+        let params = self.params.clone();
+        tokio::task::spawn_blocking(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| Error::internal(format!("argon2: {e}")))
+        })
+        .await
+        .map_err(|e| Error::internal(format!("password hashing task: {e}")))?
+    }
+}

@@ -1,0 +1,85 @@
+//! Turning database errors into catalog errors: a unique-constraint violation becomes the
+//! client error it means; anything else is logged in full and shown as a server error.
+
+use roster_domain::{Error, ErrorKind};
+
+/// A uniqueness rule of the schema and the client error its violation means.
+pub(crate) struct Unique {
+    /// Constraint name, as PostgreSQL reports it.
+    pub constraint: &'static str,
+    /// Column list, as SQLite reports it (`UNIQUE constraint failed: <columns>`).
+    pub columns: &'static str,
+    pub error: ErrorKind,
+}
+
+pub(crate) const USER_UNIQUES: &[Unique] = &[
+    Unique {
+        constraint: "users_user_name_key",
+        columns: "users.user_name",
+        error: ErrorKind::UserNameExists,
+    },
+    Unique {
+        constraint: "users_mobile_key",
+        columns: "users.mobile",
+        error: ErrorKind::MobileExists,
+    },
+];
+
+pub(crate) const ACCOUNT_UNIQUES: &[Unique] = &[
+    Unique {
+        constraint: "app_accounts_user_key",
+        columns: "app_accounts.application_id, app_accounts.user_id",
+        error: ErrorKind::AppAccountExists,
+    },
+    Unique {
+        constraint: "app_accounts_name_key",
+        columns: "app_accounts.application_id, app_accounts.account_name",
+        error: ErrorKind::AccountNameExists,
+    },
+];
+
+pub(crate) const APPLICATION_UNIQUES: &[Unique] = &[Unique {
+    constraint: "applications_client_id_key",
+    columns: "applications.client_id",
+    error: ErrorKind::ClientIdExists,
+}];
+
+/// Maps an error of a statement that may violate one of `uniques`.
+pub(crate) fn map_unique(err: sqlx::Error, uniques: &[Unique]) -> Error {
+    if let Some(db) = err.as_database_error() {
+        if db.is_unique_violation() {
+            let message = db.message();
+            for rule in uniques {
+                let by_name = db.constraint() == Some(rule.constraint);
+                let by_columns = message.ends_with(rule.columns);
+                if by_name || by_columns {
+                    return Error::new(rule.error);
+                }
+            }
+        }
+    }
+    map(err)
+}
+
+/// Maps any other database error: unavailable when the database cannot be reached,
+/// internal otherwise. The detail goes to logs only.
+pub(crate) fn map(err: sqlx::Error) -> Error {
+    match &err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            Error::with_detail(ErrorKind::Unavailable, err.to_string())
+        }
+        sqlx::Error::Database(db) if is_busy(db.code().as_deref()) => {
+            Error::with_detail(ErrorKind::Unavailable, err.to_string())
+        }
+        _ => Error::internal(err.to_string()),
+    }
+}
+
+/// SQLITE_BUSY / SQLITE_LOCKED after the busy timeout; PostgreSQL admin shutdown or
+/// cannot-connect classes.
+fn is_busy(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("5" | "6" | "57P01" | "57P03" | "08006" | "08001")
+    )
+}

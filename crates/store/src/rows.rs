@@ -1,0 +1,229 @@
+//! Rows as both databases return them, and their conversion to domain entities.
+
+use roster_domain::account::{AccountType, AppAccount};
+use roster_domain::application::{AccessToken, Application};
+use roster_domain::organization::Organization;
+use roster_domain::permission::Permissions;
+use roster_domain::user::{User, UserAttrs};
+use roster_domain::{Error, Result};
+use serde_json::{Map, Value};
+
+fn json_object(field: &str, text: Option<String>) -> Result<Option<Map<String, Value>>> {
+    text.map(|t| serde_json::from_str(&t))
+        .transpose()
+        .map_err(|e| Error::internal(format!("stored {field} is not a JSON object: {e}")))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &Option<T>) -> Option<String> {
+    value.as_ref().and_then(|v| serde_json::to_string(v).ok())
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ApplicationRow {
+    pub id: String,
+    pub name: String,
+    pub client_id: String,
+    pub secret_digest: String,
+    pub permissions: String,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ApplicationRow {
+    pub fn into_domain(self) -> Result<Application> {
+        Ok(Application {
+            permissions: Permissions::parse_scope(&self.permissions)?,
+            id: self.id,
+            name: self.name,
+            client_id: self.client_id,
+            secret_digest: self.secret_digest,
+            disabled: self.disabled,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TokenRow {
+    pub digest: String,
+    pub application_id: String,
+    pub scope: String,
+    pub expires_at: i64,
+    pub token_created_at: i64,
+    pub name: String,
+    pub client_id: String,
+    pub secret_digest: String,
+    pub permissions: String,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl TokenRow {
+    pub fn into_domain(self) -> Result<(AccessToken, Application)> {
+        let app = ApplicationRow {
+            id: self.application_id.clone(),
+            name: self.name,
+            client_id: self.client_id,
+            secret_digest: self.secret_digest,
+            permissions: self.permissions,
+            disabled: self.disabled,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        };
+        Ok((
+            AccessToken {
+                digest: self.digest,
+                application_id: self.application_id,
+                scope: self.scope,
+                expires_at: self.expires_at,
+                created_at: self.token_created_at,
+            },
+            app.into_domain()?,
+        ))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrganizationRow {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub category: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl OrganizationRow {
+    pub fn into_domain(self) -> Organization {
+        Organization {
+            id: self.id,
+            code: self.code,
+            name: self.name,
+            parent_id: self.parent_id,
+            category: self.category,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    pub id: String,
+    pub org_id: Option<String>,
+    pub user_name: String,
+    pub mobile: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub employee_id: Option<String>,
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub last_name: Option<String>,
+    pub password_hash: Option<String>,
+    pub pwd_must_modify: bool,
+    pub pwd_change_at: Option<i64>,
+    pub attr_gender: Option<String>,
+    pub attr_birthday: Option<String>,
+    pub attr_nick_name: Option<String>,
+    pub attr_identity_type: Option<String>,
+    pub attr_identity_number: Option<String>,
+    pub attr_area: Option<String>,
+    pub attr_city: Option<String>,
+    pub attr_manager_id: Option<String>,
+    pub attr_user_type: Option<String>,
+    pub attr_hire_date: Option<String>,
+    pub attr_work_place: Option<String>,
+    pub org_relations: Option<String>,
+    pub extension: Option<String>,
+    pub disabled: bool,
+    pub locked: bool,
+    pub grade: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl UserRow {
+    pub fn into_domain(self) -> Result<User> {
+        let org_relations = self
+            .org_relations
+            .map(|t| serde_json::from_str::<Vec<Value>>(&t))
+            .transpose()
+            .map_err(|e| Error::internal(format!("stored org_relations is not a list: {e}")))?;
+        Ok(User {
+            extension: json_object("extension", self.extension)?,
+            org_relations,
+            id: self.id,
+            org_id: self.org_id,
+            user_name: self.user_name,
+            mobile: self.mobile,
+            name: self.name,
+            email: self.email,
+            employee_id: self.employee_id,
+            first_name: self.first_name,
+            middle_name: self.middle_name,
+            last_name: self.last_name,
+            password_hash: self.password_hash,
+            pwd_must_modify: self.pwd_must_modify,
+            pwd_change_at: self.pwd_change_at,
+            attrs: UserAttrs {
+                gender: self.attr_gender,
+                birthday: self.attr_birthday,
+                nick_name: self.attr_nick_name,
+                identity_type: self.attr_identity_type,
+                identity_number: self.attr_identity_number,
+                area: self.attr_area,
+                city: self.attr_city,
+                manager_id: self.attr_manager_id,
+                user_type: self.attr_user_type,
+                hire_date: self.attr_hire_date,
+                work_place: self.attr_work_place,
+            },
+            disabled: self.disabled,
+            locked: self.locked,
+            grade: self.grade,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountRow {
+    pub id: String,
+    pub application_id: String,
+    pub user_id: Option<String>,
+    pub account_name: String,
+    pub account_type: String,
+    pub name: Option<String>,
+    pub org_code: Option<String>,
+    pub password_secret: Option<String>,
+    pub disabled: bool,
+    pub extension: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl AccountRow {
+    pub fn into_domain(self) -> Result<AppAccount> {
+        Ok(AppAccount {
+            account_type: AccountType::parse(&self.account_type).map_err(|_| {
+                Error::internal(format!("stored account_type {}", self.account_type))
+            })?,
+            extension: json_object("extension", self.extension)?,
+            id: self.id,
+            application_id: self.application_id,
+            user_id: self.user_id,
+            account_name: self.account_name,
+            name: self.name,
+            org_code: self.org_code,
+            password: self.password_secret,
+            disabled: self.disabled,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}

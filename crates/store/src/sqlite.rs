@@ -1,0 +1,219 @@
+//! The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so that a
+//! committed write survives power loss.
+//!
+//! All writes go through one writer connection owned by a task. The task takes every job that
+//! is waiting, runs each in its own savepoint inside one transaction, and commits them with a
+//! single fsync: group commit. A job that fails is rolled back to its savepoint alone; no job
+//! is answered before the commit that holds it is durable. Reads use a pool of connections,
+//! which WAL lets run beside the writer.
+
+use crate::errors::map;
+use crate::sql::impl_tx;
+use crate::{Job, Output, Store};
+use async_trait::async_trait;
+use futures::FutureExt;
+use roster_domain::{Error, ErrorKind, Result};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Connection, Executor};
+use std::panic::AssertUnwindSafe;
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::task::JoinHandle;
+
+impl_tx!(SqliteTx, SqliteConnection);
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Most jobs one commit carries.
+const MAX_BATCH: usize = 512;
+/// Jobs that may wait for the writer before callers wait to enqueue.
+const QUEUE_DEPTH: usize = 4096;
+/// How long a connection waits on another process's lock (e.g. `roster app create`).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Reply = oneshot::Sender<Result<Output>>;
+
+pub struct SqliteStore {
+    jobs: mpsc::Sender<(Job, Reply)>,
+    /// Tells the writer to finish what is queued and stop; and the writer's task.
+    writer: Mutex<Option<(oneshot::Sender<()>, JoinHandle<()>)>>,
+    readers: SqlitePool,
+}
+
+fn options(url: &str) -> Result<SqliteConnectOptions> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| Error::invalid(format!("database URL is not a valid SQLite URL: {e}")))?;
+    Ok(options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT)
+        .disable_statement_logging())
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its folder if needed) and migrates the database at `url`.
+    pub async fn open(url: &str) -> Result<Self> {
+        let options = options(url)?;
+        let file = options.get_filename();
+        if file.as_os_str() == ":memory:" || url.contains("mode=memory") {
+            return Err(Error::invalid(
+                "an in-memory SQLite database cannot be shared by Roster's connections; use a file.",
+            ));
+        }
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::with_detail(
+                    ErrorKind::Unavailable,
+                    format!("cannot create database folder {}: {e}", dir.display()),
+                )
+            })?;
+        }
+        let mut writer = options.connect().await.map_err(map)?;
+        MIGRATOR
+            .run(&mut writer)
+            .await
+            .map_err(|e| Error::internal(format!("migrating {}: {e}", file.display())))?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(map)?;
+        let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
+        let (stop, stopped) = oneshot::channel();
+        let writer = tokio::spawn(write_loop(writer, queue, stopped));
+        Ok(Self {
+            jobs,
+            writer: Mutex::new(Some((stop, writer))),
+            readers,
+        })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn run_write(&self, job: Job) -> Result<Output> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send((job, reply))
+            .await
+            .map_err(|_| Error::with_detail(ErrorKind::Unavailable, "the store is closed"))?;
+        answer
+            .await
+            .map_err(|_| Error::with_detail(ErrorKind::Unavailable, "the store writer stopped"))?
+    }
+
+    async fn run_read(&self, job: Job) -> Result<Output> {
+        let mut conn = self.readers.acquire().await.map_err(map)?;
+        let mut tx = SqliteTx::new(&mut conn);
+        job(&mut tx).await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let mut conn = self.readers.acquire().await.map_err(map)?;
+        conn.ping().await.map_err(map)
+    }
+
+    async fn close(&self) {
+        if let Some((stop, writer)) = self.writer.lock().await.take() {
+            let _ = stop.send(());
+            if let Err(e) = writer.await {
+                tracing::error!(error = %e, "the SQLite writer ended abnormally");
+            }
+            self.readers.close().await;
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+async fn write_loop(
+    mut conn: SqliteConnection,
+    mut queue: mpsc::Receiver<(Job, Reply)>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        tokio::select! {
+            received = queue.recv_many(&mut batch, MAX_BATCH) => {
+                if received == 0 {
+                    break;
+                }
+                commit_batch(&mut conn, &mut batch).await;
+            }
+            _ = &mut stop => {
+                // Refuse new jobs, finish the ones already queued.
+                queue.close();
+                while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+                    commit_batch(&mut conn, &mut batch).await;
+                }
+                break;
+            }
+        }
+    }
+    let _ = conn.close().await;
+}
+
+/// Runs every job of `batch` in its own savepoint of one transaction, commits, then answers.
+async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<(Job, Reply)>) {
+    if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+        let err = map(e);
+        tracing::error!(error = %err, "cannot begin a write transaction");
+        for (_, reply) in batch.drain(..) {
+            let _ = reply.send(Err(err.clone()));
+        }
+        return;
+    }
+    let mut answers = Vec::with_capacity(batch.len());
+    for (job, reply) in batch.drain(..) {
+        let answer = run_in_savepoint(conn, job).await;
+        answers.push((reply, answer));
+    }
+    match conn.execute("COMMIT").await {
+        Ok(_) => {
+            for (reply, answer) in answers {
+                let _ = reply.send(answer);
+            }
+        }
+        Err(e) => {
+            let err = map(e);
+            tracing::error!(error = %err, "commit failed; the batch is rolled back");
+            let _ = conn.execute("ROLLBACK").await;
+            for (reply, _) in answers {
+                let _ = reply.send(Err(err.clone()));
+            }
+        }
+    }
+}
+
+async fn run_in_savepoint(conn: &mut SqliteConnection, job: Job) -> Result<Output> {
+    conn.execute("SAVEPOINT job").await.map_err(map)?;
+    let outcome = {
+        let mut tx = SqliteTx::new(conn);
+        AssertUnwindSafe(job(&mut tx))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Err(Error::internal("a write job panicked")))
+    };
+    let end = if outcome.is_ok() {
+        conn.execute("RELEASE job").await
+    } else {
+        match conn.execute("ROLLBACK TO job").await {
+            Ok(_) => conn.execute("RELEASE job").await,
+            Err(e) => Err(e),
+        }
+    };
+    match end {
+        Ok(_) => outcome,
+        Err(e) => Err(map(e)),
+    }
+}
