@@ -45,8 +45,22 @@ where
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|r| body_error(r.status(), r.body_text()))?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self(T::default()));
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            None => return Ok(Self(T::default())),
+            Some(b'{') => {}
+            Some(_) => {
+                // Valid JSON of another kind is a wrong parameter; anything else is malformed.
+                return Err(
+                    match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+                        Ok(_) => Error::with_detail(
+                            ErrorKind::InvalidParameter,
+                            "The body must be a JSON object.",
+                        ),
+                        Err(e) => Error::with_detail(ErrorKind::MalformedBody, e.to_string()),
+                    }
+                    .into(),
+                );
+            }
         }
         serde_json::from_slice(&bytes).map(Self).map_err(|e| {
             let kind = if e.is_data() {

@@ -1,1 +1,21 @@
+//! Roster's integration tests: one test binary (linking is slow on small machines). Each test
+//! starts the real `roster` binary on a free loopback port and a fresh database, and talks
+//! HTTP to it. Tests written with `on_each_store!` run once on SQLite and once on PostgreSQL;
+//! the PostgreSQL runs are reported as ignored unless `ROSTER_TEST_POSTGRES_URL` is set.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
+#[macro_use]
+mod support;
+
+mod accounts;
+mod auth;
+mod cli;
+mod docs;
+mod durability;
+mod token;
+mod users;

@@ -1,0 +1,96 @@
+//! `ShowAuthToken`.
+
+use crate::support::*;
+
+on_each_store! {
+    async fn issues_a_bearer_token(backend: Backend) {
+        let server = Server::start(backend).await;
+        let (status, body) = server
+            .token_call(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", ADMIN_ID),
+                ("client_secret", ADMIN_SECRET),
+            ])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 1800);
+        assert_eq!(body["scope"], "all");
+        assert!(body.as_object().unwrap().contains_key("id_token"));
+        let token = body["access_token"].as_str().unwrap();
+        assert!(token.len() >= 32);
+        // The token works, and a second one does not revoke the first.
+        let second = server.token_for(ADMIN_ID, ADMIN_SECRET).await;
+        assert_ne!(token, second);
+        assert_eq!(server.get(token, "/users/20210621095931341-4CB3-122995DE2").await.0, 400);
+        assert_eq!(server.get(&second, "/users/20210621095931341-4CB3-122995DE2").await.0, 400);
+    }
+
+    async fn refuses_bad_credentials(backend: Backend) {
+        let server = Server::start(backend).await;
+        let wrong_grant = server
+            .token_call(&[("grant_type", "password"), ("client_id", ADMIN_ID), ("client_secret", ADMIN_SECRET)])
+            .await;
+        assert_error(&wrong_grant, 400, "TOKEN.0001");
+        let no_grant = server.token_call(&[("client_id", ADMIN_ID), ("client_secret", ADMIN_SECRET)]).await;
+        assert_error(&no_grant, 400, "TOKEN.0001");
+        let no_client = server.token_call(&[("grant_type", "client_credentials")]).await;
+        assert_error(&no_client, 400, "PARAM.0003");
+        let wrong_secret = server
+            .token_call(&[("grant_type", "client_credentials"), ("client_id", ADMIN_ID), ("client_secret", "nope")])
+            .await;
+        assert_error(&wrong_secret, 400, "TOKEN.0002");
+        let unknown_client = server
+            .token_call(&[("grant_type", "client_credentials"), ("client_id", "ghost"), ("client_secret", ADMIN_SECRET)])
+            .await;
+        assert_error(&unknown_client, 400, "TOKEN.0002");
+        // Same message for an unknown client and a wrong secret: no probing for client ids.
+        assert_eq!(wrong_secret.1, unknown_client.1);
+        let json_body = server
+            .http
+            .post(server.url("/token"))
+            .header("Content-Type", "application/json")
+            .body(r#"{"grant_type":"client_credentials"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_error(&read(json_body).await, 415, "PARAM.0415");
+    }
+
+    async fn accepts_grant_type_in_the_query(backend: Backend) {
+        let server = Server::start(backend).await;
+        let res = server
+            .http
+            .post(server.url("/token?grant_type=client_credentials"))
+            .form(&[("client_id", ADMIN_ID), ("client_secret", ADMIN_SECRET)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read(res).await.0, 200);
+    }
+
+    async fn expired_tokens_get_401(backend: Backend) {
+        let server = Server::start_with(
+            backend,
+            Options { args: &["--token-ttl-secs", "1", "--token-cache-ttl-ms", "100"], ..Default::default() },
+        )
+        .await;
+        let (status, body) = server
+            .token_call(&[("grant_type", "client_credentials"), ("client_id", ADMIN_ID), ("client_secret", ADMIN_SECRET)])
+            .await;
+        assert_eq!((status, body["expires_in"].as_u64()), (200, Some(1)));
+        let token = body["access_token"].as_str().unwrap();
+        // Waits for the clock, not for the server: bounded, and ends as soon as it expires.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let answer = server.get(token, "/users/20210621095931341-4CB3-122995DE2").await;
+            if answer.0 == 401 {
+                assert_error(&answer, 401, "TOKEN.0004");
+                break;
+            }
+            assert_error(&answer, 400, "USER.0001");
+            assert!(std::time::Instant::now() < deadline, "token never expired");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
