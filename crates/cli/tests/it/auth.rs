@@ -6,15 +6,55 @@ use serde_json::json;
 const SOME_ID: &str = "20210621095931341-4CB3-122995DE2";
 
 /// Every management route: method, path, body, and the permission codes that grant it.
-fn routes() -> Vec<(&'static str, String, Option<serde_json::Value>, &'static [&'static str])> {
+fn routes() -> Vec<(
+    &'static str,
+    String,
+    Option<serde_json::Value>,
+    &'static [&'static str],
+)> {
     vec![
-        ("POST", "/users".into(), Some(json!({"user_name": "x", "mobile": "123"})), &["all", "user_all"]),
-        ("GET", format!("/users/{SOME_ID}"), None, &["all", "user_all", "user_read"]),
-        ("GET", format!("/users/{SOME_ID}/accounts"), None, &["all", "user_all", "user_read"]),
-        ("POST", format!("/users/{SOME_ID}/applications/{SOME_ID}/accounts"), Some(json!({})), &["all", "user_all"]),
-        ("POST", format!("/applications/{SOME_ID}/accounts/basic-account"), Some(json!({"user_id": SOME_ID})), &["all", "app_all"]),
-        ("PUT", format!("/applications/{SOME_ID}/accounts/{SOME_ID}"), Some(json!({})), &["all", "app_all"]),
-        ("GET", format!("/applications/{SOME_ID}/accounts/{SOME_ID}"), None, &["all", "app_all", "app_read"]),
+        (
+            "POST",
+            "/users".into(),
+            Some(json!({"user_name": "x", "mobile": "123"})),
+            &["all", "user_all"],
+        ),
+        (
+            "GET",
+            format!("/users/{SOME_ID}"),
+            None,
+            &["all", "user_all", "user_read"],
+        ),
+        (
+            "GET",
+            format!("/users/{SOME_ID}/accounts"),
+            None,
+            &["all", "user_all", "user_read"],
+        ),
+        (
+            "POST",
+            format!("/users/{SOME_ID}/applications/{SOME_ID}/accounts"),
+            Some(json!({})),
+            &["all", "user_all"],
+        ),
+        (
+            "POST",
+            format!("/applications/{SOME_ID}/accounts/basic-account"),
+            Some(json!({"user_id": SOME_ID})),
+            &["all", "app_all"],
+        ),
+        (
+            "PUT",
+            format!("/applications/{SOME_ID}/accounts/{SOME_ID}"),
+            Some(json!({})),
+            &["all", "app_all"],
+        ),
+        (
+            "GET",
+            format!("/applications/{SOME_ID}/accounts/{SOME_ID}"),
+            None,
+            &["all", "app_all", "app_read"],
+        ),
     ]
 }
 

@@ -28,7 +28,16 @@ on_each_store! {
 async fn app_create_refuses_unknown_permissions() {
     let db = TestDb::fresh(Backend::Sqlite).await;
     let out = Command::new(roster_bin())
-        .args(["app", "create", "--database", &db.url, "--name", "x", "--api-permission", "root"])
+        .args([
+            "app",
+            "create",
+            "--database",
+            &db.url,
+            "--name",
+            "x",
+            "--api-permission",
+            "root",
+        ])
         .output()
         .await
         .unwrap();
@@ -41,13 +50,22 @@ async fn app_create_refuses_unknown_permissions() {
 #[tokio::test]
 async fn bad_database_url_is_a_clear_error() {
     let out = Command::new(roster_bin())
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", "mysql://localhost/x"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            "mysql://localhost/x",
+        ])
         .output()
         .await
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("sqlite://") && err.contains("postgres://"), "{err}");
+    assert!(
+        err.contains("sqlite://") && err.contains("postgres://"),
+        "{err}"
+    );
 }
 
 /// Defaults < TOML file < environment < flags, seen through the token's `expires_in`.
@@ -60,15 +78,40 @@ async fn configuration_layers() {
     async fn expires_in(opts: Options<'_>) -> u64 {
         let server = Server::start_with(Backend::Sqlite, opts).await;
         let (_, body) = server
-            .token_call(&[("grant_type", "client_credentials"), ("client_id", ADMIN_ID), ("client_secret", ADMIN_SECRET)])
+            .token_call(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", ADMIN_ID),
+                ("client_secret", ADMIN_SECRET),
+            ])
             .await;
         body["expires_in"].as_u64().unwrap()
     }
     assert_eq!(expires_in(Options::default()).await, 1800);
-    assert_eq!(expires_in(Options { args: &["--config", config], env: &[] }).await, 100);
+    assert_eq!(
+        expires_in(Options {
+            args: &["--config", config],
+            env: &[]
+        })
+        .await,
+        100
+    );
     let env = [("ROSTER_TOKEN_TTL_SECS", "200")];
-    assert_eq!(expires_in(Options { args: &["--config", config], env: &env }).await, 200);
-    assert_eq!(expires_in(Options { args: &["--config", config, "--token-ttl-secs", "300"], env: &env }).await, 300);
+    assert_eq!(
+        expires_in(Options {
+            args: &["--config", config],
+            env: &env
+        })
+        .await,
+        200
+    );
+    assert_eq!(
+        expires_in(Options {
+            args: &["--config", config, "--token-ttl-secs", "300"],
+            env: &env
+        })
+        .await,
+        300
+    );
 }
 
 #[tokio::test]
@@ -83,12 +126,17 @@ async fn bootstrap_secret_from_a_file() {
             env: &[
                 ("ROSTER_BOOTSTRAP_CLIENT_ID", "file-admin"),
                 ("ROSTER_BOOTSTRAP_CLIENT_SECRET", ""),
-                ("ROSTER_BOOTSTRAP_CLIENT_SECRET_FILE", secret_file.to_str().unwrap()),
+                (
+                    "ROSTER_BOOTSTRAP_CLIENT_SECRET_FILE",
+                    secret_file.to_str().unwrap(),
+                ),
             ],
         },
     )
     .await;
-    server.token_for("file-admin", "from-a-file-secret-123456").await;
+    server
+        .token_for("file-admin", "from-a-file-secret-123456")
+        .await;
 }
 
 #[tokio::test]

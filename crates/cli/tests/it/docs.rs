@@ -8,6 +8,9 @@ fn every_error_code_is_documented() {
         .expect("docs/api.md exists");
     for kind in ErrorKind::ALL {
         let row = format!("| {} | `{}` |", kind.status(), kind.code());
-        assert!(doc.contains(&row), "docs/api.md lacks the row starting {row}");
+        assert!(
+            doc.contains(&row),
+            "docs/api.md lacks the row starting {row}"
+        );
     }
 }

@@ -77,7 +77,10 @@ async fn default_database_is_created_with_its_folder() {
         .unwrap()
         .unwrap()
         .unwrap();
-    assert!(line.starts_with("roster listening on http://127.0.0.1:"), "{line}");
+    assert!(
+        line.starts_with("roster listening on http://127.0.0.1:"),
+        "{line}"
+    );
     assert!(dir.path().join("roster-data/roster.db").is_file());
     child.kill().await.unwrap();
 }

@@ -61,7 +61,12 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}", dir.path().join("roster.db").display());
-                Self { url, backend, dir: Some(dir), pg: None }
+                Self {
+                    url,
+                    backend,
+                    dir: Some(dir),
+                    pg: None,
+                }
             }
             Backend::Postgres => {
                 let admin = postgres_admin_url();
@@ -74,7 +79,12 @@ impl TestDb {
                 let _ = conn.close().await;
                 let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
                 let url = format!("{base}/{name}");
-                Self { url, backend, dir: None, pg: Some((admin, name)) }
+                Self {
+                    url,
+                    backend,
+                    dir: None,
+                    pg: Some((admin, name)),
+                }
             }
         }
     }
@@ -109,13 +119,17 @@ impl Drop for TestDb {
         if let Some((admin, name)) = self.pg.take() {
             // Drop runs outside any runtime we may block; use a thread of its own.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 if let Ok(rt) = rt {
                     rt.block_on(async {
                         if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut c)
-                                .await;
+                            let _ = sqlx::query(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .execute(&mut c)
+                            .await;
                         }
                     });
                 }
@@ -231,7 +245,13 @@ impl Server {
 
     /// Raw token call with form fields.
     pub async fn token_call(&self, form: &[(&str, &str)]) -> (u16, Value) {
-        let res = self.http.post(self.url("/token")).form(form).send().await.unwrap();
+        let res = self
+            .http
+            .post(self.url("/token"))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
         read(res).await
     }
 
@@ -255,7 +275,13 @@ impl Server {
         self.admin_token.clone().unwrap()
     }
 
-    pub async fn call(&self, method: &str, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        token: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.http.request(method, self.url(path)).bearer_auth(token);
         if let Some(body) = body {
@@ -282,7 +308,11 @@ impl Server {
     pub async fn create_user(&mut self, name: &str) -> String {
         let token = self.admin().await;
         let (status, body) = self
-            .post(&token, "/users", json!({ "user_name": name, "mobile": mobile_for(name) }))
+            .post(
+                &token,
+                "/users",
+                json!({ "user_name": name, "mobile": mobile_for(name) }),
+            )
             .await;
         assert_eq!(status, 201, "{body}");
         body["user_id"].as_str().unwrap().to_owned()
@@ -292,12 +322,23 @@ impl Server {
     pub async fn create_app(&self, permissions: &[&str]) -> AppCreds {
         let mut cmd = Command::new(roster_bin());
         base_env(&mut cmd);
-        cmd.args(["app", "create", "--database", &self.db.url, "--name", "test-app"]);
+        cmd.args([
+            "app",
+            "create",
+            "--database",
+            &self.db.url,
+            "--name",
+            "test-app",
+        ]);
         for p in permissions {
             cmd.args(["--api-permission", p]);
         }
         let out = cmd.output().await.unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         AppCreds {
             application_id: v["application_id"].as_str().unwrap().to_owned(),
@@ -336,8 +377,15 @@ pub async fn read(res: reqwest::Response) -> (u16, Value) {
 /// Asserts an error answer: status, code, and the body shape every error has.
 pub fn assert_error(answer: &(u16, Value), status: u16, code: &str) {
     let (s, body) = answer;
-    assert_eq!((*s, body["error_code"].as_str()), (status, Some(code)), "{body}");
-    assert!(body["error_msg"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert_eq!(
+        (*s, body["error_code"].as_str()),
+        (status, Some(code)),
+        "{body}"
+    );
+    assert!(
+        body["error_msg"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     assert_eq!(body.as_object().map(|o| o.len()), Some(2), "{body}");
 }
 

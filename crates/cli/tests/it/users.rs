@@ -42,6 +42,17 @@ on_each_store! {
         let text = user.to_string();
         assert!(!text.contains("Pa55word"), "password echoed: {text}");
         assert!(!text.contains("argon2"), "password hash echoed: {text}");
+        // Fields the details page does not show are stored all the same; the password only
+        // as an Argon2id hash.
+        let stored = server
+            .db
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM users WHERE id = '{user_id}' AND employee_id = 'E001' \
+                 AND first_name = 'San' AND last_name = 'Zhang' AND attr_birthday = '1990-01-31' \
+                 AND attr_city = 'Shenzhen' AND password_hash LIKE '$argon2id$%'"
+            ))
+            .await;
+        assert_eq!(stored, 1);
         let keys: Vec<_> = user.as_object().unwrap().keys().cloned().collect();
         for key in ["user_id", "org_id", "user_name", "name", "mobile", "email", "pwd_must_modify",
             "pwd_change_at", "created_at", "updated_at", "disabled", "grade", "locked", "extension",
