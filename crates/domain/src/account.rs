@@ -55,9 +55,12 @@ pub struct AppAccount {
     pub account_name: String,
     pub account_type: AccountType,
     pub name: Option<String>,
-    pub org_code: Option<String>,
+    /// Application organization.
+    pub org_id: Option<String>,
     pub password: Option<String>,
     pub disabled: bool,
+    /// Disabled because its user was; enabled again with the user.
+    pub disabled_by_user: bool,
     pub extension: Option<Map<String, Value>>,
     pub created_at: Millis,
     pub updated_at: Millis,

@@ -7,6 +7,8 @@ pub mod audit;
 pub mod error;
 pub mod id;
 pub mod organization;
+pub mod page;
+pub mod role;
 pub mod permission;
 pub mod secret;
 pub mod time;

@@ -17,6 +17,10 @@ pub enum Permission {
     OrgAll,
     /// Read of the organization interfaces.
     OrgRead,
+    /// Read and write of application accounts.
+    AccountAll,
+    /// Read of application accounts.
+    AccountRead,
     /// Read and write of the application-side interfaces (accounts, application
     /// organizations, roles). Roster's name: the reference's code for these is not public.
     AppAll,
@@ -31,6 +35,8 @@ impl Permission {
         Permission::UserRead,
         Permission::OrgAll,
         Permission::OrgRead,
+        Permission::AccountAll,
+        Permission::AccountRead,
         Permission::AppAll,
         Permission::AppRead,
     ];
@@ -42,6 +48,8 @@ impl Permission {
             Permission::UserRead => "user_read",
             Permission::OrgAll => "org_all",
             Permission::OrgRead => "org_read",
+            Permission::AccountAll => "account_all",
+            Permission::AccountRead => "account_read",
             Permission::AppAll => "app_all",
             Permission::AppRead => "app_read",
         }
@@ -69,8 +77,12 @@ impl Permission {
             Permission::UserRead => access == UserRead,
             Permission::OrgAll => matches!(access, OrgRead | OrgWrite),
             Permission::OrgRead => access == OrgRead,
-            Permission::AppAll => matches!(access, AppRead | AppWrite),
-            Permission::AppRead => access == AppRead,
+            Permission::AccountAll => matches!(access, AccountRead | AccountWrite),
+            Permission::AccountRead => access == AccountRead,
+            Permission::AppAll => {
+                matches!(access, AppRead | AppWrite | AccountRead | AccountWrite)
+            }
+            Permission::AppRead => matches!(access, AppRead | AccountRead),
         }
     }
 }
@@ -90,6 +102,8 @@ pub enum Access {
     OrgWrite,
     AppRead,
     AppWrite,
+    AccountRead,
+    AccountWrite,
     /// Roster's own administration (applications over HTTP): only `all`.
     Admin,
 }

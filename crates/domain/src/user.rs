@@ -114,6 +114,39 @@ fn date(field: &str, value: Option<String>) -> Result<Option<String>> {
     Ok(value)
 }
 
+fn check_relations(list: &Option<Vec<Value>>) -> Result<()> {
+    if let Some(list) = list {
+        if list.len() > 100 || list.iter().any(|v| !v.is_object()) {
+            return Err(Error::invalid(
+                "user_org_relation_list must be a list of at most 100 objects.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl UserAttrs {
+    /// Fills every attribute `changes` gives.
+    pub fn apply(&mut self, changes: UserAttrs) {
+        fn set(slot: &mut Option<String>, v: Option<String>) {
+            if v.is_some() {
+                *slot = v;
+            }
+        }
+        set(&mut self.gender, changes.gender);
+        set(&mut self.birthday, changes.birthday);
+        set(&mut self.nick_name, changes.nick_name);
+        set(&mut self.identity_type, changes.identity_type);
+        set(&mut self.identity_number, changes.identity_number);
+        set(&mut self.area, changes.area);
+        set(&mut self.city, changes.city);
+        set(&mut self.manager_id, changes.manager_id);
+        set(&mut self.user_type, changes.user_type);
+        set(&mut self.hire_date, changes.hire_date);
+        set(&mut self.work_place, changes.work_place);
+    }
+}
+
 pub fn validate_password(password: Option<String>) -> Result<Option<String>> {
     match password {
         Some(p) if !p.is_empty() => {
@@ -128,7 +161,90 @@ pub fn validate_password(password: Option<String>) -> Result<Option<String>> {
     }
 }
 
+/// A validated `UpdateUser`: `None` keeps the value.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub user_name: Option<String>,
+    pub mobile: Option<String>,
+    pub org_code: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub employee_id: Option<String>,
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub last_name: Option<String>,
+    pub pwd_must_modify: Option<bool>,
+    pub attrs: UserAttrs,
+    pub org_relations: Option<Vec<Value>>,
+    pub extension: Option<Map<String, Value>>,
+}
+
+/// Body of `UpdateUserPwd` and `UpdateUserPwdWithOldPwd`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PasswordFields {
+    pub password: Option<String>,
+    pub old_password: Option<String>,
+    pub pwd_must_modify: Option<bool>,
+}
+
+/// Body of `ShowUserByUserName`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct UserNameFields {
+    pub user_name: Option<String>,
+}
+
+impl PasswordFields {
+    pub fn new_password(&self) -> Result<String> {
+        validate_password(self.password.clone())?
+            .ok_or_else(|| Error::invalid("password is required."))
+    }
+}
+
 impl UserFields {
+    /// Checks an `UpdateUser` body: every field optional, each in shape when given.
+    pub fn into_changes(self) -> Result<UserChanges> {
+        let user_name = validate::optional("user_name", self.user_name, MAX_USER_NAME_CHARS)?;
+        if let Some(u) = &user_name {
+            validate::identifier("user_name", u)?;
+        }
+        let mobile = validate::optional("mobile", self.mobile, 32)?;
+        if let Some(m) = &mobile {
+            validate::mobile(m)?;
+        }
+        let email = text("email", self.email)?;
+        if let Some(e) = &email {
+            validate::email(e)?;
+        }
+        check_relations(&self.user_org_relation_list)?;
+        Ok(UserChanges {
+            user_name,
+            mobile,
+            org_code: validate::optional("org_code", self.org_code, 64)?,
+            name: text("name", self.name)?,
+            email,
+            employee_id: text("employee_id", self.employee_id)?,
+            first_name: text("first_name", self.first_name)?,
+            middle_name: text("middle_name", self.middle_name)?,
+            last_name: text("last_name", self.last_name)?,
+            pwd_must_modify: self.pwd_must_modify,
+            attrs: UserAttrs {
+                gender: text("attr_gender", self.attr_gender)?,
+                birthday: date("attr_birthday", self.attr_birthday)?,
+                nick_name: text("attr_nick_name", self.attr_nick_name)?,
+                identity_type: text("attr_identity_type", self.attr_identity_type)?,
+                identity_number: text("attr_identity_number", self.attr_identity_number)?,
+                area: text("attr_area", self.attr_area)?,
+                city: text("attr_city", self.attr_city)?,
+                manager_id: text("attr_manager_id", self.attr_manager_id)?,
+                user_type: text("attr_user_type", self.attr_user_type)?,
+                hire_date: date("attr_hire_date", self.attr_hire_date)?,
+                work_place: text("attr_work_place", self.attr_work_place)?,
+            },
+            org_relations: self.user_org_relation_list,
+            extension: validate::extension(self.extension)?,
+        })
+    }
+
     /// Checks a `CreateUser` body: `user_name` and `mobile` required, every field in shape.
     pub fn into_new_user(self) -> Result<NewUser> {
         let user_name = validate::required("user_name", self.user_name, MAX_USER_NAME_CHARS)?;
@@ -140,13 +256,7 @@ impl UserFields {
             validate::email(e)?;
         }
         let name = text("name", self.name)?.unwrap_or_else(|| user_name.clone());
-        if let Some(list) = &self.user_org_relation_list {
-            if list.len() > 100 || list.iter().any(|v| !v.is_object()) {
-                return Err(Error::invalid(
-                    "user_org_relation_list must be a list of at most 100 objects.",
-                ));
-            }
-        }
+        check_relations(&self.user_org_relation_list)?;
         Ok(NewUser {
             password: validate_password(self.password)?,
             org_code: validate::optional("org_code", self.org_code, 64)?,

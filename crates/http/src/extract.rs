@@ -90,3 +90,72 @@ where
             .map_err(|r| Error::invalid(r.body_text()).into())
     }
 }
+
+/// Query parameters. Every field is read as text so that an empty value (`org_id=`) reads as
+/// absent, as the reference's examples send it.
+pub struct QueryParams<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for QueryParams<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Self(q.0))
+            .map_err(|r| Error::invalid(r.body_text()).into())
+    }
+}
+
+/// The paging and filter parameters lists take.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ListQuery {
+    pub offset: Option<String>,
+    pub limit: Option<String>,
+    pub org_id: Option<String>,
+    pub all_child: Option<String>,
+    pub account_type: Option<String>,
+}
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn integer(name: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
+    non_empty(v)
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| Error::invalid(format!("{name} must be a whole number.")).into())
+        })
+        .transpose()
+}
+
+impl ListQuery {
+    pub fn page(&self) -> Result<roster_domain::page::PageRequest, ApiError> {
+        Ok(roster_domain::page::PageRequest::new(
+            integer("offset", &self.offset)?,
+            integer("limit", &self.limit)?,
+        )?)
+    }
+
+    pub fn org_id(&self) -> Option<String> {
+        non_empty(&self.org_id).map(str::to_owned)
+    }
+
+    pub fn all_child(&self) -> Result<bool, ApiError> {
+        match non_empty(&self.all_child) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(Error::invalid("all_child must be true or false.").into()),
+        }
+    }
+
+    pub fn account_type(&self) -> Result<Option<roster_domain::account::AccountType>, ApiError> {
+        Ok(non_empty(&self.account_type)
+            .map(roster_domain::account::AccountType::parse)
+            .transpose()?)
+    }
+}

@@ -1,8 +1,13 @@
 //! Response bodies, shaped exactly as the reference shapes them.
 
 use roster_domain::account::AppAccount;
+use roster_domain::application::Application;
+use roster_domain::organization::{AppOrganization, Organization};
+use roster_domain::page::Page;
+use roster_domain::role::Role;
 use roster_domain::time::format_millis;
 use roster_domain::user::User;
+use roster_service::{AccountDetails, MemberChange, NewCredentials};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -83,6 +88,15 @@ impl From<User> for UserView {
     }
 }
 
+/// `RolesInfo` of an account. Roster keeps no privileges below roles, so `privileges` is empty.
+#[derive(Serialize)]
+pub struct AccountRoleView {
+    pub role_id: String,
+    pub role_code: String,
+    pub role_name: Option<String>,
+    pub privileges: Vec<Value>,
+}
+
 /// `ShowAppAccountById` and the items of `ListAppAccounts`.
 #[derive(Serialize)]
 pub struct AccountView {
@@ -91,22 +105,59 @@ pub struct AccountView {
     pub account_type: &'static str,
     pub name: Option<String>,
     pub disabled: bool,
-    /// Application organization id; application organizations arrive with their API.
+    /// Application organization id.
     pub org_id: Option<String>,
-    pub roles: Vec<Value>,
+    pub roles: Vec<AccountRoleView>,
     pub extension: Map<String, Value>,
 }
 
-impl From<AppAccount> for AccountView {
-    fn from(a: AppAccount) -> Self {
+impl From<AccountDetails> for AccountView {
+    fn from(d: AccountDetails) -> Self {
+        let a = d.account;
         Self {
             id: a.id,
             account_name: a.account_name,
             account_type: a.account_type.as_str(),
             name: a.name,
             disabled: a.disabled,
-            org_id: None,
-            roles: Vec::new(),
+            org_id: a.org_id,
+            roles: d
+                .roles
+                .into_iter()
+                .map(|r| AccountRoleView {
+                    role_id: r.id,
+                    role_code: r.code,
+                    role_name: r.name,
+                    privileges: Vec::new(),
+                })
+                .collect(),
+            extension: a.extension.unwrap_or_default(),
+        }
+    }
+}
+
+/// Items of `ListAppRoleMembers`.
+#[derive(Serialize)]
+pub struct RoleMemberView {
+    pub id: String,
+    pub account_name: String,
+    pub name: Option<String>,
+    pub org_id: Option<String>,
+    pub disabled: bool,
+    pub account_type: &'static str,
+    pub extension: Map<String, Value>,
+}
+
+impl From<AccountDetails> for RoleMemberView {
+    fn from(d: AccountDetails) -> Self {
+        let a = d.account;
+        Self {
+            id: a.id,
+            account_name: a.account_name,
+            name: a.name,
+            org_id: a.org_id,
+            disabled: a.disabled,
+            account_type: a.account_type.as_str(),
             extension: a.extension.unwrap_or_default(),
         }
     }
@@ -138,6 +189,244 @@ impl From<AppAccount> for UserAccountView {
 
 #[derive(Serialize)]
 pub struct AccountList<T> {
-    pub total: u64,
+    pub total: i64,
     pub accounts: Vec<T>,
+}
+
+impl<T> AccountList<T> {
+    pub fn from_page<U: Into<T>>(page: Page<U>) -> Self {
+        Self {
+            total: page.total,
+            accounts: page.items.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// Items of `ListUsers`: the details without the organization relations.
+#[derive(Serialize)]
+pub struct UserListItem {
+    pub user_id: String,
+    pub org_id: Option<String>,
+    pub user_name: String,
+    pub name: String,
+    pub mobile: String,
+    pub email: Option<String>,
+    pub pwd_must_modify: bool,
+    pub pwd_change_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub disabled: bool,
+    pub grade: i64,
+    pub locked: bool,
+    pub extension: Map<String, Value>,
+}
+
+impl From<User> for UserListItem {
+    fn from(u: User) -> Self {
+        let v = UserView::from(u);
+        Self {
+            user_id: v.user_id,
+            org_id: v.org_id,
+            user_name: v.user_name,
+            name: v.name,
+            mobile: v.mobile,
+            email: v.email,
+            pwd_must_modify: v.pwd_must_modify,
+            pwd_change_at: v.pwd_change_at,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+            disabled: v.disabled,
+            grade: v.grade,
+            locked: v.locked,
+            extension: v.extension,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct UserList {
+    pub total: i64,
+    pub users: Vec<UserListItem>,
+}
+
+#[derive(Serialize)]
+pub struct OrgIdView {
+    pub org_id: String,
+}
+
+/// `ShowOrganizationById` and the items of `ListOrganizations`.
+#[derive(Serialize)]
+pub struct OrgView {
+    pub org_id: String,
+    pub org_code: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub category: String,
+}
+
+impl From<Organization> for OrgView {
+    fn from(o: Organization) -> Self {
+        Self {
+            org_id: o.id,
+            org_code: o.code,
+            name: o.name,
+            parent_id: o.parent_id,
+            category: o.category,
+        }
+    }
+}
+
+/// `ShowAppOrgById` and the items of `ListAppOrganizations`.
+#[derive(Serialize)]
+pub struct AppOrgView {
+    pub org_id: String,
+    pub org_code: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+}
+
+impl From<AppOrganization> for AppOrgView {
+    fn from(o: AppOrganization) -> Self {
+        Self {
+            org_id: o.id,
+            org_code: o.code,
+            name: o.name,
+            parent_id: o.parent_id,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct OrgList<T> {
+    pub total: i64,
+    pub organizations: Vec<T>,
+}
+
+impl<T> OrgList<T> {
+    pub fn from_page<U: Into<T>>(page: Page<U>) -> Self {
+        Self {
+            total: page.total,
+            organizations: page.items.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct RoleIdView {
+    pub role_id: String,
+}
+
+/// `ShowAppRoleById` and the items of `ListAppRoles`: note the reference's camelCase times.
+#[derive(Serialize)]
+pub struct RoleView {
+    pub id: String,
+    pub code: String,
+    pub name: Option<String>,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+    #[serde(rename = "updatedAt")]
+    pub updated_at: Option<String>,
+}
+
+impl From<Role> for RoleView {
+    fn from(r: Role) -> Self {
+        Self {
+            id: r.id,
+            code: r.code,
+            name: r.name,
+            created_at: format_millis(r.created_at),
+            updated_at: r.updated_at.map(format_millis),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct RoleList {
+    pub total: i64,
+    pub offset: i64,
+    pub limit: i64,
+    pub roles: Vec<RoleView>,
+}
+
+#[derive(Serialize)]
+pub struct RoleMemberList {
+    pub total: i64,
+    pub offset: i64,
+    pub limit: i64,
+    pub role_members: Vec<RoleMemberView>,
+}
+
+#[derive(Serialize)]
+pub struct MemberChangeView {
+    pub success_list: Vec<String>,
+    pub fail_list: Vec<String>,
+}
+
+impl From<MemberChange> for MemberChangeView {
+    fn from(c: MemberChange) -> Self {
+        Self {
+            success_list: c.success_list,
+            fail_list: c.fail_list,
+        }
+    }
+}
+
+/// Roster extension: an application as administrators see it (never its secret).
+#[derive(Serialize)]
+pub struct ApplicationView {
+    pub application_id: String,
+    pub name: String,
+    pub client_id: String,
+    pub api_permissions: Vec<String>,
+    pub disabled: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Application> for ApplicationView {
+    fn from(a: Application) -> Self {
+        Self {
+            api_permissions: a
+                .permissions
+                .scope()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            application_id: a.id,
+            name: a.name,
+            client_id: a.client_id,
+            disabled: a.disabled,
+            created_at: format_millis(a.created_at),
+            updated_at: format_millis(a.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ApplicationList {
+    pub total: i64,
+    pub applications: Vec<ApplicationView>,
+}
+
+/// Roster extension: credentials, shown once.
+#[derive(Serialize)]
+pub struct CredentialsView {
+    pub application_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl From<NewCredentials> for CredentialsView {
+    fn from(c: NewCredentials) -> Self {
+        Self {
+            application_id: c.application_id,
+            client_id: c.client_id,
+            client_secret: c.client_secret,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ApplicationIdView {
+    pub application_id: String,
 }

@@ -1,19 +1,31 @@
-//! Application accounts: authorizing a user into an application, adding, updating and reading
-//! accounts.
+//! Application accounts: authorizing a user into an application, adding, updating, reading,
+//! listing, enabling, disabling and deleting accounts.
 //!
 //! Errors come in the order a client expects: the resources the path names (in path order),
 //! then those the body names, then duplicates (the user's account before the account name).
 //! The database's unique constraints back the duplicate checks, so concurrent requests
 //! cannot both succeed.
 
+use crate::app_orgs::existing_application;
 use crate::{audit, Caller, Service};
-use roster_domain::account::{AccountFields, AccountType, AppAccount, AuthorizeFields, NewAccount};
+use roster_domain::account::{
+    AccountFields, AccountType, AppAccount, AuthorizeFields, NewAccount,
+};
 use roster_domain::application::Application;
+use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
+use roster_domain::role::Role;
 use roster_domain::time::now_millis;
 use roster_domain::user::User;
-use roster_domain::{id, ErrorKind, Result};
-use roster_store::Tx;
+use roster_domain::{id, Error, ErrorKind, Result};
+use roster_store::prelude::*;
+
+/// An account with the roles it holds.
+#[derive(Debug, Clone)]
+pub struct AccountDetails {
+    pub account: AppAccount,
+    pub roles: Vec<Role>,
+}
 
 async fn existing_user(tx: &mut dyn Tx, user_id: &str) -> Result<User> {
     tx.user(user_id)
@@ -21,13 +33,7 @@ async fn existing_user(tx: &mut dyn Tx, user_id: &str) -> Result<User> {
         .ok_or_else(|| ErrorKind::UserNotFound.into())
 }
 
-async fn existing_application(tx: &mut dyn Tx, application_id: &str) -> Result<Application> {
-    tx.application(application_id)
-        .await?
-        .ok_or_else(|| ErrorKind::ApplicationNotFound.into())
-}
-
-async fn existing_account(
+pub(crate) async fn existing_account(
     tx: &mut dyn Tx,
     application_id: &str,
     account_id: &str,
@@ -35,6 +41,36 @@ async fn existing_account(
     tx.account(application_id, account_id)
         .await?
         .ok_or_else(|| ErrorKind::AppAccountNotFound.into())
+}
+
+/// The application organization an account's `org_code` names.
+async fn app_org_id(tx: &mut dyn Tx, application_id: &str, code: &str) -> Result<String> {
+    tx.app_org_by_code(application_id, code)
+        .await?
+        .map(|o| o.id)
+        .ok_or_else(|| {
+            Error::with_detail(
+                ErrorKind::AppOrgNotFound,
+                format!("No application organization has org_code '{code}'."),
+            )
+        })
+}
+
+/// Attaches to each account the roles it holds, in one query.
+pub(crate) async fn with_roles(tx: &mut dyn Tx, accounts: Vec<AppAccount>) -> Result<Vec<AccountDetails>> {
+    let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+    let mut held = tx.roles_of_accounts(&ids).await?;
+    Ok(accounts
+        .into_iter()
+        .map(|account| {
+            let (mine, rest): (Vec<_>, Vec<_>) = held.drain(..).partition(|(id, _)| *id == account.id);
+            held = rest;
+            AccountDetails {
+                roles: mine.into_iter().map(|(_, r)| r).collect(),
+                account,
+            }
+        })
+        .collect())
 }
 
 /// Adds `user`'s account to `app` once both are known to exist.
@@ -50,13 +86,13 @@ async fn add_account(
     if tx.account_id_for_user(&app.id, &user.id).await?.is_some() {
         return Err(ErrorKind::AppAccountExists.into());
     }
-    if tx
-        .account_id_by_name(&app.id, &account_name)
-        .await?
-        .is_some()
-    {
+    if tx.account_id_by_name(&app.id, &account_name).await?.is_some() {
         return Err(ErrorKind::AccountNameExists.into());
     }
+    let org_id = match &new.org_code {
+        Some(code) => Some(app_org_id(tx, &app.id, code).await?),
+        None => None,
+    };
     let now = now_millis();
     let account = AppAccount {
         id: id::new_id(now),
@@ -65,9 +101,10 @@ async fn add_account(
         account_name,
         account_type: AccountType::Basic,
         name: new.name,
-        org_code: new.org_code,
+        org_id,
         password: new.password,
         disabled: new.disabled,
+        disabled_by_user: false,
         extension: new.extension,
         created_at: now,
         updated_at: now,
@@ -109,7 +146,7 @@ impl Service {
         application_id: String,
         fields: AccountFields,
     ) -> Result<String> {
-        caller.require(Access::AppWrite)?;
+        caller.require(Access::AccountWrite)?;
         let (user_id, new) = fields.into_new_account()?;
         let actor = caller.client_id.clone();
         self.store()
@@ -131,7 +168,7 @@ impl Service {
         account_id: String,
         fields: AccountFields,
     ) -> Result<String> {
-        caller.require(Access::AppWrite)?;
+        caller.require(Access::AccountWrite)?;
         let changes = fields.into_changes()?;
         let actor = caller.client_id.clone();
         self.store()
@@ -141,27 +178,24 @@ impl Service {
                     let mut account = existing_account(tx, &application_id, &account_id).await?;
                     if let Some(name) = changes.account_name {
                         if name != account.account_name {
-                            if tx
-                                .account_id_by_name(&application_id, &name)
-                                .await?
-                                .is_some()
-                            {
+                            if tx.account_id_by_name(&application_id, &name).await?.is_some() {
                                 return Err(ErrorKind::AccountNameExists.into());
                             }
                             account.account_name = name;
                         }
                     }
+                    if let Some(code) = &changes.org_code {
+                        account.org_id = Some(app_org_id(tx, &application_id, code).await?);
+                    }
                     if let Some(name) = changes.name {
                         account.name = Some(name);
-                    }
-                    if let Some(org_code) = changes.org_code {
-                        account.org_code = Some(org_code);
                     }
                     if let Some(password) = changes.password {
                         account.password = Some(password);
                     }
                     if let Some(disabled) = changes.disabled {
                         account.disabled = disabled;
+                        account.disabled_by_user = false;
                     }
                     if let Some(extension) = changes.extension {
                         account.extension = Some(extension);
@@ -182,30 +216,101 @@ impl Service {
             .await
     }
 
+    /// `EnableAppAccount` / `DisableAppAccount`.
+    pub async fn set_account_disabled(
+        &self,
+        caller: &Caller,
+        application_id: String,
+        account_id: String,
+        disabled: bool,
+    ) -> Result<String> {
+        caller.require(Access::AccountWrite)?;
+        let actor = caller.client_id.clone();
+        self.store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    existing_application(tx, &application_id).await?;
+                    let mut account = existing_account(tx, &application_id, &account_id).await?;
+                    account.disabled = disabled;
+                    account.disabled_by_user = false;
+                    account.updated_at = now_millis();
+                    tx.update_account(&account).await?;
+                    let operation = if disabled { "DisableAppAccount" } else { "EnableAppAccount" };
+                    tx.insert_audit(&audit(account.updated_at, &actor, operation, "app_account", &account.id))
+                        .await?;
+                    Ok(account.id)
+                })
+            })
+            .await
+    }
+
+    /// `DeleteAppAccount`; its role grants go with it.
+    pub async fn delete_account(
+        &self,
+        caller: &Caller,
+        application_id: String,
+        account_id: String,
+    ) -> Result<()> {
+        caller.require(Access::AccountWrite)?;
+        let actor = caller.client_id.clone();
+        self.store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    existing_application(tx, &application_id).await?;
+                    let account = existing_account(tx, &application_id, &account_id).await?;
+                    tx.delete_account(&application_id, &account.id).await?;
+                    tx.insert_audit(&audit(now_millis(), &actor, "DeleteAppAccount", "app_account", &account.id))
+                        .await
+                })
+            })
+            .await
+    }
+
     /// `ShowAppAccountById`.
     pub async fn show_account(
         &self,
         caller: &Caller,
         application_id: String,
         account_id: String,
-    ) -> Result<AppAccount> {
-        caller.require(Access::AppRead)?;
+    ) -> Result<AccountDetails> {
+        caller.require(Access::AccountRead)?;
         self.store()
             .read(move |tx| {
                 Box::pin(async move {
                     existing_application(tx, &application_id).await?;
-                    existing_account(tx, &application_id, &account_id).await
+                    let account = existing_account(tx, &application_id, &account_id).await?;
+                    let mut details = with_roles(tx, vec![account]).await?;
+                    details.pop().ok_or_else(|| Error::internal("account vanished"))
+                })
+            })
+            .await
+    }
+
+    /// `ListAppAccounts`, optionally of one `account_type`.
+    pub async fn list_accounts(
+        &self,
+        caller: &Caller,
+        application_id: String,
+        account_type: Option<AccountType>,
+        page: PageRequest,
+    ) -> Result<Page<AccountDetails>> {
+        caller.require(Access::AccountRead)?;
+        self.store()
+            .read(move |tx| {
+                Box::pin(async move {
+                    existing_application(tx, &application_id).await?;
+                    let page = tx.list_accounts(&application_id, account_type, page).await?;
+                    Ok(Page {
+                        total: page.total,
+                        items: with_roles(tx, page.items).await?,
+                    })
                 })
             })
             .await
     }
 
     /// `ListAppAccountsByUserId`: every account of a user (at most one per application).
-    pub async fn accounts_of_user(
-        &self,
-        caller: &Caller,
-        user_id: String,
-    ) -> Result<Vec<AppAccount>> {
+    pub async fn accounts_of_user(&self, caller: &Caller, user_id: String) -> Result<Vec<AppAccount>> {
         caller.require(Access::UserRead)?;
         self.store()
             .read(move |tx| {

@@ -115,3 +115,111 @@ impl Service {
             .await
     }
 }
+
+impl Service {
+    /// Every application, for administrators (Roster extension).
+    pub async fn list_applications(
+        &self,
+        caller: &crate::Caller,
+        page: roster_domain::page::PageRequest,
+    ) -> Result<roster_domain::page::Page<Application>> {
+        caller.require(roster_domain::permission::Access::Admin)?;
+        self.store()
+            .read(move |tx| Box::pin(async move { tx.list_applications(page).await }))
+            .await
+    }
+
+    pub async fn show_application(&self, caller: &crate::Caller, id: String) -> Result<Application> {
+        caller.require(roster_domain::permission::Access::Admin)?;
+        self.store()
+            .read(move |tx| Box::pin(async move { crate::app_orgs::existing_application(tx, &id).await }))
+            .await
+    }
+
+    /// Applies `change` to an application in one transaction, audits it, and forgets what
+    /// this node cached about tokens (other nodes forget within `token_cache_ttl`).
+    async fn change_application<T, F>(
+        &self,
+        caller: &crate::Caller,
+        id: String,
+        operation: &'static str,
+        change: F,
+    ) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Application) -> Result<T> + Send + 'static,
+    {
+        caller.require(roster_domain::permission::Access::Admin)?;
+        let actor = caller.client_id.clone();
+        let out = self
+            .store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut app = crate::app_orgs::existing_application(tx, &id).await?;
+                    let out = change(&mut app)?;
+                    app.updated_at = now_millis();
+                    tx.update_application(&app).await?;
+                    if operation == "RotateClientSecret" || app.disabled {
+                        tx.delete_tokens_of_application(&app.id).await?;
+                    }
+                    tx.insert_audit(&audit(app.updated_at, &actor, operation, "application", &app.id))
+                        .await?;
+                    Ok(out)
+                })
+            })
+            .await?;
+        self.forget_cached_tokens();
+        Ok(out)
+    }
+
+    /// Disables or enables an application; disabling revokes its tokens.
+    pub async fn set_application_disabled(
+        &self,
+        caller: &crate::Caller,
+        id: String,
+        disabled: bool,
+    ) -> Result<()> {
+        let operation = if disabled { "DisableApplication" } else { "EnableApplication" };
+        self.change_application(caller, id, operation, move |app| {
+            app.disabled = disabled;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Issues a new client secret; the old one and every token issued with it stop working.
+    pub async fn rotate_client_secret(&self, caller: &crate::Caller, id: String) -> Result<NewCredentials> {
+        let secret = secret::generate();
+        let digest = secret::digest(&secret);
+        self.change_application(caller, id, "RotateClientSecret", move |app| {
+            app.secret_digest = digest;
+            Ok(NewCredentials {
+                application_id: app.id.clone(),
+                client_id: app.client_id.clone(),
+                client_secret: secret,
+            })
+        })
+        .await
+    }
+
+    /// Replaces an application's API permissions.
+    pub async fn set_application_permissions(
+        &self,
+        caller: &crate::Caller,
+        id: String,
+        codes: Vec<String>,
+    ) -> Result<Application> {
+        let permissions = codes
+            .iter()
+            .map(|c| Permission::parse(c))
+            .collect::<Result<Vec<_>>>()?;
+        if permissions.is_empty() {
+            return Err(Error::invalid("api_permissions needs at least one code."));
+        }
+        self.change_application(caller, id, "UpdateApplicationPermissions", move |app| {
+            app.permissions = Permissions::new(permissions);
+            Ok(app.clone())
+        })
+        .await
+    }
+}

@@ -184,6 +184,11 @@ impl Service {
         caller
     }
 
+    /// Drops every cached token check on this node, after a change to an application.
+    pub(crate) fn forget_cached_tokens(&self) {
+        self.inner.tokens.0.invalidate_all();
+    }
+
     /// Deletes tokens that expired more than `grace` ago (until then an expired token is
     /// still recognized, so its holder learns it expired rather than that it is unknown).
     pub async fn purge_expired_tokens(&self, grace: std::time::Duration) -> Result<u64> {

@@ -2,10 +2,16 @@
 //! makes the change and writes its audit record; nothing is half-done.
 
 mod accounts;
+mod app_orgs;
 mod applications;
 mod auth;
+mod organizations;
 mod password;
+mod roles;
 mod users;
+
+pub use accounts::AccountDetails;
+pub use roles::MemberChange;
 
 pub use applications::NewCredentials;
 pub use auth::{Caller, IssuedToken};
@@ -28,6 +34,17 @@ pub struct Settings {
     /// Most tokens a node remembers.
     pub token_cache_capacity: u64,
     pub argon2: Argon2Settings,
+    /// What happens to a deleted user's application accounts.
+    pub on_user_delete: UserDeletePolicy,
+}
+
+/// The reference's "delete system user" setting: by default a deleted user's accounts are
+/// deleted; kept, they become orphan accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserDeletePolicy {
+    #[default]
+    DeleteAccounts,
+    OrphanAccounts,
 }
 
 impl Default for Settings {
@@ -37,6 +54,7 @@ impl Default for Settings {
             token_cache_ttl: Duration::from_secs(5),
             token_cache_capacity: 100_000,
             argon2: Argon2Settings::default(),
+            on_user_delete: UserDeletePolicy::default(),
         }
     }
 }

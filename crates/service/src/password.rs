@@ -3,7 +3,7 @@
 //! the blocking pool with at most one hash per core at a time.
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use roster_domain::{Error, Result};
 use std::sync::Arc;
@@ -65,5 +65,23 @@ impl Hasher {
         })
         .await
         .map_err(|e| Error::internal(format!("password hashing task: {e}")))?
+    }
+
+    /// Whether `password` matches the PHC string `phc` (with the parameters stored in it).
+    pub async fn verify(&self, password: String, phc: String) -> Result<bool> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::internal("password hasher closed"))?;
+        tokio::task::spawn_blocking(move || {
+            let parsed = PasswordHash::new(&phc)
+                .map_err(|e| Error::internal(format!("stored password hash: {e}")))?;
+            Ok(Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok())
+        })
+        .await
+        .map_err(|e| Error::internal(format!("password verification task: {e}")))?
     }
 }

@@ -1,10 +1,31 @@
 //! User management.
 
-use crate::{audit, Caller, Service};
+use crate::{audit, Caller, Service, UserDeletePolicy};
+use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
 use roster_domain::time::now_millis;
-use roster_domain::user::{User, UserFields};
-use roster_domain::{id, ErrorKind, Result};
+use roster_domain::user::{PasswordFields, User, UserFields, UserNameFields};
+use roster_domain::{id, validate, Error, ErrorKind, Result};
+use roster_store::prelude::*;
+
+async fn existing_user(tx: &mut dyn Tx, user_id: &str) -> Result<User> {
+    tx.user(user_id)
+        .await?
+        .ok_or_else(|| ErrorKind::UserNotFound.into())
+}
+
+/// The organization an `org_code` names.
+async fn org_id_for_code(tx: &mut dyn Tx, code: &str) -> Result<String> {
+    tx.organization_by_code(code)
+        .await?
+        .map(|o| o.id)
+        .ok_or_else(|| {
+            Error::with_detail(
+                ErrorKind::OrganizationNotFound,
+                format!("No organization has org_code '{code}'."),
+            )
+        })
+}
 
 impl Service {
     /// `CreateUser`: returns the new user's id.
@@ -19,21 +40,14 @@ impl Service {
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
-                    let org = match &new.org_code {
-                        Some(code) => {
-                            Some(tx.organization_by_code(code).await?.ok_or_else(|| {
-                                roster_domain::Error::with_detail(
-                                    ErrorKind::OrganizationNotFound,
-                                    format!("No organization has org_code '{code}'."),
-                                )
-                            })?)
-                        }
-                        None => tx.first_root_organization().await?,
+                    let org_id = match &new.org_code {
+                        Some(code) => Some(org_id_for_code(tx, code).await?),
+                        None => tx.first_root_organization().await?.map(|o| o.id),
                     };
                     let now = now_millis();
                     let user = User {
                         id: id::new_id(now),
-                        org_id: org.map(|o| o.id),
+                        org_id,
                         user_name: new.user_name,
                         mobile: new.mobile,
                         name: new.name,
@@ -63,12 +77,226 @@ impl Service {
             .await
     }
 
+    /// `UpdateUser`: absent fields keep their values; the password is changed elsewhere.
+    pub async fn update_user(
+        &self,
+        caller: &Caller,
+        user_id: String,
+        fields: UserFields,
+    ) -> Result<String> {
+        caller.require(Access::UserWrite)?;
+        let changes = fields.into_changes()?;
+        let actor = caller.client_id.clone();
+        self.store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut user = existing_user(tx, &user_id).await?;
+                    if let Some(code) = &changes.org_code {
+                        user.org_id = Some(org_id_for_code(tx, code).await?);
+                    }
+                    fn set<T>(slot: &mut T, value: Option<T>) {
+                        if let Some(v) = value {
+                            *slot = v;
+                        }
+                    }
+                    fn set_opt<T>(slot: &mut Option<T>, value: Option<T>) {
+                        if value.is_some() {
+                            *slot = value;
+                        }
+                    }
+                    set(&mut user.user_name, changes.user_name);
+                    set(&mut user.mobile, changes.mobile);
+                    set(&mut user.name, changes.name);
+                    set(&mut user.pwd_must_modify, changes.pwd_must_modify);
+                    set_opt(&mut user.email, changes.email);
+                    set_opt(&mut user.employee_id, changes.employee_id);
+                    set_opt(&mut user.first_name, changes.first_name);
+                    set_opt(&mut user.middle_name, changes.middle_name);
+                    set_opt(&mut user.last_name, changes.last_name);
+                    set_opt(&mut user.org_relations, changes.org_relations);
+                    set_opt(&mut user.extension, changes.extension);
+                    user.attrs.apply(changes.attrs);
+                    user.updated_at = now_millis();
+                    tx.update_user(&user).await?;
+                    tx.insert_audit(&audit(user.updated_at, &actor, "UpdateUser", "user", &user.id))
+                        .await?;
+                    Ok(user.id)
+                })
+            })
+            .await
+    }
+
+    /// `DeleteUser`: the user's accounts are deleted or become orphans, per configuration.
+    pub async fn delete_user(&self, caller: &Caller, user_id: String) -> Result<()> {
+        caller.require(Access::UserWrite)?;
+        let actor = caller.client_id.clone();
+        let policy = self.settings().on_user_delete;
+        self.store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    let user = existing_user(tx, &user_id).await?;
+                    let now = now_millis();
+                    match policy {
+                        UserDeletePolicy::DeleteAccounts => {
+                            tx.delete_accounts_of_user(&user.id).await?;
+                        }
+                        UserDeletePolicy::OrphanAccounts => {
+                            tx.orphan_accounts_of_user(&user.id, now).await?;
+                        }
+                    }
+                    tx.delete_user(&user.id).await?;
+                    tx.insert_audit(&audit(now, &actor, "DeleteUser", "user", &user.id))
+                        .await
+                })
+            })
+            .await
+    }
+
+    /// `EnableUser` / `DisableUser`. Disabling a user disables their enabled accounts;
+    /// enabling the user enables those accounts again (not ones disabled on their own).
+    pub async fn set_user_disabled(
+        &self,
+        caller: &Caller,
+        user_id: String,
+        disabled: bool,
+    ) -> Result<String> {
+        caller.require(Access::UserWrite)?;
+        let actor = caller.client_id.clone();
+        self.store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut user = existing_user(tx, &user_id).await?;
+                    let now = now_millis();
+                    if user.disabled != disabled {
+                        user.disabled = disabled;
+                        user.updated_at = now;
+                        tx.update_user(&user).await?;
+                        if disabled {
+                            tx.disable_accounts_of_user(&user.id, now).await?;
+                        } else {
+                            tx.enable_accounts_of_user(&user.id, now).await?;
+                        }
+                    }
+                    let operation = if disabled { "DisableUser" } else { "EnableUser" };
+                    tx.insert_audit(&audit(now, &actor, operation, "user", &user.id))
+                        .await?;
+                    Ok(user.id)
+                })
+            })
+            .await
+    }
+
+    /// `UpdateUserPwd`: an administrator sets the password.
+    pub async fn change_password(
+        &self,
+        caller: &Caller,
+        user_id: String,
+        fields: PasswordFields,
+    ) -> Result<String> {
+        caller.require(Access::UserWrite)?;
+        let hash = self.inner.passwords.hash(fields.new_password()?).await?;
+        let must_modify = fields.pwd_must_modify;
+        let actor = caller.client_id.clone();
+        self.store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut user = existing_user(tx, &user_id).await?;
+                    let now = now_millis();
+                    user.password_hash = Some(hash);
+                    user.pwd_change_at = Some(now);
+                    if let Some(m) = must_modify {
+                        user.pwd_must_modify = m;
+                    }
+                    user.updated_at = now;
+                    tx.update_user(&user).await?;
+                    tx.insert_audit(&audit(now, &actor, "UpdateUserPwd", "user", &user.id))
+                        .await?;
+                    Ok(user.id)
+                })
+            })
+            .await
+    }
+
+    /// `UpdateUserPwdWithOldPwd`: sets the password if `old_password` is the current one.
+    pub async fn change_password_verified(
+        &self,
+        caller: &Caller,
+        user_id: String,
+        fields: PasswordFields,
+    ) -> Result<String> {
+        caller.require(Access::UserWrite)?;
+        let new_password = fields.new_password()?;
+        let old = validate::required("old_password", fields.old_password.clone(), 128)?;
+        let lookup = user_id.clone();
+        let user = self
+            .store()
+            .read(move |tx| Box::pin(async move { existing_user(tx, &lookup).await }))
+            .await?;
+        let current = user.password_hash.clone().ok_or(ErrorKind::WrongPassword)?;
+        if !self.inner.passwords.verify(old, current.clone()).await? {
+            return Err(ErrorKind::WrongPassword.into());
+        }
+        let hash = self.inner.passwords.hash(new_password).await?;
+        let actor = caller.client_id.clone();
+        self.store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut user = existing_user(tx, &user_id).await?;
+                    // Changed since it was checked: the checked password is no longer current.
+                    if user.password_hash.as_deref() != Some(current.as_str()) {
+                        return Err(ErrorKind::WrongPassword.into());
+                    }
+                    let now = now_millis();
+                    user.password_hash = Some(hash);
+                    user.pwd_change_at = Some(now);
+                    user.pwd_must_modify = false;
+                    user.updated_at = now;
+                    tx.update_user(&user).await?;
+                    tx.insert_audit(&audit(now, &actor, "UpdateUserPwdWithOldPwd", "user", &user.id))
+                        .await?;
+                    Ok(user.id)
+                })
+            })
+            .await
+    }
+
     /// `ShowUserById`.
     pub async fn show_user(&self, caller: &Caller, user_id: String) -> Result<User> {
         caller.require(Access::UserRead)?;
         self.store()
-            .read(move |tx| Box::pin(async move { tx.user(&user_id).await }))
+            .read(move |tx| Box::pin(async move { existing_user(tx, &user_id).await }))
+            .await
+    }
+
+    /// `ShowUserByUserName`.
+    pub async fn show_user_by_name(&self, caller: &Caller, fields: UserNameFields) -> Result<User> {
+        caller.require(Access::UserRead)?;
+        let user_name = validate::required("user_name", fields.user_name, 255)?;
+        self.store()
+            .read(move |tx| Box::pin(async move { tx.user_by_name(&user_name).await }))
             .await?
             .ok_or_else(|| ErrorKind::UserNotFound.into())
+    }
+
+    /// `ListUsers`: every user, or those whose home is `org_id`.
+    pub async fn list_users(
+        &self,
+        caller: &Caller,
+        org_id: Option<String>,
+        page: PageRequest,
+    ) -> Result<Page<User>> {
+        caller.require(Access::UserRead)?;
+        self.store()
+            .read(move |tx| {
+                Box::pin(async move {
+                    if let Some(org) = &org_id {
+                        if tx.organization(org).await?.is_none() {
+                            return Err(ErrorKind::OrganizationNotFound.into());
+                        }
+                    }
+                    tx.list_users(org_id.as_deref(), page).await
+                })
+            })
+            .await
     }
 }

@@ -38,6 +38,31 @@ pub(crate) const ACCOUNT_UNIQUES: &[Unique] = &[
     },
 ];
 
+pub(crate) const ORGANIZATION_UNIQUES: &[Unique] = &[
+    Unique {
+        constraint: "organizations_code_key",
+        columns: "organizations.code",
+        error: ErrorKind::OrganizationCodeExists,
+    },
+    Unique {
+        constraint: "organizations_sibling_name_key",
+        columns: "organizations.parent_key, organizations.name",
+        error: ErrorKind::OrganizationNameExists,
+    },
+];
+
+pub(crate) const APP_ORG_UNIQUES: &[Unique] = &[Unique {
+    constraint: "app_organizations_code_key",
+    columns: "app_organizations.application_id, app_organizations.code",
+    error: ErrorKind::AppOrgCodeExists,
+}];
+
+pub(crate) const ROLE_UNIQUES: &[Unique] = &[Unique {
+    constraint: "app_roles_code_key",
+    columns: "app_roles.application_id, app_roles.code",
+    error: ErrorKind::RoleCodeExists,
+}];
+
 pub(crate) const APPLICATION_UNIQUES: &[Unique] = &[Unique {
     constraint: "applications_client_id_key",
     columns: "applications.client_id",

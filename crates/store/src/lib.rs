@@ -4,65 +4,23 @@
 
 mod errors;
 mod postgres;
+mod queries;
 mod rows;
-mod sql;
 mod sqlite;
+mod tx;
 
 pub use postgres::{PgStore, PgStoreOptions};
 pub use sqlite::SqliteStore;
+pub use tx::{
+    AccountTx, ApplicationTx, AppOrgTx, AuditTx, LockKey, OrgScope, OrganizationTx, RoleTx,
+    TokenTx, Tx, UserTx,
+};
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
-use roster_domain::account::AppAccount;
-use roster_domain::application::{AccessToken, Application};
-use roster_domain::audit::AuditRecord;
-use roster_domain::organization::Organization;
-use roster_domain::time::Millis;
-use roster_domain::user::User;
 use roster_domain::{Error, Result};
 use std::any::Any;
 use std::sync::Arc;
-
-/// The reads and writes one use case may perform inside its transaction.
-#[async_trait]
-pub trait Tx: Send {
-    async fn insert_application(&mut self, app: &Application) -> Result<()>;
-    /// Inserts unless an application with that client id exists; says whether it inserted.
-    async fn insert_application_if_absent(&mut self, app: &Application) -> Result<bool>;
-    async fn application(&mut self, id: &str) -> Result<Option<Application>>;
-    async fn application_by_client_id(&mut self, client_id: &str) -> Result<Option<Application>>;
-
-    async fn insert_token(&mut self, token: &AccessToken) -> Result<()>;
-    /// The token with this digest and the application that holds it.
-    async fn token(&mut self, digest: &str) -> Result<Option<(AccessToken, Application)>>;
-    async fn delete_tokens_expired_before(&mut self, at: Millis) -> Result<u64>;
-
-    async fn organization_by_code(&mut self, code: &str) -> Result<Option<Organization>>;
-    /// The oldest top-level organization, where users without an `org_code` go.
-    async fn first_root_organization(&mut self) -> Result<Option<Organization>>;
-
-    async fn insert_user(&mut self, user: &User) -> Result<()>;
-    async fn user(&mut self, id: &str) -> Result<Option<User>>;
-
-    async fn insert_account(&mut self, account: &AppAccount) -> Result<()>;
-    async fn update_account(&mut self, account: &AppAccount) -> Result<()>;
-    async fn account(&mut self, application_id: &str, id: &str) -> Result<Option<AppAccount>>;
-    /// Id of the user's account in the application, if there is one.
-    async fn account_id_for_user(
-        &mut self,
-        application_id: &str,
-        user_id: &str,
-    ) -> Result<Option<String>>;
-    /// Id of the account with that name in the application, if there is one.
-    async fn account_id_by_name(
-        &mut self,
-        application_id: &str,
-        account_name: &str,
-    ) -> Result<Option<String>>;
-    async fn accounts_of_user(&mut self, user_id: &str) -> Result<Vec<AppAccount>>;
-
-    async fn insert_audit(&mut self, record: &AuditRecord) -> Result<()>;
-}
 
 /// What a unit of work hands back, type-erased so that [`Store`] stays object-safe.
 pub type Output = Box<dyn Any + Send>;
@@ -128,4 +86,11 @@ pub async fn open(url: &str, pg: PgStoreOptions) -> Result<Arc<dyn Store>> {
             url.split(':').next().unwrap_or_default()
         )))
     }
+}
+
+/// Every capability trait, for `use roster_store::prelude::*`.
+pub mod prelude {
+    pub use crate::tx::{
+        AccountTx, AppOrgTx, ApplicationTx, AuditTx, OrganizationTx, RoleTx, TokenTx, Tx, UserTx,
+    };
 }

@@ -3,7 +3,7 @@
 //! enforces the unique constraints.
 
 use crate::errors::map;
-use crate::sql::impl_tx;
+use crate::queries::impl_tx;
 use crate::{Job, Output, Store};
 use async_trait::async_trait;
 use roster_domain::{Error, Result};
@@ -12,7 +12,7 @@ use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
 use std::time::Duration;
 
-impl_tx!(PgTx, PgConnection);
+impl_tx!(PgTx, PgConnection, Some("SELECT pg_advisory_xact_lock($1)"));
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

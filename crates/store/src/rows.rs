@@ -2,7 +2,8 @@
 
 use roster_domain::account::{AccountType, AppAccount};
 use roster_domain::application::{AccessToken, Application};
-use roster_domain::organization::Organization;
+use roster_domain::organization::{AppOrganization, Organization};
+use roster_domain::role::Role;
 use roster_domain::permission::Permissions;
 use roster_domain::user::{User, UserAttrs};
 use roster_domain::{Error, Result};
@@ -199,9 +200,10 @@ pub(crate) struct AccountRow {
     pub account_name: String,
     pub account_type: String,
     pub name: Option<String>,
-    pub org_code: Option<String>,
+    pub org_id: Option<String>,
     pub password_secret: Option<String>,
     pub disabled: bool,
+    pub disabled_by_user: bool,
     pub extension: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -219,11 +221,67 @@ impl AccountRow {
             user_id: self.user_id,
             account_name: self.account_name,
             name: self.name,
-            org_code: self.org_code,
+            org_id: self.org_id,
             password: self.password_secret,
             disabled: self.disabled,
+            disabled_by_user: self.disabled_by_user,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
     }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AppOrgRow {
+    pub id: String,
+    pub application_id: String,
+    pub code: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl AppOrgRow {
+    pub fn into_domain(self) -> AppOrganization {
+        AppOrganization {
+            id: self.id,
+            application_id: self.application_id,
+            code: self.code,
+            name: self.name,
+            parent_id: self.parent_id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RoleRow {
+    pub id: String,
+    pub application_id: String,
+    pub code: String,
+    pub name: Option<String>,
+    pub created_at: i64,
+    pub updated_at: Option<i64>,
+}
+
+impl RoleRow {
+    pub fn into_domain(self) -> Role {
+        Role {
+            id: self.id,
+            application_id: self.application_id,
+            code: self.code,
+            name: self.name,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberRoleRow {
+    pub account_id: String,
+    #[sqlx(flatten)]
+    pub role: RoleRow,
 }

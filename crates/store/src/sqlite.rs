@@ -8,7 +8,7 @@
 //! which WAL lets run beside the writer.
 
 use crate::errors::map;
-use crate::sql::impl_tx;
+use crate::queries::impl_tx;
 use crate::{Job, Output, Store};
 use async_trait::async_trait;
 use futures::FutureExt;
@@ -24,7 +24,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Mutex};
 use tokio::task::JoinHandle;
 
-impl_tx!(SqliteTx, SqliteConnection);
+impl_tx!(SqliteTx, SqliteConnection, None);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 

@@ -2,11 +2,11 @@
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, PathIds};
-use crate::views::{AccountIdView, AccountView};
+use crate::extract::{JsonBody, ListQuery, PathIds, QueryParams};
+use crate::views::{AccountIdView, AccountList, AccountView};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use roster_domain::account::AccountFields;
 use roster_service::Service;
@@ -14,13 +14,22 @@ use serde::Deserialize;
 
 pub fn router() -> Router<Service> {
     Router::new()
+        .route("/applications/{application_id}/accounts", get(list))
         .route(
             "/applications/{application_id}/accounts/basic-account",
             post(add_basic_account),
         )
         .route(
             "/applications/{application_id}/accounts/{account_id}",
-            get(show_account).put(update_account),
+            get(show).put(update).delete(delete),
+        )
+        .route(
+            "/applications/{application_id}/accounts/{account_id}/enable",
+            put(enable),
+        )
+        .route(
+            "/applications/{application_id}/accounts/{account_id}/disable",
+            put(disable),
         )
 }
 
@@ -34,6 +43,8 @@ struct AccountPath {
     application_id: String,
     account_id: String,
 }
+
+type IdAnswer = Result<Json<AccountIdView>, ApiError>;
 
 /// Add an application account → 201 `{"account_id"}`.
 async fn add_basic_account(
@@ -49,20 +60,56 @@ async fn add_basic_account(
 }
 
 /// Update an application account → 200 `{"account_id"}`.
-async fn update_account(
+async fn update(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
     PathIds(path): PathIds<AccountPath>,
     JsonBody(fields): JsonBody<AccountFields>,
-) -> Result<Json<AccountIdView>, ApiError> {
+) -> IdAnswer {
     let account_id = service
         .update_account(&caller, path.application_id, path.account_id, fields)
         .await?;
     Ok(Json(AccountIdView { account_id }))
 }
 
+/// `EnableAppAccount` → 200 `{"account_id"}`.
+async fn enable(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<AccountPath>,
+) -> IdAnswer {
+    let account_id = service
+        .set_account_disabled(&caller, path.application_id, path.account_id, false)
+        .await?;
+    Ok(Json(AccountIdView { account_id }))
+}
+
+/// `DisableAppAccount` → 200 `{"account_id"}`.
+async fn disable(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<AccountPath>,
+) -> IdAnswer {
+    let account_id = service
+        .set_account_disabled(&caller, path.application_id, path.account_id, true)
+        .await?;
+    Ok(Json(AccountIdView { account_id }))
+}
+
+/// `DeleteAppAccount` → 204.
+async fn delete(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<AccountPath>,
+) -> Result<StatusCode, ApiError> {
+    service
+        .delete_account(&caller, path.application_id, path.account_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `ShowAppAccountById`.
-async fn show_account(
+async fn show(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
     PathIds(path): PathIds<AccountPath>,
@@ -71,4 +118,17 @@ async fn show_account(
         .show_account(&caller, path.application_id, path.account_id)
         .await?;
     Ok(Json(account.into()))
+}
+
+/// `ListAppAccounts`.
+async fn list(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<AppPath>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<AccountList<AccountView>>, ApiError> {
+    let page = service
+        .list_accounts(&caller, path.application_id, query.account_type()?, query.page()?)
+        .await?;
+    Ok(Json(AccountList::from_page(page)))
 }

@@ -20,15 +20,19 @@ CREATE TABLE access_tokens (
 );
 CREATE INDEX access_tokens_expires_at ON access_tokens (expires_at);
 
+-- parent_key is parent_id, or '' for a top-level organization: NULLs are never equal, so a
+-- unique constraint on (parent_id, name) would not stop two roots of the same name.
 CREATE TABLE organizations (
     id         TEXT   NOT NULL PRIMARY KEY,
     code       TEXT   NOT NULL,
     name       TEXT   NOT NULL,
     parent_id  TEXT   REFERENCES organizations (id),
+    parent_key TEXT   NOT NULL,
     category   TEXT   NOT NULL DEFAULT 'department',
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
-    CONSTRAINT organizations_code_key UNIQUE (code)
+    CONSTRAINT organizations_code_key UNIQUE (code),
+    CONSTRAINT organizations_sibling_name_key UNIQUE (parent_key, name)
 );
 CREATE INDEX organizations_parent_id ON organizations (parent_id, id);
 
@@ -69,24 +73,60 @@ CREATE TABLE users (
 );
 CREATE INDEX users_org_id ON users (org_id, id);
 
+CREATE TABLE app_organizations (
+    id             TEXT   NOT NULL PRIMARY KEY,
+    application_id TEXT   NOT NULL REFERENCES applications (id),
+    code           TEXT   NOT NULL,
+    name           TEXT   NOT NULL,
+    parent_id      TEXT   REFERENCES app_organizations (id),
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL,
+    CONSTRAINT app_organizations_code_key UNIQUE (application_id, code)
+);
+CREATE INDEX app_organizations_list ON app_organizations (application_id, id);
+CREATE INDEX app_organizations_parent_id ON app_organizations (parent_id);
+
+-- disabled_by_user: the account was disabled because its user was, and comes back with it.
 CREATE TABLE app_accounts (
-    id              TEXT    NOT NULL PRIMARY KEY,
-    application_id  TEXT    NOT NULL REFERENCES applications (id),
-    user_id         TEXT    REFERENCES users (id),
-    account_name    TEXT    NOT NULL,
-    account_type    TEXT    NOT NULL,
-    name            TEXT,
-    org_code        TEXT,
-    password_secret TEXT,
-    disabled        BOOLEAN NOT NULL DEFAULT FALSE,
-    extension       TEXT,
+    id               TEXT    NOT NULL PRIMARY KEY,
+    application_id   TEXT    NOT NULL REFERENCES applications (id),
+    user_id          TEXT    REFERENCES users (id),
+    account_name     TEXT    NOT NULL,
+    account_type     TEXT    NOT NULL,
+    name             TEXT,
+    org_id           TEXT    REFERENCES app_organizations (id),
+    password_secret  TEXT,
+    disabled         BOOLEAN NOT NULL DEFAULT FALSE,
+    disabled_by_user BOOLEAN NOT NULL DEFAULT FALSE,
+    extension        TEXT,
     created_at      BIGINT  NOT NULL,
     updated_at      BIGINT  NOT NULL,
     CONSTRAINT app_accounts_user_key UNIQUE (application_id, user_id),
     CONSTRAINT app_accounts_name_key UNIQUE (application_id, account_name)
 );
 CREATE INDEX app_accounts_user_id ON app_accounts (user_id);
+CREATE INDEX app_accounts_list ON app_accounts (application_id, id);
 CREATE INDEX app_accounts_type ON app_accounts (application_id, account_type, id);
+CREATE INDEX app_accounts_org_id ON app_accounts (org_id);
+
+CREATE TABLE app_roles (
+    id             TEXT   NOT NULL PRIMARY KEY,
+    application_id TEXT   NOT NULL REFERENCES applications (id),
+    code           TEXT   NOT NULL,
+    name           TEXT,
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT,
+    CONSTRAINT app_roles_code_key UNIQUE (application_id, code)
+);
+CREATE INDEX app_roles_list ON app_roles (application_id, id);
+
+CREATE TABLE app_role_members (
+    role_id    TEXT   NOT NULL REFERENCES app_roles (id) ON DELETE CASCADE,
+    account_id TEXT   NOT NULL REFERENCES app_accounts (id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (role_id, account_id)
+);
+CREATE INDEX app_role_members_account_id ON app_role_members (account_id);
 
 CREATE TABLE audit_log (
     id          INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,

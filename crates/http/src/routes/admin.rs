@@ -1,0 +1,144 @@
+//! Roster extension: applications over HTTP, for callers with the `all` permission.
+//! Under `/roster/v1`, apart from the OneAccess paths.
+
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::extract::{JsonBody, ListQuery, PathIds, QueryParams};
+use crate::views::{ApplicationIdView, ApplicationList, ApplicationView, CredentialsView};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use roster_domain::permission::Permission;
+use roster_domain::Result as DomainResult;
+use roster_service::Service;
+use serde::Deserialize;
+
+pub fn router() -> Router<Service> {
+    Router::new()
+        .route("/roster/v1/applications", post(create).get(list))
+        .route("/roster/v1/applications/{application_id}", get(show))
+        .route("/roster/v1/applications/{application_id}/enable", put(enable))
+        .route("/roster/v1/applications/{application_id}/disable", put(disable))
+        .route("/roster/v1/applications/{application_id}/secret", post(rotate))
+        .route(
+            "/roster/v1/applications/{application_id}/permissions",
+            put(permissions),
+        )
+}
+
+#[derive(Deserialize)]
+struct AppPath {
+    application_id: String,
+}
+
+#[derive(Deserialize, Default)]
+struct ApplicationFields {
+    name: Option<String>,
+    api_permissions: Option<Vec<String>>,
+}
+
+fn parse_codes(codes: Option<Vec<String>>) -> DomainResult<Vec<Permission>> {
+    codes
+        .unwrap_or_default()
+        .iter()
+        .map(|c| Permission::parse(c))
+        .collect()
+}
+
+/// Registers an application → 201 with its credentials (the secret is shown only here).
+async fn create(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    JsonBody(fields): JsonBody<ApplicationFields>,
+) -> Result<(StatusCode, Json<CredentialsView>), ApiError> {
+    caller.require(roster_domain::permission::Access::Admin)?;
+    let permissions = parse_codes(fields.api_permissions)?;
+    let created = service
+        .create_application(&caller.client_id, fields.name, permissions)
+        .await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+async fn list(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<ApplicationList>, ApiError> {
+    let page = service.list_applications(&caller, query.page()?).await?;
+    Ok(Json(ApplicationList {
+        total: page.total,
+        applications: page.items.into_iter().map(Into::into).collect(),
+    }))
+}
+
+async fn show(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<AppPath>,
+) -> Result<Json<ApplicationView>, ApiError> {
+    Ok(Json(
+        service
+            .show_application(&caller, path.application_id)
+            .await?
+            .into(),
+    ))
+}
+
+async fn enable(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<AppPath>,
+) -> Result<Json<ApplicationIdView>, ApiError> {
+    service
+        .set_application_disabled(&caller, path.application_id.clone(), false)
+        .await?;
+    Ok(Json(ApplicationIdView {
+        application_id: path.application_id,
+    }))
+}
+
+/// Disables an application: its tokens stop working and it can get no new ones.
+async fn disable(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<AppPath>,
+) -> Result<Json<ApplicationIdView>, ApiError> {
+    service
+        .set_application_disabled(&caller, path.application_id.clone(), true)
+        .await?;
+    Ok(Json(ApplicationIdView {
+        application_id: path.application_id,
+    }))
+}
+
+/// Issues a new client secret (shown only here); the old secret and its tokens stop working.
+async fn rotate(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<AppPath>,
+) -> Result<Json<CredentialsView>, ApiError> {
+    Ok(Json(
+        service
+            .rotate_client_secret(&caller, path.application_id)
+            .await?
+            .into(),
+    ))
+}
+
+/// Replaces the application's API permissions.
+async fn permissions(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<AppPath>,
+    JsonBody(fields): JsonBody<ApplicationFields>,
+) -> Result<Json<ApplicationView>, ApiError> {
+    let app = service
+        .set_application_permissions(
+            &caller,
+            path.application_id,
+            fields.api_permissions.unwrap_or_default(),
+        )
+        .await?;
+    Ok(Json(app.into()))
+}

@@ -1,0 +1,158 @@
+//! Application roles: `/api/v2/tenant/applications/{application_id}/role…`. Paths, status
+//! codes and field names follow the reference exactly, odd ones included (singular `role`,
+//! `role-list`, DELETE with a body, `account_Ids`).
+
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::extract::{JsonBody, ListQuery, PathIds, QueryParams};
+use crate::views::{MemberChangeView, RoleIdView, RoleList, RoleMemberList, RoleView};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use roster_domain::role::{RoleFields, RoleMemberFields};
+use roster_service::Service;
+use serde::Deserialize;
+
+pub fn router() -> Router<Service> {
+    Router::new()
+        .route("/applications/{application_id}/role", post(create))
+        .route(
+            "/applications/{application_id}/role/{role_id}",
+            get(show).put(update).delete(delete),
+        )
+        .route("/applications/{application_id}/role-list", get(list))
+        .route(
+            "/applications/{application_id}/role-member-list/{role_id}",
+            get(members),
+        )
+        .route(
+            "/applications/{application_id}/role-member",
+            post(grant).delete(revoke),
+        )
+}
+
+#[derive(Deserialize)]
+struct AppPath {
+    application_id: String,
+}
+
+#[derive(Deserialize)]
+struct RolePath {
+    application_id: String,
+    role_id: String,
+}
+
+/// `CreateAppRole` → 200 (not 201) `{"role_id"}`.
+async fn create(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<AppPath>,
+    JsonBody(fields): JsonBody<RoleFields>,
+) -> Result<Json<RoleIdView>, ApiError> {
+    let role_id = service
+        .create_role(&caller, path.application_id, fields)
+        .await?;
+    Ok(Json(RoleIdView { role_id }))
+}
+
+/// `UpdateAppRole` → 200 `{"role_id"}`.
+async fn update(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<RolePath>,
+    JsonBody(fields): JsonBody<RoleFields>,
+) -> Result<Json<RoleIdView>, ApiError> {
+    let role_id = service
+        .update_role(&caller, path.application_id, path.role_id, fields)
+        .await?;
+    Ok(Json(RoleIdView { role_id }))
+}
+
+/// `DeleteAppRole` → 200 with no body.
+async fn delete(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<RolePath>,
+) -> Result<StatusCode, ApiError> {
+    service
+        .delete_role(&caller, path.application_id, path.role_id)
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+/// `ShowAppRoleById`.
+async fn show(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<RolePath>,
+) -> Result<Json<RoleView>, ApiError> {
+    let role = service
+        .show_role(&caller, path.application_id, path.role_id)
+        .await?;
+    Ok(Json(role.into()))
+}
+
+/// `ListAppRoles` (echoes `offset` and `limit`).
+async fn list(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<AppPath>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<RoleList>, ApiError> {
+    let request = query.page()?;
+    let page = service
+        .list_roles(&caller, path.application_id, request)
+        .await?;
+    Ok(Json(RoleList {
+        total: page.total,
+        offset: request.offset,
+        limit: request.limit,
+        roles: page.items.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// `ListAppRoleMembers`: the application accounts holding the role.
+async fn members(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<RolePath>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<RoleMemberList>, ApiError> {
+    let request = query.page()?;
+    let page = service
+        .list_role_members(&caller, path.application_id, path.role_id, request)
+        .await?;
+    Ok(Json(RoleMemberList {
+        total: page.total,
+        offset: request.offset,
+        limit: request.limit,
+        role_members: page.items.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// `CreateAppRoleMember` → 200 `{"success_list", "fail_list"}`.
+async fn grant(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<AppPath>,
+    JsonBody(fields): JsonBody<RoleMemberFields>,
+) -> Result<Json<MemberChangeView>, ApiError> {
+    let change = service
+        .change_role_members(&caller, path.application_id, fields, true)
+        .await?;
+    Ok(Json(change.into()))
+}
+
+/// `DeleteAppRoleMember` (a DELETE with a JSON body) → 200 `{"success_list", "fail_list"}`.
+async fn revoke(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<AppPath>,
+    JsonBody(fields): JsonBody<RoleMemberFields>,
+) -> Result<Json<MemberChangeView>, ApiError> {
+    let change = service
+        .change_role_members(&caller, path.application_id, fields, false)
+        .await?;
+    Ok(Json(change.into()))
+}

@@ -1,0 +1,159 @@
+//! The tenant's organization tree. Moves take a tree lock so that two concurrent moves cannot
+//! build a cycle between them.
+
+use crate::{audit, Caller, Service};
+use roster_domain::organization::{OrgFields, Organization};
+use roster_domain::page::{Page, PageRequest};
+use roster_domain::permission::Access;
+use roster_domain::time::now_millis;
+use roster_domain::{id, ErrorKind, Result};
+use roster_store::prelude::*;
+use roster_store::{LockKey, OrgScope};
+
+async fn existing_org(tx: &mut dyn Tx, org_id: &str) -> Result<Organization> {
+    tx.organization(org_id)
+        .await?
+        .ok_or_else(|| ErrorKind::OrganizationNotFound.into())
+}
+
+async fn existing_parent(tx: &mut dyn Tx, parent_id: &str) -> Result<()> {
+    match tx.organization(parent_id).await? {
+        Some(_) => Ok(()),
+        None => Err(ErrorKind::ParentOrganizationNotFound.into()),
+    }
+}
+
+impl Service {
+    /// `CreateOrganization` → the new organization's id.
+    pub async fn create_organization(&self, caller: &Caller, fields: OrgFields) -> Result<String> {
+        caller.require(Access::OrgWrite)?;
+        let new = fields.into_new()?;
+        let actor = caller.client_id.clone();
+        self.store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    if let Some(parent) = &new.parent_id {
+                        existing_parent(tx, parent).await?;
+                    }
+                    let now = now_millis();
+                    let org = Organization {
+                        id: id::new_id(now),
+                        code: new.code.unwrap_or_default(),
+                        name: new.name.unwrap_or_default(),
+                        parent_id: new.parent_id,
+                        category: new.category.unwrap_or_default(),
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    tx.insert_organization(&org).await?;
+                    tx.insert_audit(&audit(now, &actor, "CreateOrganization", "organization", &org.id))
+                        .await?;
+                    Ok(org.id)
+                })
+            })
+            .await
+    }
+
+    /// `UpdateOrganization`: empty or absent fields stay; `parent_id` moves the subtree.
+    pub async fn update_organization(
+        &self,
+        caller: &Caller,
+        org_id: String,
+        fields: OrgFields,
+    ) -> Result<String> {
+        caller.require(Access::OrgWrite)?;
+        let changes = fields.into_changes()?;
+        let actor = caller.client_id.clone();
+        self.store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.lock(LockKey::OrganizationTree).await?;
+                    let mut org = existing_org(tx, &org_id).await?;
+                    if let Some(parent) = changes.parent_id {
+                        existing_parent(tx, &parent).await?;
+                        if tx.organization_in_subtree(&org.id, &parent).await? {
+                            return Err(ErrorKind::OrganizationCycle.into());
+                        }
+                        org.parent_id = Some(parent);
+                    }
+                    if let Some(code) = changes.code {
+                        org.code = code;
+                    }
+                    if let Some(name) = changes.name {
+                        org.name = name;
+                    }
+                    if let Some(category) = changes.category {
+                        org.category = category;
+                    }
+                    org.updated_at = now_millis();
+                    tx.update_organization(&org).await?;
+                    tx.insert_audit(&audit(org.updated_at, &actor, "UpdateOrganization", "organization", &org.id))
+                        .await?;
+                    Ok(org.id)
+                })
+            })
+            .await
+    }
+
+    /// `DeleteOrganization`: only an organization without sub-organizations or users.
+    pub async fn delete_organization(&self, caller: &Caller, org_id: String) -> Result<()> {
+        caller.require(Access::OrgWrite)?;
+        let actor = caller.client_id.clone();
+        self.store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.lock(LockKey::OrganizationTree).await?;
+                    let org = existing_org(tx, &org_id).await?;
+                    if tx.organization_has_children(&org.id).await? {
+                        return Err(ErrorKind::OrganizationHasChildren.into());
+                    }
+                    if tx.organization_has_members(&org.id).await? {
+                        return Err(ErrorKind::OrganizationHasMembers.into());
+                    }
+                    tx.delete_organization(&org.id).await?;
+                    tx.insert_audit(&audit(now_millis(), &actor, "DeleteOrganization", "organization", &org.id))
+                        .await
+                })
+            })
+            .await
+    }
+
+    /// `ShowOrganizationById`.
+    pub async fn show_organization(&self, caller: &Caller, org_id: String) -> Result<Organization> {
+        caller.require(Access::OrgRead)?;
+        self.store()
+            .read(move |tx| Box::pin(async move { existing_org(tx, &org_id).await }))
+            .await
+    }
+
+    /// `ListOrganizations`: roots, everything, an organization with its children, or with
+    /// its whole subtree, as `org_id` and `all_child` say.
+    pub async fn list_organizations(
+        &self,
+        caller: &Caller,
+        org_id: Option<String>,
+        all_child: bool,
+        page: PageRequest,
+    ) -> Result<Page<Organization>> {
+        caller.require(Access::OrgRead)?;
+        self.store()
+            .read(move |tx| {
+                Box::pin(async move {
+                    let scope = match (org_id, all_child) {
+                        (None, false) => OrgScope::Roots,
+                        (None, true) => OrgScope::All,
+                        (Some(id), all) => {
+                            existing_org(tx, &id).await?;
+                            if all {
+                                OrgScope::Subtree(id)
+                            } else {
+                                OrgScope::WithChildren(id)
+                            }
+                        }
+                    };
+                    tx.list_organizations(&scope, page).await
+                })
+            })
+            .await
+    }
+}

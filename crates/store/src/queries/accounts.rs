@@ -1,0 +1,255 @@
+//! Application accounts.
+
+macro_rules! impl_accounts {
+    ($tx:ident) => {
+        #[async_trait::async_trait]
+        impl<'c> $crate::tx::AccountTx for $tx<'c> {
+            async fn insert_account(
+                &mut self,
+                a: &roster_domain::account::AppAccount,
+            ) -> roster_domain::Result<()> {
+                let sql = format!(
+                    "INSERT INTO app_accounts ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                     $10, $11, $12, $13)",
+                    $crate::queries::ACCOUNT_COLUMNS
+                );
+                sqlx::query(&sql)
+                    .bind(&a.id)
+                    .bind(&a.application_id)
+                    .bind(&a.user_id)
+                    .bind(&a.account_name)
+                    .bind(a.account_type.as_str())
+                    .bind(&a.name)
+                    .bind(&a.org_id)
+                    .bind(&a.password)
+                    .bind(a.disabled)
+                    .bind(a.disabled_by_user)
+                    .bind($crate::rows::to_json(&a.extension))
+                    .bind(a.created_at)
+                    .bind(a.updated_at)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(|e| $crate::errors::map_unique(e, $crate::errors::ACCOUNT_UNIQUES))?;
+                Ok(())
+            }
+
+            async fn update_account(
+                &mut self,
+                a: &roster_domain::account::AppAccount,
+            ) -> roster_domain::Result<()> {
+                sqlx::query(
+                    "UPDATE app_accounts SET account_name = $1, name = $2, org_id = $3, \
+                     password_secret = $4, disabled = $5, disabled_by_user = $6, extension = $7, \
+                     updated_at = $8, user_id = $9, account_type = $10 \
+                     WHERE application_id = $11 AND id = $12",
+                )
+                .bind(&a.account_name)
+                .bind(&a.name)
+                .bind(&a.org_id)
+                .bind(&a.password)
+                .bind(a.disabled)
+                .bind(a.disabled_by_user)
+                .bind($crate::rows::to_json(&a.extension))
+                .bind(a.updated_at)
+                .bind(&a.user_id)
+                .bind(a.account_type.as_str())
+                .bind(&a.application_id)
+                .bind(&a.id)
+                .execute(&mut *self.conn)
+                .await
+                .map_err(|e| $crate::errors::map_unique(e, $crate::errors::ACCOUNT_UNIQUES))?;
+                Ok(())
+            }
+
+            async fn delete_account(
+                &mut self,
+                application_id: &str,
+                id: &str,
+            ) -> roster_domain::Result<()> {
+                sqlx::query("DELETE FROM app_accounts WHERE application_id = $1 AND id = $2")
+                    .bind(application_id)
+                    .bind(id)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                Ok(())
+            }
+
+            async fn account(
+                &mut self,
+                application_id: &str,
+                id: &str,
+            ) -> roster_domain::Result<Option<roster_domain::account::AppAccount>> {
+                let sql = format!(
+                    "SELECT {} FROM app_accounts WHERE application_id = $1 AND id = $2",
+                    $crate::queries::ACCOUNT_COLUMNS
+                );
+                sqlx::query_as::<_, $crate::rows::AccountRow>(&sql)
+                    .bind(application_id)
+                    .bind(id)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?
+                    .map(|r| r.into_domain())
+                    .transpose()
+            }
+
+            async fn account_id_for_user(
+                &mut self,
+                application_id: &str,
+                user_id: &str,
+            ) -> roster_domain::Result<Option<String>> {
+                sqlx::query_scalar::<_, String>(
+                    "SELECT id FROM app_accounts WHERE application_id = $1 AND user_id = $2",
+                )
+                .bind(application_id)
+                .bind(user_id)
+                .fetch_optional(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)
+            }
+
+            async fn account_id_by_name(
+                &mut self,
+                application_id: &str,
+                account_name: &str,
+            ) -> roster_domain::Result<Option<String>> {
+                sqlx::query_scalar::<_, String>(
+                    "SELECT id FROM app_accounts WHERE application_id = $1 AND account_name = $2",
+                )
+                .bind(application_id)
+                .bind(account_name)
+                .fetch_optional(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)
+            }
+
+            async fn accounts_of_user(
+                &mut self,
+                user_id: &str,
+            ) -> roster_domain::Result<Vec<roster_domain::account::AppAccount>> {
+                let sql = format!(
+                    "SELECT {} FROM app_accounts WHERE user_id = $1 ORDER BY id",
+                    $crate::queries::ACCOUNT_COLUMNS
+                );
+                sqlx::query_as::<_, $crate::rows::AccountRow>(&sql)
+                    .bind(user_id)
+                    .fetch_all(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?
+                    .into_iter()
+                    .map(|r| r.into_domain())
+                    .collect()
+            }
+
+            async fn list_accounts(
+                &mut self,
+                application_id: &str,
+                account_type: Option<roster_domain::account::AccountType>,
+                page: roster_domain::page::PageRequest,
+            ) -> roster_domain::Result<roster_domain::page::Page<roster_domain::account::AppAccount>> {
+                let (total, rows) = match account_type {
+                    Some(t) => {
+                        let select = format!(
+                            "SELECT {} FROM app_accounts WHERE application_id = $1 \
+                             AND account_type = $2 ORDER BY application_id, account_type, id",
+                            $crate::queries::ACCOUNT_COLUMNS
+                        );
+                        $crate::queries::fetch_page!(
+                            self.conn,
+                            $crate::rows::AccountRow,
+                            select,
+                            "SELECT COUNT(*) FROM app_accounts WHERE application_id = $1 \
+                             AND account_type = $2",
+                            page,
+                            [application_id, t.as_str()]
+                        )
+                    }
+                    None => {
+                        let select = format!(
+                            "SELECT {} FROM app_accounts WHERE application_id = $1 \
+                             ORDER BY application_id, id",
+                            $crate::queries::ACCOUNT_COLUMNS
+                        );
+                        $crate::queries::fetch_page!(
+                            self.conn,
+                            $crate::rows::AccountRow,
+                            select,
+                            "SELECT COUNT(*) FROM app_accounts WHERE application_id = $1",
+                            page,
+                            [application_id]
+                        )
+                    }
+                };
+                Ok(roster_domain::page::Page {
+                    total,
+                    items: rows
+                        .into_iter()
+                        .map(|r| r.into_domain())
+                        .collect::<roster_domain::Result<Vec<_>>>()?,
+                })
+            }
+
+            async fn disable_accounts_of_user(
+                &mut self,
+                user_id: &str,
+                at: roster_domain::time::Millis,
+            ) -> roster_domain::Result<u64> {
+                let done = sqlx::query(
+                    "UPDATE app_accounts SET disabled = TRUE, disabled_by_user = TRUE, \
+                     updated_at = $1 WHERE user_id = $2 AND disabled = FALSE",
+                )
+                .bind(at)
+                .bind(user_id)
+                .execute(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn enable_accounts_of_user(
+                &mut self,
+                user_id: &str,
+                at: roster_domain::time::Millis,
+            ) -> roster_domain::Result<u64> {
+                let done = sqlx::query(
+                    "UPDATE app_accounts SET disabled = FALSE, disabled_by_user = FALSE, \
+                     updated_at = $1 WHERE user_id = $2 AND disabled_by_user = TRUE",
+                )
+                .bind(at)
+                .bind(user_id)
+                .execute(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn orphan_accounts_of_user(
+                &mut self,
+                user_id: &str,
+                at: roster_domain::time::Millis,
+            ) -> roster_domain::Result<u64> {
+                let done = sqlx::query(
+                    "UPDATE app_accounts SET user_id = NULL, account_type = 'ORPHAN_ACCOUNT', \
+                     updated_at = $1 WHERE user_id = $2",
+                )
+                .bind(at)
+                .bind(user_id)
+                .execute(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn delete_accounts_of_user(&mut self, user_id: &str) -> roster_domain::Result<u64> {
+                let done = sqlx::query("DELETE FROM app_accounts WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                Ok(done.rows_affected())
+            }
+        }
+    };
+}
+pub(crate) use impl_accounts;

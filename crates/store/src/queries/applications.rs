@@ -1,0 +1,215 @@
+//! Applications, their tokens, and the audit log.
+
+macro_rules! impl_applications {
+    ($tx:ident) => {
+        #[async_trait::async_trait]
+        impl<'c> $crate::tx::ApplicationTx for $tx<'c> {
+            async fn insert_application(
+                &mut self,
+                app: &roster_domain::application::Application,
+            ) -> roster_domain::Result<()> {
+                if $crate::tx::ApplicationTx::insert_application_if_absent(self, app).await? {
+                    Ok(())
+                } else {
+                    Err(roster_domain::ErrorKind::ClientIdExists.into())
+                }
+            }
+
+            async fn insert_application_if_absent(
+                &mut self,
+                app: &roster_domain::application::Application,
+            ) -> roster_domain::Result<bool> {
+                let sql = format!(
+                    "INSERT INTO applications ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (client_id) DO NOTHING",
+                    $crate::queries::APPLICATION_COLUMNS
+                );
+                let done = sqlx::query(&sql)
+                    .bind(&app.id)
+                    .bind(&app.name)
+                    .bind(&app.client_id)
+                    .bind(&app.secret_digest)
+                    .bind(app.permissions.scope())
+                    .bind(app.disabled)
+                    .bind(app.created_at)
+                    .bind(app.updated_at)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(|e| $crate::errors::map_unique(e, $crate::errors::APPLICATION_UNIQUES))?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn update_application(
+                &mut self,
+                app: &roster_domain::application::Application,
+            ) -> roster_domain::Result<()> {
+                sqlx::query(
+                    "UPDATE applications SET name = $1, secret_digest = $2, permissions = $3, \
+                     disabled = $4, updated_at = $5 WHERE id = $6",
+                )
+                .bind(&app.name)
+                .bind(&app.secret_digest)
+                .bind(app.permissions.scope())
+                .bind(app.disabled)
+                .bind(app.updated_at)
+                .bind(&app.id)
+                .execute(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)?;
+                Ok(())
+            }
+
+            async fn application(
+                &mut self,
+                id: &str,
+            ) -> roster_domain::Result<Option<roster_domain::application::Application>> {
+                let sql = format!(
+                    "SELECT {} FROM applications WHERE id = $1",
+                    $crate::queries::APPLICATION_COLUMNS
+                );
+                sqlx::query_as::<_, $crate::rows::ApplicationRow>(&sql)
+                    .bind(id)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?
+                    .map(|r| r.into_domain())
+                    .transpose()
+            }
+
+            async fn application_by_client_id(
+                &mut self,
+                client_id: &str,
+            ) -> roster_domain::Result<Option<roster_domain::application::Application>> {
+                let sql = format!(
+                    "SELECT {} FROM applications WHERE client_id = $1",
+                    $crate::queries::APPLICATION_COLUMNS
+                );
+                sqlx::query_as::<_, $crate::rows::ApplicationRow>(&sql)
+                    .bind(client_id)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?
+                    .map(|r| r.into_domain())
+                    .transpose()
+            }
+
+            async fn list_applications(
+                &mut self,
+                page: roster_domain::page::PageRequest,
+            ) -> roster_domain::Result<roster_domain::page::Page<roster_domain::application::Application>> {
+                let select = format!(
+                    "SELECT {} FROM applications ORDER BY id",
+                    $crate::queries::APPLICATION_COLUMNS
+                );
+                let (total, rows) = $crate::queries::fetch_page!(
+                    self.conn,
+                    $crate::rows::ApplicationRow,
+                    select,
+                    "SELECT COUNT(*) FROM applications",
+                    page,
+                    []
+                );
+                Ok(roster_domain::page::Page {
+                    total,
+                    items: rows
+                        .into_iter()
+                        .map(|r| r.into_domain())
+                        .collect::<roster_domain::Result<Vec<_>>>()?,
+                })
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl<'c> $crate::tx::TokenTx for $tx<'c> {
+            async fn insert_token(
+                &mut self,
+                token: &roster_domain::application::AccessToken,
+            ) -> roster_domain::Result<()> {
+                sqlx::query(
+                    "INSERT INTO access_tokens (digest, application_id, scope, expires_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&token.digest)
+                .bind(&token.application_id)
+                .bind(&token.scope)
+                .bind(token.expires_at)
+                .bind(token.created_at)
+                .execute(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)?;
+                Ok(())
+            }
+
+            async fn token(
+                &mut self,
+                digest: &str,
+            ) -> roster_domain::Result<
+                Option<(
+                    roster_domain::application::AccessToken,
+                    roster_domain::application::Application,
+                )>,
+            > {
+                sqlx::query_as::<_, $crate::rows::TokenRow>(
+                    "SELECT t.digest, t.application_id, t.scope, t.expires_at, \
+                     t.created_at AS token_created_at, a.name, a.client_id, a.secret_digest, \
+                     a.permissions, a.disabled, a.created_at, a.updated_at \
+                     FROM access_tokens t JOIN applications a ON a.id = t.application_id \
+                     WHERE t.digest = $1",
+                )
+                .bind(digest)
+                .fetch_optional(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)?
+                .map(|r| r.into_domain())
+                .transpose()
+            }
+
+            async fn delete_tokens_expired_before(
+                &mut self,
+                at: roster_domain::time::Millis,
+            ) -> roster_domain::Result<u64> {
+                let done = sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
+                    .bind(at)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn delete_tokens_of_application(
+                &mut self,
+                application_id: &str,
+            ) -> roster_domain::Result<u64> {
+                let done = sqlx::query("DELETE FROM access_tokens WHERE application_id = $1")
+                    .bind(application_id)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                Ok(done.rows_affected())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl<'c> $crate::tx::AuditTx for $tx<'c> {
+            async fn insert_audit(
+                &mut self,
+                r: &roster_domain::audit::AuditRecord,
+            ) -> roster_domain::Result<()> {
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor, operation, target_type, target_id) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(r.at)
+                .bind(&r.actor)
+                .bind(r.operation)
+                .bind(r.target_type)
+                .bind(&r.target_id)
+                .execute(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)?;
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use impl_applications;

@@ -1,0 +1,71 @@
+//! The queries, written once in the SQL both databases accept (`$n` placeholders, standard
+//! types), and the per-capability `Tx` traits implemented by a macro for each backend.
+
+pub(crate) mod accounts;
+pub(crate) mod applications;
+pub(crate) mod organizations;
+pub(crate) mod roles;
+pub(crate) mod users;
+
+pub(crate) const APPLICATION_COLUMNS: &str =
+    "id, name, client_id, secret_digest, permissions, disabled, created_at, updated_at";
+
+pub(crate) const USER_COLUMNS: &str = "id, org_id, user_name, mobile, name, email, employee_id, \
+     first_name, middle_name, last_name, password_hash, pwd_must_modify, pwd_change_at, \
+     attr_gender, attr_birthday, attr_nick_name, attr_identity_type, attr_identity_number, \
+     attr_area, attr_city, attr_manager_id, attr_user_type, attr_hire_date, attr_work_place, \
+     org_relations, extension, disabled, locked, grade, created_at, updated_at";
+
+pub(crate) const ACCOUNT_COLUMNS: &str = "id, application_id, user_id, account_name, \
+     account_type, name, org_id, password_secret, disabled, disabled_by_user, extension, \
+     created_at, updated_at";
+
+pub(crate) const ORGANIZATION_COLUMNS: &str =
+    "id, code, name, parent_id, category, created_at, updated_at";
+
+pub(crate) const APP_ORG_COLUMNS: &str =
+    "id, application_id, code, name, parent_id, created_at, updated_at";
+
+pub(crate) const ROLE_COLUMNS: &str = "id, application_id, code, name, created_at, updated_at";
+
+/// One page of `$row`s from `$select` (without LIMIT), and the count `$count` gives.
+macro_rules! fetch_page {
+    ($conn:expr, $row:ty, $select:expr, $count:expr, $page:expr, [$($bind:expr),*]) => {{
+        let total: i64 = sqlx::query_scalar(&$count)
+            $(.bind($bind))*
+            .fetch_one(&mut *$conn)
+            .await
+            .map_err($crate::errors::map)?;
+        let sql = format!("{} LIMIT {} OFFSET {}", $select, $page.limit, $page.skip());
+        let rows = sqlx::query_as::<_, $row>(&sql)
+            $(.bind($bind))*
+            .fetch_all(&mut *$conn)
+            .await
+            .map_err($crate::errors::map)?;
+        (total, rows)
+    }};
+}
+pub(crate) use fetch_page;
+
+/// Defines `$tx<'c>` over `&'c mut $conn` and implements every capability trait for it.
+/// `$lock` is the statement that takes a transaction-scoped lock, if the backend needs one.
+macro_rules! impl_tx {
+    ($tx:ident, $conn:ty, $lock:expr) => {
+        pub struct $tx<'c> {
+            conn: &'c mut $conn,
+        }
+
+        impl<'c> $tx<'c> {
+            pub fn new(conn: &'c mut $conn) -> Self {
+                Self { conn }
+            }
+        }
+
+        $crate::queries::applications::impl_applications!($tx);
+        $crate::queries::users::impl_users!($tx);
+        $crate::queries::organizations::impl_organizations!($tx, $lock);
+        $crate::queries::accounts::impl_accounts!($tx);
+        $crate::queries::roles::impl_roles!($tx);
+    };
+}
+pub(crate) use impl_tx;

@@ -1,0 +1,375 @@
+//! The tenant's organizations and each application's organizations.
+
+/// Ids of `$1` and all its descendants, in `table`.
+pub(crate) fn subtree_cte(table: &str) -> String {
+    format!(
+        "WITH RECURSIVE sub(id) AS (SELECT id FROM {table} WHERE id = $1 \
+         UNION ALL SELECT t.id FROM {table} t JOIN sub ON t.parent_id = sub.id)"
+    )
+}
+
+macro_rules! impl_organizations {
+    ($tx:ident, $lock:expr) => {
+        #[async_trait::async_trait]
+        impl<'c> $crate::tx::OrganizationTx for $tx<'c> {
+            async fn lock(&mut self, key: $crate::tx::LockKey) -> roster_domain::Result<()> {
+                let statement: Option<&str> = $lock;
+                if let Some(sql) = statement {
+                    sqlx::query(sql)
+                        .bind(key as i64)
+                        .execute(&mut *self.conn)
+                        .await
+                        .map_err($crate::errors::map)?;
+                }
+                Ok(())
+            }
+
+            async fn insert_organization(
+                &mut self,
+                o: &roster_domain::organization::Organization,
+            ) -> roster_domain::Result<()> {
+                sqlx::query(
+                    "INSERT INTO organizations (id, code, name, parent_id, parent_key, category, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&o.id)
+                .bind(&o.code)
+                .bind(&o.name)
+                .bind(&o.parent_id)
+                .bind(o.parent_id.as_deref().unwrap_or(""))
+                .bind(&o.category)
+                .bind(o.created_at)
+                .bind(o.updated_at)
+                .execute(&mut *self.conn)
+                .await
+                .map_err(|e| $crate::errors::map_unique(e, $crate::errors::ORGANIZATION_UNIQUES))?;
+                Ok(())
+            }
+
+            async fn update_organization(
+                &mut self,
+                o: &roster_domain::organization::Organization,
+            ) -> roster_domain::Result<()> {
+                sqlx::query(
+                    "UPDATE organizations SET code = $1, name = $2, parent_id = $3, \
+                     parent_key = $4, category = $5, updated_at = $6 WHERE id = $7",
+                )
+                .bind(&o.code)
+                .bind(&o.name)
+                .bind(&o.parent_id)
+                .bind(o.parent_id.as_deref().unwrap_or(""))
+                .bind(&o.category)
+                .bind(o.updated_at)
+                .bind(&o.id)
+                .execute(&mut *self.conn)
+                .await
+                .map_err(|e| $crate::errors::map_unique(e, $crate::errors::ORGANIZATION_UNIQUES))?;
+                Ok(())
+            }
+
+            async fn delete_organization(&mut self, id: &str) -> roster_domain::Result<()> {
+                sqlx::query("DELETE FROM organizations WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                Ok(())
+            }
+
+            async fn organization(
+                &mut self,
+                id: &str,
+            ) -> roster_domain::Result<Option<roster_domain::organization::Organization>> {
+                let sql = format!(
+                    "SELECT {} FROM organizations WHERE id = $1",
+                    $crate::queries::ORGANIZATION_COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::rows::OrganizationRow>(&sql)
+                    .bind(id)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?
+                    .map(|r| r.into_domain()))
+            }
+
+            async fn organization_by_code(
+                &mut self,
+                code: &str,
+            ) -> roster_domain::Result<Option<roster_domain::organization::Organization>> {
+                let sql = format!(
+                    "SELECT {} FROM organizations WHERE code = $1",
+                    $crate::queries::ORGANIZATION_COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::rows::OrganizationRow>(&sql)
+                    .bind(code)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?
+                    .map(|r| r.into_domain()))
+            }
+
+            async fn first_root_organization(
+                &mut self,
+            ) -> roster_domain::Result<Option<roster_domain::organization::Organization>> {
+                let sql = format!(
+                    "SELECT {} FROM organizations WHERE parent_id IS NULL ORDER BY id LIMIT 1",
+                    $crate::queries::ORGANIZATION_COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::rows::OrganizationRow>(&sql)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?
+                    .map(|r| r.into_domain()))
+            }
+
+            async fn organization_has_children(&mut self, id: &str) -> roster_domain::Result<bool> {
+                let found: Option<i32> =
+                    sqlx::query_scalar("SELECT 1 FROM organizations WHERE parent_id = $1 LIMIT 1")
+                        .bind(id)
+                        .fetch_optional(&mut *self.conn)
+                        .await
+                        .map_err($crate::errors::map)?;
+                Ok(found.is_some())
+            }
+
+            async fn organization_has_members(&mut self, id: &str) -> roster_domain::Result<bool> {
+                let found: Option<i32> =
+                    sqlx::query_scalar("SELECT 1 FROM users WHERE org_id = $1 LIMIT 1")
+                        .bind(id)
+                        .fetch_optional(&mut *self.conn)
+                        .await
+                        .map_err($crate::errors::map)?;
+                Ok(found.is_some())
+            }
+
+            async fn organization_in_subtree(
+                &mut self,
+                root: &str,
+                candidate: &str,
+            ) -> roster_domain::Result<bool> {
+                let sql = format!(
+                    "{} SELECT COUNT(*) FROM sub WHERE id = $2",
+                    $crate::queries::organizations::subtree_cte("organizations")
+                );
+                let n: i64 = sqlx::query_scalar(&sql)
+                    .bind(root)
+                    .bind(candidate)
+                    .fetch_one(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                Ok(n > 0)
+            }
+
+            async fn list_organizations(
+                &mut self,
+                scope: &$crate::tx::OrgScope,
+                page: roster_domain::page::PageRequest,
+            ) -> roster_domain::Result<
+                roster_domain::page::Page<roster_domain::organization::Organization>,
+            > {
+                use $crate::tx::OrgScope;
+                let cols = $crate::queries::ORGANIZATION_COLUMNS;
+                let (total, rows) = match scope {
+                    OrgScope::Roots => $crate::queries::fetch_page!(
+                        self.conn,
+                        $crate::rows::OrganizationRow,
+                        format!("SELECT {cols} FROM organizations WHERE parent_id IS NULL ORDER BY id"),
+                        "SELECT COUNT(*) FROM organizations WHERE parent_id IS NULL",
+                        page,
+                        []
+                    ),
+                    OrgScope::All => $crate::queries::fetch_page!(
+                        self.conn,
+                        $crate::rows::OrganizationRow,
+                        format!("SELECT {cols} FROM organizations ORDER BY id"),
+                        "SELECT COUNT(*) FROM organizations",
+                        page,
+                        []
+                    ),
+                    OrgScope::WithChildren(id) => $crate::queries::fetch_page!(
+                        self.conn,
+                        $crate::rows::OrganizationRow,
+                        format!(
+                            "SELECT {cols} FROM organizations WHERE id = $1 OR parent_id = $1 \
+                             ORDER BY id"
+                        ),
+                        "SELECT COUNT(*) FROM organizations WHERE id = $1 OR parent_id = $1",
+                        page,
+                        [id]
+                    ),
+                    OrgScope::Subtree(id) => {
+                        let cte = $crate::queries::organizations::subtree_cte("organizations");
+                        $crate::queries::fetch_page!(
+                            self.conn,
+                            $crate::rows::OrganizationRow,
+                            format!(
+                                "{cte} SELECT {cols} FROM organizations \
+                                 WHERE id IN (SELECT id FROM sub) ORDER BY id"
+                            ),
+                            format!("{cte} SELECT COUNT(*) FROM sub"),
+                            page,
+                            [id]
+                        )
+                    }
+                };
+                Ok(roster_domain::page::Page {
+                    total,
+                    items: rows.into_iter().map(|r| r.into_domain()).collect(),
+                })
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl<'c> $crate::tx::AppOrgTx for $tx<'c> {
+            async fn insert_app_org(
+                &mut self,
+                o: &roster_domain::organization::AppOrganization,
+            ) -> roster_domain::Result<()> {
+                let sql = format!(
+                    "INSERT INTO app_organizations ({}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    $crate::queries::APP_ORG_COLUMNS
+                );
+                sqlx::query(&sql)
+                    .bind(&o.id)
+                    .bind(&o.application_id)
+                    .bind(&o.code)
+                    .bind(&o.name)
+                    .bind(&o.parent_id)
+                    .bind(o.created_at)
+                    .bind(o.updated_at)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(|e| $crate::errors::map_unique(e, $crate::errors::APP_ORG_UNIQUES))?;
+                Ok(())
+            }
+
+            async fn update_app_org(
+                &mut self,
+                o: &roster_domain::organization::AppOrganization,
+            ) -> roster_domain::Result<()> {
+                sqlx::query(
+                    "UPDATE app_organizations SET name = $1, parent_id = $2, updated_at = $3 \
+                     WHERE id = $4",
+                )
+                .bind(&o.name)
+                .bind(&o.parent_id)
+                .bind(o.updated_at)
+                .bind(&o.id)
+                .execute(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)?;
+                Ok(())
+            }
+
+            async fn delete_app_org(&mut self, id: &str) -> roster_domain::Result<()> {
+                sqlx::query("DELETE FROM app_organizations WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                Ok(())
+            }
+
+            async fn app_org(
+                &mut self,
+                application_id: &str,
+                id: &str,
+            ) -> roster_domain::Result<Option<roster_domain::organization::AppOrganization>> {
+                let sql = format!(
+                    "SELECT {} FROM app_organizations WHERE application_id = $1 AND id = $2",
+                    $crate::queries::APP_ORG_COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::rows::AppOrgRow>(&sql)
+                    .bind(application_id)
+                    .bind(id)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?
+                    .map(|r| r.into_domain()))
+            }
+
+            async fn app_org_by_code(
+                &mut self,
+                application_id: &str,
+                code: &str,
+            ) -> roster_domain::Result<Option<roster_domain::organization::AppOrganization>> {
+                let sql = format!(
+                    "SELECT {} FROM app_organizations WHERE application_id = $1 AND code = $2",
+                    $crate::queries::APP_ORG_COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::rows::AppOrgRow>(&sql)
+                    .bind(application_id)
+                    .bind(code)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?
+                    .map(|r| r.into_domain()))
+            }
+
+            async fn app_org_has_children(&mut self, id: &str) -> roster_domain::Result<bool> {
+                let found: Option<i32> = sqlx::query_scalar(
+                    "SELECT 1 FROM app_organizations WHERE parent_id = $1 LIMIT 1",
+                )
+                .bind(id)
+                .fetch_optional(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)?;
+                Ok(found.is_some())
+            }
+
+            async fn app_org_has_accounts(&mut self, id: &str) -> roster_domain::Result<bool> {
+                let found: Option<i32> =
+                    sqlx::query_scalar("SELECT 1 FROM app_accounts WHERE org_id = $1 LIMIT 1")
+                        .bind(id)
+                        .fetch_optional(&mut *self.conn)
+                        .await
+                        .map_err($crate::errors::map)?;
+                Ok(found.is_some())
+            }
+
+            async fn app_org_in_subtree(
+                &mut self,
+                root: &str,
+                candidate: &str,
+            ) -> roster_domain::Result<bool> {
+                let sql = format!(
+                    "{} SELECT COUNT(*) FROM sub WHERE id = $2",
+                    $crate::queries::organizations::subtree_cte("app_organizations")
+                );
+                let n: i64 = sqlx::query_scalar(&sql)
+                    .bind(root)
+                    .bind(candidate)
+                    .fetch_one(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                Ok(n > 0)
+            }
+
+            async fn list_app_orgs(
+                &mut self,
+                application_id: &str,
+                page: roster_domain::page::PageRequest,
+            ) -> roster_domain::Result<
+                roster_domain::page::Page<roster_domain::organization::AppOrganization>,
+            > {
+                let (total, rows) = $crate::queries::fetch_page!(
+                    self.conn,
+                    $crate::rows::AppOrgRow,
+                    format!(
+                        "SELECT {} FROM app_organizations WHERE application_id = $1 \
+                         ORDER BY application_id, id",
+                        $crate::queries::APP_ORG_COLUMNS
+                    ),
+                    "SELECT COUNT(*) FROM app_organizations WHERE application_id = $1",
+                    page,
+                    [application_id]
+                );
+                Ok(roster_domain::page::Page {
+                    total,
+                    items: rows.into_iter().map(|r| r.into_domain()).collect(),
+                })
+            }
+        }
+    };
+}
+pub(crate) use impl_organizations;

@@ -1,0 +1,196 @@
+//! Application roles and their members (application accounts).
+
+macro_rules! impl_roles {
+    ($tx:ident) => {
+        #[async_trait::async_trait]
+        impl<'c> $crate::tx::RoleTx for $tx<'c> {
+            async fn insert_role(
+                &mut self,
+                r: &roster_domain::role::Role,
+            ) -> roster_domain::Result<()> {
+                let sql = format!(
+                    "INSERT INTO app_roles ({}) VALUES ($1, $2, $3, $4, $5, $6)",
+                    $crate::queries::ROLE_COLUMNS
+                );
+                sqlx::query(&sql)
+                    .bind(&r.id)
+                    .bind(&r.application_id)
+                    .bind(&r.code)
+                    .bind(&r.name)
+                    .bind(r.created_at)
+                    .bind(r.updated_at)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(|e| $crate::errors::map_unique(e, $crate::errors::ROLE_UNIQUES))?;
+                Ok(())
+            }
+
+            async fn update_role(
+                &mut self,
+                r: &roster_domain::role::Role,
+            ) -> roster_domain::Result<()> {
+                sqlx::query("UPDATE app_roles SET name = $1, updated_at = $2 WHERE id = $3")
+                    .bind(&r.name)
+                    .bind(r.updated_at)
+                    .bind(&r.id)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                Ok(())
+            }
+
+            async fn delete_role(&mut self, id: &str) -> roster_domain::Result<()> {
+                // Members first: SQLite enforces ON DELETE CASCADE only with foreign keys on,
+                // and this keeps both backends explicit.
+                sqlx::query("DELETE FROM app_role_members WHERE role_id = $1")
+                    .bind(id)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                sqlx::query("DELETE FROM app_roles WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                Ok(())
+            }
+
+            async fn role(
+                &mut self,
+                application_id: &str,
+                id: &str,
+            ) -> roster_domain::Result<Option<roster_domain::role::Role>> {
+                let sql = format!(
+                    "SELECT {} FROM app_roles WHERE application_id = $1 AND id = $2",
+                    $crate::queries::ROLE_COLUMNS
+                );
+                Ok(sqlx::query_as::<_, $crate::rows::RoleRow>(&sql)
+                    .bind(application_id)
+                    .bind(id)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?
+                    .map(|r| r.into_domain()))
+            }
+
+            async fn list_roles(
+                &mut self,
+                application_id: &str,
+                page: roster_domain::page::PageRequest,
+            ) -> roster_domain::Result<roster_domain::page::Page<roster_domain::role::Role>> {
+                let (total, rows) = $crate::queries::fetch_page!(
+                    self.conn,
+                    $crate::rows::RoleRow,
+                    format!(
+                        "SELECT {} FROM app_roles WHERE application_id = $1 \
+                         ORDER BY application_id, id",
+                        $crate::queries::ROLE_COLUMNS
+                    ),
+                    "SELECT COUNT(*) FROM app_roles WHERE application_id = $1",
+                    page,
+                    [application_id]
+                );
+                Ok(roster_domain::page::Page {
+                    total,
+                    items: rows.into_iter().map(|r| r.into_domain()).collect(),
+                })
+            }
+
+            async fn add_role_member(
+                &mut self,
+                role_id: &str,
+                account_id: &str,
+                at: roster_domain::time::Millis,
+            ) -> roster_domain::Result<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO app_role_members (role_id, account_id, created_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (role_id, account_id) DO NOTHING",
+                )
+                .bind(role_id)
+                .bind(account_id)
+                .bind(at)
+                .execute(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn remove_role_member(
+                &mut self,
+                role_id: &str,
+                account_id: &str,
+            ) -> roster_domain::Result<bool> {
+                let done = sqlx::query(
+                    "DELETE FROM app_role_members WHERE role_id = $1 AND account_id = $2",
+                )
+                .bind(role_id)
+                .bind(account_id)
+                .execute(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn list_role_members(
+                &mut self,
+                role_id: &str,
+                page: roster_domain::page::PageRequest,
+            ) -> roster_domain::Result<roster_domain::page::Page<roster_domain::account::AppAccount>> {
+                let cols = $crate::queries::ACCOUNT_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("a.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let (total, rows) = $crate::queries::fetch_page!(
+                    self.conn,
+                    $crate::rows::AccountRow,
+                    format!(
+                        "SELECT {cols} FROM app_role_members m \
+                         JOIN app_accounts a ON a.id = m.account_id \
+                         WHERE m.role_id = $1 ORDER BY m.role_id, m.account_id"
+                    ),
+                    "SELECT COUNT(*) FROM app_role_members WHERE role_id = $1",
+                    page,
+                    [role_id]
+                );
+                Ok(roster_domain::page::Page {
+                    total,
+                    items: rows
+                        .into_iter()
+                        .map(|r| r.into_domain())
+                        .collect::<roster_domain::Result<Vec<_>>>()?,
+                })
+            }
+
+            async fn roles_of_accounts(
+                &mut self,
+                account_ids: &[String],
+            ) -> roster_domain::Result<Vec<(String, roster_domain::role::Role)>> {
+                if account_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let placeholders = (1..=account_ids.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "SELECT m.account_id, r.id, r.application_id, r.code, r.name, r.created_at, \
+                     r.updated_at FROM app_role_members m JOIN app_roles r ON r.id = m.role_id \
+                     WHERE m.account_id IN ({placeholders}) ORDER BY m.account_id, r.id"
+                );
+                let mut query = sqlx::query_as::<_, $crate::rows::MemberRoleRow>(&sql);
+                for id in account_ids {
+                    query = query.bind(id);
+                }
+                Ok(query
+                    .fetch_all(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?
+                    .into_iter()
+                    .map(|r| (r.account_id, r.role.into_domain()))
+                    .collect())
+            }
+        }
+    };
+}
+pub(crate) use impl_roles;

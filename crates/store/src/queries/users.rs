@@ -1,0 +1,192 @@
+//! Users.
+
+macro_rules! impl_users {
+    ($tx:ident) => {
+        #[async_trait::async_trait]
+        impl<'c> $crate::tx::UserTx for $tx<'c> {
+            async fn insert_user(
+                &mut self,
+                u: &roster_domain::user::User,
+            ) -> roster_domain::Result<()> {
+                let sql = format!(
+                    "INSERT INTO users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+                     $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
+                     $25, $26, $27, $28, $29, $30, $31)",
+                    $crate::queries::USER_COLUMNS
+                );
+                sqlx::query(&sql)
+                    .bind(&u.id)
+                    .bind(&u.org_id)
+                    .bind(&u.user_name)
+                    .bind(&u.mobile)
+                    .bind(&u.name)
+                    .bind(&u.email)
+                    .bind(&u.employee_id)
+                    .bind(&u.first_name)
+                    .bind(&u.middle_name)
+                    .bind(&u.last_name)
+                    .bind(&u.password_hash)
+                    .bind(u.pwd_must_modify)
+                    .bind(u.pwd_change_at)
+                    .bind(&u.attrs.gender)
+                    .bind(&u.attrs.birthday)
+                    .bind(&u.attrs.nick_name)
+                    .bind(&u.attrs.identity_type)
+                    .bind(&u.attrs.identity_number)
+                    .bind(&u.attrs.area)
+                    .bind(&u.attrs.city)
+                    .bind(&u.attrs.manager_id)
+                    .bind(&u.attrs.user_type)
+                    .bind(&u.attrs.hire_date)
+                    .bind(&u.attrs.work_place)
+                    .bind($crate::rows::to_json(&u.org_relations))
+                    .bind($crate::rows::to_json(&u.extension))
+                    .bind(u.disabled)
+                    .bind(u.locked)
+                    .bind(u.grade)
+                    .bind(u.created_at)
+                    .bind(u.updated_at)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(|e| $crate::errors::map_unique(e, $crate::errors::USER_UNIQUES))?;
+                Ok(())
+            }
+
+            async fn update_user(
+                &mut self,
+                u: &roster_domain::user::User,
+            ) -> roster_domain::Result<()> {
+                sqlx::query(
+                    "UPDATE users SET org_id = $1, user_name = $2, mobile = $3, name = $4, \
+                     email = $5, employee_id = $6, first_name = $7, middle_name = $8, \
+                     last_name = $9, password_hash = $10, pwd_must_modify = $11, \
+                     pwd_change_at = $12, attr_gender = $13, attr_birthday = $14, \
+                     attr_nick_name = $15, attr_identity_type = $16, attr_identity_number = $17, \
+                     attr_area = $18, attr_city = $19, attr_manager_id = $20, \
+                     attr_user_type = $21, attr_hire_date = $22, attr_work_place = $23, \
+                     org_relations = $24, extension = $25, disabled = $26, locked = $27, \
+                     grade = $28, updated_at = $29 WHERE id = $30",
+                )
+                .bind(&u.org_id)
+                .bind(&u.user_name)
+                .bind(&u.mobile)
+                .bind(&u.name)
+                .bind(&u.email)
+                .bind(&u.employee_id)
+                .bind(&u.first_name)
+                .bind(&u.middle_name)
+                .bind(&u.last_name)
+                .bind(&u.password_hash)
+                .bind(u.pwd_must_modify)
+                .bind(u.pwd_change_at)
+                .bind(&u.attrs.gender)
+                .bind(&u.attrs.birthday)
+                .bind(&u.attrs.nick_name)
+                .bind(&u.attrs.identity_type)
+                .bind(&u.attrs.identity_number)
+                .bind(&u.attrs.area)
+                .bind(&u.attrs.city)
+                .bind(&u.attrs.manager_id)
+                .bind(&u.attrs.user_type)
+                .bind(&u.attrs.hire_date)
+                .bind(&u.attrs.work_place)
+                .bind($crate::rows::to_json(&u.org_relations))
+                .bind($crate::rows::to_json(&u.extension))
+                .bind(u.disabled)
+                .bind(u.locked)
+                .bind(u.grade)
+                .bind(u.updated_at)
+                .bind(&u.id)
+                .execute(&mut *self.conn)
+                .await
+                .map_err(|e| $crate::errors::map_unique(e, $crate::errors::USER_UNIQUES))?;
+                Ok(())
+            }
+
+            async fn delete_user(&mut self, id: &str) -> roster_domain::Result<()> {
+                sqlx::query("DELETE FROM users WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                Ok(())
+            }
+
+            async fn user(
+                &mut self,
+                id: &str,
+            ) -> roster_domain::Result<Option<roster_domain::user::User>> {
+                let sql = format!("SELECT {} FROM users WHERE id = $1", $crate::queries::USER_COLUMNS);
+                sqlx::query_as::<_, $crate::rows::UserRow>(&sql)
+                    .bind(id)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?
+                    .map(|r| r.into_domain())
+                    .transpose()
+            }
+
+            async fn user_by_name(
+                &mut self,
+                user_name: &str,
+            ) -> roster_domain::Result<Option<roster_domain::user::User>> {
+                let sql = format!(
+                    "SELECT {} FROM users WHERE user_name = $1",
+                    $crate::queries::USER_COLUMNS
+                );
+                sqlx::query_as::<_, $crate::rows::UserRow>(&sql)
+                    .bind(user_name)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?
+                    .map(|r| r.into_domain())
+                    .transpose()
+            }
+
+            async fn list_users(
+                &mut self,
+                org_id: Option<&str>,
+                page: roster_domain::page::PageRequest,
+            ) -> roster_domain::Result<roster_domain::page::Page<roster_domain::user::User>> {
+                let (total, rows) = match org_id {
+                    Some(org_id) => {
+                        let select = format!(
+                            "SELECT {} FROM users WHERE org_id = $1 ORDER BY org_id, id",
+                            $crate::queries::USER_COLUMNS
+                        );
+                        $crate::queries::fetch_page!(
+                            self.conn,
+                            $crate::rows::UserRow,
+                            select,
+                            "SELECT COUNT(*) FROM users WHERE org_id = $1",
+                            page,
+                            [org_id]
+                        )
+                    }
+                    None => {
+                        let select = format!(
+                            "SELECT {} FROM users ORDER BY id",
+                            $crate::queries::USER_COLUMNS
+                        );
+                        $crate::queries::fetch_page!(
+                            self.conn,
+                            $crate::rows::UserRow,
+                            select,
+                            "SELECT COUNT(*) FROM users",
+                            page,
+                            []
+                        )
+                    }
+                };
+                Ok(roster_domain::page::Page {
+                    total,
+                    items: rows
+                        .into_iter()
+                        .map(|r| r.into_domain())
+                        .collect::<roster_domain::Result<Vec<_>>>()?,
+                })
+            }
+        }
+    };
+}
+pub(crate) use impl_users;

@@ -1,0 +1,159 @@
+//! What one use case may read and write inside its transaction, split by capability. A
+//! backend implements every trait; the service sees them together as [`Tx`].
+
+use async_trait::async_trait;
+use roster_domain::account::{AccountType, AppAccount};
+use roster_domain::application::{AccessToken, Application};
+use roster_domain::audit::AuditRecord;
+use roster_domain::organization::{AppOrganization, Organization};
+use roster_domain::page::{Page, PageRequest};
+use roster_domain::role::Role;
+use roster_domain::time::Millis;
+use roster_domain::user::User;
+use roster_domain::Result;
+
+#[async_trait]
+pub trait ApplicationTx: Send {
+    async fn insert_application(&mut self, app: &Application) -> Result<()>;
+    /// Inserts unless an application with that client id exists; says whether it inserted.
+    async fn insert_application_if_absent(&mut self, app: &Application) -> Result<bool>;
+    async fn update_application(&mut self, app: &Application) -> Result<()>;
+    async fn application(&mut self, id: &str) -> Result<Option<Application>>;
+    async fn application_by_client_id(&mut self, client_id: &str) -> Result<Option<Application>>;
+    async fn list_applications(&mut self, page: PageRequest) -> Result<Page<Application>>;
+}
+
+#[async_trait]
+pub trait TokenTx: Send {
+    async fn insert_token(&mut self, token: &AccessToken) -> Result<()>;
+    /// The token with this digest and the application that holds it.
+    async fn token(&mut self, digest: &str) -> Result<Option<(AccessToken, Application)>>;
+    async fn delete_tokens_expired_before(&mut self, at: Millis) -> Result<u64>;
+    async fn delete_tokens_of_application(&mut self, application_id: &str) -> Result<u64>;
+}
+
+/// Which organizations a list covers (the reference's `org_id` × `all_child`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrgScope {
+    /// Top-level organizations.
+    Roots,
+    /// Every organization.
+    All,
+    /// This organization and its direct children.
+    WithChildren(String),
+    /// This organization and all its descendants.
+    Subtree(String),
+}
+
+/// Serializes changes that must not interleave on a multi-node database (moving subtrees).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockKey {
+    OrganizationTree = 1,
+    AppOrganizationTree = 2,
+}
+
+#[async_trait]
+pub trait OrganizationTx: Send {
+    /// Takes `key` until the transaction ends (a no-op where writes are already serial).
+    async fn lock(&mut self, key: LockKey) -> Result<()>;
+    async fn insert_organization(&mut self, org: &Organization) -> Result<()>;
+    async fn update_organization(&mut self, org: &Organization) -> Result<()>;
+    async fn delete_organization(&mut self, id: &str) -> Result<()>;
+    async fn organization(&mut self, id: &str) -> Result<Option<Organization>>;
+    async fn organization_by_code(&mut self, code: &str) -> Result<Option<Organization>>;
+    /// The oldest top-level organization, where users without an `org_code` go.
+    async fn first_root_organization(&mut self) -> Result<Option<Organization>>;
+    async fn organization_has_children(&mut self, id: &str) -> Result<bool>;
+    async fn organization_has_members(&mut self, id: &str) -> Result<bool>;
+    /// Whether `candidate` is `root` or one of its descendants.
+    async fn organization_in_subtree(&mut self, root: &str, candidate: &str) -> Result<bool>;
+    async fn list_organizations(&mut self, scope: &OrgScope, page: PageRequest)
+        -> Result<Page<Organization>>;
+}
+
+#[async_trait]
+pub trait AppOrgTx: Send {
+    async fn insert_app_org(&mut self, org: &AppOrganization) -> Result<()>;
+    async fn update_app_org(&mut self, org: &AppOrganization) -> Result<()>;
+    async fn delete_app_org(&mut self, id: &str) -> Result<()>;
+    async fn app_org(&mut self, application_id: &str, id: &str) -> Result<Option<AppOrganization>>;
+    async fn app_org_by_code(&mut self, application_id: &str, code: &str)
+        -> Result<Option<AppOrganization>>;
+    async fn app_org_has_children(&mut self, id: &str) -> Result<bool>;
+    async fn app_org_has_accounts(&mut self, id: &str) -> Result<bool>;
+    async fn app_org_in_subtree(&mut self, root: &str, candidate: &str) -> Result<bool>;
+    async fn list_app_orgs(&mut self, application_id: &str, page: PageRequest)
+        -> Result<Page<AppOrganization>>;
+}
+
+#[async_trait]
+pub trait UserTx: Send {
+    async fn insert_user(&mut self, user: &User) -> Result<()>;
+    async fn update_user(&mut self, user: &User) -> Result<()>;
+    async fn delete_user(&mut self, id: &str) -> Result<()>;
+    async fn user(&mut self, id: &str) -> Result<Option<User>>;
+    async fn user_by_name(&mut self, user_name: &str) -> Result<Option<User>>;
+    /// Users, oldest first; only those whose home is `org_id` when given.
+    async fn list_users(&mut self, org_id: Option<&str>, page: PageRequest) -> Result<Page<User>>;
+}
+
+#[async_trait]
+pub trait AccountTx: Send {
+    async fn insert_account(&mut self, account: &AppAccount) -> Result<()>;
+    async fn update_account(&mut self, account: &AppAccount) -> Result<()>;
+    async fn delete_account(&mut self, application_id: &str, id: &str) -> Result<()>;
+    async fn account(&mut self, application_id: &str, id: &str) -> Result<Option<AppAccount>>;
+    /// Id of the user's account in the application, if there is one.
+    async fn account_id_for_user(&mut self, application_id: &str, user_id: &str)
+        -> Result<Option<String>>;
+    /// Id of the account with that name in the application, if there is one.
+    async fn account_id_by_name(&mut self, application_id: &str, account_name: &str)
+        -> Result<Option<String>>;
+    async fn accounts_of_user(&mut self, user_id: &str) -> Result<Vec<AppAccount>>;
+    async fn list_accounts(
+        &mut self,
+        application_id: &str,
+        account_type: Option<AccountType>,
+        page: PageRequest,
+    ) -> Result<Page<AppAccount>>;
+    /// Disables the user's enabled accounts, marking them as disabled with the user.
+    async fn disable_accounts_of_user(&mut self, user_id: &str, at: Millis) -> Result<u64>;
+    /// Enables the accounts that were disabled with the user.
+    async fn enable_accounts_of_user(&mut self, user_id: &str, at: Millis) -> Result<u64>;
+    /// Detaches the user's accounts: they become orphan accounts.
+    async fn orphan_accounts_of_user(&mut self, user_id: &str, at: Millis) -> Result<u64>;
+    async fn delete_accounts_of_user(&mut self, user_id: &str) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait RoleTx: Send {
+    async fn insert_role(&mut self, role: &Role) -> Result<()>;
+    async fn update_role(&mut self, role: &Role) -> Result<()>;
+    async fn delete_role(&mut self, id: &str) -> Result<()>;
+    async fn role(&mut self, application_id: &str, id: &str) -> Result<Option<Role>>;
+    async fn list_roles(&mut self, application_id: &str, page: PageRequest) -> Result<Page<Role>>;
+    /// Grants; says whether the account did not hold the role before.
+    async fn add_role_member(&mut self, role_id: &str, account_id: &str, at: Millis) -> Result<bool>;
+    /// Revokes; says whether the account held the role.
+    async fn remove_role_member(&mut self, role_id: &str, account_id: &str) -> Result<bool>;
+    async fn list_role_members(&mut self, role_id: &str, page: PageRequest)
+        -> Result<Page<AppAccount>>;
+    /// The roles held by each of `account_ids`, as (account id, role) pairs.
+    async fn roles_of_accounts(&mut self, account_ids: &[String]) -> Result<Vec<(String, Role)>>;
+}
+
+#[async_trait]
+pub trait AuditTx: Send {
+    async fn insert_audit(&mut self, record: &AuditRecord) -> Result<()>;
+}
+
+/// Everything a use case may do in one transaction.
+pub trait Tx:
+    ApplicationTx + TokenTx + OrganizationTx + AppOrgTx + UserTx + AccountTx + RoleTx + AuditTx
+{
+}
+
+impl<T> Tx for T where
+    T: ApplicationTx + TokenTx + OrganizationTx + AppOrgTx + UserTx + AccountTx + RoleTx + AuditTx
+{
+}
