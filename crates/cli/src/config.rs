@@ -41,6 +41,7 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     pub request_timeout_secs: Option<u64>,
     pub log_format: Option<LogFormat>,
+    pub on_user_delete: Option<OnUserDelete>,
     pub bootstrap_client_id: Option<String>,
     pub bootstrap_client_secret: Option<Secret>,
     #[serde(default)]
@@ -71,6 +72,16 @@ pub enum LogFormat {
     #[default]
     Text,
     Json,
+}
+
+/// What happens to a deleted user's application accounts.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OnUserDelete {
+    /// Delete them (the reference's default).
+    Delete,
+    /// Keep them as orphan accounts.
+    Orphan,
 }
 
 /// Flags shared by every command that opens the database.
@@ -107,6 +118,9 @@ pub struct ServeArgs {
     /// Log format on standard error.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// What happens to a deleted user's application accounts.
+    #[arg(long, env = "ROSTER_ON_USER_DELETE", value_enum)]
+    pub on_user_delete: Option<OnUserDelete>,
     /// Client id of an `all`-permission application created at start if absent.
     #[arg(long, env = "ROSTER_BOOTSTRAP_CLIENT_ID")]
     pub bootstrap_client_id: Option<String>,
@@ -231,6 +245,12 @@ impl ServeArgs {
                 token_ttl: Duration::from_secs(token_ttl_secs),
                 token_cache_ttl: cache_ms,
                 argon2,
+                on_user_delete: match self.on_user_delete.or(file.on_user_delete) {
+                    Some(OnUserDelete::Orphan) => roster_service::UserDeletePolicy::OrphanAccounts,
+                    Some(OnUserDelete::Delete) | None => {
+                        roster_service::UserDeletePolicy::DeleteAccounts
+                    }
+                },
                 ..defaults
             },
             http: roster_http::HttpSettings {

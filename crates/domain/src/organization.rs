@@ -98,9 +98,7 @@ pub fn check_name(name: &str, invalid: ErrorKind) -> Result<()> {
 
 fn check_category(category: &str) -> Result<()> {
     let ok = (1..=32).contains(&category.len())
-        && category
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c == '_');
+        && category.chars().all(|c| c.is_ascii_lowercase() || c == '_');
     if ok {
         Ok(())
     } else {
@@ -121,7 +119,9 @@ impl OrgFields {
             ..self
         }
         .into_changes()?;
-        changes.category.get_or_insert_with(|| DEFAULT_CATEGORY.to_owned());
+        changes
+            .category
+            .get_or_insert_with(|| DEFAULT_CATEGORY.to_owned());
         Ok(changes)
     }
 

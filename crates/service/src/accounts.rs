@@ -8,9 +8,7 @@
 
 use crate::app_orgs::existing_application;
 use crate::{audit, Caller, Service};
-use roster_domain::account::{
-    AccountFields, AccountType, AppAccount, AuthorizeFields, NewAccount,
-};
+use roster_domain::account::{AccountFields, AccountType, AppAccount, AuthorizeFields, NewAccount};
 use roster_domain::application::Application;
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
@@ -57,13 +55,17 @@ async fn app_org_id(tx: &mut dyn Tx, application_id: &str, code: &str) -> Result
 }
 
 /// Attaches to each account the roles it holds, in one query.
-pub(crate) async fn with_roles(tx: &mut dyn Tx, accounts: Vec<AppAccount>) -> Result<Vec<AccountDetails>> {
+pub(crate) async fn with_roles(
+    tx: &mut dyn Tx,
+    accounts: Vec<AppAccount>,
+) -> Result<Vec<AccountDetails>> {
     let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
     let mut held = tx.roles_of_accounts(&ids).await?;
     Ok(accounts
         .into_iter()
         .map(|account| {
-            let (mine, rest): (Vec<_>, Vec<_>) = held.drain(..).partition(|(id, _)| *id == account.id);
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                held.drain(..).partition(|(id, _)| *id == account.id);
             held = rest;
             AccountDetails {
                 roles: mine.into_iter().map(|(_, r)| r).collect(),
@@ -86,7 +88,11 @@ async fn add_account(
     if tx.account_id_for_user(&app.id, &user.id).await?.is_some() {
         return Err(ErrorKind::AppAccountExists.into());
     }
-    if tx.account_id_by_name(&app.id, &account_name).await?.is_some() {
+    if tx
+        .account_id_by_name(&app.id, &account_name)
+        .await?
+        .is_some()
+    {
         return Err(ErrorKind::AccountNameExists.into());
     }
     let org_id = match &new.org_code {
@@ -178,7 +184,11 @@ impl Service {
                     let mut account = existing_account(tx, &application_id, &account_id).await?;
                     if let Some(name) = changes.account_name {
                         if name != account.account_name {
-                            if tx.account_id_by_name(&application_id, &name).await?.is_some() {
+                            if tx
+                                .account_id_by_name(&application_id, &name)
+                                .await?
+                                .is_some()
+                            {
                                 return Err(ErrorKind::AccountNameExists.into());
                             }
                             account.account_name = name;
@@ -235,9 +245,19 @@ impl Service {
                     account.disabled_by_user = false;
                     account.updated_at = now_millis();
                     tx.update_account(&account).await?;
-                    let operation = if disabled { "DisableAppAccount" } else { "EnableAppAccount" };
-                    tx.insert_audit(&audit(account.updated_at, &actor, operation, "app_account", &account.id))
-                        .await?;
+                    let operation = if disabled {
+                        "DisableAppAccount"
+                    } else {
+                        "EnableAppAccount"
+                    };
+                    tx.insert_audit(&audit(
+                        account.updated_at,
+                        &actor,
+                        operation,
+                        "app_account",
+                        &account.id,
+                    ))
+                    .await?;
                     Ok(account.id)
                 })
             })
@@ -259,8 +279,14 @@ impl Service {
                     existing_application(tx, &application_id).await?;
                     let account = existing_account(tx, &application_id, &account_id).await?;
                     tx.delete_account(&application_id, &account.id).await?;
-                    tx.insert_audit(&audit(now_millis(), &actor, "DeleteAppAccount", "app_account", &account.id))
-                        .await
+                    tx.insert_audit(&audit(
+                        now_millis(),
+                        &actor,
+                        "DeleteAppAccount",
+                        "app_account",
+                        &account.id,
+                    ))
+                    .await
                 })
             })
             .await
@@ -280,7 +306,9 @@ impl Service {
                     existing_application(tx, &application_id).await?;
                     let account = existing_account(tx, &application_id, &account_id).await?;
                     let mut details = with_roles(tx, vec![account]).await?;
-                    details.pop().ok_or_else(|| Error::internal("account vanished"))
+                    details
+                        .pop()
+                        .ok_or_else(|| Error::internal("account vanished"))
                 })
             })
             .await
@@ -299,7 +327,9 @@ impl Service {
             .read(move |tx| {
                 Box::pin(async move {
                     existing_application(tx, &application_id).await?;
-                    let page = tx.list_accounts(&application_id, account_type, page).await?;
+                    let page = tx
+                        .list_accounts(&application_id, account_type, page)
+                        .await?;
                     Ok(Page {
                         total: page.total,
                         items: with_roles(tx, page.items).await?,
@@ -310,7 +340,11 @@ impl Service {
     }
 
     /// `ListAppAccountsByUserId`: every account of a user (at most one per application).
-    pub async fn accounts_of_user(&self, caller: &Caller, user_id: String) -> Result<Vec<AppAccount>> {
+    pub async fn accounts_of_user(
+        &self,
+        caller: &Caller,
+        user_id: String,
+    ) -> Result<Vec<AppAccount>> {
         caller.require(Access::UserRead)?;
         self.store()
             .read(move |tx| {

@@ -10,7 +10,10 @@ use roster_domain::{id, ErrorKind, Result};
 use roster_store::prelude::*;
 use roster_store::LockKey;
 
-pub(crate) async fn existing_application(tx: &mut dyn Tx, application_id: &str) -> Result<Application> {
+pub(crate) async fn existing_application(
+    tx: &mut dyn Tx,
+    application_id: &str,
+) -> Result<Application> {
     tx.application(application_id)
         .await?
         .ok_or_else(|| ErrorKind::ApplicationNotFound.into())
@@ -62,8 +65,14 @@ impl Service {
                         updated_at: now,
                     };
                     tx.insert_app_org(&org).await?;
-                    tx.insert_audit(&audit(now, &actor, "CreateAppOrg", "app_organization", &org.id))
-                        .await?;
+                    tx.insert_audit(&audit(
+                        now,
+                        &actor,
+                        "CreateAppOrg",
+                        "app_organization",
+                        &org.id,
+                    ))
+                    .await?;
                     Ok(org.id)
                 })
             })
@@ -99,8 +108,14 @@ impl Service {
                     }
                     org.updated_at = now_millis();
                     tx.update_app_org(&org).await?;
-                    tx.insert_audit(&audit(org.updated_at, &actor, "UpdateAppOrg", "app_organization", &org.id))
-                        .await?;
+                    tx.insert_audit(&audit(
+                        org.updated_at,
+                        &actor,
+                        "UpdateAppOrg",
+                        "app_organization",
+                        &org.id,
+                    ))
+                    .await?;
                     Ok(org.id)
                 })
             })
@@ -129,8 +144,14 @@ impl Service {
                         return Err(ErrorKind::AppOrgHasAccounts.into());
                     }
                     tx.delete_app_org(&org.id).await?;
-                    tx.insert_audit(&audit(now_millis(), &actor, "DeleteAppOrg", "app_organization", &org.id))
-                        .await
+                    tx.insert_audit(&audit(
+                        now_millis(),
+                        &actor,
+                        "DeleteAppOrg",
+                        "app_organization",
+                        &org.id,
+                    ))
+                    .await
                 })
             })
             .await

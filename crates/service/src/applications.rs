@@ -129,10 +129,16 @@ impl Service {
             .await
     }
 
-    pub async fn show_application(&self, caller: &crate::Caller, id: String) -> Result<Application> {
+    pub async fn show_application(
+        &self,
+        caller: &crate::Caller,
+        id: String,
+    ) -> Result<Application> {
         caller.require(roster_domain::permission::Access::Admin)?;
         self.store()
-            .read(move |tx| Box::pin(async move { crate::app_orgs::existing_application(tx, &id).await }))
+            .read(move |tx| {
+                Box::pin(async move { crate::app_orgs::existing_application(tx, &id).await })
+            })
             .await
     }
 
@@ -162,8 +168,14 @@ impl Service {
                     if operation == "RotateClientSecret" || app.disabled {
                         tx.delete_tokens_of_application(&app.id).await?;
                     }
-                    tx.insert_audit(&audit(app.updated_at, &actor, operation, "application", &app.id))
-                        .await?;
+                    tx.insert_audit(&audit(
+                        app.updated_at,
+                        &actor,
+                        operation,
+                        "application",
+                        &app.id,
+                    ))
+                    .await?;
                     Ok(out)
                 })
             })
@@ -179,7 +191,11 @@ impl Service {
         id: String,
         disabled: bool,
     ) -> Result<()> {
-        let operation = if disabled { "DisableApplication" } else { "EnableApplication" };
+        let operation = if disabled {
+            "DisableApplication"
+        } else {
+            "EnableApplication"
+        };
         self.change_application(caller, id, operation, move |app| {
             app.disabled = disabled;
             Ok(())
@@ -188,7 +204,11 @@ impl Service {
     }
 
     /// Issues a new client secret; the old one and every token issued with it stop working.
-    pub async fn rotate_client_secret(&self, caller: &crate::Caller, id: String) -> Result<NewCredentials> {
+    pub async fn rotate_client_secret(
+        &self,
+        caller: &crate::Caller,
+        id: String,
+    ) -> Result<NewCredentials> {
         let secret = secret::generate();
         let digest = secret::digest(&secret);
         self.change_application(caller, id, "RotateClientSecret", move |app| {

@@ -46,8 +46,14 @@ impl Service {
                         updated_at: now,
                     };
                     tx.insert_organization(&org).await?;
-                    tx.insert_audit(&audit(now, &actor, "CreateOrganization", "organization", &org.id))
-                        .await?;
+                    tx.insert_audit(&audit(
+                        now,
+                        &actor,
+                        "CreateOrganization",
+                        "organization",
+                        &org.id,
+                    ))
+                    .await?;
                     Ok(org.id)
                 })
             })
@@ -87,8 +93,14 @@ impl Service {
                     }
                     org.updated_at = now_millis();
                     tx.update_organization(&org).await?;
-                    tx.insert_audit(&audit(org.updated_at, &actor, "UpdateOrganization", "organization", &org.id))
-                        .await?;
+                    tx.insert_audit(&audit(
+                        org.updated_at,
+                        &actor,
+                        "UpdateOrganization",
+                        "organization",
+                        &org.id,
+                    ))
+                    .await?;
                     Ok(org.id)
                 })
             })
@@ -111,8 +123,14 @@ impl Service {
                         return Err(ErrorKind::OrganizationHasMembers.into());
                     }
                     tx.delete_organization(&org.id).await?;
-                    tx.insert_audit(&audit(now_millis(), &actor, "DeleteOrganization", "organization", &org.id))
-                        .await
+                    tx.insert_audit(&audit(
+                        now_millis(),
+                        &actor,
+                        "DeleteOrganization",
+                        "organization",
+                        &org.id,
+                    ))
+                    .await
                 })
             })
             .await

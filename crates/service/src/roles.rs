@@ -99,8 +99,14 @@ impl Service {
                     existing_application(tx, &application_id).await?;
                     let role = existing_role(tx, &application_id, &role_id).await?;
                     tx.delete_role(&role.id).await?;
-                    tx.insert_audit(&audit(now_millis(), &actor, "DeleteAppRole", "app_role", &role.id))
-                        .await
+                    tx.insert_audit(&audit(
+                        now_millis(),
+                        &actor,
+                        "DeleteAppRole",
+                        "app_role",
+                        &role.id,
+                    ))
+                    .await
                 })
             })
             .await
@@ -201,7 +207,11 @@ impl Service {
                             change.fail_list.push(account_id);
                         }
                     }
-                    let operation = if grant { "CreateAppRoleMember" } else { "DeleteAppRoleMember" };
+                    let operation = if grant {
+                        "CreateAppRoleMember"
+                    } else {
+                        "DeleteAppRoleMember"
+                    };
                     tx.insert_audit(&audit(now, &actor, operation, "app_role", &role.id))
                         .await?;
                     Ok(change)

@@ -118,8 +118,14 @@ impl Service {
                     user.attrs.apply(changes.attrs);
                     user.updated_at = now_millis();
                     tx.update_user(&user).await?;
-                    tx.insert_audit(&audit(user.updated_at, &actor, "UpdateUser", "user", &user.id))
-                        .await?;
+                    tx.insert_audit(&audit(
+                        user.updated_at,
+                        &actor,
+                        "UpdateUser",
+                        "user",
+                        &user.id,
+                    ))
+                    .await?;
                     Ok(user.id)
                 })
             })
@@ -177,7 +183,11 @@ impl Service {
                             tx.enable_accounts_of_user(&user.id, now).await?;
                         }
                     }
-                    let operation = if disabled { "DisableUser" } else { "EnableUser" };
+                    let operation = if disabled {
+                        "DisableUser"
+                    } else {
+                        "EnableUser"
+                    };
                     tx.insert_audit(&audit(now, &actor, operation, "user", &user.id))
                         .await?;
                     Ok(user.id)
@@ -252,8 +262,14 @@ impl Service {
                     user.pwd_must_modify = false;
                     user.updated_at = now;
                     tx.update_user(&user).await?;
-                    tx.insert_audit(&audit(now, &actor, "UpdateUserPwdWithOldPwd", "user", &user.id))
-                        .await?;
+                    tx.insert_audit(&audit(
+                        now,
+                        &actor,
+                        "UpdateUserPwdWithOldPwd",
+                        "user",
+                        &user.id,
+                    ))
+                    .await?;
                     Ok(user.id)
                 })
             })

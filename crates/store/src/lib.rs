@@ -12,7 +12,7 @@ mod tx;
 pub use postgres::{PgStore, PgStoreOptions};
 pub use sqlite::SqliteStore;
 pub use tx::{
-    AccountTx, ApplicationTx, AppOrgTx, AuditTx, LockKey, OrgScope, OrganizationTx, RoleTx,
+    AccountTx, AppOrgTx, ApplicationTx, AuditTx, LockKey, OrgScope, OrganizationTx, RoleTx,
     TokenTx, Tx, UserTx,
 };
 

@@ -3,8 +3,8 @@
 use roster_domain::account::{AccountType, AppAccount};
 use roster_domain::application::{AccessToken, Application};
 use roster_domain::organization::{AppOrganization, Organization};
-use roster_domain::role::Role;
 use roster_domain::permission::Permissions;
+use roster_domain::role::Role;
 use roster_domain::user::{User, UserAttrs};
 use roster_domain::{Error, Result};
 use serde_json::{Map, Value};

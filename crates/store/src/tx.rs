@@ -67,8 +67,11 @@ pub trait OrganizationTx: Send {
     async fn organization_has_members(&mut self, id: &str) -> Result<bool>;
     /// Whether `candidate` is `root` or one of its descendants.
     async fn organization_in_subtree(&mut self, root: &str, candidate: &str) -> Result<bool>;
-    async fn list_organizations(&mut self, scope: &OrgScope, page: PageRequest)
-        -> Result<Page<Organization>>;
+    async fn list_organizations(
+        &mut self,
+        scope: &OrgScope,
+        page: PageRequest,
+    ) -> Result<Page<Organization>>;
 }
 
 #[async_trait]
@@ -77,13 +80,19 @@ pub trait AppOrgTx: Send {
     async fn update_app_org(&mut self, org: &AppOrganization) -> Result<()>;
     async fn delete_app_org(&mut self, id: &str) -> Result<()>;
     async fn app_org(&mut self, application_id: &str, id: &str) -> Result<Option<AppOrganization>>;
-    async fn app_org_by_code(&mut self, application_id: &str, code: &str)
-        -> Result<Option<AppOrganization>>;
+    async fn app_org_by_code(
+        &mut self,
+        application_id: &str,
+        code: &str,
+    ) -> Result<Option<AppOrganization>>;
     async fn app_org_has_children(&mut self, id: &str) -> Result<bool>;
     async fn app_org_has_accounts(&mut self, id: &str) -> Result<bool>;
     async fn app_org_in_subtree(&mut self, root: &str, candidate: &str) -> Result<bool>;
-    async fn list_app_orgs(&mut self, application_id: &str, page: PageRequest)
-        -> Result<Page<AppOrganization>>;
+    async fn list_app_orgs(
+        &mut self,
+        application_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<AppOrganization>>;
 }
 
 #[async_trait]
@@ -104,11 +113,17 @@ pub trait AccountTx: Send {
     async fn delete_account(&mut self, application_id: &str, id: &str) -> Result<()>;
     async fn account(&mut self, application_id: &str, id: &str) -> Result<Option<AppAccount>>;
     /// Id of the user's account in the application, if there is one.
-    async fn account_id_for_user(&mut self, application_id: &str, user_id: &str)
-        -> Result<Option<String>>;
+    async fn account_id_for_user(
+        &mut self,
+        application_id: &str,
+        user_id: &str,
+    ) -> Result<Option<String>>;
     /// Id of the account with that name in the application, if there is one.
-    async fn account_id_by_name(&mut self, application_id: &str, account_name: &str)
-        -> Result<Option<String>>;
+    async fn account_id_by_name(
+        &mut self,
+        application_id: &str,
+        account_name: &str,
+    ) -> Result<Option<String>>;
     async fn accounts_of_user(&mut self, user_id: &str) -> Result<Vec<AppAccount>>;
     async fn list_accounts(
         &mut self,
@@ -133,11 +148,19 @@ pub trait RoleTx: Send {
     async fn role(&mut self, application_id: &str, id: &str) -> Result<Option<Role>>;
     async fn list_roles(&mut self, application_id: &str, page: PageRequest) -> Result<Page<Role>>;
     /// Grants; says whether the account did not hold the role before.
-    async fn add_role_member(&mut self, role_id: &str, account_id: &str, at: Millis) -> Result<bool>;
+    async fn add_role_member(
+        &mut self,
+        role_id: &str,
+        account_id: &str,
+        at: Millis,
+    ) -> Result<bool>;
     /// Revokes; says whether the account held the role.
     async fn remove_role_member(&mut self, role_id: &str, account_id: &str) -> Result<bool>;
-    async fn list_role_members(&mut self, role_id: &str, page: PageRequest)
-        -> Result<Page<AppAccount>>;
+    async fn list_role_members(
+        &mut self,
+        role_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<AppAccount>>;
     /// The roles held by each of `account_ids`, as (account id, role) pairs.
     async fn roles_of_accounts(&mut self, account_ids: &[String]) -> Result<Vec<(String, Role)>>;
 }

@@ -82,6 +82,10 @@ on_each_store! {
         let token = server.admin().await;
         let app = server.create_app(&["app_all"]).await;
         let user = server.create_user("zhangsan").await;
+        let (status, org) = server
+            .post(&token, &format!("/applications/{}/organizations", app.application_id), json!({"org_code": "10000", "name": "HQ"}))
+            .await;
+        assert_eq!(status, 201, "{org}");
         let extension = json!({"dept": "R&D", "level": 7, "flags": [true, false], "deep": {"a": {"b": "c"}}});
         let (status, body) = server
             .post(&token, &basic_path(&app.application_id), json!({
@@ -99,6 +103,7 @@ on_each_store! {
         assert_eq!(account["account_name"], "zhangsan");
         assert_eq!(account["name"], "Zhang San");
         assert_eq!(account["disabled"], true);
+        assert_eq!(account["org_id"], org["org_id"], "org_code resolves to the application organization");
         assert_eq!(account["extension"], extension);
         let (status, list) = server.get(&token, &format!("/users/{user}/accounts")).await;
         assert_eq!(status, 200);
@@ -128,6 +133,7 @@ on_each_store! {
         assert_error(&server.post(&token, &basic_path(&app.application_id), json!({"user_id": other, "account_name": "shared"})).await, 400, "APP.ACC.0013");
         assert_error(&server.post(&token, &basic_path(&app.application_id), json!({"user_id": other, "disabled": "yes"})).await, 400, "PARAM.0001");
         assert_error(&server.post(&token, &basic_path(&app.application_id), json!({"user_id": other, "extension": "flat"})).await, 400, "PARAM.0001");
+        assert_error(&server.post(&token, &basic_path(&app.application_id), json!({"user_id": other, "org_code": "nowhere"})).await, 400, "APP_ORG.0001");
         assert_eq!(server.db.scalar("SELECT COUNT(*) FROM app_accounts").await, 1);
     }
 

@@ -13,9 +13,16 @@
 mod support;
 
 mod accounts;
+mod accounts_admin;
+mod app_orgs;
+mod applications;
 mod auth;
 mod cli;
 mod docs;
 mod durability;
+mod lists;
+mod organizations;
+mod roles;
 mod token;
 mod users;
+mod users_admin;

@@ -114,6 +114,24 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Runs a statement directly on the database (to load large fixtures quickly).
+    pub async fn exec(&self, sql: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+                let _ = c.close().await;
+            }
+            Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+                let _ = c.close().await;
+            }
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin, name)) = self.pg.take() {
@@ -302,6 +320,29 @@ impl Server {
 
     pub async fn put(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
         self.call("PUT", token, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, token: &str, path: &str) -> (u16, Value) {
+        self.call("DELETE", token, path, None).await
+    }
+
+    /// Registers an application and returns its id.
+    pub async fn app_id(&self) -> String {
+        self.create_app(&["app_all"]).await.application_id
+    }
+
+    /// Authorizes `user` into `app`; returns the account id.
+    pub async fn authorize(&mut self, user: &str, app: &str) -> String {
+        let token = self.admin().await;
+        let (status, body) = self
+            .post(
+                &token,
+                &format!("/users/{user}/applications/{app}/accounts"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["account_id"].as_str().unwrap().to_owned()
     }
 
     /// Creates a user named `name` with a mobile derived from it; returns its id.

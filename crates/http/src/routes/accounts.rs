@@ -128,7 +128,12 @@ async fn list(
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<AccountList<AccountView>>, ApiError> {
     let page = service
-        .list_accounts(&caller, path.application_id, query.account_type()?, query.page()?)
+        .list_accounts(
+            &caller,
+            path.application_id,
+            query.account_type()?,
+            query.page()?,
+        )
         .await?;
     Ok(Json(AccountList::from_page(page)))
 }

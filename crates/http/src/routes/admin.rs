@@ -18,9 +18,18 @@ pub fn router() -> Router<Service> {
     Router::new()
         .route("/roster/v1/applications", post(create).get(list))
         .route("/roster/v1/applications/{application_id}", get(show))
-        .route("/roster/v1/applications/{application_id}/enable", put(enable))
-        .route("/roster/v1/applications/{application_id}/disable", put(disable))
-        .route("/roster/v1/applications/{application_id}/secret", post(rotate))
+        .route(
+            "/roster/v1/applications/{application_id}/enable",
+            put(enable),
+        )
+        .route(
+            "/roster/v1/applications/{application_id}/disable",
+            put(disable),
+        )
+        .route(
+            "/roster/v1/applications/{application_id}/secret",
+            post(rotate),
+        )
         .route(
             "/roster/v1/applications/{application_id}/permissions",
             put(permissions),

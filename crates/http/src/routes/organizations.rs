@@ -66,7 +66,10 @@ async fn show(
     PathIds(path): PathIds<OrgPath>,
 ) -> Result<Json<OrgView>, ApiError> {
     Ok(Json(
-        service.show_organization(&caller, path.org_id).await?.into(),
+        service
+            .show_organization(&caller, path.org_id)
+            .await?
+            .into(),
     ))
 }
 

@@ -92,7 +92,9 @@ async fn show_user_by_name(
     Authenticated(caller): Authenticated,
     JsonBody(fields): JsonBody<UserNameFields>,
 ) -> Result<Json<UserView>, ApiError> {
-    Ok(Json(service.show_user_by_name(&caller, fields).await?.into()))
+    Ok(Json(
+        service.show_user_by_name(&caller, fields).await?.into(),
+    ))
 }
 
 /// `UpdateUser` → 200 `{"user_id"}`.
@@ -121,7 +123,11 @@ async fn enable_user(
     Authenticated(caller): Authenticated,
     PathIds(path): PathIds<UserPath>,
 ) -> IdAnswer {
-    user_id(service.set_user_disabled(&caller, path.user_id, false).await?)
+    user_id(
+        service
+            .set_user_disabled(&caller, path.user_id, false)
+            .await?,
+    )
 }
 
 /// `DisableUser` → 200 `{"user_id"}`.
@@ -130,7 +136,11 @@ async fn disable_user(
     Authenticated(caller): Authenticated,
     PathIds(path): PathIds<UserPath>,
 ) -> IdAnswer {
-    user_id(service.set_user_disabled(&caller, path.user_id, true).await?)
+    user_id(
+        service
+            .set_user_disabled(&caller, path.user_id, true)
+            .await?,
+    )
 }
 
 /// `UpdateUserPwd` → 200 `{"user_id"}`.
@@ -140,7 +150,11 @@ async fn change_password(
     PathIds(path): PathIds<UserPath>,
     JsonBody(fields): JsonBody<PasswordFields>,
 ) -> IdAnswer {
-    user_id(service.change_password(&caller, path.user_id, fields).await?)
+    user_id(
+        service
+            .change_password(&caller, path.user_id, fields)
+            .await?,
+    )
 }
 
 /// `UpdateUserPwdWithOldPwd` → 200 `{"user_id"}`.
