@@ -56,6 +56,7 @@ pub struct Argon2File {
     pub memory_kib: Option<u32>,
     pub iterations: Option<u32>,
     pub parallelism: Option<u32>,
+    pub allow_weak: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,6 +134,9 @@ pub struct ServeArgs {
     /// Argon2id lanes.
     #[arg(long, env = "ROSTER_ARGON2_PARALLELISM")]
     pub argon2_parallelism: Option<u32>,
+    /// Allow Argon2 parameters below the recommended minimum (tests only).
+    #[arg(long, env = "ROSTER_ARGON2_ALLOW_WEAK")]
+    pub argon2_allow_weak: Option<bool>,
     /// PostgreSQL: most pooled connections.
     #[arg(long, env = "ROSTER_PG_MAX_CONNECTIONS")]
     pub pg_max_connections: Option<u32>,
@@ -232,6 +236,10 @@ impl ServeArgs {
                 .argon2_parallelism
                 .or(file.argon2.parallelism)
                 .unwrap_or(defaults.argon2.parallelism),
+            allow_weak: self
+                .argon2_allow_weak
+                .or(file.argon2.allow_weak)
+                .unwrap_or(false),
         };
         Ok(ServeConfig {
             database: database_url(&self.db, &file),

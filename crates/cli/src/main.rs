@@ -30,6 +30,8 @@ enum Command {
     /// Manage applications (the API's clients).
     #[command(subcommand)]
     App(AppCommand),
+    /// Print the OpenAPI document of the API (the same one served at /openapi.json).
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
                 name,
                 api_permissions,
             }) => create_app(db, name, api_permissions).await,
+            Command::Openapi => print_openapi(),
         }
     });
     match outcome {
@@ -112,6 +115,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         tracing::info!(client_id = %client_id, created, "bootstrap application");
     }
 
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -123,7 +127,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     stdout.flush()?;
 
     let purger = tokio::spawn(purge_tokens(service.clone()));
-    let served = roster_http::serve(listener, service, &config.http, shutdown_signal()).await;
+    let served = roster_http::serve(listener, service, &config.http, shutdown).await;
     purger.abort();
     store.close().await;
     tracing::info!("stopped");
@@ -146,26 +150,25 @@ async fn purge_tokens(service: Service) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not when
+/// the future is first polled, so a signal that arrives just after start is not lost.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("installing the SIGINT handler")?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing requests in flight");
+    })
 }
 
 /// A database URL without its password, for logs.
@@ -180,6 +183,14 @@ fn redact_url(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+fn print_openapi() -> Result<()> {
+    let document = roster_http::openapi()
+        .to_pretty_json()
+        .context("serializing the OpenAPI document")?;
+    println!("{document}");
+    Ok(())
 }
 
 async fn create_app(db: DatabaseArgs, name: String, codes: Vec<String>) -> Result<()> {

@@ -68,12 +68,14 @@ pub struct AppAccount {
 
 /// Body of "authorize an application account to a user".
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizeFields {
     pub account_name: Option<String>,
 }
 
 /// Body of "add an application account" (basic-account) and, all optional, of the update.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountFields {
     pub user_id: Option<String>,
     pub account_name: Option<String>,
@@ -81,6 +83,7 @@ pub struct AccountFields {
     pub org_code: Option<String>,
     pub password: Option<String>,
     pub disabled: Option<bool>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub extension: Option<Map<String, Value>>,
 }
 

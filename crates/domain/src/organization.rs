@@ -33,6 +33,7 @@ pub struct AppOrganization {
 
 /// Body of `CreateOrganization` and, all optional, `UpdateOrganization`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgFields {
     pub code: Option<String>,
     pub name: Option<String>,
@@ -42,6 +43,7 @@ pub struct OrgFields {
 
 /// Body of `CreateAppOrg` and, all optional, `UpdateAppOrg` (which has no code).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppOrgFields {
     pub org_code: Option<String>,
     pub name: Option<String>,

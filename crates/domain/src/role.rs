@@ -18,6 +18,7 @@ pub struct Role {
 
 /// Body of `CreateAppRole` / `UpdateAppRole`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleFields {
     pub code: Option<String>,
     pub name: Option<String>,
@@ -25,6 +26,7 @@ pub struct RoleFields {
 
 /// Body of `CreateAppRoleMember` / `DeleteAppRoleMember`. The capital `I` is the reference's.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleMemberFields {
     pub role_id: Option<String>,
     #[serde(rename = "account_Ids")]

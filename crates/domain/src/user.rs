@@ -55,6 +55,7 @@ pub struct User {
 /// The body of `CreateUser` (and, all optional, of `UpdateUser`), as the client sent it.
 /// Unknown fields are ignored, as the reference's own server does.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserFields {
     pub user_name: Option<String>,
     pub mobile: Option<String>,
@@ -78,7 +79,9 @@ pub struct UserFields {
     pub attr_user_type: Option<String>,
     pub attr_hire_date: Option<String>,
     pub attr_work_place: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
     pub user_org_relation_list: Option<Vec<Value>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub extension: Option<Map<String, Value>>,
 }
 
@@ -181,6 +184,7 @@ pub struct UserChanges {
 
 /// Body of `UpdateUserPwd` and `UpdateUserPwdWithOldPwd`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordFields {
     pub password: Option<String>,
     pub old_password: Option<String>,
@@ -189,6 +193,7 @@ pub struct PasswordFields {
 
 /// Body of `ShowUserByUserName`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserNameFields {
     pub user_name: Option<String>,
 }

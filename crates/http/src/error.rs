@@ -20,10 +20,56 @@ impl From<ErrorKind> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error_code: &'a str,
-    error_msg: String,
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable code from the catalog, e.g. `USER.0001`.
+    pub error_code: String,
+    /// What went wrong, in English.
+    pub error_msg: String,
+}
+
+/// The error answers every management route may give, for the OpenAPI document.
+pub struct ErrorResponses;
+
+impl utoipa::IntoResponses for ErrorResponses {
+    fn responses(
+    ) -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let answers = [
+            (
+                "400",
+                "Invalid parameter, unknown entity or broken business rule; error_code says which.",
+            ),
+            (
+                "401",
+                "Access token missing, malformed, unknown or expired.",
+            ),
+            (
+                "403",
+                "The application lacks the API permission this route needs.",
+            ),
+            ("413", "Request body too large."),
+            ("415", "Body of the wrong media type."),
+            ("500", "Internal error (details only in the server log)."),
+            ("503", "The database cannot be reached."),
+        ];
+        answers
+            .into_iter()
+            .map(|(status, description)| {
+                let response = ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build();
+                (status.to_owned(), response.into())
+            })
+            .collect()
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -39,7 +85,7 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(err.kind().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = ErrorBody {
-            error_code: err.kind().code(),
+            error_code: err.kind().code().to_owned(),
             error_msg: err.client_message(),
         };
         let mut response = (status, axum::Json(body)).into_response();

@@ -34,9 +34,57 @@ impl Default for HttpSettings {
     }
 }
 
-/// The whole API as one router.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Roster",
+        description = "A self-hosted identity directory that speaks the OneAccess management API. \
+            Paths under /api/v2/tenant follow the OneAccess reference; /roster and /health are \
+            Roster extensions.",
+    ),
+    components(schemas(error::ErrorBody)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// The OpenAPI document, built from the same annotated handlers the router serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    let (_, api) = utoipa_axum::router::OpenApiRouter::<Service>::with_openapi(ApiDoc::openapi())
+        .merge(routes::router())
+        .split_for_parts();
+    api
+}
+
+/// The whole API as one router, with its OpenAPI document at `/openapi.json`.
 pub fn router(service: Service, settings: &HttpSettings) -> Router {
-    routes::router()
+    use utoipa::OpenApi;
+    let (routes, api) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::router())
+        .split_for_parts();
+    let document = std::sync::Arc::new(api);
+    routes
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let document = document.clone();
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
+        )
         .fallback(|| async { ApiError::from(roster_domain::ErrorKind::RouteNotFound) })
         .with_state(service)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))

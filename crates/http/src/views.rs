@@ -10,8 +10,9 @@ use roster_domain::user::User;
 use roster_service::{AccountDetails, MemberChange, NewCredentials};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenView {
     pub access_token: String,
     pub token_type: &'static str,
@@ -21,24 +22,24 @@ pub struct TokenView {
     pub id_token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UserIdView {
     pub user_id: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AccountIdView {
     pub account_id: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OrgRelationView {
     pub org_id: String,
     pub relation_type: String,
 }
 
 /// `ShowUserById` / `ShowUserByUserName`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UserView {
     pub user_id: String,
     pub org_id: Option<String>,
@@ -53,6 +54,7 @@ pub struct UserView {
     pub disabled: bool,
     pub grade: i64,
     pub locked: bool,
+    #[schema(value_type = Object)]
     pub extension: Map<String, Value>,
     pub user_org_relation_list: Vec<OrgRelationView>,
 }
@@ -89,16 +91,17 @@ impl From<User> for UserView {
 }
 
 /// `RolesInfo` of an account. Roster keeps no privileges below roles, so `privileges` is empty.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AccountRoleView {
     pub role_id: String,
     pub role_code: String,
     pub role_name: Option<String>,
+    #[schema(value_type = Vec<Object>)]
     pub privileges: Vec<Value>,
 }
 
 /// `ShowAppAccountById` and the items of `ListAppAccounts`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AccountView {
     pub id: String,
     pub account_name: String,
@@ -108,6 +111,7 @@ pub struct AccountView {
     /// Application organization id.
     pub org_id: Option<String>,
     pub roles: Vec<AccountRoleView>,
+    #[schema(value_type = Object)]
     pub extension: Map<String, Value>,
 }
 
@@ -137,7 +141,7 @@ impl From<AccountDetails> for AccountView {
 }
 
 /// Items of `ListAppRoleMembers`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RoleMemberView {
     pub id: String,
     pub account_name: String,
@@ -145,6 +149,7 @@ pub struct RoleMemberView {
     pub org_id: Option<String>,
     pub disabled: bool,
     pub account_type: &'static str,
+    #[schema(value_type = Object)]
     pub extension: Map<String, Value>,
 }
 
@@ -164,13 +169,14 @@ impl From<AccountDetails> for RoleMemberView {
 }
 
 /// Items of `ListAppAccountsByUserId`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UserAccountView {
     pub id: String,
     pub application_id: String,
     pub account_name: String,
     pub account_type: &'static str,
     pub name: Option<String>,
+    #[schema(value_type = Object)]
     pub extension: Map<String, Value>,
 }
 
@@ -187,7 +193,7 @@ impl From<AppAccount> for UserAccountView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AccountList<T> {
     pub total: i64,
     pub accounts: Vec<T>,
@@ -203,7 +209,7 @@ impl<T> AccountList<T> {
 }
 
 /// Items of `ListUsers`: the details without the organization relations.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UserListItem {
     pub user_id: String,
     pub org_id: Option<String>,
@@ -218,6 +224,7 @@ pub struct UserListItem {
     pub disabled: bool,
     pub grade: i64,
     pub locked: bool,
+    #[schema(value_type = Object)]
     pub extension: Map<String, Value>,
 }
 
@@ -243,19 +250,19 @@ impl From<User> for UserListItem {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UserList {
     pub total: i64,
     pub users: Vec<UserListItem>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OrgIdView {
     pub org_id: String,
 }
 
 /// `ShowOrganizationById` and the items of `ListOrganizations`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OrgView {
     pub org_id: String,
     pub org_code: String,
@@ -277,7 +284,7 @@ impl From<Organization> for OrgView {
 }
 
 /// `ShowAppOrgById` and the items of `ListAppOrganizations`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AppOrgView {
     pub org_id: String,
     pub org_code: String,
@@ -296,7 +303,7 @@ impl From<AppOrganization> for AppOrgView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OrgList<T> {
     pub total: i64,
     pub organizations: Vec<T>,
@@ -311,13 +318,13 @@ impl<T> OrgList<T> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RoleIdView {
     pub role_id: String,
 }
 
 /// `ShowAppRoleById` and the items of `ListAppRoles`: note the reference's camelCase times.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RoleView {
     pub id: String,
     pub code: String,
@@ -340,7 +347,7 @@ impl From<Role> for RoleView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RoleList {
     pub total: i64,
     pub offset: i64,
@@ -348,7 +355,7 @@ pub struct RoleList {
     pub roles: Vec<RoleView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RoleMemberList {
     pub total: i64,
     pub offset: i64,
@@ -356,7 +363,7 @@ pub struct RoleMemberList {
     pub role_members: Vec<RoleMemberView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct MemberChangeView {
     pub success_list: Vec<String>,
     pub fail_list: Vec<String>,
@@ -372,7 +379,7 @@ impl From<MemberChange> for MemberChangeView {
 }
 
 /// Roster extension: an application as administrators see it (never its secret).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ApplicationView {
     pub application_id: String,
     pub name: String,
@@ -402,14 +409,14 @@ impl From<Application> for ApplicationView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ApplicationList {
     pub total: i64,
     pub applications: Vec<ApplicationView>,
 }
 
 /// Roster extension: credentials, shown once.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CredentialsView {
     pub application_id: String,
     pub client_id: String,
@@ -426,7 +433,7 @@ impl From<NewCredentials> for CredentialsView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ApplicationIdView {
     pub application_id: String,
 }

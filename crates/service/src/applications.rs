@@ -229,6 +229,7 @@ impl Service {
         id: String,
         codes: Vec<String>,
     ) -> Result<Application> {
+        caller.require(roster_domain::permission::Access::Admin)?;
         let permissions = codes
             .iter()
             .map(|c| Permission::parse(c))

@@ -15,15 +15,23 @@ pub struct Argon2Settings {
     pub memory_kib: u32,
     pub iterations: u32,
     pub parallelism: u32,
+    /// Allows parameters below the recommended minimum. Only for tests, where hashing
+    /// cost is wasted time; never for a directory holding real passwords.
+    pub allow_weak: bool,
 }
+
+/// The recommended minimum (OWASP): 19 MiB and 2 iterations.
+pub const MIN_MEMORY_KIB: u32 = 19 * 1024;
+pub const MIN_ITERATIONS: u32 = 2;
 
 impl Default for Argon2Settings {
     /// OWASP's recommended minimum for Argon2id: 19 MiB, 2 iterations, 1 lane.
     fn default() -> Self {
         Self {
-            memory_kib: 19 * 1024,
-            iterations: 2,
+            memory_kib: MIN_MEMORY_KIB,
+            iterations: MIN_ITERATIONS,
             parallelism: 1,
+            allow_weak: false,
         }
     }
 }
@@ -35,6 +43,13 @@ pub(crate) struct Hasher {
 
 impl Hasher {
     pub fn new(settings: &Argon2Settings) -> Result<Self> {
+        let weak = settings.memory_kib < MIN_MEMORY_KIB || settings.iterations < MIN_ITERATIONS;
+        if weak && !settings.allow_weak {
+            return Err(Error::invalid(format!(
+                "argon2 parameters below {MIN_MEMORY_KIB} KiB and {MIN_ITERATIONS} iterations \
+                 are allowed only with allow_weak (ROSTER_ARGON2_ALLOW_WEAK=true), for tests."
+            )));
+        }
         let params = Params::new(
             settings.memory_kib,
             settings.iterations,

@@ -152,3 +152,17 @@ async fn unknown_config_keys_are_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("token_tll_secs"));
 }
+
+#[tokio::test]
+async fn weak_argon2_needs_the_test_setting() {
+    let db = TestDb::fresh(Backend::Sqlite).await;
+    let out = Command::new(roster_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+        .env("ROSTER_ARGON2_MEMORY_KIB", "64")
+        .env_remove("ROSTER_ARGON2_ALLOW_WEAK")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ROSTER_ARGON2_ALLOW_WEAK"));
+}

@@ -55,7 +55,7 @@ on_each_store! {
         assert_error(&server.put(&token, &path(&a), json!({"parent_id": a})).await, 400, "ORG.0006");
         assert_error(&server.put(&token, &path(&a), json!({"parent_id": GHOST})).await, 400, "ORG.0002");
         assert_error(&server.put(&token, &path(&a), json!({"code": "B"})).await, 400, "ORG.0012");
-        assert_error(&server.put(&token, &path(&GHOST.to_owned()), json!({"name": "x"})).await, 400, "ORG.0001");
+        assert_error(&server.put(&token, &path(GHOST), json!({"name": "x"})).await, 400, "ORG.0001");
         assert_eq!(server.put(&token, &path(&a1), json!({"parent_id": b})).await.0, 200);
         assert_eq!(server.get(&token, &path(&a1)).await.1["parent_id"], b.as_str());
     }

@@ -1,36 +1,25 @@
 //! Application accounts: `/api/v2/tenant/applications/{application_id}/accounts…`.
 
 use crate::auth::Authenticated;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorResponses};
 use crate::extract::{JsonBody, ListQuery, PathIds, QueryParams};
 use crate::views::{AccountIdView, AccountList, AccountView};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use roster_domain::account::AccountFields;
 use roster_service::Service;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<Service> {
-    Router::new()
-        .route("/applications/{application_id}/accounts", get(list))
-        .route(
-            "/applications/{application_id}/accounts/basic-account",
-            post(add_basic_account),
-        )
-        .route(
-            "/applications/{application_id}/accounts/{account_id}",
-            get(show).put(update).delete(delete),
-        )
-        .route(
-            "/applications/{application_id}/accounts/{account_id}/enable",
-            put(enable),
-        )
-        .route(
-            "/applications/{application_id}/accounts/{account_id}/disable",
-            put(disable),
-        )
+pub fn router() -> OpenApiRouter<Service> {
+    OpenApiRouter::new()
+        .routes(routes!(add_basic_account))
+        .routes(routes!(update, delete, show))
+        .routes(routes!(enable))
+        .routes(routes!(disable))
+        .routes(routes!(list))
 }
 
 #[derive(Deserialize)]
@@ -47,6 +36,15 @@ struct AccountPath {
 type IdAnswer = Result<Json<AccountIdView>, ApiError>;
 
 /// Add an application account → 201 `{"account_id"}`.
+#[utoipa::path(
+    post,
+    path = "/applications/{application_id}/accounts/basic-account",
+    tag = "application accounts",
+    params(("application_id" = String, Path, description = "Application id.")),
+    request_body = AccountFields,
+    responses((status = 201, description = "Success.", body = AccountIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn add_basic_account(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -60,6 +58,15 @@ async fn add_basic_account(
 }
 
 /// Update an application account → 200 `{"account_id"}`.
+#[utoipa::path(
+    put,
+    path = "/applications/{application_id}/accounts/{account_id}",
+    tag = "application accounts",
+    params(("application_id" = String, Path, description = "Application id."), ("account_id" = String, Path, description = "Account id.")),
+    request_body = AccountFields,
+    responses((status = 200, description = "Success.", body = AccountIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn update(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -73,6 +80,14 @@ async fn update(
 }
 
 /// `EnableAppAccount` → 200 `{"account_id"}`.
+#[utoipa::path(
+    put,
+    path = "/applications/{application_id}/accounts/{account_id}/enable",
+    tag = "application accounts",
+    params(("application_id" = String, Path, description = "Application id."), ("account_id" = String, Path, description = "Account id.")),
+    responses((status = 200, description = "Success.", body = AccountIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn enable(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -85,6 +100,14 @@ async fn enable(
 }
 
 /// `DisableAppAccount` → 200 `{"account_id"}`.
+#[utoipa::path(
+    put,
+    path = "/applications/{application_id}/accounts/{account_id}/disable",
+    tag = "application accounts",
+    params(("application_id" = String, Path, description = "Application id."), ("account_id" = String, Path, description = "Account id.")),
+    responses((status = 200, description = "Success.", body = AccountIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn disable(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -97,6 +120,14 @@ async fn disable(
 }
 
 /// `DeleteAppAccount` → 204.
+#[utoipa::path(
+    delete,
+    path = "/applications/{application_id}/accounts/{account_id}",
+    tag = "application accounts",
+    params(("application_id" = String, Path, description = "Application id."), ("account_id" = String, Path, description = "Account id.")),
+    responses((status = 204, description = "Success."), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn delete(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -109,6 +140,14 @@ async fn delete(
 }
 
 /// `ShowAppAccountById`.
+#[utoipa::path(
+    get,
+    path = "/applications/{application_id}/accounts/{account_id}",
+    tag = "application accounts",
+    params(("application_id" = String, Path, description = "Application id."), ("account_id" = String, Path, description = "Account id.")),
+    responses((status = 200, description = "Success.", body = AccountView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn show(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -121,6 +160,14 @@ async fn show(
 }
 
 /// `ListAppAccounts`.
+#[utoipa::path(
+    get,
+    path = "/applications/{application_id}/accounts",
+    tag = "application accounts",
+    params(("application_id" = String, Path, description = "Application id."), ("account_type" = Option<String>, Query, description = "BASIC_ACCOUNT, ORPHAN_ACCOUNT or PUBLIC_ACCOUNT; empty means all."), ("offset" = Option<i64>, Query, description = "Page number, from 0."), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).")),
+    responses((status = 200, description = "Success.", body = AccountList<AccountView>), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn list(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,

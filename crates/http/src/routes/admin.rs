@@ -2,38 +2,27 @@
 //! Under `/roster/v1`, apart from the OneAccess paths.
 
 use crate::auth::Authenticated;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorResponses};
 use crate::extract::{JsonBody, ListQuery, PathIds, QueryParams};
 use crate::views::{ApplicationIdView, ApplicationList, ApplicationView, CredentialsView};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use roster_domain::permission::Permission;
 use roster_domain::Result as DomainResult;
 use roster_service::Service;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<Service> {
-    Router::new()
-        .route("/roster/v1/applications", post(create).get(list))
-        .route("/roster/v1/applications/{application_id}", get(show))
-        .route(
-            "/roster/v1/applications/{application_id}/enable",
-            put(enable),
-        )
-        .route(
-            "/roster/v1/applications/{application_id}/disable",
-            put(disable),
-        )
-        .route(
-            "/roster/v1/applications/{application_id}/secret",
-            post(rotate),
-        )
-        .route(
-            "/roster/v1/applications/{application_id}/permissions",
-            put(permissions),
-        )
+pub fn router() -> OpenApiRouter<Service> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(show))
+        .routes(routes!(enable))
+        .routes(routes!(disable))
+        .routes(routes!(rotate))
+        .routes(routes!(permissions))
 }
 
 #[derive(Deserialize)]
@@ -41,7 +30,7 @@ struct AppPath {
     application_id: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct ApplicationFields {
     name: Option<String>,
     api_permissions: Option<Vec<String>>,
@@ -56,6 +45,14 @@ fn parse_codes(codes: Option<Vec<String>>) -> DomainResult<Vec<Permission>> {
 }
 
 /// Registers an application → 201 with its credentials (the secret is shown only here).
+#[utoipa::path(
+    post,
+    path = "/roster/v1/applications",
+    tag = "roster extension: applications",
+    request_body = ApplicationFields,
+    responses((status = 201, description = "Success.", body = CredentialsView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn create(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -69,6 +66,14 @@ async fn create(
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
+#[utoipa::path(
+    get,
+    path = "/roster/v1/applications",
+    tag = "roster extension: applications",
+    params(("offset" = Option<i64>, Query, description = "Page number, from 0."), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).")),
+    responses((status = 200, description = "Success.", body = ApplicationList), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn list(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -81,6 +86,14 @@ async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/roster/v1/applications/{application_id}",
+    tag = "roster extension: applications",
+    params(("application_id" = String, Path, description = "Application id.")),
+    responses((status = 200, description = "Success.", body = ApplicationView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn show(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -94,6 +107,14 @@ async fn show(
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/roster/v1/applications/{application_id}/enable",
+    tag = "roster extension: applications",
+    params(("application_id" = String, Path, description = "Application id.")),
+    responses((status = 200, description = "Success.", body = ApplicationIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn enable(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -108,6 +129,14 @@ async fn enable(
 }
 
 /// Disables an application: its tokens stop working and it can get no new ones.
+#[utoipa::path(
+    put,
+    path = "/roster/v1/applications/{application_id}/disable",
+    tag = "roster extension: applications",
+    params(("application_id" = String, Path, description = "Application id.")),
+    responses((status = 200, description = "Success.", body = ApplicationIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn disable(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -122,6 +151,14 @@ async fn disable(
 }
 
 /// Issues a new client secret (shown only here); the old secret and its tokens stop working.
+#[utoipa::path(
+    post,
+    path = "/roster/v1/applications/{application_id}/secret",
+    tag = "roster extension: applications",
+    params(("application_id" = String, Path, description = "Application id.")),
+    responses((status = 200, description = "Success.", body = CredentialsView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn rotate(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -136,6 +173,15 @@ async fn rotate(
 }
 
 /// Replaces the application's API permissions.
+#[utoipa::path(
+    put,
+    path = "/roster/v1/applications/{application_id}/permissions",
+    tag = "roster extension: applications",
+    params(("application_id" = String, Path, description = "Application id.")),
+    request_body = ApplicationFields,
+    responses((status = 200, description = "Success.", body = ApplicationView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn permissions(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,

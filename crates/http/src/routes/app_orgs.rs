@@ -1,27 +1,22 @@
 //! Application organizations: `/api/v2/tenant/applications/{application_id}/organizations…`.
 
 use crate::auth::Authenticated;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorResponses};
 use crate::extract::{JsonBody, ListQuery, PathIds, QueryParams};
 use crate::views::{AppOrgView, OrgIdView, OrgList};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use roster_domain::organization::AppOrgFields;
 use roster_service::Service;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<Service> {
-    Router::new()
-        .route(
-            "/applications/{application_id}/organizations",
-            post(create).get(list),
-        )
-        .route(
-            "/applications/{application_id}/organizations/{org_id}",
-            get(show).put(update).delete(delete),
-        )
+pub fn router() -> OpenApiRouter<Service> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(update, delete, show))
 }
 
 #[derive(Deserialize)]
@@ -36,6 +31,15 @@ struct AppOrgPath {
 }
 
 /// `CreateAppOrg` → 201 `{"org_id"}`.
+#[utoipa::path(
+    post,
+    path = "/applications/{application_id}/organizations",
+    tag = "application organizations",
+    params(("application_id" = String, Path, description = "Application id.")),
+    request_body = AppOrgFields,
+    responses((status = 201, description = "Success.", body = OrgIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn create(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -49,6 +53,15 @@ async fn create(
 }
 
 /// `UpdateAppOrg` → 200 `{"org_id"}`.
+#[utoipa::path(
+    put,
+    path = "/applications/{application_id}/organizations/{org_id}",
+    tag = "application organizations",
+    params(("application_id" = String, Path, description = "Application id."), ("org_id" = String, Path, description = "Org id.")),
+    request_body = AppOrgFields,
+    responses((status = 200, description = "Success.", body = OrgIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn update(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -62,6 +75,14 @@ async fn update(
 }
 
 /// `DeleteAppOrg` → 204.
+#[utoipa::path(
+    delete,
+    path = "/applications/{application_id}/organizations/{org_id}",
+    tag = "application organizations",
+    params(("application_id" = String, Path, description = "Application id."), ("org_id" = String, Path, description = "Org id.")),
+    responses((status = 204, description = "Success."), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn delete(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -74,6 +95,14 @@ async fn delete(
 }
 
 /// `ShowAppOrgById`.
+#[utoipa::path(
+    get,
+    path = "/applications/{application_id}/organizations/{org_id}",
+    tag = "application organizations",
+    params(("application_id" = String, Path, description = "Application id."), ("org_id" = String, Path, description = "Org id.")),
+    responses((status = 200, description = "Success.", body = AppOrgView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn show(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -86,6 +115,14 @@ async fn show(
 }
 
 /// `ListAppOrganizations`.
+#[utoipa::path(
+    get,
+    path = "/applications/{application_id}/organizations",
+    tag = "application organizations",
+    params(("application_id" = String, Path, description = "Application id."), ("offset" = Option<i64>, Query, description = "Page number, from 0."), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).")),
+    responses((status = 200, description = "Success.", body = OrgList<AppOrgView>), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn list(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,

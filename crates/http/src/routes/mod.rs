@@ -9,16 +9,16 @@ mod roles;
 mod token;
 mod users;
 
-use axum::Router;
 use roster_service::Service;
+use utoipa_axum::router::OpenApiRouter;
 
-pub fn router() -> Router<Service> {
-    Router::new()
+pub fn router() -> OpenApiRouter<Service> {
+    OpenApiRouter::new()
         .merge(health::router())
         .merge(admin::router())
         .nest(
             "/api/v2/tenant",
-            Router::new()
+            OpenApiRouter::new()
                 .merge(token::router())
                 .merge(users::router())
                 .merge(organizations::router())

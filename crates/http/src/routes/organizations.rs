@@ -1,24 +1,22 @@
 //! Organization management: `/api/v2/tenant/organizations…`.
 
 use crate::auth::Authenticated;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorResponses};
 use crate::extract::{JsonBody, ListQuery, PathIds, QueryParams};
 use crate::views::{OrgIdView, OrgList, OrgView};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use roster_domain::organization::OrgFields;
 use roster_service::Service;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<Service> {
-    Router::new()
-        .route("/organizations", post(create).get(list))
-        .route(
-            "/organizations/{org_id}",
-            get(show).put(update).delete(delete),
-        )
+pub fn router() -> OpenApiRouter<Service> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(update, delete, show))
 }
 
 #[derive(Deserialize)]
@@ -27,6 +25,14 @@ struct OrgPath {
 }
 
 /// `CreateOrganization` → 201 `{"org_id"}`.
+#[utoipa::path(
+    post,
+    path = "/organizations",
+    tag = "organizations",
+    request_body = OrgFields,
+    responses((status = 201, description = "Success.", body = OrgIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn create(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -37,6 +43,15 @@ async fn create(
 }
 
 /// `UpdateOrganization` → 200 `{"org_id"}`.
+#[utoipa::path(
+    put,
+    path = "/organizations/{org_id}",
+    tag = "organizations",
+    params(("org_id" = String, Path, description = "Org id.")),
+    request_body = OrgFields,
+    responses((status = 200, description = "Success.", body = OrgIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn update(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -50,6 +65,14 @@ async fn update(
 }
 
 /// `DeleteOrganization` → 204.
+#[utoipa::path(
+    delete,
+    path = "/organizations/{org_id}",
+    tag = "organizations",
+    params(("org_id" = String, Path, description = "Org id.")),
+    responses((status = 204, description = "Success."), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn delete(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -60,6 +83,14 @@ async fn delete(
 }
 
 /// `ShowOrganizationById`.
+#[utoipa::path(
+    get,
+    path = "/organizations/{org_id}",
+    tag = "organizations",
+    params(("org_id" = String, Path, description = "Org id.")),
+    responses((status = 200, description = "Success.", body = OrgView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn show(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -74,6 +105,14 @@ async fn show(
 }
 
 /// `ListOrganizations`.
+#[utoipa::path(
+    get,
+    path = "/organizations",
+    tag = "organizations",
+    params(("org_id" = Option<String>, Query, description = "Organization id; empty means none."), ("all_child" = Option<bool>, Query, description = "Include every level of sub-organizations."), ("offset" = Option<i64>, Query, description = "Page number, from 0."), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).")),
+    responses((status = 200, description = "Success.", body = OrgList<OrgView>), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn list(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,

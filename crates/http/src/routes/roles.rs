@@ -3,33 +3,25 @@
 //! `role-list`, DELETE with a body, `account_Ids`).
 
 use crate::auth::Authenticated;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorResponses};
 use crate::extract::{JsonBody, ListQuery, PathIds, QueryParams};
 use crate::views::{MemberChangeView, RoleIdView, RoleList, RoleMemberList, RoleView};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use roster_domain::role::{RoleFields, RoleMemberFields};
 use roster_service::Service;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<Service> {
-    Router::new()
-        .route("/applications/{application_id}/role", post(create))
-        .route(
-            "/applications/{application_id}/role/{role_id}",
-            get(show).put(update).delete(delete),
-        )
-        .route("/applications/{application_id}/role-list", get(list))
-        .route(
-            "/applications/{application_id}/role-member-list/{role_id}",
-            get(members),
-        )
-        .route(
-            "/applications/{application_id}/role-member",
-            post(grant).delete(revoke),
-        )
+pub fn router() -> OpenApiRouter<Service> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(update, delete, show))
+        .routes(routes!(list))
+        .routes(routes!(members))
+        .routes(routes!(grant, revoke))
 }
 
 #[derive(Deserialize)]
@@ -44,6 +36,15 @@ struct RolePath {
 }
 
 /// `CreateAppRole` → 200 (not 201) `{"role_id"}`.
+#[utoipa::path(
+    post,
+    path = "/applications/{application_id}/role",
+    tag = "application roles",
+    params(("application_id" = String, Path, description = "Application id.")),
+    request_body = RoleFields,
+    responses((status = 200, description = "Success.", body = RoleIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn create(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -57,6 +58,15 @@ async fn create(
 }
 
 /// `UpdateAppRole` → 200 `{"role_id"}`.
+#[utoipa::path(
+    put,
+    path = "/applications/{application_id}/role/{role_id}",
+    tag = "application roles",
+    params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id.")),
+    request_body = RoleFields,
+    responses((status = 200, description = "Success.", body = RoleIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn update(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -70,6 +80,14 @@ async fn update(
 }
 
 /// `DeleteAppRole` → 200 with no body.
+#[utoipa::path(
+    delete,
+    path = "/applications/{application_id}/role/{role_id}",
+    tag = "application roles",
+    params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id.")),
+    responses((status = 200, description = "Success."), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn delete(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -82,6 +100,14 @@ async fn delete(
 }
 
 /// `ShowAppRoleById`.
+#[utoipa::path(
+    get,
+    path = "/applications/{application_id}/role/{role_id}",
+    tag = "application roles",
+    params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id.")),
+    responses((status = 200, description = "Success.", body = RoleView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn show(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -94,6 +120,14 @@ async fn show(
 }
 
 /// `ListAppRoles` (echoes `offset` and `limit`).
+#[utoipa::path(
+    get,
+    path = "/applications/{application_id}/role-list",
+    tag = "application roles",
+    params(("application_id" = String, Path, description = "Application id."), ("offset" = Option<i64>, Query, description = "Page number, from 0."), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).")),
+    responses((status = 200, description = "Success.", body = RoleList), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn list(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -113,6 +147,14 @@ async fn list(
 }
 
 /// `ListAppRoleMembers`: the application accounts holding the role.
+#[utoipa::path(
+    get,
+    path = "/applications/{application_id}/role-member-list/{role_id}",
+    tag = "application roles",
+    params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id."), ("offset" = Option<i64>, Query, description = "Page number, from 0."), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).")),
+    responses((status = 200, description = "Success.", body = RoleMemberList), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn members(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -132,6 +174,15 @@ async fn members(
 }
 
 /// `CreateAppRoleMember` → 200 `{"success_list", "fail_list"}`.
+#[utoipa::path(
+    post,
+    path = "/applications/{application_id}/role-member",
+    tag = "application roles",
+    params(("application_id" = String, Path, description = "Application id.")),
+    request_body = RoleMemberFields,
+    responses((status = 200, description = "Success.", body = MemberChangeView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn grant(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -145,6 +196,15 @@ async fn grant(
 }
 
 /// `DeleteAppRoleMember` (a DELETE with a JSON body) → 200 `{"success_list", "fail_list"}`.
+#[utoipa::path(
+    delete,
+    path = "/applications/{application_id}/role-member",
+    tag = "application roles",
+    params(("application_id" = String, Path, description = "Application id.")),
+    request_body = RoleMemberFields,
+    responses((status = 200, description = "Success.", body = MemberChangeView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn revoke(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,

@@ -5,17 +5,18 @@ use crate::views::TokenView;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Uri};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use roster_domain::{Error, ErrorKind};
 use roster_service::Service;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<Service> {
-    Router::new().route("/token", post(issue))
+pub fn router() -> OpenApiRouter<Service> {
+    OpenApiRouter::new().routes(routes!(issue))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct TokenRequest {
     grant_type: Option<String>,
     client_id: Option<String>,
@@ -24,6 +25,17 @@ struct TokenRequest {
 
 /// The reference sends the credentials as a form body; some clients put `grant_type` in the
 /// query string. Both are read; the body wins.
+#[utoipa::path(
+    post,
+    path = "/token",
+    tag = "access credential",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A bearer token.", body = TokenView),
+        (status = 400, description = "Wrong grant type, client id missing, or invalid client credentials.", body = crate::error::ErrorBody),
+        (status = 415, description = "Body not form-encoded.", body = crate::error::ErrorBody),
+    )
+)]
 async fn issue(
     State(service): State<Service>,
     uri: Uri,

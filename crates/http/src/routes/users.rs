@@ -1,38 +1,30 @@
 //! User management: `/api/v2/tenant/users…`.
 
 use crate::auth::Authenticated;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorResponses};
 use crate::extract::{JsonBody, ListQuery, PathIds, QueryParams};
 use crate::views::{AccountIdView, AccountList, UserAccountView, UserIdView, UserList, UserView};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use roster_domain::account::AuthorizeFields;
 use roster_domain::user::{PasswordFields, UserFields, UserNameFields};
 use roster_service::Service;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<Service> {
-    Router::new()
-        .route("/users", post(create_user).get(list_users))
-        .route("/users/user-by-username", post(show_user_by_name))
-        .route(
-            "/users/{user_id}",
-            get(show_user).put(update_user).delete(delete_user),
-        )
-        .route("/users/{user_id}/enable", put(enable_user))
-        .route("/users/{user_id}/disable", put(disable_user))
-        .route("/users/{user_id}/change-password", put(change_password))
-        .route(
-            "/users/{user_id}/change-password-verify",
-            put(change_password_verified),
-        )
-        .route("/users/{user_id}/accounts", get(accounts_of_user))
-        .route(
-            "/users/{user_id}/applications/{application_id}/accounts",
-            post(authorize_account),
-        )
+pub fn router() -> OpenApiRouter<Service> {
+    OpenApiRouter::new()
+        .routes(routes!(create_user, list_users))
+        .routes(routes!(show_user, update_user, delete_user))
+        .routes(routes!(show_user_by_name))
+        .routes(routes!(enable_user))
+        .routes(routes!(disable_user))
+        .routes(routes!(change_password))
+        .routes(routes!(change_password_verified))
+        .routes(routes!(accounts_of_user))
+        .routes(routes!(authorize_account))
 }
 
 #[derive(Deserialize)]
@@ -53,6 +45,14 @@ fn user_id(user_id: String) -> IdAnswer {
 }
 
 /// `CreateUser` → 201 `{"user_id"}`.
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "users",
+    request_body = UserFields,
+    responses((status = 201, description = "Success.", body = UserIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn create_user(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -63,6 +63,14 @@ async fn create_user(
 }
 
 /// `ListUsers`.
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "users",
+    params(("org_id" = Option<String>, Query, description = "Organization id; empty means none."), ("offset" = Option<i64>, Query, description = "Page number, from 0."), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).")),
+    responses((status = 200, description = "Success.", body = UserList), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn list_users(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -78,6 +86,14 @@ async fn list_users(
 }
 
 /// `ShowUserById`.
+#[utoipa::path(
+    get,
+    path = "/users/{user_id}",
+    tag = "users",
+    params(("user_id" = String, Path, description = "User id.")),
+    responses((status = 200, description = "Success.", body = UserView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn show_user(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -87,6 +103,14 @@ async fn show_user(
 }
 
 /// `ShowUserByUserName` (a POST, as in the reference).
+#[utoipa::path(
+    post,
+    path = "/users/user-by-username",
+    tag = "users",
+    request_body = UserNameFields,
+    responses((status = 200, description = "Success.", body = UserView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn show_user_by_name(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -98,6 +122,15 @@ async fn show_user_by_name(
 }
 
 /// `UpdateUser` → 200 `{"user_id"}`.
+#[utoipa::path(
+    put,
+    path = "/users/{user_id}",
+    tag = "users",
+    params(("user_id" = String, Path, description = "User id.")),
+    request_body = UserFields,
+    responses((status = 200, description = "Success.", body = UserIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn update_user(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -108,6 +141,14 @@ async fn update_user(
 }
 
 /// `DeleteUser` → 204.
+#[utoipa::path(
+    delete,
+    path = "/users/{user_id}",
+    tag = "users",
+    params(("user_id" = String, Path, description = "User id.")),
+    responses((status = 204, description = "Success."), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn delete_user(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -118,6 +159,14 @@ async fn delete_user(
 }
 
 /// `EnableUser` → 200 `{"user_id"}`.
+#[utoipa::path(
+    put,
+    path = "/users/{user_id}/enable",
+    tag = "users",
+    params(("user_id" = String, Path, description = "User id.")),
+    responses((status = 200, description = "Success.", body = UserIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn enable_user(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -131,6 +180,14 @@ async fn enable_user(
 }
 
 /// `DisableUser` → 200 `{"user_id"}`.
+#[utoipa::path(
+    put,
+    path = "/users/{user_id}/disable",
+    tag = "users",
+    params(("user_id" = String, Path, description = "User id.")),
+    responses((status = 200, description = "Success.", body = UserIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn disable_user(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -144,6 +201,15 @@ async fn disable_user(
 }
 
 /// `UpdateUserPwd` → 200 `{"user_id"}`.
+#[utoipa::path(
+    put,
+    path = "/users/{user_id}/change-password",
+    tag = "users",
+    params(("user_id" = String, Path, description = "User id.")),
+    request_body = PasswordFields,
+    responses((status = 200, description = "Success.", body = UserIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn change_password(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -158,6 +224,15 @@ async fn change_password(
 }
 
 /// `UpdateUserPwdWithOldPwd` → 200 `{"user_id"}`.
+#[utoipa::path(
+    put,
+    path = "/users/{user_id}/change-password-verify",
+    tag = "users",
+    params(("user_id" = String, Path, description = "User id.")),
+    request_body = PasswordFields,
+    responses((status = 200, description = "Success.", body = UserIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn change_password_verified(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -172,6 +247,14 @@ async fn change_password_verified(
 }
 
 /// `ListAppAccountsByUserId`.
+#[utoipa::path(
+    get,
+    path = "/users/{user_id}/accounts",
+    tag = "users",
+    params(("user_id" = String, Path, description = "User id.")),
+    responses((status = 200, description = "Success.", body = AccountList<UserAccountView>), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn accounts_of_user(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
@@ -185,6 +268,15 @@ async fn accounts_of_user(
 }
 
 /// `CreateAppAccountForUser` → 200 `{"account_id"}`.
+#[utoipa::path(
+    post,
+    path = "/users/{user_id}/applications/{application_id}/accounts",
+    tag = "users",
+    params(("user_id" = String, Path, description = "User id."), ("application_id" = String, Path, description = "Application id.")),
+    request_body = AuthorizeFields,
+    responses((status = 200, description = "Success.", body = AccountIdView), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn authorize_account(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
