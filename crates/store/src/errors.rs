@@ -86,25 +86,31 @@ pub(crate) fn map_unique(err: sqlx::Error, uniques: &[Unique]) -> Error {
     map(err)
 }
 
-/// Maps any other database error: unavailable when the database cannot be reached,
-/// internal otherwise. The detail goes to logs only.
+/// Maps any other database error: unavailable when the database cannot be reached or cannot
+/// take the write now, internal otherwise. The detail goes to logs only.
 pub(crate) fn map(err: sqlx::Error) -> Error {
-    match &err {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            Error::with_detail(ErrorKind::Unavailable, err.to_string())
-        }
-        sqlx::Error::Database(db) if is_busy(db.code().as_deref()) => {
-            Error::with_detail(ErrorKind::Unavailable, err.to_string())
-        }
-        _ => Error::internal(err.to_string()),
+    let unavailable = match &err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db.code().as_deref().is_some_and(is_unavailable),
+        _ => false,
+    };
+    if unavailable {
+        Error::with_detail(ErrorKind::Unavailable, err.to_string())
+    } else {
+        Error::internal(err.to_string())
     }
 }
 
-/// SQLITE_BUSY / SQLITE_LOCKED after the busy timeout; PostgreSQL admin shutdown or
-/// cannot-connect classes.
-fn is_busy(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some("5" | "6" | "57P01" | "57P03" | "08006" | "08001")
-    )
+/// PostgreSQL SQLSTATEs of a database that is unreachable or refusing work (connection
+/// exceptions 08, insufficient resources 53, operator intervention 57P, invalid
+/// authorization 28, database gone 3D000); SQLite result codes BUSY, LOCKED, IOERR, FULL,
+/// CANTOPEN (extended codes carry the primary code in their low byte).
+fn is_unavailable(code: &str) -> bool {
+    if let Ok(sqlite) = code.parse::<i64>() {
+        return matches!(sqlite & 0xff, 5 | 6 | 10 | 13 | 14);
+    }
+    ["08", "53", "57P", "28"]
+        .iter()
+        .any(|p| code.starts_with(p))
+        || code == "3D000"
 }

@@ -21,6 +21,7 @@ mod cli;
 mod docs;
 mod durability;
 mod lists;
+mod nodes;
 mod openapi;
 mod organizations;
 mod roles;

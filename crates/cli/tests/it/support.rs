@@ -89,6 +89,27 @@ impl TestDb {
         }
     }
 
+    /// Another handle on a database some other `TestDb` owns (it drops nothing).
+    pub fn borrowed(backend: Backend, url: String) -> Self {
+        Self {
+            url,
+            backend,
+            dir: None,
+            pg: None,
+        }
+    }
+
+    /// Drops the PostgreSQL database now, under a running server.
+    pub async fn drop_now(&mut self) {
+        if let Some((admin, name)) = self.pg.take() {
+            let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
+            sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+    }
+
     /// The SQLite file, for tests that inspect it.
     pub fn sqlite_path(&self) -> Option<PathBuf> {
         self.dir.as_ref().map(|d| d.path().join("roster.db"))

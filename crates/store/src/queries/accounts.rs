@@ -8,12 +8,14 @@ macro_rules! impl_accounts {
                 &mut self,
                 a: &roster_domain::account::AppAccount,
             ) -> roster_domain::Result<()> {
+                // Conflict on (application, user) first, whatever else conflicts too: a user
+                // who already has an account hears that, even when racing another request.
                 let sql = format!(
                     "INSERT INTO app_accounts ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-                     $10, $11, $12, $13)",
+                     $10, $11, $12, $13) ON CONFLICT (application_id, user_id) DO NOTHING",
                     $crate::queries::ACCOUNT_COLUMNS
                 );
-                sqlx::query(&sql)
+                let done = sqlx::query(&sql)
                     .bind(&a.id)
                     .bind(&a.application_id)
                     .bind(&a.user_id)
@@ -30,6 +32,9 @@ macro_rules! impl_accounts {
                     .execute(&mut *self.conn)
                     .await
                     .map_err(|e| $crate::errors::map_unique(e, $crate::errors::ACCOUNT_UNIQUES))?;
+                if done.rows_affected() == 0 {
+                    return Err(roster_domain::ErrorKind::AppAccountExists.into());
+                }
                 Ok(())
             }
 

@@ -1,0 +1,195 @@
+//! Several `roster serve` nodes on one PostgreSQL database behave as one service.
+
+use crate::support::*;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// Starts two nodes on one fresh PostgreSQL database; the second with `b_args`.
+async fn two_nodes(b_args: &'static [&'static str]) -> (Server, Server) {
+    let db = TestDb::fresh(Backend::Postgres).await;
+    let url = db.url.clone();
+    // Both start at once: migrations run once, under PostgreSQL's advisory lock.
+    let a = Server::start_on(db, Options::default());
+    let b = async {
+        let shared = TestDb::borrowed(Backend::Postgres, url);
+        Server::start_on(
+            shared,
+            Options {
+                args: b_args,
+                env: &[],
+            },
+        )
+        .await
+    };
+    tokio::join!(a, b)
+}
+
+/// Polls `check` until it holds or `limit` passes; returns how long it took. Used only to
+/// wait for a documented time bound (a cache lifetime), never to wait for a server.
+async fn within(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    loop {
+        if check().await {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < limit, "not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg_attr(
+    not(roster_pg),
+    ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_and_changes_cross_nodes() {
+    let (mut a, b) = two_nodes(&["--token-cache-ttl-ms", "500"]).await;
+    let admin_on_a = a.admin().await;
+    // A token issued by A works on B.
+    let app = a.create_app(&["user_all"]).await;
+    let token = a.token_for(&app.client_id, &app.client_secret).await;
+    assert_eq!(b.get(&token, "/users?offset=0&limit=10").await.0, 200);
+    // Disabled on A: B refuses new tokens at once, and the tokens it has cached within its
+    // token cache lifetime (500 ms here).
+    let disable = format!(
+        "{}/roster/v1/applications/{}/disable",
+        a.base, app.application_id
+    );
+    let res = a
+        .http
+        .put(disable)
+        .bearer_auth(&admin_on_a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let again = b
+        .token_call(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &app.client_id),
+            ("client_secret", &app.client_secret),
+        ])
+        .await;
+    assert_error(&again, 400, "APP.0003");
+    let took = within(Duration::from_secs(5), async || {
+        b.get(&token, "/users?offset=0&limit=10").await.0 == 401
+    })
+    .await;
+    assert!(took < Duration::from_millis(1500), "refused after {took:?}");
+
+    // A secret rotated on A: B refuses the old secret at once and its tokens within the bound.
+    let other = a.create_app(&["user_all"]).await;
+    let token = a.token_for(&other.client_id, &other.client_secret).await;
+    assert_eq!(b.get(&token, "/users?offset=0&limit=10").await.0, 200);
+    let rotate = format!(
+        "{}/roster/v1/applications/{}/secret",
+        a.base, other.application_id
+    );
+    let res = a
+        .http
+        .post(rotate)
+        .bearer_auth(&admin_on_a)
+        .send()
+        .await
+        .unwrap();
+    let (_, rotated) = read(res).await;
+    let old = b
+        .token_call(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &other.client_id),
+            ("client_secret", &other.client_secret),
+        ])
+        .await;
+    assert_error(&old, 400, "TOKEN.0002");
+    b.token_for(&other.client_id, rotated["client_secret"].as_str().unwrap())
+        .await;
+    within(Duration::from_secs(5), async || {
+        b.get(&token, "/users?offset=0&limit=10").await.0 == 401
+    })
+    .await;
+}
+
+#[cfg_attr(
+    not(roster_pg),
+    ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_authorize_across_nodes_makes_one_account() {
+    let (mut a, mut b) = two_nodes(&[]).await;
+    let token = a.admin().await;
+    let token_b = b.admin().await;
+    let app = a.app_id().await;
+    let user = a.create_user("zhangsan").await;
+    let path = format!("/users/{user}/applications/{app}/accounts");
+    let calls = (0..100).map(|i| {
+        let (node, token) = if i % 2 == 0 {
+            (&a, &token)
+        } else {
+            (&b, &token_b)
+        };
+        node.post(token, &path, json!({}))
+    });
+    let answers = futures::future::join_all(calls).await;
+    assert_eq!(
+        answers.iter().filter(|a| a.0 == 200).count(),
+        1,
+        "{answers:?}"
+    );
+    for answer in answers.iter().filter(|a| a.0 != 200) {
+        assert_error(answer, 400, "APP.ACC.0029");
+    }
+    assert_eq!(a.db.scalar("SELECT COUNT(*) FROM app_accounts").await, 1);
+}
+
+#[cfg_attr(
+    not(roster_pg),
+    ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reports_a_database_that_goes_away() {
+    let mut server = Server::start(Backend::Postgres).await;
+    let token = server.admin().await;
+    let health = |path: &'static str| server.http.get(format!("{}{path}", server.base)).send();
+    let (status, body) = read(health("/health").await.unwrap()).await;
+    assert_eq!((status, body["store"].as_str()), (200, Some("postgres")));
+    server.db.drop_now().await;
+    let answer = read(health("/health").await.unwrap()).await;
+    assert_error(&answer, 503, "SYSTEM.0002");
+    assert_eq!(read(health("/health/live").await.unwrap()).await.0, 200);
+    let answer = server
+        .post(&token, "/users", json!({"user_name": "x", "mobile": "123"}))
+        .await;
+    assert!(answer.0 == 503 || answer.0 == 500, "{answer:?}");
+    assert!(answer.1["error_code"].is_string());
+    assert!(
+        !answer
+            .1
+            .to_string()
+            .to_lowercase()
+            .contains("database \\\""),
+        "no database text leaks: {}",
+        answer.1
+    );
+}
+
+#[tokio::test]
+async fn a_database_that_is_down_at_start_is_a_clear_error() {
+    let out = tokio::process::Command::new(roster_bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            "postgres://postgres@127.0.0.1:1/none",
+        ])
+        .env("ROSTER_LOG", "error")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("opening database postgres://postgres@127.0.0.1:1/none"),
+        "{err}"
+    );
+}
