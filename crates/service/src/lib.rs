@@ -5,6 +5,7 @@ mod accounts;
 mod app_orgs;
 mod applications;
 mod auth;
+mod import;
 mod organizations;
 mod password;
 mod roles;
@@ -15,6 +16,7 @@ pub use roles::MemberChange;
 
 pub use applications::NewCredentials;
 pub use auth::{Caller, IssuedToken};
+pub use import::ImportLine;
 pub use password::Argon2Settings;
 
 use roster_domain::audit::AuditRecord;

@@ -12,7 +12,12 @@ use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
 use std::time::Duration;
 
-impl_tx!(PgTx, PgConnection, Some("SELECT pg_advisory_xact_lock($1)"));
+impl_tx!(
+    PgTx,
+    PgConnection,
+    Some("SELECT pg_advisory_xact_lock($1)"),
+    crate::queries::postgres_placeholder
+);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

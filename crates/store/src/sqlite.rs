@@ -24,7 +24,12 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Mutex};
 use tokio::task::JoinHandle;
 
-impl_tx!(SqliteTx, SqliteConnection, None);
+impl_tx!(
+    SqliteTx,
+    SqliteConnection,
+    None,
+    crate::queries::sqlite_placeholder
+);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 

@@ -98,6 +98,8 @@ pub trait AppOrgTx: Send {
 #[async_trait]
 pub trait UserTx: Send {
     async fn insert_user(&mut self, user: &User) -> Result<()>;
+    /// Inserts many users with few statements (bulk import).
+    async fn insert_users(&mut self, users: &[User]) -> Result<()>;
     async fn update_user(&mut self, user: &User) -> Result<()>;
     async fn delete_user(&mut self, id: &str) -> Result<()>;
     async fn user(&mut self, id: &str) -> Result<Option<User>>;
@@ -168,6 +170,8 @@ pub trait RoleTx: Send {
 #[async_trait]
 pub trait AuditTx: Send {
     async fn insert_audit(&mut self, record: &AuditRecord) -> Result<()>;
+    /// Inserts many audit records with few statements (bulk import).
+    async fn insert_audits(&mut self, records: &[AuditRecord]) -> Result<()>;
 }
 
 /// Everything a use case may do in one transaction.

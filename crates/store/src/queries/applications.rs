@@ -1,7 +1,7 @@
 //! Applications, their tokens, and the audit log.
 
 macro_rules! impl_applications {
-    ($tx:ident) => {
+    ($tx:ident, $ph:path) => {
         #[async_trait::async_trait]
         impl<'c> $crate::tx::ApplicationTx for $tx<'c> {
             async fn insert_application(
@@ -207,6 +207,46 @@ macro_rules! impl_applications {
                 .execute(&mut *self.conn)
                 .await
                 .map_err($crate::errors::map)?;
+                Ok(())
+            }
+
+            async fn insert_audits(
+                &mut self,
+                records: &[roster_domain::audit::AuditRecord],
+            ) -> roster_domain::Result<()> {
+                for chunk in records.chunks(1000) {
+                    let rows = (0..chunk.len())
+                        .map(|r| {
+                            let b = r * 5;
+                            format!(
+                                "({}, {}, {}, {}, {})",
+                                $ph(b + 1),
+                                $ph(b + 2),
+                                $ph(b + 3),
+                                $ph(b + 4),
+                                $ph(b + 5)
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let sql = format!(
+                        "INSERT INTO audit_log (at, actor, operation, target_type, target_id) \
+                         VALUES {rows}"
+                    );
+                    let mut query = sqlx::query(&sql);
+                    for r in chunk {
+                        query = query
+                            .bind(r.at)
+                            .bind(&r.actor)
+                            .bind(r.operation)
+                            .bind(r.target_type)
+                            .bind(&r.target_id);
+                    }
+                    query
+                        .execute(&mut *self.conn)
+                        .await
+                        .map_err($crate::errors::map)?;
+                }
                 Ok(())
             }
         }

@@ -47,10 +47,22 @@ macro_rules! fetch_page {
 }
 pub(crate) use fetch_page;
 
+/// Placeholders for statements with many parameters (bulk inserts, IN lists). SQLite looks
+/// named parameters up one by one in a list, so thousands of `$n` make binding quadratic;
+/// its anonymous `?` binds in order at no cost. PostgreSQL takes `$n`.
+pub(crate) fn sqlite_placeholder(_: usize) -> String {
+    "?".to_owned()
+}
+
+pub(crate) fn postgres_placeholder(n: usize) -> String {
+    format!("${n}")
+}
+
 /// Defines `$tx<'c>` over `&'c mut $conn` and implements every capability trait for it.
-/// `$lock` is the statement that takes a transaction-scoped lock, if the backend needs one.
+/// `$lock` is the statement that takes a transaction-scoped lock, if the backend needs one;
+/// `$ph` makes the n-th (from 1) placeholder of a bulk statement.
 macro_rules! impl_tx {
-    ($tx:ident, $conn:ty, $lock:expr) => {
+    ($tx:ident, $conn:ty, $lock:expr, $ph:path) => {
         pub struct $tx<'c> {
             conn: &'c mut $conn,
         }
@@ -61,11 +73,11 @@ macro_rules! impl_tx {
             }
         }
 
-        $crate::queries::applications::impl_applications!($tx);
-        $crate::queries::users::impl_users!($tx);
+        $crate::queries::applications::impl_applications!($tx, $ph);
+        $crate::queries::users::impl_users!($tx, $ph);
         $crate::queries::organizations::impl_organizations!($tx, $lock);
         $crate::queries::accounts::impl_accounts!($tx);
-        $crate::queries::roles::impl_roles!($tx);
+        $crate::queries::roles::impl_roles!($tx, $ph);
     };
 }
 pub(crate) use impl_tx;

@@ -1,7 +1,7 @@
 //! Application roles and their members (application accounts).
 
 macro_rules! impl_roles {
-    ($tx:ident) => {
+    ($tx:ident, $ph:path) => {
         #[async_trait::async_trait]
         impl<'c> $crate::tx::RoleTx for $tx<'c> {
             async fn insert_role(
@@ -170,7 +170,7 @@ macro_rules! impl_roles {
                     return Ok(Vec::new());
                 }
                 let placeholders = (1..=account_ids.len())
-                    .map(|i| format!("${i}"))
+                    .map($ph)
                     .collect::<Vec<_>>()
                     .join(", ");
                 let sql = format!(

@@ -1,7 +1,7 @@
 //! Users.
 
 macro_rules! impl_users {
-    ($tx:ident) => {
+    ($tx:ident, $ph:path) => {
         #[async_trait::async_trait]
         impl<'c> $crate::tx::UserTx for $tx<'c> {
             async fn insert_user(
@@ -49,6 +49,70 @@ macro_rules! impl_users {
                     .execute(&mut *self.conn)
                     .await
                     .map_err(|e| $crate::errors::map_unique(e, $crate::errors::USER_UNIQUES))?;
+                Ok(())
+            }
+
+            async fn insert_users(
+                &mut self,
+                users: &[roster_domain::user::User],
+            ) -> roster_domain::Result<()> {
+                const COLUMNS: usize = 31;
+                // 500 rows × 31 columns stays under both databases' parameter limits.
+                for chunk in users.chunks(500) {
+                    let rows = (0..chunk.len())
+                        .map(|r| {
+                            let params = (1..=COLUMNS)
+                                .map(|c| $ph(r * COLUMNS + c))
+                                .collect::<Vec<_>>()
+                                .join(", ");
+                            format!("({params})")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let sql = format!(
+                        "INSERT INTO users ({}) VALUES {rows}",
+                        $crate::queries::USER_COLUMNS
+                    );
+                    let mut query = sqlx::query(&sql);
+                    for u in chunk {
+                        query = query
+                            .bind(&u.id)
+                            .bind(&u.org_id)
+                            .bind(&u.user_name)
+                            .bind(&u.mobile)
+                            .bind(&u.name)
+                            .bind(&u.email)
+                            .bind(&u.employee_id)
+                            .bind(&u.first_name)
+                            .bind(&u.middle_name)
+                            .bind(&u.last_name)
+                            .bind(&u.password_hash)
+                            .bind(u.pwd_must_modify)
+                            .bind(u.pwd_change_at)
+                            .bind(&u.attrs.gender)
+                            .bind(&u.attrs.birthday)
+                            .bind(&u.attrs.nick_name)
+                            .bind(&u.attrs.identity_type)
+                            .bind(&u.attrs.identity_number)
+                            .bind(&u.attrs.area)
+                            .bind(&u.attrs.city)
+                            .bind(&u.attrs.manager_id)
+                            .bind(&u.attrs.user_type)
+                            .bind(&u.attrs.hire_date)
+                            .bind(&u.attrs.work_place)
+                            .bind($crate::rows::to_json(&u.org_relations))
+                            .bind($crate::rows::to_json(&u.extension))
+                            .bind(u.disabled)
+                            .bind(u.locked)
+                            .bind(u.grade)
+                            .bind(u.created_at)
+                            .bind(u.updated_at);
+                    }
+                    query
+                        .execute(&mut *self.conn)
+                        .await
+                        .map_err(|e| $crate::errors::map_unique(e, $crate::errors::USER_UNIQUES))?;
+                }
                 Ok(())
             }
 

@@ -1,0 +1,326 @@
+//! `roster`: the directory server and its admin commands. The binary is a thin `main` over
+//! [`run`], so that the benchmark harness can start the very same server.
+
+pub mod config;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use config::{DatabaseArgs, LogFormat, ServeArgs};
+use roster_domain::audit::CLI_ACTOR;
+use roster_domain::permission::Permission;
+use roster_service::Service;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "roster",
+    version,
+    about = "A self-hosted identity directory that speaks the OneAccess management API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server.
+    Serve(ServeArgs),
+    /// Manage applications (the API's clients).
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Print the OpenAPI document of the API (the same one served at /openapi.json).
+    Openapi,
+    /// Bulk-load data; everything or nothing is written.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import users from a JSON Lines file (one CreateUser body per line; `-` reads standard
+    /// input). Each line is validated exactly like CreateUser; prints {"imported": N}.
+    Users {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The JSON Lines file.
+        file: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Register an application; prints {"application_id","client_id","client_secret"}.
+    /// The secret is shown only this once.
+    Create {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// Application name.
+        #[arg(long)]
+        name: String,
+        /// API permission code (all, user_all, user_read, org_all, org_read, app_all,
+        /// app_read); repeat for several.
+        #[arg(long = "api-permission", required = true)]
+        api_permissions: Vec<String>,
+    },
+}
+
+/// Runs the command line `args` (the first is the program name) to completion.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("roster: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::App(AppCommand::Create {
+                db,
+                name,
+                api_permissions,
+            }) => create_app(db, name, api_permissions).await,
+            Command::Openapi => print_openapi(),
+            Command::Import(ImportCommand::Users { db, file }) => import_users(db, file).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("roster: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let config = args.resolve()?;
+    init_logging(config.log_format);
+    tracing::info!(database = %redact_url(&config.database), "opening the store");
+    let store = roster_store::open(&config.database, config.postgres.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("opening database {}", redact_url(&config.database)))?;
+    let service =
+        Service::new(store.clone(), config.service.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    if let Some((client_id, secret)) = &config.bootstrap {
+        let created = service
+            .bootstrap_application(client_id, secret.expose())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("creating the bootstrap application")?;
+        tracing::info!(client_id = %client_id, created, "bootstrap application");
+    }
+
+    let shutdown = shutdown_signal()?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = store.backend(), "roster is serving");
+    // Tests and scripts wait for this line: the server accepts requests from now on.
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "roster listening on http://{addr}")?;
+    stdout.flush()?;
+
+    let purger = tokio::spawn(purge_tokens(service.clone()));
+    let served = roster_http::serve(listener, service, &config.http, shutdown).await;
+    purger.abort();
+    store.close().await;
+    tracing::info!("stopped");
+    served.context("serving HTTP")
+}
+
+/// Expired tokens are kept a day (so their holders hear "expired"), then deleted.
+async fn purge_tokens(service: Service) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match service
+            .purge_expired_tokens(Duration::from_secs(86_400))
+            .await
+        {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "purged expired tokens"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purging expired tokens failed"),
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not when
+/// the future is first polled, so a signal that arrives just after start is not lost.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("installing the SIGINT handler")?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing requests in flight");
+    })
+}
+
+/// A database URL without its password, for logs.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn import_users(db: DatabaseArgs, file: std::path::PathBuf) -> Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    let config_file = config::read_file_config(db.config.as_deref())?;
+    let url = config::database_url(&db, &config_file);
+    let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = if file.as_os_str() == "-" {
+        Box::new(tokio::io::stdin())
+    } else {
+        Box::new(
+            tokio::fs::File::open(&file)
+                .await
+                .with_context(|| format!("opening {}", file.display()))?,
+        )
+    };
+    let store = roster_store::open(&url, roster_store::PgStoreOptions::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("opening database {}", redact_url(&url)))?;
+    let mut settings = roster_service::Settings::default();
+    settings.argon2 = import_argon2_settings();
+    let service = Service::new(store.clone(), settings).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (lines_tx, lines_rx) = tokio::sync::mpsc::channel(4096);
+    let reading = tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(reader).lines();
+        let mut number = 0u64;
+        loop {
+            let line = match lines.next_line().await {
+                Ok(Some(line)) => line,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(anyhow::anyhow!("reading line {}: {e}", number + 1)),
+            };
+            number += 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let parsed = serde_json::from_str(&line).map_err(|e| {
+                roster_domain::Error::with_detail(roster_domain::ErrorKind::MalformedBody, e.to_string())
+            });
+            if lines_tx.send((number, parsed)).await.is_err() {
+                return Ok(());
+            }
+        }
+    });
+    let imported = service.import_users(CLI_ACTOR, lines_rx).await;
+    let read = reading.await.context("reading the file")?;
+    store.close().await;
+    read?;
+    let imported = imported.map_err(|e| anyhow::anyhow!("nothing imported: {}", e.client_message()))?;
+    println!("{}", serde_json::json!({ "imported": imported }));
+    Ok(())
+}
+
+/// Argon2 settings for imported passwords: the server's defaults, or the ones the
+/// `ROSTER_ARGON2_*` variables give.
+fn import_argon2_settings() -> roster_service::Argon2Settings {
+    let mut s = roster_service::Argon2Settings::default();
+    let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok());
+    if let Some(v) = var("ROSTER_ARGON2_MEMORY_KIB") {
+        s.memory_kib = v;
+    }
+    if let Some(v) = var("ROSTER_ARGON2_ITERATIONS") {
+        s.iterations = v;
+    }
+    if let Some(v) = var("ROSTER_ARGON2_PARALLELISM") {
+        s.parallelism = v;
+    }
+    s.allow_weak = std::env::var("ROSTER_ARGON2_ALLOW_WEAK").is_ok_and(|v| v == "true");
+    s
+}
+
+fn print_openapi() -> Result<()> {
+    let document = roster_http::openapi()
+        .to_pretty_json()
+        .context("serializing the OpenAPI document")?;
+    println!("{document}");
+    Ok(())
+}
+
+async fn create_app(db: DatabaseArgs, name: String, codes: Vec<String>) -> Result<()> {
+    let file = config::read_file_config(db.config.as_deref())?;
+    let url = config::database_url(&db, &file);
+    let permissions = codes
+        .iter()
+        .map(|c| Permission::parse(c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
+    let store = roster_store::open(&url, roster_store::PgStoreOptions::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("opening database {}", redact_url(&url)))?;
+    let service = Service::new(store.clone(), roster_service::Settings::default())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let created = service
+        .create_application(CLI_ACTOR, Some(name), permissions)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.client_message()));
+    store.close().await;
+    let created = created?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "application_id": created.application_id,
+            "client_id": created.client_id,
+            "client_secret": created.client_secret,
+        })
+    );
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! Bulk import of users: every line validated exactly as `CreateUser` validates one body,
+//! and all of them written in one transaction, so an import lands whole or not at all.
+//!
+//! Three stages run at once: the caller parses lines into the `input` channel; a task
+//! validates them and hashes passwords (on the blocking pool, one per core); the write job
+//! takes the results and inserts them in multi-row statements.
+
+use crate::{audit, Service};
+use futures::stream::{FuturesOrdered, StreamExt};
+use roster_domain::audit::AuditRecord;
+use roster_domain::time::now_millis;
+use roster_domain::user::{NewUser, User, UserFields};
+use roster_domain::{id, Error, ErrorKind, Result};
+use roster_store::prelude::*;
+use std::collections::HashMap;
+use tokio::sync::mpsc;
+
+/// One input line: its number (from 1) and the parsed body, or why it could not be parsed.
+pub type ImportLine = (u64, Result<UserFields>);
+
+const BATCH: usize = 500;
+
+fn at_line(line: u64, err: Error) -> Error {
+    let what = err.detail().unwrap_or(err.kind().message()).to_owned();
+    Error::with_detail(err.kind(), format!("line {line}: {what}"))
+}
+
+impl Service {
+    /// Imports the users `input` yields; returns how many. Nothing is written unless every
+    /// line is valid and unique.
+    pub async fn import_users(&self, actor: &str, mut input: mpsc::Receiver<ImportLine>) -> Result<u64> {
+        let (checked_tx, mut checked) = mpsc::channel::<Result<(u64, NewUser, Option<String>)>>(4 * BATCH);
+        let service = self.clone();
+        let checker = tokio::spawn(async move {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let mut hashing = FuturesOrdered::new();
+            loop {
+                let next = if hashing.len() < 2 * cores {
+                    tokio::select! {
+                        line = input.recv() => match line {
+                            Some(l) => Some(l),
+                            None => break,
+                        },
+                        Some(done) = hashing.next(), if !hashing.is_empty() => {
+                            if checked_tx.send(done).await.is_err() { return; }
+                            None
+                        }
+                    }
+                } else {
+                    if let Some(done) = hashing.next().await {
+                        if checked_tx.send(done).await.is_err() {
+                            return;
+                        }
+                    }
+                    None
+                };
+                let Some((line, fields)) = next else { continue };
+                let new = fields.and_then(UserFields::into_new_user).map_err(|e| at_line(line, e));
+                let service = service.clone();
+                hashing.push_back(async move {
+                    let mut new = new?;
+                    let hash = match new.password.take() {
+                        Some(p) => Some(service.inner.passwords.hash(p).await.map_err(|e| at_line(line, e))?),
+                        None => None,
+                    };
+                    Ok((line, new, hash))
+                });
+            }
+            while let Some(done) = hashing.next().await {
+                if checked_tx.send(done).await.is_err() {
+                    return;
+                }
+            }
+        });
+
+        let actor = actor.to_owned();
+        let imported = self
+            .store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut orgs: HashMap<String, String> = HashMap::new();
+                    let root = tx.first_root_organization().await?.map(|o| o.id);
+                    let mut users = Vec::with_capacity(BATCH);
+                    let mut records = Vec::with_capacity(BATCH);
+                    let mut first_line = 0;
+                    let mut count = 0u64;
+                    while let Some(item) = checked.recv().await {
+                        let (line, new, password_hash) = item?;
+                        if users.is_empty() {
+                            first_line = line;
+                        }
+                        let org_id = match &new.org_code {
+                            None => root.clone(),
+                            Some(code) => match orgs.get(code) {
+                                Some(id) => Some(id.clone()),
+                                None => {
+                                    let org = tx.organization_by_code(code).await?.ok_or_else(|| {
+                                        at_line(line, Error::with_detail(ErrorKind::OrganizationNotFound, format!("no organization has org_code '{code}'.")))
+                                    })?;
+                                    orgs.insert(code.clone(), org.id.clone());
+                                    Some(org.id)
+                                }
+                            },
+                        };
+                        let now = now_millis();
+                        let user = User {
+                            id: id::new_id(now),
+                            org_id,
+                            user_name: new.user_name,
+                            mobile: new.mobile,
+                            name: new.name,
+                            email: new.email,
+                            employee_id: new.employee_id,
+                            first_name: new.first_name,
+                            middle_name: new.middle_name,
+                            last_name: new.last_name,
+                            pwd_change_at: password_hash.as_ref().map(|_| now),
+                            password_hash,
+                            pwd_must_modify: new.pwd_must_modify,
+                            attrs: new.attrs,
+                            org_relations: new.org_relations,
+                            extension: new.extension,
+                            disabled: false,
+                            locked: false,
+                            grade: 0,
+                            created_at: now,
+                            updated_at: now,
+                        };
+                        records.push(audit(now, &actor, "ImportUser", "user", &user.id));
+                        users.push(user);
+                        count += 1;
+                        if users.len() == BATCH {
+                            flush(tx, &mut users, &mut records, first_line, line).await?;
+                        }
+                    }
+                    let last = first_line + users.len() as u64;
+                    flush(tx, &mut users, &mut records, first_line, last.saturating_sub(1)).await?;
+                    Ok(count)
+                })
+            })
+            .await;
+        checker.abort();
+        imported
+    }
+}
+
+async fn flush(
+    tx: &mut dyn Tx,
+    users: &mut Vec<User>,
+    records: &mut Vec<AuditRecord>,
+    first_line: u64,
+    last_line: u64,
+) -> Result<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    tx.insert_users(users).await.map_err(|e| {
+        if e.is_server_side() {
+            e
+        } else {
+            // A duplicate: of an existing user, or of another line of this batch.
+            Error::with_detail(e.kind(), format!("in lines {first_line} to {last_line}"))
+        }
+    })?;
+    tx.insert_audits(records).await?;
+    users.clear();
+    records.clear();
+    Ok(())
+}
