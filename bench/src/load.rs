@@ -20,11 +20,21 @@ pub struct Call {
 
 impl Call {
     pub fn get(path: String) -> Self {
-        Self { method: Method::GET, path, body: Bytes::new(), form: false }
+        Self {
+            method: Method::GET,
+            path,
+            body: Bytes::new(),
+            form: false,
+        }
     }
 
     pub fn json(method: Method, path: String, body: String) -> Self {
-        Self { method, path, body: Bytes::from(body), form: false }
+        Self {
+            method,
+            path,
+            body: Bytes::from(body),
+            form: false,
+        }
     }
 }
 
@@ -81,8 +91,12 @@ pub async fn run(
     let deadline = started + duration;
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let (addr, next, token, factory) =
-            (addr.to_owned(), next.clone(), token.clone(), factory.clone());
+        let (addr, next, token, factory) = (
+            addr.to_owned(),
+            next.clone(),
+            token.clone(),
+            factory.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             connection(&addr, token, deadline, &next, factory).await
         }));
@@ -109,14 +123,20 @@ async fn connection(
     tokio::spawn(conn);
     let mut stats = Stats::default();
     while Instant::now() < deadline {
-        let Some(call) = factory(next.fetch_add(1, Ordering::Relaxed)) else { break };
+        let Some(call) = factory(next.fetch_add(1, Ordering::Relaxed)) else {
+            break;
+        };
         let mut req = Request::builder()
             .method(call.method)
             .uri(call.path)
             .header("host", addr)
             .header(
                 "content-type",
-                if call.form { "application/x-www-form-urlencoded" } else { "application/json;charset=utf8" },
+                if call.form {
+                    "application/x-www-form-urlencoded"
+                } else {
+                    "application/json;charset=utf8"
+                },
             );
         if let Some(t) = &token {
             req = req.header("authorization", format!("Bearer {t}"));
@@ -149,7 +169,11 @@ pub async fn once(addr: &str, token: Option<&str>, call: Call) -> Result<(u16, s
         .header("host", addr)
         .header(
             "content-type",
-            if call.form { "application/x-www-form-urlencoded" } else { "application/json" },
+            if call.form {
+                "application/x-www-form-urlencoded"
+            } else {
+                "application/json"
+            },
         );
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));

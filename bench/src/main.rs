@@ -52,7 +52,10 @@ fn main() -> ExitCode {
         return roster::run(std::env::args_os().skip(1));
     }
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("roster-bench: {e}");
@@ -100,12 +103,20 @@ async fn admin_token(addr: &str) -> Result<String> {
         server::CLIENT_ID,
         server::CLIENT_SECRET
     );
-    let call = Call { method: Method::POST, path: "/api/v2/tenant/token".into(), body: body.into(), form: true };
+    let call = Call {
+        method: Method::POST,
+        path: "/api/v2/tenant/token".into(),
+        body: body.into(),
+        form: true,
+    };
     let (status, json) = load::once(addr, None, call).await?;
     if status != 200 {
         bail!("token: {status} {json}");
     }
-    json["access_token"].as_str().map(str::to_owned).context("token")
+    json["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("token")
 }
 
 async fn create_app(addr: &str, token: &str) -> Result<String> {
@@ -118,7 +129,10 @@ async fn create_app(addr: &str, token: &str) -> Result<String> {
     if status != 201 {
         bail!("application: {status} {json}");
     }
-    json["application_id"].as_str().map(str::to_owned).context("application id")
+    json["application_id"]
+        .as_str()
+        .map(str::to_owned)
+        .context("application id")
 }
 
 async fn run(args: Args) -> Result<()> {
@@ -159,12 +173,21 @@ async fn http_scenario(args: &Args) -> Result<()> {
     let mut accounts = Vec::new();
     if matches!(args.scenario, Scenario::Update | Scenario::Show) {
         for user in &users {
-            let call = Call::json(Method::POST, format!("/api/v2/tenant/users/{user}/applications/{app}/accounts"), "{}".into());
+            let call = Call::json(
+                Method::POST,
+                format!("/api/v2/tenant/users/{user}/applications/{app}/accounts"),
+                "{}".into(),
+            );
             let (status, json) = load::once(&addr, Some(&token), call).await?;
             if status != 200 {
                 bail!("authorize: {status} {json}");
             }
-            accounts.push(json["account_id"].as_str().context("account id")?.to_owned());
+            accounts.push(
+                json["account_id"]
+                    .as_str()
+                    .context("account id")?
+                    .to_owned(),
+            );
         }
     }
     let users = Arc::new(users);
@@ -178,12 +201,21 @@ async fn http_scenario(args: &Args) -> Result<()> {
                 server::CLIENT_SECRET
             );
             Arc::new(move |_| {
-                Some(Call { method: Method::POST, path: "/api/v2/tenant/token".into(), body: body.clone().into(), form: true })
+                Some(Call {
+                    method: Method::POST,
+                    path: "/api/v2/tenant/token".into(),
+                    body: body.clone().into(),
+                    form: true,
+                })
             })
         }
         Scenario::Authorize => Arc::new(move |n| {
             let user = users.get(usize::try_from(n).ok()?)?;
-            Some(Call::json(Method::POST, format!("/api/v2/tenant/users/{user}/applications/{app}/accounts"), "{}".into()))
+            Some(Call::json(
+                Method::POST,
+                format!("/api/v2/tenant/users/{user}/applications/{app}/accounts"),
+                "{}".into(),
+            ))
         }),
         Scenario::BasicAccount => Arc::new(move |n| {
             let user = users.get(usize::try_from(n).ok()?)?;
@@ -205,7 +237,10 @@ async fn http_scenario(args: &Args) -> Result<()> {
         Scenario::Show => Arc::new(move |n| {
             let i = usize::try_from(n / 2).ok()? % accounts.len().max(1);
             if n % 2 == 0 {
-                Some(Call::get(format!("/api/v2/tenant/applications/{app}/accounts/{}", accounts.get(i)?)))
+                Some(Call::get(format!(
+                    "/api/v2/tenant/applications/{app}/accounts/{}",
+                    accounts.get(i)?
+                )))
             } else {
                 Some(Call::get(format!("/api/v2/tenant/users/{}", users.get(i)?)))
             }
@@ -213,10 +248,26 @@ async fn http_scenario(args: &Args) -> Result<()> {
         _ => bail!("not an HTTP scenario"),
     };
     let rss_start = server.rss_kib();
-    let stats = load::run(&addr, Some(token), args.connections, Duration::from_secs(args.duration), factory).await?;
+    let stats = load::run(
+        &addr,
+        Some(token),
+        args.connections,
+        Duration::from_secs(args.duration),
+        factory,
+    )
+    .await?;
     let rss_end = server.rss_kib();
-    let name = format!("{:?}", args.scenario).to_lowercase().replace("basicaccount", "basic-account");
-    report(&name, args, db.backend(), rows, &stats, json!({"rss_start_kib": rss_start, "rss_end_kib": rss_end}));
+    let name = format!("{:?}", args.scenario)
+        .to_lowercase()
+        .replace("basicaccount", "basic-account");
+    report(
+        &name,
+        args,
+        db.backend(),
+        rows,
+        &stats,
+        json!({"rss_start_kib": rss_start, "rss_end_kib": rss_end}),
+    );
     server.stop().await
 }
 
@@ -227,15 +278,36 @@ async fn list_deep(args: &Args, rows: u64) -> Result<()> {
     let addr = server.addr.clone();
     let token = admin_token(&addr).await?;
     let last_page = rows.div_ceil(100).saturating_sub(1);
-    let first = load::run(&addr, Some(token.clone()), args.connections, Duration::from_secs(args.duration.div_ceil(2)), Arc::new(|_| Some(Call::get("/api/v2/tenant/users?offset=0&limit=100".into())))).await?;
+    let first = load::run(
+        &addr,
+        Some(token.clone()),
+        args.connections,
+        Duration::from_secs(args.duration.div_ceil(2)),
+        Arc::new(|_| Some(Call::get("/api/v2/tenant/users?offset=0&limit=100".into()))),
+    )
+    .await?;
     let rss_start = server.rss_kib();
     let path = format!("/api/v2/tenant/users?offset={last_page}&limit=100");
-    let stats = load::run(&addr, Some(token), args.connections, Duration::from_secs(args.duration), Arc::new(move |_| Some(Call::get(path.clone())))).await?;
+    let stats = load::run(
+        &addr,
+        Some(token),
+        args.connections,
+        Duration::from_secs(args.duration),
+        Arc::new(move |_| Some(Call::get(path.clone()))),
+    )
+    .await?;
     let rss_end = server.rss_kib();
-    report("list-deep", args, db.backend(), rows, &stats, json!({
-        "page": last_page, "first_page_p50_ms": first.quantile_ms(0.5), "first_page_rps": first.rps().round(),
-        "rss_start_kib": rss_start, "rss_end_kib": rss_end,
-    }));
+    report(
+        "list-deep",
+        args,
+        db.backend(),
+        rows,
+        &stats,
+        json!({
+            "page": last_page, "first_page_p50_ms": first.quantile_ms(0.5), "first_page_rps": first.rps().round(),
+            "rss_start_kib": rss_start, "rss_end_kib": rss_end,
+        }),
+    );
     server.stop().await
 }
 
@@ -252,16 +324,39 @@ async fn import(args: &Args) -> Result<()> {
     let addr = server.addr.clone();
     let token = admin_token(&addr).await?;
     let last_page = rows.div_ceil(100).saturating_sub(1);
-    let factory: Factory = Arc::new(move |n| Some(Call::get(format!("/api/v2/tenant/users?offset={}&limit=100", n % (last_page + 1)))));
-    let stats = load::run(&addr, Some(token), args.connections, Duration::from_secs(args.duration.min(5)), factory).await?;
+    let factory: Factory = Arc::new(move |n| {
+        Some(Call::get(format!(
+            "/api/v2/tenant/users?offset={}&limit=100",
+            n % (last_page + 1)
+        )))
+    });
+    let stats = load::run(
+        &addr,
+        Some(token),
+        args.connections,
+        Duration::from_secs(args.duration.min(5)),
+        factory,
+    )
+    .await?;
     let rss_end = server.rss_kib();
-    let mut stats_for_report = Stats { errors: stats.errors, first_error: stats.first_error, ..Stats::default() };
+    let mut stats_for_report = Stats {
+        errors: stats.errors,
+        first_error: stats.first_error,
+        ..Stats::default()
+    };
     stats_for_report.elapsed = Duration::from_secs_f64(seconds);
-    report("import", args, db.backend(), rows, &stats_for_report, json!({
-        "import_s": (seconds * 100.0).round() / 100.0,
-        "users_per_s": (rows as f64 / seconds).round(),
-        "rss_start_kib": rss_idle, "rss_end_kib": rss_end,
-    }));
+    report(
+        "import",
+        args,
+        db.backend(),
+        rows,
+        &stats_for_report,
+        json!({
+            "import_s": (seconds * 100.0).round() / 100.0,
+            "users_per_s": (rows as f64 / seconds).round(),
+            "rss_start_kib": rss_idle, "rss_end_kib": rss_end,
+        }),
+    );
     server.stop().await
 }
 
@@ -293,15 +388,32 @@ async fn store_limit(args: &Args) -> Result<()> {
     let deadline = started + Duration::from_secs(args.duration);
     let mut tasks = Vec::new();
     for _ in 0..args.connections {
-        let (service, caller, users, next, app_id) = (service.clone(), caller.clone(), users.clone(), next.clone(), app.application_id.clone());
+        let (service, caller, users, next, app_id) = (
+            service.clone(),
+            caller.clone(),
+            users.clone(),
+            next.clone(),
+            app.application_id.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut stats = Stats::default();
             while Instant::now() < deadline {
                 let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(user) = usize::try_from(n).ok().and_then(|i| users.get(i)) else { break };
+                let Some(user) = usize::try_from(n).ok().and_then(|i| users.get(i)) else {
+                    break;
+                };
                 let t = Instant::now();
-                let result = service.authorize_account(&caller, user.clone(), app_id.clone(), AuthorizeFields::default()).await;
-                stats.latencies_us.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+                let result = service
+                    .authorize_account(
+                        &caller,
+                        user.clone(),
+                        app_id.clone(),
+                        AuthorizeFields::default(),
+                    )
+                    .await;
+                stats
+                    .latencies_us
+                    .push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
                 if let Err(e) = result {
                     stats.errors += 1;
                     stats.first_error.get_or_insert_with(|| e.to_string());

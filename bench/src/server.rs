@@ -22,11 +22,17 @@ pub struct Database {
 impl Database {
     pub fn new(postgres: Option<&str>) -> Result<Self> {
         match postgres {
-            Some(url) => Ok(Self { url: url.to_owned(), _dir: None }),
+            Some(url) => Ok(Self {
+                url: url.to_owned(),
+                _dir: None,
+            }),
             None => {
                 let dir = tempfile::tempdir()?;
                 let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-                Ok(Self { url, _dir: Some(dir) })
+                Ok(Self {
+                    url,
+                    _dir: Some(dir),
+                })
             }
         }
     }
@@ -95,7 +101,9 @@ impl Server {
 
     pub async fn stop(mut self) -> Result<()> {
         if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
         }
         let _ = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
         Ok(())
@@ -137,9 +145,15 @@ pub async fn user_ids(db: &Database, prefix: &str) -> Result<Vec<String>> {
     let pattern = format!("{prefix}%");
     if db.backend() == "sqlite" {
         let mut c = sqlx::SqliteConnection::connect(&db.url).await?;
-        Ok(sqlx::query_scalar(sql).bind(pattern).fetch_all(&mut c).await?)
+        Ok(sqlx::query_scalar(sql)
+            .bind(pattern)
+            .fetch_all(&mut c)
+            .await?)
     } else {
         let mut c = sqlx::PgConnection::connect(&db.url).await?;
-        Ok(sqlx::query_scalar(sql).bind(pattern).fetch_all(&mut c).await?)
+        Ok(sqlx::query_scalar(sql)
+            .bind(pattern)
+            .fetch_all(&mut c)
+            .await?)
     }
 }

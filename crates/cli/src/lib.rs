@@ -252,7 +252,10 @@ async fn import_users(db: DatabaseArgs, file: std::path::PathBuf) -> Result<()> 
                 continue;
             }
             let parsed = serde_json::from_str(&line).map_err(|e| {
-                roster_domain::Error::with_detail(roster_domain::ErrorKind::MalformedBody, e.to_string())
+                roster_domain::Error::with_detail(
+                    roster_domain::ErrorKind::MalformedBody,
+                    e.to_string(),
+                )
             });
             if lines_tx.send((number, parsed)).await.is_err() {
                 return Ok(());
@@ -263,7 +266,8 @@ async fn import_users(db: DatabaseArgs, file: std::path::PathBuf) -> Result<()> 
     let read = reading.await.context("reading the file")?;
     store.close().await;
     read?;
-    let imported = imported.map_err(|e| anyhow::anyhow!("nothing imported: {}", e.client_message()))?;
+    let imported =
+        imported.map_err(|e| anyhow::anyhow!("nothing imported: {}", e.client_message()))?;
     println!("{}", serde_json::json!({ "imported": imported }));
     Ok(())
 }

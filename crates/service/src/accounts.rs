@@ -85,16 +85,8 @@ async fn add_account(
     new: NewAccount,
 ) -> Result<String> {
     let account_name = new.account_name.unwrap_or_else(|| user.user_name.clone());
-    if tx.account_id_for_user(&app.id, &user.id).await?.is_some() {
-        return Err(ErrorKind::AppAccountExists.into());
-    }
-    if tx
-        .account_id_by_name(&app.id, &account_name)
-        .await?
-        .is_some()
-    {
-        return Err(ErrorKind::AccountNameExists.into());
-    }
+    // No look-before-insert: the insert itself answers "this user already has an account"
+    // before "the name is taken" (see the store), in one statement and without races.
     let org_id = match &new.org_code {
         Some(code) => Some(app_org_id(tx, &app.id, code).await?),
         None => None,
@@ -183,16 +175,8 @@ impl Service {
                     existing_application(tx, &application_id).await?;
                     let mut account = existing_account(tx, &application_id, &account_id).await?;
                     if let Some(name) = changes.account_name {
-                        if name != account.account_name {
-                            if tx
-                                .account_id_by_name(&application_id, &name)
-                                .await?
-                                .is_some()
-                            {
-                                return Err(ErrorKind::AccountNameExists.into());
-                            }
-                            account.account_name = name;
-                        }
+                        // A name another account holds is refused by the unique constraint.
+                        account.account_name = name;
                     }
                     if let Some(code) = &changes.org_code {
                         account.org_id = Some(app_org_id(tx, &application_id, code).await?);

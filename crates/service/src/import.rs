@@ -28,8 +28,13 @@ fn at_line(line: u64, err: Error) -> Error {
 impl Service {
     /// Imports the users `input` yields; returns how many. Nothing is written unless every
     /// line is valid and unique.
-    pub async fn import_users(&self, actor: &str, mut input: mpsc::Receiver<ImportLine>) -> Result<u64> {
-        let (checked_tx, mut checked) = mpsc::channel::<Result<(u64, NewUser, Option<String>)>>(4 * BATCH);
+    pub async fn import_users(
+        &self,
+        actor: &str,
+        mut input: mpsc::Receiver<ImportLine>,
+    ) -> Result<u64> {
+        let (checked_tx, mut checked) =
+            mpsc::channel::<Result<(u64, NewUser, Option<String>)>>(4 * BATCH);
         let service = self.clone();
         let checker = tokio::spawn(async move {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -55,12 +60,21 @@ impl Service {
                     None
                 };
                 let Some((line, fields)) = next else { continue };
-                let new = fields.and_then(UserFields::into_new_user).map_err(|e| at_line(line, e));
+                let new = fields
+                    .and_then(UserFields::into_new_user)
+                    .map_err(|e| at_line(line, e));
                 let service = service.clone();
                 hashing.push_back(async move {
                     let mut new = new?;
                     let hash = match new.password.take() {
-                        Some(p) => Some(service.inner.passwords.hash(p).await.map_err(|e| at_line(line, e))?),
+                        Some(p) => Some(
+                            service
+                                .inner
+                                .passwords
+                                .hash(p)
+                                .await
+                                .map_err(|e| at_line(line, e))?,
+                        ),
                         None => None,
                     };
                     Ok((line, new, hash))

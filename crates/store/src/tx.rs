@@ -114,18 +114,6 @@ pub trait AccountTx: Send {
     async fn update_account(&mut self, account: &AppAccount) -> Result<()>;
     async fn delete_account(&mut self, application_id: &str, id: &str) -> Result<()>;
     async fn account(&mut self, application_id: &str, id: &str) -> Result<Option<AppAccount>>;
-    /// Id of the user's account in the application, if there is one.
-    async fn account_id_for_user(
-        &mut self,
-        application_id: &str,
-        user_id: &str,
-    ) -> Result<Option<String>>;
-    /// Id of the account with that name in the application, if there is one.
-    async fn account_id_by_name(
-        &mut self,
-        application_id: &str,
-        account_name: &str,
-    ) -> Result<Option<String>>;
     async fn accounts_of_user(&mut self, user_id: &str) -> Result<Vec<AppAccount>>;
     async fn list_accounts(
         &mut self,

@@ -99,36 +99,6 @@ macro_rules! impl_accounts {
                     .transpose()
             }
 
-            async fn account_id_for_user(
-                &mut self,
-                application_id: &str,
-                user_id: &str,
-            ) -> roster_domain::Result<Option<String>> {
-                sqlx::query_scalar::<_, String>(
-                    "SELECT id FROM app_accounts WHERE application_id = $1 AND user_id = $2",
-                )
-                .bind(application_id)
-                .bind(user_id)
-                .fetch_optional(&mut *self.conn)
-                .await
-                .map_err($crate::errors::map)
-            }
-
-            async fn account_id_by_name(
-                &mut self,
-                application_id: &str,
-                account_name: &str,
-            ) -> roster_domain::Result<Option<String>> {
-                sqlx::query_scalar::<_, String>(
-                    "SELECT id FROM app_accounts WHERE application_id = $1 AND account_name = $2",
-                )
-                .bind(application_id)
-                .bind(account_name)
-                .fetch_optional(&mut *self.conn)
-                .await
-                .map_err($crate::errors::map)
-            }
-
             async fn accounts_of_user(
                 &mut self,
                 user_id: &str,
@@ -154,37 +124,26 @@ macro_rules! impl_accounts {
                 page: roster_domain::page::PageRequest,
             ) -> roster_domain::Result<roster_domain::page::Page<roster_domain::account::AppAccount>> {
                 let (total, rows) = match account_type {
-                    Some(t) => {
-                        let select = format!(
-                            "SELECT {} FROM app_accounts WHERE application_id = $1 \
-                             AND account_type = $2 ORDER BY application_id, account_type, id",
-                            $crate::queries::ACCOUNT_COLUMNS
-                        );
-                        $crate::queries::fetch_page!(
-                            self.conn,
-                            $crate::rows::AccountRow,
-                            select,
-                            "SELECT COUNT(*) FROM app_accounts WHERE application_id = $1 \
-                             AND account_type = $2",
-                            page,
-                            [application_id, t.as_str()]
-                        )
-                    }
-                    None => {
-                        let select = format!(
-                            "SELECT {} FROM app_accounts WHERE application_id = $1 \
-                             ORDER BY application_id, id",
-                            $crate::queries::ACCOUNT_COLUMNS
-                        );
-                        $crate::queries::fetch_page!(
-                            self.conn,
-                            $crate::rows::AccountRow,
-                            select,
-                            "SELECT COUNT(*) FROM app_accounts WHERE application_id = $1",
-                            page,
-                            [application_id]
-                        )
-                    }
+                    Some(t) => $crate::queries::fetch_id_page!(
+                        self.conn,
+                        $crate::rows::AccountRow,
+                        $crate::queries::ACCOUNT_COLUMNS,
+                        "app_accounts",
+                        "WHERE application_id = $1 AND account_type = $2",
+                        "application_id, account_type, id",
+                        page,
+                        [application_id, t.as_str()]
+                    ),
+                    None => $crate::queries::fetch_id_page!(
+                        self.conn,
+                        $crate::rows::AccountRow,
+                        $crate::queries::ACCOUNT_COLUMNS,
+                        "app_accounts",
+                        "WHERE application_id = $1",
+                        "application_id, id",
+                        page,
+                        [application_id]
+                    ),
                 };
                 Ok(roster_domain::page::Page {
                     total,

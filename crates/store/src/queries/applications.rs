@@ -97,15 +97,13 @@ macro_rules! impl_applications {
                 &mut self,
                 page: roster_domain::page::PageRequest,
             ) -> roster_domain::Result<roster_domain::page::Page<roster_domain::application::Application>> {
-                let select = format!(
-                    "SELECT {} FROM applications ORDER BY id",
-                    $crate::queries::APPLICATION_COLUMNS
-                );
-                let (total, rows) = $crate::queries::fetch_page!(
+                let (total, rows) = $crate::queries::fetch_id_page!(
                     self.conn,
                     $crate::rows::ApplicationRow,
-                    select,
-                    "SELECT COUNT(*) FROM applications",
+                    $crate::queries::APPLICATION_COLUMNS,
+                    "applications",
+                    "",
+                    "id",
                     page,
                     []
                 );

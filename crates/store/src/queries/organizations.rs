@@ -170,19 +170,23 @@ macro_rules! impl_organizations {
                 use $crate::tx::OrgScope;
                 let cols = $crate::queries::ORGANIZATION_COLUMNS;
                 let (total, rows) = match scope {
-                    OrgScope::Roots => $crate::queries::fetch_page!(
+                    OrgScope::Roots => $crate::queries::fetch_id_page!(
                         self.conn,
                         $crate::rows::OrganizationRow,
-                        format!("SELECT {cols} FROM organizations WHERE parent_id IS NULL ORDER BY id"),
-                        "SELECT COUNT(*) FROM organizations WHERE parent_id IS NULL",
+                        cols,
+                        "organizations",
+                        "WHERE parent_id IS NULL",
+                        "parent_id, id",
                         page,
                         []
                     ),
-                    OrgScope::All => $crate::queries::fetch_page!(
+                    OrgScope::All => $crate::queries::fetch_id_page!(
                         self.conn,
                         $crate::rows::OrganizationRow,
-                        format!("SELECT {cols} FROM organizations ORDER BY id"),
-                        "SELECT COUNT(*) FROM organizations",
+                        cols,
+                        "organizations",
+                        "",
+                        "id",
                         page,
                         []
                     ),
@@ -352,15 +356,13 @@ macro_rules! impl_organizations {
             ) -> roster_domain::Result<
                 roster_domain::page::Page<roster_domain::organization::AppOrganization>,
             > {
-                let (total, rows) = $crate::queries::fetch_page!(
+                let (total, rows) = $crate::queries::fetch_id_page!(
                     self.conn,
                     $crate::rows::AppOrgRow,
-                    format!(
-                        "SELECT {} FROM app_organizations WHERE application_id = $1 \
-                         ORDER BY application_id, id",
-                        $crate::queries::APP_ORG_COLUMNS
-                    ),
-                    "SELECT COUNT(*) FROM app_organizations WHERE application_id = $1",
+                    $crate::queries::APP_ORG_COLUMNS,
+                    "app_organizations",
+                    "WHERE application_id = $1",
+                    "application_id, id",
                     page,
                     [application_id]
                 );

@@ -78,15 +78,13 @@ macro_rules! impl_roles {
                 application_id: &str,
                 page: roster_domain::page::PageRequest,
             ) -> roster_domain::Result<roster_domain::page::Page<roster_domain::role::Role>> {
-                let (total, rows) = $crate::queries::fetch_page!(
+                let (total, rows) = $crate::queries::fetch_id_page!(
                     self.conn,
                     $crate::rows::RoleRow,
-                    format!(
-                        "SELECT {} FROM app_roles WHERE application_id = $1 \
-                         ORDER BY application_id, id",
-                        $crate::queries::ROLE_COLUMNS
-                    ),
-                    "SELECT COUNT(*) FROM app_roles WHERE application_id = $1",
+                    $crate::queries::ROLE_COLUMNS,
+                    "app_roles",
+                    "WHERE application_id = $1",
+                    "application_id, id",
                     page,
                     [application_id]
                 );

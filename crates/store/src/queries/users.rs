@@ -213,34 +213,26 @@ macro_rules! impl_users {
                 page: roster_domain::page::PageRequest,
             ) -> roster_domain::Result<roster_domain::page::Page<roster_domain::user::User>> {
                 let (total, rows) = match org_id {
-                    Some(org_id) => {
-                        let select = format!(
-                            "SELECT {} FROM users WHERE org_id = $1 ORDER BY org_id, id",
-                            $crate::queries::USER_COLUMNS
-                        );
-                        $crate::queries::fetch_page!(
-                            self.conn,
-                            $crate::rows::UserRow,
-                            select,
-                            "SELECT COUNT(*) FROM users WHERE org_id = $1",
-                            page,
-                            [org_id]
-                        )
-                    }
-                    None => {
-                        let select = format!(
-                            "SELECT {} FROM users ORDER BY id",
-                            $crate::queries::USER_COLUMNS
-                        );
-                        $crate::queries::fetch_page!(
-                            self.conn,
-                            $crate::rows::UserRow,
-                            select,
-                            "SELECT COUNT(*) FROM users",
-                            page,
-                            []
-                        )
-                    }
+                    Some(org_id) => $crate::queries::fetch_id_page!(
+                        self.conn,
+                        $crate::rows::UserRow,
+                        $crate::queries::USER_COLUMNS,
+                        "users",
+                        "WHERE org_id = $1",
+                        "org_id, id",
+                        page,
+                        [org_id]
+                    ),
+                    None => $crate::queries::fetch_id_page!(
+                        self.conn,
+                        $crate::rows::UserRow,
+                        $crate::queries::USER_COLUMNS,
+                        "users",
+                        "",
+                        "id",
+                        page,
+                        []
+                    ),
                 };
                 Ok(roster_domain::page::Page {
                     total,
