@@ -44,6 +44,7 @@ pub struct FileConfig {
     pub on_user_delete: Option<OnUserDelete>,
     pub bootstrap_client_id: Option<String>,
     pub bootstrap_client_secret: Option<Secret>,
+    pub secret_key: Option<Secret>,
     #[serde(default)]
     pub argon2: Argon2File,
     #[serde(default)]
@@ -152,6 +153,8 @@ pub struct ServeConfig {
     pub database: String,
     pub log_format: LogFormat,
     pub bootstrap: Option<(String, Secret)>,
+    /// The key that seals account passwords, if configured (else see `key_file_for`).
+    pub secret_key: Option<Secret>,
     pub service: roster_service::Settings,
     pub http: roster_http::HttpSettings,
     pub postgres: roster_store::PgStoreOptions,
@@ -241,7 +244,9 @@ impl ServeArgs {
                 .or(file.argon2.allow_weak)
                 .unwrap_or(false),
         };
+        let secret_key = secret_from_env("ROSTER_SECRET_KEY")?.or(file.secret_key.clone());
         Ok(ServeConfig {
+            secret_key,
             database: database_url(&self.db, &file),
             listen: match self.listen.or(file.listen) {
                 Some(addr) => addr,
@@ -290,4 +295,35 @@ impl ServeArgs {
             },
         })
     }
+}
+
+/// Where an embedded store keeps its generated secret key: beside the database file.
+pub fn key_file_for(database_url: &str) -> Option<PathBuf> {
+    let path = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or(path);
+    let dir = Path::new(path).parent().unwrap_or(Path::new(""));
+    Some(dir.join("roster.key"))
+}
+
+/// The key file's key, created (readable by its owner only) if it does not exist yet.
+pub fn key_from_file(path: &Path) -> Result<String> {
+    if path.exists() {
+        return Ok(std::fs::read_to_string(path)
+            .with_context(|| format!("reading the secret key {}", path.display()))?
+            .trim()
+            .to_owned());
+    }
+    let key = roster_service::SecretKey::generate_hex();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating the secret key {}", path.display()))?;
+    std::io::Write::write_all(&mut file, format!("{key}\n").as_bytes())?;
+    file.sync_all()?;
+    Ok(key)
 }

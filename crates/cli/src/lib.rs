@@ -135,8 +135,25 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("opening database {}", redact_url(&config.database)))?;
-    let service =
-        Service::new(store.clone(), config.service.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let key_hex = match (&config.secret_key, config::key_file_for(&config.database)) {
+        (Some(key), _) => key.expose().to_owned(),
+        (None, Some(path)) => {
+            let key = config::key_from_file(&path)?;
+            tracing::info!(file = %path.display(), "account passwords are sealed with the key in this file");
+            key
+        }
+        (None, None) => anyhow::bail!(
+            "set ROSTER_SECRET_KEY (or ROSTER_SECRET_KEY_FILE): 64 hex digits, the same on every node; \
+             it seals application-account passwords"
+        ),
+    };
+    let mut settings = config.service.clone();
+    settings.secret_key = Some(
+        roster_service::SecretKey::from_hex(&key_hex)
+            .map_err(|e| anyhow::anyhow!("{}", e.client_message()))
+            .context("the secret key")?,
+    );
+    let service = Service::new(store.clone(), settings).map_err(|e| anyhow::anyhow!("{e}"))?;
 
     if let Some((client_id, secret)) = &config.bootstrap {
         let created = service

@@ -145,7 +145,8 @@ impl Service {
         fields: AccountFields,
     ) -> Result<String> {
         caller.require(Access::AccountWrite)?;
-        let (user_id, new) = fields.into_new_account()?;
+        let (user_id, mut new) = fields.into_new_account()?;
+        new.password = self.seal(new.password)?;
         let actor = caller.client_id.clone();
         self.store()
             .write(move |tx| {
@@ -167,7 +168,8 @@ impl Service {
         fields: AccountFields,
     ) -> Result<String> {
         caller.require(Access::AccountWrite)?;
-        let changes = fields.into_changes()?;
+        let mut changes = fields.into_changes()?;
+        changes.password = self.seal(changes.password)?;
         let actor = caller.client_id.clone();
         self.store()
             .write(move |tx| {

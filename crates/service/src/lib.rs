@@ -9,6 +9,7 @@ mod import;
 mod organizations;
 mod password;
 mod roles;
+mod secrets;
 mod users;
 
 pub use accounts::AccountDetails;
@@ -18,6 +19,7 @@ pub use applications::NewCredentials;
 pub use auth::{Caller, IssuedToken};
 pub use import::ImportLine;
 pub use password::Argon2Settings;
+pub use secrets::SecretKey;
 
 use roster_domain::audit::AuditRecord;
 use roster_domain::time::Millis;
@@ -38,6 +40,8 @@ pub struct Settings {
     pub argon2: Argon2Settings,
     /// What happens to a deleted user's application accounts.
     pub on_user_delete: UserDeletePolicy,
+    /// Seals application-account passwords; without it they cannot be stored.
+    pub secret_key: Option<SecretKey>,
 }
 
 /// The reference's "delete system user" setting: by default a deleted user's accounts are
@@ -57,6 +61,7 @@ impl Default for Settings {
             token_cache_capacity: 100_000,
             argon2: Argon2Settings::default(),
             on_user_delete: UserDeletePolicy::default(),
+            secret_key: None,
         }
     }
 }
@@ -72,6 +77,7 @@ struct Inner {
     settings: Settings,
     tokens: auth::TokenCache,
     passwords: password::Hasher,
+    sealer: Option<secrets::Sealer>,
 }
 
 impl Service {
@@ -80,6 +86,7 @@ impl Service {
             inner: Arc::new(Inner {
                 tokens: auth::TokenCache::new(&settings),
                 passwords: password::Hasher::new(&settings.argon2)?,
+                sealer: settings.secret_key.as_ref().map(secrets::Sealer::new),
                 store,
                 settings,
             }),
@@ -92,6 +99,17 @@ impl Service {
 
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// Seals a secret for storage (application-account passwords).
+    fn seal(&self, plaintext: Option<String>) -> roster_domain::Result<Option<String>> {
+        match (plaintext, &self.inner.sealer) {
+            (None, _) => Ok(None),
+            (Some(p), Some(sealer)) => sealer.seal(&p).map(Some),
+            (Some(_), None) => Err(roster_domain::Error::internal(
+                "no secret key is configured to seal account passwords",
+            )),
+        }
     }
 
     /// Whether the store answers, for `/health`.

@@ -90,7 +90,8 @@ async fn configuration_layers() {
     assert_eq!(
         expires_in(Options {
             args: &["--config", config],
-            env: &[]
+            env: &[],
+            ..Default::default()
         })
         .await,
         100
@@ -99,7 +100,8 @@ async fn configuration_layers() {
     assert_eq!(
         expires_in(Options {
             args: &["--config", config],
-            env: &env
+            env: &env,
+            ..Default::default()
         })
         .await,
         200
@@ -107,7 +109,8 @@ async fn configuration_layers() {
     assert_eq!(
         expires_in(Options {
             args: &["--config", config, "--token-ttl-secs", "300"],
-            env: &env
+            env: &env,
+            ..Default::default()
         })
         .await,
         300
@@ -122,7 +125,6 @@ async fn bootstrap_secret_from_a_file() {
     let server = Server::start_with(
         Backend::Sqlite,
         Options {
-            args: &[],
             env: &[
                 ("ROSTER_BOOTSTRAP_CLIENT_ID", "file-admin"),
                 ("ROSTER_BOOTSTRAP_CLIENT_SECRET", ""),
@@ -131,6 +133,7 @@ async fn bootstrap_secret_from_a_file() {
                     secret_file.to_str().unwrap(),
                 ),
             ],
+            ..Default::default()
         },
     )
     .await;

@@ -25,6 +25,7 @@ mod nodes;
 mod openapi;
 mod organizations;
 mod roles;
+mod security;
 mod token;
 mod users;
 mod users_admin;

@@ -16,7 +16,7 @@ async fn two_nodes(b_args: &'static [&'static str]) -> (Server, Server) {
             shared,
             Options {
                 args: b_args,
-                env: &[],
+                ..Default::default()
             },
         )
         .await

@@ -11,6 +11,8 @@ use tokio::process::{Child, Command};
 
 pub const ADMIN_ID: &str = "it-admin";
 pub const ADMIN_SECRET: &str = "it-admin-secret-0123456789";
+pub const TEST_SECRET_KEY: &str =
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 /// Generates `mod $name { sqlite, postgres }` tests from `async fn $name(backend: Backend)`.
 macro_rules! on_each_store {
@@ -193,6 +195,8 @@ fn base_env(cmd: &mut Command) {
         .env("ROSTER_ARGON2_MEMORY_KIB", "64")
         .env("ROSTER_ARGON2_ITERATIONS", "1")
         .env("ROSTER_ARGON2_ALLOW_WEAK", "true")
+        .env("ROSTER_SECRET_KEY", TEST_SECRET_KEY)
+        .env_remove("ROSTER_SECRET_KEY_FILE")
         .env("ROSTER_LOG", "warn");
 }
 
@@ -208,6 +212,10 @@ pub struct Server {
 pub struct Options<'a> {
     pub args: &'a [&'a str],
     pub env: &'a [(&'a str, &'a str)],
+    /// Variables to remove from the server's environment.
+    pub unset: &'a [&'a str],
+    /// Where the server's standard error goes (default: the test's).
+    pub log_file: Option<&'a std::path::Path>,
 }
 
 impl Server {
@@ -229,8 +237,14 @@ impl Server {
             .envs(options.env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(match options.log_file {
+                Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
+                None => Stdio::inherit(),
+            })
             .kill_on_drop(true);
+        for name in options.unset {
+            cmd.env_remove(name);
+        }
         let mut child = cmd.spawn().expect("roster binary starts");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();

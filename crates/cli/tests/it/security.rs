@@ -1,0 +1,164 @@
+//! Secrets: sealed or hashed at rest, never echoed, never logged.
+
+use crate::support::*;
+use serde_json::json;
+
+on_each_store! {
+    async fn account_passwords_are_sealed(backend: Backend) {
+        let mut server = Server::start(backend).await;
+        let token = server.admin().await;
+        let app = server.app_id().await;
+        let user = server.create_user("zhangsan").await;
+        let (status, body) = server
+            .post(&token, &format!("/applications/{app}/accounts/basic-account"), json!({"user_id": user, "password": "Acc0unt-pw-1"}))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let id = body["account_id"].as_str().unwrap().to_owned();
+        let sealed = |needle: &str| format!(
+            "SELECT COUNT(*) FROM app_accounts WHERE id = '{id}' AND password_secret LIKE 'v1:%' AND password_secret NOT LIKE '%{needle}%'"
+        );
+        assert_eq!(server.db.scalar(&sealed("Acc0unt-pw-1")).await, 1);
+        server.put(&token, &format!("/applications/{app}/accounts/{id}"), json!({"password": "Acc0unt-pw-2"})).await;
+        assert_eq!(server.db.scalar(&sealed("Acc0unt-pw-2")).await, 1);
+        assert_eq!(server.db.scalar("SELECT COUNT(*) FROM access_tokens WHERE digest = scope OR length(digest) <> 64").await, 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_store_keeps_its_key_beside_the_database() {
+    let db = TestDb::fresh(Backend::Sqlite).await;
+    let key_file = db.sqlite_path().unwrap().with_file_name("roster.key");
+    let server = Server::start_on(
+        db,
+        Options {
+            unset: &["ROSTER_SECRET_KEY"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let meta = std::fs::metadata(&key_file).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+        0o600
+    );
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(key.trim().len(), 64);
+    let db = server.stop().await;
+    let server = Server::start_on(
+        db,
+        Options {
+            unset: &["ROSTER_SECRET_KEY"],
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap(),
+        key,
+        "the key is kept, not replaced"
+    );
+    drop(server);
+}
+
+#[tokio::test]
+async fn postgres_needs_a_configured_key() {
+    let out = tokio::process::Command::new(roster_bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            "postgres://postgres@127.0.0.1:1/none",
+        ])
+        .env_remove("ROSTER_SECRET_KEY")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_never_hold_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let mut server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            env: &[("ROSTER_LOG", "trace")],
+            log_file: Some(&log),
+            ..Default::default()
+        },
+    )
+    .await;
+    let token = server.admin().await;
+    let app = server.create_app(&["all"]).await;
+    let app_token = server.token_for(&app.client_id, &app.client_secret).await;
+    let (_, body) = server
+        .post(
+            &app_token,
+            "/users",
+            json!({"user_name": "zs", "mobile": "13800000000", "password": "User-pw-Secret-1"}),
+        )
+        .await;
+    let user = body["user_id"].as_str().unwrap().to_owned();
+    server
+        .put(
+            &token,
+            &format!("/users/{user}/change-password"),
+            json!({"password": "User-pw-Secret-2"}),
+        )
+        .await;
+    server
+        .put(
+            &token,
+            &format!("/users/{user}/change-password-verify"),
+            json!({"old_password": "User-pw-Secret-2", "password": "User-pw-Secret-3"}),
+        )
+        .await;
+    server
+        .post(
+            &token,
+            &format!(
+                "/applications/{}/accounts/basic-account",
+                app.application_id
+            ),
+            json!({"user_id": user, "password": "Account-pw-Secret"}),
+        )
+        .await;
+    let bad = server
+        .token_call(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &app.client_id),
+            ("client_secret", "Wrong-secret-guess"),
+        ])
+        .await;
+    assert_eq!(bad.0, 400);
+    let rotate = format!(
+        "{}/roster/v1/applications/{}/secret",
+        server.base, app.application_id
+    );
+    let res = server
+        .http
+        .post(rotate)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let (_, rotated) = read(res).await;
+    server.stop().await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.len() > 1000, "trace logging ran: {} bytes", text.len());
+    for secret in [
+        ADMIN_SECRET,
+        &token,
+        &app.client_secret,
+        &app_token,
+        "User-pw-Secret",
+        "Account-pw-Secret",
+        "Wrong-secret-guess",
+        rotated["client_secret"].as_str().unwrap(),
+        TEST_SECRET_KEY,
+    ] {
+        assert!(!text.contains(secret), "the log holds a secret: {secret}");
+    }
+}

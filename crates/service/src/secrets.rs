@@ -1,0 +1,127 @@
+//! Secrets Roster must be able to give back one day (application-account passwords, which a
+//! downstream sync may need): sealed with XChaCha20-Poly1305 under a key from configuration.
+//! Never returned by any interface, never logged.
+//!
+//! Sealed form: `v1:<key id>:<hex of 24-byte nonce ‖ ciphertext ‖ tag>`, where the key id is
+//! the first 8 hex digits of the key's SHA-256, so that a key rotation can tell which key
+//! sealed what.
+
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand::RngCore;
+use roster_domain::{secret, Error, Result};
+use std::fmt;
+
+/// A 256-bit key; its `Debug` shows only its id.
+#[derive(Clone)]
+pub struct SecretKey([u8; 32]);
+
+impl SecretKey {
+    /// From 64 hexadecimal digits.
+    pub fn from_hex(text: &str) -> Result<Self> {
+        let bytes = hex::decode(text.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| {
+                Error::invalid("the secret key must be 64 hexadecimal digits (32 bytes).")
+            })?;
+        Ok(Self(bytes))
+    }
+
+    /// A fresh random key, as 64 hexadecimal digits.
+    pub fn generate_hex() -> String {
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        hex::encode(key)
+    }
+
+    pub fn id(&self) -> String {
+        secret::digest(&hex::encode(self.0))
+            .chars()
+            .take(8)
+            .collect()
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretKey({})", self.id())
+    }
+}
+
+pub(crate) struct Sealer {
+    key_id: String,
+    cipher: XChaCha20Poly1305,
+}
+
+impl Sealer {
+    pub fn new(key: &SecretKey) -> Self {
+        Self {
+            key_id: key.id(),
+            cipher: XChaCha20Poly1305::new((&key.0).into()),
+        }
+    }
+
+    pub fn seal(&self, plaintext: &str) -> Result<String> {
+        let mut nonce = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let sealed = self
+            .cipher
+            .encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes())
+            .map_err(|_| Error::internal("sealing a secret failed"))?;
+        Ok(format!(
+            "v1:{}:{}{}",
+            self.key_id,
+            hex::encode(nonce),
+            hex::encode(sealed)
+        ))
+    }
+
+    /// Opens what [`Sealer::seal`] sealed with this key.
+    #[cfg_attr(not(test), allow(dead_code))] // for key rotation and downstream sync
+    pub fn open(&self, sealed: &str) -> Result<String> {
+        let rest = sealed
+            .strip_prefix("v1:")
+            .and_then(|r| r.strip_prefix(self.key_id.as_str()))
+            .and_then(|r| r.strip_prefix(':'))
+            .ok_or_else(|| Error::internal("sealed by another key or format"))?;
+        let bytes = hex::decode(rest).map_err(|_| Error::internal("sealed secret is not hex"))?;
+        if bytes.len() < 24 {
+            return Err(Error::internal("sealed secret too short"));
+        }
+        let (nonce, ciphertext) = bytes.split_at(24);
+        let plain = self
+            .cipher
+            .decrypt(XNonce::from_slice(nonce), ciphertext)
+            .map_err(|_| Error::internal("sealed secret does not open with this key"))?;
+        String::from_utf8(plain).map_err(|_| Error::internal("sealed secret is not text"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seals_and_opens_only_with_its_key() {
+        let key =
+            SecretKey::from_hex(&SecretKey::generate_hex()).unwrap_or_else(|_| SecretKey([1; 32]));
+        let sealer = Sealer::new(&key);
+        let sealed = sealer.seal("account-password").unwrap_or_default();
+        assert!(sealed.starts_with("v1:"));
+        assert!(!sealed.contains("account-password"));
+        assert_ne!(
+            sealed,
+            sealer.seal("account-password").unwrap_or_default(),
+            "fresh nonce each time"
+        );
+        assert_eq!(
+            sealer.open(&sealed).ok().as_deref(),
+            Some("account-password")
+        );
+        let other = Sealer::new(&SecretKey([7; 32]));
+        assert!(other.open(&sealed).is_err());
+        assert!(format!("{key:?}").len() < 20, "Debug shows only the id");
+        assert!(SecretKey::from_hex("abc").is_err());
+    }
+}
