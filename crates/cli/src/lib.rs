@@ -251,8 +251,10 @@ async fn import_users(db: DatabaseArgs, file: std::path::PathBuf) -> Result<()> 
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("opening database {}", redact_url(&url)))?;
-    let mut settings = roster_service::Settings::default();
-    settings.argon2 = import_argon2_settings();
+    let settings = roster_service::Settings {
+        argon2: import_argon2_settings(),
+        ..Default::default()
+    };
     let service = Service::new(store.clone(), settings).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (lines_tx, lines_rx) = tokio::sync::mpsc::channel(4096);
     let reading = tokio::spawn(async move {
