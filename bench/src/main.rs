@@ -113,8 +113,8 @@ async fn admin_token(addr: &str) -> Result<String> {
     if status != 200 {
         bail!("token: {status} {json}");
     }
-    json["access_token"]
-        .as_str()
+    json.get("access_token")
+        .and_then(Value::as_str)
         .map(str::to_owned)
         .context("token")
 }
@@ -129,8 +129,8 @@ async fn create_app(addr: &str, token: &str) -> Result<String> {
     if status != 201 {
         bail!("application: {status} {json}");
     }
-    json["application_id"]
-        .as_str()
+    json.get("application_id")
+        .and_then(Value::as_str)
         .map(str::to_owned)
         .context("application id")
 }
@@ -183,8 +183,8 @@ async fn http_scenario(args: &Args) -> Result<()> {
                 bail!("authorize: {status} {json}");
             }
             accounts.push(
-                json["account_id"]
-                    .as_str()
+                json.get("account_id")
+                    .and_then(Value::as_str)
                     .context("account id")?
                     .to_owned(),
             );
