@@ -38,6 +38,8 @@ pub struct FileConfig {
     pub database: Option<String>,
     pub token_ttl_secs: Option<u64>,
     pub token_cache_ttl_ms: Option<u64>,
+    pub token_rate_per_client: Option<u32>,
+    pub token_rate_per_address: Option<u32>,
     pub max_body_bytes: Option<usize>,
     pub request_timeout_secs: Option<u64>,
     pub log_format: Option<LogFormat>,
@@ -111,6 +113,12 @@ pub struct ServeArgs {
     /// How long a node trusts a cached token check, in milliseconds.
     #[arg(long, env = "ROSTER_TOKEN_CACHE_TTL_MS")]
     pub token_cache_ttl_ms: Option<u64>,
+    /// Token requests per second allowed for one client id (bursts of twice that); 0: no limit.
+    #[arg(long, env = "ROSTER_TOKEN_RATE_PER_CLIENT")]
+    pub token_rate_per_client: Option<u32>,
+    /// Token requests per second allowed from one source address; 0: no limit.
+    #[arg(long, env = "ROSTER_TOKEN_RATE_PER_ADDRESS")]
+    pub token_rate_per_address: Option<u32>,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "ROSTER_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -258,6 +266,14 @@ impl ServeArgs {
                 token_ttl: Duration::from_secs(token_ttl_secs),
                 token_cache_ttl: cache_ms,
                 argon2,
+                token_rate_per_client: self
+                    .token_rate_per_client
+                    .or(file.token_rate_per_client)
+                    .unwrap_or(defaults.token_rate_per_client),
+                token_rate_per_address: self
+                    .token_rate_per_address
+                    .or(file.token_rate_per_address)
+                    .unwrap_or(defaults.token_rate_per_address),
                 on_user_delete: match self.on_user_delete.or(file.on_user_delete) {
                     Some(OnUserDelete::Orphan) => roster_service::UserDeletePolicy::OrphanAccounts,
                     Some(OnUserDelete::Delete) | None => {

@@ -41,6 +41,7 @@ catalog! {
     Unauthenticated => (401, "TOKEN.0003", "Access token missing or invalid."),
     TokenExpired => (401, "TOKEN.0004", "Access token expired."),
     PermissionDenied => (403, "TOKEN.0005", "The application is not authorized for this interface."),
+    TooManyTokenRequests => (429, "TOKEN.0006", "Too many token requests; retry later."),
     // Applications.
     ApplicationNotFound => (400, "APP.0001", "Application does not exist."),
     ApplicationIdRequired => (400, "APP.0002", "Application ID required."),

@@ -89,6 +89,11 @@ impl IntoResponse for ApiError {
             error_msg: err.client_message(),
         };
         let mut response = (status, axum::Json(body)).into_response();
+        if err.kind() == ErrorKind::TooManyTokenRequests {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if err.kind() == ErrorKind::Unauthenticated || err.kind() == ErrorKind::TokenExpired {
             response
                 .headers_mut()
@@ -116,6 +121,7 @@ pub(crate) async fn ensure_error_body(response: Response) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::BodyTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorKind::UnsupportedMediaType,
         StatusCode::UNAUTHORIZED => ErrorKind::Unauthenticated,
+        StatusCode::TOO_MANY_REQUESTS => ErrorKind::TooManyTokenRequests,
         s if s.is_server_error() => ErrorKind::Internal,
         _ => ErrorKind::MalformedBody,
     };

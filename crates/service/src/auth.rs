@@ -11,6 +11,7 @@ use roster_domain::application::AccessToken;
 use roster_domain::permission::{Access, Permissions};
 use roster_domain::time::{now_millis, Millis};
 use roster_domain::{secret, Error, ErrorKind, Result};
+use std::net::IpAddr;
 
 /// Longest bearer token looked at; anything longer cannot be one of ours.
 const MAX_TOKEN_CHARS: usize = 512;
@@ -61,6 +62,60 @@ impl TokenCache {
     }
 }
 
+type KeyedLimiter<K> = governor::DefaultKeyedRateLimiter<K>;
+
+/// Token issue limits: per client id and per source address. Both keyed maps are bounded by
+/// forgetting idle keys (`forget_idle`), run with the token purge.
+pub(crate) struct TokenLimits {
+    per_client: Option<KeyedLimiter<String>>,
+    per_address: Option<KeyedLimiter<IpAddr>>,
+}
+
+fn limiter<K: std::hash::Hash + Eq + Clone>(per_second: u32) -> Option<KeyedLimiter<K>> {
+    let rate = std::num::NonZeroU32::new(per_second)?;
+    let burst = std::num::NonZeroU32::new(per_second.saturating_mul(2)).unwrap_or(rate);
+    Some(governor::RateLimiter::keyed(
+        governor::Quota::per_second(rate).allow_burst(burst),
+    ))
+}
+
+impl TokenLimits {
+    pub fn new(settings: &Settings) -> Self {
+        Self {
+            per_client: limiter(settings.token_rate_per_client),
+            per_address: limiter(settings.token_rate_per_address),
+        }
+    }
+
+    fn check(&self, client_id: &str, source: Option<IpAddr>) -> Result<()> {
+        let address_ok = match (&self.per_address, source) {
+            (Some(l), Some(ip)) => l.check_key(&ip).is_ok(),
+            _ => true,
+        };
+        // Only client ids up to a sane length are keys: garbage cannot grow the map much.
+        let client_ok = match &self.per_client {
+            Some(l) if client_id.len() <= 128 => l.check_key(&client_id.to_owned()).is_ok(),
+            _ => true,
+        };
+        if address_ok && client_ok {
+            Ok(())
+        } else {
+            Err(ErrorKind::TooManyTokenRequests.into())
+        }
+    }
+
+    fn forget_idle(&self) {
+        if let Some(l) = &self.per_client {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+        if let Some(l) = &self.per_address {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    }
+}
+
 impl Inner {
     fn caller_if_valid(known: &Known, now: Millis) -> Result<Caller> {
         if known.expires_at <= now {
@@ -72,8 +127,51 @@ impl Inner {
 }
 
 impl Service {
-    /// `ShowAuthToken`: exchanges client credentials for an access token.
+    /// `ShowAuthToken`: exchanges client credentials for an access token. Limited per client
+    /// id and per `source` address; a refusal for bad credentials is audited.
     pub async fn issue_token(
+        &self,
+        grant_type: Option<&str>,
+        client_id: Option<&str>,
+        client_secret: Option<&str>,
+        source: Option<IpAddr>,
+    ) -> Result<IssuedToken> {
+        self.inner
+            .token_limits
+            .check(client_id.unwrap_or_default(), source)?;
+        let result = self
+            .issue_token_checked(grant_type, client_id, client_secret)
+            .await;
+        if let Err(e) = &result {
+            if matches!(
+                e.kind(),
+                ErrorKind::InvalidClient | ErrorKind::ApplicationDisabled
+            ) {
+                self.audit_refused_token(client_id.unwrap_or_default(), source, e.kind())
+                    .await;
+            }
+        }
+        result
+    }
+
+    /// Records a refused token request: the client id tried, from where, and why.
+    async fn audit_refused_token(&self, client_id: &str, source: Option<IpAddr>, why: ErrorKind) {
+        let client: String = client_id.chars().take(128).collect();
+        let actor = match source {
+            Some(ip) => format!("{client}@{ip}"),
+            None => client.clone(),
+        };
+        let record = crate::audit(now_millis(), &actor, "TokenRefused", why.code(), &client);
+        let written = self
+            .store()
+            .write(move |tx| Box::pin(async move { tx.insert_audit(&record).await }))
+            .await;
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "could not audit a refused token request");
+        }
+    }
+
+    async fn issue_token_checked(
         &self,
         grant_type: Option<&str>,
         client_id: Option<&str>,
@@ -192,6 +290,7 @@ impl Service {
     /// Deletes tokens that expired more than `grace` ago (until then an expired token is
     /// still recognized, so its holder learns it expired rather than that it is unknown).
     pub async fn purge_expired_tokens(&self, grace: std::time::Duration) -> Result<u64> {
+        self.inner.token_limits.forget_idle();
         let before = now_millis() - i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
         self.store()
             .write(move |tx| Box::pin(async move { tx.delete_tokens_expired_before(before).await }))

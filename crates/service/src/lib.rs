@@ -42,6 +42,10 @@ pub struct Settings {
     pub on_user_delete: UserDeletePolicy,
     /// Seals application-account passwords; without it they cannot be stored.
     pub secret_key: Option<SecretKey>,
+    /// Token requests allowed per second for one client id (bursts of twice that); 0: no limit.
+    pub token_rate_per_client: u32,
+    /// Token requests allowed per second from one source address; 0: no limit.
+    pub token_rate_per_address: u32,
 }
 
 /// The reference's "delete system user" setting: by default a deleted user's accounts are
@@ -62,6 +66,8 @@ impl Default for Settings {
             argon2: Argon2Settings::default(),
             on_user_delete: UserDeletePolicy::default(),
             secret_key: None,
+            token_rate_per_client: 100,
+            token_rate_per_address: 200,
         }
     }
 }
@@ -76,6 +82,7 @@ struct Inner {
     store: Arc<dyn Store>,
     settings: Settings,
     tokens: auth::TokenCache,
+    token_limits: auth::TokenLimits,
     passwords: password::Hasher,
     sealer: Option<secrets::Sealer>,
 }
@@ -85,6 +92,7 @@ impl Service {
         Ok(Self {
             inner: Arc::new(Inner {
                 tokens: auth::TokenCache::new(&settings),
+                token_limits: auth::TokenLimits::new(&settings),
                 passwords: password::Hasher::new(&settings.argon2)?,
                 sealer: settings.secret_key.as_ref().map(secrets::Sealer::new),
                 store,

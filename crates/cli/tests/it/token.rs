@@ -93,4 +93,66 @@ on_each_store! {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
+
+    async fn token_requests_are_rate_limited(backend: Backend) {
+        let server = Server::start_with(
+            backend,
+            Options { args: &["--token-rate-per-client", "2", "--token-rate-per-address", "0"], ..Default::default() },
+        )
+        .await;
+        let other = server.create_app(&["user_read"]).await;
+        let form = [("grant_type", "client_credentials"), ("client_id", ADMIN_ID), ("client_secret", ADMIN_SECRET)];
+        // A burst of twice the rate passes; then the client id is told to wait.
+        for _ in 0..4 {
+            assert_eq!(server.token_call(&form).await.0, 200);
+        }
+        let mut limited = None;
+        for _ in 0..4 {
+            let res = server.http.post(server.url("/token")).form(&form).send().await.unwrap();
+            if res.status() == 429 {
+                assert_eq!(res.headers().get("retry-after").map(|v| v.to_str().unwrap()), Some("1"));
+                limited = Some(read(res).await);
+                break;
+            }
+        }
+        assert_error(&limited.expect("the fifth to eighth request is limited"), 429, "TOKEN.0006");
+        // Another client id is not affected.
+        server.token_for(&other.client_id, &other.client_secret).await;
+    }
+
+    async fn token_requests_are_limited_per_address(backend: Backend) {
+        let server = Server::start_with(
+            backend,
+            Options { args: &["--token-rate-per-client", "0", "--token-rate-per-address", "2"], ..Default::default() },
+        )
+        .await;
+        let mut statuses = Vec::new();
+        for i in 0..8 {
+            let client = format!("client-{i}");
+            let form = [("grant_type", "client_credentials"), ("client_id", client.as_str()), ("client_secret", "x")];
+            statuses.push(server.token_call(&form).await.0);
+        }
+        assert_eq!(&statuses[..4], &[400, 400, 400, 400], "{statuses:?}");
+        assert!(statuses.contains(&429), "{statuses:?}");
+    }
+
+    async fn refused_token_requests_are_audited(backend: Backend) {
+        let server = Server::start(backend).await;
+        for secret in ["guess-1", "guess-2"] {
+            let answer = server
+                .token_call(&[("grant_type", "client_credentials"), ("client_id", ADMIN_ID), ("client_secret", secret)])
+                .await;
+            assert_error(&answer, 400, "TOKEN.0002");
+        }
+        let refused = server
+            .db
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM audit_log WHERE operation = 'TokenRefused' AND target_id = '{ADMIN_ID}' \
+                 AND actor = '{ADMIN_ID}@127.0.0.1' AND target_type = 'TOKEN.0002'"
+            ))
+            .await;
+        assert_eq!(refused, 2);
+        server.token_for(ADMIN_ID, ADMIN_SECRET).await;
+        assert_eq!(server.db.scalar("SELECT COUNT(*) FROM audit_log WHERE operation = 'TokenRefused'").await, 2);
+    }
 }

@@ -3,7 +3,7 @@
 use crate::error::ApiError;
 use crate::views::TokenView;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, Uri};
 use axum::Json;
 use roster_domain::{Error, ErrorKind};
@@ -34,10 +34,12 @@ struct TokenRequest {
         (status = 200, description = "A bearer token.", body = TokenView),
         (status = 400, description = "Wrong grant type, client id missing, or invalid client credentials.", body = crate::error::ErrorBody),
         (status = 415, description = "Body not form-encoded.", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many token requests from this client id or address.", body = crate::error::ErrorBody),
     )
 )]
 async fn issue(
     State(service): State<Service>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
@@ -61,6 +63,7 @@ async fn issue(
             form.grant_type.or(query.grant_type).as_deref(),
             form.client_id.or(query.client_id).as_deref(),
             form.client_secret.or(query.client_secret).as_deref(),
+            Some(peer.ip()),
         )
         .await?;
     Ok(Json(TokenView {
