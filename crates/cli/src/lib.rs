@@ -36,6 +36,36 @@ enum Command {
     /// Bulk-load data; everything or nothing is written.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Read the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// List audit records, newest first; prints {"total", "records"} as the API does.
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// Only records of this actor (a client id; refused tokens: client@address).
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only records about this entity id.
+        #[arg(long)]
+        target_id: Option<String>,
+        /// From this time (inclusive): yyyy-MM-dd HH:mm:ss.SSS UTC, RFC 3339 or epoch ms.
+        #[arg(long)]
+        from: Option<String>,
+        /// Before this time (exclusive).
+        #[arg(long)]
+        to: Option<String>,
+        /// Page number, from 0.
+        #[arg(long, default_value_t = 0)]
+        offset: i64,
+        /// Page size, 1 to 100.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -104,6 +134,30 @@ where
             }) => create_app(db, name, api_permissions).await,
             Command::Openapi => print_openapi(),
             Command::Import(ImportCommand::Users { db, file }) => import_users(db, file).await,
+            Command::Audit(AuditCommand::List {
+                db,
+                actor,
+                target_id,
+                from,
+                to,
+                offset,
+                limit,
+            }) => {
+                let parse_time = |name: &str, v: Option<String>| -> Result<Option<i64>> {
+                    v.map(|t| {
+                        roster_domain::time::parse(&t)
+                            .with_context(|| format!("--{name} {t} is not a time"))
+                    })
+                    .transpose()
+                };
+                let filter = roster_domain::audit::AuditFilter {
+                    actor,
+                    target_id,
+                    from: parse_time("from", from)?,
+                    to: parse_time("to", to)?,
+                };
+                list_audit(db, filter, offset, limit).await
+            }
         }
     });
     match outcome {
@@ -307,6 +361,46 @@ fn import_argon2_settings() -> roster_service::Argon2Settings {
     }
     s.allow_weak = std::env::var("ROSTER_ARGON2_ALLOW_WEAK").is_ok_and(|v| v == "true");
     s
+}
+
+async fn list_audit(
+    db: DatabaseArgs,
+    filter: roster_domain::audit::AuditFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<()> {
+    let page = roster_domain::page::PageRequest::new(Some(offset), Some(limit))
+        .map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
+    let file = config::read_file_config(db.config.as_deref())?;
+    let url = config::database_url(&db, &file);
+    let store = roster_store::open(&url, roster_store::PgStoreOptions::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("opening database {}", redact_url(&url)))?;
+    let service = Service::new(store.clone(), roster_service::Settings::default())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let listed = service.list_audit_as_operator(filter, page).await;
+    store.close().await;
+    let listed = listed.map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
+    let records: Vec<_> = listed
+        .items
+        .into_iter()
+        .map(|e| {
+            serde_json::json!({
+                "id": e.id,
+                "at": roster_domain::time::format_millis(e.at),
+                "actor": e.actor,
+                "operation": e.operation,
+                "target_type": e.target_type,
+                "target_id": e.target_id,
+            })
+        })
+        .collect();
+    println!(
+        "{}",
+        serde_json::json!({ "total": listed.total, "records": records })
+    );
+    Ok(())
 }
 
 fn print_openapi() -> Result<()> {

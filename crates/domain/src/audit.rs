@@ -16,3 +16,25 @@ pub struct AuditRecord {
 pub const CLI_ACTOR: &str = "roster-cli";
 /// Actor name for changes made by the server itself at start (bootstrap).
 pub const SYSTEM_ACTOR: &str = "roster-system";
+
+/// A stored audit record with its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Millis,
+    pub actor: String,
+    pub operation: String,
+    pub target_type: String,
+    pub target_id: String,
+}
+
+/// Which records a listing shows; every field narrows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub target_id: Option<String>,
+    /// From this time on (inclusive).
+    pub from: Option<Millis>,
+    /// Before this time (exclusive).
+    pub to: Option<Millis>,
+}

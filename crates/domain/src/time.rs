@@ -17,6 +17,30 @@ pub fn format_millis(at: Millis) -> String {
         .to_string()
 }
 
+/// Reads a time as milliseconds since the epoch, `yyyy-MM-dd HH:mm:ss[.SSS]` (UTC) or
+/// RFC 3339.
+pub fn parse(text: &str) -> Option<Millis> {
+    let text = text.trim();
+    if let Ok(ms) = text.parse::<i64>() {
+        return Some(ms);
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp_millis());
+    }
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
+        .iter()
+        .find_map(|f| {
+            chrono::NaiveDateTime::parse_from_str(text, f)
+                .ok()
+                .or_else(|| {
+                    chrono::NaiveDate::parse_from_str(text, f)
+                        .ok()
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                })
+        })
+        .map(|t| t.and_utc().timestamp_millis())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -24,5 +48,10 @@ mod tests {
     #[test]
     fn formats_like_the_reference() {
         assert_eq!(format_millis(1_644_483_986_333), "2022-02-10 09:06:26.333");
+        assert_eq!(parse("2022-02-10 09:06:26.333"), Some(1_644_483_986_333));
+        assert_eq!(parse("2022-02-10T09:06:26.333Z"), Some(1_644_483_986_333));
+        assert_eq!(parse("1644483986333"), Some(1_644_483_986_333));
+        assert_eq!(parse("2022-02-10"), Some(1_644_451_200_000));
+        assert_eq!(parse("yesterday"), None);
     }
 }

@@ -118,6 +118,10 @@ pub struct ListQuery {
     pub org_id: Option<String>,
     pub all_child: Option<String>,
     pub account_type: Option<String>,
+    pub actor: Option<String>,
+    pub target_id: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
 fn non_empty(v: &Option<String>) -> Option<&str> {
@@ -151,6 +155,28 @@ impl ListQuery {
             Some("true") => Ok(true),
             Some(_) => Err(Error::invalid("all_child must be true or false.").into()),
         }
+    }
+
+    /// The audit filter (`actor`, `target_id`, `from`, `to`).
+    pub fn audit_filter(&self) -> Result<roster_domain::audit::AuditFilter, ApiError> {
+        let time = |name: &str, v: &Option<String>| -> Result<Option<i64>, ApiError> {
+            non_empty(v)
+                .map(|t| {
+                    roster_domain::time::parse(t).ok_or_else(|| {
+                        Error::invalid(format!(
+                            "{name} is a time: yyyy-MM-dd HH:mm:ss.SSS (UTC), RFC 3339 or epoch milliseconds."
+                        ))
+                        .into()
+                    })
+                })
+                .transpose()
+        };
+        Ok(roster_domain::audit::AuditFilter {
+            actor: non_empty(&self.actor).map(str::to_owned),
+            target_id: non_empty(&self.target_id).map(str::to_owned),
+            from: time("from", &self.from)?,
+            to: time("to", &self.to)?,
+        })
     }
 
     pub fn account_type(&self) -> Result<Option<roster_domain::account::AccountType>, ApiError> {

@@ -437,3 +437,33 @@ impl From<NewCredentials> for CredentialsView {
 pub struct ApplicationIdView {
     pub application_id: String,
 }
+
+/// Roster extension: one audit record.
+#[derive(Serialize, ToSchema)]
+pub struct AuditView {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub operation: String,
+    pub target_type: String,
+    pub target_id: String,
+}
+
+impl From<roster_domain::audit::AuditEntry> for AuditView {
+    fn from(e: roster_domain::audit::AuditEntry) -> Self {
+        Self {
+            id: e.id,
+            at: format_millis(e.at),
+            actor: e.actor,
+            operation: e.operation,
+            target_type: e.target_type,
+            target_id: e.target_id,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditList {
+    pub total: i64,
+    pub records: Vec<AuditView>,
+}

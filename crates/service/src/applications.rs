@@ -244,3 +244,27 @@ impl Service {
         .await
     }
 }
+
+impl Service {
+    /// Audit records, newest first, for administrators (Roster extension).
+    pub async fn list_audit(
+        &self,
+        caller: &crate::Caller,
+        filter: roster_domain::audit::AuditFilter,
+        page: roster_domain::page::PageRequest,
+    ) -> Result<roster_domain::page::Page<roster_domain::audit::AuditEntry>> {
+        caller.require(roster_domain::permission::Access::Admin)?;
+        self.list_audit_as_operator(filter, page).await
+    }
+
+    /// Audit records for the operator at the command line (who holds the database itself).
+    pub async fn list_audit_as_operator(
+        &self,
+        filter: roster_domain::audit::AuditFilter,
+        page: roster_domain::page::PageRequest,
+    ) -> Result<roster_domain::page::Page<roster_domain::audit::AuditEntry>> {
+        self.store()
+            .read(move |tx| Box::pin(async move { tx.list_audit(&filter, page).await }))
+            .await
+    }
+}

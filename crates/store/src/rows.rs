@@ -285,3 +285,26 @@ pub(crate) struct MemberRoleRow {
     #[sqlx(flatten)]
     pub role: RoleRow,
 }
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub operation: String,
+    pub target_type: String,
+    pub target_id: String,
+}
+
+impl AuditRow {
+    pub fn into_domain(self) -> roster_domain::audit::AuditEntry {
+        roster_domain::audit::AuditEntry {
+            id: self.id,
+            at: self.at,
+            actor: self.actor,
+            operation: self.operation,
+            target_type: self.target_type,
+            target_id: self.target_id,
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use roster_domain::account::{AccountType, AppAccount};
 use roster_domain::application::{AccessToken, Application};
-use roster_domain::audit::AuditRecord;
+use roster_domain::audit::{AuditEntry, AuditFilter, AuditRecord};
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::role::Role;
@@ -160,6 +160,12 @@ pub trait AuditTx: Send {
     async fn insert_audit(&mut self, record: &AuditRecord) -> Result<()>;
     /// Inserts many audit records with few statements (bulk import).
     async fn insert_audits(&mut self, records: &[AuditRecord]) -> Result<()>;
+    /// Records `filter` selects, newest first.
+    async fn list_audit(
+        &mut self,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> Result<Page<AuditEntry>>;
 }
 
 /// Everything a use case may do in one transaction.

@@ -16,6 +16,7 @@ mod accounts;
 mod accounts_admin;
 mod app_orgs;
 mod applications;
+mod audit;
 mod auth;
 mod cli;
 mod docs;

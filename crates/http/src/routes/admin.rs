@@ -4,7 +4,9 @@
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorResponses};
 use crate::extract::{JsonBody, ListQuery, PathIds, QueryParams};
-use crate::views::{ApplicationIdView, ApplicationList, ApplicationView, CredentialsView};
+use crate::views::{
+    ApplicationIdView, ApplicationList, ApplicationView, AuditList, CredentialsView,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -23,6 +25,7 @@ pub fn router() -> OpenApiRouter<Service> {
         .routes(routes!(disable))
         .routes(routes!(rotate))
         .routes(routes!(permissions))
+        .routes(routes!(audit))
 }
 
 #[derive(Deserialize)]
@@ -196,4 +199,34 @@ async fn permissions(
         )
         .await?;
     Ok(Json(app.into()))
+}
+
+/// Audit records, newest first: who (client id) did what (operation, target) when.
+#[utoipa::path(
+    get,
+    path = "/roster/v1/audit",
+    tag = "roster extension: audit",
+    params(
+        ("actor" = Option<String>, Query, description = "Client id that acted (for refused tokens: client@address)."),
+        ("target_id" = Option<String>, Query, description = "Id of the entity acted on."),
+        ("from" = Option<String>, Query, description = "From this time (inclusive): yyyy-MM-dd HH:mm:ss.SSS UTC, RFC 3339 or epoch ms."),
+        ("to" = Option<String>, Query, description = "Before this time (exclusive)."),
+        ("offset" = Option<i64>, Query, description = "Page number, from 0."),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).")
+    ),
+    responses((status = 200, description = "Success.", body = AuditList), ErrorResponses),
+    security(("bearer" = []))
+)]
+async fn audit(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<AuditList>, ApiError> {
+    let page = service
+        .list_audit(&caller, query.audit_filter()?, query.page()?)
+        .await?;
+    Ok(Json(AuditList {
+        total: page.total,
+        records: page.items.into_iter().map(Into::into).collect(),
+    }))
 }

@@ -137,3 +137,5 @@ CREATE TABLE audit_log (
     target_id   TEXT    NOT NULL
 );
 CREATE INDEX audit_log_at ON audit_log (at);
+CREATE INDEX audit_log_actor ON audit_log (actor, id);
+CREATE INDEX audit_log_target ON audit_log (target_id, id);

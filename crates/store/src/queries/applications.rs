@@ -247,6 +247,71 @@ macro_rules! impl_applications {
                 }
                 Ok(())
             }
+
+            async fn list_audit(
+                &mut self,
+                filter: &roster_domain::audit::AuditFilter,
+                page: roster_domain::page::PageRequest,
+            ) -> roster_domain::Result<roster_domain::page::Page<roster_domain::audit::AuditEntry>> {
+                let mut conditions = Vec::new();
+                let mut texts = Vec::new();
+                let mut times = Vec::new();
+                // Text parameters first, then times: placeholders are numbered in that order.
+                if let Some(actor) = &filter.actor {
+                    texts.push(actor.clone());
+                    conditions.push(format!("actor = {}", $ph(texts.len())));
+                }
+                if let Some(target) = &filter.target_id {
+                    texts.push(target.clone());
+                    conditions.push(format!("target_id = {}", $ph(texts.len())));
+                }
+                if let Some(from) = filter.from {
+                    times.push(from);
+                    conditions.push(format!("at >= {}", $ph(texts.len() + times.len())));
+                }
+                if let Some(to) = filter.to {
+                    times.push(to);
+                    conditions.push(format!("at < {}", $ph(texts.len() + times.len())));
+                }
+                let filter_sql = if conditions.is_empty() {
+                    String::new()
+                } else {
+                    format!("WHERE {}", conditions.join(" AND "))
+                };
+                let count_sql = format!("SELECT COUNT(*) FROM audit_log {filter_sql}");
+                let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+                for t in &texts {
+                    count = count.bind(t);
+                }
+                for t in &times {
+                    count = count.bind(t);
+                }
+                let total = count
+                    .fetch_one(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                let select = format!(
+                    "SELECT id, at, actor, operation, target_type, target_id FROM audit_log \
+                     {filter_sql} ORDER BY id DESC LIMIT {} OFFSET {}",
+                    page.limit,
+                    page.skip()
+                );
+                let mut rows = sqlx::query_as::<_, $crate::rows::AuditRow>(&select);
+                for t in &texts {
+                    rows = rows.bind(t);
+                }
+                for t in &times {
+                    rows = rows.bind(t);
+                }
+                let rows = rows
+                    .fetch_all(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                Ok(roster_domain::page::Page {
+                    total,
+                    items: rows.into_iter().map(|r| r.into_domain()).collect(),
+                })
+            }
         }
     };
 }
