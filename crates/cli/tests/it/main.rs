@@ -19,6 +19,7 @@ mod applications;
 mod audit;
 mod auth;
 mod cli;
+mod crash;
 mod docs;
 mod durability;
 mod lists;
