@@ -18,6 +18,7 @@ mod app_orgs;
 mod applications;
 mod audit;
 mod auth;
+mod bad_input;
 mod cli;
 mod crash;
 mod docs;
