@@ -287,6 +287,8 @@ impl ServeArgs {
                     .max_body_bytes
                     .or(file.max_body_bytes)
                     .unwrap_or(http_defaults.max_body_bytes),
+                max_uri_bytes: http_defaults.max_uri_bytes,
+                max_header_bytes: http_defaults.max_header_bytes,
                 request_timeout: self
                     .request_timeout_secs
                     .or(file.request_timeout_secs)

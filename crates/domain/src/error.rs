@@ -35,6 +35,8 @@ catalog! {
     ClientIdRequired => (400, "PARAM.0003", "ClientId required."),
     UnsupportedMediaType => (415, "PARAM.0415", "Unsupported content type."),
     BodyTooLarge => (413, "PARAM.0413", "Request body too large."),
+    UriTooLong => (414, "PARAM.0414", "Request path and query too long."),
+    HeadersTooLarge => (431, "PARAM.0431", "Request headers too large."),
     // Access credential and authorization.
     UnsupportedGrantType => (400, "TOKEN.0001", "Unsupported grant type."),
     InvalidClient => (400, "TOKEN.0002", "Invalid client credentials."),

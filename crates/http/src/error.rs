@@ -119,6 +119,8 @@ pub(crate) async fn ensure_error_body(response: Response) -> Response {
         StatusCode::METHOD_NOT_ALLOWED => ErrorKind::MethodNotAllowed,
         StatusCode::REQUEST_TIMEOUT => ErrorKind::RequestTimeout,
         StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::BodyTooLarge,
+        StatusCode::URI_TOO_LONG => ErrorKind::UriTooLong,
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ErrorKind::HeadersTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorKind::UnsupportedMediaType,
         StatusCode::UNAUTHORIZED => ErrorKind::Unauthenticated,
         StatusCode::TOO_MANY_REQUESTS => ErrorKind::TooManyTokenRequests,

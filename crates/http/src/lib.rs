@@ -23,6 +23,10 @@ use tower_http::trace::TraceLayer;
 pub struct HttpSettings {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// Longest path and query accepted.
+    pub max_uri_bytes: usize,
+    /// Most bytes of header names and values accepted.
+    pub max_header_bytes: usize,
 }
 
 impl Default for HttpSettings {
@@ -30,6 +34,8 @@ impl Default for HttpSettings {
         Self {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            max_uri_bytes: 8 * 1024,
+            max_header_bytes: 16 * 1024,
         }
     }
 }
@@ -92,10 +98,39 @@ pub fn router(service: Service, settings: &HttpSettings) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             settings.request_timeout,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            (settings.max_uri_bytes, settings.max_header_bytes),
+            limit_request_head,
+        ))
         .layer(axum::middleware::map_response(error::ensure_error_body))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Refuses requests whose path and query, or headers, are larger than configured.
+async fn limit_request_head(
+    axum::extract::State((max_uri, max_headers)): axum::extract::State<(usize, usize)>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let uri_len = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if uri_len > max_uri {
+        return ApiError::from(roster_domain::ErrorKind::UriTooLong).into_response();
+    }
+    let header_len: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_len > max_headers {
+        return ApiError::from(roster_domain::ErrorKind::HeadersTooLarge).into_response();
+    }
+    next.run(request).await
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then lets requests in flight
