@@ -16,7 +16,8 @@ impl_tx!(
     PgTx,
     PgConnection,
     Some("SELECT pg_advisory_xact_lock($1)"),
-    crate::queries::postgres_placeholder
+    crate::queries::postgres_placeholder,
+    " FOR UPDATE"
 );
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

@@ -28,7 +28,8 @@ impl_tx!(
     SqliteTx,
     SqliteConnection,
     None,
-    crate::queries::sqlite_placeholder
+    crate::queries::sqlite_placeholder,
+    ""
 );
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -27,6 +27,7 @@ mod lists;
 mod nodes;
 mod openapi;
 mod organizations;
+mod races;
 mod roles;
 mod security;
 mod token;

@@ -1,7 +1,7 @@
 //! Application accounts.
 
 macro_rules! impl_accounts {
-    ($tx:ident) => {
+    ($tx:ident, $for_update:expr) => {
         #[async_trait::async_trait]
         impl<'c> $crate::tx::AccountTx for $tx<'c> {
             async fn insert_account(
@@ -42,7 +42,7 @@ macro_rules! impl_accounts {
                 &mut self,
                 a: &roster_domain::account::AppAccount,
             ) -> roster_domain::Result<()> {
-                sqlx::query(
+                let done = sqlx::query(
                     "UPDATE app_accounts SET account_name = $1, name = $2, org_id = $3, \
                      password_secret = $4, disabled = $5, disabled_by_user = $6, extension = $7, \
                      updated_at = $8, user_id = $9, account_type = $10 \
@@ -62,7 +62,9 @@ macro_rules! impl_accounts {
                 .bind(&a.id)
                 .execute(&mut *self.conn)
                 .await
-                .map_err(|e| $crate::errors::map_unique(e, $crate::errors::ACCOUNT_UNIQUES))?;
+                .map_err(|e| $crate::errors::map_unique(e, $crate::errors::ACCOUNT_UNIQUES));
+                let done = done?;
+                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::AppAccountNotFound)?;
                 Ok(())
             }
 
@@ -71,12 +73,14 @@ macro_rules! impl_accounts {
                 application_id: &str,
                 id: &str,
             ) -> roster_domain::Result<()> {
-                sqlx::query("DELETE FROM app_accounts WHERE application_id = $1 AND id = $2")
+                let done = sqlx::query("DELETE FROM app_accounts WHERE application_id = $1 AND id = $2")
                     .bind(application_id)
                     .bind(id)
                     .execute(&mut *self.conn)
                     .await
-                    .map_err($crate::errors::map)?;
+                    .map_err($crate::errors::map);
+                let done = done?;
+                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::AppAccountNotFound)?;
                 Ok(())
             }
 
@@ -86,8 +90,9 @@ macro_rules! impl_accounts {
                 id: &str,
             ) -> roster_domain::Result<Option<roster_domain::account::AppAccount>> {
                 let sql = format!(
-                    "SELECT {} FROM app_accounts WHERE application_id = $1 AND id = $2",
-                    $crate::queries::ACCOUNT_COLUMNS
+                    "SELECT {} FROM app_accounts WHERE application_id = $1 AND id = $2{}",
+                    $crate::queries::ACCOUNT_COLUMNS,
+                    $for_update
                 );
                 sqlx::query_as::<_, $crate::rows::AccountRow>(&sql)
                     .bind(application_id)

@@ -43,7 +43,7 @@ macro_rules! impl_applications {
                 &mut self,
                 app: &roster_domain::application::Application,
             ) -> roster_domain::Result<()> {
-                sqlx::query(
+                let done = sqlx::query(
                     "UPDATE applications SET name = $1, secret_digest = $2, permissions = $3, \
                      disabled = $4, updated_at = $5 WHERE id = $6",
                 )
@@ -55,7 +55,9 @@ macro_rules! impl_applications {
                 .bind(&app.id)
                 .execute(&mut *self.conn)
                 .await
-                .map_err($crate::errors::map)?;
+                .map_err($crate::errors::map);
+                let done = done?;
+                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::ApplicationNotFound)?;
                 Ok(())
             }
 

@@ -90,9 +90,10 @@ pub(crate) fn postgres_placeholder(n: usize) -> String {
 
 /// Defines `$tx<'c>` over `&'c mut $conn` and implements every capability trait for it.
 /// `$lock` is the statement that takes a transaction-scoped lock, if the backend needs one;
-/// `$ph` makes the n-th (from 1) placeholder of a bulk statement.
+/// `$ph` makes the n-th (from 1) placeholder of a bulk statement; `$for_update` is appended to
+/// reads of rows a use case may then change (a row lock where writers run concurrently).
 macro_rules! impl_tx {
-    ($tx:ident, $conn:ty, $lock:expr, $ph:path) => {
+    ($tx:ident, $conn:ty, $lock:expr, $ph:path, $for_update:expr) => {
         pub struct $tx<'c> {
             conn: &'c mut $conn,
         }
@@ -104,10 +105,19 @@ macro_rules! impl_tx {
         }
 
         $crate::queries::applications::impl_applications!($tx, $ph);
-        $crate::queries::users::impl_users!($tx, $ph);
+        $crate::queries::users::impl_users!($tx, $ph, $for_update);
         $crate::queries::organizations::impl_organizations!($tx, $lock);
-        $crate::queries::accounts::impl_accounts!($tx);
+        $crate::queries::accounts::impl_accounts!($tx, $for_update);
         $crate::queries::roles::impl_roles!($tx, $ph);
     };
 }
 pub(crate) use impl_tx;
+
+/// Fails with `missing` when a write touched no row: the row was deleted meanwhile.
+pub(crate) fn touched(rows: u64, missing: roster_domain::ErrorKind) -> roster_domain::Result<()> {
+    if rows == 0 {
+        Err(missing.into())
+    } else {
+        Ok(())
+    }
+}

@@ -50,7 +50,7 @@ macro_rules! impl_organizations {
                 &mut self,
                 o: &roster_domain::organization::Organization,
             ) -> roster_domain::Result<()> {
-                sqlx::query(
+                let done = sqlx::query(
                     "UPDATE organizations SET code = $1, name = $2, parent_id = $3, \
                      parent_key = $4, category = $5, updated_at = $6 WHERE id = $7",
                 )
@@ -63,16 +63,20 @@ macro_rules! impl_organizations {
                 .bind(&o.id)
                 .execute(&mut *self.conn)
                 .await
-                .map_err(|e| $crate::errors::map_unique(e, $crate::errors::ORGANIZATION_UNIQUES))?;
+                .map_err(|e| $crate::errors::map_unique(e, $crate::errors::ORGANIZATION_UNIQUES));
+                let done = done?;
+                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::OrganizationNotFound)?;
                 Ok(())
             }
 
             async fn delete_organization(&mut self, id: &str) -> roster_domain::Result<()> {
-                sqlx::query("DELETE FROM organizations WHERE id = $1")
+                let done = sqlx::query("DELETE FROM organizations WHERE id = $1")
                     .bind(id)
                     .execute(&mut *self.conn)
                     .await
-                    .map_err($crate::errors::map)?;
+                    .map_err($crate::errors::map);
+                let done = done?;
+                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::OrganizationNotFound)?;
                 Ok(())
             }
 
@@ -251,7 +255,7 @@ macro_rules! impl_organizations {
                 &mut self,
                 o: &roster_domain::organization::AppOrganization,
             ) -> roster_domain::Result<()> {
-                sqlx::query(
+                let done = sqlx::query(
                     "UPDATE app_organizations SET name = $1, parent_id = $2, updated_at = $3 \
                      WHERE id = $4",
                 )
@@ -261,16 +265,20 @@ macro_rules! impl_organizations {
                 .bind(&o.id)
                 .execute(&mut *self.conn)
                 .await
-                .map_err($crate::errors::map)?;
+                .map_err($crate::errors::map);
+                let done = done?;
+                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::AppOrgNotFound)?;
                 Ok(())
             }
 
             async fn delete_app_org(&mut self, id: &str) -> roster_domain::Result<()> {
-                sqlx::query("DELETE FROM app_organizations WHERE id = $1")
+                let done = sqlx::query("DELETE FROM app_organizations WHERE id = $1")
                     .bind(id)
                     .execute(&mut *self.conn)
                     .await
-                    .map_err($crate::errors::map)?;
+                    .map_err($crate::errors::map);
+                let done = done?;
+                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::AppOrgNotFound)?;
                 Ok(())
             }
 

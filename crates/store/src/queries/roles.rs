@@ -29,13 +29,15 @@ macro_rules! impl_roles {
                 &mut self,
                 r: &roster_domain::role::Role,
             ) -> roster_domain::Result<()> {
-                sqlx::query("UPDATE app_roles SET name = $1, updated_at = $2 WHERE id = $3")
+                let done = sqlx::query("UPDATE app_roles SET name = $1, updated_at = $2 WHERE id = $3")
                     .bind(&r.name)
                     .bind(r.updated_at)
                     .bind(&r.id)
                     .execute(&mut *self.conn)
                     .await
-                    .map_err($crate::errors::map)?;
+                    .map_err($crate::errors::map);
+                let done = done?;
+                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::RoleNotFound)?;
                 Ok(())
             }
 
@@ -47,11 +49,13 @@ macro_rules! impl_roles {
                     .execute(&mut *self.conn)
                     .await
                     .map_err($crate::errors::map)?;
-                sqlx::query("DELETE FROM app_roles WHERE id = $1")
+                let done = sqlx::query("DELETE FROM app_roles WHERE id = $1")
                     .bind(id)
                     .execute(&mut *self.conn)
                     .await
-                    .map_err($crate::errors::map)?;
+                    .map_err($crate::errors::map);
+                let done = done?;
+                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::RoleNotFound)?;
                 Ok(())
             }
 

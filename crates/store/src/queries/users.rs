@@ -1,7 +1,7 @@
 //! Users.
 
 macro_rules! impl_users {
-    ($tx:ident, $ph:path) => {
+    ($tx:ident, $ph:path, $for_update:expr) => {
         #[async_trait::async_trait]
         impl<'c> $crate::tx::UserTx for $tx<'c> {
             async fn insert_user(
@@ -120,7 +120,7 @@ macro_rules! impl_users {
                 &mut self,
                 u: &roster_domain::user::User,
             ) -> roster_domain::Result<()> {
-                sqlx::query(
+                let done = sqlx::query(
                     "UPDATE users SET org_id = $1, user_name = $2, mobile = $3, name = $4, \
                      email = $5, employee_id = $6, first_name = $7, middle_name = $8, \
                      last_name = $9, password_hash = $10, pwd_must_modify = $11, \
@@ -163,16 +163,20 @@ macro_rules! impl_users {
                 .bind(&u.id)
                 .execute(&mut *self.conn)
                 .await
-                .map_err(|e| $crate::errors::map_unique(e, $crate::errors::USER_UNIQUES))?;
+                .map_err(|e| $crate::errors::map_unique(e, $crate::errors::USER_UNIQUES));
+                let done = done?;
+                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::UserNotFound)?;
                 Ok(())
             }
 
             async fn delete_user(&mut self, id: &str) -> roster_domain::Result<()> {
-                sqlx::query("DELETE FROM users WHERE id = $1")
+                let done = sqlx::query("DELETE FROM users WHERE id = $1")
                     .bind(id)
                     .execute(&mut *self.conn)
                     .await
-                    .map_err($crate::errors::map)?;
+                    .map_err($crate::errors::map);
+                let done = done?;
+                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::UserNotFound)?;
                 Ok(())
             }
 
@@ -180,7 +184,11 @@ macro_rules! impl_users {
                 &mut self,
                 id: &str,
             ) -> roster_domain::Result<Option<roster_domain::user::User>> {
-                let sql = format!("SELECT {} FROM users WHERE id = $1", $crate::queries::USER_COLUMNS);
+                let sql = format!(
+                    "SELECT {} FROM users WHERE id = $1{}",
+                    $crate::queries::USER_COLUMNS,
+                    $for_update
+                );
                 sqlx::query_as::<_, $crate::rows::UserRow>(&sql)
                     .bind(id)
                     .fetch_optional(&mut *self.conn)
