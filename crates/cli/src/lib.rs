@@ -39,6 +39,13 @@ enum Command {
     /// Read the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Re-seal every account password from the key in ROSTER_SECRET_KEY_OLD (or
+    /// ROSTER_SECRET_KEY_OLD_FILE) to the one in ROSTER_SECRET_KEY (or ROSTER_SECRET_KEY_FILE),
+    /// in one transaction. Prints {"resealed": N}.
+    RotateSecretKey {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -134,6 +141,7 @@ where
             }) => create_app(db, name, api_permissions).await,
             Command::Openapi => print_openapi(),
             Command::Import(ImportCommand::Users { db, file }) => import_users(db, file).await,
+            Command::RotateSecretKey { db } => rotate_secret_key(db).await,
             Command::Audit(AuditCommand::List {
                 db,
                 actor,
@@ -361,6 +369,30 @@ fn import_argon2_settings() -> roster_service::Argon2Settings {
     }
     s.allow_weak = std::env::var("ROSTER_ARGON2_ALLOW_WEAK").is_ok_and(|v| v == "true");
     s
+}
+
+async fn rotate_secret_key(db: DatabaseArgs) -> Result<()> {
+    let read_key = |name: &str| -> Result<roster_service::SecretKey> {
+        let secret = config::secret_from_env(name)?
+            .with_context(|| format!("set {name} (or {name}_FILE)"))?;
+        roster_service::SecretKey::from_hex(secret.expose())
+            .map_err(|e| anyhow::anyhow!("{name}: {}", e.client_message()))
+    };
+    let old = read_key("ROSTER_SECRET_KEY_OLD")?;
+    let new = read_key("ROSTER_SECRET_KEY")?;
+    let file = config::read_file_config(db.config.as_deref())?;
+    let url = config::database_url(&db, &file);
+    let store = roster_store::open(&url, roster_store::PgStoreOptions::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("opening database {}", redact_url(&url)))?;
+    let service = Service::new(store.clone(), roster_service::Settings::default())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let resealed = service.reseal_account_passwords(&old, &new).await;
+    store.close().await;
+    let resealed = resealed.map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
+    println!("{}", serde_json::json!({ "resealed": resealed }));
+    Ok(())
 }
 
 async fn list_audit(

@@ -78,7 +78,6 @@ impl Sealer {
     }
 
     /// Opens what [`Sealer::seal`] sealed with this key.
-    #[cfg_attr(not(test), allow(dead_code))] // for key rotation and downstream sync
     pub fn open(&self, sealed: &str) -> Result<String> {
         let rest = sealed
             .strip_prefix("v1:")
@@ -95,6 +94,44 @@ impl Sealer {
             .decrypt(XNonce::from_slice(nonce), ciphertext)
             .map_err(|_| Error::internal("sealed secret does not open with this key"))?;
         String::from_utf8(plain).map_err(|_| Error::internal("sealed secret is not text"))
+    }
+}
+
+impl crate::Service {
+    /// Re-seals every stored account password from `old` to `new` in one transaction: all
+    /// or nothing. Passwords already under `new` are left as they are. Returns how many were
+    /// re-sealed.
+    pub async fn reseal_account_passwords(&self, old: &SecretKey, new: &SecretKey) -> Result<u64> {
+        let (opener, sealer, new_id) = (Sealer::new(old), Sealer::new(new), new.id());
+        self.store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut count = 0u64;
+                    for (id, sealed) in tx.sealed_account_passwords().await? {
+                        if sealed.starts_with(&format!("v1:{new_id}:")) {
+                            continue;
+                        }
+                        let plain = opener.open(&sealed).map_err(|_| {
+                            Error::invalid(format!(
+                                "account {id}: its password is not sealed with the old key; nothing was changed."
+                            ))
+                        })?;
+                        tx.set_sealed_account_password(&id, &sealer.seal(&plain)?).await?;
+                        count += 1;
+                    }
+                    let now = roster_domain::time::now_millis();
+                    tx.insert_audit(&crate::audit(
+                        now,
+                        roster_domain::audit::CLI_ACTOR,
+                        "ResealAccountPasswords",
+                        "secret_key",
+                        &new_id,
+                    ))
+                    .await?;
+                    Ok(count)
+                })
+            })
+            .await
     }
 }
 

@@ -128,6 +128,9 @@ pub trait AccountTx: Send {
     /// Detaches the user's accounts: they become orphan accounts.
     async fn orphan_accounts_of_user(&mut self, user_id: &str, at: Millis) -> Result<u64>;
     async fn delete_accounts_of_user(&mut self, user_id: &str) -> Result<u64>;
+    /// Every stored (sealed) account password, as (account id, sealed text).
+    async fn sealed_account_passwords(&mut self) -> Result<Vec<(String, String)>>;
+    async fn set_sealed_account_password(&mut self, id: &str, sealed: &str) -> Result<()>;
 }
 
 #[async_trait]

@@ -218,6 +218,32 @@ macro_rules! impl_accounts {
                     .map_err($crate::errors::map)?;
                 Ok(done.rows_affected())
             }
+
+            async fn sealed_account_passwords(
+                &mut self,
+            ) -> roster_domain::Result<Vec<(String, String)>> {
+                sqlx::query_as::<_, (String, String)>(
+                    "SELECT id, password_secret FROM app_accounts \
+                     WHERE password_secret IS NOT NULL ORDER BY id",
+                )
+                .fetch_all(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)
+            }
+
+            async fn set_sealed_account_password(
+                &mut self,
+                id: &str,
+                sealed: &str,
+            ) -> roster_domain::Result<()> {
+                sqlx::query("UPDATE app_accounts SET password_secret = $1 WHERE id = $2")
+                    .bind(sealed)
+                    .bind(id)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                Ok(())
+            }
         }
     };
 }
