@@ -117,6 +117,31 @@ on_each_store! {
         }
     }
 
+    async fn refuses_expired_tokens_and_disabled_applications(backend: Backend) {
+        let mut server = Server::start_with(
+            backend,
+            Options { args: &["--token-ttl-secs", "1", "--token-cache-ttl-ms", "50"], ..Default::default() },
+        )
+        .await;
+        let admin = server.admin().await;
+        let app = server.create_app(&["all"]).await;
+        let of_disabled = server.token_for(&app.client_id, &app.client_secret).await;
+        let disable = format!("{}/roster/v1/applications/{}/disable", server.base, app.application_id);
+        assert_eq!(server.http.put(disable).bearer_auth(&admin).send().await.unwrap().status(), 200);
+        // Wait for the clock (bounded) until the admin token has expired.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while server.get(&admin, "/users?offset=0&limit=10").await.0 != 401 {
+            assert!(std::time::Instant::now() < deadline, "the token never expired");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        for op in operations(&server).await.iter().filter(|op| op.needs.is_some()) {
+            let expired = read(request(&server, op).bearer_auth(&admin).send().await.unwrap()).await;
+            assert_error(&expired, 401, "TOKEN.0004");
+            let disabled = read(request(&server, op).bearer_auth(&of_disabled).send().await.unwrap()).await;
+            assert_error(&disabled, 401, "TOKEN.0003");
+        }
+    }
+
     async fn each_route_needs_its_permission(backend: Backend) {
         let server = Server::start(backend).await;
         let ops = operations(&server).await;
