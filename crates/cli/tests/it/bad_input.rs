@@ -66,3 +66,36 @@ on_each_store! {
         assert_eq!(server.get(&token, "/users?offset=0&limit=10").await.0, 200);
     }
 }
+
+/// A client that stops sending halfway through its body gets 408 when the request timeout
+/// passes, not a connection held forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_requests_time_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            args: &["--request-timeout-secs", "1"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let token = server.admin().await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v2/tenant/users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"user_name\":"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "no answer within 10 s");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("SYSTEM.0408"), "{text}");
+}
