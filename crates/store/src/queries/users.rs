@@ -1,5 +1,44 @@
 //! Users.
 
+/// Binds every column of `USER_COLUMNS` of user `$u`, in that order.
+macro_rules! bind_user {
+    ($query:expr, $u:expr) => {
+        $query
+            .bind(&$u.id)
+            .bind(&$u.org_id)
+            .bind(&$u.user_name)
+            .bind(&$u.mobile)
+            .bind(&$u.name)
+            .bind(&$u.email)
+            .bind(&$u.employee_id)
+            .bind(&$u.first_name)
+            .bind(&$u.middle_name)
+            .bind(&$u.last_name)
+            .bind(&$u.password_hash)
+            .bind($u.pwd_must_modify)
+            .bind($u.pwd_change_at)
+            .bind(&$u.attrs.gender)
+            .bind(&$u.attrs.birthday)
+            .bind(&$u.attrs.nick_name)
+            .bind(&$u.attrs.identity_type)
+            .bind(&$u.attrs.identity_number)
+            .bind(&$u.attrs.area)
+            .bind(&$u.attrs.city)
+            .bind(&$u.attrs.manager_id)
+            .bind(&$u.attrs.user_type)
+            .bind(&$u.attrs.hire_date)
+            .bind(&$u.attrs.work_place)
+            .bind($crate::rows::to_json(&$u.org_relations))
+            .bind($crate::rows::to_json(&$u.extension))
+            .bind($u.disabled)
+            .bind($u.locked)
+            .bind($u.grade)
+            .bind($u.created_at)
+            .bind($u.updated_at)
+    };
+}
+pub(crate) use bind_user;
+
 macro_rules! impl_users {
     ($tx:ident, $ph:path, $for_update:expr) => {
         #[async_trait::async_trait]
@@ -14,38 +53,7 @@ macro_rules! impl_users {
                      $25, $26, $27, $28, $29, $30, $31)",
                     $crate::queries::USER_COLUMNS
                 );
-                sqlx::query(&sql)
-                    .bind(&u.id)
-                    .bind(&u.org_id)
-                    .bind(&u.user_name)
-                    .bind(&u.mobile)
-                    .bind(&u.name)
-                    .bind(&u.email)
-                    .bind(&u.employee_id)
-                    .bind(&u.first_name)
-                    .bind(&u.middle_name)
-                    .bind(&u.last_name)
-                    .bind(&u.password_hash)
-                    .bind(u.pwd_must_modify)
-                    .bind(u.pwd_change_at)
-                    .bind(&u.attrs.gender)
-                    .bind(&u.attrs.birthday)
-                    .bind(&u.attrs.nick_name)
-                    .bind(&u.attrs.identity_type)
-                    .bind(&u.attrs.identity_number)
-                    .bind(&u.attrs.area)
-                    .bind(&u.attrs.city)
-                    .bind(&u.attrs.manager_id)
-                    .bind(&u.attrs.user_type)
-                    .bind(&u.attrs.hire_date)
-                    .bind(&u.attrs.work_place)
-                    .bind($crate::rows::to_json(&u.org_relations))
-                    .bind($crate::rows::to_json(&u.extension))
-                    .bind(u.disabled)
-                    .bind(u.locked)
-                    .bind(u.grade)
-                    .bind(u.created_at)
-                    .bind(u.updated_at)
+                $crate::queries::users::bind_user!(sqlx::query(&sql), u)
                     .execute(&mut *self.conn)
                     .await
                     .map_err(|e| $crate::errors::map_unique(e, $crate::errors::USER_UNIQUES))?;
@@ -75,38 +83,7 @@ macro_rules! impl_users {
                     );
                     let mut query = sqlx::query(&sql);
                     for u in chunk {
-                        query = query
-                            .bind(&u.id)
-                            .bind(&u.org_id)
-                            .bind(&u.user_name)
-                            .bind(&u.mobile)
-                            .bind(&u.name)
-                            .bind(&u.email)
-                            .bind(&u.employee_id)
-                            .bind(&u.first_name)
-                            .bind(&u.middle_name)
-                            .bind(&u.last_name)
-                            .bind(&u.password_hash)
-                            .bind(u.pwd_must_modify)
-                            .bind(u.pwd_change_at)
-                            .bind(&u.attrs.gender)
-                            .bind(&u.attrs.birthday)
-                            .bind(&u.attrs.nick_name)
-                            .bind(&u.attrs.identity_type)
-                            .bind(&u.attrs.identity_number)
-                            .bind(&u.attrs.area)
-                            .bind(&u.attrs.city)
-                            .bind(&u.attrs.manager_id)
-                            .bind(&u.attrs.user_type)
-                            .bind(&u.attrs.hire_date)
-                            .bind(&u.attrs.work_place)
-                            .bind($crate::rows::to_json(&u.org_relations))
-                            .bind($crate::rows::to_json(&u.extension))
-                            .bind(u.disabled)
-                            .bind(u.locked)
-                            .bind(u.grade)
-                            .bind(u.created_at)
-                            .bind(u.updated_at);
+                        query = $crate::queries::users::bind_user!(query, u);
                     }
                     query
                         .execute(&mut *self.conn)
