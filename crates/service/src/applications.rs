@@ -161,7 +161,10 @@ impl Service {
             .store()
             .write(move |tx| {
                 Box::pin(async move {
-                    let mut app = crate::app_orgs::existing_application(tx, &id).await?;
+                    let mut app = tx
+                        .application_for_update(&id)
+                        .await?
+                        .ok_or(roster_domain::ErrorKind::ApplicationNotFound)?;
                     let out = change(&mut app)?;
                     app.updated_at = now_millis();
                     tx.update_application(&app).await?;

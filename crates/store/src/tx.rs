@@ -19,6 +19,8 @@ pub trait ApplicationTx: Send {
     async fn insert_application_if_absent(&mut self, app: &Application) -> Result<bool>;
     async fn update_application(&mut self, app: &Application) -> Result<()>;
     async fn application(&mut self, id: &str) -> Result<Option<Application>>;
+    /// The application, locked until the transaction ends where writers run concurrently.
+    async fn application_for_update(&mut self, id: &str) -> Result<Option<Application>>;
     async fn application_by_client_id(&mut self, client_id: &str) -> Result<Option<Application>>;
     async fn list_applications(&mut self, page: PageRequest) -> Result<Page<Application>>;
 }

@@ -1,7 +1,7 @@
 //! Applications, their tokens, and the audit log.
 
 macro_rules! impl_applications {
-    ($tx:ident, $ph:path) => {
+    ($tx:ident, $ph:path, $for_update:expr) => {
         #[async_trait::async_trait]
         impl<'c> $crate::tx::ApplicationTx for $tx<'c> {
             async fn insert_application(
@@ -68,6 +68,24 @@ macro_rules! impl_applications {
                 let sql = format!(
                     "SELECT {} FROM applications WHERE id = $1",
                     $crate::queries::APPLICATION_COLUMNS
+                );
+                sqlx::query_as::<_, $crate::rows::ApplicationRow>(&sql)
+                    .bind(id)
+                    .fetch_optional(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?
+                    .map(|r| r.into_domain())
+                    .transpose()
+            }
+
+            async fn application_for_update(
+                &mut self,
+                id: &str,
+            ) -> roster_domain::Result<Option<roster_domain::application::Application>> {
+                let sql = format!(
+                    "SELECT {} FROM applications WHERE id = $1{}",
+                    $crate::queries::APPLICATION_COLUMNS,
+                    $for_update
                 );
                 sqlx::query_as::<_, $crate::rows::ApplicationRow>(&sql)
                     .bind(id)

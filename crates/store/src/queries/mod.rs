@@ -104,7 +104,7 @@ macro_rules! impl_tx {
             }
         }
 
-        $crate::queries::applications::impl_applications!($tx, $ph);
+        $crate::queries::applications::impl_applications!($tx, $ph, $for_update);
         $crate::queries::users::impl_users!($tx, $ph, $for_update);
         $crate::queries::organizations::impl_organizations!($tx, $lock);
         $crate::queries::accounts::impl_accounts!($tx, $for_update);
