@@ -289,8 +289,15 @@ impl Service {
         self.store()
             .read(move |tx| {
                 Box::pin(async move {
-                    existing_application(tx, &application_id).await?;
-                    let account = existing_account(tx, &application_id, &account_id).await?;
+                    // An account found under the application proves the application exists;
+                    // only a miss needs the second look-up, to say which one is unknown.
+                    let account = match tx.account(&application_id, &account_id).await? {
+                        Some(account) => account,
+                        None => {
+                            existing_application(tx, &application_id).await?;
+                            return Err(ErrorKind::AppAccountNotFound.into());
+                        }
+                    };
                     let mut details = with_roles(tx, vec![account]).await?;
                     details
                         .pop()
