@@ -70,6 +70,7 @@ pub struct AppAccount {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizeFields {
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
     pub account_name: Option<String>,
 }
 
@@ -77,10 +78,15 @@ pub struct AuthorizeFields {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountFields {
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub user_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
     pub account_name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
     pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub org_code: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
     pub password: Option<String>,
     pub disabled: Option<bool>,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]

@@ -35,9 +35,12 @@ pub struct AppOrganization {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgFields {
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub code: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub name: Option<String>,
     pub parent_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 32))]
     pub category: Option<String>,
 }
 
@@ -45,7 +48,9 @@ pub struct OrgFields {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppOrgFields {
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub org_code: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub name: Option<String>,
     pub parent_id: Option<String>,
 }

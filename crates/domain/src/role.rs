@@ -20,7 +20,9 @@ pub struct Role {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleFields {
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub code: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub name: Option<String>,
 }
 
@@ -28,8 +30,10 @@ pub struct RoleFields {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleMemberFields {
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub role_id: Option<String>,
     #[serde(rename = "account_Ids")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     pub account_ids: Option<Vec<String>>,
 }
 

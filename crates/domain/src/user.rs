@@ -57,18 +57,29 @@ pub struct User {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserFields {
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub user_name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(min_length = 3, max_length = 32))]
     pub mobile: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
     pub password: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub org_code: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
     pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
     pub email: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
     pub employee_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
     pub first_name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
     pub middle_name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
     pub last_name: Option<String>,
     pub pwd_must_modify: Option<bool>,
     pub attr_gender: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub attr_birthday: Option<String>,
     pub attr_nick_name: Option<String>,
     pub attr_identity_type: Option<String>,
@@ -77,6 +88,7 @@ pub struct UserFields {
     pub attr_city: Option<String>,
     pub attr_manager_id: Option<String>,
     pub attr_user_type: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub attr_hire_date: Option<String>,
     pub attr_work_place: Option<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
@@ -186,7 +198,9 @@ pub struct UserChanges {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordFields {
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
     pub password: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
     pub old_password: Option<String>,
     pub pwd_must_modify: Option<bool>,
 }
@@ -195,6 +209,7 @@ pub struct PasswordFields {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserNameFields {
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
     pub user_name: Option<String>,
 }
 

@@ -164,7 +164,7 @@ async fn show(
     get,
     path = "/applications/{application_id}/accounts",
     tag = "application accounts",
-    params(("application_id" = String, Path, description = "Application id."), ("account_type" = Option<String>, Query, description = "BASIC_ACCOUNT, ORPHAN_ACCOUNT or PUBLIC_ACCOUNT; empty means all."), ("offset" = Option<i64>, Query, description = "Page number, from 0."), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).")),
+    params(("application_id" = String, Path, description = "Application id."), ("account_type" = Option<String>, Query, description = "BASIC_ACCOUNT, ORPHAN_ACCOUNT or PUBLIC_ACCOUNT; empty means all."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
     responses((status = 200, description = "Success.", body = AccountList<AccountView>), ErrorResponses),
     security(("bearer" = []))
 )]

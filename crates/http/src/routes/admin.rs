@@ -73,7 +73,7 @@ async fn create(
     get,
     path = "/roster/v1/applications",
     tag = "roster extension: applications",
-    params(("offset" = Option<i64>, Query, description = "Page number, from 0."), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).")),
+    params(("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
     responses((status = 200, description = "Success.", body = ApplicationList), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -211,8 +211,8 @@ async fn permissions(
         ("target_id" = Option<String>, Query, description = "Id of the entity acted on."),
         ("from" = Option<String>, Query, description = "From this time (inclusive): yyyy-MM-dd HH:mm:ss.SSS UTC, RFC 3339 or epoch ms."),
         ("to" = Option<String>, Query, description = "Before this time (exclusive)."),
-        ("offset" = Option<i64>, Query, description = "Page number, from 0."),
-        ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).")
+        ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")
     ),
     responses((status = 200, description = "Success.", body = AuditList), ErrorResponses),
     security(("bearer" = []))

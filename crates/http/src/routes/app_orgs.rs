@@ -119,7 +119,7 @@ async fn show(
     get,
     path = "/applications/{application_id}/organizations",
     tag = "application organizations",
-    params(("application_id" = String, Path, description = "Application id."), ("offset" = Option<i64>, Query, description = "Page number, from 0."), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).")),
+    params(("application_id" = String, Path, description = "Application id."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
     responses((status = 200, description = "Success.", body = OrgList<AppOrgView>), ErrorResponses),
     security(("bearer" = []))
 )]

@@ -124,7 +124,7 @@ async fn show(
     get,
     path = "/applications/{application_id}/role-list",
     tag = "application roles",
-    params(("application_id" = String, Path, description = "Application id."), ("offset" = Option<i64>, Query, description = "Page number, from 0."), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).")),
+    params(("application_id" = String, Path, description = "Application id."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
     responses((status = 200, description = "Success.", body = RoleList), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -151,7 +151,7 @@ async fn list(
     get,
     path = "/applications/{application_id}/role-member-list/{role_id}",
     tag = "application roles",
-    params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id."), ("offset" = Option<i64>, Query, description = "Page number, from 0."), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).")),
+    params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
     responses((status = 200, description = "Success.", body = RoleMemberList), ErrorResponses),
     security(("bearer" = []))
 )]

@@ -67,7 +67,7 @@ async fn create_user(
     get,
     path = "/users",
     tag = "users",
-    params(("org_id" = Option<String>, Query, description = "Organization id; empty means none."), ("offset" = Option<i64>, Query, description = "Page number, from 0."), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 10).")),
+    params(("org_id" = Option<String>, Query, description = "Organization id; empty means none."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
     responses((status = 200, description = "Success.", body = UserList), ErrorResponses),
     security(("bearer" = []))
 )]
