@@ -9,7 +9,6 @@
 
 use roster_domain::audit::AuditRecord;
 use roster_domain::{Error, ErrorKind};
-use roster_store::prelude::*;
 use roster_store::{PgStoreOptions, Store};
 use std::sync::Arc;
 
