@@ -15,24 +15,8 @@ macro_rules! impl_accounts {
                      $10, $11, $12, $13) ON CONFLICT (application_id, user_id) DO NOTHING",
                     $crate::queries::ACCOUNT_COLUMNS
                 );
-                let done = sqlx::query(&sql)
-                    .bind(&a.id)
-                    .bind(&a.application_id)
-                    .bind(&a.user_id)
-                    .bind(&a.account_name)
-                    .bind(a.account_type.as_str())
-                    .bind(&a.name)
-                    .bind(&a.org_id)
-                    .bind(&a.password)
-                    .bind(a.disabled)
-                    .bind(a.disabled_by_user)
-                    .bind($crate::rows::to_json(&a.extension))
-                    .bind(a.created_at)
-                    .bind(a.updated_at)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err(|e| $crate::errors::map_unique(e, $crate::errors::ACCOUNT_UNIQUES))?;
-                if done.rows_affected() == 0 {
+                let rows = $crate::queries::execute!(self.conn, &sql, [&a.id, &a.application_id, &a.user_id, &a.account_name, a.account_type.as_str(), &a.name, &a.org_id, &a.password, a.disabled, a.disabled_by_user, $crate::rows::to_json(&a.extension), a.created_at, a.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::ACCOUNT_UNIQUES))?;
+                if rows == 0 {
                     return Err(roster_domain::ErrorKind::AppAccountExists.into());
                 }
                 Ok(())
@@ -42,29 +26,16 @@ macro_rules! impl_accounts {
                 &mut self,
                 a: &roster_domain::account::AppAccount,
             ) -> roster_domain::Result<()> {
-                let done = sqlx::query(
+                let rows = $crate::queries::execute!(
+                    self.conn,
                     "UPDATE app_accounts SET account_name = $1, name = $2, org_id = $3, \
                      password_secret = $4, disabled = $5, disabled_by_user = $6, extension = $7, \
                      updated_at = $8, user_id = $9, account_type = $10 \
                      WHERE application_id = $11 AND id = $12",
-                )
-                .bind(&a.account_name)
-                .bind(&a.name)
-                .bind(&a.org_id)
-                .bind(&a.password)
-                .bind(a.disabled)
-                .bind(a.disabled_by_user)
-                .bind($crate::rows::to_json(&a.extension))
-                .bind(a.updated_at)
-                .bind(&a.user_id)
-                .bind(a.account_type.as_str())
-                .bind(&a.application_id)
-                .bind(&a.id)
-                .execute(&mut *self.conn)
-                .await
-                .map_err(|e| $crate::errors::map_unique(e, $crate::errors::ACCOUNT_UNIQUES));
-                let done = done?;
-                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::AppAccountNotFound)?;
+                    [&a.account_name, &a.name, &a.org_id, &a.password, a.disabled, a.disabled_by_user, $crate::rows::to_json(&a.extension), a.updated_at, &a.user_id, a.account_type.as_str(), &a.application_id, &a.id],
+                    |e| $crate::errors::map_unique(e, $crate::errors::ACCOUNT_UNIQUES)
+                )?;
+                $crate::queries::touched(rows, roster_domain::ErrorKind::AppAccountNotFound)?;
                 Ok(())
             }
 
@@ -73,14 +44,13 @@ macro_rules! impl_accounts {
                 application_id: &str,
                 id: &str,
             ) -> roster_domain::Result<()> {
-                let done = sqlx::query("DELETE FROM app_accounts WHERE application_id = $1 AND id = $2")
-                    .bind(application_id)
-                    .bind(id)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map);
-                let done = done?;
-                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::AppAccountNotFound)?;
+                let rows = $crate::queries::execute!(
+                    self.conn,
+                    "DELETE FROM app_accounts WHERE application_id = $1 AND id = $2",
+                    [application_id, id],
+                    $crate::errors::map
+                )?;
+                $crate::queries::touched(rows, roster_domain::ErrorKind::AppAccountNotFound)?;
                 Ok(())
             }
 
@@ -94,12 +64,12 @@ macro_rules! impl_accounts {
                     $crate::queries::ACCOUNT_COLUMNS,
                     $for_update
                 );
-                sqlx::query_as::<_, $crate::rows::AccountRow>(&sql)
-                    .bind(application_id)
-                    .bind(id)
-                    .fetch_optional(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?
+                $crate::queries::fetch_row!(
+                    self.conn,
+                    $crate::rows::AccountRow,
+                    &sql,
+                    [application_id, id]
+                )?
                     .map(|r| r.into_domain())
                     .transpose()
             }
@@ -164,16 +134,9 @@ macro_rules! impl_accounts {
                 user_id: &str,
                 at: roster_domain::time::Millis,
             ) -> roster_domain::Result<u64> {
-                let done = sqlx::query(
-                    "UPDATE app_accounts SET disabled = TRUE, disabled_by_user = TRUE, \
-                     updated_at = $1 WHERE user_id = $2 AND disabled = FALSE",
-                )
-                .bind(at)
-                .bind(user_id)
-                .execute(&mut *self.conn)
-                .await
-                .map_err($crate::errors::map)?;
-                Ok(done.rows_affected())
+                let rows = $crate::queries::execute!(self.conn, "UPDATE app_accounts SET disabled = TRUE, disabled_by_user = TRUE, \
+                     updated_at = $1 WHERE user_id = $2 AND disabled = FALSE", [at, user_id], $crate::errors::map)?;
+                Ok(rows)
             }
 
             async fn enable_accounts_of_user(
@@ -181,16 +144,9 @@ macro_rules! impl_accounts {
                 user_id: &str,
                 at: roster_domain::time::Millis,
             ) -> roster_domain::Result<u64> {
-                let done = sqlx::query(
-                    "UPDATE app_accounts SET disabled = FALSE, disabled_by_user = FALSE, \
-                     updated_at = $1 WHERE user_id = $2 AND disabled_by_user = TRUE",
-                )
-                .bind(at)
-                .bind(user_id)
-                .execute(&mut *self.conn)
-                .await
-                .map_err($crate::errors::map)?;
-                Ok(done.rows_affected())
+                let rows = $crate::queries::execute!(self.conn, "UPDATE app_accounts SET disabled = FALSE, disabled_by_user = FALSE, \
+                     updated_at = $1 WHERE user_id = $2 AND disabled_by_user = TRUE", [at, user_id], $crate::errors::map)?;
+                Ok(rows)
             }
 
             async fn orphan_accounts_of_user(
@@ -198,25 +154,14 @@ macro_rules! impl_accounts {
                 user_id: &str,
                 at: roster_domain::time::Millis,
             ) -> roster_domain::Result<u64> {
-                let done = sqlx::query(
-                    "UPDATE app_accounts SET user_id = NULL, account_type = 'ORPHAN_ACCOUNT', \
-                     updated_at = $1 WHERE user_id = $2",
-                )
-                .bind(at)
-                .bind(user_id)
-                .execute(&mut *self.conn)
-                .await
-                .map_err($crate::errors::map)?;
-                Ok(done.rows_affected())
+                let rows = $crate::queries::execute!(self.conn, "UPDATE app_accounts SET user_id = NULL, account_type = 'ORPHAN_ACCOUNT', \
+                     updated_at = $1 WHERE user_id = $2", [at, user_id], $crate::errors::map)?;
+                Ok(rows)
             }
 
             async fn delete_accounts_of_user(&mut self, user_id: &str) -> roster_domain::Result<u64> {
-                let done = sqlx::query("DELETE FROM app_accounts WHERE user_id = $1")
-                    .bind(user_id)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?;
-                Ok(done.rows_affected())
+                let rows = $crate::queries::execute!(self.conn, "DELETE FROM app_accounts WHERE user_id = $1", [user_id], $crate::errors::map)?;
+                Ok(rows)
             }
 
             async fn sealed_account_passwords(
@@ -236,12 +181,7 @@ macro_rules! impl_accounts {
                 id: &str,
                 sealed: &str,
             ) -> roster_domain::Result<()> {
-                sqlx::query("UPDATE app_accounts SET password_secret = $1 WHERE id = $2")
-                    .bind(sealed)
-                    .bind(id)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?;
+                $crate::queries::execute!(self.conn, "UPDATE app_accounts SET password_secret = $1 WHERE id = $2", [sealed, id], $crate::errors::map)?;
                 Ok(())
             }
         }

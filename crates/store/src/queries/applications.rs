@@ -24,40 +24,22 @@ macro_rules! impl_applications {
                      ON CONFLICT (client_id) DO NOTHING",
                     $crate::queries::APPLICATION_COLUMNS
                 );
-                let done = sqlx::query(&sql)
-                    .bind(&app.id)
-                    .bind(&app.name)
-                    .bind(&app.client_id)
-                    .bind(&app.secret_digest)
-                    .bind(app.permissions.scope())
-                    .bind(app.disabled)
-                    .bind(app.created_at)
-                    .bind(app.updated_at)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err(|e| $crate::errors::map_unique(e, $crate::errors::APPLICATION_UNIQUES))?;
-                Ok(done.rows_affected() == 1)
+                let rows = $crate::queries::execute!(self.conn, &sql, [&app.id, &app.name, &app.client_id, &app.secret_digest, app.permissions.scope(), app.disabled, app.created_at, app.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::APPLICATION_UNIQUES))?;
+                Ok(rows == 1)
             }
 
             async fn update_application(
                 &mut self,
                 app: &roster_domain::application::Application,
             ) -> roster_domain::Result<()> {
-                let done = sqlx::query(
+                let rows = $crate::queries::execute!(
+                    self.conn,
                     "UPDATE applications SET name = $1, secret_digest = $2, permissions = $3, \
                      disabled = $4, updated_at = $5 WHERE id = $6",
-                )
-                .bind(&app.name)
-                .bind(&app.secret_digest)
-                .bind(app.permissions.scope())
-                .bind(app.disabled)
-                .bind(app.updated_at)
-                .bind(&app.id)
-                .execute(&mut *self.conn)
-                .await
-                .map_err($crate::errors::map);
-                let done = done?;
-                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::ApplicationNotFound)?;
+                    [&app.name, &app.secret_digest, app.permissions.scope(), app.disabled, app.updated_at, &app.id],
+                    $crate::errors::map
+                )?;
+                $crate::queries::touched(rows, roster_domain::ErrorKind::ApplicationNotFound)?;
                 Ok(())
             }
 
@@ -69,11 +51,12 @@ macro_rules! impl_applications {
                     "SELECT {} FROM applications WHERE id = $1",
                     $crate::queries::APPLICATION_COLUMNS
                 );
-                sqlx::query_as::<_, $crate::rows::ApplicationRow>(&sql)
-                    .bind(id)
-                    .fetch_optional(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?
+                $crate::queries::fetch_row!(
+                    self.conn,
+                    $crate::rows::ApplicationRow,
+                    &sql,
+                    [id]
+                )?
                     .map(|r| r.into_domain())
                     .transpose()
             }
@@ -87,11 +70,12 @@ macro_rules! impl_applications {
                     $crate::queries::APPLICATION_COLUMNS,
                     $for_update
                 );
-                sqlx::query_as::<_, $crate::rows::ApplicationRow>(&sql)
-                    .bind(id)
-                    .fetch_optional(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?
+                $crate::queries::fetch_row!(
+                    self.conn,
+                    $crate::rows::ApplicationRow,
+                    &sql,
+                    [id]
+                )?
                     .map(|r| r.into_domain())
                     .transpose()
             }
@@ -104,11 +88,12 @@ macro_rules! impl_applications {
                     "SELECT {} FROM applications WHERE client_id = $1",
                     $crate::queries::APPLICATION_COLUMNS
                 );
-                sqlx::query_as::<_, $crate::rows::ApplicationRow>(&sql)
-                    .bind(client_id)
-                    .fetch_optional(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?
+                $crate::queries::fetch_row!(
+                    self.conn,
+                    $crate::rows::ApplicationRow,
+                    &sql,
+                    [client_id]
+                )?
                     .map(|r| r.into_domain())
                     .transpose()
             }
@@ -143,18 +128,8 @@ macro_rules! impl_applications {
                 &mut self,
                 token: &roster_domain::application::AccessToken,
             ) -> roster_domain::Result<()> {
-                sqlx::query(
-                    "INSERT INTO access_tokens (digest, application_id, scope, expires_at, created_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&token.digest)
-                .bind(&token.application_id)
-                .bind(&token.scope)
-                .bind(token.expires_at)
-                .bind(token.created_at)
-                .execute(&mut *self.conn)
-                .await
-                .map_err($crate::errors::map)?;
+                $crate::queries::execute!(self.conn, "INSERT INTO access_tokens (digest, application_id, scope, expires_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)", [&token.digest, &token.application_id, &token.scope, token.expires_at, token.created_at], $crate::errors::map)?;
                 Ok(())
             }
 
@@ -167,17 +142,16 @@ macro_rules! impl_applications {
                     roster_domain::application::Application,
                 )>,
             > {
-                sqlx::query_as::<_, $crate::rows::TokenRow>(
+                $crate::queries::fetch_row!(
+                    self.conn,
+                    $crate::rows::TokenRow,
                     "SELECT t.digest, t.application_id, t.scope, t.expires_at, \
                      t.created_at AS token_created_at, a.name, a.client_id, a.secret_digest, \
                      a.permissions, a.disabled, a.created_at, a.updated_at \
                      FROM access_tokens t JOIN applications a ON a.id = t.application_id \
                      WHERE t.digest = $1",
-                )
-                .bind(digest)
-                .fetch_optional(&mut *self.conn)
-                .await
-                .map_err($crate::errors::map)?
+                    [digest]
+                )?
                 .map(|r| r.into_domain())
                 .transpose()
             }
@@ -186,24 +160,16 @@ macro_rules! impl_applications {
                 &mut self,
                 at: roster_domain::time::Millis,
             ) -> roster_domain::Result<u64> {
-                let done = sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
-                    .bind(at)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?;
-                Ok(done.rows_affected())
+                let rows = $crate::queries::execute!(self.conn, "DELETE FROM access_tokens WHERE expires_at < $1", [at], $crate::errors::map)?;
+                Ok(rows)
             }
 
             async fn delete_tokens_of_application(
                 &mut self,
                 application_id: &str,
             ) -> roster_domain::Result<u64> {
-                let done = sqlx::query("DELETE FROM access_tokens WHERE application_id = $1")
-                    .bind(application_id)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?;
-                Ok(done.rows_affected())
+                let rows = $crate::queries::execute!(self.conn, "DELETE FROM access_tokens WHERE application_id = $1", [application_id], $crate::errors::map)?;
+                Ok(rows)
             }
         }
 
@@ -213,18 +179,8 @@ macro_rules! impl_applications {
                 &mut self,
                 r: &roster_domain::audit::AuditRecord,
             ) -> roster_domain::Result<()> {
-                sqlx::query(
-                    "INSERT INTO audit_log (at, actor, operation, target_type, target_id) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(r.at)
-                .bind(&r.actor)
-                .bind(r.operation)
-                .bind(r.target_type)
-                .bind(&r.target_id)
-                .execute(&mut *self.conn)
-                .await
-                .map_err($crate::errors::map)?;
+                $crate::queries::execute!(self.conn, "INSERT INTO audit_log (at, actor, operation, target_type, target_id) \
+                     VALUES ($1, $2, $3, $4, $5)", [r.at, &r.actor, r.operation, r.target_type, &r.target_id], $crate::errors::map)?;
                 Ok(())
             }
 

@@ -28,6 +28,31 @@ pub(crate) const APP_ORG_COLUMNS: &str =
 
 pub(crate) const ROLE_COLUMNS: &str = "id, application_id, code, name, created_at, updated_at";
 
+/// The row `$sql` selects (bound to `$binds`), if any.
+macro_rules! fetch_row {
+    ($conn:expr, $row:ty, $sql:expr, [$($bind:expr),* $(,)?]) => {
+        sqlx::query_as::<_, $row>($sql)
+            $(.bind($bind))*
+            .fetch_optional(&mut *$conn)
+            .await
+            .map_err($crate::errors::map)
+    };
+}
+pub(crate) use fetch_row;
+
+/// Runs `$sql` (bound to `$binds`); the rows it touched, or its error through `$map`.
+macro_rules! execute {
+    ($conn:expr, $sql:expr, [$($bind:expr),* $(,)?], $map:expr) => {
+        sqlx::query($sql)
+            $(.bind($bind))*
+            .execute(&mut *$conn)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err($map)
+    };
+}
+pub(crate) use execute;
+
 /// One page of `$row`s from `$select` (without LIMIT), and the count `$count` gives.
 macro_rules! fetch_page {
     ($conn:expr, $row:ty, $select:expr, $count:expr, $page:expr, [$($bind:expr),*]) => {{

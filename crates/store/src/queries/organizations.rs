@@ -15,11 +15,7 @@ macro_rules! impl_organizations {
             async fn lock(&mut self, key: $crate::tx::LockKey) -> roster_domain::Result<()> {
                 let statement: Option<&str> = $lock;
                 if let Some(sql) = statement {
-                    sqlx::query(sql)
-                        .bind(key as i64)
-                        .execute(&mut *self.conn)
-                        .await
-                        .map_err($crate::errors::map)?;
+                    $crate::queries::execute!(self.conn, sql, [key as i64], $crate::errors::map)?;
                 }
                 Ok(())
             }
@@ -28,21 +24,8 @@ macro_rules! impl_organizations {
                 &mut self,
                 o: &roster_domain::organization::Organization,
             ) -> roster_domain::Result<()> {
-                sqlx::query(
-                    "INSERT INTO organizations (id, code, name, parent_id, parent_key, category, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(&o.id)
-                .bind(&o.code)
-                .bind(&o.name)
-                .bind(&o.parent_id)
-                .bind(o.parent_id.as_deref().unwrap_or(""))
-                .bind(&o.category)
-                .bind(o.created_at)
-                .bind(o.updated_at)
-                .execute(&mut *self.conn)
-                .await
-                .map_err(|e| $crate::errors::map_unique(e, $crate::errors::ORGANIZATION_UNIQUES))?;
+                $crate::queries::execute!(self.conn, "INSERT INTO organizations (id, code, name, parent_id, parent_key, category, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", [&o.id, &o.code, &o.name, &o.parent_id, o.parent_id.as_deref().unwrap_or(""), &o.category, o.created_at, o.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::ORGANIZATION_UNIQUES))?;
                 Ok(())
             }
 
@@ -50,33 +33,25 @@ macro_rules! impl_organizations {
                 &mut self,
                 o: &roster_domain::organization::Organization,
             ) -> roster_domain::Result<()> {
-                let done = sqlx::query(
+                let rows = $crate::queries::execute!(
+                    self.conn,
                     "UPDATE organizations SET code = $1, name = $2, parent_id = $3, \
                      parent_key = $4, category = $5, updated_at = $6 WHERE id = $7",
-                )
-                .bind(&o.code)
-                .bind(&o.name)
-                .bind(&o.parent_id)
-                .bind(o.parent_id.as_deref().unwrap_or(""))
-                .bind(&o.category)
-                .bind(o.updated_at)
-                .bind(&o.id)
-                .execute(&mut *self.conn)
-                .await
-                .map_err(|e| $crate::errors::map_unique(e, $crate::errors::ORGANIZATION_UNIQUES));
-                let done = done?;
-                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::OrganizationNotFound)?;
+                    [&o.code, &o.name, &o.parent_id, o.parent_id.as_deref().unwrap_or(""), &o.category, o.updated_at, &o.id],
+                    |e| $crate::errors::map_unique(e, $crate::errors::ORGANIZATION_UNIQUES)
+                )?;
+                $crate::queries::touched(rows, roster_domain::ErrorKind::OrganizationNotFound)?;
                 Ok(())
             }
 
             async fn delete_organization(&mut self, id: &str) -> roster_domain::Result<()> {
-                let done = sqlx::query("DELETE FROM organizations WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map);
-                let done = done?;
-                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::OrganizationNotFound)?;
+                let rows = $crate::queries::execute!(
+                    self.conn,
+                    "DELETE FROM organizations WHERE id = $1",
+                    [id],
+                    $crate::errors::map
+                )?;
+                $crate::queries::touched(rows, roster_domain::ErrorKind::OrganizationNotFound)?;
                 Ok(())
             }
 
@@ -88,11 +63,12 @@ macro_rules! impl_organizations {
                     "SELECT {} FROM organizations WHERE id = $1",
                     $crate::queries::ORGANIZATION_COLUMNS
                 );
-                Ok(sqlx::query_as::<_, $crate::rows::OrganizationRow>(&sql)
-                    .bind(id)
-                    .fetch_optional(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?
+                Ok($crate::queries::fetch_row!(
+                    self.conn,
+                    $crate::rows::OrganizationRow,
+                    &sql,
+                    [id]
+                )?
                     .map(|r| r.into_domain()))
             }
 
@@ -104,11 +80,12 @@ macro_rules! impl_organizations {
                     "SELECT {} FROM organizations WHERE code = $1",
                     $crate::queries::ORGANIZATION_COLUMNS
                 );
-                Ok(sqlx::query_as::<_, $crate::rows::OrganizationRow>(&sql)
-                    .bind(code)
-                    .fetch_optional(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?
+                Ok($crate::queries::fetch_row!(
+                    self.conn,
+                    $crate::rows::OrganizationRow,
+                    &sql,
+                    [code]
+                )?
                     .map(|r| r.into_domain()))
             }
 
@@ -119,10 +96,12 @@ macro_rules! impl_organizations {
                     "SELECT {} FROM organizations WHERE parent_id IS NULL ORDER BY id LIMIT 1",
                     $crate::queries::ORGANIZATION_COLUMNS
                 );
-                Ok(sqlx::query_as::<_, $crate::rows::OrganizationRow>(&sql)
-                    .fetch_optional(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?
+                Ok($crate::queries::fetch_row!(
+                    self.conn,
+                    $crate::rows::OrganizationRow,
+                    &sql,
+                    []
+                )?
                     .map(|r| r.into_domain()))
             }
 
@@ -237,17 +216,7 @@ macro_rules! impl_organizations {
                     "INSERT INTO app_organizations ({}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     $crate::queries::APP_ORG_COLUMNS
                 );
-                sqlx::query(&sql)
-                    .bind(&o.id)
-                    .bind(&o.application_id)
-                    .bind(&o.code)
-                    .bind(&o.name)
-                    .bind(&o.parent_id)
-                    .bind(o.created_at)
-                    .bind(o.updated_at)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err(|e| $crate::errors::map_unique(e, $crate::errors::APP_ORG_UNIQUES))?;
+                $crate::queries::execute!(self.conn, &sql, [&o.id, &o.application_id, &o.code, &o.name, &o.parent_id, o.created_at, o.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::APP_ORG_UNIQUES))?;
                 Ok(())
             }
 
@@ -255,30 +224,25 @@ macro_rules! impl_organizations {
                 &mut self,
                 o: &roster_domain::organization::AppOrganization,
             ) -> roster_domain::Result<()> {
-                let done = sqlx::query(
+                let rows = $crate::queries::execute!(
+                    self.conn,
                     "UPDATE app_organizations SET name = $1, parent_id = $2, updated_at = $3 \
                      WHERE id = $4",
-                )
-                .bind(&o.name)
-                .bind(&o.parent_id)
-                .bind(o.updated_at)
-                .bind(&o.id)
-                .execute(&mut *self.conn)
-                .await
-                .map_err($crate::errors::map);
-                let done = done?;
-                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::AppOrgNotFound)?;
+                    [&o.name, &o.parent_id, o.updated_at, &o.id],
+                    $crate::errors::map
+                )?;
+                $crate::queries::touched(rows, roster_domain::ErrorKind::AppOrgNotFound)?;
                 Ok(())
             }
 
             async fn delete_app_org(&mut self, id: &str) -> roster_domain::Result<()> {
-                let done = sqlx::query("DELETE FROM app_organizations WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map);
-                let done = done?;
-                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::AppOrgNotFound)?;
+                let rows = $crate::queries::execute!(
+                    self.conn,
+                    "DELETE FROM app_organizations WHERE id = $1",
+                    [id],
+                    $crate::errors::map
+                )?;
+                $crate::queries::touched(rows, roster_domain::ErrorKind::AppOrgNotFound)?;
                 Ok(())
             }
 
@@ -291,12 +255,12 @@ macro_rules! impl_organizations {
                     "SELECT {} FROM app_organizations WHERE application_id = $1 AND id = $2",
                     $crate::queries::APP_ORG_COLUMNS
                 );
-                Ok(sqlx::query_as::<_, $crate::rows::AppOrgRow>(&sql)
-                    .bind(application_id)
-                    .bind(id)
-                    .fetch_optional(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?
+                Ok($crate::queries::fetch_row!(
+                    self.conn,
+                    $crate::rows::AppOrgRow,
+                    &sql,
+                    [application_id, id]
+                )?
                     .map(|r| r.into_domain()))
             }
 
@@ -309,12 +273,12 @@ macro_rules! impl_organizations {
                     "SELECT {} FROM app_organizations WHERE application_id = $1 AND code = $2",
                     $crate::queries::APP_ORG_COLUMNS
                 );
-                Ok(sqlx::query_as::<_, $crate::rows::AppOrgRow>(&sql)
-                    .bind(application_id)
-                    .bind(code)
-                    .fetch_optional(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?
+                Ok($crate::queries::fetch_row!(
+                    self.conn,
+                    $crate::rows::AppOrgRow,
+                    &sql,
+                    [application_id, code]
+                )?
                     .map(|r| r.into_domain()))
             }
 

@@ -12,16 +12,7 @@ macro_rules! impl_roles {
                     "INSERT INTO app_roles ({}) VALUES ($1, $2, $3, $4, $5, $6)",
                     $crate::queries::ROLE_COLUMNS
                 );
-                sqlx::query(&sql)
-                    .bind(&r.id)
-                    .bind(&r.application_id)
-                    .bind(&r.code)
-                    .bind(&r.name)
-                    .bind(r.created_at)
-                    .bind(r.updated_at)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err(|e| $crate::errors::map_unique(e, $crate::errors::ROLE_UNIQUES))?;
+                $crate::queries::execute!(self.conn, &sql, [&r.id, &r.application_id, &r.code, &r.name, r.created_at, r.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::ROLE_UNIQUES))?;
                 Ok(())
             }
 
@@ -29,33 +20,27 @@ macro_rules! impl_roles {
                 &mut self,
                 r: &roster_domain::role::Role,
             ) -> roster_domain::Result<()> {
-                let done = sqlx::query("UPDATE app_roles SET name = $1, updated_at = $2 WHERE id = $3")
-                    .bind(&r.name)
-                    .bind(r.updated_at)
-                    .bind(&r.id)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map);
-                let done = done?;
-                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::RoleNotFound)?;
+                let rows = $crate::queries::execute!(
+                    self.conn,
+                    "UPDATE app_roles SET name = $1, updated_at = $2 WHERE id = $3",
+                    [&r.name, r.updated_at, &r.id],
+                    $crate::errors::map
+                )?;
+                $crate::queries::touched(rows, roster_domain::ErrorKind::RoleNotFound)?;
                 Ok(())
             }
 
             async fn delete_role(&mut self, id: &str) -> roster_domain::Result<()> {
                 // Members first: SQLite enforces ON DELETE CASCADE only with foreign keys on,
                 // and this keeps both backends explicit.
-                sqlx::query("DELETE FROM app_role_members WHERE role_id = $1")
-                    .bind(id)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?;
-                let done = sqlx::query("DELETE FROM app_roles WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map);
-                let done = done?;
-                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::RoleNotFound)?;
+                $crate::queries::execute!(self.conn, "DELETE FROM app_role_members WHERE role_id = $1", [id], $crate::errors::map)?;
+                let rows = $crate::queries::execute!(
+                    self.conn,
+                    "DELETE FROM app_roles WHERE id = $1",
+                    [id],
+                    $crate::errors::map
+                )?;
+                $crate::queries::touched(rows, roster_domain::ErrorKind::RoleNotFound)?;
                 Ok(())
             }
 
@@ -68,12 +53,12 @@ macro_rules! impl_roles {
                     "SELECT {} FROM app_roles WHERE application_id = $1 AND id = $2",
                     $crate::queries::ROLE_COLUMNS
                 );
-                Ok(sqlx::query_as::<_, $crate::rows::RoleRow>(&sql)
-                    .bind(application_id)
-                    .bind(id)
-                    .fetch_optional(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?
+                Ok($crate::queries::fetch_row!(
+                    self.conn,
+                    $crate::rows::RoleRow,
+                    &sql,
+                    [application_id, id]
+                )?
                     .map(|r| r.into_domain()))
             }
 
@@ -104,17 +89,9 @@ macro_rules! impl_roles {
                 account_id: &str,
                 at: roster_domain::time::Millis,
             ) -> roster_domain::Result<bool> {
-                let done = sqlx::query(
-                    "INSERT INTO app_role_members (role_id, account_id, created_at) \
-                     VALUES ($1, $2, $3) ON CONFLICT (role_id, account_id) DO NOTHING",
-                )
-                .bind(role_id)
-                .bind(account_id)
-                .bind(at)
-                .execute(&mut *self.conn)
-                .await
-                .map_err($crate::errors::map)?;
-                Ok(done.rows_affected() == 1)
+                let rows = $crate::queries::execute!(self.conn, "INSERT INTO app_role_members (role_id, account_id, created_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (role_id, account_id) DO NOTHING", [role_id, account_id, at], $crate::errors::map)?;
+                Ok(rows == 1)
             }
 
             async fn remove_role_member(
@@ -122,15 +99,8 @@ macro_rules! impl_roles {
                 role_id: &str,
                 account_id: &str,
             ) -> roster_domain::Result<bool> {
-                let done = sqlx::query(
-                    "DELETE FROM app_role_members WHERE role_id = $1 AND account_id = $2",
-                )
-                .bind(role_id)
-                .bind(account_id)
-                .execute(&mut *self.conn)
-                .await
-                .map_err($crate::errors::map)?;
-                Ok(done.rows_affected() == 1)
+                let rows = $crate::queries::execute!(self.conn, "DELETE FROM app_role_members WHERE role_id = $1 AND account_id = $2", [role_id, account_id], $crate::errors::map)?;
+                Ok(rows == 1)
             }
 
             async fn list_role_members(

@@ -97,7 +97,8 @@ macro_rules! impl_users {
                 &mut self,
                 u: &roster_domain::user::User,
             ) -> roster_domain::Result<()> {
-                let done = sqlx::query(
+                let rows = $crate::queries::execute!(
+                    self.conn,
                     "UPDATE users SET org_id = $1, user_name = $2, mobile = $3, name = $4, \
                      email = $5, employee_id = $6, first_name = $7, middle_name = $8, \
                      last_name = $9, password_hash = $10, pwd_must_modify = $11, \
@@ -107,53 +108,21 @@ macro_rules! impl_users {
                      attr_user_type = $21, attr_hire_date = $22, attr_work_place = $23, \
                      org_relations = $24, extension = $25, disabled = $26, locked = $27, \
                      grade = $28, updated_at = $29 WHERE id = $30",
-                )
-                .bind(&u.org_id)
-                .bind(&u.user_name)
-                .bind(&u.mobile)
-                .bind(&u.name)
-                .bind(&u.email)
-                .bind(&u.employee_id)
-                .bind(&u.first_name)
-                .bind(&u.middle_name)
-                .bind(&u.last_name)
-                .bind(&u.password_hash)
-                .bind(u.pwd_must_modify)
-                .bind(u.pwd_change_at)
-                .bind(&u.attrs.gender)
-                .bind(&u.attrs.birthday)
-                .bind(&u.attrs.nick_name)
-                .bind(&u.attrs.identity_type)
-                .bind(&u.attrs.identity_number)
-                .bind(&u.attrs.area)
-                .bind(&u.attrs.city)
-                .bind(&u.attrs.manager_id)
-                .bind(&u.attrs.user_type)
-                .bind(&u.attrs.hire_date)
-                .bind(&u.attrs.work_place)
-                .bind($crate::rows::to_json(&u.org_relations))
-                .bind($crate::rows::to_json(&u.extension))
-                .bind(u.disabled)
-                .bind(u.locked)
-                .bind(u.grade)
-                .bind(u.updated_at)
-                .bind(&u.id)
-                .execute(&mut *self.conn)
-                .await
-                .map_err(|e| $crate::errors::map_unique(e, $crate::errors::USER_UNIQUES));
-                let done = done?;
-                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::UserNotFound)?;
+                    [&u.org_id, &u.user_name, &u.mobile, &u.name, &u.email, &u.employee_id, &u.first_name, &u.middle_name, &u.last_name, &u.password_hash, u.pwd_must_modify, u.pwd_change_at, &u.attrs.gender, &u.attrs.birthday, &u.attrs.nick_name, &u.attrs.identity_type, &u.attrs.identity_number, &u.attrs.area, &u.attrs.city, &u.attrs.manager_id, &u.attrs.user_type, &u.attrs.hire_date, &u.attrs.work_place, $crate::rows::to_json(&u.org_relations), $crate::rows::to_json(&u.extension), u.disabled, u.locked, u.grade, u.updated_at, &u.id],
+                    |e| $crate::errors::map_unique(e, $crate::errors::USER_UNIQUES)
+                )?;
+                $crate::queries::touched(rows, roster_domain::ErrorKind::UserNotFound)?;
                 Ok(())
             }
 
             async fn delete_user(&mut self, id: &str) -> roster_domain::Result<()> {
-                let done = sqlx::query("DELETE FROM users WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map);
-                let done = done?;
-                $crate::queries::touched(done.rows_affected(), roster_domain::ErrorKind::UserNotFound)?;
+                let rows = $crate::queries::execute!(
+                    self.conn,
+                    "DELETE FROM users WHERE id = $1",
+                    [id],
+                    $crate::errors::map
+                )?;
+                $crate::queries::touched(rows, roster_domain::ErrorKind::UserNotFound)?;
                 Ok(())
             }
 
@@ -166,11 +135,12 @@ macro_rules! impl_users {
                     $crate::queries::USER_COLUMNS,
                     $for_update
                 );
-                sqlx::query_as::<_, $crate::rows::UserRow>(&sql)
-                    .bind(id)
-                    .fetch_optional(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?
+                $crate::queries::fetch_row!(
+                    self.conn,
+                    $crate::rows::UserRow,
+                    &sql,
+                    [id]
+                )?
                     .map(|r| r.into_domain())
                     .transpose()
             }
@@ -183,11 +153,12 @@ macro_rules! impl_users {
                     "SELECT {} FROM users WHERE user_name = $1",
                     $crate::queries::USER_COLUMNS
                 );
-                sqlx::query_as::<_, $crate::rows::UserRow>(&sql)
-                    .bind(user_name)
-                    .fetch_optional(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?
+                $crate::queries::fetch_row!(
+                    self.conn,
+                    $crate::rows::UserRow,
+                    &sql,
+                    [user_name]
+                )?
                     .map(|r| r.into_domain())
                     .transpose()
             }
