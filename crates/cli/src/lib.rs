@@ -298,8 +298,6 @@ fn redact_url(url: &str) -> String {
 
 async fn import_users(db: DatabaseArgs, file: std::path::PathBuf) -> Result<()> {
     use tokio::io::AsyncBufReadExt;
-    let config_file = config::read_file_config(db.config.as_deref())?;
-    let url = config::database_url(&db, &config_file);
     let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = if file.as_os_str() == "-" {
         Box::new(tokio::io::stdin())
     } else {
@@ -309,15 +307,11 @@ async fn import_users(db: DatabaseArgs, file: std::path::PathBuf) -> Result<()> 
                 .with_context(|| format!("opening {}", file.display()))?,
         )
     };
-    let store = roster_store::open(&url, roster_store::PgStoreOptions::default())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("opening database {}", redact_url(&url)))?;
     let settings = roster_service::Settings {
         argon2: import_argon2_settings(),
         ..Default::default()
     };
-    let service = Service::new(store.clone(), settings).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (store, service) = open_for_command(&db, settings).await?;
     let (lines_tx, lines_rx) = tokio::sync::mpsc::channel(4096);
     let reading = tokio::spawn(async move {
         let mut lines = tokio::io::BufReader::new(reader).lines();
@@ -380,14 +374,7 @@ async fn rotate_secret_key(db: DatabaseArgs) -> Result<()> {
     };
     let old = read_key("ROSTER_SECRET_KEY_OLD")?;
     let new = read_key("ROSTER_SECRET_KEY")?;
-    let file = config::read_file_config(db.config.as_deref())?;
-    let url = config::database_url(&db, &file);
-    let store = roster_store::open(&url, roster_store::PgStoreOptions::default())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("opening database {}", redact_url(&url)))?;
-    let service = Service::new(store.clone(), roster_service::Settings::default())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (store, service) = open_for_command(&db, roster_service::Settings::default()).await?;
     let resealed = service.reseal_account_passwords(&old, &new).await;
     store.close().await;
     let resealed = resealed.map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
@@ -403,14 +390,7 @@ async fn list_audit(
 ) -> Result<()> {
     let page = roster_domain::page::PageRequest::new(Some(offset), Some(limit))
         .map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
-    let file = config::read_file_config(db.config.as_deref())?;
-    let url = config::database_url(&db, &file);
-    let store = roster_store::open(&url, roster_store::PgStoreOptions::default())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("opening database {}", redact_url(&url)))?;
-    let service = Service::new(store.clone(), roster_service::Settings::default())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (store, service) = open_for_command(&db, roster_service::Settings::default()).await?;
     let listed = service.list_audit_as_operator(filter, page).await;
     store.close().await;
     let listed = listed.map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
@@ -435,6 +415,22 @@ async fn list_audit(
     Ok(())
 }
 
+/// Opens the database an admin command names (flag, variable or TOML file) and the
+/// service over it. The caller closes the store when done.
+async fn open_for_command(
+    db: &DatabaseArgs,
+    settings: roster_service::Settings,
+) -> Result<(std::sync::Arc<dyn roster_store::Store>, Service)> {
+    let file = config::read_file_config(db.config.as_deref())?;
+    let url = config::database_url(db, &file);
+    let store = roster_store::open(&url, roster_store::PgStoreOptions::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("opening database {}", redact_url(&url)))?;
+    let service = Service::new(store.clone(), settings).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((store, service))
+}
+
 fn print_openapi() -> Result<()> {
     let document = roster_http::openapi()
         .to_pretty_json()
@@ -444,19 +440,12 @@ fn print_openapi() -> Result<()> {
 }
 
 async fn create_app(db: DatabaseArgs, name: String, codes: Vec<String>) -> Result<()> {
-    let file = config::read_file_config(db.config.as_deref())?;
-    let url = config::database_url(&db, &file);
     let permissions = codes
         .iter()
         .map(|c| Permission::parse(c))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
-    let store = roster_store::open(&url, roster_store::PgStoreOptions::default())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("opening database {}", redact_url(&url)))?;
-    let service = Service::new(store.clone(), roster_service::Settings::default())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (store, service) = open_for_command(&db, roster_service::Settings::default()).await?;
     let created = service
         .create_application(CLI_ACTOR, Some(name), permissions)
         .await

@@ -23,6 +23,7 @@ mod cli;
 mod crash;
 mod docs;
 mod durability;
+mod import;
 mod lists;
 mod nodes;
 mod openapi;
