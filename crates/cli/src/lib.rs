@@ -46,6 +46,13 @@ enum Command {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// Count every list's page marks again from the tables, in one transaction: needed only
+    /// after rows were changed other than through Roster. Prints {"disagreements": N}, how
+    /// many the marks had before.
+    Reindex {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,6 +149,7 @@ where
             Command::Openapi => print_openapi(),
             Command::Import(ImportCommand::Users { db, file }) => import_users(db, file).await,
             Command::RotateSecretKey { db } => rotate_secret_key(db).await,
+            Command::Reindex { db } => reindex(db).await,
             Command::Audit(AuditCommand::List {
                 db,
                 actor,
@@ -379,6 +387,15 @@ async fn rotate_secret_key(db: DatabaseArgs) -> Result<()> {
     store.close().await;
     let resealed = resealed.map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
     println!("{}", serde_json::json!({ "resealed": resealed }));
+    Ok(())
+}
+
+async fn reindex(db: DatabaseArgs) -> Result<()> {
+    let (store, service) = open_for_command(&db, roster_service::Settings::default()).await?;
+    let found = service.reindex().await;
+    store.close().await;
+    let found = found.map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
+    println!("{}", serde_json::json!({ "disagreements": found }));
     Ok(())
 }
 

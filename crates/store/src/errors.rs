@@ -103,7 +103,8 @@ pub(crate) fn map(err: sqlx::Error) -> Error {
 
 /// PostgreSQL SQLSTATEs of a database that is unreachable or refusing work (connection
 /// exceptions 08, insufficient resources 53, operator intervention 57P, invalid
-/// authorization 28, database gone 3D000); SQLite result codes BUSY, LOCKED, IOERR, FULL,
+/// authorization 28, database gone 3D000), or that gave up a transaction the client may
+/// simply retry (serialization failure 40001, deadlock 40P01); SQLite result codes BUSY, LOCKED, IOERR, FULL,
 /// CANTOPEN (extended codes carry the primary code in their low byte).
 fn is_unavailable(code: &str) -> bool {
     if let Ok(sqlite) = code.parse::<i64>() {
@@ -112,5 +113,5 @@ fn is_unavailable(code: &str) -> bool {
     ["08", "53", "57P", "28"]
         .iter()
         .any(|p| code.starts_with(p))
-        || code == "3D000"
+        || matches!(code, "3D000" | "40001" | "40P01")
 }

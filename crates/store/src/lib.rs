@@ -12,8 +12,8 @@ mod tx;
 pub use postgres::{PgStore, PgStoreOptions};
 pub use sqlite::SqliteStore;
 pub use tx::{
-    AccountTx, AppOrgTx, ApplicationTx, AuditTx, LockKey, OrgScope, OrganizationTx, RoleTx,
-    TokenTx, Tx, UserTx,
+    AccountTx, AppOrgTx, ApplicationTx, AuditTx, LockKey, MaintenanceTx, OrgScope, OrganizationTx,
+    RoleTx, TokenTx, Tx, UserTx,
 };
 
 use async_trait::async_trait;
@@ -91,6 +91,7 @@ pub async fn open(url: &str, pg: PgStoreOptions) -> Result<Arc<dyn Store>> {
 /// Every capability trait, for `use roster_store::prelude::*`.
 pub mod prelude {
     pub use crate::tx::{
-        AccountTx, AppOrgTx, ApplicationTx, AuditTx, OrganizationTx, RoleTx, TokenTx, Tx, UserTx,
+        AccountTx, AppOrgTx, ApplicationTx, AuditTx, MaintenanceTx, OrganizationTx, RoleTx,
+        TokenTx, Tx, UserTx,
     };
 }

@@ -67,6 +67,9 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| Error::internal(format!("migrating PostgreSQL: {e}")))?;
+        let mut upkeep = pool.begin().await.map_err(map)?;
+        PgTx::new(&mut upkeep).run_maintenance().await?;
+        upkeep.commit().await.map_err(map)?;
         Ok(Self { pool })
     }
 }
@@ -75,7 +78,13 @@ impl PgStore {
 impl Store for PgStore {
     async fn run_write(&self, job: Job) -> Result<Output> {
         let mut tx = self.pool.begin().await.map_err(map)?;
-        let outcome = job(&mut PgTx::new(&mut tx)).await;
+        let outcome = {
+            let mut work = PgTx::new(&mut tx);
+            match job(&mut work).await {
+                Ok(out) => work.apply_marks().await.map(|()| out),
+                Err(e) => Err(e),
+            }
+        };
         match outcome {
             Ok(out) => {
                 tx.commit().await.map_err(map)?;

@@ -85,6 +85,9 @@ impl SqliteStore {
             .run(&mut writer)
             .await
             .map_err(|e| Error::internal(format!("migrating {}: {e}", file.display())))?;
+        let mut upkeep = writer.begin().await.map_err(map)?;
+        SqliteTx::new(&mut upkeep).run_maintenance().await?;
+        upkeep.commit().await.map_err(map)?;
         let readers = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
@@ -207,10 +210,14 @@ async fn run_in_savepoint(conn: &mut SqliteConnection, job: Job) -> Result<Outpu
     conn.execute("SAVEPOINT job").await.map_err(map)?;
     let outcome = {
         let mut tx = SqliteTx::new(conn);
-        AssertUnwindSafe(job(&mut tx))
+        let outcome = AssertUnwindSafe(job(&mut tx))
             .catch_unwind()
             .await
-            .unwrap_or_else(|_| Err(Error::internal("a write job panicked")))
+            .unwrap_or_else(|_| Err(Error::internal("a write job panicked")));
+        match outcome {
+            Ok(out) => tx.apply_marks().await.map(|()| out),
+            Err(e) => Err(e),
+        }
     };
     let end = if outcome.is_ok() {
         conn.execute("RELEASE job").await

@@ -173,13 +173,39 @@ pub trait AuditTx: Send {
     ) -> Result<Page<AuditEntry>>;
 }
 
+/// The store's own upkeep.
+#[async_trait]
+pub trait MaintenanceTx: Send {
+    /// Counts every list's page marks again from the tables (`roster reindex`): for a
+    /// database whose rows were changed by hand.
+    async fn rebuild_page_marks(&mut self) -> Result<()>;
+    /// Where the page marks disagree with the rows they count; empty when all agree.
+    async fn page_mark_errors(&mut self) -> Result<Vec<String>>;
+}
+
 /// Everything a use case may do in one transaction.
 pub trait Tx:
-    ApplicationTx + TokenTx + OrganizationTx + AppOrgTx + UserTx + AccountTx + RoleTx + AuditTx
+    ApplicationTx
+    + TokenTx
+    + OrganizationTx
+    + AppOrgTx
+    + UserTx
+    + AccountTx
+    + RoleTx
+    + AuditTx
+    + MaintenanceTx
 {
 }
 
 impl<T> Tx for T where
-    T: ApplicationTx + TokenTx + OrganizationTx + AppOrgTx + UserTx + AccountTx + RoleTx + AuditTx
+    T: ApplicationTx
+        + TokenTx
+        + OrganizationTx
+        + AppOrgTx
+        + UserTx
+        + AccountTx
+        + RoleTx
+        + AuditTx
+        + MaintenanceTx
 {
 }

@@ -202,7 +202,7 @@ pub fn roster_bin() -> &'static str {
 
 /// Environment every test server gets: the bootstrap application, and cheap Argon2
 /// parameters (an explicit test setting; production defaults are far costlier).
-fn base_env(cmd: &mut Command) {
+pub fn base_env(cmd: &mut Command) {
     cmd.env_remove("ROSTER_CONFIG")
         .env_remove("ROSTER_DATABASE")
         .env_remove("ROSTER_LISTEN")

@@ -1,7 +1,36 @@
 //! Application accounts.
 
+/// Records account `$id` (of application `$app`, of type `$type`) joining (`$delta` = 1) or
+/// leaving (-1) the account lists.
+macro_rules! joined {
+    ($tx:expr, $id:expr, $app:expr, $type:expr, $delta:expr) => {{
+        use $crate::queries::marks::List;
+        $tx.marks.add(List::Accounts, &[$app], $id, $delta);
+        $tx.marks
+            .add(List::AccountsOfType, &[$app, $type], $id, $delta);
+    }};
+}
+pub(crate) use joined;
+
 macro_rules! impl_accounts {
     ($tx:ident, $for_update:expr) => {
+        impl<'c> $tx<'c> {
+            /// Takes the accounts `$condition` selects (bound to `value`) out of their roles,
+            /// before they are deleted.
+            async fn leave_roles(&mut self, condition: &str, value: &str) -> roster_domain::Result<()> {
+                let sql = format!("DELETE FROM app_role_members WHERE {condition} RETURNING role_id, account_id");
+                let left: Vec<(String, String)> = sqlx::query_as(&sql)
+                    .bind(value)
+                    .fetch_all(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                for (role_id, account_id) in &left {
+                    self.marks.add($crate::queries::marks::List::RoleMembers, &[role_id], account_id, -1);
+                }
+                Ok(())
+            }
+        }
+
         #[async_trait::async_trait]
         impl<'c> $crate::tx::AccountTx for $tx<'c> {
             async fn insert_account(
@@ -19,6 +48,7 @@ macro_rules! impl_accounts {
                 if rows == 0 {
                     return Err(roster_domain::ErrorKind::AppAccountExists.into());
                 }
+                $crate::queries::accounts::joined!(self, &a.id, &a.application_id, a.account_type.as_str(), 1);
                 Ok(())
             }
 
@@ -26,6 +56,17 @@ macro_rules! impl_accounts {
                 &mut self,
                 a: &roster_domain::account::AppAccount,
             ) -> roster_domain::Result<()> {
+                let before: Option<(String,)> = $crate::queries::fetch_row!(
+                    self.conn,
+                    (String,),
+                    "SELECT account_type FROM app_accounts WHERE application_id = $1 AND id = $2",
+                    [&a.application_id, &a.id]
+                )?;
+                if let Some((old_type,)) = before.filter(|(t,)| t != a.account_type.as_str()) {
+                    use $crate::queries::marks::List;
+                    self.marks.add(List::AccountsOfType, &[&a.application_id, &old_type], &a.id, -1);
+                    self.marks.add(List::AccountsOfType, &[&a.application_id, a.account_type.as_str()], &a.id, 1);
+                }
                 let rows = $crate::queries::execute!(
                     self.conn,
                     "UPDATE app_accounts SET account_name = $1, name = $2, org_id = $3, \
@@ -44,13 +85,15 @@ macro_rules! impl_accounts {
                 application_id: &str,
                 id: &str,
             ) -> roster_domain::Result<()> {
-                let rows = $crate::queries::execute!(
+                self.leave_roles("account_id = $1", id).await?;
+                let (account_type,): (String,) = $crate::queries::fetch_row!(
                     self.conn,
-                    "DELETE FROM app_accounts WHERE application_id = $1 AND id = $2",
-                    [application_id, id],
-                    $crate::errors::map
-                )?;
-                $crate::queries::touched(rows, roster_domain::ErrorKind::AppAccountNotFound)?;
+                    (String,),
+                    "DELETE FROM app_accounts WHERE application_id = $1 AND id = $2 RETURNING account_type",
+                    [application_id, id]
+                )?
+                .ok_or(roster_domain::ErrorKind::AppAccountNotFound)?;
+                $crate::queries::accounts::joined!(self, id, application_id, &account_type, -1);
                 Ok(())
             }
 
@@ -98,28 +141,19 @@ macro_rules! impl_accounts {
                 account_type: Option<roster_domain::account::AccountType>,
                 page: roster_domain::page::PageRequest,
             ) -> roster_domain::Result<roster_domain::page::Page<roster_domain::account::AppAccount>> {
-                let (total, rows) = match account_type {
-                    Some(t) => $crate::queries::fetch_id_page!(
-                        self.conn,
-                        $crate::rows::AccountRow,
-                        $crate::queries::ACCOUNT_COLUMNS,
-                        "app_accounts",
-                        "WHERE application_id = $1 AND account_type = $2",
-                        "application_id, account_type, id",
-                        page,
-                        [application_id, t.as_str()]
-                    ),
-                    None => $crate::queries::fetch_id_page!(
-                        self.conn,
-                        $crate::rows::AccountRow,
-                        $crate::queries::ACCOUNT_COLUMNS,
-                        "app_accounts",
-                        "WHERE application_id = $1",
-                        "application_id, id",
-                        page,
-                        [application_id]
-                    ),
+                use $crate::queries::marks::{List, Scope};
+                let scope = match account_type {
+                    Some(t) => Scope::new(List::AccountsOfType, &[application_id, t.as_str()]),
+                    None => Scope::new(List::Accounts, &[application_id]),
                 };
+                let (total, rows) = $crate::queries::marks::marked_page!(
+                    self.conn,
+                    $crate::rows::AccountRow,
+                    $crate::queries::ACCOUNT_COLUMNS,
+                    "app_accounts",
+                    scope,
+                    page
+                );
                 Ok(roster_domain::page::Page {
                     total,
                     items: rows
@@ -154,14 +188,38 @@ macro_rules! impl_accounts {
                 user_id: &str,
                 at: roster_domain::time::Millis,
             ) -> roster_domain::Result<u64> {
-                let rows = $crate::queries::execute!(self.conn, "UPDATE app_accounts SET user_id = NULL, account_type = 'ORPHAN_ACCOUNT', \
-                     updated_at = $1 WHERE user_id = $2", [at, user_id], $crate::errors::map)?;
+                let accounts: Vec<(String, String, String)> = sqlx::query_as(
+                    "SELECT id, application_id, account_type FROM app_accounts WHERE user_id = $1",
+                )
+                .bind(user_id)
+                .fetch_all(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)?;
+                let orphan = roster_domain::account::AccountType::Orphan.as_str();
+                for (id, app, old_type) in accounts.iter().filter(|(_, _, t)| t != orphan) {
+                    use $crate::queries::marks::List;
+                    self.marks.add(List::AccountsOfType, &[app, old_type], id, -1);
+                    self.marks.add(List::AccountsOfType, &[app, orphan], id, 1);
+                }
+                let rows = $crate::queries::execute!(self.conn, "UPDATE app_accounts SET user_id = NULL, account_type = $3, \
+                     updated_at = $1 WHERE user_id = $2", [at, user_id, orphan], $crate::errors::map)?;
                 Ok(rows)
             }
 
             async fn delete_accounts_of_user(&mut self, user_id: &str) -> roster_domain::Result<u64> {
-                let rows = $crate::queries::execute!(self.conn, "DELETE FROM app_accounts WHERE user_id = $1", [user_id], $crate::errors::map)?;
-                Ok(rows)
+                self.leave_roles("account_id IN (SELECT id FROM app_accounts WHERE user_id = $1)", user_id)
+                    .await?;
+                let gone: Vec<(String, String, String)> = sqlx::query_as(
+                    "DELETE FROM app_accounts WHERE user_id = $1 RETURNING id, application_id, account_type",
+                )
+                .bind(user_id)
+                .fetch_all(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)?;
+                for (id, app, account_type) in &gone {
+                    $crate::queries::accounts::joined!(self, id, app, account_type, -1);
+                }
+                Ok(gone.len() as u64)
             }
 
             async fn sealed_account_passwords(

@@ -25,6 +25,9 @@ macro_rules! impl_applications {
                     $crate::queries::APPLICATION_COLUMNS
                 );
                 let rows = $crate::queries::execute!(self.conn, &sql, [&app.id, &app.name, &app.client_id, &app.secret_digest, app.permissions.scope(), app.disabled, app.created_at, app.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::APPLICATION_UNIQUES))?;
+                if rows == 1 {
+                    self.marks.add($crate::queries::marks::List::Applications, &[], &app.id, 1);
+                }
                 Ok(rows == 1)
             }
 
@@ -102,15 +105,13 @@ macro_rules! impl_applications {
                 &mut self,
                 page: roster_domain::page::PageRequest,
             ) -> roster_domain::Result<roster_domain::page::Page<roster_domain::application::Application>> {
-                let (total, rows) = $crate::queries::fetch_id_page!(
+                let (total, rows) = $crate::queries::marks::marked_page!(
                     self.conn,
                     $crate::rows::ApplicationRow,
                     $crate::queries::APPLICATION_COLUMNS,
                     "applications",
-                    "",
-                    "id",
-                    page,
-                    []
+                    $crate::queries::marks::Scope::new($crate::queries::marks::List::Applications, &[]),
+                    page
                 );
                 Ok(roster_domain::page::Page {
                     total,

@@ -3,6 +3,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod applications;
+pub(crate) mod marks;
 pub(crate) mod organizations;
 pub(crate) mod roles;
 pub(crate) mod users;
@@ -72,36 +73,6 @@ macro_rules! fetch_page {
 }
 pub(crate) use fetch_page;
 
-/// One page of a single-table list. The page's ids are found on the covering index alone
-/// (skipping `offset × limit` index entries, not whole rows), then only those rows are read.
-macro_rules! fetch_id_page {
-    ($conn:expr, $row:ty, $cols:expr, $table:expr, $filter:expr, $order:expr, $page:expr, [$($bind:expr),*]) => {{
-        let count = format!("SELECT COUNT(*) FROM {} {}", $table, $filter);
-        let select = format!(
-            "SELECT {cols} FROM {table} WHERE id IN (SELECT id FROM {table} {filter} \
-             ORDER BY {order} LIMIT {limit} OFFSET {offset}) ORDER BY {order}",
-            cols = $cols,
-            table = $table,
-            filter = $filter,
-            order = $order,
-            limit = $page.limit,
-            offset = $page.skip(),
-        );
-        let total: i64 = sqlx::query_scalar(&count)
-            $(.bind($bind))*
-            .fetch_one(&mut *$conn)
-            .await
-            .map_err($crate::errors::map)?;
-        let rows = sqlx::query_as::<_, $row>(&select)
-            $(.bind($bind))*
-            .fetch_all(&mut *$conn)
-            .await
-            .map_err($crate::errors::map)?;
-        (total, rows)
-    }};
-}
-pub(crate) use fetch_id_page;
-
 /// Placeholders for statements with many parameters (bulk inserts, IN lists). SQLite looks
 /// named parameters up one by one in a list, so thousands of `$n` make binding quadratic;
 /// its anonymous `?` binds in order at no cost. PostgreSQL takes `$n`.
@@ -121,13 +92,20 @@ macro_rules! impl_tx {
     ($tx:ident, $conn:ty, $lock:expr, $ph:path, $for_update:expr) => {
         pub struct $tx<'c> {
             conn: &'c mut $conn,
+            /// List changes of this job, applied to the page marks when it ends.
+            marks: $crate::queries::marks::Pending,
         }
 
         impl<'c> $tx<'c> {
             pub fn new(conn: &'c mut $conn) -> Self {
-                Self { conn }
+                Self {
+                    conn,
+                    marks: Default::default(),
+                }
             }
         }
+
+        $crate::queries::marks::impl_marks!($tx, $lock);
 
         $crate::queries::applications::impl_applications!($tx, $ph, $for_update);
         $crate::queries::users::impl_users!($tx, $ph, $for_update);

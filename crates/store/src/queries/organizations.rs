@@ -10,6 +10,17 @@ pub(crate) fn subtree_cte(table: &str) -> String {
 
 macro_rules! impl_organizations {
     ($tx:ident, $lock:expr) => {
+        impl<'c> $tx<'c> {
+            /// Records organization `id` joining (`delta` = 1) or leaving (-1) the lists.
+            fn org_joined(&mut self, id: &str, root: bool, delta: i64) {
+                use $crate::queries::marks::List;
+                self.marks.add(List::Organizations, &[], id, delta);
+                if root {
+                    self.marks.add(List::RootOrganizations, &[], id, delta);
+                }
+            }
+        }
+
         #[async_trait::async_trait]
         impl<'c> $crate::tx::OrganizationTx for $tx<'c> {
             async fn lock(&mut self, key: $crate::tx::LockKey) -> roster_domain::Result<()> {
@@ -26,6 +37,7 @@ macro_rules! impl_organizations {
             ) -> roster_domain::Result<()> {
                 $crate::queries::execute!(self.conn, "INSERT INTO organizations (id, code, name, parent_id, parent_key, category, \
                      created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", [&o.id, &o.code, &o.name, &o.parent_id, o.parent_id.as_deref().unwrap_or(""), &o.category, o.created_at, o.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::ORGANIZATION_UNIQUES))?;
+                self.org_joined(&o.id, o.parent_id.is_none(), 1);
                 Ok(())
             }
 
@@ -33,6 +45,18 @@ macro_rules! impl_organizations {
                 &mut self,
                 o: &roster_domain::organization::Organization,
             ) -> roster_domain::Result<()> {
+                let before: Option<(Option<String>,)> = $crate::queries::fetch_row!(
+                    self.conn,
+                    (Option<String>,),
+                    "SELECT parent_id FROM organizations WHERE id = $1",
+                    [&o.id]
+                )?;
+                if let Some((parent,)) = before {
+                    if parent.is_none() != o.parent_id.is_none() {
+                        let delta = if o.parent_id.is_none() { 1 } else { -1 };
+                        self.marks.add($crate::queries::marks::List::RootOrganizations, &[], &o.id, delta);
+                    }
+                }
                 let rows = $crate::queries::execute!(
                     self.conn,
                     "UPDATE organizations SET code = $1, name = $2, parent_id = $3, \
@@ -45,13 +69,14 @@ macro_rules! impl_organizations {
             }
 
             async fn delete_organization(&mut self, id: &str) -> roster_domain::Result<()> {
-                let rows = $crate::queries::execute!(
+                let (parent,): (Option<String>,) = $crate::queries::fetch_row!(
                     self.conn,
-                    "DELETE FROM organizations WHERE id = $1",
-                    [id],
-                    $crate::errors::map
-                )?;
-                $crate::queries::touched(rows, roster_domain::ErrorKind::OrganizationNotFound)?;
+                    (Option<String>,),
+                    "DELETE FROM organizations WHERE id = $1 RETURNING parent_id",
+                    [id]
+                )?
+                .ok_or(roster_domain::ErrorKind::OrganizationNotFound)?;
+                self.org_joined(id, parent.is_none(), -1);
                 Ok(())
             }
 
@@ -150,29 +175,28 @@ macro_rules! impl_organizations {
             ) -> roster_domain::Result<
                 roster_domain::page::Page<roster_domain::organization::Organization>,
             > {
+                use $crate::queries::marks::{List, Scope};
                 use $crate::tx::OrgScope;
                 let cols = $crate::queries::ORGANIZATION_COLUMNS;
                 let (total, rows) = match scope {
-                    OrgScope::Roots => $crate::queries::fetch_id_page!(
+                    OrgScope::Roots => $crate::queries::marks::marked_page!(
                         self.conn,
                         $crate::rows::OrganizationRow,
                         cols,
                         "organizations",
-                        "WHERE parent_id IS NULL",
-                        "parent_id, id",
-                        page,
-                        []
+                        Scope::new(List::RootOrganizations, &[]),
+                        page
                     ),
-                    OrgScope::All => $crate::queries::fetch_id_page!(
+                    OrgScope::All => $crate::queries::marks::marked_page!(
                         self.conn,
                         $crate::rows::OrganizationRow,
                         cols,
                         "organizations",
-                        "",
-                        "id",
-                        page,
-                        []
+                        Scope::new(List::Organizations, &[]),
+                        page
                     ),
+                    // An organization with its children, or its subtree: counted and skipped
+                    // row by row (a subtree has no list of its own to keep marks for).
                     OrgScope::WithChildren(id) => $crate::queries::fetch_page!(
                         self.conn,
                         $crate::rows::OrganizationRow,
@@ -217,6 +241,7 @@ macro_rules! impl_organizations {
                     $crate::queries::APP_ORG_COLUMNS
                 );
                 $crate::queries::execute!(self.conn, &sql, [&o.id, &o.application_id, &o.code, &o.name, &o.parent_id, o.created_at, o.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::APP_ORG_UNIQUES))?;
+                self.marks.add($crate::queries::marks::List::AppOrganizations, &[&o.application_id], &o.id, 1);
                 Ok(())
             }
 
@@ -236,13 +261,14 @@ macro_rules! impl_organizations {
             }
 
             async fn delete_app_org(&mut self, id: &str) -> roster_domain::Result<()> {
-                let rows = $crate::queries::execute!(
+                let (application_id,): (String,) = $crate::queries::fetch_row!(
                     self.conn,
-                    "DELETE FROM app_organizations WHERE id = $1",
-                    [id],
-                    $crate::errors::map
-                )?;
-                $crate::queries::touched(rows, roster_domain::ErrorKind::AppOrgNotFound)?;
+                    (String,),
+                    "DELETE FROM app_organizations WHERE id = $1 RETURNING application_id",
+                    [id]
+                )?
+                .ok_or(roster_domain::ErrorKind::AppOrgNotFound)?;
+                self.marks.add($crate::queries::marks::List::AppOrganizations, &[&application_id], id, -1);
                 Ok(())
             }
 
@@ -328,15 +354,13 @@ macro_rules! impl_organizations {
             ) -> roster_domain::Result<
                 roster_domain::page::Page<roster_domain::organization::AppOrganization>,
             > {
-                let (total, rows) = $crate::queries::fetch_id_page!(
+                let (total, rows) = $crate::queries::marks::marked_page!(
                     self.conn,
                     $crate::rows::AppOrgRow,
                     $crate::queries::APP_ORG_COLUMNS,
                     "app_organizations",
-                    "WHERE application_id = $1",
-                    "application_id, id",
-                    page,
-                    [application_id]
+                    $crate::queries::marks::Scope::new($crate::queries::marks::List::AppOrganizations, &[application_id]),
+                    page
                 );
                 Ok(roster_domain::page::Page {
                     total,

@@ -13,6 +13,7 @@ macro_rules! impl_roles {
                     $crate::queries::ROLE_COLUMNS
                 );
                 $crate::queries::execute!(self.conn, &sql, [&r.id, &r.application_id, &r.code, &r.name, r.created_at, r.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::ROLE_UNIQUES))?;
+                self.marks.add($crate::queries::marks::List::Roles, &[&r.application_id], &r.id, 1);
                 Ok(())
             }
 
@@ -34,13 +35,16 @@ macro_rules! impl_roles {
                 // Members first: SQLite enforces ON DELETE CASCADE only with foreign keys on,
                 // and this keeps both backends explicit.
                 $crate::queries::execute!(self.conn, "DELETE FROM app_role_members WHERE role_id = $1", [id], $crate::errors::map)?;
-                let rows = $crate::queries::execute!(
+                let (application_id,): (String,) = $crate::queries::fetch_row!(
                     self.conn,
-                    "DELETE FROM app_roles WHERE id = $1",
-                    [id],
-                    $crate::errors::map
-                )?;
-                $crate::queries::touched(rows, roster_domain::ErrorKind::RoleNotFound)?;
+                    (String,),
+                    "DELETE FROM app_roles WHERE id = $1 RETURNING application_id",
+                    [id]
+                )?
+                .ok_or(roster_domain::ErrorKind::RoleNotFound)?;
+                use $crate::queries::marks::{List, Scope};
+                self.marks.add(List::Roles, &[&application_id], id, -1);
+                self.marks.dropped.push(Scope::new(List::RoleMembers, &[id]));
                 Ok(())
             }
 
@@ -67,15 +71,13 @@ macro_rules! impl_roles {
                 application_id: &str,
                 page: roster_domain::page::PageRequest,
             ) -> roster_domain::Result<roster_domain::page::Page<roster_domain::role::Role>> {
-                let (total, rows) = $crate::queries::fetch_id_page!(
+                let (total, rows) = $crate::queries::marks::marked_page!(
                     self.conn,
                     $crate::rows::RoleRow,
                     $crate::queries::ROLE_COLUMNS,
                     "app_roles",
-                    "WHERE application_id = $1",
-                    "application_id, id",
-                    page,
-                    [application_id]
+                    $crate::queries::marks::Scope::new($crate::queries::marks::List::Roles, &[application_id]),
+                    page
                 );
                 Ok(roster_domain::page::Page {
                     total,
@@ -91,6 +93,9 @@ macro_rules! impl_roles {
             ) -> roster_domain::Result<bool> {
                 let rows = $crate::queries::execute!(self.conn, "INSERT INTO app_role_members (role_id, account_id, created_at) \
                      VALUES ($1, $2, $3) ON CONFLICT (role_id, account_id) DO NOTHING", [role_id, account_id, at], $crate::errors::map)?;
+                if rows == 1 {
+                    self.marks.add($crate::queries::marks::List::RoleMembers, &[role_id], account_id, 1);
+                }
                 Ok(rows == 1)
             }
 
@@ -100,6 +105,9 @@ macro_rules! impl_roles {
                 account_id: &str,
             ) -> roster_domain::Result<bool> {
                 let rows = $crate::queries::execute!(self.conn, "DELETE FROM app_role_members WHERE role_id = $1 AND account_id = $2", [role_id, account_id], $crate::errors::map)?;
+                if rows == 1 {
+                    self.marks.add($crate::queries::marks::List::RoleMembers, &[role_id], account_id, -1);
+                }
                 Ok(rows == 1)
             }
 
@@ -108,22 +116,13 @@ macro_rules! impl_roles {
                 role_id: &str,
                 page: roster_domain::page::PageRequest,
             ) -> roster_domain::Result<roster_domain::page::Page<roster_domain::account::AppAccount>> {
-                let cols = $crate::queries::ACCOUNT_COLUMNS
-                    .split(", ")
-                    .map(|c| format!("a.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let (total, rows) = $crate::queries::fetch_page!(
+                let (total, rows) = $crate::queries::marks::marked_page!(
                     self.conn,
                     $crate::rows::AccountRow,
-                    format!(
-                        "SELECT {cols} FROM app_role_members m \
-                         JOIN app_accounts a ON a.id = m.account_id \
-                         WHERE m.role_id = $1 ORDER BY m.role_id, m.account_id"
-                    ),
-                    "SELECT COUNT(*) FROM app_role_members WHERE role_id = $1",
-                    page,
-                    [role_id]
+                    $crate::queries::ACCOUNT_COLUMNS,
+                    "app_accounts",
+                    $crate::queries::marks::Scope::new($crate::queries::marks::List::RoleMembers, &[role_id]),
+                    page
                 );
                 Ok(roster_domain::page::Page {
                     total,

@@ -39,6 +39,20 @@ macro_rules! bind_user {
 }
 pub(crate) use bind_user;
 
+/// Records user `$id` (of organization `$org_id`) joining (`$delta` = 1) or leaving (-1) the
+/// user lists.
+macro_rules! joined {
+    ($tx:expr, $id:expr, $org_id:expr, $delta:expr) => {{
+        use $crate::queries::marks::List;
+        $tx.marks.add(List::Users, &[], $id, $delta);
+        if let Some(org) = $org_id {
+            $tx.marks
+                .add(List::UsersOfOrganization, &[org], $id, $delta);
+        }
+    }};
+}
+pub(crate) use joined;
+
 macro_rules! impl_users {
     ($tx:ident, $ph:path, $for_update:expr) => {
         #[async_trait::async_trait]
@@ -57,6 +71,7 @@ macro_rules! impl_users {
                     .execute(&mut *self.conn)
                     .await
                     .map_err(|e| $crate::errors::map_unique(e, $crate::errors::USER_UNIQUES))?;
+                $crate::queries::users::joined!(self, &u.id, &u.org_id, 1);
                 Ok(())
             }
 
@@ -89,6 +104,11 @@ macro_rules! impl_users {
                         .execute(&mut *self.conn)
                         .await
                         .map_err(|e| $crate::errors::map_unique(e, $crate::errors::USER_UNIQUES))?;
+                    for u in chunk {
+                        $crate::queries::users::joined!(self, &u.id, &u.org_id, 1);
+                    }
+                    // Now, not at the end of the job: an import's changes would fill memory.
+                    self.apply_marks().await?;
                 }
                 Ok(())
             }
@@ -97,6 +117,21 @@ macro_rules! impl_users {
                 &mut self,
                 u: &roster_domain::user::User,
             ) -> roster_domain::Result<()> {
+                let before: Option<(Option<String>,)> = $crate::queries::fetch_row!(
+                    self.conn,
+                    (Option<String>,),
+                    "SELECT org_id FROM users WHERE id = $1",
+                    [&u.id]
+                )?;
+                if let Some((old_org,)) = before.filter(|(old_org,)| *old_org != u.org_id) {
+                    use $crate::queries::marks::List;
+                    if let Some(old_org) = &old_org {
+                        self.marks.add(List::UsersOfOrganization, &[old_org], &u.id, -1);
+                    }
+                    if let Some(org) = &u.org_id {
+                        self.marks.add(List::UsersOfOrganization, &[org], &u.id, 1);
+                    }
+                }
                 let rows = $crate::queries::execute!(
                     self.conn,
                     "UPDATE users SET org_id = $1, user_name = $2, mobile = $3, name = $4, \
@@ -116,13 +151,14 @@ macro_rules! impl_users {
             }
 
             async fn delete_user(&mut self, id: &str) -> roster_domain::Result<()> {
-                let rows = $crate::queries::execute!(
+                let (org_id,): (Option<String>,) = $crate::queries::fetch_row!(
                     self.conn,
-                    "DELETE FROM users WHERE id = $1",
-                    [id],
-                    $crate::errors::map
-                )?;
-                $crate::queries::touched(rows, roster_domain::ErrorKind::UserNotFound)?;
+                    (Option<String>,),
+                    "DELETE FROM users WHERE id = $1 RETURNING org_id",
+                    [id]
+                )?
+                .ok_or(roster_domain::ErrorKind::UserNotFound)?;
+                $crate::queries::users::joined!(self, id, &org_id, -1);
                 Ok(())
             }
 
@@ -168,28 +204,19 @@ macro_rules! impl_users {
                 org_id: Option<&str>,
                 page: roster_domain::page::PageRequest,
             ) -> roster_domain::Result<roster_domain::page::Page<roster_domain::user::User>> {
-                let (total, rows) = match org_id {
-                    Some(org_id) => $crate::queries::fetch_id_page!(
-                        self.conn,
-                        $crate::rows::UserRow,
-                        $crate::queries::USER_COLUMNS,
-                        "users",
-                        "WHERE org_id = $1",
-                        "org_id, id",
-                        page,
-                        [org_id]
-                    ),
-                    None => $crate::queries::fetch_id_page!(
-                        self.conn,
-                        $crate::rows::UserRow,
-                        $crate::queries::USER_COLUMNS,
-                        "users",
-                        "",
-                        "id",
-                        page,
-                        []
-                    ),
+                use $crate::queries::marks::{List, Scope};
+                let scope = match org_id {
+                    Some(org_id) => Scope::new(List::UsersOfOrganization, &[org_id]),
+                    None => Scope::new(List::Users, &[]),
                 };
+                let (total, rows) = $crate::queries::marks::marked_page!(
+                    self.conn,
+                    $crate::rows::UserRow,
+                    $crate::queries::USER_COLUMNS,
+                    "users",
+                    scope,
+                    page
+                );
                 Ok(roster_domain::page::Page {
                     total,
                     items: rows

@@ -1,0 +1,599 @@
+//! Page marks: how lists answer a deep page as fast as the first.
+//!
+//! The reference pages by page number, and neither database can skip to the n-th entry of an
+//! index without walking the ones before it. So each list keeps, in `page_marks`, its ids cut
+//! into runs of about [`PART`] (each run named by its first key, and its row count). A page
+//! sums the counts (one small read), finds the run holding its first row, and skips at most
+//! one run's worth of index entries from there; `total` is the same sum, not a `COUNT(*)`.
+//!
+//! Writes record what they add to or remove from a list; the store applies those changes at
+//! the end of the job, in the same transaction ([`apply`]), so a count is never out of step
+//! with its rows. On PostgreSQL each list scope is locked while its marks change, always in
+//! the same order, so concurrent writers cannot deadlock on them.
+//!
+//! Keys are compared in Rust and in SQL alike: ids have one fixed shape (digits, upper-case
+//! hex, dashes at fixed places), which every collation orders byte by byte.
+
+/// A run is split once it holds more than this many rows...
+pub(crate) const SPLIT_ABOVE: i64 = 2 * PART as i64;
+/// ...into runs of this many.
+pub(crate) const PART: usize = 1024;
+/// A run left with fewer rows than this by deletes joins the run before it.
+pub(crate) const MERGE_BELOW: i64 = 256;
+
+/// A list that pages by marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum List {
+    Applications,
+    Organizations,
+    RootOrganizations,
+    AppOrganizations,
+    Users,
+    UsersOfOrganization,
+    Accounts,
+    AccountsOfType,
+    Roles,
+    RoleMembers,
+}
+
+impl List {
+    pub(crate) const ALL: [List; 10] = [
+        List::Applications,
+        List::Organizations,
+        List::RootOrganizations,
+        List::AppOrganizations,
+        List::Users,
+        List::UsersOfOrganization,
+        List::Accounts,
+        List::AccountsOfType,
+        List::Roles,
+        List::RoleMembers,
+    ];
+
+    /// The name stored in `page_marks.list`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            List::Applications => "applications",
+            List::Organizations => "organizations",
+            List::RootOrganizations => "root_organizations",
+            List::AppOrganizations => "app_organizations",
+            List::Users => "users",
+            List::UsersOfOrganization => "users_of_organization",
+            List::Accounts => "accounts",
+            List::AccountsOfType => "accounts_of_type",
+            List::Roles => "roles",
+            List::RoleMembers => "role_members",
+        }
+    }
+
+    /// The table whose rows the list counts.
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            List::Applications => "applications",
+            List::Organizations | List::RootOrganizations => "organizations",
+            List::AppOrganizations => "app_organizations",
+            List::Users | List::UsersOfOrganization => "users",
+            List::Accounts | List::AccountsOfType => "app_accounts",
+            List::Roles => "app_roles",
+            List::RoleMembers => "app_role_members",
+        }
+    }
+
+    /// The column the list is ordered by (an id, unique within a scope).
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            List::RoleMembers => "account_id",
+            _ => "id",
+        }
+    }
+
+    /// The columns whose values name one instance of the list (an application's accounts).
+    pub(crate) fn scope_columns(self) -> &'static [&'static str] {
+        match self {
+            List::Applications | List::Organizations | List::RootOrganizations | List::Users => &[],
+            List::AppOrganizations | List::Accounts | List::Roles => &["application_id"],
+            List::UsersOfOrganization => &["org_id"],
+            List::AccountsOfType => &["application_id", "account_type"],
+            List::RoleMembers => &["role_id"],
+        }
+    }
+
+    /// A condition rows must meet beyond their scope, if any.
+    fn condition(self) -> Option<&'static str> {
+        match self {
+            List::RootOrganizations => Some("parent_id IS NULL"),
+            _ => None,
+        }
+    }
+
+    /// The SQL condition selecting one scope's rows, its values bound from `$1`.
+    pub(crate) fn filter(self) -> String {
+        let mut parts: Vec<String> = self.condition().map(str::to_owned).into_iter().collect();
+        for (i, column) in self.scope_columns().iter().enumerate() {
+            parts.push(format!("{column} = ${}", i + 1));
+        }
+        if parts.is_empty() {
+            "TRUE".to_owned()
+        } else {
+            parts.join(" AND ")
+        }
+    }
+
+    /// The SQL condition selecting every row the list counts, in any scope.
+    pub(crate) fn every_scope_filter(self) -> String {
+        let mut parts: Vec<String> = self.condition().map(str::to_owned).into_iter().collect();
+        for column in self.scope_columns() {
+            parts.push(format!("{column} IS NOT NULL"));
+        }
+        if parts.is_empty() {
+            "TRUE".to_owned()
+        } else {
+            parts.join(" AND ")
+        }
+    }
+}
+
+/// One instance of a list: the list and the values of its scope columns.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Scope {
+    pub list: List,
+    pub values: Vec<String>,
+}
+
+impl Scope {
+    pub(crate) fn new(list: List, values: &[&str]) -> Self {
+        Self {
+            list,
+            values: values.iter().map(|v| (*v).to_owned()).collect(),
+        }
+    }
+
+    /// The text stored in `page_marks.scope`.
+    pub(crate) fn text(&self) -> String {
+        self.values.join("/")
+    }
+
+    /// The PostgreSQL advisory lock guarding this scope's marks: a fixed hash (the same on
+    /// every node and version) in a range apart from the [`crate::LockKey`] values.
+    pub(crate) fn lock_key(&self) -> i64 {
+        let mut hash: u32 = 0x811c_9dc5;
+        let text = format!("{}\u{0}{}", self.list.name(), self.text());
+        for byte in text.bytes() {
+            hash ^= u32::from(byte);
+            hash = hash.wrapping_mul(0x0100_0193);
+        }
+        (0x5253_i64 << 32) | i64::from(hash)
+    }
+}
+
+/// A row joining (+1) or leaving (-1) a list.
+#[derive(Debug, Clone)]
+pub(crate) struct Change {
+    pub scope: Scope,
+    pub key: String,
+    pub delta: i64,
+}
+
+/// One scope's net changes, by key in order, and whether the scope itself is gone.
+pub(crate) struct ScopeChanges {
+    pub scope: Scope,
+    pub keys: Vec<(String, i64)>,
+    pub gone: bool,
+}
+
+/// What a job changed in lists, applied when it ends.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    pub changes: Vec<Change>,
+    /// Scopes that no longer exist (a deleted role's members): their marks go.
+    pub dropped: Vec<Scope>,
+}
+
+impl Pending {
+    pub(crate) fn add(&mut self, list: List, scope: &[&str], key: &str, delta: i64) {
+        self.changes.push(Change {
+            scope: Scope::new(list, scope),
+            key: key.to_owned(),
+            delta,
+        });
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.dropped.is_empty()
+    }
+
+    /// The net change per key, grouped by scope, scopes in lock order.
+    pub(crate) fn take(&mut self) -> Vec<ScopeChanges> {
+        use std::collections::BTreeMap;
+        let mut groups: BTreeMap<(i64, Scope), BTreeMap<String, i64>> = BTreeMap::new();
+        for change in self.changes.drain(..) {
+            *groups
+                .entry((change.scope.lock_key(), change.scope))
+                .or_default()
+                .entry(change.key)
+                .or_default() += change.delta;
+        }
+        let dropped: Vec<Scope> = self.dropped.drain(..).collect();
+        for scope in &dropped {
+            groups.entry((scope.lock_key(), scope.clone())).or_default();
+        }
+        groups
+            .into_iter()
+            .map(|((_, scope), keys)| {
+                let gone = dropped.contains(&scope);
+                let keys = keys.into_iter().filter(|(_, d)| *d != 0).collect();
+                ScopeChanges { scope, keys, gone }
+            })
+            .collect()
+    }
+}
+
+/// The mark holding `key`, its row count and where the next mark starts.
+pub(crate) const LOCATE: &str =
+    "SELECT first_key, row_count, (SELECT MIN(first_key) FROM page_marks \
+     WHERE list = $1 AND scope = $2 AND first_key > $3) FROM page_marks \
+     WHERE list = $1 AND scope = $2 AND first_key <= $3 ORDER BY first_key DESC LIMIT 1";
+
+pub(crate) const UPSERT: &str = "INSERT INTO page_marks (list, scope, first_key, row_count) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (list, scope, first_key) DO UPDATE SET row_count = excluded.row_count";
+
+/// For a page starting at row `$3`: the mark holding that row, the rows before the mark, and
+/// the list's total.
+pub(crate) const FIND_PAGE: &str = "SELECT first_key, before, total FROM (\
+     SELECT first_key, \
+     CAST(SUM(row_count) OVER (ORDER BY first_key ROWS UNBOUNDED PRECEDING) - row_count AS BIGINT) AS before, \
+     CAST(SUM(row_count) OVER () AS BIGINT) AS total \
+     FROM page_marks WHERE list = $1 AND scope = $2) m \
+     WHERE before <= $3 ORDER BY first_key DESC LIMIT 1";
+
+/// The keys of one scope from `$n` (and before `$n+1`), in order.
+pub(crate) fn keys_from(list: List, bounded: bool) -> String {
+    let n = list.scope_columns().len();
+    let upper = if bounded {
+        format!(" AND {} < ${}", list.key(), n + 2)
+    } else {
+        String::new()
+    };
+    format!(
+        "SELECT {key} FROM {table} WHERE {filter} AND {key} >= ${from}{upper} ORDER BY {key}",
+        key = list.key(),
+        table = list.table(),
+        filter = list.filter(),
+        from = n + 1,
+    )
+}
+
+/// Cuts `count` keys, of which `every_part` are the keys at positions PART, 2·PART, …, into
+/// runs of at least PART rows (one run when there are fewer): the start keys after the first
+/// run's, and each run's size.
+pub(crate) fn cut(count: i64, every_part: Vec<String>) -> (Vec<String>, Vec<i64>) {
+    let part = PART as i64;
+    let runs = (count / part).max(1);
+    let starts: Vec<String> = every_part.into_iter().take((runs - 1) as usize).collect();
+    let mut sizes = vec![part; starts.len()];
+    sizes.insert(0, part);
+    if let Some(last) = sizes.last_mut() {
+        *last = count - part * (runs - 1);
+    }
+    (starts, sizes)
+}
+
+/// Defines, on `$tx`, applying pending list changes, rebuilding and checking marks, and
+/// reading a page by them. `$lock` takes a transaction-scoped lock where writers run
+/// concurrently.
+macro_rules! impl_marks {
+    ($tx:ident, $lock:expr) => {
+        impl<'c> $tx<'c> {
+            /// Applies what the job changed in lists: per scope (in lock order), the mark
+            /// holding each changed key takes the net change; runs that grew too long are
+            /// cut, runs that shrank too far join their neighbour.
+            pub(crate) async fn apply_marks(&mut self) -> roster_domain::Result<()> {
+                use $crate::queries::marks;
+                if self.marks.is_empty() {
+                    return Ok(());
+                }
+                for marks::ScopeChanges { scope, keys, gone } in self.marks.take() {
+                    let statement: Option<&str> = $lock;
+                    if let Some(sql) = statement {
+                        $crate::queries::execute!(self.conn, sql, [scope.lock_key()], $crate::errors::map)?;
+                    }
+                    let name = scope.list.name();
+                    let text = scope.text();
+                    if gone {
+                        $crate::queries::execute!(
+                            self.conn,
+                            "DELETE FROM page_marks WHERE list = $1 AND scope = $2",
+                            [name, &text],
+                            $crate::errors::map
+                        )?;
+                        continue;
+                    }
+                    let mut i = 0;
+                    while let Some((key, _)) = keys.get(i) {
+                        let (first, rows, next) = $crate::queries::fetch_row!(
+                            self.conn,
+                            (String, i64, Option<String>),
+                            marks::LOCATE,
+                            [name, &text, key]
+                        )?
+                        .unwrap_or_default();
+                        let mut delta = 0;
+                        while let Some((key, d)) = keys.get(i) {
+                            if next.as_ref().is_some_and(|n| key >= n) {
+                                break;
+                            }
+                            delta += d;
+                            i += 1;
+                        }
+                        let rows = rows + delta;
+                        if !(0..=marks::SPLIT_ABOVE).contains(&rows) {
+                            // Too long, or out of step with its rows (never expected): count
+                            // the run again and cut it.
+                            self.recount_mark(&scope, &first, next.as_deref()).await?;
+                        } else if rows < marks::MERGE_BELOW && delta < 0 && !first.is_empty() {
+                            $crate::queries::execute!(
+                                self.conn,
+                                "DELETE FROM page_marks WHERE list = $1 AND scope = $2 AND first_key = $3",
+                                [name, &text, &first],
+                                $crate::errors::map
+                            )?;
+                            $crate::queries::execute!(
+                                self.conn,
+                                "UPDATE page_marks SET row_count = row_count + $4 WHERE list = $1 AND scope = $2 \
+                                 AND first_key = (SELECT MAX(first_key) FROM page_marks \
+                                 WHERE list = $1 AND scope = $2 AND first_key < $3)",
+                                [name, &text, &first, rows],
+                                $crate::errors::map
+                            )?;
+                        } else {
+                            $crate::queries::execute!(
+                                self.conn,
+                                marks::UPSERT,
+                                [name, &text, &first, rows],
+                                $crate::errors::map
+                            )?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+
+            /// Counts the rows of the run from `first` to `next` and writes it again as runs
+            /// of about PART rows.
+            async fn recount_mark(
+                &mut self,
+                scope: &$crate::queries::marks::Scope,
+                first: &str,
+                next: Option<&str>,
+            ) -> roster_domain::Result<()> {
+                use futures::TryStreamExt;
+                use $crate::queries::marks;
+                let sql = marks::keys_from(scope.list, next.is_some());
+                let mut query = sqlx::query_scalar::<_, String>(&sql);
+                for value in &scope.values {
+                    query = query.bind(value);
+                }
+                query = query.bind(first);
+                if let Some(next) = next {
+                    query = query.bind(next);
+                }
+                let mut keys = query.fetch(&mut *self.conn);
+                let mut count: i64 = 0;
+                let mut every_part = Vec::new();
+                while let Some(key) = keys.try_next().await.map_err($crate::errors::map)? {
+                    if count > 0 && count % (marks::PART as i64) == 0 {
+                        every_part.push(key);
+                    }
+                    count += 1;
+                }
+                drop(keys);
+                let (starts, sizes) = marks::cut(count, every_part);
+                let name = scope.list.name();
+                let text = scope.text();
+                let firsts = std::iter::once(first.to_owned()).chain(starts);
+                for (start, size) in firsts.zip(sizes) {
+                    $crate::queries::execute!(
+                        self.conn,
+                        marks::UPSERT,
+                        [name, &text, &start, size],
+                        $crate::errors::map
+                    )?;
+                }
+                Ok(())
+            }
+
+            /// Runs the upkeep a migration asked for (once, whichever node gets there first).
+            pub(crate) async fn run_maintenance(&mut self) -> roster_domain::Result<()> {
+                let due = $crate::queries::execute!(
+                    self.conn,
+                    "DELETE FROM maintenance WHERE task = 'rebuild_page_marks'",
+                    [],
+                    $crate::errors::map
+                )?;
+                if due > 0 {
+                    tracing::info!("counting the page marks of every list");
+                    self.rebuild_marks().await?;
+                }
+                Ok(())
+            }
+
+            /// Replaces every mark by marks counted from the tables.
+            async fn rebuild_marks(&mut self) -> roster_domain::Result<()> {
+                use futures::TryStreamExt;
+                use $crate::queries::marks::{self, List};
+                let concurrent: Option<&str> = $lock;
+                if concurrent.is_some() {
+                    // Waits for writers that are changing marks to commit, and holds off new
+                    // ones: their rows are then either counted here or applied after.
+                    $crate::queries::execute!(self.conn, "LOCK TABLE page_marks IN EXCLUSIVE MODE", [], $crate::errors::map)?;
+                }
+                $crate::queries::execute!(self.conn, "DELETE FROM page_marks", [], $crate::errors::map)?;
+                for list in List::ALL {
+                    let columns = list.scope_columns();
+                    let mut select: Vec<&str> = columns.to_vec();
+                    select.push(list.key());
+                    let sql = format!(
+                        "SELECT {cols} FROM {table} WHERE {filter} ORDER BY {cols}",
+                        cols = select.join(", "),
+                        table = list.table(),
+                        filter = list.every_scope_filter(),
+                    );
+                    // (scope, first key, rows) of every run, written once the read is done.
+                    let mut runs: Vec<(String, String, i64)> = Vec::new();
+                    {
+                        let mut rows = sqlx::query(&sql).fetch(&mut *self.conn);
+                        while let Some(row) = rows.try_next().await.map_err($crate::errors::map)? {
+                            use sqlx::Row;
+                            let mut values = Vec::with_capacity(columns.len());
+                            for i in 0..columns.len() {
+                                values.push(row.try_get::<String, _>(i).map_err($crate::errors::map)?);
+                            }
+                            let key: String =
+                                row.try_get(columns.len()).map_err($crate::errors::map)?;
+                            let scope = values.join("/");
+                            match runs.last_mut() {
+                                Some(run) if run.0 == scope && run.2 < marks::PART as i64 => run.2 += 1,
+                                Some(run) if run.0 == scope => runs.push((scope, key, 1)),
+                                _ => runs.push((scope, String::new(), 1)),
+                            }
+                        }
+                    }
+                    for (scope, first, rows) in runs {
+                        $crate::queries::execute!(
+                            self.conn,
+                            marks::UPSERT,
+                            [list.name(), &scope, &first, rows],
+                            $crate::errors::map
+                        )?;
+                    }
+                }
+                Ok(())
+            }
+
+            /// Where the marks disagree with the rows they count; empty when they agree.
+            async fn mark_errors(&mut self) -> roster_domain::Result<Vec<String>> {
+                use futures::TryStreamExt;
+                use std::collections::BTreeMap;
+                use $crate::queries::marks::List;
+                let mut errors = Vec::new();
+                for list in List::ALL {
+                    let stored: Vec<(String, String, i64)> = sqlx::query_as(
+                        "SELECT scope, first_key, row_count FROM page_marks WHERE list = $1 \
+                         ORDER BY scope, first_key",
+                    )
+                    .bind(list.name())
+                    .fetch_all(&mut *self.conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                    // Per scope: the marks' first keys, their stored counts and the real ones.
+                    let mut scopes: BTreeMap<String, Vec<(String, i64, i64)>> = BTreeMap::new();
+                    for (scope, first, rows) in stored {
+                        scopes.entry(scope).or_default().push((first, rows, 0));
+                    }
+                    let columns = list.scope_columns();
+                    let mut select: Vec<&str> = columns.to_vec();
+                    select.push(list.key());
+                    let sql = format!(
+                        "SELECT {} FROM {} WHERE {}",
+                        select.join(", "),
+                        list.table(),
+                        list.every_scope_filter()
+                    );
+                    let mut rows = sqlx::query(&sql).fetch(&mut *self.conn);
+                    while let Some(row) = rows.try_next().await.map_err($crate::errors::map)? {
+                        use sqlx::Row;
+                        let mut values = Vec::with_capacity(columns.len());
+                        for i in 0..columns.len() {
+                            values.push(row.try_get::<String, _>(i).map_err($crate::errors::map)?);
+                        }
+                        let key: String = row.try_get(columns.len()).map_err($crate::errors::map)?;
+                        let scope = values.join("/");
+                        let marks = scopes.get_mut(&scope);
+                        let holder = marks.and_then(|m| {
+                            let at = m.partition_point(|(first, _, _)| first.as_str() <= key.as_str());
+                            at.checked_sub(1).and_then(|i| m.get_mut(i))
+                        });
+                        match holder {
+                            Some(mark) => mark.2 += 1,
+                            None => errors.push(format!("{} {scope}: no mark holds {key}", list.name())),
+                        }
+                    }
+                    for (scope, marks) in scopes {
+                        if marks.first().is_some_and(|(first, _, _)| !first.is_empty()) {
+                            errors.push(format!("{} {scope}: the first mark is not ''", list.name()));
+                        }
+                        for (first, stored, real) in marks {
+                            if stored != real {
+                                errors.push(format!(
+                                    "{} {scope} from '{first}': {stored} stored, {real} rows",
+                                    list.name()
+                                ));
+                            }
+                        }
+                    }
+                }
+                Ok(errors)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl<'c> $crate::tx::MaintenanceTx for $tx<'c> {
+            async fn rebuild_page_marks(&mut self) -> roster_domain::Result<()> {
+                self.rebuild_marks().await
+            }
+
+            async fn page_mark_errors(&mut self) -> roster_domain::Result<Vec<String>> {
+                self.mark_errors().await
+            }
+        }
+    };
+}
+pub(crate) use impl_marks;
+
+/// One page of `$row`s of the list `$scope` names, read from `$row_table` with `$cols`: the
+/// marks give the total and the run where the page starts; the page's keys are found on the
+/// list's index from there, then only those rows are read.
+macro_rules! marked_page {
+    ($conn:expr, $row:ty, $cols:expr, $row_table:expr, $scope:expr, $page:expr) => {{
+        let scope: $crate::queries::marks::Scope = $scope;
+        let page: roster_domain::page::PageRequest = $page;
+        let skip = page.skip();
+        let found = $crate::queries::fetch_row!(
+            $conn,
+            (String, i64, i64),
+            $crate::queries::marks::FIND_PAGE,
+            [scope.list.name(), scope.text(), skip]
+        )?;
+        match found {
+            Some((first, before, total)) if skip < total => {
+                let list = scope.list;
+                let sql = format!(
+                    "SELECT {cols} FROM {row_table} WHERE id IN (SELECT {key} FROM {table} \
+                     WHERE {filter} AND {key} >= ${from} ORDER BY {key} LIMIT {limit} \
+                     OFFSET {offset}) ORDER BY id",
+                    cols = $cols,
+                    row_table = $row_table,
+                    key = list.key(),
+                    table = list.table(),
+                    filter = list.filter(),
+                    from = list.scope_columns().len() + 1,
+                    limit = page.limit,
+                    offset = skip - before,
+                );
+                let mut query = sqlx::query_as::<_, $row>(&sql);
+                for value in &scope.values {
+                    query = query.bind(value);
+                }
+                let rows = query
+                    .bind(first)
+                    .fetch_all(&mut *$conn)
+                    .await
+                    .map_err($crate::errors::map)?;
+                (total, rows)
+            }
+            Some((_, _, total)) => (total, Vec::new()),
+            None => (0, Vec::new()),
+        }
+    }};
+}
+pub(crate) use marked_page;

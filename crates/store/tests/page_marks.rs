@@ -1,0 +1,484 @@
+//! Page marks stay in step with the rows of every list through bulk and single inserts,
+//! deletes, moves between lists, cascades and concurrent writers; and pages read by them are
+//! exactly the rows in order. Runs each list past the split and merge thresholds.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use roster_domain::account::{AccountType, AppAccount};
+use roster_domain::application::Application;
+use roster_domain::organization::Organization;
+use roster_domain::page::PageRequest;
+use roster_domain::permission::{Permission, Permissions};
+use roster_domain::role::Role;
+use roster_domain::user::User;
+use roster_store::{OrgScope, PgStoreOptions, Store};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+fn id(n: u64) -> String {
+    // Ids in the real shape, unique and in a random order relative to n.
+    roster_domain::id::new_id(1_600_000_000_000 + ((n * 7919) % 100_000) as i64)
+}
+
+fn user(id: String, org: &str) -> User {
+    User {
+        user_name: format!("u{id}"),
+        mobile: format!("m{id}"),
+        name: "n".into(),
+        id,
+        org_id: Some(org.to_owned()),
+        email: None,
+        employee_id: None,
+        first_name: None,
+        middle_name: None,
+        last_name: None,
+        password_hash: None,
+        pwd_must_modify: false,
+        pwd_change_at: None,
+        attrs: Default::default(),
+        org_relations: None,
+        extension: None,
+        disabled: false,
+        locked: false,
+        grade: 0,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+fn org(id: &str, parent: Option<&str>) -> Organization {
+    Organization {
+        id: id.to_owned(),
+        code: format!("c{id}"),
+        name: format!("n{id}"),
+        parent_id: parent.map(str::to_owned),
+        category: "department".into(),
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+fn account(id: String, app: &str, user: &str, n: u64) -> AppAccount {
+    AppAccount {
+        id,
+        application_id: app.to_owned(),
+        user_id: Some(user.to_owned()),
+        account_name: format!("a{n}"),
+        account_type: if n.is_multiple_of(3) {
+            AccountType::Public
+        } else {
+            AccountType::Basic
+        },
+        name: None,
+        org_id: None,
+        password: None,
+        disabled: false,
+        disabled_by_user: false,
+        extension: None,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+async fn marks_agree(store: &Arc<dyn Store>) {
+    let errors = store
+        .read(|tx| Box::pin(async move { tx.page_mark_errors().await }))
+        .await
+        .unwrap();
+    assert!(
+        errors.is_empty(),
+        "{} disagreements: {:?}",
+        errors.len(),
+        &errors[..errors.len().min(5)]
+    );
+}
+
+/// Every page of a list, 100 rows at a time, and the totals they reported.
+macro_rules! pages {
+    ($store:expr, |$tx:ident, $page:ident| $list:expr) => {{
+        let _nothing = ();
+        pages!($store, _nothing, |$tx, $page| $list)
+    }};
+    ($store:expr, $cap:ident, |$tx:ident, $page:ident| $list:expr) => {{
+        let mut ids = Vec::new();
+        let mut totals = BTreeSet::new();
+        for n in 0.. {
+            let $page = PageRequest::new(Some(n), Some(100)).unwrap();
+            let $cap = $cap.clone();
+            let (total, page): (i64, Vec<String>) = $store
+                .read(move |$tx| Box::pin(async move { $list }))
+                .await
+                .unwrap();
+            totals.insert(total);
+            if page.is_empty() {
+                break;
+            }
+            ids.extend(page);
+        }
+        (ids, totals)
+    }};
+}
+
+fn expect(ids: (Vec<String>, BTreeSet<i64>), model: impl IntoIterator<Item = String>) {
+    let model: Vec<String> = model.into_iter().collect();
+    assert_eq!(ids.1, BTreeSet::from([model.len() as i64]), "total");
+    assert_eq!(ids.0.len(), model.len(), "rows");
+    assert!(ids.0 == model, "pages differ from the rows in order");
+}
+
+async fn check_users(store: &Arc<dyn Store>, users: &BTreeMap<String, String>, orgs: &[String]) {
+    marks_agree(store).await;
+    let all = pages!(store, |tx, page| {
+        let p = tx.list_users(None, page).await?;
+        Ok((p.total, p.items.into_iter().map(|u| u.id).collect()))
+    });
+    expect(all, users.keys().cloned());
+    for o in orgs {
+        let o2 = o.clone();
+        let of_org = pages!(store, o2, |tx, page| {
+            let p = tx.list_users(Some(&o2), page).await?;
+            Ok((p.total, p.items.into_iter().map(|u| u.id).collect()))
+        });
+        expect(
+            of_org,
+            users
+                .iter()
+                .filter(|(_, uo)| *uo == o)
+                .map(|(u, _)| u.clone()),
+        );
+    }
+}
+
+async fn exercise(store: Arc<dyn Store>) {
+    let mut rng = StdRng::seed_from_u64(7);
+    let orgs: Vec<String> = (0..3).map(|n| id(1_000_000 + n)).collect();
+    {
+        let (a, b, c) = (orgs[0].clone(), orgs[1].clone(), orgs[2].clone());
+        store
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.insert_organization(&org(&a, None)).await?;
+                    tx.insert_organization(&org(&b, None)).await?;
+                    tx.insert_organization(&org(&c, Some(&a))).await
+                })
+            })
+            .await
+            .unwrap();
+    }
+
+    // Users: bulk, then single inserts from concurrent writers.
+    let mut users: BTreeMap<String, String> = BTreeMap::new();
+    let mut n = 0;
+    for _ in 0..3 {
+        let batch: Vec<User> = (0..2000)
+            .map(|_| {
+                n += 1;
+                user(id(n), orgs.choose(&mut rng).unwrap())
+            })
+            .collect();
+        for u in &batch {
+            users.insert(u.id.clone(), u.org_id.clone().unwrap());
+        }
+        store
+            .write(move |tx| Box::pin(async move { tx.insert_users(&batch).await }))
+            .await
+            .unwrap();
+    }
+    let singles: Vec<User> = (0..600)
+        .map(|_| {
+            n += 1;
+            user(id(n), orgs.choose(&mut rng).unwrap())
+        })
+        .collect();
+    for u in &singles {
+        users.insert(u.id.clone(), u.org_id.clone().unwrap());
+    }
+    let writes = singles.into_iter().map(|u| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .write(move |tx| Box::pin(async move { tx.insert_user(&u).await }))
+                .await
+        })
+    });
+    for w in futures::future::join_all(writes).await {
+        w.unwrap().unwrap();
+    }
+    check_users(&store, &users, &orgs).await;
+
+    // Moves between organizations, and deletes of most users, concurrently in small jobs.
+    let ids: Vec<String> = users.keys().cloned().collect();
+    let mut jobs = Vec::new();
+    for chunk in ids.chunks(40) {
+        let mut moves = Vec::new();
+        let mut deletes = Vec::new();
+        for u in chunk {
+            match rng.gen_range(0..10) {
+                0..=6 => deletes.push(u.clone()),
+                7 => {
+                    let to = orgs.choose(&mut rng).unwrap().clone();
+                    users.insert(u.clone(), to.clone());
+                    moves.push((u.clone(), to));
+                }
+                _ => {}
+            }
+        }
+        for d in &deletes {
+            users.remove(d);
+        }
+        let store = store.clone();
+        jobs.push(tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        for (u, to) in moves {
+                            let mut found = tx.user(&u).await?.unwrap();
+                            found.org_id = Some(to);
+                            tx.update_user(&found).await?;
+                        }
+                        for d in deletes {
+                            tx.delete_user(&d).await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .await
+        }));
+    }
+    for j in futures::future::join_all(jobs).await {
+        j.unwrap().unwrap();
+    }
+    check_users(&store, &users, &orgs).await;
+
+    // Organizations: a child becomes a root.
+    {
+        let c = orgs[2].clone();
+        store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut o = tx.organization(&c).await?.unwrap();
+                    o.parent_id = None;
+                    tx.update_organization(&o).await
+                })
+            })
+            .await
+            .unwrap();
+        let roots = pages!(store, |tx, page| {
+            let p = tx.list_organizations(&OrgScope::Roots, page).await?;
+            Ok((p.total, p.items.into_iter().map(|o| o.id).collect()))
+        });
+        let mut sorted = orgs.clone();
+        sorted.sort();
+        expect(roots, sorted);
+    }
+
+    // Accounts of an application, a role with most of them, then deletes, orphans, revokes.
+    let app = id(2_000_000);
+    let role = id(2_000_001);
+    {
+        let (app, role) = (app.clone(), role.clone());
+        store
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.insert_application(&Application {
+                        id: app.clone(),
+                        name: "app".into(),
+                        client_id: "client".into(),
+                        secret_digest: "x".into(),
+                        permissions: Permissions::new(vec![Permission::All]),
+                        disabled: false,
+                        created_at: 0,
+                        updated_at: 0,
+                    })
+                    .await?;
+                    tx.insert_role(&Role {
+                        id: role,
+                        application_id: app,
+                        code: "r".into(),
+                        name: None,
+                        created_at: 0,
+                        updated_at: None,
+                    })
+                    .await
+                })
+            })
+            .await
+            .unwrap();
+    }
+    let holders: Vec<String> = users.keys().cloned().collect();
+    let mut accounts: BTreeMap<String, (String, AccountType)> = BTreeMap::new();
+    let mut members: BTreeSet<String> = BTreeSet::new();
+    let mut jobs = Vec::new();
+    for chunk in holders.chunks(100) {
+        let mut batch = Vec::new();
+        for u in chunk {
+            n += 1;
+            let a = account(id(n), &app, u, n);
+            accounts.insert(a.id.clone(), (u.clone(), a.account_type));
+            if !n.is_multiple_of(5) {
+                members.insert(a.id.clone());
+            }
+            batch.push((a, !n.is_multiple_of(5)));
+        }
+        let (store, role) = (store.clone(), role.clone());
+        jobs.push(tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        for (a, member) in batch {
+                            tx.insert_account(&a).await?;
+                            if member {
+                                tx.add_role_member(&role, &a.id, 0).await?;
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+                .await
+        }));
+    }
+    for j in futures::future::join_all(jobs).await {
+        j.unwrap().unwrap();
+    }
+    marks_agree(&store).await;
+
+    let mut jobs = Vec::new();
+    let owned: Vec<(String, String)> = accounts
+        .iter()
+        .map(|(a, (u, _))| (a.clone(), u.clone()))
+        .collect();
+    for chunk in owned.chunks(50) {
+        let mut work = Vec::new();
+        for (a, u) in chunk {
+            let step = rng.gen_range(0..10);
+            match step {
+                0..=2 => {
+                    accounts.remove(a);
+                    members.remove(a);
+                }
+                3 => {
+                    if let Some(acc) = accounts.get_mut(a) {
+                        acc.1 = AccountType::Orphan;
+                    }
+                }
+                4 | 5 => {
+                    members.remove(a);
+                }
+                _ => continue,
+            }
+            work.push((step, a.clone(), u.clone()));
+        }
+        let (store, app, role) = (store.clone(), app.clone(), role.clone());
+        jobs.push(tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        for (step, a, u) in work {
+                            match step {
+                                0 | 1 => tx.delete_account(&app, &a).await?,
+                                2 => {
+                                    tx.delete_accounts_of_user(&u).await?;
+                                }
+                                3 => {
+                                    tx.orphan_accounts_of_user(&u, 1).await?;
+                                }
+                                _ => {
+                                    tx.remove_role_member(&role, &a).await?;
+                                }
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+                .await
+        }));
+    }
+    for j in futures::future::join_all(jobs).await {
+        j.unwrap().unwrap();
+    }
+    marks_agree(&store).await;
+    for kind in [
+        None,
+        Some(AccountType::Basic),
+        Some(AccountType::Public),
+        Some(AccountType::Orphan),
+    ] {
+        let app2 = app.clone();
+        let listed = pages!(store, app2, |tx, page| {
+            let p = tx.list_accounts(&app2, kind, page).await?;
+            Ok((p.total, p.items.into_iter().map(|a| a.id).collect()))
+        });
+        expect(
+            listed,
+            accounts
+                .iter()
+                .filter(|(_, (_, t))| kind.is_none_or(|k| k == *t))
+                .map(|(a, _)| a.clone()),
+        );
+    }
+    let role2 = role.clone();
+    let listed = pages!(store, role2, |tx, page| {
+        let p = tx.list_role_members(&role2, page).await?;
+        Ok((p.total, p.items.into_iter().map(|a| a.id).collect()))
+    });
+    expect(listed, members.iter().cloned());
+
+    // A deleted role takes its members' marks with it.
+    store
+        .write(move |tx| Box::pin(async move { tx.delete_role(&role).await }))
+        .await
+        .unwrap();
+    marks_agree(&store).await;
+
+    // Counting again from the tables gives the same pages.
+    store
+        .write(|tx| Box::pin(async move { tx.rebuild_page_marks().await }))
+        .await
+        .unwrap();
+    check_users(&store, &users, &orgs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marks_follow_every_change_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = roster_store::open(&url, PgStoreOptions::default())
+        .await
+        .unwrap();
+    exercise(store.clone()).await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(roster_pg),
+    ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+async fn marks_follow_every_change_on_postgres() {
+    use sqlx::Connection;
+    let admin = std::env::var("ROSTER_TEST_POSTGRES_URL").unwrap();
+    let name = format!("roster_marks_{:016x}", rand::random::<u64>());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap();
+    let url = format!("{base}/{name}");
+    let store = roster_store::open(&url, PgStoreOptions::default())
+        .await
+        .unwrap();
+    exercise(store.clone()).await;
+    store.close().await;
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
