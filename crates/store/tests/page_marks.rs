@@ -482,3 +482,54 @@ async fn marks_follow_every_change_on_postgres() {
         .await
         .unwrap();
 }
+
+/// A database from before page marks (only the first migration) gets its marks counted when
+/// Roster next opens it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgraded_database_gets_its_marks_counted() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let url = format!("sqlite://{}", path.display());
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        let mut first = sqlx::migrate::Migrator::new(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"),
+        )
+        .await
+        .unwrap();
+        first.migrations = first.migrations.iter().take(1).cloned().collect();
+        first.run(&mut conn).await.unwrap();
+        sqlx::query(
+            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 5000) \
+             INSERT INTO users (id, user_name, mobile, name, pwd_must_modify, created_at, updated_at) \
+             SELECT printf('20200101000000000-0000-%09X', n), 'u' || n, 'm' || n, 'n', FALSE, n, n FROM seq",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    }
+    let store = roster_store::open(&url, PgStoreOptions::default())
+        .await
+        .unwrap();
+    marks_agree(&store).await;
+    let deep = store
+        .read(|tx| {
+            Box::pin(async move {
+                tx.list_users(None, PageRequest::new(Some(49), Some(100)).unwrap())
+                    .await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(deep.total, 5000);
+    assert_eq!(deep.items.len(), 100);
+    assert_eq!(deep.items[0].user_name, "u4901");
+    store.close().await;
+}
