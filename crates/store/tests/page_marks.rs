@@ -173,14 +173,15 @@ async fn exercise(store: Arc<dyn Store>) {
             .unwrap();
     }
 
-    // Users: bulk, then single inserts from concurrent writers.
+    // Users: bulk into two organizations (each past the split threshold), then single
+    // inserts from concurrent writers.
     let mut users: BTreeMap<String, String> = BTreeMap::new();
     let mut n = 0;
     for _ in 0..3 {
-        let batch: Vec<User> = (0..2000)
+        let batch: Vec<User> = (0..7000)
             .map(|_| {
                 n += 1;
-                user(id(n), orgs.choose(&mut rng).unwrap())
+                user(id(n), &orgs[rng.gen_range(0..2)])
             })
             .collect();
         for u in &batch {
@@ -213,50 +214,6 @@ async fn exercise(store: Arc<dyn Store>) {
     }
     check_users(&store, &users, &orgs).await;
 
-    // Moves between organizations, and deletes of most users, concurrently in small jobs.
-    let ids: Vec<String> = users.keys().cloned().collect();
-    let mut jobs = Vec::new();
-    for chunk in ids.chunks(40) {
-        let mut moves = Vec::new();
-        let mut deletes = Vec::new();
-        for u in chunk {
-            match rng.gen_range(0..10) {
-                0..=6 => deletes.push(u.clone()),
-                7 => {
-                    let to = orgs.choose(&mut rng).unwrap().clone();
-                    users.insert(u.clone(), to.clone());
-                    moves.push((u.clone(), to));
-                }
-                _ => {}
-            }
-        }
-        for d in &deletes {
-            users.remove(d);
-        }
-        let store = store.clone();
-        jobs.push(tokio::spawn(async move {
-            store
-                .write(move |tx| {
-                    Box::pin(async move {
-                        for (u, to) in moves {
-                            let mut found = tx.user(&u).await?.unwrap();
-                            found.org_id = Some(to);
-                            tx.update_user(&found).await?;
-                        }
-                        for d in deletes {
-                            tx.delete_user(&d).await?;
-                        }
-                        Ok(())
-                    })
-                })
-                .await
-        }));
-    }
-    for j in futures::future::join_all(jobs).await {
-        j.unwrap().unwrap();
-    }
-    check_users(&store, &users, &orgs).await;
-
     // Organizations: a child becomes a root.
     {
         let c = orgs[2].clone();
@@ -279,7 +236,7 @@ async fn exercise(store: Arc<dyn Store>) {
         expect(roots, sorted);
     }
 
-    // Accounts of an application, a role with most of them, then deletes, orphans, revokes.
+    // An account per user in one application, most of them in a role.
     let app = id(2_000_000);
     let role = id(2_000_001);
     {
@@ -312,20 +269,22 @@ async fn exercise(store: Arc<dyn Store>) {
             .await
             .unwrap();
     }
-    let holders: Vec<String> = users.keys().cloned().collect();
-    let mut accounts: BTreeMap<String, (String, AccountType)> = BTreeMap::new();
+    // Account id → (its user while it has one, its type).
+    let mut accounts: BTreeMap<String, (Option<String>, AccountType)> = BTreeMap::new();
     let mut members: BTreeSet<String> = BTreeSet::new();
+    let holders: Vec<String> = users.keys().cloned().collect();
     let mut jobs = Vec::new();
-    for chunk in holders.chunks(100) {
+    for chunk in holders.chunks(200) {
         let mut batch = Vec::new();
         for u in chunk {
             n += 1;
             let a = account(id(n), &app, u, n);
-            accounts.insert(a.id.clone(), (u.clone(), a.account_type));
-            if !n.is_multiple_of(5) {
+            accounts.insert(a.id.clone(), (Some(u.clone()), a.account_type));
+            let member = !n.is_multiple_of(5);
+            if member {
                 members.insert(a.id.clone());
             }
-            batch.push((a, !n.is_multiple_of(5)));
+            batch.push((a, member));
         }
         let (store, role) = (store.clone(), role.clone());
         jobs.push(tokio::spawn(async move {
@@ -349,10 +308,11 @@ async fn exercise(store: Arc<dyn Store>) {
     }
     marks_agree(&store).await;
 
+    // Accounts deleted (one by one, or with their user's), orphaned, taken out of the role.
     let mut jobs = Vec::new();
     let owned: Vec<(String, String)> = accounts
         .iter()
-        .map(|(a, (u, _))| (a.clone(), u.clone()))
+        .map(|(a, (u, _))| (a.clone(), u.clone().unwrap()))
         .collect();
     for chunk in owned.chunks(50) {
         let mut work = Vec::new();
@@ -365,7 +325,7 @@ async fn exercise(store: Arc<dyn Store>) {
                 }
                 3 => {
                     if let Some(acc) = accounts.get_mut(a) {
-                        acc.1 = AccountType::Orphan;
+                        *acc = (None, AccountType::Orphan);
                     }
                 }
                 4 | 5 => {
@@ -404,6 +364,61 @@ async fn exercise(store: Arc<dyn Store>) {
         j.unwrap().unwrap();
     }
     marks_agree(&store).await;
+
+    // Moves between organizations, and deletes of most users with their accounts,
+    // concurrently in small jobs.
+    let ids: Vec<String> = users.keys().cloned().collect();
+    let mut jobs = Vec::new();
+    for chunk in ids.chunks(40) {
+        let mut moves = Vec::new();
+        let mut deletes = Vec::new();
+        for u in chunk {
+            match rng.gen_range(0..10) {
+                0..=7 => deletes.push(u.clone()),
+                8 => {
+                    let to = orgs.choose(&mut rng).unwrap().clone();
+                    users.insert(u.clone(), to.clone());
+                    moves.push((u.clone(), to));
+                }
+                _ => {}
+            }
+        }
+        for d in &deletes {
+            users.remove(d);
+            let gone: Vec<String> = accounts
+                .iter()
+                .filter(|(_, (owner, _))| owner.as_ref() == Some(d))
+                .map(|(a, _)| a.clone())
+                .collect();
+            for a in gone {
+                accounts.remove(&a);
+                members.remove(&a);
+            }
+        }
+        let store = store.clone();
+        jobs.push(tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        for (u, to) in moves {
+                            let mut found = tx.user(&u).await?.unwrap();
+                            found.org_id = Some(to);
+                            tx.update_user(&found).await?;
+                        }
+                        for d in deletes {
+                            tx.delete_accounts_of_user(&d).await?;
+                            tx.delete_user(&d).await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .await
+        }));
+    }
+    for j in futures::future::join_all(jobs).await {
+        j.unwrap().unwrap();
+    }
+    check_users(&store, &users, &orgs).await;
     for kind in [
         None,
         Some(AccountType::Basic),

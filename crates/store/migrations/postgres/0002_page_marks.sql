@@ -1,4 +1,4 @@
--- Page marks: each list's ids cut into runs of about a thousand, with their row counts, so
+-- Page marks: each list's ids cut into runs of a few thousand, with their row counts, so
 -- that a page deep in a list is found without walking the rows before it (see
 -- crates/store/src/queries/marks.rs). Roster counts them from the tables when it next starts,
 -- because of the task below; `roster reindex` does the same on demand.
