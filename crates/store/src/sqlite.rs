@@ -9,6 +9,7 @@
 
 use crate::errors::map;
 use crate::queries::impl_tx;
+use crate::queries::marks::Pending;
 use crate::{Job, Output, Store};
 use async_trait::async_trait;
 use futures::FutureExt;
@@ -183,18 +184,25 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<(Job, Reply)>
         return;
     }
     let mut answers = Vec::with_capacity(batch.len());
+    let mut marks = Pending::default();
     for (job, reply) in batch.drain(..) {
-        let answer = run_in_savepoint(conn, job).await;
+        let answer = run_in_savepoint(conn, job, &mut marks).await;
         answers.push((reply, answer));
     }
-    match conn.execute("COMMIT").await {
+    // The batch's list changes together: jobs adding to the same list (most often at its
+    // end) touch its marks once per commit, not once each.
+    let applied = SqliteTx::with_marks(conn, marks).apply_marks().await;
+    let committed = match applied {
+        Ok(()) => conn.execute("COMMIT").await.map_err(map),
+        Err(e) => Err(e),
+    };
+    match committed {
         Ok(_) => {
             for (reply, answer) in answers {
                 let _ = reply.send(answer);
             }
         }
-        Err(e) => {
-            let err = map(e);
+        Err(err) => {
             tracing::error!(error = %err, "commit failed; the batch is rolled back");
             let _ = conn.execute("ROLLBACK").await;
             for (reply, _) in answers {
@@ -204,20 +212,22 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<(Job, Reply)>
     }
 }
 
-async fn run_in_savepoint(conn: &mut SqliteConnection, job: Job) -> Result<Output> {
+/// Runs `job` in a savepoint; a job that succeeds adds its list changes to `marks`.
+async fn run_in_savepoint(
+    conn: &mut SqliteConnection,
+    job: Job,
+    marks: &mut Pending,
+) -> Result<Output> {
     // Released after each job: left open, nested savepoints make SQLite keep page images for
     // every level, which costs more than the RELEASE statement saves (measured).
     conn.execute("SAVEPOINT job").await.map_err(map)?;
-    let outcome = {
+    let (outcome, changed) = {
         let mut tx = SqliteTx::new(conn);
         let outcome = AssertUnwindSafe(job(&mut tx))
             .catch_unwind()
             .await
             .unwrap_or_else(|_| Err(Error::internal("a write job panicked")));
-        match outcome {
-            Ok(out) => tx.apply_marks().await.map(|()| out),
-            Err(e) => Err(e),
-        }
+        (outcome, tx.take_marks())
     };
     let end = if outcome.is_ok() {
         conn.execute("RELEASE job").await
@@ -228,7 +238,12 @@ async fn run_in_savepoint(conn: &mut SqliteConnection, job: Job) -> Result<Outpu
         }
     };
     match end {
-        Ok(_) => outcome,
+        Ok(_) => {
+            if outcome.is_ok() {
+                marks.append(changed);
+            }
+            outcome
+        }
         Err(e) => Err(map(e)),
     }
 }

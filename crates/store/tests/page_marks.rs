@@ -212,6 +212,35 @@ async fn exercise(store: Arc<dyn Store>) {
     for w in futures::future::join_all(writes).await {
         w.unwrap().unwrap();
     }
+    // Jobs that fail after writing, among ones that succeed: only the latter count.
+    let mixed = (0..100).map(|k| {
+        n += 1;
+        let u = user(id(n), &orgs[0]);
+        if k % 2 == 0 {
+            users.insert(u.id.clone(), orgs[0].clone());
+        }
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        tx.insert_user(&u).await?;
+                        if k % 2 == 1 {
+                            return Err(roster_domain::ErrorKind::InvalidParameter.into());
+                        }
+                        Ok(())
+                    })
+                })
+                .await
+        })
+    });
+    for (k, w) in futures::future::join_all(mixed)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(w.unwrap().is_ok(), k % 2 == 0);
+    }
     check_users(&store, &users, &orgs).await;
 
     // Organizations: a child becomes a root.

@@ -201,6 +201,12 @@ impl Pending {
         });
     }
 
+    /// Adds `other`'s changes to these.
+    pub(crate) fn append(&mut self, mut other: Pending) {
+        self.changes.append(&mut other.changes);
+        self.dropped.append(&mut other.dropped);
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.dropped.is_empty()
     }

@@ -98,10 +98,21 @@ macro_rules! impl_tx {
 
         impl<'c> $tx<'c> {
             pub fn new(conn: &'c mut $conn) -> Self {
-                Self {
-                    conn,
-                    marks: Default::default(),
-                }
+                Self::with_marks(conn, Default::default())
+            }
+
+            /// A transaction that still has `marks` to apply (of jobs run before it).
+            pub(crate) fn with_marks(
+                conn: &'c mut $conn,
+                marks: $crate::queries::marks::Pending,
+            ) -> Self {
+                Self { conn, marks }
+            }
+
+            /// The list changes not applied yet, to apply later in the same transaction.
+            #[allow(dead_code)] // used by one backend only
+            pub(crate) fn take_marks(&mut self) -> $crate::queries::marks::Pending {
+                std::mem::take(&mut self.marks)
             }
         }
 
