@@ -4,6 +4,7 @@
 
 use crate::errors::map;
 use crate::queries::impl_tx;
+use crate::queries::marks::Scope;
 use crate::{Job, Output, Store};
 use async_trait::async_trait;
 use roster_domain::{Error, Result};
@@ -11,6 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
 use std::time::Duration;
+use tokio::task::JoinSet;
 
 impl_tx!(
     PgTx,
@@ -42,6 +44,8 @@ impl Default for PgStoreOptions {
 
 pub struct PgStore {
     pool: PgPool,
+    /// Folds of page mark deltas running after their writes; `close` waits for them.
+    folds: std::sync::Mutex<JoinSet<()>>,
 }
 
 impl PgStore {
@@ -70,7 +74,56 @@ impl PgStore {
         let mut upkeep = pool.begin().await.map_err(map)?;
         PgTx::new(&mut upkeep).run_maintenance().await?;
         upkeep.commit().await.map_err(map)?;
-        Ok(Self { pool })
+        let left = {
+            let mut conn = pool.acquire().await.map_err(map)?;
+            PgTx::new(&mut conn).scopes_to_fold().await?
+        };
+        let store = Self {
+            pool,
+            folds: Default::default(),
+        };
+        store.spawn_folds(left);
+        Ok(store)
+    }
+
+    fn spawn_folds(&self, scopes: Vec<Scope>) {
+        if scopes.is_empty() {
+            return;
+        }
+        let mut folds = self.folds.lock().unwrap_or_else(|p| p.into_inner());
+        while folds.try_join_next().is_some() {}
+        for scope in scopes {
+            folds.spawn(fold(self.pool.clone(), scope));
+        }
+    }
+}
+
+/// Folds a list scope's delta rows into its marks, in a transaction of its own. Not the
+/// caller's business: the deltas count until folded, so a failure (another fold, a
+/// serialization conflict) only leaves them for the next fold.
+async fn fold(pool: PgPool, scope: Scope) {
+    let folded = async {
+        let mut tx = pool.begin().await.map_err(map)?;
+        sqlx::Executor::execute(&mut *tx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .await
+            .map_err(map)?;
+        let grew = PgTx::new(&mut tx).fold_marks(&scope).await?;
+        tx.commit().await.map_err(map)?;
+        if grew {
+            // A bulk write just grew the table. Until autovacuum gets to it, the planner has
+            // no statistics and the index no visibility map, and it takes a deep page for a
+            // sequential scan (measured: 10 ms instead of 0.6 ms at 10^5 rows).
+            let vacuum = format!("VACUUM (ANALYZE) {}", scope.list.table());
+            let mut conn = pool.acquire().await.map_err(map)?;
+            sqlx::Executor::execute(&mut *conn, vacuum.as_str())
+                .await
+                .map_err(map)?;
+        }
+        Ok::<(), Error>(())
+    }
+    .await;
+    if let Err(e) = folded {
+        tracing::warn!(error = %e, list = scope.list.name(), "folding page mark deltas failed");
     }
 }
 
@@ -78,16 +131,18 @@ impl PgStore {
 impl Store for PgStore {
     async fn run_write(&self, job: Job) -> Result<Output> {
         let mut tx = self.pool.begin().await.map_err(map)?;
-        let outcome = {
+        let (outcome, folds) = {
             let mut work = PgTx::new(&mut tx);
-            match job(&mut work).await {
+            let outcome = match job(&mut work).await {
                 Ok(out) => work.apply_marks().await.map(|()| out),
                 Err(e) => Err(e),
-            }
+            };
+            (outcome, work.take_folds())
         };
         match outcome {
             Ok(out) => {
                 tx.commit().await.map_err(map)?;
+                self.spawn_folds(folds);
                 Ok(out)
             }
             Err(e) => {
@@ -108,6 +163,8 @@ impl Store for PgStore {
     }
 
     async fn close(&self) {
+        let mut folds = std::mem::take(&mut *self.folds.lock().unwrap_or_else(|p| p.into_inner()));
+        while folds.join_next().await.is_some() {}
         self.pool.close().await;
     }
 

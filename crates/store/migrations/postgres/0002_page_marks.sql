@@ -15,3 +15,15 @@ CREATE TABLE maintenance (
     task TEXT NOT NULL PRIMARY KEY
 );
 INSERT INTO maintenance (task) VALUES ('rebuild_page_marks');
+
+-- Writers on several connections record a row joining (+1) or leaving (-1) a list here,
+-- keyed by the row's own key, without a lock: writers of one list never queue on its marks.
+-- A read counts each delta in the run that holds its key; now and then a write folds a list's
+-- deltas into page_marks.
+CREATE TABLE page_mark_deltas (
+    list    TEXT   NOT NULL,
+    scope   TEXT   NOT NULL,
+    row_key TEXT   NOT NULL,
+    delta   BIGINT NOT NULL
+);
+CREATE INDEX page_mark_deltas_scope ON page_mark_deltas (list, scope);
