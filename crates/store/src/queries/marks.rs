@@ -7,10 +7,13 @@
 //! skips at most one run's worth of index entries from there; `total` is the same sum, not a
 //! `COUNT(*)`.
 //!
-//! Writes record what they add to or remove from a list; the store applies those changes at
-//! the end of the job, in the same transaction (`apply_marks`), so a count is never out of
-//! step with its rows. On PostgreSQL each list scope is locked while its marks change, always
-//! in the same order, so concurrent writers cannot deadlock on them.
+//! Writes record what they add to or remove from a list, and the store applies those changes
+//! in the same transaction as the rows (`apply_marks`), so a count is never out of step with
+//! its rows. On SQLite (one writer) the marks change at once, once per group commit. On
+//! PostgreSQL (writers on many connections and nodes) each change is a delta row keyed by the
+//! row's own key, written without a lock, so writers of one list never queue on its marks; a
+//! read counts each delta in the run that holds its key, and a fold after the commit (now and
+//! then, in one snapshot) moves deltas into the marks and cuts or joins runs.
 //!
 //! Keys are compared in Rust and in SQL alike: ids have one fixed shape (digits, upper-case
 //! hex, dashes at fixed places), which every collation orders byte by byte.
