@@ -263,6 +263,15 @@ impl Pending {
 /// the runs' counts directly.
 pub(crate) const MAX_DELTA_ROWS: usize = 64;
 
+/// A run of a list as stored (its first key, row count and the next run's first key), and a
+/// net change to it.
+pub(crate) struct Run {
+    pub first: String,
+    pub rows: i64,
+    pub next: Option<String>,
+    pub delta: i64,
+}
+
 /// Whether this write should fold its scope's delta rows: about one in 32, so that a list
 /// keeps a few dozen of them between folds.
 pub(crate) fn fold_now() -> bool {
@@ -391,27 +400,9 @@ macro_rules! impl_marks {
                         }
                         continue;
                     }
-                    let mut i = 0;
-                    while let Some((key, _)) = keys.get(i) {
-                        let (first, rows, next) = $crate::queries::fetch_row!(
-                            self.conn,
-                            (String, i64, Option<String>),
-                            marks::LOCATE,
-                            [name, &text, key]
-                        )?
-                        .unwrap_or_default();
-                        let mut delta = 0;
-                        while let Some((key, d)) = keys.get(i) {
-                            if next.as_ref().is_some_and(|n| key >= n) {
-                                break;
-                            }
-                            delta += d;
-                            i += 1;
-                        }
-                        if delta != 0 {
-                            self.settle_mark(&scope, &first, rows + delta, delta, next.as_deref())
-                                .await?;
-                        }
+                    for run in self.runs_of(&scope, &keys).await? {
+                        self.settle_mark(&scope, &run.first, run.rows + run.delta, run.delta, run.next.as_deref())
+                            .await?;
                     }
                 }
                 if !deltas.is_empty() {
@@ -440,33 +431,16 @@ macro_rules! impl_marks {
                 scope: &$crate::queries::marks::Scope,
                 keys: &[(String, i64)],
             ) -> roster_domain::Result<()> {
-                use $crate::queries::marks;
                 $crate::queries::execute!(self.conn, "SELECT pg_advisory_xact_lock($1)", [scope.lock_key()], $crate::errors::map)?;
                 let name = scope.list.name();
                 let text = scope.text();
-                let mut i = 0;
-                while let Some((key, _)) = keys.get(i) {
-                    let (first, _, next) = $crate::queries::fetch_row!(
-                        self.conn,
-                        (String, i64, Option<String>),
-                        marks::LOCATE,
-                        [name, &text, key]
-                    )?
-                    .unwrap_or_default();
-                    let mut delta = 0;
-                    while let Some((key, d)) = keys.get(i) {
-                        if next.as_ref().is_some_and(|n| key >= n) {
-                            break;
-                        }
-                        delta += d;
-                        i += 1;
-                    }
+                for run in self.runs_of(scope, keys).await? {
                     $crate::queries::execute!(
                         self.conn,
                         "INSERT INTO page_marks (list, scope, first_key, row_count) \
                          VALUES ($1, $2, $3, $4) ON CONFLICT (list, scope, first_key) \
                          DO UPDATE SET row_count = page_marks.row_count + excluded.row_count",
-                        [name, &text, &first, delta],
+                        [name, &text, &run.first, run.delta],
                         $crate::errors::map
                     )?;
                 }
@@ -512,27 +486,9 @@ macro_rules! impl_marks {
                     *net.entry(key).or_default() += delta;
                 }
                 let keys: Vec<(String, i64)> = net.into_iter().filter(|(_, d)| *d != 0).collect();
-                let mut i = 0;
-                while let Some((key, _)) = keys.get(i) {
-                    let (first, rows, next) = $crate::queries::fetch_row!(
-                        self.conn,
-                        (String, i64, Option<String>),
-                        marks::LOCATE,
-                        [name, &text, key]
-                    )?
-                    .unwrap_or_default();
-                    let mut delta = 0;
-                    while let Some((key, d)) = keys.get(i) {
-                        if next.as_ref().is_some_and(|n| key >= n) {
-                            break;
-                        }
-                        delta += d;
-                        i += 1;
-                    }
-                    if delta != 0 {
-                        self.settle_mark(scope, &first, rows + delta, delta, next.as_deref())
-                            .await?;
-                    }
+                for run in self.runs_of(scope, &keys).await? {
+                    self.settle_mark(scope, &run.first, run.rows + run.delta, run.delta, run.next.as_deref())
+                        .await?;
                 }
                 // Runs a bulk write made too long.
                 let long: Vec<(String, Option<String>)> = sqlx::query_as(
@@ -580,6 +536,42 @@ macro_rules! impl_marks {
                     .iter()
                     .filter_map(|(list, scope)| $crate::queries::marks::Scope::from_stored(list, scope))
                     .collect())
+            }
+
+            /// The runs holding `keys` (in order), each with the net change of its keys; runs
+            /// with none left out. Settling one run leaves the others' marks as they were
+            /// (it writes only marks from its own start to the next run's, and adds to the one
+            /// before), so all can be found first.
+            async fn runs_of(
+                &mut self,
+                scope: &$crate::queries::marks::Scope,
+                keys: &[(String, i64)],
+            ) -> roster_domain::Result<Vec<$crate::queries::marks::Run>> {
+                let name = scope.list.name();
+                let text = scope.text();
+                let mut runs = Vec::new();
+                let mut i = 0;
+                while let Some((key, _)) = keys.get(i) {
+                    let (first, rows, next) = $crate::queries::fetch_row!(
+                        self.conn,
+                        (String, i64, Option<String>),
+                        $crate::queries::marks::LOCATE,
+                        [name, &text, key]
+                    )?
+                    .unwrap_or_default();
+                    let mut delta = 0;
+                    while let Some((key, d)) = keys.get(i) {
+                        if next.as_ref().is_some_and(|n| key >= n) {
+                            break;
+                        }
+                        delta += d;
+                        i += 1;
+                    }
+                    if delta != 0 {
+                        runs.push($crate::queries::marks::Run { first, rows, next, delta });
+                    }
+                }
+                Ok(runs)
             }
 
             /// Writes the run from `first` (up to `next`) with `rows` rows, after a change of
