@@ -682,6 +682,8 @@ macro_rules! impl_marks {
                 use futures::TryStreamExt;
                 use $crate::queries::marks::{self, List};
                 if Self::CONCURRENT {
+                    // Reading every list of a large database takes longer than a request may.
+                    $crate::queries::execute!(self.conn, "SET LOCAL statement_timeout = 0", [], $crate::errors::map)?;
                     // Waits for writers that are changing marks to commit, and holds off new
                     // ones: their rows are then either counted here or applied after.
                     $crate::queries::execute!(self.conn, "LOCK TABLE page_marks, page_mark_deltas IN EXCLUSIVE MODE", [], $crate::errors::map)?;
