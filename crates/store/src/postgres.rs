@@ -72,7 +72,9 @@ impl PgStore {
             .await
             .map_err(|e| Error::internal(format!("migrating PostgreSQL: {e}")))?;
         let mut upkeep = pool.begin().await.map_err(map)?;
-        PgTx::new(&mut upkeep).run_maintenance().await?;
+        PgTx::for_write(&mut upkeep, Default::default())
+            .run_maintenance()
+            .await?;
         upkeep.commit().await.map_err(map)?;
         let left = {
             let mut conn = pool.acquire().await.map_err(map)?;
@@ -107,7 +109,9 @@ async fn fold(pool: PgPool, scope: Scope) {
         sqlx::Executor::execute(&mut *tx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             .await
             .map_err(map)?;
-        let grew = PgTx::new(&mut tx).fold_marks(&scope).await?;
+        let grew = PgTx::for_write(&mut tx, Default::default())
+            .fold_marks(&scope)
+            .await?;
         tx.commit().await.map_err(map)?;
         if grew {
             // A bulk write just grew the table. Until autovacuum gets to it, the planner has
@@ -138,7 +142,7 @@ impl Store for PgStore {
     async fn run_write(&self, job: Job) -> Result<Output> {
         let mut tx = self.pool.begin().await.map_err(map)?;
         let (outcome, folds) = {
-            let mut work = PgTx::new(&mut tx);
+            let mut work = PgTx::for_write(&mut tx, Default::default());
             let outcome = match job(&mut work).await {
                 Ok(out) => work.apply_marks().await.map(|()| out),
                 Err(e) => Err(e),

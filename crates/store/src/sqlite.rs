@@ -87,7 +87,9 @@ impl SqliteStore {
             .await
             .map_err(|e| Error::internal(format!("migrating {}: {e}", file.display())))?;
         let mut upkeep = writer.begin().await.map_err(map)?;
-        SqliteTx::new(&mut upkeep).run_maintenance().await?;
+        SqliteTx::for_write(&mut upkeep, Default::default())
+            .run_maintenance()
+            .await?;
         upkeep.commit().await.map_err(map)?;
         let readers = SqlitePoolOptions::new()
             .max_connections(8)
@@ -191,7 +193,7 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<(Job, Reply)>
     }
     // The batch's list changes together: jobs adding to the same list (most often at its
     // end) touch its marks once per commit, not once each.
-    let applied = SqliteTx::with_marks(conn, marks).apply_marks().await;
+    let applied = SqliteTx::for_write(conn, marks).apply_marks().await;
     let committed = match applied {
         Ok(()) => conn.execute("COMMIT").await.map_err(map),
         Err(e) => Err(e),
@@ -222,7 +224,7 @@ async fn run_in_savepoint(
     // every level, which costs more than the RELEASE statement saves (measured).
     conn.execute("SAVEPOINT job").await.map_err(map)?;
     let (outcome, changed) = {
-        let mut tx = SqliteTx::new(conn);
+        let mut tx = SqliteTx::for_write(conn, Default::default());
         let outcome = AssertUnwindSafe(job(&mut tx))
             .catch_unwind()
             .await

@@ -13,7 +13,7 @@ macro_rules! joined {
 pub(crate) use joined;
 
 macro_rules! impl_accounts {
-    ($tx:ident, $for_update:expr) => {
+    ($tx:ident) => {
         impl<'c> $tx<'c> {
             /// Takes the accounts `$condition` selects (bound to `value`) out of their roles,
             /// before they are deleted.
@@ -105,7 +105,7 @@ macro_rules! impl_accounts {
                 let sql = format!(
                     "SELECT {} FROM app_accounts WHERE application_id = $1 AND id = $2{}",
                     $crate::queries::ACCOUNT_COLUMNS,
-                    $for_update
+                    self.row_lock()
                 );
                 $crate::queries::fetch_row!(
                     self.conn,

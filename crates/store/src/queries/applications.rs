@@ -1,7 +1,7 @@
 //! Applications, their tokens, and the audit log.
 
 macro_rules! impl_applications {
-    ($tx:ident, $ph:path, $for_update:expr) => {
+    ($tx:ident, $ph:path) => {
         #[async_trait::async_trait]
         impl<'c> $crate::tx::ApplicationTx for $tx<'c> {
             async fn insert_application(
@@ -71,7 +71,7 @@ macro_rules! impl_applications {
                 let sql = format!(
                     "SELECT {} FROM applications WHERE id = $1{}",
                     $crate::queries::APPLICATION_COLUMNS,
-                    $for_update
+                    self.row_lock()
                 );
                 $crate::queries::fetch_row!(
                     self.conn,

@@ -86,27 +86,49 @@ pub(crate) fn postgres_placeholder(n: usize) -> String {
 
 /// Defines `$tx<'c>` over `&'c mut $conn` and implements every capability trait for it.
 /// `$lock` is the statement that takes a transaction-scoped lock, if the backend needs one;
-/// `$ph` makes the n-th (from 1) placeholder of a bulk statement; `$for_update` is appended to
-/// reads of rows a use case may then change (a row lock where writers run concurrently).
+/// `$ph` makes the n-th (from 1) placeholder of a bulk statement; `$for_update` is appended, in
+/// write transactions, to reads of rows a use case may then change (a row lock where writers
+/// run concurrently).
 macro_rules! impl_tx {
     ($tx:ident, $conn:ty, $lock:expr, $ph:path, $for_update:expr) => {
         pub struct $tx<'c> {
             conn: &'c mut $conn,
             /// List changes of this job, applied to the page marks when it ends.
             marks: $crate::queries::marks::Pending,
+            /// Whether this is a write transaction, whose reads of rows it may change lock
+            /// them; a read job locks nothing (a row lock is a write on PostgreSQL).
+            writing: bool,
         }
 
         impl<'c> $tx<'c> {
+            /// A read job on `conn`.
             pub fn new(conn: &'c mut $conn) -> Self {
-                Self::with_marks(conn, Default::default())
+                Self {
+                    conn,
+                    marks: Default::default(),
+                    writing: false,
+                }
             }
 
-            /// A transaction that still has `marks` to apply (of jobs run before it).
-            pub(crate) fn with_marks(
+            /// A write transaction on `conn`, which may have `marks` of jobs before it to apply.
+            pub(crate) fn for_write(
                 conn: &'c mut $conn,
                 marks: $crate::queries::marks::Pending,
             ) -> Self {
-                Self { conn, marks }
+                Self {
+                    conn,
+                    marks,
+                    writing: true,
+                }
+            }
+
+            /// What ends a read of a row the transaction may then change.
+            fn row_lock(&self) -> &'static str {
+                if self.writing {
+                    $for_update
+                } else {
+                    ""
+                }
             }
 
             /// The list changes not applied yet, to apply later in the same transaction.
@@ -118,10 +140,10 @@ macro_rules! impl_tx {
 
         $crate::queries::marks::impl_marks!($tx, $lock);
 
-        $crate::queries::applications::impl_applications!($tx, $ph, $for_update);
-        $crate::queries::users::impl_users!($tx, $ph, $for_update);
+        $crate::queries::applications::impl_applications!($tx, $ph);
+        $crate::queries::users::impl_users!($tx, $ph);
         $crate::queries::organizations::impl_organizations!($tx, $lock);
-        $crate::queries::accounts::impl_accounts!($tx, $for_update);
+        $crate::queries::accounts::impl_accounts!($tx);
         $crate::queries::roles::impl_roles!($tx, $ph);
     };
 }

@@ -54,7 +54,7 @@ macro_rules! joined {
 pub(crate) use joined;
 
 macro_rules! impl_users {
-    ($tx:ident, $ph:path, $for_update:expr) => {
+    ($tx:ident, $ph:path) => {
         #[async_trait::async_trait]
         impl<'c> $crate::tx::UserTx for $tx<'c> {
             async fn insert_user(
@@ -169,7 +169,7 @@ macro_rules! impl_users {
                 let sql = format!(
                     "SELECT {} FROM users WHERE id = $1{}",
                     $crate::queries::USER_COLUMNS,
-                    $for_update
+                    self.row_lock()
                 );
                 $crate::queries::fetch_row!(
                     self.conn,
