@@ -99,6 +99,49 @@ pub struct DatabaseArgs {
     pub config: Option<PathBuf>,
 }
 
+/// How user passwords are hashed, for `roster serve` and `roster import users`; each flag also
+/// reads its `ROSTER_*` variable, then the `[argon2]` table of the configuration file.
+#[derive(Debug, Args)]
+pub struct Argon2Args {
+    /// Argon2id memory cost in KiB (user passwords).
+    #[arg(long, env = "ROSTER_ARGON2_MEMORY_KIB")]
+    pub argon2_memory_kib: Option<u32>,
+    /// Argon2id iterations.
+    #[arg(long, env = "ROSTER_ARGON2_ITERATIONS")]
+    pub argon2_iterations: Option<u32>,
+    /// Argon2id lanes.
+    #[arg(long, env = "ROSTER_ARGON2_PARALLELISM")]
+    pub argon2_parallelism: Option<u32>,
+    /// Allow Argon2 parameters below the recommended minimum (tests only).
+    #[arg(long, env = "ROSTER_ARGON2_ALLOW_WEAK")]
+    pub argon2_allow_weak: Option<bool>,
+}
+
+impl Argon2Args {
+    /// Flags and variables over the file's `[argon2]`, over the defaults.
+    pub fn settings(&self, file: &FileConfig) -> roster_service::Argon2Settings {
+        let defaults = roster_service::Argon2Settings::default();
+        roster_service::Argon2Settings {
+            memory_kib: self
+                .argon2_memory_kib
+                .or(file.argon2.memory_kib)
+                .unwrap_or(defaults.memory_kib),
+            iterations: self
+                .argon2_iterations
+                .or(file.argon2.iterations)
+                .unwrap_or(defaults.iterations),
+            parallelism: self
+                .argon2_parallelism
+                .or(file.argon2.parallelism)
+                .unwrap_or(defaults.parallelism),
+            allow_weak: self
+                .argon2_allow_weak
+                .or(file.argon2.allow_weak)
+                .unwrap_or(false),
+        }
+    }
+}
+
 /// `roster serve` flags; each also reads its `ROSTER_*` variable.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -134,18 +177,8 @@ pub struct ServeArgs {
     /// Client id of an `all`-permission application created at start if absent.
     #[arg(long, env = "ROSTER_BOOTSTRAP_CLIENT_ID")]
     pub bootstrap_client_id: Option<String>,
-    /// Argon2id memory cost in KiB (user passwords).
-    #[arg(long, env = "ROSTER_ARGON2_MEMORY_KIB")]
-    pub argon2_memory_kib: Option<u32>,
-    /// Argon2id iterations.
-    #[arg(long, env = "ROSTER_ARGON2_ITERATIONS")]
-    pub argon2_iterations: Option<u32>,
-    /// Argon2id lanes.
-    #[arg(long, env = "ROSTER_ARGON2_PARALLELISM")]
-    pub argon2_parallelism: Option<u32>,
-    /// Allow Argon2 parameters below the recommended minimum (tests only).
-    #[arg(long, env = "ROSTER_ARGON2_ALLOW_WEAK")]
-    pub argon2_allow_weak: Option<bool>,
+    #[command(flatten)]
+    pub argon2: Argon2Args,
     /// PostgreSQL: most pooled connections.
     #[arg(long, env = "ROSTER_PG_MAX_CONNECTIONS")]
     pub pg_max_connections: Option<u32>,
@@ -234,24 +267,7 @@ impl ServeArgs {
             .or(file.token_cache_ttl_ms)
             .map(Duration::from_millis)
             .unwrap_or(defaults.token_cache_ttl);
-        let argon2 = roster_service::Argon2Settings {
-            memory_kib: self
-                .argon2_memory_kib
-                .or(file.argon2.memory_kib)
-                .unwrap_or(defaults.argon2.memory_kib),
-            iterations: self
-                .argon2_iterations
-                .or(file.argon2.iterations)
-                .unwrap_or(defaults.argon2.iterations),
-            parallelism: self
-                .argon2_parallelism
-                .or(file.argon2.parallelism)
-                .unwrap_or(defaults.argon2.parallelism),
-            allow_weak: self
-                .argon2_allow_weak
-                .or(file.argon2.allow_weak)
-                .unwrap_or(false),
-        };
+        let argon2 = self.argon2.settings(&file);
         let secret_key = secret_from_env("ROSTER_SECRET_KEY")?.or(file.secret_key.clone());
         Ok(ServeConfig {
             secret_key,

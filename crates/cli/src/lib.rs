@@ -91,6 +91,8 @@ enum ImportCommand {
         db: DatabaseArgs,
         /// The JSON Lines file.
         file: std::path::PathBuf,
+        #[command(flatten)]
+        argon2: config::Argon2Args,
     },
 }
 
@@ -147,7 +149,9 @@ where
                 api_permissions,
             }) => create_app(db, name, api_permissions).await,
             Command::Openapi => print_openapi(),
-            Command::Import(ImportCommand::Users { db, file }) => import_users(db, file).await,
+            Command::Import(ImportCommand::Users { db, file, argon2 }) => {
+                import_users(db, file, argon2).await
+            }
             Command::RotateSecretKey { db } => rotate_secret_key(db).await,
             Command::Reindex { db } => reindex(db).await,
             Command::Audit(AuditCommand::List {
@@ -304,7 +308,11 @@ fn redact_url(url: &str) -> String {
     }
 }
 
-async fn import_users(db: DatabaseArgs, file: std::path::PathBuf) -> Result<()> {
+async fn import_users(
+    db: DatabaseArgs,
+    file: std::path::PathBuf,
+    argon2: config::Argon2Args,
+) -> Result<()> {
     use tokio::io::AsyncBufReadExt;
     let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = if file.as_os_str() == "-" {
         Box::new(tokio::io::stdin())
@@ -316,7 +324,7 @@ async fn import_users(db: DatabaseArgs, file: std::path::PathBuf) -> Result<()> 
         )
     };
     let settings = roster_service::Settings {
-        argon2: import_argon2_settings(),
+        argon2: argon2.settings(&config::read_file_config(db.config.as_deref())?),
         ..Default::default()
     };
     let (store, service) = open_for_command(&db, settings).await?;
@@ -353,24 +361,6 @@ async fn import_users(db: DatabaseArgs, file: std::path::PathBuf) -> Result<()> 
         imported.map_err(|e| anyhow::anyhow!("nothing imported: {}", e.client_message()))?;
     println!("{}", serde_json::json!({ "imported": imported }));
     Ok(())
-}
-
-/// Argon2 settings for imported passwords: the server's defaults, or the ones the
-/// `ROSTER_ARGON2_*` variables give.
-fn import_argon2_settings() -> roster_service::Argon2Settings {
-    let mut s = roster_service::Argon2Settings::default();
-    let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok());
-    if let Some(v) = var("ROSTER_ARGON2_MEMORY_KIB") {
-        s.memory_kib = v;
-    }
-    if let Some(v) = var("ROSTER_ARGON2_ITERATIONS") {
-        s.iterations = v;
-    }
-    if let Some(v) = var("ROSTER_ARGON2_PARALLELISM") {
-        s.parallelism = v;
-    }
-    s.allow_weak = std::env::var("ROSTER_ARGON2_ALLOW_WEAK").is_ok_and(|v| v == "true");
-    s
 }
 
 async fn rotate_secret_key(db: DatabaseArgs) -> Result<()> {

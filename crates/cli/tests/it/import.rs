@@ -41,3 +41,52 @@ on_each_store! {
         }
     }
 }
+
+/// The import hashes passwords with the configuration file's `[argon2]` settings, as the
+/// server does: weak ones there are refused unless the file also allows them.
+#[tokio::test]
+async fn import_reads_argon2_from_the_config_file() {
+    let db = TestDb::fresh(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lines = dir.path().join("users.jsonl");
+    std::fs::write(
+        &lines,
+        "{\"user_name\":\"pw1\",\"mobile\":\"13800000001\",\"password\":\"Secret-pass-123\"}\n",
+    )
+    .unwrap();
+    let config = dir.path().join("roster.toml");
+    let run = |config_text: &'static str| {
+        std::fs::write(&config, config_text).unwrap();
+        let mut cmd = tokio::process::Command::new(roster_bin());
+        cmd.args(["import", "users", "--database", &db.url, "--config"])
+            .arg(&config)
+            .arg(&lines);
+        for var in [
+            "ROSTER_ARGON2_MEMORY_KIB",
+            "ROSTER_ARGON2_ITERATIONS",
+            "ROSTER_ARGON2_PARALLELISM",
+            "ROSTER_ARGON2_ALLOW_WEAK",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.output()
+    };
+    let out = run("[argon2]\nmemory_kib = 64\niterations = 1\n")
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ROSTER_ARGON2_ALLOW_WEAK"), "{err}");
+    let out = run("[argon2]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n")
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        r#"{"imported":1}"#
+    );
+}
