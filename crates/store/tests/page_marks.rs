@@ -265,6 +265,95 @@ async fn exercise(store: Arc<dyn Store>) {
         expect(roots, sorted);
     }
 
+    // An organization with more children than a run holds, some older than it, some moved in
+    // or out, many deleted: its page lists it among its children in id order.
+    {
+        // The parent's id falls in the middle of its children's.
+        let mut ids: Vec<String> = (0..9001)
+            .map(|_| {
+                n += 1;
+                id(n)
+            })
+            .collect();
+        ids.sort();
+        let parent = ids.remove(4500);
+        let mut children: BTreeSet<String> = BTreeSet::new();
+        {
+            let parent = parent.clone();
+            store
+                .write(move |tx| {
+                    Box::pin(async move { tx.insert_organization(&org(&parent, None)).await })
+                })
+                .await
+                .unwrap();
+        }
+        let mut jobs = Vec::new();
+        for batch in ids.chunks(500) {
+            let batch: Vec<String> = batch.to_vec();
+            children.extend(batch.iter().cloned());
+            let (store, parent) = (store.clone(), parent.clone());
+            jobs.push(tokio::spawn(async move {
+                store
+                    .write(move |tx| {
+                        Box::pin(async move {
+                            for c in batch {
+                                tx.insert_organization(&org(&c, Some(&parent))).await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .await
+            }));
+        }
+        for j in futures::future::join_all(jobs).await {
+            j.unwrap().unwrap();
+        }
+        let listed: Vec<String> = children.iter().cloned().collect();
+        let (mut out, mut gone) = (Vec::new(), Vec::new());
+        for (k, c) in listed.iter().enumerate() {
+            match k % 10 {
+                0 => out.push(c.clone()),
+                1..=6 => gone.push(c.clone()),
+                _ => {}
+            }
+        }
+        for c in out.iter().chain(&gone) {
+            children.remove(c);
+        }
+        children.insert(orgs[1].clone());
+        {
+            let (parent, moved_in) = (parent.clone(), orgs[1].clone());
+            store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        for c in out {
+                            let mut o = tx.organization(&c).await?.unwrap();
+                            o.parent_id = None;
+                            tx.update_organization(&o).await?;
+                        }
+                        for c in gone {
+                            tx.delete_organization(&c).await?;
+                        }
+                        let mut o = tx.organization(&moved_in).await?.unwrap();
+                        o.parent_id = Some(parent);
+                        tx.update_organization(&o).await
+                    })
+                })
+                .await
+                .unwrap();
+        }
+        marks_agree(&store).await;
+        let p2 = parent.clone();
+        let listed = pages!(store, p2, |tx, page| {
+            let p = tx
+                .list_organizations(&OrgScope::WithChildren(p2), page)
+                .await?;
+            Ok((p.total, p.items.into_iter().map(|o| o.id).collect()))
+        });
+        children.insert(parent);
+        expect(listed, children.iter().cloned());
+    }
+
     // An account per user in one application, most of them in a role.
     let app = id(2_000_000);
     let role = id(2_000_001);

@@ -33,6 +33,7 @@ pub(crate) enum List {
     Applications,
     Organizations,
     RootOrganizations,
+    ChildOrganizations,
     AppOrganizations,
     Users,
     UsersOfOrganization,
@@ -43,10 +44,11 @@ pub(crate) enum List {
 }
 
 impl List {
-    pub(crate) const ALL: [List; 10] = [
+    pub(crate) const ALL: [List; 11] = [
         List::Applications,
         List::Organizations,
         List::RootOrganizations,
+        List::ChildOrganizations,
         List::AppOrganizations,
         List::Users,
         List::UsersOfOrganization,
@@ -62,6 +64,7 @@ impl List {
             List::Applications => "applications",
             List::Organizations => "organizations",
             List::RootOrganizations => "root_organizations",
+            List::ChildOrganizations => "child_organizations",
             List::AppOrganizations => "app_organizations",
             List::Users => "users",
             List::UsersOfOrganization => "users_of_organization",
@@ -81,7 +84,9 @@ impl List {
     pub(crate) fn table(self) -> &'static str {
         match self {
             List::Applications => "applications",
-            List::Organizations | List::RootOrganizations => "organizations",
+            List::Organizations | List::RootOrganizations | List::ChildOrganizations => {
+                "organizations"
+            }
             List::AppOrganizations => "app_organizations",
             List::Users | List::UsersOfOrganization => "users",
             List::Accounts | List::AccountsOfType => "app_accounts",
@@ -104,6 +109,7 @@ impl List {
             List::Applications | List::Organizations | List::RootOrganizations | List::Users => &[],
             List::AppOrganizations | List::Accounts | List::Roles => &["application_id"],
             List::UsersOfOrganization => &["org_id"],
+            List::ChildOrganizations => &["parent_id"],
             List::AccountsOfType => &["application_id", "account_type"],
             List::RoleMembers => &["role_id"],
         }
@@ -835,9 +841,26 @@ pub(crate) use impl_marks;
 /// list's index from there, then only those rows are read.
 macro_rules! marked_page {
     ($conn:expr, $row:ty, $cols:expr, $row_table:expr, $scope:expr, $page:expr) => {{
-        let scope: $crate::queries::marks::Scope = $scope;
         let page: roster_domain::page::PageRequest = $page;
-        let skip = page.skip();
+        $crate::queries::marks::marked_window!(
+            $conn,
+            $row,
+            $cols,
+            $row_table,
+            $scope,
+            page.skip(),
+            page.limit
+        )
+    }};
+}
+pub(crate) use marked_page;
+
+/// [`marked_page`] for `$limit` rows from row `$skip` (both ≥ 0).
+macro_rules! marked_window {
+    ($conn:expr, $row:ty, $cols:expr, $row_table:expr, $scope:expr, $skip:expr, $limit:expr) => {{
+        let scope: $crate::queries::marks::Scope = $scope;
+        let skip: i64 = $skip;
+        let limit: i64 = $limit;
         let found = $crate::queries::fetch_row!(
             $conn,
             (String, i64, i64),
@@ -861,7 +884,7 @@ macro_rules! marked_page {
                     table = list.table(),
                     filter = list.filter(),
                     from = list.scope_columns().len() + 1,
-                    limit = page.limit,
+                    limit = limit,
                     offset = skip - before,
                 );
                 let mut query = sqlx::query_as::<_, $row>(&sql);
@@ -880,4 +903,4 @@ macro_rules! marked_page {
         }
     }};
 }
-pub(crate) use marked_page;
+pub(crate) use marked_window;

@@ -11,12 +11,63 @@ pub(crate) fn subtree_cte(table: &str) -> String {
 macro_rules! impl_organizations {
     ($tx:ident, $lock:expr) => {
         impl<'c> $tx<'c> {
+            /// Organization `id` and its direct children, in id order: the children's page
+            /// from their marks, with `id` itself slotted in where its id falls among them.
+            async fn org_with_children(
+                &mut self,
+                id: &str,
+                page: roster_domain::page::PageRequest,
+            ) -> roster_domain::Result<(i64, Vec<$crate::rows::OrganizationRow>)> {
+                use $crate::queries::marks::{List, Scope};
+                let cols = $crate::queries::ORGANIZATION_COLUMNS;
+                // Children older than their parent (moved under it later): usually none.
+                let (at,): (i64,) = $crate::queries::fetch_row!(
+                    self.conn,
+                    (i64,),
+                    "SELECT COUNT(*) FROM organizations WHERE parent_id = $1 AND id < $1",
+                    [id]
+                )?
+                .unwrap_or_default();
+                let (skip, limit) = (page.skip(), page.limit);
+                let holds_self = (skip..skip + limit).contains(&at);
+                let (from, take) = match (holds_self, skip > at) {
+                    (true, _) => (skip, limit - 1),
+                    (false, true) => (skip - 1, limit),
+                    (false, false) => (skip, limit),
+                };
+                let (children, mut rows) = $crate::queries::marks::marked_window!(
+                    self.conn,
+                    $crate::rows::OrganizationRow,
+                    cols,
+                    "organizations",
+                    Scope::new(List::ChildOrganizations, &[id]),
+                    from,
+                    take
+                );
+                if holds_self {
+                    let sql = format!("SELECT {cols} FROM organizations WHERE id = $1");
+                    if let Some(itself) = $crate::queries::fetch_row!(
+                        self.conn,
+                        $crate::rows::OrganizationRow,
+                        &sql,
+                        [id]
+                    )? {
+                        let slot = usize::try_from(at - skip).unwrap_or(0).min(rows.len());
+                        rows.insert(slot, itself);
+                    }
+                }
+                Ok((children + 1, rows))
+            }
+
             /// Records organization `id` joining (`delta` = 1) or leaving (-1) the lists.
-            fn org_joined(&mut self, id: &str, root: bool, delta: i64) {
+            fn org_joined(&mut self, id: &str, parent: Option<&str>, delta: i64) {
                 use $crate::queries::marks::List;
                 self.marks.add(List::Organizations, &[], id, delta);
-                if root {
-                    self.marks.add(List::RootOrganizations, &[], id, delta);
+                match parent {
+                    None => self.marks.add(List::RootOrganizations, &[], id, delta),
+                    Some(parent) => self
+                        .marks
+                        .add(List::ChildOrganizations, &[parent], id, delta),
                 }
             }
         }
@@ -35,9 +86,23 @@ macro_rules! impl_organizations {
                 &mut self,
                 o: &roster_domain::organization::Organization,
             ) -> roster_domain::Result<()> {
-                $crate::queries::execute!(self.conn, "INSERT INTO organizations (id, code, name, parent_id, parent_key, category, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", [&o.id, &o.code, &o.name, &o.parent_id, o.parent_id.as_deref().unwrap_or(""), &o.category, o.created_at, o.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::ORGANIZATION_UNIQUES))?;
-                self.org_joined(&o.id, o.parent_id.is_none(), 1);
+                $crate::queries::execute!(
+                    self.conn,
+                    "INSERT INTO organizations (id, code, name, parent_id, parent_key, category, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    [
+                        &o.id,
+                        &o.code,
+                        &o.name,
+                        &o.parent_id,
+                        o.parent_id.as_deref().unwrap_or(""),
+                        &o.category,
+                        o.created_at,
+                        o.updated_at
+                    ],
+                    |e| $crate::errors::map_unique(e, $crate::errors::ORGANIZATION_UNIQUES)
+                )?;
+                self.org_joined(&o.id, o.parent_id.as_deref(), 1);
                 Ok(())
             }
 
@@ -51,17 +116,36 @@ macro_rules! impl_organizations {
                     "SELECT parent_id FROM organizations WHERE id = $1",
                     [&o.id]
                 )?;
-                if let Some((parent,)) = before {
-                    if parent.is_none() != o.parent_id.is_none() {
-                        let delta = if o.parent_id.is_none() { 1 } else { -1 };
-                        self.marks.add($crate::queries::marks::List::RootOrganizations, &[], &o.id, delta);
+                if let Some((parent,)) = before.filter(|(parent,)| *parent != o.parent_id) {
+                    use $crate::queries::marks::List;
+                    match &parent {
+                        None => self.marks.add(List::RootOrganizations, &[], &o.id, -1),
+                        Some(parent) => {
+                            self.marks
+                                .add(List::ChildOrganizations, &[parent], &o.id, -1)
+                        }
+                    }
+                    match &o.parent_id {
+                        None => self.marks.add(List::RootOrganizations, &[], &o.id, 1),
+                        Some(parent) => {
+                            self.marks
+                                .add(List::ChildOrganizations, &[parent], &o.id, 1)
+                        }
                     }
                 }
                 let rows = $crate::queries::execute!(
                     self.conn,
                     "UPDATE organizations SET code = $1, name = $2, parent_id = $3, \
                      parent_key = $4, category = $5, updated_at = $6 WHERE id = $7",
-                    [&o.code, &o.name, &o.parent_id, o.parent_id.as_deref().unwrap_or(""), &o.category, o.updated_at, &o.id],
+                    [
+                        &o.code,
+                        &o.name,
+                        &o.parent_id,
+                        o.parent_id.as_deref().unwrap_or(""),
+                        &o.category,
+                        o.updated_at,
+                        &o.id
+                    ],
                     |e| $crate::errors::map_unique(e, $crate::errors::ORGANIZATION_UNIQUES)
                 )?;
                 $crate::queries::touched(rows, roster_domain::ErrorKind::OrganizationNotFound)?;
@@ -76,7 +160,7 @@ macro_rules! impl_organizations {
                     [id]
                 )?
                 .ok_or(roster_domain::ErrorKind::OrganizationNotFound)?;
-                self.org_joined(id, parent.is_none(), -1);
+                self.org_joined(id, parent.as_deref(), -1);
                 Ok(())
             }
 
@@ -94,7 +178,7 @@ macro_rules! impl_organizations {
                     &sql,
                     [id]
                 )?
-                    .map(|r| r.into_domain()))
+                .map(|r| r.into_domain()))
             }
 
             async fn organization_by_code(
@@ -111,7 +195,7 @@ macro_rules! impl_organizations {
                     &sql,
                     [code]
                 )?
-                    .map(|r| r.into_domain()))
+                .map(|r| r.into_domain()))
             }
 
             async fn first_root_organization(
@@ -121,13 +205,15 @@ macro_rules! impl_organizations {
                     "SELECT {} FROM organizations WHERE parent_id IS NULL ORDER BY id LIMIT 1",
                     $crate::queries::ORGANIZATION_COLUMNS
                 );
-                Ok($crate::queries::fetch_row!(
-                    self.conn,
-                    $crate::rows::OrganizationRow,
-                    &sql,
-                    []
-                )?
-                    .map(|r| r.into_domain()))
+                Ok(
+                    $crate::queries::fetch_row!(
+                        self.conn,
+                        $crate::rows::OrganizationRow,
+                        &sql,
+                        []
+                    )?
+                    .map(|r| r.into_domain()),
+                )
             }
 
             async fn organization_has_children(&mut self, id: &str) -> roster_domain::Result<bool> {
@@ -195,19 +281,9 @@ macro_rules! impl_organizations {
                         Scope::new(List::Organizations, &[]),
                         page
                     ),
-                    // An organization with its children, or its subtree: counted and skipped
-                    // row by row (a subtree has no list of its own to keep marks for).
-                    OrgScope::WithChildren(id) => $crate::queries::fetch_page!(
-                        self.conn,
-                        $crate::rows::OrganizationRow,
-                        format!(
-                            "SELECT {cols} FROM organizations WHERE id = $1 OR parent_id = $1 \
-                             ORDER BY id"
-                        ),
-                        "SELECT COUNT(*) FROM organizations WHERE id = $1 OR parent_id = $1",
-                        page,
-                        [id]
-                    ),
+                    OrgScope::WithChildren(id) => self.org_with_children(id, page).await?,
+                    // A subtree: counted and skipped row by row (it has no list of its own to
+                    // keep marks for).
                     OrgScope::Subtree(id) => {
                         let cte = $crate::queries::organizations::subtree_cte("organizations");
                         $crate::queries::fetch_page!(
@@ -240,8 +316,26 @@ macro_rules! impl_organizations {
                     "INSERT INTO app_organizations ({}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     $crate::queries::APP_ORG_COLUMNS
                 );
-                $crate::queries::execute!(self.conn, &sql, [&o.id, &o.application_id, &o.code, &o.name, &o.parent_id, o.created_at, o.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::APP_ORG_UNIQUES))?;
-                self.marks.add($crate::queries::marks::List::AppOrganizations, &[&o.application_id], &o.id, 1);
+                $crate::queries::execute!(
+                    self.conn,
+                    &sql,
+                    [
+                        &o.id,
+                        &o.application_id,
+                        &o.code,
+                        &o.name,
+                        &o.parent_id,
+                        o.created_at,
+                        o.updated_at
+                    ],
+                    |e| $crate::errors::map_unique(e, $crate::errors::APP_ORG_UNIQUES)
+                )?;
+                self.marks.add(
+                    $crate::queries::marks::List::AppOrganizations,
+                    &[&o.application_id],
+                    &o.id,
+                    1,
+                );
                 Ok(())
             }
 
@@ -268,7 +362,12 @@ macro_rules! impl_organizations {
                     [id]
                 )?
                 .ok_or(roster_domain::ErrorKind::AppOrgNotFound)?;
-                self.marks.add($crate::queries::marks::List::AppOrganizations, &[&application_id], id, -1);
+                self.marks.add(
+                    $crate::queries::marks::List::AppOrganizations,
+                    &[&application_id],
+                    id,
+                    -1,
+                );
                 Ok(())
             }
 
@@ -287,7 +386,7 @@ macro_rules! impl_organizations {
                     &sql,
                     [application_id, id]
                 )?
-                    .map(|r| r.into_domain()))
+                .map(|r| r.into_domain()))
             }
 
             async fn app_org_by_code(
@@ -305,7 +404,7 @@ macro_rules! impl_organizations {
                     &sql,
                     [application_id, code]
                 )?
-                    .map(|r| r.into_domain()))
+                .map(|r| r.into_domain()))
             }
 
             async fn app_org_has_children(&mut self, id: &str) -> roster_domain::Result<bool> {
@@ -359,7 +458,10 @@ macro_rules! impl_organizations {
                     $crate::rows::AppOrgRow,
                     $crate::queries::APP_ORG_COLUMNS,
                     "app_organizations",
-                    $crate::queries::marks::Scope::new($crate::queries::marks::List::AppOrganizations, &[application_id]),
+                    $crate::queries::marks::Scope::new(
+                        $crate::queries::marks::List::AppOrganizations,
+                        &[application_id]
+                    ),
                     page
                 );
                 Ok(roster_domain::page::Page {
