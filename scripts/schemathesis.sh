@@ -24,6 +24,16 @@ base=$(sed -n 's/^roster listening on //p' "$work/out")
 token=$(curl -s -X POST "$base/api/v2/tenant/token" -d grant_type=client_credentials -d client_id=st -d client_secret=$secret \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 curl -sf -o /dev/null -H "Authorization: Bearer $token" "$base/api/v2/tenant/users?offset=0&limit=10" || { echo "the token does not work" >&2; exit 1; }
-schemathesis run "$base/openapi.json" -H "Authorization: Bearer $token" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-examples "$examples" --request-timeout 10 ${SCHEMATHESIS_ARGS:-}
+# Disabling the caller's own application, rotating its secret or dropping its `all` permission
+# revokes the token this run uses, and every later request would only see 401/403. So those
+# three operations run last, in a pass of their own. (Schemathesis then warns that many
+# operations "mostly rejected generated data": random ids name nothing, and the reference
+# answers an unknown id with 400, e.g. USER.0001.)
+self_harm='^/roster/v1/applications/[^/]+/(disable|secret|permissions)$'
+run() {
+  schemathesis run "$base/openapi.json" -H "Authorization: Bearer $token" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --max-examples "$examples" --request-timeout 10 ${SCHEMATHESIS_ARGS:-} "$@"
+}
+run --exclude-path-regex "$self_harm"
+run --include-path-regex "$self_harm"
