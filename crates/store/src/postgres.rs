@@ -144,7 +144,7 @@ impl Store for PgStore {
         let (outcome, folds) = {
             let mut work = PgTx::for_write(&mut tx, Default::default());
             let outcome = match job(&mut work).await {
-                Ok(out) => work.apply_marks().await.map(|()| out),
+                Ok(out) => work.apply_pending().await.map(|()| out),
                 Err(e) => Err(e),
             };
             (outcome, work.take_folds())

@@ -9,7 +9,7 @@
 
 use crate::errors::map;
 use crate::queries::impl_tx;
-use crate::queries::marks::Pending;
+use crate::queries::Deferred;
 use crate::{Job, Output, Store};
 use async_trait::async_trait;
 use futures::FutureExt;
@@ -186,14 +186,14 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<(Job, Reply)>
         return;
     }
     let mut answers = Vec::with_capacity(batch.len());
-    let mut marks = Pending::default();
+    let mut deferred = Deferred::default();
     for (job, reply) in batch.drain(..) {
-        let answer = run_in_savepoint(conn, job, &mut marks).await;
+        let answer = run_in_savepoint(conn, job, &mut deferred).await;
         answers.push((reply, answer));
     }
-    // The batch's list changes together: jobs adding to the same list (most often at its
-    // end) touch its marks once per commit, not once each.
-    let applied = SqliteTx::for_write(conn, marks).apply_marks().await;
+    // The batch's deferred writes together: its audit records in one statement, and jobs
+    // adding to the same list (most often at its end) touch its marks once, not once each.
+    let applied = SqliteTx::for_write(conn, deferred).apply_pending().await;
     let committed = match applied {
         Ok(()) => conn.execute("COMMIT").await.map_err(map),
         Err(e) => Err(e),
@@ -214,11 +214,11 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<(Job, Reply)>
     }
 }
 
-/// Runs `job` in a savepoint; a job that succeeds adds its list changes to `marks`.
+/// Runs `job` in a savepoint; a job that succeeds adds its deferred writes to `deferred`.
 async fn run_in_savepoint(
     conn: &mut SqliteConnection,
     job: Job,
-    marks: &mut Pending,
+    deferred: &mut Deferred,
 ) -> Result<Output> {
     // Released after each job: left open, nested savepoints make SQLite keep page images for
     // every level, which costs more than the RELEASE statement saves (measured).
@@ -229,7 +229,7 @@ async fn run_in_savepoint(
             .catch_unwind()
             .await
             .unwrap_or_else(|_| Err(Error::internal("a write job panicked")));
-        (outcome, tx.take_marks())
+        (outcome, tx.take_pending())
     };
     let end = if outcome.is_ok() {
         conn.execute("RELEASE job").await
@@ -242,7 +242,7 @@ async fn run_in_savepoint(
     match end {
         Ok(_) => {
             if outcome.is_ok() {
-                marks.append(changed);
+                deferred.append(changed);
             }
             outcome
         }

@@ -5,8 +5,9 @@
 macro_rules! joined {
     ($tx:expr, $id:expr, $app:expr, $type:expr, $delta:expr) => {{
         use $crate::queries::marks::List;
-        $tx.marks.add(List::Accounts, &[$app], $id, $delta);
-        $tx.marks
+        $tx.pending.lists.add(List::Accounts, &[$app], $id, $delta);
+        $tx.pending
+            .lists
             .add(List::AccountsOfType, &[$app, $type], $id, $delta);
     }};
 }
@@ -25,7 +26,7 @@ macro_rules! impl_accounts {
                     .await
                     .map_err($crate::errors::map)?;
                 for (role_id, account_id) in &left {
-                    self.marks.add($crate::queries::marks::List::RoleMembers, &[role_id], account_id, -1);
+                    self.pending.lists.add($crate::queries::marks::List::RoleMembers, &[role_id], account_id, -1);
                 }
                 Ok(())
             }
@@ -64,8 +65,8 @@ macro_rules! impl_accounts {
                 )?;
                 if let Some((old_type,)) = before.filter(|(t,)| t != a.account_type.as_str()) {
                     use $crate::queries::marks::List;
-                    self.marks.add(List::AccountsOfType, &[&a.application_id, &old_type], &a.id, -1);
-                    self.marks.add(List::AccountsOfType, &[&a.application_id, a.account_type.as_str()], &a.id, 1);
+                    self.pending.lists.add(List::AccountsOfType, &[&a.application_id, &old_type], &a.id, -1);
+                    self.pending.lists.add(List::AccountsOfType, &[&a.application_id, a.account_type.as_str()], &a.id, 1);
                 }
                 let rows = $crate::queries::execute!(
                     self.conn,
@@ -198,8 +199,8 @@ macro_rules! impl_accounts {
                 let orphan = roster_domain::account::AccountType::Orphan.as_str();
                 for (id, app, old_type) in accounts.iter().filter(|(_, _, t)| t != orphan) {
                     use $crate::queries::marks::List;
-                    self.marks.add(List::AccountsOfType, &[app, old_type], id, -1);
-                    self.marks.add(List::AccountsOfType, &[app, orphan], id, 1);
+                    self.pending.lists.add(List::AccountsOfType, &[app, old_type], id, -1);
+                    self.pending.lists.add(List::AccountsOfType, &[app, orphan], id, 1);
                 }
                 let rows = $crate::queries::execute!(self.conn, "UPDATE app_accounts SET user_id = NULL, account_type = $3, \
                      updated_at = $1 WHERE user_id = $2", [at, user_id, orphan], $crate::errors::map)?;

@@ -26,7 +26,7 @@ macro_rules! impl_applications {
                 );
                 let rows = $crate::queries::execute!(self.conn, &sql, [&app.id, &app.name, &app.client_id, &app.secret_digest, app.permissions.scope(), app.disabled, app.created_at, app.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::APPLICATION_UNIQUES))?;
                 if rows == 1 {
-                    self.marks.add($crate::queries::marks::List::Applications, &[], &app.id, 1);
+                    self.pending.lists.add($crate::queries::marks::List::Applications, &[], &app.id, 1);
                 }
                 Ok(rows == 1)
             }
@@ -180,8 +180,8 @@ macro_rules! impl_applications {
                 &mut self,
                 r: &roster_domain::audit::AuditRecord,
             ) -> roster_domain::Result<()> {
-                $crate::queries::execute!(self.conn, "INSERT INTO audit_log (at, actor, operation, target_type, target_id) \
-                     VALUES ($1, $2, $3, $4, $5)", [r.at, &r.actor, r.operation, r.target_type, &r.target_id], $crate::errors::map)?;
+                // Written with the job's other deferred writes, at its end.
+                self.pending.audits.push(r.clone());
                 Ok(())
             }
 

@@ -8,7 +8,7 @@
 //! `COUNT(*)`.
 //!
 //! Writes record what they add to or remove from a list, and the store applies those changes
-//! in the same transaction as the rows (`apply_marks`), so a count is never out of step with
+//! in the same transaction as the rows (`apply_pending`), so a count is never out of step with
 //! its rows. On SQLite (one writer) the marks change at once, once per group commit. On
 //! PostgreSQL (writers on many connections and nodes) each change is a delta row keyed by the
 //! row's own key, written without a lock, so writers of one list never queue on its marks; a
@@ -211,7 +211,7 @@ pub(crate) struct ScopeChanges {
 
 /// What a job changed in lists, applied when it ends.
 #[derive(Debug, Default)]
-pub(crate) struct Pending {
+pub(crate) struct ListChanges {
     pub changes: Vec<Change>,
     /// Scopes that no longer exist (a deleted role's members): their marks go.
     pub dropped: Vec<Scope>,
@@ -219,7 +219,7 @@ pub(crate) struct Pending {
     pub folds: Vec<Scope>,
 }
 
-impl Pending {
+impl ListChanges {
     pub(crate) fn add(&mut self, list: List, scope: &[&str], key: &str, delta: i64) {
         self.changes.push(Change {
             scope: Scope::new(list, scope),
@@ -229,7 +229,7 @@ impl Pending {
     }
 
     /// Adds `other`'s changes to these.
-    pub(crate) fn append(&mut self, mut other: Pending) {
+    pub(crate) fn append(&mut self, mut other: ListChanges) {
         self.changes.append(&mut other.changes);
         self.dropped.append(&mut other.dropped);
         self.folds.append(&mut other.folds);
@@ -364,17 +364,22 @@ macro_rules! impl_marks {
                 lock.is_some()
             };
 
-            /// Applies what the job changed in lists, per scope: with one writer, the mark
+            /// Writes what the job deferred: its audit records (one statement), then what it
+            /// changed in lists, per scope: with one writer, the mark
             /// holding each changed key takes the net change at once (runs grown too long are
             /// cut, runs shrunk too far join their neighbour); with concurrent writers, see
             /// [`Self::CONCURRENT`] and [`Self::add_to_runs`].
-            pub(crate) async fn apply_marks(&mut self) -> roster_domain::Result<()> {
+            pub(crate) async fn apply_pending(&mut self) -> roster_domain::Result<()> {
                 use $crate::queries::marks;
-                if self.marks.is_empty() {
+                if !self.pending.audits.is_empty() {
+                    let audits = std::mem::take(&mut self.pending.audits);
+                    $crate::tx::AuditTx::insert_audits(self, &audits).await?;
+                }
+                if self.pending.lists.is_empty() {
                     return Ok(());
                 }
                 let mut deltas: Vec<(marks::Scope, String, i64)> = Vec::new();
-                for marks::ScopeChanges { scope, keys, gone } in self.marks.take() {
+                for marks::ScopeChanges { scope, keys, gone } in self.pending.lists.take() {
                     let name = scope.list.name();
                     let text = scope.text();
                     if gone {
@@ -402,7 +407,7 @@ macro_rules! impl_marks {
                             deltas.extend(keys.into_iter().map(|(k, d)| (scope.clone(), k, d)));
                         }
                         if marks::fold_now() {
-                            self.marks.folds.push(scope);
+                            self.pending.lists.folds.push(scope);
                         }
                         continue;
                     }
@@ -450,7 +455,7 @@ macro_rules! impl_marks {
                         $crate::errors::map
                     )?;
                 }
-                self.marks.folds.push(scope.clone());
+                self.pending.lists.folds.push(scope.clone());
                 Ok(())
             }
 
@@ -518,7 +523,7 @@ macro_rules! impl_marks {
             /// The scopes to fold after this transaction commits, each once.
             #[allow(dead_code)] // used by one backend only
             pub(crate) fn take_folds(&mut self) -> Vec<$crate::queries::marks::Scope> {
-                let mut folds = std::mem::take(&mut self.marks.folds);
+                let mut folds = std::mem::take(&mut self.pending.lists.folds);
                 folds.sort();
                 folds.dedup();
                 folds

@@ -73,6 +73,24 @@ macro_rules! fetch_page {
 }
 pub(crate) use fetch_page;
 
+/// Writes a job leaves to its end, still in its transaction: on SQLite to the end of the
+/// group commit, so that a batch of jobs writes them with a statement or two, not one each.
+#[derive(Debug, Default)]
+pub(crate) struct Deferred {
+    /// Rows joining and leaving lists, for the page marks.
+    pub lists: marks::ListChanges,
+    /// Audit records, written together.
+    pub audits: Vec<roster_domain::audit::AuditRecord>,
+}
+
+impl Deferred {
+    /// Adds `other`'s writes after these.
+    pub(crate) fn append(&mut self, mut other: Deferred) {
+        self.lists.append(other.lists);
+        self.audits.append(&mut other.audits);
+    }
+}
+
 /// Placeholders for statements with many parameters (bulk inserts, IN lists). SQLite looks
 /// named parameters up one by one in a list, so thousands of `$n` make binding quadratic;
 /// its anonymous `?` binds in order at no cost. PostgreSQL takes `$n`.
@@ -93,8 +111,8 @@ macro_rules! impl_tx {
     ($tx:ident, $conn:ty, $lock:expr, $ph:path, $for_update:expr) => {
         pub struct $tx<'c> {
             conn: &'c mut $conn,
-            /// List changes of this job, applied to the page marks when it ends.
-            marks: $crate::queries::marks::Pending,
+            /// What the job's writes left to do at its end.
+            pending: $crate::queries::Deferred,
             /// Whether this is a write transaction, whose reads of rows it may change lock
             /// them; a read job locks nothing (a row lock is a write on PostgreSQL).
             writing: bool,
@@ -105,19 +123,20 @@ macro_rules! impl_tx {
             pub fn new(conn: &'c mut $conn) -> Self {
                 Self {
                     conn,
-                    marks: Default::default(),
+                    pending: Default::default(),
                     writing: false,
                 }
             }
 
-            /// A write transaction on `conn`, which may have `marks` of jobs before it to apply.
+            /// A write transaction on `conn`, which may have `pending` writes of jobs before
+            /// it to do.
             pub(crate) fn for_write(
                 conn: &'c mut $conn,
-                marks: $crate::queries::marks::Pending,
+                pending: $crate::queries::Deferred,
             ) -> Self {
                 Self {
                     conn,
-                    marks,
+                    pending,
                     writing: true,
                 }
             }
@@ -131,10 +150,10 @@ macro_rules! impl_tx {
                 }
             }
 
-            /// The list changes not applied yet, to apply later in the same transaction.
+            /// The deferred writes not done yet, to do later in the same transaction.
             #[allow(dead_code)] // used by one backend only
-            pub(crate) fn take_marks(&mut self) -> $crate::queries::marks::Pending {
-                std::mem::take(&mut self.marks)
+            pub(crate) fn take_pending(&mut self) -> $crate::queries::Deferred {
+                std::mem::take(&mut self.pending)
             }
         }
 

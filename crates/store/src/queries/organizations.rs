@@ -62,12 +62,17 @@ macro_rules! impl_organizations {
             /// Records organization `id` joining (`delta` = 1) or leaving (-1) the lists.
             fn org_joined(&mut self, id: &str, parent: Option<&str>, delta: i64) {
                 use $crate::queries::marks::List;
-                self.marks.add(List::Organizations, &[], id, delta);
+                self.pending.lists.add(List::Organizations, &[], id, delta);
                 match parent {
-                    None => self.marks.add(List::RootOrganizations, &[], id, delta),
-                    Some(parent) => self
-                        .marks
-                        .add(List::ChildOrganizations, &[parent], id, delta),
+                    None => self
+                        .pending
+                        .lists
+                        .add(List::RootOrganizations, &[], id, delta),
+                    Some(parent) => {
+                        self.pending
+                            .lists
+                            .add(List::ChildOrganizations, &[parent], id, delta)
+                    }
                 }
             }
         }
@@ -119,16 +124,24 @@ macro_rules! impl_organizations {
                 if let Some((parent,)) = before.filter(|(parent,)| *parent != o.parent_id) {
                     use $crate::queries::marks::List;
                     match &parent {
-                        None => self.marks.add(List::RootOrganizations, &[], &o.id, -1),
+                        None => self
+                            .pending
+                            .lists
+                            .add(List::RootOrganizations, &[], &o.id, -1),
                         Some(parent) => {
-                            self.marks
+                            self.pending
+                                .lists
                                 .add(List::ChildOrganizations, &[parent], &o.id, -1)
                         }
                     }
                     match &o.parent_id {
-                        None => self.marks.add(List::RootOrganizations, &[], &o.id, 1),
+                        None => self
+                            .pending
+                            .lists
+                            .add(List::RootOrganizations, &[], &o.id, 1),
                         Some(parent) => {
-                            self.marks
+                            self.pending
+                                .lists
                                 .add(List::ChildOrganizations, &[parent], &o.id, 1)
                         }
                     }
@@ -330,7 +343,7 @@ macro_rules! impl_organizations {
                     ],
                     |e| $crate::errors::map_unique(e, $crate::errors::APP_ORG_UNIQUES)
                 )?;
-                self.marks.add(
+                self.pending.lists.add(
                     $crate::queries::marks::List::AppOrganizations,
                     &[&o.application_id],
                     &o.id,
@@ -362,7 +375,7 @@ macro_rules! impl_organizations {
                     [id]
                 )?
                 .ok_or(roster_domain::ErrorKind::AppOrgNotFound)?;
-                self.marks.add(
+                self.pending.lists.add(
                     $crate::queries::marks::List::AppOrganizations,
                     &[&application_id],
                     id,

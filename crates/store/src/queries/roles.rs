@@ -13,7 +13,7 @@ macro_rules! impl_roles {
                     $crate::queries::ROLE_COLUMNS
                 );
                 $crate::queries::execute!(self.conn, &sql, [&r.id, &r.application_id, &r.code, &r.name, r.created_at, r.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::ROLE_UNIQUES))?;
-                self.marks.add($crate::queries::marks::List::Roles, &[&r.application_id], &r.id, 1);
+                self.pending.lists.add($crate::queries::marks::List::Roles, &[&r.application_id], &r.id, 1);
                 Ok(())
             }
 
@@ -43,8 +43,8 @@ macro_rules! impl_roles {
                 )?
                 .ok_or(roster_domain::ErrorKind::RoleNotFound)?;
                 use $crate::queries::marks::{List, Scope};
-                self.marks.add(List::Roles, &[&application_id], id, -1);
-                self.marks.dropped.push(Scope::new(List::RoleMembers, &[id]));
+                self.pending.lists.add(List::Roles, &[&application_id], id, -1);
+                self.pending.lists.dropped.push(Scope::new(List::RoleMembers, &[id]));
                 Ok(())
             }
 
@@ -94,7 +94,7 @@ macro_rules! impl_roles {
                 let rows = $crate::queries::execute!(self.conn, "INSERT INTO app_role_members (role_id, account_id, created_at) \
                      VALUES ($1, $2, $3) ON CONFLICT (role_id, account_id) DO NOTHING", [role_id, account_id, at], $crate::errors::map)?;
                 if rows == 1 {
-                    self.marks.add($crate::queries::marks::List::RoleMembers, &[role_id], account_id, 1);
+                    self.pending.lists.add($crate::queries::marks::List::RoleMembers, &[role_id], account_id, 1);
                 }
                 Ok(rows == 1)
             }
@@ -106,7 +106,7 @@ macro_rules! impl_roles {
             ) -> roster_domain::Result<bool> {
                 let rows = $crate::queries::execute!(self.conn, "DELETE FROM app_role_members WHERE role_id = $1 AND account_id = $2", [role_id, account_id], $crate::errors::map)?;
                 if rows == 1 {
-                    self.marks.add($crate::queries::marks::List::RoleMembers, &[role_id], account_id, -1);
+                    self.pending.lists.add($crate::queries::marks::List::RoleMembers, &[role_id], account_id, -1);
                 }
                 Ok(rows == 1)
             }

@@ -44,9 +44,10 @@ pub(crate) use bind_user;
 macro_rules! joined {
     ($tx:expr, $id:expr, $org_id:expr, $delta:expr) => {{
         use $crate::queries::marks::List;
-        $tx.marks.add(List::Users, &[], $id, $delta);
+        $tx.pending.lists.add(List::Users, &[], $id, $delta);
         if let Some(org) = $org_id {
-            $tx.marks
+            $tx.pending
+                .lists
                 .add(List::UsersOfOrganization, &[org], $id, $delta);
         }
     }};
@@ -108,7 +109,7 @@ macro_rules! impl_users {
                         $crate::queries::users::joined!(self, &u.id, &u.org_id, 1);
                     }
                     // Now, not at the end of the job: an import's changes would fill memory.
-                    self.apply_marks().await?;
+                    self.apply_pending().await?;
                 }
                 Ok(())
             }
@@ -126,10 +127,10 @@ macro_rules! impl_users {
                 if let Some((old_org,)) = before.filter(|(old_org,)| *old_org != u.org_id) {
                     use $crate::queries::marks::List;
                     if let Some(old_org) = &old_org {
-                        self.marks.add(List::UsersOfOrganization, &[old_org], &u.id, -1);
+                        self.pending.lists.add(List::UsersOfOrganization, &[old_org], &u.id, -1);
                     }
                     if let Some(org) = &u.org_id {
-                        self.marks.add(List::UsersOfOrganization, &[org], &u.id, 1);
+                        self.pending.lists.add(List::UsersOfOrganization, &[org], &u.id, 1);
                     }
                 }
                 let rows = $crate::queries::execute!(
