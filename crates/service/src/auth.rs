@@ -164,7 +164,7 @@ impl Service {
         let record = crate::audit(now_millis(), &actor, "TokenRefused", why.code(), &client);
         let written = self
             .store()
-            .write(move |tx| Box::pin(async move { tx.insert_audit(&record).await }))
+            .append(vec![roster_store::Appended::Audit(record)])
             .await;
         if let Err(e) = written {
             tracing::warn!(error = %e, "could not audit a refused token request");
@@ -222,8 +222,9 @@ impl Service {
             created_at: now,
         };
         let digest = token.digest.clone();
+        // Nothing to check or undo: the row joins the next commit without a job of its own.
         self.store()
-            .write(move |tx| Box::pin(async move { tx.insert_token(&token).await }))
+            .append(vec![roster_store::Appended::Token(token)])
             .await?;
         self.inner.tokens.0.insert(
             digest,

@@ -27,8 +27,18 @@ pub type Output = Box<dyn Any + Send>;
 /// A unit of work: runs inside one transaction (writes) or on one connection (reads).
 pub type Job = Box<dyn for<'t> FnOnce(&'t mut dyn Tx) -> BoxFuture<'t, Result<Output>> + Send>;
 
+/// A row that only needs to be added, durably: no reads, no checks, nothing to undo. On
+/// SQLite it joins the next group commit without a job of its own.
+#[derive(Debug, Clone)]
+pub enum Appended {
+    Token(roster_domain::application::AccessToken),
+    Audit(roster_domain::audit::AuditRecord),
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Adds `rows` in one transaction. `Ok` means committed and durable.
+    async fn append(&self, rows: Vec<Appended>) -> Result<()>;
     /// Runs `job` in a transaction. `Ok` means committed and durable; `Err` means nothing
     /// of the job was written.
     async fn run_write(&self, job: Job) -> Result<Output>;

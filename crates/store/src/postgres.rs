@@ -5,7 +5,8 @@
 use crate::errors::map;
 use crate::queries::impl_tx;
 use crate::queries::marks::Scope;
-use crate::{Job, Output, Store};
+use crate::queries::Deferred;
+use crate::{Appended, Job, Output, Store};
 use async_trait::async_trait;
 use roster_domain::{Error, Result};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
@@ -160,6 +161,14 @@ impl Store for PgStore {
                 Err(e)
             }
         }
+    }
+
+    async fn append(&self, rows: Vec<Appended>) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut deferred = Deferred::default();
+        deferred.add(rows);
+        PgTx::for_write(&mut tx, deferred).apply_pending().await?;
+        tx.commit().await.map_err(map)
     }
 
     async fn run_read(&self, job: Job) -> Result<Output> {

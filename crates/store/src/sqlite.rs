@@ -3,14 +3,15 @@
 //!
 //! All writes go through one writer connection owned by a task. The task takes every job that
 //! is waiting, runs each in its own savepoint inside one transaction, and commits them
-//! with a single fsync: group commit. A job that fails is rolled back to its savepoint alone; no job
+//! with a single fsync: group commit. Rows that only need adding (tokens, audit records) join
+//! the commit without a job, written together in one statement per table. A job that fails is rolled back to its savepoint alone; no job
 //! is answered before the commit that holds it is durable. Reads use a pool of connections,
 //! which WAL lets run beside the writer.
 
 use crate::errors::map;
 use crate::queries::impl_tx;
 use crate::queries::Deferred;
-use crate::{Job, Output, Store};
+use crate::{Appended, Job, Output, Store};
 use async_trait::async_trait;
 use futures::FutureExt;
 use roster_domain::{Error, ErrorKind, Result};
@@ -44,8 +45,14 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Reply = oneshot::Sender<Result<Output>>;
 
+/// What the writer is asked to do: run a job, or add rows to its next commit.
+enum Work {
+    Job(Job),
+    Append(Vec<Appended>),
+}
+
 pub struct SqliteStore {
-    jobs: mpsc::Sender<(Job, Reply)>,
+    jobs: mpsc::Sender<(Work, Reply)>,
     /// Tells the writer to finish what is queued and stop; and the writer's task.
     writer: Mutex<Option<(oneshot::Sender<()>, JoinHandle<()>)>>,
     readers: SqlitePool,
@@ -109,17 +116,28 @@ impl SqliteStore {
     }
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn run_write(&self, job: Job) -> Result<Output> {
+impl SqliteStore {
+    /// Hands `work` to the writer and waits until the commit that holds it is durable.
+    async fn submit(&self, work: Work) -> Result<Output> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send((job, reply))
+            .send((work, reply))
             .await
             .map_err(|_| Error::with_detail(ErrorKind::Unavailable, "the store is closed"))?;
         answer
             .await
             .map_err(|_| Error::with_detail(ErrorKind::Unavailable, "the store writer stopped"))?
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn run_write(&self, job: Job) -> Result<Output> {
+        self.submit(Work::Job(job)).await
+    }
+
+    async fn append(&self, rows: Vec<Appended>) -> Result<()> {
+        self.submit(Work::Append(rows)).await.map(|_| ())
     }
 
     async fn run_read(&self, job: Job) -> Result<Output> {
@@ -150,7 +168,7 @@ impl Store for SqliteStore {
 
 async fn write_loop(
     mut conn: SqliteConnection,
-    mut queue: mpsc::Receiver<(Job, Reply)>,
+    mut queue: mpsc::Receiver<(Work, Reply)>,
     mut stop: oneshot::Receiver<()>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -176,7 +194,7 @@ async fn write_loop(
 }
 
 /// Runs every job of `batch` in its own savepoint of one transaction, commits, then answers.
-async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<(Job, Reply)>) {
+async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<(Work, Reply)>) {
     if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
         let err = map(e);
         tracing::error!(error = %err, "cannot begin a write transaction");
@@ -187,8 +205,14 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<(Job, Reply)>
     }
     let mut answers = Vec::with_capacity(batch.len());
     let mut deferred = Deferred::default();
-    for (job, reply) in batch.drain(..) {
-        let answer = run_in_savepoint(conn, job, &mut deferred).await;
+    for (work, reply) in batch.drain(..) {
+        let answer = match work {
+            Work::Job(job) => run_in_savepoint(conn, job, &mut deferred).await,
+            Work::Append(rows) => {
+                deferred.add(rows);
+                Ok(Box::new(()) as Output)
+            }
+        };
         answers.push((reply, answer));
     }
     // The batch's deferred writes together: its audit records in one statement, and jobs

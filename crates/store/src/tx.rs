@@ -27,7 +27,6 @@ pub trait ApplicationTx: Send {
 
 #[async_trait]
 pub trait TokenTx: Send {
-    async fn insert_token(&mut self, token: &AccessToken) -> Result<()>;
     /// The token with this digest and the application that holds it.
     async fn token(&mut self, digest: &str) -> Result<Option<(AccessToken, Application)>>;
     async fn delete_tokens_expired_before(&mut self, at: Millis) -> Result<u64>;

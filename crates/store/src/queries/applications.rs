@@ -2,6 +2,49 @@
 
 macro_rules! impl_applications {
     ($tx:ident, $ph:path) => {
+        impl<'c> $tx<'c> {
+            /// Inserts `tokens` with few statements.
+            async fn insert_tokens(
+                &mut self,
+                tokens: &[roster_domain::application::AccessToken],
+            ) -> roster_domain::Result<()> {
+                for chunk in tokens.chunks(1000) {
+                    let rows = (0..chunk.len())
+                        .map(|r| {
+                            let b = r * 5;
+                            format!(
+                                "({}, {}, {}, {}, {})",
+                                $ph(b + 1),
+                                $ph(b + 2),
+                                $ph(b + 3),
+                                $ph(b + 4),
+                                $ph(b + 5)
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let sql = format!(
+                        "INSERT INTO access_tokens (digest, application_id, scope, expires_at, \
+                         created_at) VALUES {rows}"
+                    );
+                    let mut query = sqlx::query(&sql);
+                    for t in chunk {
+                        query = query
+                            .bind(&t.digest)
+                            .bind(&t.application_id)
+                            .bind(&t.scope)
+                            .bind(t.expires_at)
+                            .bind(t.created_at);
+                    }
+                    query
+                        .execute(&mut *self.conn)
+                        .await
+                        .map_err($crate::errors::map)?;
+                }
+                Ok(())
+            }
+        }
+
         #[async_trait::async_trait]
         impl<'c> $crate::tx::ApplicationTx for $tx<'c> {
             async fn insert_application(
@@ -125,15 +168,6 @@ macro_rules! impl_applications {
 
         #[async_trait::async_trait]
         impl<'c> $crate::tx::TokenTx for $tx<'c> {
-            async fn insert_token(
-                &mut self,
-                token: &roster_domain::application::AccessToken,
-            ) -> roster_domain::Result<()> {
-                $crate::queries::execute!(self.conn, "INSERT INTO access_tokens (digest, application_id, scope, expires_at, created_at) \
-                     VALUES ($1, $2, $3, $4, $5)", [&token.digest, &token.application_id, &token.scope, token.expires_at, token.created_at], $crate::errors::map)?;
-                Ok(())
-            }
-
             async fn token(
                 &mut self,
                 digest: &str,

@@ -364,8 +364,8 @@ macro_rules! impl_marks {
                 lock.is_some()
             };
 
-            /// Writes what the job deferred: its audit records (one statement), then what it
-            /// changed in lists, per scope: with one writer, the mark
+            /// Writes what the job deferred: its audit records and tokens (a statement each),
+            /// then what it changed in lists, per scope: with one writer, the mark
             /// holding each changed key takes the net change at once (runs grown too long are
             /// cut, runs shrunk too far join their neighbour); with concurrent writers, see
             /// [`Self::CONCURRENT`] and [`Self::add_to_runs`].
@@ -374,6 +374,10 @@ macro_rules! impl_marks {
                 if !self.pending.audits.is_empty() {
                     let audits = std::mem::take(&mut self.pending.audits);
                     $crate::tx::AuditTx::insert_audits(self, &audits).await?;
+                }
+                if !self.pending.tokens.is_empty() {
+                    let tokens = std::mem::take(&mut self.pending.tokens);
+                    self.insert_tokens(&tokens).await?;
                 }
                 if self.pending.lists.is_empty() {
                     return Ok(());

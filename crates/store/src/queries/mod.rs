@@ -81,6 +81,8 @@ pub(crate) struct Deferred {
     pub lists: marks::ListChanges,
     /// Audit records, written together.
     pub audits: Vec<roster_domain::audit::AuditRecord>,
+    /// Access tokens, written together.
+    pub tokens: Vec<roster_domain::application::AccessToken>,
 }
 
 impl Deferred {
@@ -88,6 +90,17 @@ impl Deferred {
     pub(crate) fn append(&mut self, mut other: Deferred) {
         self.lists.append(other.lists);
         self.audits.append(&mut other.audits);
+        self.tokens.append(&mut other.tokens);
+    }
+
+    /// Adds rows to write.
+    pub(crate) fn add(&mut self, rows: Vec<crate::Appended>) {
+        for row in rows {
+            match row {
+                crate::Appended::Token(token) => self.tokens.push(token),
+                crate::Appended::Audit(record) => self.audits.push(record),
+            }
+        }
     }
 }
 
