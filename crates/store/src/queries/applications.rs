@@ -9,20 +9,7 @@ macro_rules! impl_applications {
                 tokens: &[roster_domain::application::AccessToken],
             ) -> roster_domain::Result<()> {
                 for chunk in tokens.chunks(1000) {
-                    let rows = (0..chunk.len())
-                        .map(|r| {
-                            let b = r * 5;
-                            format!(
-                                "({}, {}, {}, {}, {})",
-                                $ph(b + 1),
-                                $ph(b + 2),
-                                $ph(b + 3),
-                                $ph(b + 4),
-                                $ph(b + 5)
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let rows = $crate::queries::values_list(chunk.len(), 5, $ph);
                     let sql = format!(
                         "INSERT INTO access_tokens (digest, application_id, scope, expires_at, \
                          created_at) VALUES {rows}"
@@ -224,20 +211,7 @@ macro_rules! impl_applications {
                 records: &[roster_domain::audit::AuditRecord],
             ) -> roster_domain::Result<()> {
                 for chunk in records.chunks(1000) {
-                    let rows = (0..chunk.len())
-                        .map(|r| {
-                            let b = r * 5;
-                            format!(
-                                "({}, {}, {}, {}, {})",
-                                $ph(b + 1),
-                                $ph(b + 2),
-                                $ph(b + 3),
-                                $ph(b + 4),
-                                $ph(b + 5)
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let rows = $crate::queries::values_list(chunk.len(), 5, $ph);
                     let sql = format!(
                         "INSERT INTO audit_log (at, actor, operation, target_type, target_id) \
                          VALUES {rows}"

@@ -422,10 +422,11 @@ macro_rules! impl_marks {
                 }
                 if !deltas.is_empty() {
                     // One statement for the whole job: an account write adds two rows.
-                    let values = (0..deltas.len())
-                        .map(|r| format!("(${}, ${}, ${}, ${})", 4 * r + 1, 4 * r + 2, 4 * r + 3, 4 * r + 4))
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let values = $crate::queries::values_list(
+                        deltas.len(),
+                        4,
+                        $crate::queries::postgres_placeholder,
+                    );
                     let sql = format!(
                         "INSERT INTO page_mark_deltas (list, scope, row_key, delta) VALUES {values}"
                     );

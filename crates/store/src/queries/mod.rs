@@ -115,6 +115,21 @@ pub(crate) fn postgres_placeholder(n: usize) -> String {
     format!("${n}")
 }
 
+/// The `VALUES` list of a statement inserting `rows` rows of `columns` columns, with the
+/// placeholders `placeholder` makes: `($1, $2), ($3, $4)`.
+pub(crate) fn values_list(rows: usize, columns: usize, placeholder: fn(usize) -> String) -> String {
+    (0..rows)
+        .map(|r| {
+            let params = (1..=columns)
+                .map(|c| placeholder(r * columns + c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({params})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Defines `$tx<'c>` over `&'c mut $conn` and implements every capability trait for it.
 /// `$lock` is the statement that takes a transaction-scoped lock, if the backend needs one;
 /// `$ph` makes the n-th (from 1) placeholder of a bulk statement; `$for_update` is appended, in

@@ -83,16 +83,7 @@ macro_rules! impl_users {
                 const COLUMNS: usize = 31;
                 // 500 rows × 31 columns stays under both databases' parameter limits.
                 for chunk in users.chunks(500) {
-                    let rows = (0..chunk.len())
-                        .map(|r| {
-                            let params = (1..=COLUMNS)
-                                .map(|c| $ph(r * COLUMNS + c))
-                                .collect::<Vec<_>>()
-                                .join(", ");
-                            format!("({params})")
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let rows = $crate::queries::values_list(chunk.len(), COLUMNS, $ph);
                     let sql = format!(
                         "INSERT INTO users ({}) VALUES {rows}",
                         $crate::queries::USER_COLUMNS
