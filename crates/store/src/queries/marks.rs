@@ -2,7 +2,7 @@
 //!
 //! The reference pages by page number, and neither database can skip to the n-th entry of an
 //! index without walking the ones before it. So each list keeps, in `page_marks`, its ids cut
-//! into runs of a few thousand ([`PART`]), each named by its first key and holding its row
+//! into runs of a thousand or a few ([`part`]), each named by its first key and holding its row
 //! count. A page sums the counts (one small read), finds the run holding its first row, and
 //! skips at most one run's worth of index entries from there; `total` is the same sum, not a
 //! `COUNT(*)`.
@@ -18,14 +18,18 @@
 //! Keys are compared in Rust and in SQL alike: ids have one fixed shape (digits, upper-case
 //! hex, dashes at fixed places), which every collation orders byte by byte.
 
-/// A run is split once it holds more than this many rows...
-pub(crate) const SPLIT_ABOVE: i64 = 2 * PART as i64;
-/// ...into runs of this many. Summing a run's count costs about as much as skipping a few
-/// hundred index entries (measured on SQLite: ~1 µs against ~5 ns), so runs are long: a page
-/// at 10⁶ rows sums ~250 counts and skips at most 8,192 entries.
-pub(crate) const PART: usize = 4096;
-/// A run left with fewer rows than this by deletes joins the run before it.
-pub(crate) const MERGE_BELOW: i64 = 1024;
+/// Rows per run. A page sums one count per run and skips at most two runs of index entries,
+/// so the best length weighs the two costs. On SQLite a count costs about as much as skipping
+/// 200 entries (~1 µs against ~5 ns): long runs, and a page at 10⁶ rows sums ~250 counts and
+/// skips at most 8,192 entries. On PostgreSQL (`concurrent`) skipping an entry costs ~100 ns:
+/// shorter runs. A run is split above twice this, and joins the one before below a quarter.
+pub(crate) const fn part(concurrent: bool) -> i64 {
+    if concurrent {
+        1024
+    } else {
+        4096
+    }
+}
 
 /// A list that pages by marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -333,11 +337,10 @@ pub(crate) fn keys_from(list: List, bounded: bool) -> String {
     )
 }
 
-/// Cuts `count` keys, of which `every_part` are the keys at positions PART, 2·PART, …, into
-/// runs of at least PART rows (one run when there are fewer): the start keys after the first
-/// run's, and each run's size.
-pub(crate) fn cut(count: i64, every_part: Vec<String>) -> (Vec<String>, Vec<i64>) {
-    let part = PART as i64;
+/// Cuts `count` keys, of which `every_part` are the keys at positions `part`, 2·`part`, …,
+/// into runs of at least `part` rows (one run when there are fewer): the start keys after the
+/// first run's, and each run's size.
+pub(crate) fn cut(count: i64, every_part: Vec<String>, part: i64) -> (Vec<String>, Vec<i64>) {
     let runs = (count / part).max(1);
     let starts: Vec<String> = every_part.into_iter().take((runs - 1) as usize).collect();
     let mut sizes = vec![part; starts.len()];
@@ -363,6 +366,10 @@ macro_rules! impl_marks {
                 let lock: Option<&str> = $lock;
                 lock.is_some()
             };
+            /// Rows per run, see [`crate::queries::marks::part`].
+            const PART: i64 = $crate::queries::marks::part(Self::CONCURRENT);
+            const SPLIT_ABOVE: i64 = 2 * Self::PART;
+            const MERGE_BELOW: i64 = Self::PART / 4;
 
             /// Writes what the job deferred: its audit records and tokens (a statement each),
             /// then what it changed in lists, per scope: with one writer, the mark
@@ -475,7 +482,6 @@ macro_rules! impl_marks {
                 &mut self,
                 scope: &$crate::queries::marks::Scope,
             ) -> roster_domain::Result<bool> {
-                use $crate::queries::marks;
                 let (locked,): (bool,) = $crate::queries::fetch_row!(
                     self.conn,
                     (bool,),
@@ -514,7 +520,7 @@ macro_rules! impl_marks {
                 )
                 .bind(name)
                 .bind(&text)
-                .bind(marks::SPLIT_ABOVE)
+                .bind(Self::SPLIT_ABOVE)
                 .fetch_all(&mut *self.conn)
                 .await
                 .map_err($crate::errors::map)?;
@@ -544,7 +550,7 @@ macro_rules! impl_marks {
                     "SELECT DISTINCT list, scope FROM page_mark_deltas \
                      UNION SELECT list, scope FROM page_marks WHERE row_count > $1",
                 )
-                .bind($crate::queries::marks::SPLIT_ABOVE)
+                .bind(Self::SPLIT_ABOVE)
                 .fetch_all(&mut *self.conn)
                 .await
                 .map_err($crate::errors::map)?;
@@ -603,11 +609,11 @@ macro_rules! impl_marks {
                 use $crate::queries::marks;
                 let name = scope.list.name();
                 let text = scope.text();
-                if !(0..=marks::SPLIT_ABOVE).contains(&rows) {
+                if !(0..=Self::SPLIT_ABOVE).contains(&rows) {
                     // Too long, or out of step with its rows (never expected): count the run
                     // again and cut it.
                     self.recount_mark(scope, first, next).await
-                } else if rows < marks::MERGE_BELOW && delta < 0 && !first.is_empty() {
+                } else if rows < Self::MERGE_BELOW && delta < 0 && !first.is_empty() {
                     $crate::queries::execute!(
                         self.conn,
                         "DELETE FROM page_marks WHERE list = $1 AND scope = $2 AND first_key = $3",
@@ -635,7 +641,7 @@ macro_rules! impl_marks {
             }
 
             /// Counts the rows of the run from `first` to `next` and writes it again as runs
-            /// of about PART rows.
+            /// of about `Self::PART` rows.
             async fn recount_mark(
                 &mut self,
                 scope: &$crate::queries::marks::Scope,
@@ -657,13 +663,13 @@ macro_rules! impl_marks {
                 let mut count: i64 = 0;
                 let mut every_part = Vec::new();
                 while let Some(key) = keys.try_next().await.map_err($crate::errors::map)? {
-                    if count > 0 && count % (marks::PART as i64) == 0 {
+                    if count > 0 && count % Self::PART == 0 {
                         every_part.push(key);
                     }
                     count += 1;
                 }
                 drop(keys);
-                let (starts, sizes) = marks::cut(count, every_part);
+                let (starts, sizes) = marks::cut(count, every_part, Self::PART);
                 let name = scope.list.name();
                 let text = scope.text();
                 let firsts = std::iter::once(first.to_owned()).chain(starts);
@@ -730,7 +736,7 @@ macro_rules! impl_marks {
                                 row.try_get(columns.len()).map_err($crate::errors::map)?;
                             let scope = values.join("/");
                             match runs.last_mut() {
-                                Some(run) if run.0 == scope && run.2 < marks::PART as i64 => run.2 += 1,
+                                Some(run) if run.0 == scope && run.2 < Self::PART => run.2 += 1,
                                 Some(run) if run.0 == scope => runs.push((scope, key, 1)),
                                 _ => runs.push((scope, String::new(), 1)),
                             }
