@@ -18,8 +18,8 @@
 //! Keys are compared in Rust and in SQL alike: ids have one fixed shape (digits, upper-case
 //! hex, dashes at fixed places), which every collation orders byte by byte.
 
-/// Rows per run. A page sums one count per run and skips at most two runs of index entries,
-/// so the best length weighs the two costs. On SQLite a count costs about as much as skipping
+/// Rows per run. A page sums one count per run and skips within one run (up to twice this
+/// long) of index entries, so the best length weighs the two costs. On SQLite a count costs about as much as skipping
 /// 200 entries (~1 µs against ~5 ns): long runs, and a page at 10⁶ rows sums ~250 counts and
 /// skips at most 8,192 entries. On PostgreSQL (`concurrent`) skipping an entry costs ~100 ns:
 /// shorter runs. A run is split above twice this, and joins the one before below a quarter.
