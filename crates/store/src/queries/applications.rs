@@ -3,6 +3,22 @@
 macro_rules! impl_applications {
     ($tx:ident, $ph:path) => {
         impl<'c> $tx<'c> {
+            /// The application whose `column` (unique) is `value`, its read ended by `lock`.
+            async fn application_where(
+                &mut self,
+                column: &str,
+                value: &str,
+                lock: &str,
+            ) -> roster_domain::Result<Option<roster_domain::application::Application>> {
+                let sql = format!(
+                    "SELECT {} FROM applications WHERE {column} = $1{lock}",
+                    $crate::queries::APPLICATION_COLUMNS
+                );
+                $crate::queries::fetch_row!(self.conn, $crate::rows::ApplicationRow, &sql, [value])?
+                    .map(|r| r.into_domain())
+                    .transpose()
+            }
+
             /// Inserts `tokens` with few statements.
             async fn insert_tokens(
                 &mut self,
@@ -80,55 +96,22 @@ macro_rules! impl_applications {
                 &mut self,
                 id: &str,
             ) -> roster_domain::Result<Option<roster_domain::application::Application>> {
-                let sql = format!(
-                    "SELECT {} FROM applications WHERE id = $1",
-                    $crate::queries::APPLICATION_COLUMNS
-                );
-                $crate::queries::fetch_row!(
-                    self.conn,
-                    $crate::rows::ApplicationRow,
-                    &sql,
-                    [id]
-                )?
-                    .map(|r| r.into_domain())
-                    .transpose()
+                self.application_where("id", id, "").await
             }
 
             async fn application_for_update(
                 &mut self,
                 id: &str,
             ) -> roster_domain::Result<Option<roster_domain::application::Application>> {
-                let sql = format!(
-                    "SELECT {} FROM applications WHERE id = $1{}",
-                    $crate::queries::APPLICATION_COLUMNS,
-                    self.row_lock()
-                );
-                $crate::queries::fetch_row!(
-                    self.conn,
-                    $crate::rows::ApplicationRow,
-                    &sql,
-                    [id]
-                )?
-                    .map(|r| r.into_domain())
-                    .transpose()
+                let lock = self.row_lock();
+                self.application_where("id", id, lock).await
             }
 
             async fn application_by_client_id(
                 &mut self,
                 client_id: &str,
             ) -> roster_domain::Result<Option<roster_domain::application::Application>> {
-                let sql = format!(
-                    "SELECT {} FROM applications WHERE client_id = $1",
-                    $crate::queries::APPLICATION_COLUMNS
-                );
-                $crate::queries::fetch_row!(
-                    self.conn,
-                    $crate::rows::ApplicationRow,
-                    &sql,
-                    [client_id]
-                )?
-                    .map(|r| r.into_domain())
-                    .transpose()
+                self.application_where("client_id", client_id, "").await
             }
 
             async fn list_applications(

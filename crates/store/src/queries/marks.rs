@@ -140,8 +140,27 @@ impl List {
         }
     }
 
+    /// Every row the list counts, in any scope, as (scope text, key), in scope and key order.
+    pub(crate) fn every_row(self) -> String {
+        let columns = self.scope_columns();
+        let scope = if columns.is_empty() {
+            "''".to_owned()
+        } else {
+            columns.join(" || '/' || ")
+        };
+        let mut order: Vec<&str> = columns.to_vec();
+        order.push(self.key());
+        format!(
+            "SELECT {scope}, {key} FROM {table} WHERE {filter} ORDER BY {order}",
+            key = self.key(),
+            table = self.table(),
+            filter = self.every_scope_filter(),
+            order = order.join(", "),
+        )
+    }
+
     /// The SQL condition selecting every row the list counts, in any scope.
-    pub(crate) fn every_scope_filter(self) -> String {
+    fn every_scope_filter(self) -> String {
         let mut parts: Vec<String> = self.condition().map(str::to_owned).into_iter().collect();
         for column in self.scope_columns() {
             parts.push(format!("{column} IS NOT NULL"));
@@ -713,28 +732,12 @@ macro_rules! impl_marks {
                 }
                 $crate::queries::execute!(self.conn, "DELETE FROM page_marks", [], $crate::errors::map)?;
                 for list in List::ALL {
-                    let columns = list.scope_columns();
-                    let mut select: Vec<&str> = columns.to_vec();
-                    select.push(list.key());
-                    let sql = format!(
-                        "SELECT {cols} FROM {table} WHERE {filter} ORDER BY {cols}",
-                        cols = select.join(", "),
-                        table = list.table(),
-                        filter = list.every_scope_filter(),
-                    );
                     // (scope, first key, rows) of every run, written once the read is done.
                     let mut runs: Vec<(String, String, i64)> = Vec::new();
                     {
-                        let mut rows = sqlx::query(&sql).fetch(&mut *self.conn);
-                        while let Some(row) = rows.try_next().await.map_err($crate::errors::map)? {
-                            use sqlx::Row;
-                            let mut values = Vec::with_capacity(columns.len());
-                            for i in 0..columns.len() {
-                                values.push(row.try_get::<String, _>(i).map_err($crate::errors::map)?);
-                            }
-                            let key: String =
-                                row.try_get(columns.len()).map_err($crate::errors::map)?;
-                            let scope = values.join("/");
+                        let sql = list.every_row();
+                        let mut rows = sqlx::query_as::<_, (String, String)>(&sql).fetch(&mut *self.conn);
+                        while let Some((scope, key)) = rows.try_next().await.map_err($crate::errors::map)? {
                             match runs.last_mut() {
                                 Some(run) if run.0 == scope && run.2 < Self::PART => run.2 += 1,
                                 Some(run) if run.0 == scope => runs.push((scope, key, 1)),
@@ -792,24 +795,9 @@ macro_rules! impl_marks {
                             None => marks.insert(0, (String::new(), delta, 0)),
                         }
                     }
-                    let columns = list.scope_columns();
-                    let mut select: Vec<&str> = columns.to_vec();
-                    select.push(list.key());
-                    let sql = format!(
-                        "SELECT {} FROM {} WHERE {}",
-                        select.join(", "),
-                        list.table(),
-                        list.every_scope_filter()
-                    );
-                    let mut rows = sqlx::query(&sql).fetch(&mut *self.conn);
-                    while let Some(row) = rows.try_next().await.map_err($crate::errors::map)? {
-                        use sqlx::Row;
-                        let mut values = Vec::with_capacity(columns.len());
-                        for i in 0..columns.len() {
-                            values.push(row.try_get::<String, _>(i).map_err($crate::errors::map)?);
-                        }
-                        let key: String = row.try_get(columns.len()).map_err($crate::errors::map)?;
-                        let scope = values.join("/");
+                    let sql = list.every_row();
+                    let mut rows = sqlx::query_as::<_, (String, String)>(&sql).fetch(&mut *self.conn);
+                    while let Some((scope, key)) = rows.try_next().await.map_err($crate::errors::map)? {
                         let marks = scopes.get_mut(&scope);
                         let holder = marks.and_then(|m| {
                             let at = m.partition_point(|(first, _, _)| first.as_str() <= key.as_str());

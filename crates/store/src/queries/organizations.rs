@@ -11,6 +11,35 @@ pub(crate) fn subtree_cte(table: &str) -> String {
 macro_rules! impl_organizations {
     ($tx:ident, $lock:expr) => {
         impl<'c> $tx<'c> {
+            /// Whether some row of `table` has `column` = `value`.
+            async fn any_row(
+                &mut self,
+                table: &str,
+                column: &str,
+                value: &str,
+            ) -> roster_domain::Result<bool> {
+                let sql = format!("SELECT 1 FROM {table} WHERE {column} = $1 LIMIT 1");
+                let found: Option<(i32,)> =
+                    $crate::queries::fetch_row!(self.conn, (i32,), &sql, [value])?;
+                Ok(found.is_some())
+            }
+
+            /// Whether `candidate` is `root` or one of its descendants in the tree of `table`.
+            async fn in_subtree(
+                &mut self,
+                table: &str,
+                root: &str,
+                candidate: &str,
+            ) -> roster_domain::Result<bool> {
+                let sql = format!(
+                    "{} SELECT 1 FROM sub WHERE id = $2 LIMIT 1",
+                    $crate::queries::organizations::subtree_cte(table)
+                );
+                let found: Option<(i32,)> =
+                    $crate::queries::fetch_row!(self.conn, (i32,), &sql, [root, candidate])?;
+                Ok(found.is_some())
+            }
+
             /// Organization `id` and its direct children, in id order: the children's page
             /// from their marks, with `id` itself slotted in where its id falls among them.
             async fn org_with_children(
@@ -230,23 +259,11 @@ macro_rules! impl_organizations {
             }
 
             async fn organization_has_children(&mut self, id: &str) -> roster_domain::Result<bool> {
-                let found: Option<i32> =
-                    sqlx::query_scalar("SELECT 1 FROM organizations WHERE parent_id = $1 LIMIT 1")
-                        .bind(id)
-                        .fetch_optional(&mut *self.conn)
-                        .await
-                        .map_err($crate::errors::map)?;
-                Ok(found.is_some())
+                self.any_row("organizations", "parent_id", id).await
             }
 
             async fn organization_has_members(&mut self, id: &str) -> roster_domain::Result<bool> {
-                let found: Option<i32> =
-                    sqlx::query_scalar("SELECT 1 FROM users WHERE org_id = $1 LIMIT 1")
-                        .bind(id)
-                        .fetch_optional(&mut *self.conn)
-                        .await
-                        .map_err($crate::errors::map)?;
-                Ok(found.is_some())
+                self.any_row("users", "org_id", id).await
             }
 
             async fn organization_in_subtree(
@@ -254,17 +271,7 @@ macro_rules! impl_organizations {
                 root: &str,
                 candidate: &str,
             ) -> roster_domain::Result<bool> {
-                let sql = format!(
-                    "{} SELECT COUNT(*) FROM sub WHERE id = $2",
-                    $crate::queries::organizations::subtree_cte("organizations")
-                );
-                let n: i64 = sqlx::query_scalar(&sql)
-                    .bind(root)
-                    .bind(candidate)
-                    .fetch_one(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?;
-                Ok(n > 0)
+                self.in_subtree("organizations", root, candidate).await
             }
 
             async fn list_organizations(
@@ -421,24 +428,11 @@ macro_rules! impl_organizations {
             }
 
             async fn app_org_has_children(&mut self, id: &str) -> roster_domain::Result<bool> {
-                let found: Option<i32> = sqlx::query_scalar(
-                    "SELECT 1 FROM app_organizations WHERE parent_id = $1 LIMIT 1",
-                )
-                .bind(id)
-                .fetch_optional(&mut *self.conn)
-                .await
-                .map_err($crate::errors::map)?;
-                Ok(found.is_some())
+                self.any_row("app_organizations", "parent_id", id).await
             }
 
             async fn app_org_has_accounts(&mut self, id: &str) -> roster_domain::Result<bool> {
-                let found: Option<i32> =
-                    sqlx::query_scalar("SELECT 1 FROM app_accounts WHERE org_id = $1 LIMIT 1")
-                        .bind(id)
-                        .fetch_optional(&mut *self.conn)
-                        .await
-                        .map_err($crate::errors::map)?;
-                Ok(found.is_some())
+                self.any_row("app_accounts", "org_id", id).await
             }
 
             async fn app_org_in_subtree(
@@ -446,17 +440,7 @@ macro_rules! impl_organizations {
                 root: &str,
                 candidate: &str,
             ) -> roster_domain::Result<bool> {
-                let sql = format!(
-                    "{} SELECT COUNT(*) FROM sub WHERE id = $2",
-                    $crate::queries::organizations::subtree_cte("app_organizations")
-                );
-                let n: i64 = sqlx::query_scalar(&sql)
-                    .bind(root)
-                    .bind(candidate)
-                    .fetch_one(&mut *self.conn)
-                    .await
-                    .map_err($crate::errors::map)?;
-                Ok(n > 0)
+                self.in_subtree("app_organizations", root, candidate).await
             }
 
             async fn list_app_orgs(
