@@ -193,3 +193,37 @@ async fn a_database_that_is_down_at_start_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// Reads lock nothing: a user row another transaction holds locked (a write in progress
+/// elsewhere) is still shown at once. Reads that took `FOR UPDATE` waited for the lock, and
+/// their row lock was itself a write on PostgreSQL.
+#[cfg_attr(
+    not(roster_pg),
+    ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+#[tokio::test]
+async fn reads_do_not_wait_for_row_locks() {
+    use sqlx::Connection;
+    let db = TestDb::fresh(Backend::Postgres).await;
+    let url = db.url.clone();
+    let mut server = Server::start_on(db, Options::default()).await;
+    let token = server.admin().await;
+    let user = server.create_user("locked-reader").await;
+    let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut held = holder.begin().await.unwrap();
+    sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+        .bind(&user)
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    // A bound on a failure that would otherwise wait out the statement timeout (10 s).
+    let shown = tokio::time::timeout(
+        Duration::from_secs(5),
+        server.get(&token, &format!("/users/{user}")),
+    )
+    .await
+    .expect("the read waited for another transaction's row lock");
+    assert_eq!(shown.0, 200, "{}", shown.1);
+    assert_eq!(shown.1["user_name"], "locked-reader");
+    held.rollback().await.unwrap();
+}
