@@ -104,14 +104,36 @@ pub(crate) fn map(err: sqlx::Error) -> Error {
 /// PostgreSQL SQLSTATEs of a database that is unreachable or refusing work (connection
 /// exceptions 08, insufficient resources 53, operator intervention 57P, invalid
 /// authorization 28, database gone 3D000), or that gave up a transaction the client may
-/// simply retry (serialization failure 40001, deadlock 40P01); SQLite result codes BUSY, LOCKED, IOERR, FULL,
-/// CANTOPEN (extended codes carry the primary code in their low byte).
+/// simply retry (serialization failure 40001, deadlock 40P01); SQLite result codes BUSY,
+/// LOCKED, IOERR, FULL, CANTOPEN (extended codes carry the primary code in their low byte).
+/// A SQLSTATE is always five characters, often all digits; SQLite's codes have at most four.
 fn is_unavailable(code: &str) -> bool {
-    if let Ok(sqlite) = code.parse::<i64>() {
-        return matches!(sqlite & 0xff, 5 | 6 | 10 | 13 | 14);
+    if code.len() < 5 {
+        return code
+            .parse::<i64>()
+            .is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6 | 10 | 13 | 14));
     }
     ["08", "53", "57P", "28"]
         .iter()
         .any(|p| code.starts_with(p))
         || matches!(code, "3D000" | "40001" | "40P01")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unavailable;
+
+    #[test]
+    fn retryable_and_unreachable_database_codes_are_unavailable() {
+        // Deadlock and serialization failure: the client may retry (503), not a bug (500).
+        for code in [
+            "40P01", "40001", "08006", "53300", "57P01", "28P01", "3D000", "5", "261",
+        ] {
+            assert!(is_unavailable(code), "{code}");
+        }
+        // A constraint or syntax error is not a passing condition.
+        for code in ["23505", "42601", "19", "1"] {
+            assert!(!is_unavailable(code), "{code}");
+        }
+    }
 }
