@@ -44,6 +44,8 @@ catalog! {
     TokenExpired => (401, "TOKEN.0004", "Access token expired."),
     PermissionDenied => (403, "TOKEN.0005", "The application is not authorized for this interface."),
     TooManyTokenRequests => (429, "TOKEN.0006", "Too many token requests; retry later."),
+    ClientCredentialsDisagree => (400, "TOKEN.0007", "The client credentials in the Authorization header and in the form disagree."),
+    ClientCredentialsInQuery => (400, "TOKEN.0008", "Client credentials are not accepted in the query string; send them in the form body or an HTTP Basic Authorization header."),
     // Applications.
     ApplicationNotFound => (400, "APP.0001", "Application does not exist."),
     ApplicationIdRequired => (400, "APP.0002", "Application ID required."),

@@ -2,6 +2,7 @@
 //! response; every error leaves as `{"error_code", "error_msg"}` with the catalog's status.
 
 mod auth;
+mod client_auth;
 mod error;
 mod extract;
 mod routes;
@@ -62,6 +63,11 @@ impl utoipa::Modify for BearerAuth {
             components.add_security_scheme(
                 "bearer",
                 SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+            // The token endpoint's client_secret_basic (or form fields, client_secret_post).
+            components.add_security_scheme(
+                "client_basic",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
             );
         }
     }

@@ -156,3 +156,81 @@ on_each_store! {
         assert_eq!(server.db.scalar("SELECT COUNT(*) FROM audit_log WHERE operation = 'TokenRefused'").await, 2);
     }
 }
+
+/// The token endpoint as an OAuth 2.0 library calls it: `client_secret_basic` (its default) and
+/// `client_secret_post`.
+mod client_authentication {
+    use crate::support::*;
+    use oauth2::basic::BasicClient;
+    use oauth2::{AuthType, ClientId, ClientSecret, TokenResponse, TokenUrl};
+
+    async fn token_by_library(server: &Server, auth: AuthType) -> String {
+        let client = BasicClient::new(ClientId::new(ADMIN_ID.to_owned()))
+            .set_client_secret(ClientSecret::new(ADMIN_SECRET.to_owned()))
+            .set_token_uri(TokenUrl::new(server.url("/token")).unwrap())
+            .set_auth_type(auth);
+        let http = oauth2::reqwest::Client::builder()
+            .redirect(oauth2::reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let token = client
+            .exchange_client_credentials()
+            .request_async(&http)
+            .await
+            .unwrap();
+        token.access_token().secret().clone()
+    }
+
+    on_each_store! {
+        async fn basic_and_post_both_work(backend: Backend) {
+            let server = Server::start(backend).await;
+            for auth in [AuthType::BasicAuth, AuthType::RequestBody] {
+                let token = token_by_library(&server, auth).await;
+                assert_error(&server.get(&token, "/users/20210621095931341-4CB3-122995DE2").await, 400, "USER.0001");
+            }
+        }
+
+        async fn basic_and_form_must_agree(backend: Backend) {
+            let server = Server::start(backend).await;
+            let call = |form: Vec<(&'static str, &'static str)>, secret: &'static str| {
+                server
+                    .http
+                    .post(server.url("/token"))
+                    .basic_auth(ADMIN_ID, Some(secret))
+                    .form(&form)
+                    .send()
+            };
+            let grant = ("grant_type", "client_credentials");
+            // The same client id in both places is fine.
+            assert_eq!(read(call(vec![grant, ("client_id", ADMIN_ID)], ADMIN_SECRET).await.unwrap()).await.0, 200);
+            let other_id = read(call(vec![grant, ("client_id", "someone-else")], ADMIN_SECRET).await.unwrap()).await;
+            assert_error(&other_id, 400, "TOKEN.0007");
+            let other_secret = read(call(vec![grant, ("client_secret", "another-secret")], ADMIN_SECRET).await.unwrap()).await;
+            assert_error(&other_secret, 400, "TOKEN.0007");
+            // A wrong secret in the header alone is a wrong secret.
+            assert_error(&read(call(vec![grant], "wrong-secret").await.unwrap()).await, 400, "TOKEN.0002");
+        }
+
+        async fn credentials_in_the_query_are_refused(backend: Backend) {
+            let server = Server::start(backend).await;
+            let res = server
+                .http
+                .post(server.url(&format!("/token?grant_type=client_credentials&client_id={ADMIN_ID}&client_secret={ADMIN_SECRET}")))
+                .send()
+                .await
+                .unwrap();
+            let answer = read(res).await;
+            assert_error(&answer, 400, "TOKEN.0008");
+            assert!(answer.1["error_msg"].as_str().unwrap().contains("form body or an HTTP Basic"), "{}", answer.1);
+            // Also when the form carries them too: the query must not hold a secret at all.
+            let res = server
+                .http
+                .post(server.url(&format!("/token?client_secret={ADMIN_SECRET}")))
+                .form(&[("grant_type", "client_credentials"), ("client_id", ADMIN_ID), ("client_secret", ADMIN_SECRET)])
+                .send()
+                .await
+                .unwrap();
+            assert_error(&read(res).await, 400, "TOKEN.0008");
+        }
+    }
+}

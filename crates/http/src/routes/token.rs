@@ -1,5 +1,6 @@
 //! `ShowAuthToken`: `POST /api/v2/tenant/token`.
 
+use crate::client_auth::client_credentials;
 use crate::error::ApiError;
 use crate::views::TokenView;
 use axum::body::Bytes;
@@ -23,19 +24,21 @@ struct TokenRequest {
     client_secret: Option<String>,
 }
 
-/// The reference sends the credentials as a form body; some clients put `grant_type` in the
-/// query string. Both are read; the body wins.
+/// Client credentials come as form fields or in an HTTP Basic header (RFC 6749 §2.3.1), never
+/// in the query string; `grant_type` may also come in the query (some clients send it there).
 #[utoipa::path(
     post,
     path = "/token",
     tag = "access credential",
+    operation_id = "ShowAuthToken",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "A bearer token.", body = TokenView),
-        (status = 400, description = "Wrong grant type, client id missing, or invalid client credentials.", body = crate::error::ErrorBody),
+        (status = 400, description = "Wrong grant type, client id missing, invalid client credentials, credentials in the query string, or Basic and form credentials that disagree.", body = crate::error::ErrorBody),
         (status = 415, description = "Body not form-encoded.", body = crate::error::ErrorBody),
         (status = 429, description = "Too many token requests from this client id or address.", body = crate::error::ErrorBody),
-    )
+    ),
+    security(("client_basic" = []), ())
 )]
 async fn issue(
     State(service): State<Service>,
@@ -58,11 +61,13 @@ async fn issue(
     }
     let form = parse_form(&body)?;
     let query = parse_form(uri.query().unwrap_or_default().as_bytes())?;
+    let credentials =
+        client_credentials(&headers, uri.query(), form.client_id, form.client_secret)?;
     let issued = service
         .issue_token(
             form.grant_type.or(query.grant_type).as_deref(),
-            form.client_id.or(query.client_id).as_deref(),
-            form.client_secret.or(query.client_secret).as_deref(),
+            credentials.client_id.as_deref(),
+            credentials.client_secret.as_deref(),
             Some(peer.ip()),
         )
         .await?;
