@@ -41,6 +41,19 @@ pub fn parse(text: &str) -> Option<Millis> {
         .map(|t| t.and_utc().timestamp_millis())
 }
 
+/// Reads a time as the API writes it, `yyyy-MM-dd HH:mm:ss.SSS` (UTC; the milliseconds may be
+/// left off), or as epoch milliseconds: the two forms sync code sends in `updated_at_greater`.
+pub fn parse_api_time(text: &str) -> Option<Millis> {
+    let text = text.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse::<i64>().ok();
+    }
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
+        .map(|t| t.and_utc().timestamp_millis())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +66,28 @@ mod tests {
         assert_eq!(parse("1644483986333"), Some(1_644_483_986_333));
         assert_eq!(parse("2022-02-10"), Some(1_644_451_200_000));
         assert_eq!(parse("yesterday"), None);
+    }
+
+    #[test]
+    fn api_times_for_sync() {
+        assert_eq!(
+            parse_api_time("2022-02-10 09:06:26.333"),
+            Some(1_644_483_986_333)
+        );
+        assert_eq!(
+            parse_api_time("2022-02-10 09:06:26"),
+            Some(1_644_483_986_000)
+        );
+        assert_eq!(parse_api_time("1644483986333"), Some(1_644_483_986_333));
+        for bad in [
+            "",
+            "-5",
+            "2022-02-10",
+            "2022-13-10 09:06:26.333",
+            "10/02/2022",
+            "1e9",
+        ] {
+            assert_eq!(parse_api_time(bad), None, "{bad}");
+        }
     }
 }

@@ -122,6 +122,7 @@ pub struct ListQuery {
     pub target_id: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+    pub updated_at_greater: Option<String>,
 }
 
 fn non_empty(v: &Option<String>) -> Option<&str> {
@@ -177,6 +178,21 @@ impl ListQuery {
             from: time("from", &self.from)?,
             to: time("to", &self.to)?,
         })
+    }
+
+    /// `updated_at_greater`: `yyyy-MM-dd HH:mm:ss.SSS` (UTC), as the API shows times, or epoch
+    /// milliseconds.
+    pub fn updated_at_greater(&self) -> Result<Option<roster_domain::time::Millis>, ApiError> {
+        non_empty(&self.updated_at_greater)
+            .map(|t| {
+                roster_domain::time::parse_api_time(t).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "updated_at_greater is a time: yyyy-MM-dd HH:mm:ss.SSS (UTC) or epoch milliseconds, not '{t}'."
+                    ))
+                    .into()
+                })
+            })
+            .transpose()
     }
 
     pub fn account_type(&self) -> Result<Option<roster_domain::account::AccountType>, ApiError> {

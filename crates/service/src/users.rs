@@ -3,7 +3,7 @@
 use crate::{audit, Caller, Service, UserDeletePolicy};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
-use roster_domain::time::now_millis;
+use roster_domain::time::{now_millis, Millis};
 use roster_domain::user::{PasswordFields, User, UserFields, UserNameFields};
 use roster_domain::{id, validate, Error, ErrorKind, Result};
 use roster_store::prelude::*;
@@ -294,11 +294,13 @@ impl Service {
             .ok_or_else(|| ErrorKind::UserNotFound.into())
     }
 
-    /// `ListUsers`: every user, or those whose home is `org_id`.
+    /// `ListUsers`: every user, or those whose home is `org_id`; with `updated_after`, only
+    /// those changed after that time, in the order they changed (incremental sync).
     pub async fn list_users(
         &self,
         caller: &Caller,
         org_id: Option<String>,
+        updated_after: Option<Millis>,
         page: PageRequest,
     ) -> Result<Page<User>> {
         caller.require(Access::UserRead)?;
@@ -310,7 +312,13 @@ impl Service {
                             return Err(ErrorKind::OrganizationNotFound.into());
                         }
                     }
-                    tx.list_users(org_id.as_deref(), page).await
+                    match updated_after {
+                        Some(after) => {
+                            tx.list_users_updated_after(org_id.as_deref(), after, page)
+                                .await
+                        }
+                        None => tx.list_users(org_id.as_deref(), page).await,
+                    }
                 })
             })
             .await

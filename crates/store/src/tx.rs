@@ -107,6 +107,22 @@ pub trait UserTx: Send {
     async fn user_by_name(&mut self, user_name: &str) -> Result<Option<User>>;
     /// Users, oldest first; only those whose home is `org_id` when given.
     async fn list_users(&mut self, org_id: Option<&str>, page: PageRequest) -> Result<Page<User>>;
+    /// Users changed after `after` (only those whose home is `org_id` when given), in the order
+    /// they changed.
+    async fn list_users_updated_after(
+        &mut self,
+        org_id: Option<&str>,
+        after: Millis,
+        page: PageRequest,
+    ) -> Result<Page<User>>;
+    /// The user's secondary organizations (relation type "1"), by id.
+    async fn secondary_organizations(&mut self, user_id: &str) -> Result<Vec<String>>;
+    /// Replaces the user's secondary organizations.
+    async fn set_secondary_organizations(
+        &mut self,
+        user_id: &str,
+        org_ids: &[String],
+    ) -> Result<()>;
 }
 
 #[async_trait]

@@ -31,6 +31,7 @@ mod organizations;
 mod races;
 mod roles;
 mod security;
+mod sync;
 mod token;
 mod users;
 mod users_admin;

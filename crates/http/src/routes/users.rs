@@ -67,7 +67,7 @@ async fn create_user(
     get,
     path = "/users",
     tag = "users",
-    params(("org_id" = Option<String>, Query, description = "Organization id; empty means none."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
+    params(("org_id" = Option<String>, Query, description = "Organization id; empty means none."), ("updated_at_greater" = Option<String>, Query, description = "Only users changed after this time, oldest change first: yyyy-MM-dd HH:mm:ss.SSS (UTC) or epoch milliseconds."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
     responses((status = 200, description = "Success.", body = UserList), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -77,7 +77,12 @@ async fn list_users(
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<UserList>, ApiError> {
     let page = service
-        .list_users(&caller, query.org_id(), query.page()?)
+        .list_users(
+            &caller,
+            query.org_id(),
+            query.updated_at_greater()?,
+            query.page()?,
+        )
         .await?;
     Ok(Json(UserList {
         total: page.total,

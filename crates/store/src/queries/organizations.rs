@@ -263,7 +263,9 @@ macro_rules! impl_organizations {
             }
 
             async fn organization_has_members(&mut self, id: &str) -> roster_domain::Result<bool> {
-                self.any_row("users", "org_id", id).await
+                // Home or secondary: either way the organization still has the user.
+                Ok(self.any_row("users", "org_id", id).await?
+                    || self.any_row("user_org_relations", "org_id", id).await?)
             }
 
             async fn organization_in_subtree(

@@ -191,6 +191,75 @@ macro_rules! impl_users {
                     .transpose()
             }
 
+            async fn list_users_updated_after(
+                &mut self,
+                org_id: Option<&str>,
+                after: roster_domain::time::Millis,
+                page: roster_domain::page::PageRequest,
+            ) -> roster_domain::Result<roster_domain::page::Page<roster_domain::user::User>> {
+                // In the order they changed: a sync that pages through sees each change once,
+                // and a user changed meanwhile moves to the end rather than off a page.
+                let filter = match org_id {
+                    Some(_) => "updated_at > $1 AND org_id = $2",
+                    None => "updated_at > $1 AND $2 IS NULL",
+                };
+                let select = format!(
+                    "SELECT {} FROM users WHERE {filter} ORDER BY updated_at, id",
+                    $crate::queries::USER_COLUMNS
+                );
+                let count = format!("SELECT COUNT(*) FROM users WHERE {filter}");
+                let (total, rows) = $crate::queries::fetch_page!(
+                    self.conn,
+                    $crate::rows::UserRow,
+                    select,
+                    count,
+                    page,
+                    [after, org_id]
+                );
+                Ok(roster_domain::page::Page {
+                    total,
+                    items: rows
+                        .into_iter()
+                        .map(|r| r.into_domain())
+                        .collect::<roster_domain::Result<Vec<_>>>()?,
+                })
+            }
+
+            async fn secondary_organizations(
+                &mut self,
+                user_id: &str,
+            ) -> roster_domain::Result<Vec<String>> {
+                sqlx::query_scalar(
+                    "SELECT org_id FROM user_org_relations WHERE user_id = $1 ORDER BY org_id",
+                )
+                .bind(user_id)
+                .fetch_all(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)
+            }
+
+            async fn set_secondary_organizations(
+                &mut self,
+                user_id: &str,
+                org_ids: &[String],
+            ) -> roster_domain::Result<()> {
+                $crate::queries::execute!(
+                    self.conn,
+                    "DELETE FROM user_org_relations WHERE user_id = $1",
+                    [user_id],
+                    $crate::errors::map
+                )?;
+                for org_id in org_ids {
+                    $crate::queries::execute!(
+                        self.conn,
+                        "INSERT INTO user_org_relations (user_id, org_id) VALUES ($1, $2)",
+                        [user_id, org_id],
+                        $crate::errors::map
+                    )?;
+                }
+                Ok(())
+            }
+
             async fn list_users(
                 &mut self,
                 org_id: Option<&str>,

@@ -1,0 +1,13 @@
+-- ListUsers?updated_at_greater=… (incremental sync) reads users changed after a time, in the
+-- order they changed, from these indexes rather than from the whole table.
+CREATE INDEX users_updated_at ON users (updated_at, id);
+CREATE INDEX users_org_updated_at ON users (org_id, updated_at, id);
+
+-- A user's secondary organizations (relation_type "1" of user_org_relation_list); the home
+-- organization stays users.org_id (relation_type "0"). users.org_relations is no longer used.
+CREATE TABLE user_org_relations (
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    org_id  TEXT NOT NULL REFERENCES organizations (id),
+    PRIMARY KEY (user_id, org_id)
+);
+CREATE INDEX user_org_relations_org_id ON user_org_relations (org_id);
