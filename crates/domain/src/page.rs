@@ -34,6 +34,16 @@ impl PageRequest {
         Ok(Self { offset, limit })
     }
 
+    /// Refuses a page size below `min`, for lists whose reference page documents a minimum.
+    pub fn with_min_limit(self, min: i64) -> Result<Self> {
+        if self.limit < min {
+            return Err(Error::invalid(format!(
+                "limit is a page size from {min} to {MAX_LIMIT} for this list."
+            )));
+        }
+        Ok(self)
+    }
+
     /// Rows before this page.
     pub fn skip(&self) -> i64 {
         self.offset.saturating_mul(self.limit)

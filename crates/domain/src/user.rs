@@ -42,8 +42,6 @@ pub struct User {
     pub pwd_must_modify: bool,
     pub pwd_change_at: Option<Millis>,
     pub attrs: UserAttrs,
-    /// The `user_org_relation_list` as the client sent it.
-    pub org_relations: Option<Vec<Value>>,
     pub extension: Option<Map<String, Value>>,
     pub disabled: bool,
     pub locked: bool,
@@ -113,7 +111,7 @@ pub struct NewUser {
     pub last_name: Option<String>,
     pub pwd_must_modify: bool,
     pub attrs: UserAttrs,
-    pub org_relations: Option<Vec<Value>>,
+    pub org_relations: Option<Vec<OrgRelation>>,
     pub extension: Option<Map<String, Value>>,
 }
 
@@ -129,15 +127,114 @@ fn date(field: &str, value: Option<String>) -> Result<Option<String>> {
     Ok(value)
 }
 
-fn check_relations(list: &Option<Vec<Value>>) -> Result<()> {
-    if let Some(list) = list {
-        if list.len() > 100 || list.iter().any(|v| !v.is_object()) {
-            return Err(Error::invalid(
-                "user_org_relation_list must be a list of at most 100 objects.",
-            ));
+/// How a user relates to an organization in `user_org_relation_list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationType {
+    /// `"0"`: the user belongs to it (the home organization, `org_id`).
+    Home,
+    /// `"1"`: the user is attached to it besides the home organization.
+    Secondary,
+}
+
+impl RelationType {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Home => "0",
+            Self::Secondary => "1",
         }
     }
-    Ok(())
+}
+
+/// One entry of `user_org_relation_list`: `{"org_id", "relation_type"}`. A `relation_type`
+/// left out is decided by the service: home if it names the home organization, else secondary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgRelation {
+    pub org_id: String,
+    pub relation_type: Option<RelationType>,
+}
+
+pub const MAX_ORG_RELATIONS: usize = 100;
+
+/// Reads `user_org_relation_list`: objects with an `org_id` and an optional `relation_type`
+/// (`"0"`/`"1"`, also as numbers).
+fn org_relations(list: Option<Vec<Value>>) -> Result<Option<Vec<OrgRelation>>> {
+    let Some(list) = list else { return Ok(None) };
+    if list.len() > MAX_ORG_RELATIONS {
+        return Err(Error::invalid(format!(
+            "user_org_relation_list holds at most {MAX_ORG_RELATIONS} entries."
+        )));
+    }
+    let shape = || {
+        Error::invalid(
+            "user_org_relation_list entries are {\"org_id\": \"…\", \"relation_type\": \"0\" (home) or \"1\" (secondary)}.",
+        )
+    };
+    list.into_iter()
+        .map(|entry| {
+            let org_id = entry
+                .get("org_id")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|id| !id.is_empty() && id.len() <= 64)
+                .ok_or_else(shape)?
+                .to_owned();
+            let relation_type = match entry.get("relation_type") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(match (v.as_str(), v.as_i64()) {
+                    (Some("0"), _) | (_, Some(0)) => RelationType::Home,
+                    (Some("1"), _) | (_, Some(1)) => RelationType::Secondary,
+                    _ => return Err(shape()),
+                }),
+            };
+            Ok(OrgRelation {
+                org_id,
+                relation_type,
+            })
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
+/// The secondary organizations a `user_org_relation_list` names, for a user whose home
+/// organization is `home`. A `"0"` entry must name the home organization; with `home_required`
+/// (UpdateUser, as the reference asks) the list must name it too.
+pub fn secondary_organizations(
+    home: Option<&str>,
+    list: &[OrgRelation],
+    home_required: bool,
+) -> Result<Vec<String>> {
+    let mut secondary: Vec<String> = Vec::new();
+    for entry in list {
+        let is_home = home == Some(entry.org_id.as_str());
+        match (is_home, entry.relation_type) {
+            (true, None | Some(RelationType::Home)) => {}
+            (true, Some(RelationType::Secondary)) => {
+                return Err(Error::invalid(format!(
+                    "user_org_relation_list: {} is the home organization; its relation_type is \"0\".",
+                    entry.org_id
+                )))
+            }
+            (false, Some(RelationType::Home)) => {
+                return Err(Error::invalid(format!(
+                    "user_org_relation_list: relation_type \"0\" (belongs to) must name the home organization, not {}; set org_code to change it.",
+                    entry.org_id
+                )))
+            }
+            (false, _) => {
+                if !secondary.contains(&entry.org_id) {
+                    secondary.push(entry.org_id.clone());
+                }
+            }
+        }
+    }
+    if let Some(home) = home {
+        if home_required && !list.iter().any(|e| e.org_id == home) {
+            return Err(Error::invalid(format!(
+                "user_org_relation_list must include the home organization {home} (relation_type \"0\")."
+            )));
+        }
+    }
+    Ok(secondary)
 }
 
 impl UserAttrs {
@@ -190,7 +287,7 @@ pub struct UserChanges {
     pub last_name: Option<String>,
     pub pwd_must_modify: Option<bool>,
     pub attrs: UserAttrs,
-    pub org_relations: Option<Vec<Value>>,
+    pub org_relations: Option<Vec<OrgRelation>>,
     pub extension: Option<Map<String, Value>>,
 }
 
@@ -235,7 +332,7 @@ impl UserFields {
         if let Some(e) = &email {
             validate::email(e)?;
         }
-        check_relations(&self.user_org_relation_list)?;
+        let org_relations = org_relations(self.user_org_relation_list)?;
         Ok(UserChanges {
             user_name,
             mobile,
@@ -260,7 +357,7 @@ impl UserFields {
                 hire_date: date("attr_hire_date", self.attr_hire_date)?,
                 work_place: text("attr_work_place", self.attr_work_place)?,
             },
-            org_relations: self.user_org_relation_list,
+            org_relations,
             extension: validate::extension(self.extension)?,
         })
     }
@@ -276,7 +373,7 @@ impl UserFields {
             validate::email(e)?;
         }
         let name = text("name", self.name)?.unwrap_or_else(|| user_name.clone());
-        check_relations(&self.user_org_relation_list)?;
+        let org_relations = org_relations(self.user_org_relation_list)?;
         Ok(NewUser {
             password: validate_password(self.password)?,
             org_code: validate::optional("org_code", self.org_code, 64)?,
@@ -300,7 +397,7 @@ impl UserFields {
                 hire_date: date("attr_hire_date", self.attr_hire_date)?,
                 work_place: text("attr_work_place", self.attr_work_place)?,
             },
-            org_relations: self.user_org_relation_list,
+            org_relations,
             extension: validate::extension(self.extension)?,
             user_name,
             mobile,
@@ -311,6 +408,48 @@ impl UserFields {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn relations(list: serde_json::Value) -> Result<Vec<OrgRelation>> {
+        let list = serde_json::from_value(list).map_err(|e| Error::invalid(e.to_string()))?;
+        Ok(org_relations(Some(list))?.unwrap_or_default())
+    }
+
+    #[test]
+    fn relation_lists_name_home_and_secondary_organizations() {
+        let list = relations(serde_json::json!([
+            {"org_id": "H", "relation_type": "0"},
+            {"org_id": "A", "relation_type": "1"},
+            {"org_id": "B", "relation_type": 1},
+            {"org_id": "A"}
+        ]));
+        let list = list.unwrap_or_default();
+        assert_eq!(list.len(), 4);
+        let secondary = secondary_organizations(Some("H"), &list, true).ok();
+        assert_eq!(secondary, Some(vec!["A".to_owned(), "B".to_owned()]));
+        // UpdateUser: the home organization must be in the list.
+        let without_home = list
+            .get(1..)
+            .map(<[OrgRelation]>::to_vec)
+            .unwrap_or_default();
+        assert!(secondary_organizations(Some("H"), &without_home, true).is_err());
+        assert!(secondary_organizations(Some("H"), &without_home, false).is_ok());
+        // "0" names only the home organization; the home organization is never "1".
+        assert!(secondary_organizations(Some("A"), &list, false).is_err());
+        let home_as_secondary =
+            relations(serde_json::json!([{"org_id": "H", "relation_type": "1"}]));
+        assert!(
+            secondary_organizations(Some("H"), &home_as_secondary.unwrap_or_default(), false)
+                .is_err()
+        );
+        for bad in [
+            serde_json::json!([{"relation_type": "1"}]),
+            serde_json::json!([{"org_id": 5}]),
+            serde_json::json!([{"org_id": "A", "relation_type": "2"}]),
+            serde_json::json!(["A"]),
+        ] {
+            assert!(relations(bad.clone()).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn create_requires_name_and_mobile_and_defaults() {

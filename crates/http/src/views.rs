@@ -6,8 +6,8 @@ use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::Page;
 use roster_domain::role::Role;
 use roster_domain::time::format_millis;
-use roster_domain::user::User;
-use roster_service::{AccountDetails, MemberChange, NewCredentials};
+use roster_domain::user::{RelationType, User};
+use roster_service::{AccountDetails, MemberChange, NewCredentials, UserDetails};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -38,53 +38,35 @@ pub struct OrgRelationView {
     pub relation_type: String,
 }
 
-/// `ShowUserById` / `ShowUserByUserName`.
+/// `ShowUserById` / `ShowUserByUserName`: a list item and the organization relations.
 #[derive(Serialize, ToSchema)]
 pub struct UserView {
-    pub user_id: String,
-    pub org_id: Option<String>,
-    pub user_name: String,
-    pub name: String,
-    pub mobile: String,
-    pub email: Option<String>,
-    pub pwd_must_modify: bool,
-    pub pwd_change_at: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub disabled: bool,
-    pub grade: i64,
-    pub locked: bool,
-    #[schema(value_type = Object)]
-    pub extension: Map<String, Value>,
+    #[serde(flatten)]
+    pub user: UserListItem,
     pub user_org_relation_list: Vec<OrgRelationView>,
 }
 
-impl From<User> for UserView {
-    fn from(u: User) -> Self {
-        // The home organization is the "belongs to" (0) relation.
-        let user_org_relation_list = u
+impl From<UserDetails> for UserView {
+    fn from(details: UserDetails) -> Self {
+        // The home organization is the "belongs to" (0) relation; the others are "1".
+        let relation = |org_id: &String, kind: RelationType| OrgRelationView {
+            org_id: org_id.clone(),
+            relation_type: kind.code().to_owned(),
+        };
+        let user_org_relation_list = details
+            .user
             .org_id
             .iter()
-            .map(|org_id| OrgRelationView {
-                org_id: org_id.clone(),
-                relation_type: "0".to_owned(),
-            })
+            .map(|org_id| relation(org_id, RelationType::Home))
+            .chain(
+                details
+                    .secondary_org_ids
+                    .iter()
+                    .map(|org_id| relation(org_id, RelationType::Secondary)),
+            )
             .collect();
         Self {
-            user_id: u.id,
-            org_id: u.org_id,
-            user_name: u.user_name,
-            name: u.name,
-            mobile: u.mobile,
-            email: u.email,
-            pwd_must_modify: u.pwd_must_modify,
-            pwd_change_at: u.pwd_change_at.map(format_millis),
-            created_at: format_millis(u.created_at),
-            updated_at: format_millis(u.updated_at),
-            disabled: u.disabled,
-            grade: u.grade,
-            locked: u.locked,
-            extension: u.extension.unwrap_or_default(),
+            user: details.user.into(),
             user_org_relation_list,
         }
     }
@@ -208,7 +190,7 @@ impl<T> AccountList<T> {
     }
 }
 
-/// Items of `ListUsers`: the details without the organization relations.
+/// Items of `ListUsers`, and the user details less the organization relations.
 #[derive(Serialize, ToSchema)]
 pub struct UserListItem {
     pub user_id: String,
@@ -230,22 +212,21 @@ pub struct UserListItem {
 
 impl From<User> for UserListItem {
     fn from(u: User) -> Self {
-        let v = UserView::from(u);
         Self {
-            user_id: v.user_id,
-            org_id: v.org_id,
-            user_name: v.user_name,
-            name: v.name,
-            mobile: v.mobile,
-            email: v.email,
-            pwd_must_modify: v.pwd_must_modify,
-            pwd_change_at: v.pwd_change_at,
-            created_at: v.created_at,
-            updated_at: v.updated_at,
-            disabled: v.disabled,
-            grade: v.grade,
-            locked: v.locked,
-            extension: v.extension,
+            user_id: u.id,
+            org_id: u.org_id,
+            user_name: u.user_name,
+            name: u.name,
+            mobile: u.mobile,
+            email: u.email,
+            pwd_must_modify: u.pwd_must_modify,
+            pwd_change_at: u.pwd_change_at.map(format_millis),
+            created_at: format_millis(u.created_at),
+            updated_at: format_millis(u.updated_at),
+            disabled: u.disabled,
+            grade: u.grade,
+            locked: u.locked,
+            extension: u.extension.unwrap_or_default(),
         }
     }
 }

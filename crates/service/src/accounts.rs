@@ -75,7 +75,8 @@ pub(crate) async fn with_roles(
         .collect())
 }
 
-/// Adds `user`'s account to `app` once both are known to exist.
+/// Adds `user`'s account to `app` once both are known to exist; a disabled application takes
+/// no new accounts (the reference's `APP.0003`).
 async fn add_account(
     tx: &mut dyn Tx,
     actor: &str,
@@ -84,6 +85,9 @@ async fn add_account(
     user: &User,
     new: NewAccount,
 ) -> Result<String> {
+    if app.disabled {
+        return Err(ErrorKind::ApplicationDisabled.into());
+    }
     let account_name = new.account_name.unwrap_or_else(|| user.user_name.clone());
     // No look-before-insert: the insert itself answers "this user already has an account"
     // before "the name is taken" (see the store), in one statement and without races.

@@ -9,7 +9,7 @@ use crate::{audit, Service};
 use futures::stream::{FuturesOrdered, StreamExt};
 use roster_domain::audit::AuditRecord;
 use roster_domain::time::now_millis;
-use roster_domain::user::{NewUser, User, UserFields};
+use roster_domain::user::{secondary_organizations, NewUser, User, UserFields};
 use roster_domain::{id, Error, ErrorKind, Result};
 use roster_store::prelude::*;
 use std::collections::HashMap;
@@ -98,6 +98,7 @@ impl Service {
                     let mut records = Vec::with_capacity(BATCH);
                     let mut first_line = 0;
                     let mut count = 0u64;
+                    let mut relations: Vec<(String, Vec<String>)> = Vec::new();
                     while let Some(item) = checked.recv().await {
                         let (line, new, password_hash) = item?;
                         if users.is_empty() {
@@ -116,6 +117,19 @@ impl Service {
                                 }
                             },
                         };
+                        let secondary = match &new.org_relations {
+                            Some(list) => {
+                                let ids = secondary_organizations(org_id.as_deref(), list, false)
+                                    .map_err(|e| at_line(line, e))?;
+                                for org in &ids {
+                                    if tx.organization(org).await?.is_none() {
+                                        return Err(at_line(line, Error::with_detail(ErrorKind::OrganizationNotFound, format!("user_org_relation_list names {org}, which is no organization."))));
+                                    }
+                                }
+                                ids
+                            }
+                            None => Vec::new(),
+                        };
                         let now = now_millis();
                         let user = User {
                             id: id::new_id(now),
@@ -132,7 +146,6 @@ impl Service {
                             password_hash,
                             pwd_must_modify: new.pwd_must_modify,
                             attrs: new.attrs,
-                            org_relations: new.org_relations,
                             extension: new.extension,
                             disabled: false,
                             locked: false,
@@ -141,6 +154,9 @@ impl Service {
                             updated_at: now,
                         };
                         records.push(audit(now, &actor, "ImportUser", "user", &user.id));
+                        if !secondary.is_empty() {
+                            relations.push((user.id.clone(), secondary));
+                        }
                         users.push(user);
                         count += 1;
                         if users.len() == BATCH {
@@ -149,6 +165,10 @@ impl Service {
                     }
                     let last = first_line + users.len() as u64;
                     flush(tx, &mut users, &mut records, first_line, last.saturating_sub(1)).await?;
+                    // After the users they belong to are in.
+                    for (user_id, org_ids) in &relations {
+                        tx.set_secondary_organizations(user_id, org_ids).await?;
+                    }
                     Ok(count)
                 })
             })

@@ -21,6 +21,7 @@ pub use auth::{Caller, IssuedToken};
 pub use import::ImportLine;
 pub use password::Argon2Settings;
 pub use secrets::SecretKey;
+pub use users::UserDetails;
 
 use roster_domain::audit::AuditRecord;
 use roster_domain::time::Millis;

@@ -4,7 +4,9 @@ use crate::{audit, Caller, Service, UserDeletePolicy};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
 use roster_domain::time::{now_millis, Millis};
-use roster_domain::user::{PasswordFields, User, UserFields, UserNameFields};
+use roster_domain::user::{
+    secondary_organizations, PasswordFields, User, UserFields, UserNameFields,
+};
 use roster_domain::{id, validate, Error, ErrorKind, Result};
 use roster_store::prelude::*;
 
@@ -27,6 +29,35 @@ async fn org_id_for_code(tx: &mut dyn Tx, code: &str) -> Result<String> {
         })
 }
 
+/// A user with the secondary organizations they are attached to.
+#[derive(Debug, Clone)]
+pub struct UserDetails {
+    pub user: User,
+    /// Organizations of relation type "1", by id.
+    pub secondary_org_ids: Vec<String>,
+}
+
+async fn with_relations(tx: &mut dyn Tx, user: User) -> Result<UserDetails> {
+    let secondary_org_ids = tx.secondary_organizations(&user.id).await?;
+    Ok(UserDetails {
+        user,
+        secondary_org_ids,
+    })
+}
+
+/// Checks that every organization of `org_ids` exists.
+async fn existing_organizations(tx: &mut dyn Tx, org_ids: &[String]) -> Result<()> {
+    for org_id in org_ids {
+        if tx.organization(org_id).await?.is_none() {
+            return Err(Error::with_detail(
+                ErrorKind::OrganizationNotFound,
+                format!("user_org_relation_list names {org_id}, which is no organization."),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Service {
     /// `CreateUser`: returns the new user's id.
     pub async fn create_user(&self, caller: &Caller, fields: UserFields) -> Result<String> {
@@ -44,6 +75,11 @@ impl Service {
                         Some(code) => Some(org_id_for_code(tx, code).await?),
                         None => tx.first_root_organization().await?.map(|o| o.id),
                     };
+                    let secondary = match &new.org_relations {
+                        Some(list) => secondary_organizations(org_id.as_deref(), list, false)?,
+                        None => Vec::new(),
+                    };
+                    existing_organizations(tx, &secondary).await?;
                     let now = now_millis();
                     let user = User {
                         id: id::new_id(now),
@@ -60,7 +96,6 @@ impl Service {
                         password_hash,
                         pwd_must_modify: new.pwd_must_modify,
                         attrs: new.attrs,
-                        org_relations: new.org_relations,
                         extension: new.extension,
                         disabled: false,
                         locked: false,
@@ -69,6 +104,9 @@ impl Service {
                         updated_at: now,
                     };
                     tx.insert_user(&user).await?;
+                    if !secondary.is_empty() {
+                        tx.set_secondary_organizations(&user.id, &secondary).await?;
+                    }
                     tx.insert_audit(&audit(now, &actor, "CreateUser", "user", &user.id))
                         .await?;
                     Ok(user.id)
@@ -113,11 +151,31 @@ impl Service {
                     set_opt(&mut user.first_name, changes.first_name);
                     set_opt(&mut user.middle_name, changes.middle_name);
                     set_opt(&mut user.last_name, changes.last_name);
-                    set_opt(&mut user.org_relations, changes.org_relations);
                     set_opt(&mut user.extension, changes.extension);
                     user.attrs.apply(changes.attrs);
                     user.updated_at = now_millis();
                     tx.update_user(&user).await?;
+                    // The relations the body gives (it must name the home organization), or
+                    // those the user had, less a secondary organization that became home.
+                    let home = user.org_id.as_deref();
+                    match &changes.org_relations {
+                        Some(list) => {
+                            let secondary = secondary_organizations(home, list, true)?;
+                            existing_organizations(tx, &secondary).await?;
+                            tx.set_secondary_organizations(&user.id, &secondary).await?;
+                        }
+                        None if changes.org_code.is_some() => {
+                            let had = tx.secondary_organizations(&user.id).await?;
+                            if had.iter().any(|o| Some(o.as_str()) == home) {
+                                let kept: Vec<String> = had
+                                    .into_iter()
+                                    .filter(|o| Some(o.as_str()) != home)
+                                    .collect();
+                                tx.set_secondary_organizations(&user.id, &kept).await?;
+                            }
+                        }
+                        None => {}
+                    }
                     tx.insert_audit(&audit(
                         user.updated_at,
                         &actor,
@@ -277,21 +335,37 @@ impl Service {
     }
 
     /// `ShowUserById`.
-    pub async fn show_user(&self, caller: &Caller, user_id: String) -> Result<User> {
+    pub async fn show_user(&self, caller: &Caller, user_id: String) -> Result<UserDetails> {
         caller.require(Access::UserRead)?;
         self.store()
-            .read(move |tx| Box::pin(async move { existing_user(tx, &user_id).await }))
+            .read(move |tx| {
+                Box::pin(async move {
+                    let user = existing_user(tx, &user_id).await?;
+                    with_relations(tx, user).await
+                })
+            })
             .await
     }
 
     /// `ShowUserByUserName`.
-    pub async fn show_user_by_name(&self, caller: &Caller, fields: UserNameFields) -> Result<User> {
+    pub async fn show_user_by_name(
+        &self,
+        caller: &Caller,
+        fields: UserNameFields,
+    ) -> Result<UserDetails> {
         caller.require(Access::UserRead)?;
         let user_name = validate::required("user_name", fields.user_name, 255)?;
         self.store()
-            .read(move |tx| Box::pin(async move { tx.user_by_name(&user_name).await }))
-            .await?
-            .ok_or_else(|| ErrorKind::UserNotFound.into())
+            .read(move |tx| {
+                Box::pin(async move {
+                    let user = tx
+                        .user_by_name(&user_name)
+                        .await?
+                        .ok_or(ErrorKind::UserNotFound)?;
+                    with_relations(tx, user).await
+                })
+            })
+            .await
     }
 
     /// `ListUsers`: every user, or those whose home is `org_id`; with `updated_after`, only

@@ -138,7 +138,6 @@ pub(crate) struct UserRow {
     pub attr_user_type: Option<String>,
     pub attr_hire_date: Option<String>,
     pub attr_work_place: Option<String>,
-    pub org_relations: Option<String>,
     pub extension: Option<String>,
     pub disabled: bool,
     pub locked: bool,
@@ -149,14 +148,8 @@ pub(crate) struct UserRow {
 
 impl UserRow {
     pub fn into_domain(self) -> Result<User> {
-        let org_relations = self
-            .org_relations
-            .map(|t| serde_json::from_str::<Vec<Value>>(&t))
-            .transpose()
-            .map_err(|e| Error::internal(format!("stored org_relations is not a list: {e}")))?;
         Ok(User {
             extension: json_object("extension", self.extension)?,
-            org_relations,
             id: self.id,
             org_id: self.org_id,
             user_name: self.user_name,

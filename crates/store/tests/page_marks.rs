@@ -43,7 +43,6 @@ fn user(id: String, org: &str) -> User {
         pwd_must_modify: false,
         pwd_change_at: None,
         attrs: Default::default(),
-        org_relations: None,
         extension: None,
         disabled: false,
         locked: false,

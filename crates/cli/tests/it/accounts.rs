@@ -77,6 +77,25 @@ on_each_store! {
         assert_eq!(server.db.scalar("SELECT COUNT(*) FROM app_accounts").await, 1);
     }
 
+    async fn disabled_application_takes_no_accounts(backend: Backend) {
+        let mut server = Server::start(backend).await;
+        let token = server.admin().await;
+        let app = server.create_app(&["app_all"]).await;
+        let user = server.create_user("zhangsan").await;
+        let disable = format!("{}/roster/v1/applications/{}/disable", server.base, app.application_id);
+        let res = server.http.put(&disable).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_error(&server.post(&token, &authorize_path(&user, &app.application_id), json!({})).await, 400, "APP.0003");
+        assert_error(&server.post(&token, &basic_path(&app.application_id), json!({"user_id": user})).await, 400, "APP.0003");
+        // Unknown ids still come first.
+        assert_error(&server.post(&token, &authorize_path(GHOST, &app.application_id), json!({})).await, 400, "USER.0001");
+        assert_error(&server.post(&token, &basic_path(&app.application_id), json!({"user_id": GHOST})).await, 400, "USER.0001");
+        assert_eq!(server.db.scalar("SELECT COUNT(*) FROM app_accounts").await, 0);
+        let enable = disable.replace("/disable", "/enable");
+        assert_eq!(server.http.put(&enable).bearer_auth(&token).send().await.unwrap().status(), 200);
+        assert_eq!(server.post(&token, &authorize_path(&user, &app.application_id), json!({})).await.0, 200);
+    }
+
     async fn basic_account_keeps_every_field(backend: Backend) {
         let mut server = Server::start(backend).await;
         let token = server.admin().await;

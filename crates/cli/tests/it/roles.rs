@@ -87,6 +87,11 @@ on_each_store! {
         let (status, members) = server.get(&token, &format!("{base}/role-member-list/{role}?offset=0&limit=10")).await;
         assert_eq!(status, 200, "{members}");
         assert_eq!((members["total"].as_i64(), members["offset"].as_i64(), members["limit"].as_i64()), (Some(2), Some(0), Some(10)));
+        // The reference documents limit 10 to 100 for this list.
+        let small = server.get(&token, &format!("{base}/role-member-list/{role}?offset=0&limit=9")).await;
+        assert_error(&small, 400, "PARAM.0001");
+        assert!(small.1["error_msg"].as_str().unwrap().contains("from 10 to 100"), "{}", small.1);
+        assert_eq!(server.get(&token, &format!("{base}/role-member-list/{role}?limit=100")).await.0, 200);
         let first = &members["role_members"][0];
         let mut keys: Vec<_> = first.as_object().unwrap().keys().cloned().collect();
         keys.sort();

@@ -179,3 +179,79 @@ on_each_store! {
         assert_error(&server.get(&token, &format!("/users?org_id={GHOST}")).await, 400, "ORG.0001");
     }
 }
+
+/// `user_org_relation_list`: the home organization ("0") and secondary ones ("1").
+mod org_relations {
+    use crate::support::*;
+    use serde_json::{json, Value};
+
+    async fn org(server: &Server, token: &str, code: &str) -> String {
+        let (status, body) = server
+            .post(token, "/organizations", json!({"code": code, "name": code}))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["org_id"].as_str().unwrap().to_owned()
+    }
+
+    fn relations(user: &Value) -> Vec<(String, String)> {
+        user["user_org_relation_list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["org_id"].as_str().unwrap().to_owned(),
+                    r["relation_type"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    on_each_store! {
+        async fn secondary_relations_round_trip(backend: Backend) {
+            let mut server = Server::start(backend).await;
+            let token = server.admin().await;
+            let (h, a, b) = (org(&server, &token, "H").await, org(&server, &token, "A").await, org(&server, &token, "B").await);
+            let (status, body) = server
+                .post(&token, "/users", json!({"user_name": "zhangsan", "mobile": "13800000001", "org_code": "H",
+                    "user_org_relation_list": [{"org_id": a, "relation_type": "1"}]}))
+                .await;
+            assert_eq!(status, 201, "{body}");
+            let id = body["user_id"].as_str().unwrap().to_owned();
+            let path = format!("/users/{id}");
+            let (_, shown) = server.get(&token, &path).await;
+            assert_eq!(relations(&shown), [(h.clone(), "0".into()), (a.clone(), "1".into())]);
+            let (_, by_name) = server.post(&token, "/users/user-by-username", json!({"user_name": "zhangsan"})).await;
+            assert_eq!(by_name, shown);
+
+            // UpdateUser: a list without the home organization is refused, and changes nothing.
+            let refused = server.put(&token, &path, json!({"name": "x", "user_org_relation_list": [{"org_id": b, "relation_type": "1"}]})).await;
+            assert_error(&refused, 400, "PARAM.0001");
+            assert!(refused.1["error_msg"].as_str().unwrap().contains("home organization"), "{}", refused.1);
+            assert_eq!(server.get(&token, &path).await.1, shown);
+            // "0" names only the home organization; every named organization must exist.
+            assert_error(&server.put(&token, &path, json!({"user_org_relation_list": [{"org_id": h, "relation_type": "0"}, {"org_id": b, "relation_type": "0"}]})).await, 400, "PARAM.0001");
+            assert_error(&server.put(&token, &path, json!({"user_org_relation_list": [{"org_id": h}, {"org_id": "20210621095931341-4CB3-122995DE2"}]})).await, 400, "ORG.0001");
+            assert_error(&server.put(&token, &path, json!({"user_org_relation_list": [{"org": h}]})).await, 400, "PARAM.0001");
+
+            let (status, _) = server.put(&token, &path, json!({"user_org_relation_list": [{"org_id": h, "relation_type": "0"}, {"org_id": b, "relation_type": "1"}]})).await;
+            assert_eq!(status, 200);
+            assert_eq!(relations(&server.get(&token, &path).await.1), [(h.clone(), "0".into()), (b.clone(), "1".into())]);
+
+            // An organization with a secondary member still has users.
+            assert_error(&server.delete(&token, &format!("/organizations/{b}")).await, 400, "ORG.0004");
+            assert_eq!(server.delete(&token, &format!("/organizations/{a}")).await.0, 204);
+
+            // Moving home to a secondary organization: it is the home now, and only that.
+            assert_eq!(server.put(&token, &path, json!({"org_code": "B"})).await.0, 200);
+            assert_eq!(relations(&server.get(&token, &path).await.1), [(b.clone(), "0".into())]);
+
+            // A deleted user's relations go with it.
+            assert_eq!(server.put(&token, &path, json!({"user_org_relation_list": [{"org_id": b}, {"org_id": h}]})).await.0, 200);
+            assert_eq!(relations(&server.get(&token, &path).await.1), [(b.clone(), "0".into()), (h.clone(), "1".into())]);
+            assert_eq!(server.delete(&token, &path).await.0, 204);
+            assert_eq!(server.db.scalar("SELECT COUNT(*) FROM user_org_relations").await, 0);
+            assert_eq!(server.delete(&token, &format!("/organizations/{h}")).await.0, 204);
+        }
+    }
+}

@@ -38,7 +38,7 @@ struct RolePath {
 /// `CreateAppRole` → 200 (not 201) `{"role_id"}`.
 #[utoipa::path(
     post,
-    path = "/applications/{application_id}/role",
+    path = "/applications/{application_id}/role", operation_id = "CreateAppRole",
     tag = "application roles",
     params(("application_id" = String, Path, description = "Application id.")),
     request_body = RoleFields,
@@ -60,7 +60,7 @@ async fn create(
 /// `UpdateAppRole` → 200 `{"role_id"}`.
 #[utoipa::path(
     put,
-    path = "/applications/{application_id}/role/{role_id}",
+    path = "/applications/{application_id}/role/{role_id}", operation_id = "UpdateAppRole",
     tag = "application roles",
     params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id.")),
     request_body = RoleFields,
@@ -82,7 +82,7 @@ async fn update(
 /// `DeleteAppRole` → 200 with no body.
 #[utoipa::path(
     delete,
-    path = "/applications/{application_id}/role/{role_id}",
+    path = "/applications/{application_id}/role/{role_id}", operation_id = "DeleteAppRole",
     tag = "application roles",
     params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id.")),
     responses((status = 200, description = "Success."), ErrorResponses),
@@ -102,7 +102,7 @@ async fn delete(
 /// `ShowAppRoleById`.
 #[utoipa::path(
     get,
-    path = "/applications/{application_id}/role/{role_id}",
+    path = "/applications/{application_id}/role/{role_id}", operation_id = "ShowAppRoleById",
     tag = "application roles",
     params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id.")),
     responses((status = 200, description = "Success.", body = RoleView), ErrorResponses),
@@ -122,7 +122,7 @@ async fn show(
 /// `ListAppRoles` (echoes `offset` and `limit`).
 #[utoipa::path(
     get,
-    path = "/applications/{application_id}/role-list",
+    path = "/applications/{application_id}/role-list", operation_id = "ListAppRoles",
     tag = "application roles",
     params(("application_id" = String, Path, description = "Application id."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
     responses((status = 200, description = "Success.", body = RoleList), ErrorResponses),
@@ -149,9 +149,9 @@ async fn list(
 /// `ListAppRoleMembers`: the application accounts holding the role.
 #[utoipa::path(
     get,
-    path = "/applications/{application_id}/role-member-list/{role_id}",
+    path = "/applications/{application_id}/role-member-list/{role_id}", operation_id = "ListAppRoleMembers",
     tag = "application roles",
-    params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
+    params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 10, maximum = 100, description = "Page size, 10 to 100 (default 10), as the reference documents for this list.")),
     responses((status = 200, description = "Success.", body = RoleMemberList), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -161,7 +161,8 @@ async fn members(
     PathIds(path): PathIds<RolePath>,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<RoleMemberList>, ApiError> {
-    let request = query.page()?;
+    // The one list whose page size the reference bounds below: 10 to 100.
+    let request = query.page()?.with_min_limit(10)?;
     let page = service
         .list_role_members(&caller, path.application_id, path.role_id, request)
         .await?;
@@ -176,7 +177,7 @@ async fn members(
 /// `CreateAppRoleMember` → 200 `{"success_list", "fail_list"}`.
 #[utoipa::path(
     post,
-    path = "/applications/{application_id}/role-member",
+    path = "/applications/{application_id}/role-member", operation_id = "CreateAppRoleMember",
     tag = "application roles",
     params(("application_id" = String, Path, description = "Application id.")),
     request_body = RoleMemberFields,
@@ -198,7 +199,7 @@ async fn grant(
 /// `DeleteAppRoleMember` (a DELETE with a JSON body) → 200 `{"success_list", "fail_list"}`.
 #[utoipa::path(
     delete,
-    path = "/applications/{application_id}/role-member",
+    path = "/applications/{application_id}/role-member", operation_id = "DeleteAppRoleMember",
     tag = "application roles",
     params(("application_id" = String, Path, description = "Application id.")),
     request_body = RoleMemberFields,

@@ -11,3 +11,18 @@ CREATE TABLE user_org_relations (
     PRIMARY KEY (user_id, org_id)
 );
 CREATE INDEX user_org_relations_org_id ON user_org_relations (org_id);
+
+-- Earlier versions kept the list as the client sent it; its entries naming another existing
+-- organization than the home one become secondary relations.
+INSERT INTO user_org_relations (user_id, org_id)
+SELECT DISTINCT u.id, r.value->>'org_id'
+FROM users u
+CROSS JOIN LATERAL jsonb_array_elements(
+    CASE WHEN jsonb_typeof(u.org_relations::jsonb) = 'array' THEN u.org_relations::jsonb
+         ELSE '[]'::jsonb END) AS r(value)
+WHERE u.org_relations IS NOT NULL
+  AND jsonb_typeof(r.value) = 'object'
+  AND (r.value->>'org_id') IN (SELECT id FROM organizations)
+  AND (r.value->>'org_id') IS DISTINCT FROM u.org_id
+ON CONFLICT DO NOTHING;
+UPDATE users SET org_relations = NULL WHERE org_relations IS NOT NULL;

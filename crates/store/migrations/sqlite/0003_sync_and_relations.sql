@@ -11,3 +11,14 @@ CREATE TABLE user_org_relations (
     PRIMARY KEY (user_id, org_id)
 );
 CREATE INDEX user_org_relations_org_id ON user_org_relations (org_id);
+
+-- Earlier versions kept the list as the client sent it; its entries naming another existing
+-- organization than the home one become secondary relations.
+INSERT OR IGNORE INTO user_org_relations (user_id, org_id)
+SELECT u.id, json_extract(r.value, '$.org_id')
+FROM users u, json_each(CASE WHEN json_valid(u.org_relations) AND json_type(u.org_relations) = 'array'
+                             THEN u.org_relations ELSE '[]' END) r
+WHERE r.type = 'object'
+  AND json_extract(r.value, '$.org_id') IN (SELECT id FROM organizations)
+  AND json_extract(r.value, '$.org_id') IS NOT u.org_id;
+UPDATE users SET org_relations = NULL WHERE org_relations IS NOT NULL;

@@ -15,7 +15,7 @@ pub(crate) const USER_COLUMNS: &str = "id, org_id, user_name, mobile, name, emai
      first_name, middle_name, last_name, password_hash, pwd_must_modify, pwd_change_at, \
      attr_gender, attr_birthday, attr_nick_name, attr_identity_type, attr_identity_number, \
      attr_area, attr_city, attr_manager_id, attr_user_type, attr_hire_date, attr_work_place, \
-     org_relations, extension, disabled, locked, grade, created_at, updated_at";
+     extension, disabled, locked, grade, created_at, updated_at";
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, application_id, user_id, account_name, \
      account_type, name, org_id, password_secret, disabled, disabled_by_user, extension, \

@@ -28,7 +28,6 @@ macro_rules! bind_user {
             .bind(&$u.attrs.user_type)
             .bind(&$u.attrs.hire_date)
             .bind(&$u.attrs.work_place)
-            .bind($crate::rows::to_json(&$u.org_relations))
             .bind($crate::rows::to_json(&$u.extension))
             .bind($u.disabled)
             .bind($u.locked)
@@ -65,7 +64,7 @@ macro_rules! impl_users {
                 let sql = format!(
                     "INSERT INTO users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
                      $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-                     $25, $26, $27, $28, $29, $30, $31)",
+                     $25, $26, $27, $28, $29, $30)",
                     $crate::queries::USER_COLUMNS
                 );
                 $crate::queries::users::bind_user!(sqlx::query(&sql), u)
@@ -80,8 +79,8 @@ macro_rules! impl_users {
                 &mut self,
                 users: &[roster_domain::user::User],
             ) -> roster_domain::Result<()> {
-                const COLUMNS: usize = 31;
-                // 500 rows × 31 columns stays under both databases' parameter limits.
+                const COLUMNS: usize = 30;
+                // 500 rows × 30 columns stays under both databases' parameter limits.
                 for chunk in users.chunks(500) {
                     let rows = $crate::queries::values_list(chunk.len(), COLUMNS, $ph);
                     let sql = format!(
@@ -133,9 +132,9 @@ macro_rules! impl_users {
                      attr_nick_name = $15, attr_identity_type = $16, attr_identity_number = $17, \
                      attr_area = $18, attr_city = $19, attr_manager_id = $20, \
                      attr_user_type = $21, attr_hire_date = $22, attr_work_place = $23, \
-                     org_relations = $24, extension = $25, disabled = $26, locked = $27, \
-                     grade = $28, updated_at = $29 WHERE id = $30",
-                    [&u.org_id, &u.user_name, &u.mobile, &u.name, &u.email, &u.employee_id, &u.first_name, &u.middle_name, &u.last_name, &u.password_hash, u.pwd_must_modify, u.pwd_change_at, &u.attrs.gender, &u.attrs.birthday, &u.attrs.nick_name, &u.attrs.identity_type, &u.attrs.identity_number, &u.attrs.area, &u.attrs.city, &u.attrs.manager_id, &u.attrs.user_type, &u.attrs.hire_date, &u.attrs.work_place, $crate::rows::to_json(&u.org_relations), $crate::rows::to_json(&u.extension), u.disabled, u.locked, u.grade, u.updated_at, &u.id],
+                     extension = $24, disabled = $25, locked = $26, grade = $27, \
+                     updated_at = $28 WHERE id = $29",
+                    [&u.org_id, &u.user_name, &u.mobile, &u.name, &u.email, &u.employee_id, &u.first_name, &u.middle_name, &u.last_name, &u.password_hash, u.pwd_must_modify, u.pwd_change_at, &u.attrs.gender, &u.attrs.birthday, &u.attrs.nick_name, &u.attrs.identity_type, &u.attrs.identity_number, &u.attrs.area, &u.attrs.city, &u.attrs.manager_id, &u.attrs.user_type, &u.attrs.hire_date, &u.attrs.work_place, $crate::rows::to_json(&u.extension), u.disabled, u.locked, u.grade, u.updated_at, &u.id],
                     |e| $crate::errors::map_unique(e, $crate::errors::USER_UNIQUES)
                 )?;
                 $crate::queries::touched(rows, roster_domain::ErrorKind::UserNotFound)?;
