@@ -41,6 +41,19 @@ on_each_store! {
             }
         }
         assert!(calls >= 45, "{calls} operations");
+        // Client generators name methods by operationId: each must be there and unique.
+        let mut ids: Vec<&str> = paths
+            .values()
+            .flat_map(|ops| ops.as_object().unwrap().values())
+            .map(|op| op["operationId"].as_str().expect("every operation has an operationId"))
+            .collect();
+        let count = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "operationIds repeat");
+        for reference_name in ["ShowAuthToken", "ListUsers", "ShowAppAccountById", "CreateAppAccountForUser", "ListAppRoleMembers"] {
+            assert!(ids.contains(&reference_name), "no operation {reference_name}");
+        }
         // The reference's odd spellings are documented as they are.
         let schemas = &doc["components"]["schemas"];
         assert!(schemas["RoleMemberFields"]["properties"].get("account_Ids").is_some());
