@@ -375,7 +375,11 @@ async fn store_limit(args: &Args) -> Result<()> {
     let service = roster_service::Service::new(store.clone(), roster_service::Settings::default())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let app = service
-        .create_application("bench", Some("bench-app".into()), vec![Permission::All])
+        .create_application(
+            &roster_service::Caller::operator(),
+            Some("bench-app".into()),
+            vec![Permission::All],
+        )
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let caller = roster_service::Caller {

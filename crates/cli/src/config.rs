@@ -6,7 +6,6 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Deserialize;
 use std::fmt;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,7 +33,7 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
-    pub listen: Option<SocketAddr>,
+    pub listen: Option<String>,
     pub database: Option<String>,
     pub token_ttl_secs: Option<u64>,
     pub token_cache_ttl_ms: Option<u64>,
@@ -91,7 +90,8 @@ pub enum OnUserDelete {
 /// Flags shared by every command that opens the database.
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
-    /// Database URL: sqlite://PATH (embedded, the default) or postgres://USER@HOST:PORT/DB.
+    /// Database URL: sqlite://PATH (embedded; a relative PATH is relative to the current
+    /// folder) or postgres://USER@HOST:PORT/DB. Default: sqlite://roster-data/roster.db.
     #[arg(long, env = "ROSTER_DATABASE")]
     pub database: Option<String>,
     /// TOML configuration file.
@@ -103,16 +103,16 @@ pub struct DatabaseArgs {
 /// reads its `ROSTER_*` variable, then the `[argon2]` table of the configuration file.
 #[derive(Debug, Args)]
 pub struct Argon2Args {
-    /// Argon2id memory cost in KiB (user passwords).
+    /// Argon2id memory cost in KiB (user passwords). Default: 19456.
     #[arg(long, env = "ROSTER_ARGON2_MEMORY_KIB")]
     pub argon2_memory_kib: Option<u32>,
-    /// Argon2id iterations.
+    /// Argon2id iterations. Default: 2.
     #[arg(long, env = "ROSTER_ARGON2_ITERATIONS")]
     pub argon2_iterations: Option<u32>,
-    /// Argon2id lanes.
+    /// Argon2id lanes. Default: 1.
     #[arg(long, env = "ROSTER_ARGON2_PARALLELISM")]
     pub argon2_parallelism: Option<u32>,
-    /// Allow Argon2 parameters below the recommended minimum (tests only).
+    /// Allow Argon2 parameters below the recommended minimum (tests only). Default: false.
     #[arg(long, env = "ROSTER_ARGON2_ALLOW_WEAK")]
     pub argon2_allow_weak: Option<bool>,
 }
@@ -147,42 +147,46 @@ impl Argon2Args {
 pub struct ServeArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
-    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    /// Address to listen on, HOST:PORT (a name such as localhost or an IP address; port 0
+    /// picks a free port, and the chosen address is printed). Default: 127.0.0.1:8080.
     #[arg(long, env = "ROSTER_LISTEN")]
-    pub listen: Option<SocketAddr>,
-    /// Lifetime of access tokens, in seconds (the token's `expires_in`).
+    pub listen: Option<String>,
+    /// Lifetime of access tokens, in seconds (the token's `expires_in`). Default: 1800.
     #[arg(long, env = "ROSTER_TOKEN_TTL_SECS")]
     pub token_ttl_secs: Option<u64>,
-    /// How long a node trusts a cached token check, in milliseconds.
+    /// How long a node trusts a cached token check, in milliseconds. Default: 5000.
     #[arg(long, env = "ROSTER_TOKEN_CACHE_TTL_MS")]
     pub token_cache_ttl_ms: Option<u64>,
-    /// Token requests per second allowed for one client id (bursts of twice that); 0: no limit.
+    /// Token requests per second allowed for one client id (bursts of twice that); 0: no
+    /// limit. Default: 100.
     #[arg(long, env = "ROSTER_TOKEN_RATE_PER_CLIENT")]
     pub token_rate_per_client: Option<u32>,
-    /// Token requests per second allowed from one source address; 0: no limit.
+    /// Token requests per second allowed from one source address; 0: no limit. Default: 200.
     #[arg(long, env = "ROSTER_TOKEN_RATE_PER_ADDRESS")]
     pub token_rate_per_address: Option<u32>,
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes. Default: 1048576.
     #[arg(long, env = "ROSTER_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
-    /// Longest a request may take, in seconds.
+    /// Longest a request may take, in seconds. Default: 30.
     #[arg(long, env = "ROSTER_REQUEST_TIMEOUT_SECS")]
     pub request_timeout_secs: Option<u64>,
-    /// Log format on standard error.
+    /// Log format on standard error. Default: text.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
-    /// What happens to a deleted user's application accounts.
+    /// What happens to a deleted user's application accounts. Default: delete.
     #[arg(long, env = "ROSTER_ON_USER_DELETE", value_enum)]
     pub on_user_delete: Option<OnUserDelete>,
-    /// Client id of an `all`-permission application created at start if absent.
+    /// Client id of an `all`-permission application created at start if absent (its secret:
+    /// ROSTER_BOOTSTRAP_CLIENT_SECRET or ROSTER_BOOTSTRAP_CLIENT_SECRET_FILE). Default: none,
+    /// and a fresh database then has no application: see `roster app create`.
     #[arg(long, env = "ROSTER_BOOTSTRAP_CLIENT_ID")]
     pub bootstrap_client_id: Option<String>,
     #[command(flatten)]
     pub argon2: Argon2Args,
-    /// PostgreSQL: most pooled connections.
+    /// PostgreSQL: most pooled connections. Default: 16.
     #[arg(long, env = "ROSTER_PG_MAX_CONNECTIONS")]
     pub pg_max_connections: Option<u32>,
-    /// PostgreSQL: statement timeout in milliseconds.
+    /// PostgreSQL: statement timeout in milliseconds. Default: 10000.
     #[arg(long, env = "ROSTER_PG_STATEMENT_TIMEOUT_MS")]
     pub pg_statement_timeout_ms: Option<u64>,
 }
@@ -190,7 +194,8 @@ pub struct ServeArgs {
 /// Everything `roster serve` runs with, defaults filled in.
 #[derive(Debug)]
 pub struct ServeConfig {
-    pub listen: SocketAddr,
+    /// HOST:PORT, resolved when binding.
+    pub listen: String,
     pub database: String,
     pub log_format: LogFormat,
     pub bootstrap: Option<(String, Secret)>,
@@ -272,10 +277,10 @@ impl ServeArgs {
         Ok(ServeConfig {
             secret_key,
             database: database_url(&self.db, &file),
-            listen: match self.listen.or(file.listen) {
-                Some(addr) => addr,
-                None => DEFAULT_LISTEN.parse().context("default listen address")?,
-            },
+            listen: self
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             bootstrap,
             service: roster_service::Settings {
@@ -331,12 +336,44 @@ impl ServeArgs {
     }
 }
 
+/// The database a URL names, as an operator wants to read it: an embedded store's file as an
+/// absolute path, a server's URL without its password.
+pub fn describe_database(url: &str) -> String {
+    match sqlite_path(url) {
+        Some(path) => {
+            let path = Path::new(path);
+            let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            format!("{url} ({})", shown.display())
+        }
+        None => redact_url(url),
+    }
+}
+
+fn sqlite_path(url: &str) -> Option<&str> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    Some(path.split('?').next().unwrap_or(path))
+}
+
+/// A database URL without its password, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let (head, userinfo) = url.split_at(scheme_end + 3);
+            let userinfo = &userinfo[..at - head.len()];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{head}{user}:***{}", &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// Where an embedded store keeps its generated secret key: beside the database file.
 pub fn key_file_for(database_url: &str) -> Option<PathBuf> {
-    let path = database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))?;
-    let path = path.split('?').next().unwrap_or(path);
+    let path = sqlite_path(database_url)?;
     let dir = Path::new(path).parent().unwrap_or(Path::new(""));
     Some(dir.join("roster.key"))
 }

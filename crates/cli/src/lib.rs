@@ -1,13 +1,13 @@
 //! `roster`: the directory server and its admin commands. The binary is a thin `main` over
 //! [`run`], so that the benchmark harness can start the very same server.
 
+mod app;
 pub mod config;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use config::{DatabaseArgs, LogFormat, ServeArgs};
+use config::{redact_url, DatabaseArgs, LogFormat, ServeArgs};
 use roster_domain::audit::CLI_ACTOR;
-use roster_domain::permission::Permission;
 use roster_service::Service;
 use std::io::Write;
 use std::process::ExitCode;
@@ -26,11 +26,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the API server.
+    /// Run the API server (creating the database if it does not exist yet).
+    #[command(
+        after_help = "Secrets are read from the environment (or the TOML file), never from flags:\n  \
+        ROSTER_SECRET_KEY or ROSTER_SECRET_KEY_FILE    64 hex digits sealing account passwords; \
+        on SQLite generated into roster.key beside the database if unset; required on PostgreSQL\n  \
+        ROSTER_BOOTSTRAP_CLIENT_SECRET or ROSTER_BOOTSTRAP_CLIENT_SECRET_FILE    secret of the \
+        --bootstrap-client-id application\n\n\
+        Settings come from, in rising precedence: defaults, --config FILE (TOML), ROSTER_* \
+        variables, flags. ROSTER_LOG sets the log filter (default info)."
+    )]
     Serve(ServeArgs),
     /// Manage applications (the API's clients).
     #[command(subcommand)]
-    App(AppCommand),
+    App(app::AppCommand),
     /// Print the OpenAPI document of the API (the same one served at /openapi.json).
     Openapi,
     /// Bulk-load data; everything or nothing is written.
@@ -96,23 +105,6 @@ enum ImportCommand {
     },
 }
 
-#[derive(Subcommand)]
-enum AppCommand {
-    /// Register an application; prints {"application_id","client_id","client_secret"}.
-    /// The secret is shown only this once.
-    Create {
-        #[command(flatten)]
-        db: DatabaseArgs,
-        /// Application name.
-        #[arg(long)]
-        name: String,
-        /// API permission code (all, user_all, user_read, org_all, org_read, app_all,
-        /// app_read); repeat for several.
-        #[arg(long = "api-permission", required = true)]
-        api_permissions: Vec<String>,
-    },
-}
-
 /// Runs the command line `args` (the first is the program name) to completion.
 pub fn run<I, T>(args: I) -> ExitCode
 where
@@ -143,11 +135,7 @@ where
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve(args).await,
-            Command::App(AppCommand::Create {
-                db,
-                name,
-                api_permissions,
-            }) => create_app(db, name, api_permissions).await,
+            Command::App(command) => app::run(command).await,
             Command::Openapi => print_openapi(),
             Command::Import(ImportCommand::Users { db, file, argon2 }) => {
                 import_users(db, file, argon2).await
@@ -190,10 +178,13 @@ where
 }
 
 fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only for a person at a terminal, not in files, pipes or journald.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -207,7 +198,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     tracing::info!(database = %redact_url(&config.database), "opening the store");
     let store = roster_store::open(&config.database, config.postgres.clone())
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
+        .map_err(operator_error)
         .with_context(|| format!("opening database {}", redact_url(&config.database)))?;
     let key_hex = match (&config.secret_key, config::key_file_for(&config.database)) {
         (Some(key), _) => key.expose().to_owned(),
@@ -227,19 +218,19 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("{}", e.client_message()))
             .context("the secret key")?,
     );
-    let service = Service::new(store.clone(), settings).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let service = Service::new(store.clone(), settings).map_err(operator_error)?;
 
     if let Some((client_id, secret)) = &config.bootstrap {
         let created = service
             .bootstrap_application(client_id, secret.expose())
             .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
+            .map_err(operator_error)
             .context("creating the bootstrap application")?;
         tracing::info!(client_id = %client_id, created, "bootstrap application");
     }
 
     let shutdown = shutdown_signal()?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
+    let listener = tokio::net::TcpListener::bind(config.listen.as_str())
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
@@ -294,20 +285,6 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-/// A database URL without its password, for logs.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
 async fn import_users(
     db: DatabaseArgs,
     file: std::path::PathBuf,
@@ -357,10 +334,10 @@ async fn import_users(
     let read = reading.await.context("reading the file")?;
     store.close().await;
     read?;
-    let imported =
-        imported.map_err(|e| anyhow::anyhow!("nothing imported: {}", e.client_message()))?;
-    println!("{}", serde_json::json!({ "imported": imported }));
-    Ok(())
+    let imported = imported
+        .map_err(operator_error)
+        .context("nothing imported")?;
+    print_json(&serde_json::json!({ "imported": imported }))
 }
 
 async fn rotate_secret_key(db: DatabaseArgs) -> Result<()> {
@@ -368,25 +345,24 @@ async fn rotate_secret_key(db: DatabaseArgs) -> Result<()> {
         let secret = config::secret_from_env(name)?
             .with_context(|| format!("set {name} (or {name}_FILE)"))?;
         roster_service::SecretKey::from_hex(secret.expose())
-            .map_err(|e| anyhow::anyhow!("{name}: {}", e.client_message()))
+            .map_err(operator_error)
+            .with_context(|| name.to_owned())
     };
     let old = read_key("ROSTER_SECRET_KEY_OLD")?;
     let new = read_key("ROSTER_SECRET_KEY")?;
     let (store, service) = open_for_command(&db, roster_service::Settings::default()).await?;
     let resealed = service.reseal_account_passwords(&old, &new).await;
     store.close().await;
-    let resealed = resealed.map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
-    println!("{}", serde_json::json!({ "resealed": resealed }));
-    Ok(())
+    let resealed = resealed.map_err(operator_error)?;
+    print_json(&serde_json::json!({ "resealed": resealed }))
 }
 
 async fn reindex(db: DatabaseArgs) -> Result<()> {
     let (store, service) = open_for_command(&db, roster_service::Settings::default()).await?;
     let found = service.reindex().await;
     store.close().await;
-    let found = found.map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
-    println!("{}", serde_json::json!({ "disagreements": found }));
-    Ok(())
+    let found = found.map_err(operator_error)?;
+    print_json(&serde_json::json!({ "disagreements": found }))
 }
 
 async fn list_audit(
@@ -395,12 +371,14 @@ async fn list_audit(
     offset: i64,
     limit: i64,
 ) -> Result<()> {
-    let page = roster_domain::page::PageRequest::new(Some(offset), Some(limit))
-        .map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
+    let page =
+        roster_domain::page::PageRequest::new(Some(offset), Some(limit)).map_err(operator_error)?;
     let (store, service) = open_for_command(&db, roster_service::Settings::default()).await?;
-    let listed = service.list_audit_as_operator(filter, page).await;
+    let listed = service
+        .list_audit(&roster_service::Caller::operator(), filter, page)
+        .await;
     store.close().await;
-    let listed = listed.map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
+    let listed = listed.map_err(operator_error)?;
     let records: Vec<_> = listed
         .items
         .into_iter()
@@ -415,57 +393,64 @@ async fn list_audit(
             })
         })
         .collect();
-    println!(
-        "{}",
-        serde_json::json!({ "total": listed.total, "records": records })
-    );
-    Ok(())
+    print_json(&serde_json::json!({ "total": listed.total, "records": records }))
 }
 
 /// Opens the database an admin command names (flag, variable or TOML file) and the
-/// service over it. The caller closes the store when done.
+/// service over it, saying on standard error which database it is. It must exist: only
+/// `roster serve` creates one. The caller closes the store when done.
 async fn open_for_command(
     db: &DatabaseArgs,
     settings: roster_service::Settings,
 ) -> Result<(std::sync::Arc<dyn roster_store::Store>, Service)> {
     let file = config::read_file_config(db.config.as_deref())?;
     let url = config::database_url(db, &file);
-    let store = roster_store::open(&url, roster_store::PgStoreOptions::default())
+    eprintln!("roster: database {}", config::describe_database(&url));
+    let store = roster_store::open_existing(&url, roster_store::PgStoreOptions::default())
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
+        .map_err(operator_error)
         .with_context(|| format!("opening database {}", redact_url(&url)))?;
-    let service = Service::new(store.clone(), settings).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let service = Service::new(store.clone(), settings).map_err(operator_error)?;
     Ok((store, service))
+}
+
+/// A service or store error as the operator reads it: what exactly went wrong, also for
+/// server-side errors whose detail the API keeps from clients (the operator holds the
+/// database anyway), and the catalog code.
+pub(crate) fn operator_error(e: roster_domain::Error) -> anyhow::Error {
+    let code = e.kind().code();
+    match e.detail() {
+        // "Invalid parameter." adds nothing to the detail; server-side messages ("Internal
+        // server error.") hide what the operator needs.
+        Some(detail)
+            if e.is_server_side() || e.kind() == roster_domain::ErrorKind::InvalidParameter =>
+        {
+            anyhow::anyhow!("{detail} ({code})")
+        }
+        _ => anyhow::anyhow!("{} ({code})", e.client_message()),
+    }
+}
+
+/// Prints `value` as one line of JSON. A reader that went away (`roster … | head`) is not
+/// an error.
+pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string(value).context("serializing the answer")?;
+    print_text(&text)
+}
+
+fn print_text(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("writing to standard output")
+        }
+        _ => Ok(()),
+    }
 }
 
 fn print_openapi() -> Result<()> {
     let document = roster_http::openapi()
         .to_pretty_json()
         .context("serializing the OpenAPI document")?;
-    println!("{document}");
-    Ok(())
-}
-
-async fn create_app(db: DatabaseArgs, name: String, codes: Vec<String>) -> Result<()> {
-    let permissions = codes
-        .iter()
-        .map(|c| Permission::parse(c))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
-    let (store, service) = open_for_command(&db, roster_service::Settings::default()).await?;
-    let created = service
-        .create_application(CLI_ACTOR, Some(name), permissions)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", e.client_message()));
-    store.close().await;
-    let created = created?;
-    println!(
-        "{}",
-        serde_json::json!({
-            "application_id": created.application_id,
-            "client_id": created.client_id,
-            "client_secret": created.client_secret,
-        })
-    );
-    Ok(())
+    print_text(&document)
 }

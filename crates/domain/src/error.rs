@@ -51,6 +51,7 @@ catalog! {
     ApplicationIdRequired => (400, "APP.0002", "Application ID required."),
     ApplicationDisabled => (400, "APP.0003", "Application disabled."),
     ClientIdExists => (400, "APP.0004", "Client ID already exists."),
+    ApplicationNameExists => (400, "APP.0005", "Application name already exists."),
     // Users.
     UserNotFound => (400, "USER.0001", "User does not exist."),
     UserNameExists => (400, "USER.0002", "Username already exists."),

@@ -9,6 +9,8 @@ mod routes;
 mod views;
 
 pub use error::ApiError;
+/// What the application extension answers, for the CLI to print the very same documents.
+pub use views::{ApplicationIdView, ApplicationList, ApplicationView, CredentialsView};
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;

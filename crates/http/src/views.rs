@@ -396,6 +396,15 @@ pub struct ApplicationList {
     pub applications: Vec<ApplicationView>,
 }
 
+impl From<Page<Application>> for ApplicationList {
+    fn from(page: Page<Application>) -> Self {
+        Self {
+            total: page.total,
+            applications: page.items.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
 /// Roster extension: credentials, shown once.
 #[derive(Serialize, ToSchema)]
 pub struct CredentialsView {

@@ -38,10 +38,11 @@ impl Service {
     /// Registers an application with a generated client id and secret.
     pub async fn create_application(
         &self,
-        actor: &str,
+        caller: &crate::Caller,
         name: Option<String>,
         permissions: Vec<Permission>,
     ) -> Result<NewCredentials> {
+        caller.require(roster_domain::permission::Access::Admin)?;
         let name = application::validate_name(name)?;
         if permissions.is_empty() {
             return Err(Error::invalid(
@@ -55,7 +56,7 @@ impl Service {
             &client_secret,
             Permissions::new(permissions),
         );
-        let actor = actor.to_owned();
+        let actor = caller.client_id.clone();
         let credentials = NewCredentials {
             application_id: app.id.clone(),
             client_id: app.client_id.clone(),
@@ -89,8 +90,9 @@ impl Service {
     ) -> Result<bool> {
         application::validate_client_id(client_id)?;
         application::validate_client_secret(client_secret)?;
+        // Names are unique: each bootstrap client gets its own.
         let app = new_application(
-            "bootstrap".to_owned(),
+            format!("bootstrap {client_id}"),
             client_id.to_owned(),
             client_secret,
             Permissions::new(vec![Permission::All]),
@@ -257,15 +259,6 @@ impl Service {
         page: roster_domain::page::PageRequest,
     ) -> Result<roster_domain::page::Page<roster_domain::audit::AuditEntry>> {
         caller.require(roster_domain::permission::Access::Admin)?;
-        self.list_audit_as_operator(filter, page).await
-    }
-
-    /// Audit records for the operator at the command line (who holds the database itself).
-    pub async fn list_audit_as_operator(
-        &self,
-        filter: roster_domain::audit::AuditFilter,
-        page: roster_domain::page::PageRequest,
-    ) -> Result<roster_domain::page::Page<roster_domain::audit::AuditEntry>> {
         self.store()
             .read(move |tx| Box::pin(async move { tx.list_audit(&filter, page).await }))
             .await

@@ -25,6 +25,16 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The operator at the command line, who holds the database itself: every permission,
+    /// audited as `roster-cli`.
+    pub fn operator() -> Self {
+        Self {
+            application_id: String::new(),
+            client_id: roster_domain::audit::CLI_ACTOR.to_owned(),
+            permissions: Permissions::new(vec![roster_domain::permission::Permission::All]),
+        }
+    }
+
     /// 403 unless the caller's permissions grant `access`.
     pub fn require(&self, access: Access) -> Result<()> {
         if self.permissions.allows(access) {

@@ -63,11 +63,18 @@ pub(crate) const ROLE_UNIQUES: &[Unique] = &[Unique {
     error: ErrorKind::RoleCodeExists,
 }];
 
-pub(crate) const APPLICATION_UNIQUES: &[Unique] = &[Unique {
-    constraint: "applications_client_id_key",
-    columns: "applications.client_id",
-    error: ErrorKind::ClientIdExists,
-}];
+pub(crate) const APPLICATION_UNIQUES: &[Unique] = &[
+    Unique {
+        constraint: "applications_client_id_key",
+        columns: "applications.client_id",
+        error: ErrorKind::ClientIdExists,
+    },
+    Unique {
+        constraint: "applications_name_key",
+        columns: "applications.name",
+        error: ErrorKind::ApplicationNameExists,
+    },
+];
 
 /// Maps an error of a statement that may violate one of `uniques`.
 pub(crate) fn map_unique(err: sqlx::Error, uniques: &[Unique]) -> Error {

@@ -84,12 +84,30 @@ fn downcast<T: 'static>(out: Output) -> Result<T> {
         .map_err(|_| Error::internal("store returned a value of the wrong type"))
 }
 
-/// Opens the store a database URL names: `sqlite://…` or `postgres://…`; runs migrations.
+/// Opens the store a database URL names: `sqlite://…` or `postgres://…`, creating the SQLite
+/// file (and its folder) or the PostgreSQL tables if they are not there yet; runs migrations.
 pub async fn open(url: &str, pg: PgStoreOptions) -> Result<Arc<dyn Store>> {
+    open_as(url, pg, Create::IfMissing).await
+}
+
+/// Opens a store that must exist already (admin commands: a mistyped path must not quietly
+/// become a new, empty directory); runs migrations.
+pub async fn open_existing(url: &str, pg: PgStoreOptions) -> Result<Arc<dyn Store>> {
+    open_as(url, pg, Create::Never).await
+}
+
+/// Whether opening a store may create it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Create {
+    IfMissing,
+    Never,
+}
+
+async fn open_as(url: &str, pg: PgStoreOptions, create: Create) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
+        Ok(Arc::new(SqliteStore::open(url, create).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PgStore::open(url, pg).await?))
+        Ok(Arc::new(PgStore::open(url, pg, create).await?))
     } else {
         Err(Error::invalid(format!(
             "database URL must start with sqlite:// or postgres://, not '{}'.",

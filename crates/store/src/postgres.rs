@@ -6,9 +6,9 @@ use crate::errors::map;
 use crate::queries::impl_tx;
 use crate::queries::marks::Scope;
 use crate::queries::Deferred;
-use crate::{Appended, Job, Output, Store};
+use crate::{Appended, Create, Job, Output, Store};
 use async_trait::async_trait;
-use roster_domain::{Error, Result};
+use roster_domain::{Error, ErrorKind, Result};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
@@ -52,7 +52,7 @@ pub struct PgStore {
 impl PgStore {
     /// Connects and migrates. Migrations hold an advisory lock, so nodes starting together
     /// apply them once.
-    pub async fn open(url: &str, options: PgStoreOptions) -> Result<Self> {
+    pub(crate) async fn open(url: &str, options: PgStoreOptions, create: Create) -> Result<Self> {
         let connect = PgConnectOptions::from_str(url)
             .map_err(|e| {
                 Error::invalid(format!("database URL is not a valid PostgreSQL URL: {e}"))
@@ -62,6 +62,33 @@ impl PgStore {
                 format!("{}ms", options.statement_timeout.as_millis()),
             )])
             .disable_statement_logging();
+        // One connection first: the pool would only say it timed out, not why (refused,
+        // unknown database, wrong password).
+        let mut first = PgConnection::connect_with(&connect).await.map_err(|e| {
+            Error::with_detail(
+                ErrorKind::Unavailable,
+                format!(
+                    "cannot connect to PostgreSQL at {}:{}: {e}",
+                    connect.get_host(),
+                    connect.get_port()
+                ),
+            )
+        })?;
+        if create == Create::Never {
+            let has_schema: bool =
+                sqlx::query_scalar("SELECT to_regclass('applications') IS NOT NULL")
+                    .fetch_one(&mut first)
+                    .await
+                    .map_err(map)?;
+            if !has_schema {
+                return Err(Error::invalid(format!(
+                    "PostgreSQL database {} has no Roster tables (only `roster serve` creates \
+                     them): check --database or ROSTER_DATABASE.",
+                    connect.get_database().unwrap_or("(default)")
+                )));
+            }
+        }
+        let _ = first.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)

@@ -11,7 +11,7 @@
 use crate::errors::map;
 use crate::queries::impl_tx;
 use crate::queries::Deferred;
-use crate::{Appended, Job, Output, Store};
+use crate::{Appended, Create, Job, Output, Store};
 use async_trait::async_trait;
 use futures::FutureExt;
 use roster_domain::{Error, ErrorKind, Result};
@@ -58,11 +58,11 @@ pub struct SqliteStore {
     readers: SqlitePool,
 }
 
-fn options(url: &str) -> Result<SqliteConnectOptions> {
+fn options(url: &str, create: Create) -> Result<SqliteConnectOptions> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|e| Error::invalid(format!("database URL is not a valid SQLite URL: {e}")))?;
     Ok(options
-        .create_if_missing(true)
+        .create_if_missing(create == Create::IfMissing)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
@@ -71,10 +71,19 @@ fn options(url: &str) -> Result<SqliteConnectOptions> {
 }
 
 impl SqliteStore {
-    /// Opens (creating it and its folder if needed) and migrates the database at `url`.
-    pub async fn open(url: &str) -> Result<Self> {
-        let options = options(url)?;
+    /// Opens (creating it and its folder if needed and allowed) and migrates the database at
+    /// `url`.
+    pub(crate) async fn open(url: &str, create: Create) -> Result<Self> {
+        let options = options(url, create)?;
         let file = options.get_filename();
+        if create == Create::Never && !file.exists() {
+            let shown = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+            return Err(Error::invalid(format!(
+                "there is no database at {} (only `roster serve` creates one): check --database \
+                 or ROSTER_DATABASE; a relative path is relative to the current folder.",
+                shown.display()
+            )));
+        }
         if file.as_os_str() == ":memory:" || url.contains("mode=memory") {
             return Err(Error::invalid(
                 "an in-memory SQLite database cannot be shared by Roster's connections; use a file.",
@@ -84,11 +93,16 @@ impl SqliteStore {
             std::fs::create_dir_all(dir).map_err(|e| {
                 Error::with_detail(
                     ErrorKind::Unavailable,
-                    format!("cannot create database folder {}: {e}", dir.display()),
+                    format!("cannot create the database folder {}: {e}", dir.display()),
                 )
             })?;
         }
-        let mut writer = options.connect().await.map_err(map)?;
+        let mut writer = options.connect().await.map_err(|e| {
+            Error::with_detail(
+                ErrorKind::Unavailable,
+                format!("cannot open the database {}: {e}", file.display()),
+            )
+        })?;
         MIGRATOR
             .run(&mut writer)
             .await

@@ -44,9 +44,10 @@ on_each_store! {
 
 /// The import hashes passwords with the configuration file's `[argon2]` settings, as the
 /// server does: weak ones there are refused unless the file also allows them.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_reads_argon2_from_the_config_file() {
-    let db = TestDb::fresh(Backend::Sqlite).await;
+    // Only `roster serve` creates a database.
+    let db = Server::start(Backend::Sqlite).await.stop().await;
     let dir = tempfile::tempdir().unwrap();
     let lines = dir.path().join("users.jsonl");
     std::fs::write(

@@ -247,9 +247,11 @@ impl Server {
     pub async fn start_on(db: TestDb, options: Options<'_>) -> Self {
         let mut cmd = Command::new(roster_bin());
         base_env(&mut cmd);
-        cmd.arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--database", &db.url])
-            .args(options.args)
+        cmd.arg("serve").args(["--database", &db.url]);
+        if !options.args.contains(&"--listen") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
+        cmd.args(options.args)
             .envs(options.env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -421,7 +423,7 @@ impl Server {
             "--database",
             &self.db.url,
             "--name",
-            "test-app",
+            &unique_app_name(),
         ]);
         for p in permissions {
             cmd.args(["--api-permission", p]);
@@ -439,6 +441,28 @@ impl Server {
             client_secret: v["client_secret"].as_str().unwrap().to_owned(),
         }
     }
+}
+
+/// Application names are unique: each test application gets its own.
+pub fn unique_app_name() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("test-app-{n}")
+}
+
+/// Runs `roster ARGS` with the test environment; its exit status, standard output (as JSON
+/// when it is) and standard error.
+pub async fn roster(args: &[&str]) -> (bool, Value, String) {
+    let mut cmd = Command::new(roster_bin());
+    base_env(&mut cmd);
+    let out = cmd.args(args).stdin(Stdio::null()).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::String(stdout));
+    (
+        out.status.success(),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[derive(Debug, Clone)]

@@ -38,7 +38,8 @@ type IdAnswer = Result<Json<AccountIdView>, ApiError>;
 /// Add an application account → 201 `{"account_id"}`.
 #[utoipa::path(
     post,
-    path = "/applications/{application_id}/accounts/basic-account", operation_id = "CreateAppAccount",
+    path = "/applications/{application_id}/accounts/basic-account",
+    operation_id = "CreateAppAccount",
     tag = "application accounts",
     params(("application_id" = String, Path, description = "Application id.")),
     request_body = AccountFields,
@@ -60,7 +61,8 @@ async fn add_basic_account(
 /// Update an application account → 200 `{"account_id"}`.
 #[utoipa::path(
     put,
-    path = "/applications/{application_id}/accounts/{account_id}", operation_id = "UpdateAppAccount",
+    path = "/applications/{application_id}/accounts/{account_id}",
+    operation_id = "UpdateAppAccount",
     tag = "application accounts",
     params(("application_id" = String, Path, description = "Application id."), ("account_id" = String, Path, description = "Account id.")),
     request_body = AccountFields,
@@ -82,7 +84,8 @@ async fn update(
 /// `EnableAppAccount` → 200 `{"account_id"}`.
 #[utoipa::path(
     put,
-    path = "/applications/{application_id}/accounts/{account_id}/enable", operation_id = "EnableAppAccount",
+    path = "/applications/{application_id}/accounts/{account_id}/enable",
+    operation_id = "EnableAppAccount",
     tag = "application accounts",
     params(("application_id" = String, Path, description = "Application id."), ("account_id" = String, Path, description = "Account id.")),
     responses((status = 200, description = "Success.", body = AccountIdView), ErrorResponses),
@@ -102,7 +105,8 @@ async fn enable(
 /// `DisableAppAccount` → 200 `{"account_id"}`.
 #[utoipa::path(
     put,
-    path = "/applications/{application_id}/accounts/{account_id}/disable", operation_id = "DisableAppAccount",
+    path = "/applications/{application_id}/accounts/{account_id}/disable",
+    operation_id = "DisableAppAccount",
     tag = "application accounts",
     params(("application_id" = String, Path, description = "Application id."), ("account_id" = String, Path, description = "Account id.")),
     responses((status = 200, description = "Success.", body = AccountIdView), ErrorResponses),
@@ -122,7 +126,8 @@ async fn disable(
 /// `DeleteAppAccount` → 204.
 #[utoipa::path(
     delete,
-    path = "/applications/{application_id}/accounts/{account_id}", operation_id = "DeleteAppAccount",
+    path = "/applications/{application_id}/accounts/{account_id}",
+    operation_id = "DeleteAppAccount",
     tag = "application accounts",
     params(("application_id" = String, Path, description = "Application id."), ("account_id" = String, Path, description = "Account id.")),
     responses((status = 204, description = "Success."), ErrorResponses),
@@ -142,7 +147,8 @@ async fn delete(
 /// `ShowAppAccountById`.
 #[utoipa::path(
     get,
-    path = "/applications/{application_id}/accounts/{account_id}", operation_id = "ShowAppAccountById",
+    path = "/applications/{application_id}/accounts/{account_id}",
+    operation_id = "ShowAppAccountById",
     tag = "application accounts",
     params(("application_id" = String, Path, description = "Application id."), ("account_id" = String, Path, description = "Account id.")),
     responses((status = 200, description = "Success.", body = AccountView), ErrorResponses),
@@ -162,7 +168,8 @@ async fn show(
 /// `ListAppAccounts`.
 #[utoipa::path(
     get,
-    path = "/applications/{application_id}/accounts", operation_id = "ListAppAccounts",
+    path = "/applications/{application_id}/accounts",
+    operation_id = "ListAppAccounts",
     tag = "application accounts",
     params(("application_id" = String, Path, description = "Application id."), ("account_type" = Option<String>, Query, description = "BASIC_ACCOUNT, ORPHAN_ACCOUNT or PUBLIC_ACCOUNT; empty means all."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
     responses((status = 200, description = "Success.", body = AccountList<AccountView>), ErrorResponses),

@@ -50,7 +50,8 @@ fn parse_codes(codes: Option<Vec<String>>) -> DomainResult<Vec<Permission>> {
 /// Registers an application → 201 with its credentials (the secret is shown only here).
 #[utoipa::path(
     post,
-    path = "/roster/v1/applications", operation_id = "CreateApplication",
+    path = "/roster/v1/applications",
+    operation_id = "CreateApplication",
     tag = "roster extension: applications",
     request_body = ApplicationFields,
     responses((status = 201, description = "Success.", body = CredentialsView), ErrorResponses),
@@ -61,17 +62,17 @@ async fn create(
     Authenticated(caller): Authenticated,
     JsonBody(fields): JsonBody<ApplicationFields>,
 ) -> Result<(StatusCode, Json<CredentialsView>), ApiError> {
-    caller.require(roster_domain::permission::Access::Admin)?;
     let permissions = parse_codes(fields.api_permissions)?;
     let created = service
-        .create_application(&caller.client_id, fields.name, permissions)
+        .create_application(&caller, fields.name, permissions)
         .await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
 #[utoipa::path(
     get,
-    path = "/roster/v1/applications", operation_id = "ListApplications",
+    path = "/roster/v1/applications",
+    operation_id = "ListApplications",
     tag = "roster extension: applications",
     params(("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
     responses((status = 200, description = "Success.", body = ApplicationList), ErrorResponses),
@@ -83,15 +84,13 @@ async fn list(
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<ApplicationList>, ApiError> {
     let page = service.list_applications(&caller, query.page()?).await?;
-    Ok(Json(ApplicationList {
-        total: page.total,
-        applications: page.items.into_iter().map(Into::into).collect(),
-    }))
+    Ok(Json(page.into()))
 }
 
 #[utoipa::path(
     get,
-    path = "/roster/v1/applications/{application_id}", operation_id = "ShowApplication",
+    path = "/roster/v1/applications/{application_id}",
+    operation_id = "ShowApplication",
     tag = "roster extension: applications",
     params(("application_id" = String, Path, description = "Application id.")),
     responses((status = 200, description = "Success.", body = ApplicationView), ErrorResponses),
@@ -112,7 +111,8 @@ async fn show(
 
 #[utoipa::path(
     put,
-    path = "/roster/v1/applications/{application_id}/enable", operation_id = "EnableApplication",
+    path = "/roster/v1/applications/{application_id}/enable",
+    operation_id = "EnableApplication",
     tag = "roster extension: applications",
     params(("application_id" = String, Path, description = "Application id.")),
     responses((status = 200, description = "Success.", body = ApplicationIdView), ErrorResponses),
@@ -134,7 +134,8 @@ async fn enable(
 /// Disables an application: its tokens stop working and it can get no new ones.
 #[utoipa::path(
     put,
-    path = "/roster/v1/applications/{application_id}/disable", operation_id = "DisableApplication",
+    path = "/roster/v1/applications/{application_id}/disable",
+    operation_id = "DisableApplication",
     tag = "roster extension: applications",
     params(("application_id" = String, Path, description = "Application id.")),
     responses((status = 200, description = "Success.", body = ApplicationIdView), ErrorResponses),
@@ -156,7 +157,8 @@ async fn disable(
 /// Issues a new client secret (shown only here); the old secret and its tokens stop working.
 #[utoipa::path(
     post,
-    path = "/roster/v1/applications/{application_id}/secret", operation_id = "RotateApplicationSecret",
+    path = "/roster/v1/applications/{application_id}/secret",
+    operation_id = "RotateApplicationSecret",
     tag = "roster extension: applications",
     params(("application_id" = String, Path, description = "Application id.")),
     responses((status = 200, description = "Success.", body = CredentialsView), ErrorResponses),
@@ -178,7 +180,8 @@ async fn rotate(
 /// Replaces the application's API permissions.
 #[utoipa::path(
     put,
-    path = "/roster/v1/applications/{application_id}/permissions", operation_id = "UpdateApplicationPermissions",
+    path = "/roster/v1/applications/{application_id}/permissions",
+    operation_id = "UpdateApplicationPermissions",
     tag = "roster extension: applications",
     params(("application_id" = String, Path, description = "Application id.")),
     request_body = ApplicationFields,
@@ -204,7 +207,8 @@ async fn permissions(
 /// Audit records, newest first: who (client id) did what (operation, target) when.
 #[utoipa::path(
     get,
-    path = "/roster/v1/audit", operation_id = "ListAuditRecords",
+    path = "/roster/v1/audit",
+    operation_id = "ListAuditRecords",
     tag = "roster extension: audit",
     params(
         ("actor" = Option<String>, Query, description = "Client id that acted (for refused tokens: client@address)."),

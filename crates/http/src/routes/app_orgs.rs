@@ -33,7 +33,8 @@ struct AppOrgPath {
 /// `CreateAppOrg` → 201 `{"org_id"}`.
 #[utoipa::path(
     post,
-    path = "/applications/{application_id}/organizations", operation_id = "CreateAppOrg",
+    path = "/applications/{application_id}/organizations",
+    operation_id = "CreateAppOrg",
     tag = "application organizations",
     params(("application_id" = String, Path, description = "Application id.")),
     request_body = AppOrgFields,
@@ -55,7 +56,8 @@ async fn create(
 /// `UpdateAppOrg` → 200 `{"org_id"}`.
 #[utoipa::path(
     put,
-    path = "/applications/{application_id}/organizations/{org_id}", operation_id = "UpdateAppOrg",
+    path = "/applications/{application_id}/organizations/{org_id}",
+    operation_id = "UpdateAppOrg",
     tag = "application organizations",
     params(("application_id" = String, Path, description = "Application id."), ("org_id" = String, Path, description = "Org id.")),
     request_body = AppOrgFields,
@@ -77,7 +79,8 @@ async fn update(
 /// `DeleteAppOrg` → 204.
 #[utoipa::path(
     delete,
-    path = "/applications/{application_id}/organizations/{org_id}", operation_id = "DeleteAppOrg",
+    path = "/applications/{application_id}/organizations/{org_id}",
+    operation_id = "DeleteAppOrg",
     tag = "application organizations",
     params(("application_id" = String, Path, description = "Application id."), ("org_id" = String, Path, description = "Org id.")),
     responses((status = 204, description = "Success."), ErrorResponses),
@@ -97,7 +100,8 @@ async fn delete(
 /// `ShowAppOrgById`.
 #[utoipa::path(
     get,
-    path = "/applications/{application_id}/organizations/{org_id}", operation_id = "ShowAppOrgById",
+    path = "/applications/{application_id}/organizations/{org_id}",
+    operation_id = "ShowAppOrgById",
     tag = "application organizations",
     params(("application_id" = String, Path, description = "Application id."), ("org_id" = String, Path, description = "Org id.")),
     responses((status = 200, description = "Success.", body = AppOrgView), ErrorResponses),
@@ -117,7 +121,8 @@ async fn show(
 /// `ListAppOrganizations`.
 #[utoipa::path(
     get,
-    path = "/applications/{application_id}/organizations", operation_id = "ListAppOrganizations",
+    path = "/applications/{application_id}/organizations",
+    operation_id = "ListAppOrganizations",
     tag = "application organizations",
     params(("application_id" = String, Path, description = "Application id."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
     responses((status = 200, description = "Success.", body = OrgList<AppOrgView>), ErrorResponses),

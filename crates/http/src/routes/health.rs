@@ -14,14 +14,16 @@ pub fn router() -> OpenApiRouter<Service> {
 }
 
 /// The process answers (Roster extension).
-#[utoipa::path(get, path = "/health/live", operation_id = "ShowLiveness", tag = "roster extension: health",
+#[utoipa::path(get, path = "/health/live",
+    operation_id = "ShowLiveness", tag = "roster extension: health",
     responses((status = 200, description = "The process is up.", body = Object)))]
 async fn live() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// The process and its store answer (Roster extension).
-#[utoipa::path(get, path = "/health", operation_id = "ShowHealth", tag = "roster extension: health",
+#[utoipa::path(get, path = "/health",
+    operation_id = "ShowHealth", tag = "roster extension: health",
     responses((status = 200, description = "The store answers.", body = Object),
         (status = 503, description = "The store does not answer.", body = crate::error::ErrorBody)))]
 async fn health(

@@ -27,7 +27,8 @@ struct OrgPath {
 /// `CreateOrganization` → 201 `{"org_id"}`.
 #[utoipa::path(
     post,
-    path = "/organizations", operation_id = "CreateOrganization",
+    path = "/organizations",
+    operation_id = "CreateOrganization",
     tag = "organizations",
     request_body = OrgFields,
     responses((status = 201, description = "Success.", body = OrgIdView), ErrorResponses),
@@ -45,7 +46,8 @@ async fn create(
 /// `UpdateOrganization` → 200 `{"org_id"}`.
 #[utoipa::path(
     put,
-    path = "/organizations/{org_id}", operation_id = "UpdateOrganization",
+    path = "/organizations/{org_id}",
+    operation_id = "UpdateOrganization",
     tag = "organizations",
     params(("org_id" = String, Path, description = "Org id.")),
     request_body = OrgFields,
@@ -67,7 +69,8 @@ async fn update(
 /// `DeleteOrganization` → 204.
 #[utoipa::path(
     delete,
-    path = "/organizations/{org_id}", operation_id = "DeleteOrganization",
+    path = "/organizations/{org_id}",
+    operation_id = "DeleteOrganization",
     tag = "organizations",
     params(("org_id" = String, Path, description = "Org id.")),
     responses((status = 204, description = "Success."), ErrorResponses),
@@ -85,7 +88,8 @@ async fn delete(
 /// `ShowOrganizationById`.
 #[utoipa::path(
     get,
-    path = "/organizations/{org_id}", operation_id = "ShowOrganizationById",
+    path = "/organizations/{org_id}",
+    operation_id = "ShowOrganizationById",
     tag = "organizations",
     params(("org_id" = String, Path, description = "Org id.")),
     responses((status = 200, description = "Success.", body = OrgView), ErrorResponses),
@@ -107,7 +111,8 @@ async fn show(
 /// `ListOrganizations`.
 #[utoipa::path(
     get,
-    path = "/organizations", operation_id = "ListOrganizations",
+    path = "/organizations",
+    operation_id = "ListOrganizations",
     tag = "organizations",
     params(("org_id" = Option<String>, Query, description = "Organization id; empty means none."), ("all_child" = Option<bool>, Query, description = "Include every level of sub-organizations."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
     responses((status = 200, description = "Success.", body = OrgList<OrgView>), ErrorResponses),

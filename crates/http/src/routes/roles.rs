@@ -38,7 +38,8 @@ struct RolePath {
 /// `CreateAppRole` → 200 (not 201) `{"role_id"}`.
 #[utoipa::path(
     post,
-    path = "/applications/{application_id}/role", operation_id = "CreateAppRole",
+    path = "/applications/{application_id}/role",
+    operation_id = "CreateAppRole",
     tag = "application roles",
     params(("application_id" = String, Path, description = "Application id.")),
     request_body = RoleFields,
@@ -60,7 +61,8 @@ async fn create(
 /// `UpdateAppRole` → 200 `{"role_id"}`.
 #[utoipa::path(
     put,
-    path = "/applications/{application_id}/role/{role_id}", operation_id = "UpdateAppRole",
+    path = "/applications/{application_id}/role/{role_id}",
+    operation_id = "UpdateAppRole",
     tag = "application roles",
     params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id.")),
     request_body = RoleFields,
@@ -82,7 +84,8 @@ async fn update(
 /// `DeleteAppRole` → 200 with no body.
 #[utoipa::path(
     delete,
-    path = "/applications/{application_id}/role/{role_id}", operation_id = "DeleteAppRole",
+    path = "/applications/{application_id}/role/{role_id}",
+    operation_id = "DeleteAppRole",
     tag = "application roles",
     params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id.")),
     responses((status = 200, description = "Success."), ErrorResponses),
@@ -102,7 +105,8 @@ async fn delete(
 /// `ShowAppRoleById`.
 #[utoipa::path(
     get,
-    path = "/applications/{application_id}/role/{role_id}", operation_id = "ShowAppRoleById",
+    path = "/applications/{application_id}/role/{role_id}",
+    operation_id = "ShowAppRoleById",
     tag = "application roles",
     params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id.")),
     responses((status = 200, description = "Success.", body = RoleView), ErrorResponses),
@@ -122,7 +126,8 @@ async fn show(
 /// `ListAppRoles` (echoes `offset` and `limit`).
 #[utoipa::path(
     get,
-    path = "/applications/{application_id}/role-list", operation_id = "ListAppRoles",
+    path = "/applications/{application_id}/role-list",
+    operation_id = "ListAppRoles",
     tag = "application roles",
     params(("application_id" = String, Path, description = "Application id."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
     responses((status = 200, description = "Success.", body = RoleList), ErrorResponses),
@@ -149,7 +154,8 @@ async fn list(
 /// `ListAppRoleMembers`: the application accounts holding the role.
 #[utoipa::path(
     get,
-    path = "/applications/{application_id}/role-member-list/{role_id}", operation_id = "ListAppRoleMembers",
+    path = "/applications/{application_id}/role-member-list/{role_id}",
+    operation_id = "ListAppRoleMembers",
     tag = "application roles",
     params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 10, maximum = 100, description = "Page size, 10 to 100 (default 10), as the reference documents for this list.")),
     responses((status = 200, description = "Success.", body = RoleMemberList), ErrorResponses),
@@ -177,7 +183,8 @@ async fn members(
 /// `CreateAppRoleMember` → 200 `{"success_list", "fail_list"}`.
 #[utoipa::path(
     post,
-    path = "/applications/{application_id}/role-member", operation_id = "CreateAppRoleMember",
+    path = "/applications/{application_id}/role-member",
+    operation_id = "CreateAppRoleMember",
     tag = "application roles",
     params(("application_id" = String, Path, description = "Application id.")),
     request_body = RoleMemberFields,
@@ -199,7 +206,8 @@ async fn grant(
 /// `DeleteAppRoleMember` (a DELETE with a JSON body) → 200 `{"success_list", "fail_list"}`.
 #[utoipa::path(
     delete,
-    path = "/applications/{application_id}/role-member", operation_id = "DeleteAppRoleMember",
+    path = "/applications/{application_id}/role-member",
+    operation_id = "DeleteAppRoleMember",
     tag = "application roles",
     params(("application_id" = String, Path, description = "Application id.")),
     request_body = RoleMemberFields,

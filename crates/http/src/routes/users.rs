@@ -47,7 +47,8 @@ fn user_id(user_id: String) -> IdAnswer {
 /// `CreateUser` → 201 `{"user_id"}`.
 #[utoipa::path(
     post,
-    path = "/users", operation_id = "CreateUser",
+    path = "/users",
+    operation_id = "CreateUser",
     tag = "users",
     request_body = UserFields,
     responses((status = 201, description = "Success.", body = UserIdView), ErrorResponses),
@@ -65,7 +66,8 @@ async fn create_user(
 /// `ListUsers`.
 #[utoipa::path(
     get,
-    path = "/users", operation_id = "ListUsers",
+    path = "/users",
+    operation_id = "ListUsers",
     tag = "users",
     params(("org_id" = Option<String>, Query, description = "Organization id; empty means none."), ("updated_at_greater" = Option<String>, Query, description = "Only users changed after this time, oldest change first: yyyy-MM-dd HH:mm:ss.SSS (UTC) or epoch milliseconds."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
     responses((status = 200, description = "Success.", body = UserList), ErrorResponses),
@@ -93,7 +95,8 @@ async fn list_users(
 /// `ShowUserById`.
 #[utoipa::path(
     get,
-    path = "/users/{user_id}", operation_id = "ShowUserById",
+    path = "/users/{user_id}",
+    operation_id = "ShowUserById",
     tag = "users",
     params(("user_id" = String, Path, description = "User id.")),
     responses((status = 200, description = "Success.", body = UserView), ErrorResponses),
@@ -110,7 +113,8 @@ async fn show_user(
 /// `ShowUserByUserName` (a POST, as in the reference).
 #[utoipa::path(
     post,
-    path = "/users/user-by-username", operation_id = "ShowUserByUserName",
+    path = "/users/user-by-username",
+    operation_id = "ShowUserByUserName",
     tag = "users",
     request_body = UserNameFields,
     responses((status = 200, description = "Success.", body = UserView), ErrorResponses),
@@ -129,7 +133,8 @@ async fn show_user_by_name(
 /// `UpdateUser` → 200 `{"user_id"}`.
 #[utoipa::path(
     put,
-    path = "/users/{user_id}", operation_id = "UpdateUser",
+    path = "/users/{user_id}",
+    operation_id = "UpdateUser",
     tag = "users",
     params(("user_id" = String, Path, description = "User id.")),
     request_body = UserFields,
@@ -148,7 +153,8 @@ async fn update_user(
 /// `DeleteUser` → 204.
 #[utoipa::path(
     delete,
-    path = "/users/{user_id}", operation_id = "DeleteUser",
+    path = "/users/{user_id}",
+    operation_id = "DeleteUser",
     tag = "users",
     params(("user_id" = String, Path, description = "User id.")),
     responses((status = 204, description = "Success."), ErrorResponses),
@@ -166,7 +172,8 @@ async fn delete_user(
 /// `EnableUser` → 200 `{"user_id"}`.
 #[utoipa::path(
     put,
-    path = "/users/{user_id}/enable", operation_id = "EnableUser",
+    path = "/users/{user_id}/enable",
+    operation_id = "EnableUser",
     tag = "users",
     params(("user_id" = String, Path, description = "User id.")),
     responses((status = 200, description = "Success.", body = UserIdView), ErrorResponses),
@@ -187,7 +194,8 @@ async fn enable_user(
 /// `DisableUser` → 200 `{"user_id"}`.
 #[utoipa::path(
     put,
-    path = "/users/{user_id}/disable", operation_id = "DisableUser",
+    path = "/users/{user_id}/disable",
+    operation_id = "DisableUser",
     tag = "users",
     params(("user_id" = String, Path, description = "User id.")),
     responses((status = 200, description = "Success.", body = UserIdView), ErrorResponses),
@@ -208,7 +216,8 @@ async fn disable_user(
 /// `UpdateUserPwd` → 200 `{"user_id"}`.
 #[utoipa::path(
     put,
-    path = "/users/{user_id}/change-password", operation_id = "UpdateUserPwd",
+    path = "/users/{user_id}/change-password",
+    operation_id = "UpdateUserPwd",
     tag = "users",
     params(("user_id" = String, Path, description = "User id.")),
     request_body = PasswordFields,
@@ -231,7 +240,8 @@ async fn change_password(
 /// `UpdateUserPwdWithOldPwd` → 200 `{"user_id"}`.
 #[utoipa::path(
     put,
-    path = "/users/{user_id}/change-password-verify", operation_id = "UpdateUserPwdWithOldPwd",
+    path = "/users/{user_id}/change-password-verify",
+    operation_id = "UpdateUserPwdWithOldPwd",
     tag = "users",
     params(("user_id" = String, Path, description = "User id.")),
     request_body = PasswordFields,
@@ -254,7 +264,8 @@ async fn change_password_verified(
 /// `ListAppAccountsByUserId`.
 #[utoipa::path(
     get,
-    path = "/users/{user_id}/accounts", operation_id = "ListAppAccountsByUserId",
+    path = "/users/{user_id}/accounts",
+    operation_id = "ListAppAccountsByUserId",
     tag = "users",
     params(("user_id" = String, Path, description = "User id.")),
     responses((status = 200, description = "Success.", body = AccountList<UserAccountView>), ErrorResponses),
@@ -275,7 +286,8 @@ async fn accounts_of_user(
 /// `CreateAppAccountForUser` → 200 `{"account_id"}`.
 #[utoipa::path(
     post,
-    path = "/users/{user_id}/applications/{application_id}/accounts", operation_id = "CreateAppAccountForUser",
+    path = "/users/{user_id}/applications/{application_id}/accounts",
+    operation_id = "CreateAppAccountForUser",
     tag = "users",
     params(("user_id" = String, Path, description = "User id."), ("application_id" = String, Path, description = "Application id.")),
     request_body = AuthorizeFields,

@@ -26,3 +26,9 @@ WHERE u.org_relations IS NOT NULL
   AND (r.value->>'org_id') IS DISTINCT FROM u.org_id
 ON CONFLICT DO NOTHING;
 UPDATE users SET org_relations = NULL WHERE org_relations IS NOT NULL;
+
+-- Application names are unique: operators and the CLI tell applications apart by them.
+-- Earlier duplicates keep their name with their id appended.
+UPDATE applications SET name = name || ' ' || id
+WHERE id NOT IN (SELECT MIN(id) FROM applications GROUP BY name);
+CREATE UNIQUE INDEX applications_name_key ON applications (name);

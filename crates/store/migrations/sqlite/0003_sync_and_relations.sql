@@ -22,3 +22,9 @@ WHERE r.type = 'object'
   AND json_extract(r.value, '$.org_id') IN (SELECT id FROM organizations)
   AND json_extract(r.value, '$.org_id') IS NOT u.org_id;
 UPDATE users SET org_relations = NULL WHERE org_relations IS NOT NULL;
+
+-- Application names are unique: operators and the CLI tell applications apart by them.
+-- Earlier duplicates keep their name with their id appended.
+UPDATE applications SET name = name || ' ' || id
+WHERE id NOT IN (SELECT MIN(id) FROM applications GROUP BY name);
+CREATE UNIQUE INDEX applications_name_key ON applications (name);

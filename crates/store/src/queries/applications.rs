@@ -86,7 +86,7 @@ macro_rules! impl_applications {
                     "UPDATE applications SET name = $1, secret_digest = $2, permissions = $3, \
                      disabled = $4, updated_at = $5 WHERE id = $6",
                     [&app.name, &app.secret_digest, app.permissions.scope(), app.disabled, app.updated_at, &app.id],
-                    $crate::errors::map
+                    |e| $crate::errors::map_unique(e, $crate::errors::APPLICATION_UNIQUES)
                 )?;
                 $crate::queries::touched(rows, roster_domain::ErrorKind::ApplicationNotFound)?;
                 Ok(())
