@@ -14,3 +14,71 @@ fn every_error_code_is_documented() {
         );
     }
 }
+
+/// The first `sh` block after `heading` in README.md.
+fn readme_block(heading: &str) -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md exists");
+    let after = &readme[readme.find(heading).expect("the heading is in README.md")..];
+    let start = after.find("```sh\n").expect("a sh block follows") + "```sh\n".len();
+    let len = after[start..].find("```").expect("the block ends");
+    after[start..start + len].to_owned()
+}
+
+/// The README quickstart, run as written (with `roster` on the PATH, as it asks) against a
+/// fresh server in an empty folder, so that the README cannot drift from the product.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_quickstart_runs_as_written() {
+    let script = readme_block("## Quickstart");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("quickstart.sh"), &script).unwrap();
+    let bin_dir = std::path::Path::new(crate::support::roster_bin())
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // A free port of its own, so that it runs beside other tests and servers.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = tokio::process::Command::new("bash");
+    cmd.arg("quickstart.sh")
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("ROSTER_LISTEN", format!("127.0.0.1:{port}"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ROSTER_") && name != "ROSTER_LISTEN" {
+            cmd.env_remove(name);
+        }
+    }
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
+        .await
+        .expect("the quickstart ends within 2 minutes")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "quickstart failed:\n{stdout}\n{stderr}"
+    );
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (last["account_name"].as_str(), last["account_type"].as_str()),
+        (Some("zhangsan"), Some("BASIC_ACCOUNT")),
+        "{stdout}"
+    );
+    let credentials: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("crm-credentials.json")).unwrap())
+            .unwrap();
+    assert!(
+        credentials["client_secret"]
+            .as_str()
+            .is_some_and(|s| s.len() >= 32),
+        "the new application's secret is kept"
+    );
+}
