@@ -13,6 +13,9 @@ pub struct Application {
     pub secret_digest: String,
     pub permissions: Permissions,
     pub disabled: bool,
+    /// Moves on when the secret is rotated or the application disabled: tokens issued under
+    /// an earlier generation are refused.
+    pub token_generation: i64,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -54,4 +57,6 @@ pub struct AccessToken {
     pub scope: String,
     pub expires_at: Millis,
     pub created_at: Millis,
+    /// The application's token generation when the token was issued.
+    pub generation: i64,
 }

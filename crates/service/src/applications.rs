@@ -29,6 +29,7 @@ fn new_application(
         secret_digest: secret::digest(client_secret),
         permissions,
         disabled: false,
+        token_generation: 0,
         created_at: now,
         updated_at: now,
     }
@@ -169,8 +170,14 @@ impl Service {
                         .ok_or(roster_domain::ErrorKind::ApplicationNotFound)?;
                     let out = change(&mut app)?;
                     app.updated_at = now_millis();
+                    let revokes = operation == "RotateClientSecret" || app.disabled;
+                    if revokes {
+                        // Also refuses tokens issued concurrently, which the delete below
+                        // cannot see yet.
+                        app.token_generation = app.token_generation.saturating_add(1);
+                    }
                     tx.update_application(&app).await?;
-                    if operation == "RotateClientSecret" || app.disabled {
+                    if revokes {
                         tx.delete_tokens_of_application(&app.id).await?;
                     }
                     tx.insert_audit(&audit(

@@ -59,16 +59,43 @@ struct Known {
     expires_at: Millis,
 }
 
-pub(crate) struct TokenCache(Cache<String, Known>);
+/// What this node remembers about tokens. `epoch` counts the changes to applications made on
+/// this node: an answer read from the database before such a change is not remembered after
+/// it, so a change takes effect at once on the node that made it.
+pub(crate) struct TokenCache {
+    known: Cache<String, Known>,
+    epoch: std::sync::atomic::AtomicU64,
+}
 
 impl TokenCache {
     pub fn new(settings: &Settings) -> Self {
-        Self(
-            Cache::builder()
+        Self {
+            known: Cache::builder()
                 .max_capacity(settings.token_cache_capacity)
                 .time_to_live(settings.token_cache_ttl)
                 .build(),
-        )
+            epoch: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Remembers `known`, unless an application changed since `epoch` (read before the
+    /// database was): then the answer may be stale, and the next request asks again.
+    fn remember(&self, digest: String, known: Known, epoch: u64) {
+        self.known.insert(digest.clone(), known);
+        if self.epoch() != epoch {
+            self.known.invalidate(&digest);
+        }
+    }
+
+    /// Forgets everything, after a change to an application (bumping the epoch first, so that
+    /// an answer read before the change and remembered after this cannot survive).
+    fn forget_all(&self) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.known.invalidate_all();
     }
 }
 
@@ -208,6 +235,7 @@ impl Service {
             .to_owned();
         let client_secret = client_secret.unwrap_or_default().to_owned();
         let lookup = client_id.clone();
+        let epoch = self.inner.tokens.epoch();
         let app = self
             .store()
             .read(move |tx| Box::pin(async move { tx.application_by_client_id(&lookup).await }))
@@ -230,13 +258,14 @@ impl Service {
             scope: app.permissions.scope(),
             expires_at,
             created_at: now,
+            generation: app.token_generation,
         };
         let digest = token.digest.clone();
         // Nothing to check or undo: the row joins the next commit without a job of its own.
         self.store()
             .append(vec![roster_store::Appended::Token(token)])
             .await?;
-        self.inner.tokens.0.insert(
+        self.inner.tokens.remember(
             digest,
             Known {
                 caller: Caller {
@@ -246,6 +275,7 @@ impl Service {
                 },
                 expires_at,
             },
+            epoch,
         );
         Ok(IssuedToken {
             access_token,
@@ -261,15 +291,20 @@ impl Service {
         }
         let digest = secret::digest(bearer);
         let now = now_millis();
-        if let Some(known) = self.inner.tokens.0.get(&digest) {
+        if let Some(known) = self.inner.tokens.known.get(&digest) {
             return Inner::caller_if_valid(&known, now);
         }
+        let epoch = self.inner.tokens.epoch();
         let lookup = digest.clone();
         let found = self
             .store()
             .read(move |tx| Box::pin(async move { tx.token(&lookup).await }))
             .await?;
         let (token, app) = found.ok_or(ErrorKind::Unauthenticated)?;
+        if token.generation != app.token_generation {
+            // Issued while the secret was rotated or the application disabled.
+            return Err(ErrorKind::Unauthenticated.into());
+        }
         // The application's permissions now, not at issue: a permission withdrawn is
         // withdrawn from tokens already out.
         if app.disabled {
@@ -288,14 +323,14 @@ impl Service {
         };
         let caller = Inner::caller_if_valid(&known, now);
         if caller.is_ok() {
-            self.inner.tokens.0.insert(digest, known);
+            self.inner.tokens.remember(digest, known, epoch);
         }
         caller
     }
 
     /// Drops every cached token check on this node, after a change to an application.
     pub(crate) fn forget_cached_tokens(&self) {
-        self.inner.tokens.0.invalidate_all();
+        self.inner.tokens.forget_all();
     }
 
     /// Deletes tokens that expired more than `grace` ago (until then an expired token is

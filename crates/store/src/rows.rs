@@ -27,6 +27,7 @@ pub(crate) struct ApplicationRow {
     pub secret_digest: String,
     pub permissions: String,
     pub disabled: bool,
+    pub token_generation: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -40,6 +41,7 @@ impl ApplicationRow {
             client_id: self.client_id,
             secret_digest: self.secret_digest,
             disabled: self.disabled,
+            token_generation: self.token_generation,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -53,11 +55,13 @@ pub(crate) struct TokenRow {
     pub scope: String,
     pub expires_at: i64,
     pub token_created_at: i64,
+    pub generation: i64,
     pub name: String,
     pub client_id: String,
     pub secret_digest: String,
     pub permissions: String,
     pub disabled: bool,
+    pub token_generation: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -71,6 +75,7 @@ impl TokenRow {
             secret_digest: self.secret_digest,
             permissions: self.permissions,
             disabled: self.disabled,
+            token_generation: self.token_generation,
             created_at: self.created_at,
             updated_at: self.updated_at,
         };
@@ -81,6 +86,7 @@ impl TokenRow {
                 scope: self.scope,
                 expires_at: self.expires_at,
                 created_at: self.token_created_at,
+                generation: self.generation,
             },
             app.into_domain()?,
         ))

@@ -368,6 +368,7 @@ async fn exercise(store: Arc<dyn Store>) {
                         secret_digest: "x".into(),
                         permissions: Permissions::new(vec![Permission::All]),
                         disabled: false,
+                        token_generation: 0,
                         created_at: 0,
                         updated_at: 0,
                     })

@@ -29,6 +29,7 @@ mod nodes;
 mod openapi;
 mod organizations;
 mod races;
+mod revocation;
 mod roles;
 mod security;
 mod sync;

@@ -25,10 +25,10 @@ macro_rules! impl_applications {
                 tokens: &[roster_domain::application::AccessToken],
             ) -> roster_domain::Result<()> {
                 for chunk in tokens.chunks(1000) {
-                    let rows = $crate::queries::values_list(chunk.len(), 5, $ph);
+                    let rows = $crate::queries::values_list(chunk.len(), 6, $ph);
                     let sql = format!(
                         "INSERT INTO access_tokens (digest, application_id, scope, expires_at, \
-                         created_at) VALUES {rows}"
+                         created_at, generation) VALUES {rows}"
                     );
                     let mut query = sqlx::query(&sql);
                     for t in chunk {
@@ -37,7 +37,8 @@ macro_rules! impl_applications {
                             .bind(&t.application_id)
                             .bind(&t.scope)
                             .bind(t.expires_at)
-                            .bind(t.created_at);
+                            .bind(t.created_at)
+                            .bind(t.generation);
                     }
                     query
                         .execute(&mut *self.conn)
@@ -66,11 +67,11 @@ macro_rules! impl_applications {
                 app: &roster_domain::application::Application,
             ) -> roster_domain::Result<bool> {
                 let sql = format!(
-                    "INSERT INTO applications ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                    "INSERT INTO applications ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                      ON CONFLICT (client_id) DO NOTHING",
                     $crate::queries::APPLICATION_COLUMNS
                 );
-                let rows = $crate::queries::execute!(self.conn, &sql, [&app.id, &app.name, &app.client_id, &app.secret_digest, app.permissions.scope(), app.disabled, app.created_at, app.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::APPLICATION_UNIQUES))?;
+                let rows = $crate::queries::execute!(self.conn, &sql, [&app.id, &app.name, &app.client_id, &app.secret_digest, app.permissions.scope(), app.disabled, app.token_generation, app.created_at, app.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::APPLICATION_UNIQUES))?;
                 if rows == 1 {
                     self.pending.lists.add($crate::queries::marks::List::Applications, &[], &app.id, 1);
                 }
@@ -84,8 +85,8 @@ macro_rules! impl_applications {
                 let rows = $crate::queries::execute!(
                     self.conn,
                     "UPDATE applications SET name = $1, secret_digest = $2, permissions = $3, \
-                     disabled = $4, updated_at = $5 WHERE id = $6",
-                    [&app.name, &app.secret_digest, app.permissions.scope(), app.disabled, app.updated_at, &app.id],
+                     disabled = $4, token_generation = $5, updated_at = $6 WHERE id = $7",
+                    [&app.name, &app.secret_digest, app.permissions.scope(), app.disabled, app.token_generation, app.updated_at, &app.id],
                     |e| $crate::errors::map_unique(e, $crate::errors::APPLICATION_UNIQUES)
                 )?;
                 $crate::queries::touched(rows, roster_domain::ErrorKind::ApplicationNotFound)?;
@@ -151,8 +152,9 @@ macro_rules! impl_applications {
                     self.conn,
                     $crate::rows::TokenRow,
                     "SELECT t.digest, t.application_id, t.scope, t.expires_at, \
-                     t.created_at AS token_created_at, a.name, a.client_id, a.secret_digest, \
-                     a.permissions, a.disabled, a.created_at, a.updated_at \
+                     t.created_at AS token_created_at, t.generation, a.name, a.client_id, \
+                     a.secret_digest, a.permissions, a.disabled, a.token_generation, \
+                     a.created_at, a.updated_at \
                      FROM access_tokens t JOIN applications a ON a.id = t.application_id \
                      WHERE t.digest = $1",
                     [digest]

@@ -9,7 +9,8 @@ pub(crate) mod roles;
 pub(crate) mod users;
 
 pub(crate) const APPLICATION_COLUMNS: &str =
-    "id, name, client_id, secret_digest, permissions, disabled, created_at, updated_at";
+    "id, name, client_id, secret_digest, permissions, disabled, token_generation, created_at, \
+     updated_at";
 
 pub(crate) const USER_COLUMNS: &str = "id, org_id, user_name, mobile, name, email, employee_id, \
      first_name, middle_name, last_name, password_hash, pwd_must_modify, pwd_change_at, \

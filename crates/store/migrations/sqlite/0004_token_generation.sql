@@ -1,0 +1,6 @@
+-- A token is good only while its application's token generation is the one it was issued
+-- under. Rotating the secret or disabling the application moves the generation on, so a token
+-- issued concurrently with the change (after the change deleted the application's tokens)
+-- is refused too, on every node and after restarts, and re-enabling revives none.
+ALTER TABLE applications ADD COLUMN token_generation BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE access_tokens ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;
