@@ -76,6 +76,106 @@ pub(crate) const APPLICATION_UNIQUES: &[Unique] = &[
     },
 ];
 
+/// A foreign key of the schema (PostgreSQL's constraint name) and what its violation means:
+/// on an insert or update, the row it names is gone (`missing`); on a delete, rows still
+/// name the deleted one (`in_use`). Checks in the use cases find these first; the constraint
+/// decides only for a concurrent change that lands between check and write.
+struct Reference {
+    constraint: &'static str,
+    missing: ErrorKind,
+    in_use: ErrorKind,
+}
+
+const REFERENCES: &[Reference] = &[
+    Reference {
+        constraint: "users_org_id_fkey",
+        missing: ErrorKind::OrganizationNotFound,
+        in_use: ErrorKind::OrganizationHasMembers,
+    },
+    Reference {
+        constraint: "user_org_relations_org_id_fkey",
+        missing: ErrorKind::OrganizationNotFound,
+        in_use: ErrorKind::OrganizationHasMembers,
+    },
+    Reference {
+        constraint: "user_org_relations_user_id_fkey",
+        missing: ErrorKind::UserNotFound,
+        in_use: ErrorKind::Unavailable,
+    },
+    Reference {
+        constraint: "organizations_parent_id_fkey",
+        missing: ErrorKind::ParentOrganizationNotFound,
+        in_use: ErrorKind::OrganizationHasChildren,
+    },
+    Reference {
+        constraint: "app_organizations_parent_id_fkey",
+        missing: ErrorKind::ParentAppOrgNotFound,
+        in_use: ErrorKind::AppOrgHasChildren,
+    },
+    Reference {
+        constraint: "app_accounts_org_id_fkey",
+        missing: ErrorKind::AppOrgNotFound,
+        in_use: ErrorKind::AppOrgHasAccounts,
+    },
+    // A user deleted while an account was added for them: the delete may simply be retried.
+    Reference {
+        constraint: "app_accounts_user_id_fkey",
+        missing: ErrorKind::UserNotFound,
+        in_use: ErrorKind::Unavailable,
+    },
+    Reference {
+        constraint: "app_accounts_application_id_fkey",
+        missing: ErrorKind::ApplicationNotFound,
+        in_use: ErrorKind::Unavailable,
+    },
+    Reference {
+        constraint: "app_organizations_application_id_fkey",
+        missing: ErrorKind::ApplicationNotFound,
+        in_use: ErrorKind::Unavailable,
+    },
+    Reference {
+        constraint: "app_roles_application_id_fkey",
+        missing: ErrorKind::ApplicationNotFound,
+        in_use: ErrorKind::Unavailable,
+    },
+    Reference {
+        constraint: "access_tokens_application_id_fkey",
+        missing: ErrorKind::ApplicationNotFound,
+        in_use: ErrorKind::Unavailable,
+    },
+    Reference {
+        constraint: "app_role_members_role_id_fkey",
+        missing: ErrorKind::RoleNotFound,
+        in_use: ErrorKind::Unavailable,
+    },
+    Reference {
+        constraint: "app_role_members_account_id_fkey",
+        missing: ErrorKind::AppAccountNotFound,
+        in_use: ErrorKind::Unavailable,
+    },
+];
+
+/// The foreign key `err` violates, if it is a foreign-key violation Roster knows.
+fn violated_reference(err: &sqlx::Error) -> Option<&'static Reference> {
+    let db = err.as_database_error()?;
+    if !db.is_foreign_key_violation() {
+        return None;
+    }
+    let name = db.constraint()?;
+    REFERENCES.iter().find(|r| r.constraint == name)
+}
+
+/// Maps an error of a delete: a row that still names the deleted one is "in use".
+pub(crate) fn map_delete(err: sqlx::Error) -> Error {
+    match violated_reference(&err) {
+        Some(r) if r.in_use == ErrorKind::Unavailable => {
+            Error::with_detail(r.in_use, "rows were added for it concurrently; retry")
+        }
+        Some(r) => Error::new(r.in_use),
+        None => map(err),
+    }
+}
+
 /// Maps an error of a statement that may violate one of `uniques`.
 pub(crate) fn map_unique(err: sqlx::Error, uniques: &[Unique]) -> Error {
     if let Some(db) = err.as_database_error() {
@@ -93,9 +193,13 @@ pub(crate) fn map_unique(err: sqlx::Error, uniques: &[Unique]) -> Error {
     map(err)
 }
 
-/// Maps any other database error: unavailable when the database cannot be reached or cannot
+/// Maps any other database error: a known foreign-key violation to the catalog's "does not
+/// exist"; unavailable when the database cannot be reached or cannot
 /// take the write now, internal otherwise. The detail goes to logs only.
 pub(crate) fn map(err: sqlx::Error) -> Error {
+    if let Some(reference) = violated_reference(&err) {
+        return Error::new(reference.missing);
+    }
     let unavailable = match &err {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
         sqlx::Error::Database(db) => db.code().as_deref().is_some_and(is_unavailable),

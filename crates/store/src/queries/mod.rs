@@ -30,14 +30,18 @@ pub(crate) const APP_ORG_COLUMNS: &str =
 
 pub(crate) const ROLE_COLUMNS: &str = "id, application_id, code, name, created_at, updated_at";
 
-/// The row `$sql` selects (bound to `$binds`), if any.
+/// The row `$sql` selects (bound to `$binds`), if any; errors through `$map` (default
+/// `errors::map`).
 macro_rules! fetch_row {
     ($conn:expr, $row:ty, $sql:expr, [$($bind:expr),* $(,)?]) => {
+        $crate::queries::fetch_row!($conn, $row, $sql, [$($bind),*], $crate::errors::map)
+    };
+    ($conn:expr, $row:ty, $sql:expr, [$($bind:expr),* $(,)?], $map:expr) => {
         sqlx::query_as::<_, $row>($sql)
             $(.bind($bind))*
             .fetch_optional(&mut *$conn)
             .await
-            .map_err($crate::errors::map)
+            .map_err($map)
     };
 }
 pub(crate) use fetch_row;

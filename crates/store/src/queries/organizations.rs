@@ -199,7 +199,8 @@ macro_rules! impl_organizations {
                     self.conn,
                     (Option<String>,),
                     "DELETE FROM organizations WHERE id = $1 RETURNING parent_id",
-                    [id]
+                    [id],
+                    $crate::errors::map_delete
                 )?
                 .ok_or(roster_domain::ErrorKind::OrganizationNotFound)?;
                 self.org_joined(id, parent.as_deref(), -1);
@@ -381,7 +382,8 @@ macro_rules! impl_organizations {
                     self.conn,
                     (String,),
                     "DELETE FROM app_organizations WHERE id = $1 RETURNING application_id",
-                    [id]
+                    [id],
+                    $crate::errors::map_delete
                 )?
                 .ok_or(roster_domain::ErrorKind::AppOrgNotFound)?;
                 self.pending.lists.add(

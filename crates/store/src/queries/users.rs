@@ -146,7 +146,8 @@ macro_rules! impl_users {
                     self.conn,
                     (Option<String>,),
                     "DELETE FROM users WHERE id = $1 RETURNING org_id",
-                    [id]
+                    [id],
+                    $crate::errors::map_delete
                 )?
                 .ok_or(roster_domain::ErrorKind::UserNotFound)?;
                 $crate::queries::users::joined!(self, id, &org_id, -1);
