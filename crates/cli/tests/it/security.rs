@@ -145,6 +145,33 @@ async fn logs_never_hold_secrets() {
         .await
         .unwrap();
     let (_, rotated) = read(res).await;
+    // Credentials where they do not belong (refused), and in the Basic header (accepted).
+    let in_query = format!(
+        "/token?grant_type=client_credentials&client_id={}&client_secret=Query-secret-guess",
+        app.client_id
+    );
+    assert_eq!(
+        read(
+            server
+                .http
+                .post(server.url(&in_query))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await
+        .0,
+        400
+    );
+    let basic = server
+        .http
+        .post(server.url("/token"))
+        .basic_auth(ADMIN_ID, Some(ADMIN_SECRET))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read(basic).await.0, 200);
     server.stop().await;
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.len() > 1000, "trace logging ran: {} bytes", text.len());
@@ -156,6 +183,9 @@ async fn logs_never_hold_secrets() {
         "User-pw-Secret",
         "Account-pw-Secret",
         "Wrong-secret-guess",
+        "Query-secret-guess",
+        // base64 of the Basic header's id:secret
+        "aXQtYWRtaW46aXQtYWRtaW4tc2VjcmV0LTAxMjM0NTY3ODk",
         rotated["client_secret"].as_str().unwrap(),
         TEST_SECRET_KEY,
     ] {
