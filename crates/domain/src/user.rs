@@ -8,6 +8,9 @@ use serde_json::{Map, Value};
 pub const MAX_USER_NAME_CHARS: usize = 64;
 pub const MAX_TEXT_CHARS: usize = 255;
 pub const MAX_PASSWORD_CHARS: usize = 128;
+/// Shortest user password accepted, until a configurable password policy replaces it (the
+/// reference's own example password has 8 characters).
+pub const MIN_PASSWORD_CHARS: usize = 8;
 
 /// The optional personal attributes (`attr_*` fields of the reference).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -262,9 +265,10 @@ impl UserAttrs {
 pub fn validate_password(password: Option<String>) -> Result<Option<String>> {
     match password {
         Some(p) if !p.is_empty() => {
-            if p.chars().count() > MAX_PASSWORD_CHARS {
+            let chars = p.chars().count();
+            if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
                 return Err(Error::invalid(format!(
-                    "password must be at most {MAX_PASSWORD_CHARS} characters."
+                    "password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters."
                 )));
             }
             Ok(Some(p))

@@ -24,7 +24,7 @@ pub use secrets::SecretKey;
 pub use users::UserDetails;
 
 use roster_domain::audit::AuditRecord;
-use roster_domain::time::Millis;
+use roster_domain::time::{now_millis, Millis};
 use roster_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,9 +122,26 @@ impl Service {
         }
     }
 
-    /// Whether the store answers, for `/health`.
+    /// Whether the store answers reads, and takes writes, for `/health`. After a write failed
+    /// for want of the database (a full disk), a probe write tells whether writes work again.
     pub async fn check_store(&self) -> roster_domain::Result<()> {
-        self.store().ping().await
+        self.store().ping().await?;
+        if let Some(failure) = self.store().last_write_failure() {
+            let probe = self
+                .store()
+                .write(|tx| Box::pin(async move { tx.probe_write(now_millis()).await }))
+                .await;
+            if let Err(e) = probe {
+                return Err(roster_domain::Error::with_detail(
+                    roster_domain::ErrorKind::WritesFailing,
+                    format!(
+                        "{failure}; probe: {}",
+                        e.detail().unwrap_or(e.kind().message())
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -46,10 +46,35 @@ pub trait Store: Send + Sync + 'static {
     async fn run_read(&self, job: Job) -> Result<Output>;
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;
+    /// Why the last write failed for want of the database (a full disk, a lost server), if
+    /// it did; cleared by the next write that commits.
+    fn last_write_failure(&self) -> Option<String>;
     /// Finishes queued writes and closes connections.
     async fn close(&self);
     /// Backend name for logs and `/health`.
     fn backend(&self) -> &'static str;
+}
+
+/// The outcome of the last write, for `/health`: writes can fail while reads work.
+#[derive(Debug, Default)]
+pub(crate) struct WriteHealth(std::sync::Mutex<Option<String>>);
+
+impl WriteHealth {
+    pub(crate) fn record<T>(&self, outcome: &Result<T>) {
+        let failure = match outcome {
+            Ok(_) => None,
+            Err(e) if e.kind() == roster_domain::ErrorKind::Unavailable => {
+                Some(e.detail().unwrap_or("unavailable").to_owned())
+            }
+            // A refused request says nothing about the database.
+            Err(_) => return,
+        };
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = failure;
+    }
+
+    pub(crate) fn failure(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 impl dyn Store {

@@ -47,6 +47,7 @@ pub struct PgStore {
     pool: PgPool,
     /// Folds of page mark deltas running after their writes; `close` waits for them.
     folds: std::sync::Mutex<JoinSet<()>>,
+    write_health: crate::WriteHealth,
 }
 
 impl PgStore {
@@ -111,6 +112,7 @@ impl PgStore {
         let store = Self {
             pool,
             folds: Default::default(),
+            write_health: Default::default(),
         };
         store.spawn_folds(left);
         Ok(store)
@@ -165,9 +167,9 @@ async fn fold(pool: PgPool, scope: Scope) {
     }
 }
 
-#[async_trait]
-impl Store for PgStore {
-    async fn run_write(&self, job: Job) -> Result<Output> {
+impl PgStore {
+    /// Runs `job` in a transaction of its own.
+    async fn write_job(&self, job: Job) -> Result<Output> {
         let mut tx = self.pool.begin().await.map_err(map)?;
         let (outcome, folds) = {
             let mut work = PgTx::for_write(&mut tx, Default::default());
@@ -190,12 +192,31 @@ impl Store for PgStore {
         }
     }
 
-    async fn append(&self, rows: Vec<Appended>) -> Result<()> {
+    async fn append_rows(&self, rows: Vec<Appended>) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(map)?;
         let mut deferred = Deferred::default();
         deferred.add(rows);
         PgTx::for_write(&mut tx, deferred).apply_pending().await?;
         tx.commit().await.map_err(map)
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn run_write(&self, job: Job) -> Result<Output> {
+        let outcome = self.write_job(job).await;
+        self.write_health.record(&outcome);
+        outcome
+    }
+
+    async fn append(&self, rows: Vec<Appended>) -> Result<()> {
+        let outcome = self.append_rows(rows).await;
+        self.write_health.record(&outcome);
+        outcome
+    }
+
+    fn last_write_failure(&self) -> Option<String> {
+        self.write_health.failure()
     }
 
     async fn run_read(&self, job: Job) -> Result<Output> {

@@ -56,6 +56,7 @@ pub struct SqliteStore {
     /// Tells the writer to finish what is queued and stop; and the writer's task.
     writer: Mutex<Option<(oneshot::Sender<()>, JoinHandle<()>)>>,
     readers: SqlitePool,
+    write_health: crate::WriteHealth,
 }
 
 fn options(url: &str, create: Create) -> Result<SqliteConnectOptions> {
@@ -126,6 +127,7 @@ impl SqliteStore {
             jobs,
             writer: Mutex::new(Some((stop, writer))),
             readers,
+            write_health: Default::default(),
         })
     }
 }
@@ -138,9 +140,12 @@ impl SqliteStore {
             .send((work, reply))
             .await
             .map_err(|_| Error::with_detail(ErrorKind::Unavailable, "the store is closed"))?;
-        answer
+        let outcome = answer
             .await
-            .map_err(|_| Error::with_detail(ErrorKind::Unavailable, "the store writer stopped"))?
+            .map_err(|_| Error::with_detail(ErrorKind::Unavailable, "the store writer stopped"))
+            .and_then(|outcome| outcome);
+        self.write_health.record(&outcome);
+        outcome
     }
 }
 
@@ -163,6 +168,10 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
         let mut conn = self.readers.acquire().await.map_err(map)?;
         conn.ping().await.map_err(map)
+    }
+
+    fn last_write_failure(&self) -> Option<String> {
+        self.write_health.failure()
     }
 
     async fn close(&self) {

@@ -196,6 +196,8 @@ pub trait MaintenanceTx: Send {
     async fn rebuild_page_marks(&mut self) -> Result<()>;
     /// Where the page marks disagree with the rows they count; empty when all agree.
     async fn page_mark_errors(&mut self) -> Result<Vec<String>>;
+    /// Rewrites the one row of `write_probe`: a write that needs room on disk.
+    async fn probe_write(&mut self, at: Millis) -> Result<()>;
 }
 
 /// Everything a use case may do in one transaction.

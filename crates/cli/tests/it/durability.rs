@@ -84,3 +84,91 @@ async fn default_database_is_created_with_its_folder() {
     assert!(dir.path().join("roster-data/roster.db").is_file());
     child.kill().await.unwrap();
 }
+
+/// A small filesystem of its own, unmounted when dropped.
+struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    /// `None` where mounting is not allowed (not root): the test then says it was skipped.
+    fn mount(size: &str) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(Self(dir))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+/// With the disk full, writes answer 503 and `/health` says writes fail (reads still work);
+/// once there is room again, `/health` answers 200 and writes work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reports_failing_writes_on_a_full_disk() {
+    let Some(disk) = Tmpfs::mount("12m") else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let ballast = disk.0.path().join("ballast");
+    std::fs::write(&ballast, vec![0u8; 6 * 1024 * 1024]).unwrap();
+    let url = format!("sqlite://{}", disk.0.path().join("roster.db").display());
+    let mut server =
+        Server::start_on(TestDb::borrowed(Backend::Sqlite, url), Options::default()).await;
+    let token = server.admin().await;
+    let health = |server: &Server| {
+        let url = format!("{}/health", server.base);
+        let http = server.http.clone();
+        async move { read(http.get(url).send().await.unwrap()).await }
+    };
+    assert_eq!(health(&server).await.0, 200);
+    let filler = "x".repeat(60 * 1024);
+    let mut failed = None;
+    for i in 0..400 {
+        let answer = server.post(&token, "/users", json!({"user_name": format!("f{i}"), "mobile": format!("1370000{i:04}"), "extension": {"filler": filler}})).await;
+        if answer.0 != 201 {
+            failed = Some(answer);
+            break;
+        }
+    }
+    let failed = failed.expect("the disk filled up");
+    assert_error(&failed, 503, "SYSTEM.0002");
+    assert_error(&health(&server).await, 503, "SYSTEM.0003");
+    assert_eq!(
+        read(
+            server
+                .http
+                .get(format!("{}/health/live", server.base))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        server.get(&token, "/users?offset=0&limit=10").await.0,
+        200,
+        "reads still work"
+    );
+    std::fs::remove_file(&ballast).unwrap();
+    assert_eq!(health(&server).await.0, 200, "room again: writes work");
+    let after = server
+        .post(
+            &token,
+            "/users",
+            json!({"user_name": "after", "mobile": "13600000000"}),
+        )
+        .await;
+    assert_eq!(after.0, 201, "{after:?}");
+}

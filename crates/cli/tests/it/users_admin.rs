@@ -108,7 +108,14 @@ on_each_store! {
         assert_error(&server.put(&token, &verify, json!({"old_password": "Old-pass-1"})).await, 400, "PARAM.0001");
         let (status, body) = server.put(&token, &verify, json!({"old_password": "Old-pass-1", "password": "New-pass-2"})).await;
         assert_eq!((status, body), (200, json!({"user_id": id})));
-        assert_error(&server.put(&token, &verify, json!({"old_password": "Old-pass-1", "password": "x"})).await, 400, "USER.0004");
+        assert_error(&server.put(&token, &verify, json!({"old_password": "Old-pass-1", "password": "Another-5"})).await, 400, "USER.0004");
+        // Too short or too long, whoever asks.
+        for bad in ["x", "1234567", &"p".repeat(129)] {
+            let answer = server.put(&token, &format!("/users/{id}/change-password"), json!({"password": bad})).await;
+            assert_error(&answer, 400, "PARAM.0001");
+            assert!(answer.1["error_msg"].as_str().unwrap().contains("8 to 128 characters"), "{}", answer.1);
+        }
+        assert_error(&server.post(&token, "/users", json!({"user_name": "short", "mobile": "13800000077", "password": "1234567"})).await, 400, "PARAM.0001");
         let admin_set = format!("/users/{id}/change-password");
         let (status, _) = server.put(&token, &admin_set, json!({"password": "Third-pass-3", "pwd_must_modify": false})).await;
         assert_eq!(status, 200);
@@ -117,11 +124,11 @@ on_each_store! {
         assert!(user["pwd_change_at"].is_string());
         assert_eq!(server.put(&token, &verify, json!({"old_password": "Third-pass-3", "password": "Fourth-4"})).await.0, 200);
         assert_error(&server.put(&token, &admin_set, json!({})).await, 400, "PARAM.0001");
-        assert_error(&server.put(&token, &format!("/users/{GHOST}/change-password"), json!({"password": "p"})).await, 400, "USER.0001");
+        assert_error(&server.put(&token, &format!("/users/{GHOST}/change-password"), json!({"password": "Ghost-pass-1"})).await, 400, "USER.0001");
         // A user without a password has no original password to verify.
         let other = server.create_user("lisi").await;
-        assert_error(&server.put(&token, &format!("/users/{other}/change-password-verify"), json!({"old_password": "", "password": "p"})).await, 400, "PARAM.0001");
-        assert_error(&server.put(&token, &format!("/users/{other}/change-password-verify"), json!({"old_password": "guess", "password": "p"})).await, 400, "USER.0004");
+        assert_error(&server.put(&token, &format!("/users/{other}/change-password-verify"), json!({"old_password": "", "password": "Guess-pass-1"})).await, 400, "PARAM.0001");
+        assert_error(&server.put(&token, &format!("/users/{other}/change-password-verify"), json!({"old_password": "guess", "password": "Guess-pass-1"})).await, 400, "USER.0004");
     }
 
     async fn show_by_username(backend: Backend) {

@@ -4,3 +4,8 @@
 -- is refused too, on every node and after restarts, and re-enabling revives none.
 ALTER TABLE applications ADD COLUMN token_generation BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE access_tokens ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;
+
+-- One row that `/health` rewrites, with as many bytes as a large request writes, to learn
+-- whether writes work again after they failed (a full disk fails writes while reads go on).
+CREATE TABLE write_probe (id INTEGER NOT NULL PRIMARY KEY, at BIGINT NOT NULL, filler BLOB);
+INSERT INTO write_probe (id, at) VALUES (1, 0);

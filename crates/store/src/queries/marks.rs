@@ -373,6 +373,9 @@ pub(crate) fn cut(count: i64, every_part: Vec<String>, part: i64) -> (Vec<String
 /// Defines, on `$tx`, applying pending list changes, rebuilding and checking marks, and
 /// reading a page by them. `$lock` takes a transaction-scoped lock where writers run
 /// concurrently.
+/// Size of the `/health` probe write.
+pub(crate) const PROBE_BYTES: usize = 256 * 1024;
+
 macro_rules! impl_marks {
     ($tx:ident, $lock:expr) => {
         impl<'c> $tx<'c> {
@@ -834,6 +837,14 @@ macro_rules! impl_marks {
 
             async fn page_mark_errors(&mut self) -> roster_domain::Result<Vec<String>> {
                 self.mark_errors().await
+            }
+
+            async fn probe_write(&mut self, at: roster_domain::time::Millis) -> roster_domain::Result<()> {
+                // Bytes that do not compress, as many as a large request writes: a write
+                // that fits in the last free page proves nothing.
+                let filler: Vec<u8> = (0..$crate::queries::marks::PROBE_BYTES).map(|_| rand::random::<u8>()).collect();
+                $crate::queries::execute!(self.conn, "UPDATE write_probe SET at = $1, filler = $2 WHERE id = 1", [at, filler], $crate::errors::map)?;
+                Ok(())
             }
         }
     };
