@@ -43,6 +43,7 @@ pub struct FileConfig {
     pub request_timeout_secs: Option<u64>,
     pub log_format: Option<LogFormat>,
     pub on_user_delete: Option<OnUserDelete>,
+    pub audit_retention_days: Option<u64>,
     pub bootstrap_client_id: Option<String>,
     pub bootstrap_client_secret: Option<Secret>,
     pub secret_key: Option<Secret>,
@@ -176,6 +177,10 @@ pub struct ServeArgs {
     /// What happens to a deleted user's application accounts. Default: delete.
     #[arg(long, env = "ROSTER_ON_USER_DELETE", value_enum)]
     pub on_user_delete: Option<OnUserDelete>,
+    /// Days audit records are kept (older ones are deleted every 10 minutes, in short
+    /// batches); 0 keeps them for ever. Default: 400.
+    #[arg(long, env = "ROSTER_AUDIT_RETENTION_DAYS")]
+    pub audit_retention_days: Option<u64>,
     /// Client id of an `all`-permission application created at start if absent (its secret:
     /// ROSTER_BOOTSTRAP_CLIENT_SECRET or ROSTER_BOOTSTRAP_CLIENT_SECRET_FILE). Default: none,
     /// and a fresh database then has no application: see `roster app create`.
@@ -279,7 +284,7 @@ impl ServeArgs {
             database: database_url(&self.db, &file),
             listen: self
                 .listen
-                .or(file.listen)
+                .or(file.listen.clone())
                 .unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             bootstrap,
@@ -295,6 +300,7 @@ impl ServeArgs {
                     .token_rate_per_address
                     .or(file.token_rate_per_address)
                     .unwrap_or(defaults.token_rate_per_address),
+                audit_retention: audit_retention(self.audit_retention_days, &file),
                 on_user_delete: match self.on_user_delete.or(file.on_user_delete) {
                     Some(OnUserDelete::Orphan) => roster_service::UserDeletePolicy::OrphanAccounts,
                     Some(OnUserDelete::Delete) | None => {
@@ -334,6 +340,15 @@ impl ServeArgs {
             },
         })
     }
+}
+
+/// How long audit records are kept: `days` (flag or variable), else the file's, else the
+/// default; 0 keeps them for ever.
+pub fn audit_retention(days: Option<u64>, file: &FileConfig) -> Option<Duration> {
+    let days = days
+        .or(file.audit_retention_days)
+        .unwrap_or(roster_service::DEFAULT_AUDIT_RETENTION_DAYS);
+    (days > 0).then(|| Duration::from_secs(days.saturating_mul(86_400)))
 }
 
 /// The database a URL names, as an operator wants to read it: an embedded store's file as an

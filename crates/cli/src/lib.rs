@@ -66,6 +66,16 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
+    /// Delete audit records older than the retention period now (the server does it every
+    /// 10 minutes); prints {"deleted": N}.
+    Trim {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// Days records are kept; 0 keeps them for ever. Default: the configuration's
+        /// audit_retention_days, else 400.
+        #[arg(long, env = "ROSTER_AUDIT_RETENTION_DAYS")]
+        retention_days: Option<u64>,
+    },
     /// List audit records, newest first; prints {"total", "records"} as the API does.
     List {
         #[command(flatten)]
@@ -141,6 +151,9 @@ where
                 import_users(db, file, argon2).await
             }
             Command::RotateSecretKey { db } => rotate_secret_key(db).await,
+            Command::Audit(AuditCommand::Trim { db, retention_days }) => {
+                trim_audit(db, retention_days).await
+            }
             Command::Reindex { db } => reindex(db).await,
             Command::Audit(AuditCommand::List {
                 db,
@@ -240,16 +253,23 @@ async fn serve(args: ServeArgs) -> Result<()> {
     writeln!(stdout, "roster listening on http://{addr}")?;
     stdout.flush()?;
 
-    let purger = tokio::spawn(purge_tokens(service.clone()));
-    let served = roster_http::serve(listener, service, &config.http, shutdown).await;
-    purger.abort();
+    let upkeep = tokio::spawn(upkeep(service.clone()));
+    let flusher = tokio::spawn(flush_refused_tokens(service.clone()));
+    let served = roster_http::serve(listener, service.clone(), &config.http, shutdown).await;
+    upkeep.abort();
+    flusher.abort();
+    // What was counted since the last flush is written before the store closes.
+    if let Err(e) = service.flush_refused_tokens().await {
+        tracing::warn!(error = %e, "auditing refused token requests failed");
+    }
     store.close().await;
     tracing::info!("stopped");
     served.context("serving HTTP")
 }
 
-/// Expired tokens are kept a day (so their holders hear "expired"), then deleted.
-async fn purge_tokens(service: Service) {
+/// Every 10 minutes, from the start: expired tokens are deleted once a day old (until then
+/// their holders hear "expired"), and audit records past the retention period.
+async fn upkeep(service: Service) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
@@ -261,7 +281,36 @@ async fn purge_tokens(service: Service) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "purging expired tokens failed"),
         }
+        match service.trim_audit_log().await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "trimmed the audit log"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "trimming the audit log failed"),
+        }
     }
+}
+
+/// Refused token requests are counted in memory and written every 10 seconds, one record
+/// per client id, address and reason.
+async fn flush_refused_tokens(service: Service) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        if let Err(e) = service.flush_refused_tokens().await {
+            tracing::warn!(error = %e, "auditing refused token requests failed");
+        }
+    }
+}
+
+async fn trim_audit(db: DatabaseArgs, retention_days: Option<u64>) -> Result<()> {
+    let file = config::read_file_config(db.config.as_deref())?;
+    let settings = roster_service::Settings {
+        audit_retention: config::audit_retention(retention_days, &file),
+        ..Default::default()
+    };
+    let (store, service) = open_for_command(&db, settings).await?;
+    let deleted = service.trim_audit_log().await;
+    store.close().await;
+    print_json(&serde_json::json!({ "deleted": deleted.map_err(operator_error)? }))
 }
 
 /// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not when
@@ -379,21 +428,7 @@ async fn list_audit(
         .await;
     store.close().await;
     let listed = listed.map_err(operator_error)?;
-    let records: Vec<_> = listed
-        .items
-        .into_iter()
-        .map(|e| {
-            serde_json::json!({
-                "id": e.id,
-                "at": roster_domain::time::format_millis(e.at),
-                "actor": e.actor,
-                "operation": e.operation,
-                "target_type": e.target_type,
-                "target_id": e.target_id,
-            })
-        })
-        .collect();
-    print_json(&serde_json::json!({ "total": listed.total, "records": records }))
+    print_json(&roster_http::AuditList::from(listed))
 }
 
 /// Opens the database an admin command names (flag, variable or TOML file) and the

@@ -10,6 +10,9 @@ pub struct AuditRecord {
     pub operation: &'static str,
     pub target_type: &'static str,
     pub target_id: String,
+    /// How many events of this kind the record stands for (refused token requests are
+    /// counted per interval); 1 for every change.
+    pub count: i64,
 }
 
 /// Actor name for changes made by the `roster` command line rather than an API client.
@@ -26,6 +29,7 @@ pub struct AuditEntry {
     pub operation: String,
     pub target_type: String,
     pub target_id: String,
+    pub count: i64,
 }
 
 /// Which records a listing shows; every field narrows it.

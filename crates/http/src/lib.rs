@@ -10,7 +10,7 @@ mod views;
 
 pub use error::ApiError;
 /// What the application extension answers, for the CLI to print the very same documents.
-pub use views::{ApplicationIdView, ApplicationList, ApplicationView, CredentialsView};
+pub use views::{ApplicationIdView, ApplicationList, ApplicationView, AuditList, CredentialsView};
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;

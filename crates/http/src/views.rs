@@ -437,6 +437,9 @@ pub struct AuditView {
     pub operation: String,
     pub target_type: String,
     pub target_id: String,
+    /// Events the record stands for: refused token requests are counted per client id,
+    /// address and reason over an interval; 1 otherwise.
+    pub count: i64,
 }
 
 impl From<roster_domain::audit::AuditEntry> for AuditView {
@@ -448,6 +451,7 @@ impl From<roster_domain::audit::AuditEntry> for AuditView {
             operation: e.operation,
             target_type: e.target_type,
             target_id: e.target_id,
+            count: e.count,
         }
     }
 }
@@ -456,4 +460,13 @@ impl From<roster_domain::audit::AuditEntry> for AuditView {
 pub struct AuditList {
     pub total: i64,
     pub records: Vec<AuditView>,
+}
+
+impl From<Page<roster_domain::audit::AuditEntry>> for AuditList {
+    fn from(page: Page<roster_domain::audit::AuditEntry>) -> Self {
+        Self {
+            total: page.total,
+            records: page.items.into_iter().map(Into::into).collect(),
+        }
+    }
 }

@@ -257,7 +257,35 @@ impl Service {
     }
 }
 
+/// Audit records deleted per transaction when trimming: short transactions, so that requests
+/// are not held up behind one long delete.
+const TRIM_BATCH: i64 = 5_000;
+
 impl Service {
+    /// Deletes audit records older than the retention period, in short batches; says how
+    /// many. Nothing when records are kept for ever.
+    pub async fn trim_audit_log(&self) -> Result<u64> {
+        let Some(retention) = self.settings().audit_retention else {
+            return Ok(0);
+        };
+        let cutoff =
+            now_millis().saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+        let mut deleted = 0;
+        loop {
+            let batch = self
+                .store()
+                .write(move |tx| {
+                    Box::pin(async move { tx.delete_audit_before(cutoff, TRIM_BATCH).await })
+                })
+                .await?;
+            deleted += batch;
+            if batch < TRIM_BATCH as u64 {
+                return Ok(deleted);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// Audit records, newest first, for administrators (Roster extension).
     pub async fn list_audit(
         &self,

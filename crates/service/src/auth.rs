@@ -13,6 +13,9 @@ use roster_domain::time::{now_millis, Millis};
 use roster_domain::{secret, Error, ErrorKind, Result};
 use std::net::IpAddr;
 
+/// Longest client id there can be (`validate_client_id`); longer ones are refused unread.
+const MAX_CLIENT_ID_CHARS: usize = 128;
+
 /// Longest bearer token looked at; anything longer cannot be one of ours.
 const MAX_TOKEN_CHARS: usize = 512;
 
@@ -99,60 +102,6 @@ impl TokenCache {
     }
 }
 
-type KeyedLimiter<K> = governor::DefaultKeyedRateLimiter<K>;
-
-/// Token issue limits: per client id and per source address. Both keyed maps are bounded by
-/// forgetting idle keys (`forget_idle`), run with the token purge.
-pub(crate) struct TokenLimits {
-    per_client: Option<KeyedLimiter<String>>,
-    per_address: Option<KeyedLimiter<IpAddr>>,
-}
-
-fn limiter<K: std::hash::Hash + Eq + Clone>(per_second: u32) -> Option<KeyedLimiter<K>> {
-    let rate = std::num::NonZeroU32::new(per_second)?;
-    let burst = std::num::NonZeroU32::new(per_second.saturating_mul(2)).unwrap_or(rate);
-    Some(governor::RateLimiter::keyed(
-        governor::Quota::per_second(rate).allow_burst(burst),
-    ))
-}
-
-impl TokenLimits {
-    pub fn new(settings: &Settings) -> Self {
-        Self {
-            per_client: limiter(settings.token_rate_per_client),
-            per_address: limiter(settings.token_rate_per_address),
-        }
-    }
-
-    fn check(&self, client_id: &str, source: Option<IpAddr>) -> Result<()> {
-        let address_ok = match (&self.per_address, source) {
-            (Some(l), Some(ip)) => l.check_key(&ip).is_ok(),
-            _ => true,
-        };
-        // Only client ids up to a sane length are keys: garbage cannot grow the map much.
-        let client_ok = match &self.per_client {
-            Some(l) if client_id.len() <= 128 => l.check_key(&client_id.to_owned()).is_ok(),
-            _ => true,
-        };
-        if address_ok && client_ok {
-            Ok(())
-        } else {
-            Err(ErrorKind::TooManyTokenRequests.into())
-        }
-    }
-
-    fn forget_idle(&self) {
-        if let Some(l) = &self.per_client {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
-        if let Some(l) = &self.per_address {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
-    }
-}
-
 impl Inner {
     fn caller_if_valid(known: &Known, now: Millis) -> Result<Caller> {
         if known.expires_at <= now {
@@ -164,8 +113,10 @@ impl Inner {
 }
 
 impl Service {
-    /// `ShowAuthToken`: exchanges client credentials for an access token. Limited per client
-    /// id and per `source` address; a refusal for bad credentials is audited.
+    /// `ShowAuthToken`: exchanges client credentials for an access token. Attempts are limited
+    /// per source address and per client id and address; issued tokens per client id (so a
+    /// guesser without the secret cannot spend the client's budget). Refusals for bad
+    /// credentials are audited, counted per interval.
     pub async fn issue_token(
         &self,
         grant_type: Option<&str>,
@@ -173,39 +124,47 @@ impl Service {
         client_secret: Option<&str>,
         source: Option<IpAddr>,
     ) -> Result<IssuedToken> {
-        self.inner
-            .token_limits
-            .check(client_id.unwrap_or_default(), source)?;
-        let result = self
-            .issue_token_checked(grant_type, client_id, client_secret)
-            .await;
-        if let Err(e) = &result {
-            if matches!(
-                e.kind(),
-                ErrorKind::InvalidClient | ErrorKind::ApplicationDisabled
-            ) {
-                self.audit_refused_token(client_id.unwrap_or_default(), source, e.kind())
-                    .await;
+        let client_id = client_id.unwrap_or_default();
+        let limits = &self.inner.token_limits;
+        limits.check_attempt(client_id, source)?;
+        let result = if client_id.len() > MAX_CLIENT_ID_CHARS {
+            // No client has such an id; nothing to look up, nothing to key a limit by.
+            Err(ErrorKind::InvalidClient.into())
+        } else {
+            self.issue_token_checked(grant_type, Some(client_id), client_secret)
+                .await
+        };
+        match &result {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::InvalidClient | ErrorKind::ApplicationDisabled
+                ) =>
+            {
+                self.inner.refusals.count(client_id, source, e.kind());
             }
+            Err(_) => {}
         }
         result
     }
 
-    /// Records a refused token request: the client id tried, from where, and why.
-    async fn audit_refused_token(&self, client_id: &str, source: Option<IpAddr>, why: ErrorKind) {
-        let client: String = client_id.chars().take(128).collect();
-        let actor = match source {
-            Some(ip) => format!("{client}@{ip}"),
-            None => client.clone(),
-        };
-        let record = crate::audit(now_millis(), &actor, "TokenRefused", why.code(), &client);
-        let written = self
-            .store()
-            .append(vec![roster_store::Appended::Audit(record)])
-            .await;
-        if let Err(e) = written {
-            tracing::warn!(error = %e, "could not audit a refused token request");
+    /// Writes the refused token requests counted since the last call as audit records, one
+    /// per client id, address and reason, with their count. The server calls it every few
+    /// seconds and when it stops.
+    pub async fn flush_refused_tokens(&self) -> Result<()> {
+        let records = self.inner.refusals.take();
+        if records.is_empty() {
+            return Ok(());
         }
+        self.store()
+            .append(
+                records
+                    .into_iter()
+                    .map(roster_store::Appended::Audit)
+                    .collect(),
+            )
+            .await
     }
 
     async fn issue_token_checked(
@@ -247,6 +206,8 @@ impl Service {
         if app.disabled {
             return Err(ErrorKind::ApplicationDisabled.into());
         }
+        // Only now, with the secret proved: attempts without it cannot spend this budget.
+        self.inner.token_limits.check_issue(&client_id)?;
 
         let access_token = secret::generate();
         let now = now_millis();

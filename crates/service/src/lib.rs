@@ -11,6 +11,7 @@ mod organizations;
 mod password;
 mod roles;
 mod secrets;
+mod throttle;
 mod users;
 
 pub use accounts::AccountDetails;
@@ -48,7 +49,12 @@ pub struct Settings {
     pub token_rate_per_client: u32,
     /// Token requests allowed per second from one source address; 0: no limit.
     pub token_rate_per_address: u32,
+    /// How long audit records are kept; `None`: for ever.
+    pub audit_retention: Option<Duration>,
 }
+
+/// Audit records are kept this long by default.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 400;
 
 /// The reference's "delete system user" setting: by default a deleted user's accounts are
 /// deleted; kept, they become orphan accounts.
@@ -70,6 +76,7 @@ impl Default for Settings {
             secret_key: None,
             token_rate_per_client: 100,
             token_rate_per_address: 200,
+            audit_retention: Some(Duration::from_secs(DEFAULT_AUDIT_RETENTION_DAYS * 86_400)),
         }
     }
 }
@@ -84,7 +91,8 @@ struct Inner {
     store: Arc<dyn Store>,
     settings: Settings,
     tokens: auth::TokenCache,
-    token_limits: auth::TokenLimits,
+    token_limits: throttle::TokenLimits,
+    refusals: throttle::RefusedTokens,
     passwords: password::Hasher,
     sealer: Option<secrets::Sealer>,
 }
@@ -94,7 +102,8 @@ impl Service {
         Ok(Self {
             inner: Arc::new(Inner {
                 tokens: auth::TokenCache::new(&settings),
-                token_limits: auth::TokenLimits::new(&settings),
+                token_limits: throttle::TokenLimits::new(&settings),
+                refusals: Default::default(),
                 passwords: password::Hasher::new(&settings.argon2)?,
                 sealer: settings.secret_key.as_ref().map(secrets::Sealer::new),
                 store,
@@ -158,5 +167,6 @@ fn audit(
         operation,
         target_type,
         target_id: target_id.to_owned(),
+        count: 1,
     }
 }

@@ -293,6 +293,7 @@ pub(crate) struct AuditRow {
     pub operation: String,
     pub target_type: String,
     pub target_id: String,
+    pub count: i64,
 }
 
 impl AuditRow {
@@ -304,6 +305,7 @@ impl AuditRow {
             operation: self.operation,
             target_type: self.target_type,
             target_id: self.target_id,
+            count: self.count,
         }
     }
 }

@@ -186,6 +186,8 @@ pub trait AuditTx: Send {
         filter: &AuditFilter,
         page: PageRequest,
     ) -> Result<Page<AuditEntry>>;
+    /// Deletes at most `limit` of the oldest records from before `at`; says how many.
+    async fn delete_audit_before(&mut self, at: Millis, limit: i64) -> Result<u64>;
 }
 
 /// The store's own upkeep.

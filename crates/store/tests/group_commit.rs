@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 fn record(target: String) -> AuditRecord {
     AuditRecord {
+        count: 1,
         at: 0,
         actor: "test".into(),
         operation: "Test",

@@ -55,3 +55,44 @@ on_each_store! {
         assert_eq!(listed, about);
     }
 }
+
+/// Records past the retention period are deleted (in batches); newer ones stay.
+mod retention {
+    use crate::support::*;
+
+    on_each_store! {
+        async fn old_records_are_trimmed(backend: Backend) {
+            let mut server = Server::start(backend).await;
+            server.create_user("kept").await;
+            let db = server.stop().await;
+            let day = 86_400_000i64;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+            // 12,000 records 500 days old (more than one batch), 10 that are 300 days old.
+            let old = now - 500 * day;
+            db.exec(&records(12_000, old, "old")).await;
+            let recent = now - 300 * day;
+            db.exec(&records(10, recent, "recent")).await;
+            let before = db.scalar("SELECT COUNT(*) FROM audit_log").await;
+            let (ok, out, err) = roster(&["audit", "trim", "--database", &db.url]).await;
+            assert!(ok, "{err}");
+            assert_eq!(out["deleted"], 12_000, "{out}");
+            assert_eq!(db.scalar("SELECT COUNT(*) FROM audit_log").await, before - 12_000);
+            assert_eq!(db.scalar("SELECT COUNT(*) FROM audit_log WHERE actor = 'old'").await, 0);
+            // A shorter retention takes the recent ones too; 0 keeps everything.
+            let (_, out, _) = roster(&["audit", "trim", "--database", &db.url, "--retention-days", "0"]).await;
+            assert_eq!(out["deleted"], 0);
+            let (_, out, _) = roster(&["audit", "trim", "--database", &db.url, "--retention-days", "200"]).await;
+            assert_eq!(out["deleted"], 10);
+            assert_eq!(db.scalar("SELECT COUNT(*) FROM audit_log WHERE operation = 'CreateUser'").await, 1, "today's record stays");
+        }
+    }
+
+    /// Inserts `count` records of `actor` from time `at` on, in SQL both databases run.
+    fn records(count: u32, at: i64, actor: &str) -> String {
+        format!(
+            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {count}) \
+             INSERT INTO audit_log (at, actor, operation, target_type, target_id, count) \
+             SELECT {at} + n, '{actor}', 'CreateUser', 'user', 'x', 1 FROM s"
+        )
+    }
+}

@@ -229,8 +229,5 @@ async fn audit(
     let page = service
         .list_audit(&caller, query.audit_filter()?, query.page()?)
         .await?;
-    Ok(Json(AuditList {
-        total: page.total,
-        records: page.items.into_iter().map(Into::into).collect(),
-    }))
+    Ok(Json(page.into()))
 }

@@ -196,10 +196,10 @@ macro_rules! impl_applications {
                 records: &[roster_domain::audit::AuditRecord],
             ) -> roster_domain::Result<()> {
                 for chunk in records.chunks(1000) {
-                    let rows = $crate::queries::values_list(chunk.len(), 5, $ph);
+                    let rows = $crate::queries::values_list(chunk.len(), 6, $ph);
                     let sql = format!(
-                        "INSERT INTO audit_log (at, actor, operation, target_type, target_id) \
-                         VALUES {rows}"
+                        "INSERT INTO audit_log (at, actor, operation, target_type, target_id, \
+                         count) VALUES {rows}"
                     );
                     let mut query = sqlx::query(&sql);
                     for r in chunk {
@@ -208,7 +208,8 @@ macro_rules! impl_applications {
                             .bind(&r.actor)
                             .bind(r.operation)
                             .bind(r.target_type)
-                            .bind(&r.target_id);
+                            .bind(&r.target_id)
+                            .bind(r.count);
                     }
                     query
                         .execute(&mut *self.conn)
@@ -216,6 +217,20 @@ macro_rules! impl_applications {
                         .map_err($crate::errors::map)?;
                 }
                 Ok(())
+            }
+
+            async fn delete_audit_before(
+                &mut self,
+                at: roster_domain::time::Millis,
+                limit: i64,
+            ) -> roster_domain::Result<u64> {
+                $crate::queries::execute!(
+                    self.conn,
+                    "DELETE FROM audit_log WHERE id IN \
+                     (SELECT id FROM audit_log WHERE at < $1 ORDER BY at LIMIT $2)",
+                    [at, limit],
+                    $crate::errors::map
+                )
             }
 
             async fn list_audit(
@@ -261,7 +276,7 @@ macro_rules! impl_applications {
                     .await
                     .map_err($crate::errors::map)?;
                 let select = format!(
-                    "SELECT id, at, actor, operation, target_type, target_id FROM audit_log \
+                    "SELECT id, at, actor, operation, target_type, target_id, count FROM audit_log \
                      {filter_sql} ORDER BY id DESC LIMIT {} OFFSET {}",
                     page.limit,
                     page.skip()

@@ -9,3 +9,7 @@ ALTER TABLE access_tokens ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;
 -- whether writes work again after they failed (a full disk fails writes while reads go on).
 CREATE TABLE write_probe (id INTEGER NOT NULL PRIMARY KEY, at BIGINT NOT NULL, filler BYTEA);
 INSERT INTO write_probe (id, at) VALUES (1, 0);
+
+-- Refused token requests are audited as one record per client id, source address and reason
+-- per interval, with how many there were; every other record counts one event.
+ALTER TABLE audit_log ADD COLUMN count BIGINT NOT NULL DEFAULT 1;

@@ -1,0 +1,170 @@
+//! What keeps the token endpoint from being flooded: rate limits that a guesser cannot turn
+//! against the client it guesses at, and refused attempts counted in memory and audited as one
+//! record per client id, address and reason per interval (not one row per attempt).
+
+use crate::Settings;
+use roster_domain::audit::AuditRecord;
+use roster_domain::time::{now_millis, Millis};
+use roster_domain::{ErrorKind, Result};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+type KeyedLimiter<K> = governor::DefaultKeyedRateLimiter<K>;
+
+fn limiter<K: std::hash::Hash + Eq + Clone>(per_second: u32) -> Option<KeyedLimiter<K>> {
+    let rate = std::num::NonZeroU32::new(per_second)?;
+    let burst = std::num::NonZeroU32::new(per_second.saturating_mul(2)).unwrap_or(rate);
+    Some(governor::RateLimiter::keyed(
+        governor::Quota::per_second(rate).allow_burst(burst),
+    ))
+}
+
+/// Token request limits. Every attempt counts against its source address and against its
+/// (client id, address) pair; only issued tokens count against the client id alone, so
+/// attempts from elsewhere without the secret leave the client's own budget whole. The keyed
+/// maps are bounded by forgetting idle keys (`forget_idle`, run with the token purge).
+pub(crate) struct TokenLimits {
+    per_address: Option<KeyedLimiter<IpAddr>>,
+    per_client_address: Option<KeyedLimiter<(String, Option<IpAddr>)>>,
+    issued_per_client: Option<KeyedLimiter<String>>,
+}
+
+impl TokenLimits {
+    pub fn new(settings: &Settings) -> Self {
+        Self {
+            per_address: limiter(settings.token_rate_per_address),
+            per_client_address: limiter(settings.token_rate_per_client),
+            issued_per_client: limiter(settings.token_rate_per_client),
+        }
+    }
+
+    /// Before anything is looked up: the address's and the (client id, address)'s budgets.
+    pub fn check_attempt(&self, client_id: &str, source: Option<IpAddr>) -> Result<()> {
+        if let (Some(l), Some(ip)) = (&self.per_address, source) {
+            l.check_key(&ip)
+                .map_err(|_| ErrorKind::TooManyTokenRequests)?;
+        }
+        if let Some(l) = &self.per_client_address {
+            // Over-long ids are refused unread; they key nothing.
+            if client_id.len() <= 128 {
+                l.check_key(&(client_id.to_owned(), source))
+                    .map_err(|_| ErrorKind::TooManyTokenRequests)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// After the credentials proved right: the client's budget of issued tokens.
+    pub fn check_issue(&self, client_id: &str) -> Result<()> {
+        match &self.issued_per_client {
+            Some(l) => l
+                .check_key(&client_id.to_owned())
+                .map_err(|_| ErrorKind::TooManyTokenRequests.into()),
+            None => Ok(()),
+        }
+    }
+
+    pub fn forget_idle(&self) {
+        if let Some(l) = &self.per_address {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+        if let Some(l) = &self.per_client_address {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+        if let Some(l) = &self.issued_per_client {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    }
+}
+
+/// Most distinct (client id, address, reason) counted between two flushes; beyond, new
+/// client ids from an address are counted together under `*`.
+const MAX_KEYS: usize = 10_000;
+/// Longest client id kept in a record.
+const MAX_CLIENT_CHARS: usize = 128;
+
+type RefusalKey = (String, Option<IpAddr>, ErrorKind);
+
+/// Refused token requests since the last flush: when the first came, and how many.
+#[derive(Default)]
+pub(crate) struct RefusedTokens(Mutex<HashMap<RefusalKey, (Millis, i64)>>);
+
+impl RefusedTokens {
+    pub fn count(&self, client_id: &str, source: Option<IpAddr>, why: ErrorKind) {
+        let client: String = client_id.chars().take(MAX_CLIENT_CHARS).collect();
+        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut key = (client, source, why);
+        if counts.len() >= MAX_KEYS && !counts.contains_key(&key) {
+            key.0 = "*".to_owned();
+        }
+        counts.entry(key).or_insert((now_millis(), 0)).1 += 1;
+    }
+
+    /// The counted refusals as audit records (actor `client@address`, operation
+    /// `TokenRefused`, the reason's code as target type, the client id as target), emptied.
+    pub fn take(&self) -> Vec<AuditRecord> {
+        let counts = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        counts
+            .into_iter()
+            .map(|((client, source, why), (at, count))| AuditRecord {
+                at,
+                actor: match source {
+                    Some(ip) => format!("{client}@{ip}"),
+                    None => client.clone(),
+                },
+                operation: "TokenRefused",
+                target_type: why.code(),
+                target_id: client,
+                count,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_counted_per_client_address_and_reason() {
+        let refused = RefusedTokens::default();
+        let ip: Option<IpAddr> = "127.0.0.2".parse().ok();
+        for _ in 0..5 {
+            refused.count("app", ip, ErrorKind::InvalidClient);
+        }
+        refused.count("app", None, ErrorKind::InvalidClient);
+        refused.count("app", ip, ErrorKind::ApplicationDisabled);
+        let mut records = refused.take();
+        records.sort_by_key(|r| (r.actor.clone(), r.target_type));
+        let summary: Vec<_> = records
+            .iter()
+            .map(|r| (r.actor.as_str(), r.target_type, r.count))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("app", "TOKEN.0002", 1),
+                ("app@127.0.0.2", "APP.0003", 1),
+                ("app@127.0.0.2", "TOKEN.0002", 5)
+            ]
+        );
+        assert!(refused.take().is_empty(), "taken once");
+    }
+
+    #[test]
+    fn memory_stays_bounded_under_random_client_ids() {
+        let refused = RefusedTokens::default();
+        let ip: Option<IpAddr> = "127.0.0.3".parse().ok();
+        for n in 0..(MAX_KEYS + 500) {
+            refused.count(&format!("guess-{n}"), ip, ErrorKind::InvalidClient);
+        }
+        let records = refused.take();
+        assert_eq!(records.len(), MAX_KEYS + 1);
+        let pooled = records.iter().find(|r| r.target_id == "*").map(|r| r.count);
+        assert_eq!(pooled, Some(500));
+    }
+}
