@@ -13,12 +13,10 @@ pub use error::ApiError;
 pub use views::{ApplicationIdView, ApplicationList, ApplicationView, AuditList, CredentialsView};
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use axum::Router;
 use roster_service::Service;
 use std::time::Duration;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Limits applied to every request.
@@ -102,9 +100,9 @@ pub fn router(service: Service, settings: &HttpSettings) -> Router {
         .fallback(|| async { ApiError::from(roster_domain::ErrorKind::RouteNotFound) })
         .with_state(service)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+        .layer(axum::middleware::from_fn_with_state(
             settings.request_timeout,
+            time_limit,
         ))
         .layer(axum::middleware::from_fn_with_state(
             (settings.max_uri_bytes, settings.max_header_bytes),
@@ -146,6 +144,30 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 /// Endpoints that take client credentials or sign-in secrets.
 fn is_credential_endpoint(path: &str) -> bool {
     path.ends_with("/token") || path.starts_with("/api/v1/") || path.starts_with("/api/v2/sdk/")
+}
+
+/// Answers `408` to a request that runs out of time, but only while none of its writes has
+/// started: "timed out" then means "nothing was written". A request whose write began is
+/// waited for and answered as usual (the database bounds how long a write takes).
+async fn time_limit(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let gate = roster_service::WriteGate::default();
+    let run = gate.clone().scope(next.run(request));
+    tokio::pin!(run);
+    tokio::select! {
+        response = &mut run => response,
+        () = tokio::time::sleep(limit) => {
+            if gate.cancel() {
+                ApiError::from(roster_domain::ErrorKind::RequestTimeout).into_response()
+            } else {
+                run.await
+            }
+        }
+    }
 }
 
 /// Refuses requests whose path and query, or headers, are larger than configured.

@@ -21,6 +21,7 @@ pub use applications::NewCredentials;
 pub use auth::{Caller, IssuedToken};
 pub use import::ImportLine;
 pub use password::Argon2Settings;
+pub use roster_store::WriteGate;
 pub use secrets::SecretKey;
 pub use users::UserDetails;
 

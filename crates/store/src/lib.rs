@@ -3,12 +3,14 @@
 //! group commit) and PostgreSQL (for several nodes on one database).
 
 mod errors;
+mod gate;
 mod postgres;
 mod queries;
 mod rows;
 mod sqlite;
 mod tx;
 
+pub use gate::WriteGate;
 pub use postgres::{PgStore, PgStoreOptions};
 pub use sqlite::SqliteStore;
 pub use tx::{

@@ -171,6 +171,7 @@ impl PgStore {
     /// Runs `job` in a transaction of its own.
     async fn write_job(&self, job: Job) -> Result<Output> {
         let mut tx = self.pool.begin().await.map_err(map)?;
+        crate::gate::may_start(crate::WriteGate::current().as_ref())?;
         let (outcome, folds) = {
             let mut work = PgTx::for_write(&mut tx, Default::default());
             let outcome = match job(&mut work).await {
@@ -194,6 +195,7 @@ impl PgStore {
 
     async fn append_rows(&self, rows: Vec<Appended>) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(map)?;
+        crate::gate::may_start(crate::WriteGate::current().as_ref())?;
         let mut deferred = Deferred::default();
         deferred.add(rows);
         PgTx::for_write(&mut tx, deferred).apply_pending().await?;

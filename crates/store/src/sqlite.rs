@@ -11,7 +11,7 @@
 use crate::errors::map;
 use crate::queries::impl_tx;
 use crate::queries::Deferred;
-use crate::{Appended, Create, Job, Output, Store};
+use crate::{Appended, Create, Job, Output, Store, WriteGate};
 use async_trait::async_trait;
 use futures::FutureExt;
 use roster_domain::{Error, ErrorKind, Result};
@@ -44,6 +44,8 @@ const QUEUE_DEPTH: usize = 4096;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Reply = oneshot::Sender<Result<Output>>;
+/// A queued write: what to do, where to answer, and the gate of the request that asked.
+type Queued = (Work, Reply, Option<WriteGate>);
 
 /// What the writer is asked to do: run a job, or add rows to its next commit.
 enum Work {
@@ -52,7 +54,7 @@ enum Work {
 }
 
 pub struct SqliteStore {
-    jobs: mpsc::Sender<(Work, Reply)>,
+    jobs: mpsc::Sender<Queued>,
     /// Tells the writer to finish what is queued and stop; and the writer's task.
     writer: Mutex<Option<(oneshot::Sender<()>, JoinHandle<()>)>>,
     readers: SqlitePool,
@@ -137,7 +139,7 @@ impl SqliteStore {
     async fn submit(&self, work: Work) -> Result<Output> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send((work, reply))
+            .send((work, reply, WriteGate::current()))
             .await
             .map_err(|_| Error::with_detail(ErrorKind::Unavailable, "the store is closed"))?;
         let outcome = answer
@@ -191,7 +193,7 @@ impl Store for SqliteStore {
 
 async fn write_loop(
     mut conn: SqliteConnection,
-    mut queue: mpsc::Receiver<(Work, Reply)>,
+    mut queue: mpsc::Receiver<Queued>,
     mut stop: oneshot::Receiver<()>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -217,18 +219,23 @@ async fn write_loop(
 }
 
 /// Runs every job of `batch` in its own savepoint of one transaction, commits, then answers.
-async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<(Work, Reply)>) {
+async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Queued>) {
     if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
         let err = map(e);
         tracing::error!(error = %err, "cannot begin a write transaction");
-        for (_, reply) in batch.drain(..) {
+        for (_, reply, _) in batch.drain(..) {
             let _ = reply.send(Err(err.clone()));
         }
         return;
     }
     let mut answers = Vec::with_capacity(batch.len());
     let mut deferred = Deferred::default();
-    for (work, reply) in batch.drain(..) {
+    for (work, reply, gate) in batch.drain(..) {
+        // A request that timed out while this waited is answered 408: skip its write.
+        if let Err(timed_out) = crate::gate::may_start(gate.as_ref()) {
+            let _ = reply.send(Err(timed_out));
+            continue;
+        }
         let answer = match work {
             Work::Job(job) => run_in_savepoint(conn, job, &mut deferred).await,
             Work::Append(rows) => {

@@ -172,3 +172,65 @@ async fn health_reports_failing_writes_on_a_full_disk() {
         .await;
     assert_eq!(after.0, 201, "{after:?}");
 }
+
+/// A request that times out (408) wrote nothing: while another process holds the database's
+/// write lock past the request timeout, each create either answers 408 and is absent, or is
+/// waited for and answers 201.
+mod timeouts {
+    use crate::support::*;
+    use serde_json::json;
+    use sqlx::Connection;
+
+    on_each_store! {
+        async fn a_timed_out_write_wrote_nothing(backend: Backend) {
+            let mut server = Server::start_with(backend, Options { args: &["--request-timeout-secs", "2"], ..Default::default() }).await;
+            let token = server.admin().await;
+            // Another process takes the write lock (a long `roster import users` does) for 3.5 s.
+            let url = server.db.url.clone();
+            let (locked_tx, locked) = tokio::sync::oneshot::channel();
+            let holder = async move {
+                match backend {
+                    Backend::Sqlite => {
+                        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                        sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut c).await.unwrap();
+                        locked_tx.send(()).unwrap();
+                        tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+                        sqlx::raw_sql("ROLLBACK").execute(&mut c).await.unwrap();
+                    }
+                    Backend::Postgres => {
+                        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                        sqlx::raw_sql("BEGIN; LOCK TABLE users IN EXCLUSIVE MODE").execute(&mut c).await.unwrap();
+                        locked_tx.send(()).unwrap();
+                        tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+                        sqlx::raw_sql("ROLLBACK").execute(&mut c).await.unwrap();
+                    }
+                }
+            };
+            let requests = async {
+                locked.await.unwrap();
+                let creates = (0..24).map(|i| server.post(&token, "/users", json!({"user_name": format!("t{i}"), "mobile": format!("1350000{i:04}")})));
+                futures::future::join_all(creates).await
+            };
+            let ((), answers) = tokio::join!(holder, requests);
+            let mut timed_out = 0;
+            for (i, answer) in answers.iter().enumerate() {
+                let stored = server.db.scalar(&format!("SELECT COUNT(*) FROM users WHERE user_name = 't{i}'")).await;
+                match answer.0 {
+                    408 => {
+                        assert_error(answer, 408, "SYSTEM.0408");
+                        assert_eq!(stored, 0, "t{i} answered 408 but was written");
+                        timed_out += 1;
+                    }
+                    201 => assert_eq!(stored, 1),
+                    _ => panic!("t{i}: {answer:?}"),
+                }
+            }
+            assert!(timed_out > 0, "the lock outlasted the timeout: some requests time out");
+            // A retry of a timed-out create succeeds: nothing of it was left behind.
+            for (i, answer) in answers.iter().enumerate().filter(|(_, a)| a.0 == 408) {
+                let again = server.post(&token, "/users", json!({"user_name": format!("t{i}"), "mobile": format!("1350000{i:04}")})).await;
+                assert_eq!(again.0, 201, "{again:?} after {answer:?}");
+            }
+        }
+    }
+}
