@@ -41,6 +41,9 @@ pub struct FileConfig {
     pub token_rate_per_address: Option<u32>,
     pub max_body_bytes: Option<usize>,
     pub request_timeout_secs: Option<u64>,
+    pub header_timeout_secs: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_address: Option<usize>,
     pub log_format: Option<LogFormat>,
     pub on_user_delete: Option<OnUserDelete>,
     pub audit_retention_days: Option<u64>,
@@ -171,6 +174,17 @@ pub struct ServeArgs {
     /// Longest a request may take, in seconds. Default: 30.
     #[arg(long, env = "ROSTER_REQUEST_TIMEOUT_SECS")]
     pub request_timeout_secs: Option<u64>,
+    /// Longest wait for a complete request head, in seconds, from a connection's start or its
+    /// last response (so also how long a kept-alive connection may sit idle). Default: 10.
+    #[arg(long, env = "ROSTER_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// Most connections served at once; more get 503 at once (a small reserve still answers
+    /// /health/live). Default: 10000, lowered to fit the open-file limit.
+    #[arg(long, env = "ROSTER_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Most connections from one source address. Default: 256.
+    #[arg(long, env = "ROSTER_MAX_CONNECTIONS_PER_ADDRESS")]
+    pub max_connections_per_address: Option<usize>,
     /// Log format on standard error. Default: text.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -321,6 +335,21 @@ impl ServeArgs {
                     .or(file.request_timeout_secs)
                     .map(Duration::from_secs)
                     .unwrap_or(http_defaults.request_timeout),
+                connections: roster_http::ConnectionLimits {
+                    header_timeout: self
+                        .header_timeout_secs
+                        .or(file.header_timeout_secs)
+                        .map(Duration::from_secs)
+                        .unwrap_or(http_defaults.connections.header_timeout),
+                    max_connections: self
+                        .max_connections
+                        .or(file.max_connections)
+                        .unwrap_or(http_defaults.connections.max_connections),
+                    max_per_address: self
+                        .max_connections_per_address
+                        .or(file.max_connections_per_address)
+                        .unwrap_or(http_defaults.connections.max_per_address),
+                },
             },
             postgres: roster_store::PgStoreOptions {
                 max_connections: self

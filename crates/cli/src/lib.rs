@@ -242,6 +242,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         tracing::info!(client_id = %client_id, created, "bootstrap application");
     }
 
+    let mut config = config;
+    fit_connections_to_open_files(&mut config.http.connections);
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(config.listen.as_str())
         .await
@@ -265,6 +267,33 @@ async fn serve(args: ServeArgs) -> Result<()> {
     store.close().await;
     tracing::info!("stopped");
     served.context("serving HTTP")
+}
+
+/// Raises the open-file limit as far as allowed and keeps the connection cap below it, with
+/// room for the database and the connections refused at once: running out of descriptors
+/// would leave even `/health/live` unanswered.
+fn fit_connections_to_open_files(limits: &mut roster_http::ConnectionLimits) {
+    const SPARE: usize = 256;
+    let Some(files) = roster_http::raise_open_file_limit() else {
+        return;
+    };
+    let fits = usize::try_from(files)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(SPARE)
+        .max(16);
+    if limits.max_connections > fits {
+        tracing::warn!(
+            open_files = files,
+            max_connections = fits,
+            "the open-file limit is low: fewer connections allowed"
+        );
+        limits.max_connections = fits;
+    }
+    tracing::info!(
+        open_files = files,
+        max_connections = limits.max_connections,
+        "connection limits"
+    );
 }
 
 /// Every 10 minutes, from the start: expired tokens are deleted once a day old (until then

@@ -89,6 +89,7 @@ catalog! {
     RequestTimeout => (408, "SYSTEM.0408", "Request timed out."),
     Internal => (500, "SYSTEM.0001", "Internal server error."),
     Unavailable => (503, "SYSTEM.0002", "Service temporarily unavailable."),
+    TooManyConnections => (503, "SYSTEM.0004", "Too many connections; retry later."),
     WritesFailing => (503, "SYSTEM.0003", "Writes are failing (is the disk full?); reads still work."),
 }
 

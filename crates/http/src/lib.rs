@@ -6,9 +6,11 @@ mod client_auth;
 mod error;
 mod extract;
 mod routes;
+mod server;
 mod views;
 
 pub use error::ApiError;
+pub use server::{raise_open_file_limit, ConnectionLimits};
 /// What the application extension answers, for the CLI to print the very same documents.
 pub use views::{ApplicationIdView, ApplicationList, ApplicationView, AuditList, CredentialsView};
 
@@ -28,6 +30,7 @@ pub struct HttpSettings {
     pub max_uri_bytes: usize,
     /// Most bytes of header names and values accepted.
     pub max_header_bytes: usize,
+    pub connections: ConnectionLimits,
 }
 
 impl Default for HttpSettings {
@@ -37,6 +40,7 @@ impl Default for HttpSettings {
             request_timeout: Duration::from_secs(30),
             max_uri_bytes: 8 * 1024,
             max_header_bytes: 16 * 1024,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -203,10 +207,11 @@ pub async fn serve(
     settings: &HttpSettings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    server::serve(
         listener,
-        router(service, settings).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router(service, settings),
+        settings.connections.clone(),
+        shutdown,
     )
-    .with_graceful_shutdown(shutdown)
     .await
 }

@@ -20,6 +20,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod cli;
+mod connections;
 mod crash;
 mod docs;
 mod durability;
