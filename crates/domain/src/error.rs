@@ -32,6 +32,7 @@ catalog! {
     // Request shape. The reference answers every invalid parameter with 400.
     InvalidParameter => (400, "PARAM.0001", "Invalid parameter."),
     MalformedBody => (400, "PARAM.0002", "Request body is not valid."),
+    MalformedRequest => (400, "PARAM.0400", "Malformed HTTP request (request line, header or Content-Length)."),
     ClientIdRequired => (400, "PARAM.0003", "ClientId required."),
     UnsupportedMediaType => (415, "PARAM.0415", "Unsupported content type."),
     BodyTooLarge => (413, "PARAM.0413", "Request body too large."),

@@ -8,6 +8,7 @@ mod extract;
 mod routes;
 mod server;
 mod views;
+mod wire;
 
 pub use error::ApiError;
 pub use server::{raise_open_file_limit, ConnectionLimits};

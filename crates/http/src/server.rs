@@ -178,8 +178,10 @@ pub async fn serve(
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
             .keep_alive(keep_alive);
-        let connection =
-            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = builder.serve_connection(
+            TokioIo::new(crate::wire::Wire::new(stream)),
+            TowerToHyperService::new(service),
+        );
         let watched = graceful.watch(connection);
         let counted = open.clone();
         tokio::spawn(async move {

@@ -99,3 +99,40 @@ async fn stalled_requests_time_out() {
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("SYSTEM.0408"), "{text}");
 }
+
+/// Requests the HTTP parser itself refuses still get the catalog's error body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_errors_carry_the_error_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Server::start(Backend::Sqlite).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let many_headers: String = (0..120).map(|i| format!("x-h{i}: 1\r\n")).collect();
+    let cases = [
+        ("GET /health/live HTTP/1.1\r\nhost: r\r\nconnection: close\r\nbad header line\r\n\r\n".to_owned(), "400", "PARAM.0400"),
+        ("POST /api/v2/tenant/token HTTP/1.1\r\nhost: r\r\nconnection: close\r\ncontent-length: abc\r\n\r\n".to_owned(), "400", "PARAM.0400"),
+        (format!("GET /health/live HTTP/1.1\r\nhost: r\r\nconnection: close\r\n{many_headers}\r\n"), "431", "PARAM.0431"),
+        (format!("GET /{} HTTP/1.1\r\nhost: r\r\nconnection: close\r\n\r\n", "a".repeat(70_000)), "414", "PARAM.0414"),
+        (format!("GET /{} HTTP/1.1\r\nhost: r\r\nconnection: close\r\n\r\n", "a".repeat(10_000)), "414", "PARAM.0414"),
+    ];
+    for (request, status, code) in cases {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            stream.read_to_end(&mut answer),
+        )
+        .await
+        .expect("answered and closed")
+        .unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{answer}"
+        );
+        let body: serde_json::Value =
+            serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(body["error_code"], code, "{answer}");
+        assert!(body["error_msg"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+}
