@@ -12,6 +12,22 @@ pub const MAX_PASSWORD_CHARS: usize = 128;
 /// reference's own example password has 8 characters).
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
+/// What makes two user names the same name: compared after Unicode compatibility
+/// normalization (NFKC: full-width letters, ligatures, composed and decomposed accents are
+/// one) and without case (`ZhangSan` is `zhangsan`). Unique in the directory.
+pub fn user_name_key(user_name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let folded: String = user_name.nfkc().collect::<String>().to_lowercase();
+    folded.nfkc().collect()
+}
+
+/// What makes two mobile numbers the same number: their digits (`138-0000-0001`,
+/// `+13800000001` and `13800000001` are one). Unique in the directory; the number is still
+/// returned as it was given.
+pub fn mobile_key(mobile: &str) -> String {
+    mobile.chars().filter(char::is_ascii_digit).collect()
+}
+
 /// The optional personal attributes (`attr_*` fields of the reference).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserAttrs {
@@ -452,6 +468,36 @@ mod tests {
             serde_json::json!(["A"]),
         ] {
             assert!(relations(bad.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn look_alike_names_and_numbers_share_a_key() {
+        let plain = user_name_key("zhangsan");
+        for alike in ["ZhangSan", "ｚｈａｎｇｓａｎ", "ZHANGSAN"] {
+            assert_eq!(user_name_key(alike), plain, "{alike}");
+        }
+        assert_eq!(user_name_key("Jose\u{301}"), user_name_key("José"));
+        assert_ne!(user_name_key("zhangsan2"), plain);
+        for alike in ["13800000001", "+13800000001", "138-0000-0001"] {
+            assert_eq!(mobile_key(alike), "13800000001");
+        }
+    }
+
+    #[test]
+    fn invisible_and_bidirectional_characters_are_refused_in_names() {
+        for name in [
+            "zhang\u{200B}san",
+            "zhang\u{202E}nas",
+            "\u{FEFF}zhangsan",
+            "zhang\u{2066}san",
+        ] {
+            let fields = UserFields {
+                user_name: Some(name.to_owned()),
+                mobile: Some("13800000000".into()),
+                ..Default::default()
+            };
+            assert!(fields.into_new_user().is_err(), "{name:?}");
         }
     }
 

@@ -44,14 +44,51 @@ pub fn optional(field: &str, value: Option<String>, max_chars: usize) -> Result<
 }
 
 /// A name that identifies something (a username, an account name): no surrounding or
-/// embedded line breaks, no leading/trailing blanks that would make two names look alike.
+/// embedded line breaks, no leading/trailing blanks, and no invisible or bidirectional
+/// formatting characters, any of which would make two names look alike.
 pub fn identifier(field: &str, value: &str) -> Result<()> {
     if value.trim() != value {
         return Err(Error::invalid(format!(
             "{field} must not start or end with white space."
         )));
     }
+    if let Some(c) = value.chars().find(|&c| is_invisible(c)) {
+        return Err(Error::invalid(format!(
+            "{field} must not contain invisible or bidirectional formatting characters (U+{:04X}).",
+            u32::from(c)
+        )));
+    }
     Ok(())
+}
+
+/// Characters that show nothing or reorder what is shown: Unicode's format characters
+/// (general category Cf: zero-width spaces and joiners, bidirectional marks, embeddings,
+/// overrides and isolates, the byte-order mark, tags…) and the line and paragraph separators.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x2028..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
 }
 
 /// A mobile number: digits, optionally a leading `+` and `-` separators, 3 to 32 characters.

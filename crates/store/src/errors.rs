@@ -14,6 +14,16 @@ pub(crate) struct Unique {
 
 pub(crate) const USER_UNIQUES: &[Unique] = &[
     Unique {
+        constraint: "users_user_name_folded",
+        columns: "users.user_name_key",
+        error: ErrorKind::UserNameExists,
+    },
+    Unique {
+        constraint: "users_mobile_digits",
+        columns: "users.mobile_key",
+        error: ErrorKind::MobileExists,
+    },
+    Unique {
         constraint: "users_user_name_key",
         columns: "users.user_name",
         error: ErrorKind::UserNameExists,

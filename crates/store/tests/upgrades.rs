@@ -18,13 +18,40 @@ const BEFORE: &str = "
     INSERT INTO users (id, org_id, user_name, mobile, name, pwd_must_modify, org_relations, created_at, updated_at)
     VALUES ('20200101000000000-0000-000000001', '20200101000000000-0000-00000000H', 'a', '1', 'a', FALSE,
             '[{\"org_id\":\"20200101000000000-0000-00000000H\",\"relation_type\":\"0\"},{\"org_id\":\"20200101000000000-0000-00000000O\",\"relation_type\":\"1\"},{\"org_id\":\"20200101000000000-0000-00000000G\"},7]', 1, 1),
-           ('20200101000000000-0000-000000002', NULL, 'b', '2', 'b', FALSE, '{\"not\":\"a list\"}', 1, 1);
+           ('20200101000000000-0000-000000002', NULL, 'b', '2', 'b', FALSE, '{\"not\":\"a list\"}', 1, 1),
+           ('20200101000000000-0000-000000003', NULL, 'Admin', '13800000001', 'x', FALSE, NULL, 1, 1),
+           ('20200101000000000-0000-000000004', NULL, 'admin', '138-0000-0001', 'x', FALSE, NULL, 1, 1);
     INSERT INTO applications (id, name, client_id, secret_digest, permissions, disabled, created_at, updated_at)
     VALUES ('20200101000000000-0000-000000A01', 'crm', 'c1', 'x', 'all', FALSE, 1, 1),
            ('20200101000000000-0000-000000A02', 'crm', 'c2', 'x', 'all', FALSE, 2, 2);
 ";
 
 async fn check(store: Arc<dyn Store>) {
+    // Look-alikes from before: the earlier keeps the name and number, the later is left for
+    // an operator to rename, and a new look-alike is refused.
+    let found = store
+        .read(|tx| Box::pin(async move { tx.user_by_name("ADMIN").await }))
+        .await
+        .unwrap();
+    assert_eq!(
+        found.map(|u| u.id),
+        Some("20200101000000000-0000-000000003".to_owned())
+    );
+    let mut newcomer = store
+        .read(|tx| Box::pin(async move { tx.user("20200101000000000-0000-000000004").await }))
+        .await
+        .unwrap()
+        .unwrap();
+    newcomer.id = "20200101000000000-0000-000000005".into();
+    newcomer.user_name = "ADMIN".into();
+    newcomer.mobile = "13900000000".into();
+    let refused = store
+        .write(move |tx| Box::pin(async move { tx.insert_user(&newcomer).await }))
+        .await;
+    assert_eq!(
+        refused.err().map(|e| e.kind()),
+        Some(roster_domain::ErrorKind::UserNameExists)
+    );
     let (first, second, apps) = store
         .read(|tx| {
             Box::pin(async move {

@@ -122,3 +122,45 @@ on_each_store! {
         }
     }
 }
+
+/// Look-alike user names and mobiles cannot coexist; mobiles are still shown as given.
+mod look_alikes {
+    use crate::support::*;
+    use serde_json::json;
+
+    on_each_store! {
+        async fn look_alike_names_and_mobiles_are_refused(backend: Backend) {
+            let mut server = Server::start(backend).await;
+            let token = server.admin().await;
+            let (status, body) = server.post(&token, "/users", json!({"user_name": "zhangsan", "mobile": "138-0000-0001"})).await;
+            assert_eq!(status, 201, "{body}");
+            let id = body["user_id"].as_str().unwrap().to_owned();
+            for name in ["ZhangSan", "ｚｈａｎｇｓａｎ", "ZHANGSAN"] {
+                assert_error(&server.post(&token, "/users", json!({"user_name": name, "mobile": "13900000009"})).await, 400, "USER.0002");
+            }
+            for name in ["zhang\u{200B}san", "zhang\u{202E}nas", "\u{FEFF}lisi"] {
+                let answer = server.post(&token, "/users", json!({"user_name": name, "mobile": "13900000009"})).await;
+                assert_error(&answer, 400, "PARAM.0001");
+                assert!(answer.1["error_msg"].as_str().unwrap().contains("invisible"), "{}", answer.1);
+            }
+            for mobile in ["13800000001", "+13800000001", "1-3800000001"] {
+                assert_error(&server.post(&token, "/users", json!({"user_name": "lisi", "mobile": mobile})).await, 400, "USER.0003");
+            }
+            // Composed and decomposed accents are one name.
+            assert_eq!(server.post(&token, "/users", json!({"user_name": "José", "mobile": "13900000001"})).await.0, 201);
+            assert_error(&server.post(&token, "/users", json!({"user_name": "Jose\u{301}", "mobile": "13900000002"})).await, 400, "USER.0002");
+            // Shown as given; found by any look-alike of its name.
+            let (_, shown) = server.get(&token, &format!("/users/{id}")).await;
+            assert_eq!(shown["mobile"], "138-0000-0001");
+            let (status, found) = server.post(&token, "/users/user-by-username", json!({"user_name": "ZhangSan"})).await;
+            assert_eq!((status, found["user_id"].as_str()), (200, Some(id.as_str())));
+            // Renaming into a look-alike of another user is refused too.
+            let (_, other) = server.post(&token, "/users", json!({"user_name": "wangwu", "mobile": "13900000003"})).await;
+            let other = other["user_id"].as_str().unwrap().to_owned();
+            assert_error(&server.put(&token, &format!("/users/{other}"), json!({"user_name": "ZHANGSAN"})).await, 400, "USER.0002");
+            assert_error(&server.put(&token, &format!("/users/{other}"), json!({"mobile": "+138 0000 0001".replace(' ', "-")})).await, 400, "USER.0003");
+            // A user may change the case of its own name.
+            assert_eq!(server.put(&token, &format!("/users/{id}"), json!({"user_name": "ZhangSan"})).await.0, 200);
+        }
+    }
+}

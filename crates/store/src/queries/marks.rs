@@ -718,6 +718,49 @@ macro_rules! impl_marks {
                     tracing::info!("counting the page marks of every list");
                     self.rebuild_marks().await?;
                 }
+                let due = $crate::queries::execute!(
+                    self.conn,
+                    "DELETE FROM maintenance WHERE task = 'fill_user_keys'",
+                    [],
+                    $crate::errors::map
+                )?;
+                if due > 0 {
+                    self.fill_user_keys().await?;
+                }
+                Ok(())
+            }
+
+            /// Gives users from before the uniqueness keys their keys. Where two existing users
+            /// share a key (look-alikes written by an older Roster), the later one's stays
+            /// empty, and is logged for an operator to rename.
+            async fn fill_user_keys(&mut self) -> roster_domain::Result<()> {
+                if Self::CONCURRENT {
+                    $crate::queries::execute!(self.conn, "SET LOCAL statement_timeout = 0", [], $crate::errors::map)?;
+                }
+                let users: Vec<(String, String, String)> = sqlx::query_as(
+                    "SELECT id, user_name, mobile FROM users ORDER BY id",
+                )
+                .fetch_all(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)?;
+                tracing::info!(users = users.len(), "computing user name and mobile keys");
+                let mut names = std::collections::HashSet::new();
+                let mut mobiles = std::collections::HashSet::new();
+                for (id, user_name, mobile) in users {
+                    let name_key = Some(roster_domain::user::user_name_key(&user_name))
+                        .filter(|k| names.insert(k.clone()));
+                    let mobile_key = Some(roster_domain::user::mobile_key(&mobile))
+                        .filter(|k| mobiles.insert(k.clone()));
+                    if name_key.is_none() || mobile_key.is_none() {
+                        tracing::warn!(user_id = %id, %user_name, %mobile, "an earlier user has a look-alike user name or mobile; rename this one");
+                    }
+                    $crate::queries::execute!(
+                        self.conn,
+                        "UPDATE users SET user_name_key = $1, mobile_key = $2 WHERE id = $3",
+                        [name_key, mobile_key, &id],
+                        $crate::errors::map
+                    )?;
+                }
                 Ok(())
             }
 

@@ -1,6 +1,6 @@
 //! Users.
 
-/// Binds every column of `USER_COLUMNS` of user `$u`, in that order.
+/// Binds every column of `USER_INSERT_COLUMNS` of user `$u`, in that order.
 macro_rules! bind_user {
     ($query:expr, $u:expr) => {
         $query
@@ -34,6 +34,8 @@ macro_rules! bind_user {
             .bind($u.grade)
             .bind($u.created_at)
             .bind($u.updated_at)
+            .bind(roster_domain::user::user_name_key(&$u.user_name))
+            .bind(roster_domain::user::mobile_key(&$u.mobile))
     };
 }
 pub(crate) use bind_user;
@@ -64,8 +66,8 @@ macro_rules! impl_users {
                 let sql = format!(
                     "INSERT INTO users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
                      $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-                     $25, $26, $27, $28, $29, $30)",
-                    $crate::queries::USER_COLUMNS
+                     $25, $26, $27, $28, $29, $30, $31, $32)",
+                    $crate::queries::USER_INSERT_COLUMNS
                 );
                 $crate::queries::users::bind_user!(sqlx::query(&sql), u)
                     .execute(&mut *self.conn)
@@ -79,13 +81,13 @@ macro_rules! impl_users {
                 &mut self,
                 users: &[roster_domain::user::User],
             ) -> roster_domain::Result<()> {
-                const COLUMNS: usize = 30;
-                // 500 rows × 30 columns stays under both databases' parameter limits.
+                const COLUMNS: usize = 32;
+                // 500 rows × 32 columns stays under both databases' parameter limits.
                 for chunk in users.chunks(500) {
                     let rows = $crate::queries::values_list(chunk.len(), COLUMNS, $ph);
                     let sql = format!(
                         "INSERT INTO users ({}) VALUES {rows}",
-                        $crate::queries::USER_COLUMNS
+                        $crate::queries::USER_INSERT_COLUMNS
                     );
                     let mut query = sqlx::query(&sql);
                     for u in chunk {
@@ -133,8 +135,8 @@ macro_rules! impl_users {
                      attr_area = $18, attr_city = $19, attr_manager_id = $20, \
                      attr_user_type = $21, attr_hire_date = $22, attr_work_place = $23, \
                      extension = $24, disabled = $25, locked = $26, grade = $27, \
-                     updated_at = $28 WHERE id = $29",
-                    [&u.org_id, &u.user_name, &u.mobile, &u.name, &u.email, &u.employee_id, &u.first_name, &u.middle_name, &u.last_name, &u.password_hash, u.pwd_must_modify, u.pwd_change_at, &u.attrs.gender, &u.attrs.birthday, &u.attrs.nick_name, &u.attrs.identity_type, &u.attrs.identity_number, &u.attrs.area, &u.attrs.city, &u.attrs.manager_id, &u.attrs.user_type, &u.attrs.hire_date, &u.attrs.work_place, $crate::rows::to_json(&u.extension), u.disabled, u.locked, u.grade, u.updated_at, &u.id],
+                     updated_at = $28, user_name_key = $30, mobile_key = $31 WHERE id = $29",
+                    [&u.org_id, &u.user_name, &u.mobile, &u.name, &u.email, &u.employee_id, &u.first_name, &u.middle_name, &u.last_name, &u.password_hash, u.pwd_must_modify, u.pwd_change_at, &u.attrs.gender, &u.attrs.birthday, &u.attrs.nick_name, &u.attrs.identity_type, &u.attrs.identity_number, &u.attrs.area, &u.attrs.city, &u.attrs.manager_id, &u.attrs.user_type, &u.attrs.hire_date, &u.attrs.work_place, $crate::rows::to_json(&u.extension), u.disabled, u.locked, u.grade, u.updated_at, &u.id, roster_domain::user::user_name_key(&u.user_name), roster_domain::user::mobile_key(&u.mobile)],
                     |e| $crate::errors::map_unique(e, $crate::errors::USER_UNIQUES)
                 )?;
                 $crate::queries::touched(rows, roster_domain::ErrorKind::UserNotFound)?;
@@ -178,14 +180,14 @@ macro_rules! impl_users {
                 user_name: &str,
             ) -> roster_domain::Result<Option<roster_domain::user::User>> {
                 let sql = format!(
-                    "SELECT {} FROM users WHERE user_name = $1",
+                    "SELECT {} FROM users WHERE user_name_key = $1",
                     $crate::queries::USER_COLUMNS
                 );
                 $crate::queries::fetch_row!(
                     self.conn,
                     $crate::rows::UserRow,
                     &sql,
-                    [user_name]
+                    [roster_domain::user::user_name_key(user_name)]
                 )?
                     .map(|r| r.into_domain())
                     .transpose()
