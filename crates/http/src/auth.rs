@@ -36,6 +36,8 @@ impl FromRequestParts<Service> for Authenticated {
                 .into())
             }
         };
-        Ok(Self(service.authenticate(token).await?))
+        let caller = service.authenticate(token).await?;
+        crate::request_log::RequestInfo::client(&parts.extensions, &caller.client_id);
+        Ok(Self(caller))
     }
 }

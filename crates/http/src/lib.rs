@@ -5,6 +5,7 @@ mod auth;
 mod client_auth;
 mod error;
 mod extract;
+mod request_log;
 mod routes;
 mod server;
 mod views;
@@ -102,6 +103,7 @@ pub fn router(service: Service, settings: &HttpSettings) -> Router {
                 async move { axum::Json(document.as_ref().clone()) }
             }),
         )
+        .route_layer(axum::middleware::from_fn(request_log::note_route))
         .fallback(|| async { ApiError::from(roster_domain::ErrorKind::RouteNotFound) })
         .with_state(service)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
@@ -116,6 +118,7 @@ pub fn router(service: Service, settings: &HttpSettings) -> Router {
         .layer(axum::middleware::map_response(error::ensure_error_body))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(axum::middleware::from_fn(request_log::log_request))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 

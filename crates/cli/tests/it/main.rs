@@ -30,6 +30,7 @@ mod nodes;
 mod openapi;
 mod organizations;
 mod races;
+mod request_logs;
 mod revocation;
 mod roles;
 mod security;

@@ -45,6 +45,7 @@ async fn issue(
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     body: Bytes,
 ) -> Result<Json<TokenView>, ApiError> {
     let is_form = headers
@@ -63,6 +64,9 @@ async fn issue(
     let query = parse_form(uri.query().unwrap_or_default().as_bytes())?;
     let credentials =
         client_credentials(&headers, uri.query(), form.client_id, form.client_secret)?;
+    if let Some(client_id) = &credentials.client_id {
+        crate::request_log::RequestInfo::client(&extensions, client_id);
+    }
     let issued = service
         .issue_token(
             form.grant_type.or(query.grant_type).as_deref(),
