@@ -113,8 +113,13 @@ impl Service {
         })
     }
 
-    pub fn store(&self) -> &dyn Store {
+    pub(crate) fn store(&self) -> &dyn Store {
         self.inner.store.as_ref()
+    }
+
+    /// The store's kind (`sqlite`, `postgres`), for `/health`.
+    pub fn backend(&self) -> &'static str {
+        self.store().backend()
     }
 
     pub fn settings(&self) -> &Settings {

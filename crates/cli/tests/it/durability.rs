@@ -130,7 +130,20 @@ async fn health_reports_failing_writes_on_a_full_disk() {
         let http = server.http.clone();
         async move { read(http.get(url).send().await.unwrap()).await }
     };
-    assert_eq!(health(&server).await.0, 200);
+    let (status, healthy) = health(&server).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            healthy["read"].as_str(),
+            healthy["write"].as_str(),
+            healthy["store"].as_str()
+        ),
+        (Some("ok"), Some("ok"), Some("sqlite"))
+    );
+    assert!(
+        healthy["version"].as_str().is_some_and(|v| !v.is_empty()),
+        "{healthy}"
+    );
     let filler = "x".repeat(60 * 1024);
     let mut failed = None;
     for i in 0..400 {

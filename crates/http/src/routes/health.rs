@@ -21,7 +21,9 @@ async fn live() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The process and its store answer (Roster extension).
+/// The process answers, its store answers reads and takes writes (Roster extension): 200
+/// `{"status": "ok", "version", "store", "read": "ok", "write": "ok"}`; 503 `SYSTEM.0002` when
+/// the store cannot be read, `SYSTEM.0003` when it is read but writes fail (a full disk).
 #[utoipa::path(get, path = "/health",
     operation_id = "ShowHealth", tag = "roster extension: health",
     responses((status = 200, description = "The store answers.", body = Object),
@@ -30,7 +32,11 @@ async fn health(
     axum::extract::State(service): axum::extract::State<Service>,
 ) -> Result<Json<Value>, ApiError> {
     service.check_store().await?;
-    Ok(Json(
-        json!({ "status": "ok", "store": service.store().backend() }),
-    ))
+    Ok(Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "store": service.backend(),
+        "read": "ok",
+        "write": "ok",
+    })))
 }
