@@ -55,6 +55,14 @@ enum Command {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// Write a consistent copy of an embedded (SQLite) database to FILE while the server
+    /// runs; prints {"backup": FILE, "bytes": N}. PostgreSQL: use pg_dump (this says how).
+    Backup {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// Where the copy goes; it must not exist yet.
+        file: std::path::PathBuf,
+    },
     /// Count every list's page marks again from the tables, in one transaction: needed only
     /// after rows were changed other than through Roster. Prints {"disagreements": N}, how
     /// many the marks had before.
@@ -155,6 +163,7 @@ where
                 trim_audit(db, retention_days).await
             }
             Command::Reindex { db } => reindex(db).await,
+            Command::Backup { db, file } => backup(db, file).await,
             Command::Audit(AuditCommand::List {
                 db,
                 actor,
@@ -328,6 +337,16 @@ async fn flush_refused_tokens(service: Service) {
             tracing::warn!(error = %e, "auditing refused token requests failed");
         }
     }
+}
+
+async fn backup(db: DatabaseArgs, file: std::path::PathBuf) -> Result<()> {
+    let config = config::read_file_config(db.config.as_deref())?;
+    let url = config::database_url(&db, &config);
+    eprintln!("roster: database {}", config::describe_database(&url));
+    let bytes = roster_store::backup(&url, &file)
+        .await
+        .map_err(operator_error)?;
+    print_json(&serde_json::json!({ "backup": file, "bytes": bytes }))
 }
 
 async fn trim_audit(db: DatabaseArgs, retention_days: Option<u64>) -> Result<()> {

@@ -123,6 +123,26 @@ pub async fn open_existing(url: &str, pg: PgStoreOptions) -> Result<Arc<dyn Stor
     open_as(url, pg, Create::Never).await
 }
 
+/// Writes a consistent copy of the database `url` names to `to`, while servers may be
+/// writing to it: SQLite's `VACUUM INTO` reads one snapshot. The copy is written beside `to`
+/// and renamed into place, so `to` is either absent or complete. PostgreSQL is backed up
+/// with its own tools (`pg_dump`), which this refuses with that advice.
+pub async fn backup(url: &str, to: &std::path::Path) -> Result<u64> {
+    if !url.starts_with("sqlite:") {
+        return Err(Error::invalid(
+            "back up PostgreSQL with its own tools, e.g. pg_dump --format=custom --file=roster.dump \
+             'postgres://…'; restore with pg_restore into an empty database.",
+        ));
+    }
+    if to.exists() {
+        return Err(Error::invalid(format!(
+            "{} exists already; back up into a new file.",
+            to.display()
+        )));
+    }
+    sqlite::backup(url, to).await
+}
+
 /// Whether opening a store may create it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Create {

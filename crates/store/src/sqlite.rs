@@ -134,6 +134,39 @@ impl SqliteStore {
     }
 }
 
+/// `VACUUM INTO` a file beside `to`, then renamed to it; returns its size in bytes.
+pub(crate) async fn backup(url: &str, to: &std::path::Path) -> Result<u64> {
+    let options = options(url, Create::Never)?;
+    if !options.get_filename().exists() {
+        return Err(Error::invalid(format!(
+            "there is no database at {}.",
+            options.get_filename().display()
+        )));
+    }
+    let partial = to.with_extension("partial");
+    let _ = std::fs::remove_file(&partial);
+    let failed = |e: std::io::Error| {
+        Error::with_detail(
+            ErrorKind::Unavailable,
+            format!("writing {}: {e}", to.display()),
+        )
+    };
+    let mut conn = options.connect().await.map_err(map)?;
+    sqlx::query("VACUUM INTO $1")
+        .bind(partial.to_string_lossy().into_owned())
+        .execute(&mut conn)
+        .await
+        .map_err(|e| {
+            Error::with_detail(ErrorKind::Unavailable, format!("copying the database: {e}"))
+        })?;
+    let _ = conn.close().await;
+    std::fs::File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .map_err(failed)?;
+    std::fs::rename(&partial, to).map_err(failed)?;
+    std::fs::metadata(to).map(|m| m.len()).map_err(failed)
+}
+
 impl SqliteStore {
     /// Hands `work` to the writer and waits until the commit that holds it is durable.
     async fn submit(&self, work: Work) -> Result<Output> {
