@@ -314,10 +314,7 @@ async fn a_backup_under_load_is_consistent() {
     // The copy is a database Roster serves.
     let restored = Server::start_on(copy_db, Options::default()).await;
     assert_eq!(
-        restored
-            .get(&token, &format!("/users?offset=0&limit=10"))
-            .await
-            .0,
+        restored.get(&token, "/users?offset=0&limit=10").await.0,
         200
     );
     // Never over an existing file; PostgreSQL is pointed to pg_dump.
