@@ -5,7 +5,7 @@ mod app;
 pub mod config;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use config::{redact_url, DatabaseArgs, LogFormat, ServeArgs};
 use roster_domain::audit::CLI_ACTOR;
 use roster_service::Service;
@@ -42,6 +42,13 @@ enum Command {
     App(app::AppCommand),
     /// Print the OpenAPI document of the API (the same one served at /openapi.json).
     Openapi,
+    /// Print a shell completion script: `roster completions bash > /etc/bash_completion.d/roster`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `roster man > roster.1; man ./roster.1`.
+    Man,
     /// Bulk-load data; everything or nothing is written.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -155,6 +162,18 @@ where
             Command::Serve(args) => serve(args).await,
             Command::App(command) => app::run(command).await,
             Command::Openapi => print_openapi(),
+            Command::Completions { shell } => {
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "roster", &mut script);
+                print_text(String::from_utf8_lossy(&script).trim_end())
+            }
+            Command::Man => {
+                let mut page = Vec::new();
+                clap_mangen::Man::new(Cli::command())
+                    .render(&mut page)
+                    .context("rendering the manual page")?;
+                print_text(String::from_utf8_lossy(&page).trim_end())
+            }
             Command::Import(ImportCommand::Users { db, file, argon2 }) => {
                 import_users(db, file, argon2).await
             }

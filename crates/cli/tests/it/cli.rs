@@ -403,3 +403,29 @@ async fn database_errors_at_start_say_what_is_wrong() {
     assert!(!out.status.success());
     assert!(err.contains("cannot create the database folder"), "{err}");
 }
+
+/// Shell completions and the manual page come from the CLI definition itself.
+#[tokio::test]
+async fn completions_and_manual_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (ok, script, err) = roster(&["completions", shell]).await;
+        let script = script.as_str().unwrap_or_default().to_owned();
+        assert!(ok, "{err}");
+        for word in ["serve", "backup", "rotate-secret"] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    // A bash completion script bash accepts.
+    let (_, script, _) = roster(&["completions", "bash"]).await;
+    let status = std::process::Command::new("bash")
+        .args(["-n", "-c", script.as_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (ok, page, _) = roster(&["man"]).await;
+    let page = page.as_str().unwrap_or_default();
+    assert!(
+        ok && page.contains(".TH roster 1") && page.contains("serve"),
+        "{page}"
+    );
+}
