@@ -50,6 +50,7 @@ pub struct FileConfig {
     pub bootstrap_client_id: Option<String>,
     pub bootstrap_client_secret: Option<Secret>,
     pub secret_key: Option<Secret>,
+    pub metrics_token: Option<Secret>,
     #[serde(default)]
     pub argon2: Argon2File,
     #[serde(default)]
@@ -220,6 +221,8 @@ pub struct ServeConfig {
     pub bootstrap: Option<(String, Secret)>,
     /// The key that seals account passwords, if configured (else see `key_file_for`).
     pub secret_key: Option<Secret>,
+    /// The bearer token `/metrics` asks for, if any.
+    pub metrics_token: Option<Secret>,
     pub service: roster_service::Settings,
     pub http: roster_http::HttpSettings,
     pub postgres: roster_store::PgStoreOptions,
@@ -350,7 +353,10 @@ impl ServeArgs {
                         .or(file.max_connections_per_address)
                         .unwrap_or(http_defaults.connections.max_per_address),
                 },
+                // Set up by `serve` with the metrics recorder.
+                metrics: None,
             },
+            metrics_token: secret_from_env("ROSTER_METRICS_TOKEN")?.or(file.metrics_token.clone()),
             postgres: roster_store::PgStoreOptions {
                 max_connections: self
                     .pg_max_connections

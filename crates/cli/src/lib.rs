@@ -272,6 +272,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
 
     let mut config = config;
     fit_connections_to_open_files(&mut config.http.connections);
+    config.http.metrics = Some(roster_http::MetricsSettings {
+        handle: install_metrics_recorder()?,
+        token: config.metrics_token.as_ref().map(|t| t.expose().to_owned()),
+    });
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(config.listen.as_str())
         .await
@@ -295,6 +299,22 @@ async fn serve(args: ServeArgs) -> Result<()> {
     store.close().await;
     tracing::info!("stopped");
     served.context("serving HTTP")
+}
+
+/// The process's metrics recorder, rendering the Prometheus text format. Durations are
+/// histograms with fixed buckets (so that they add up across nodes), in seconds.
+fn install_metrics_recorder() -> Result<metrics_exporter_prometheus::PrometheusHandle> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    let seconds = [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ];
+    let sizes = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &seconds)
+        .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_size".to_owned()), &sizes))
+        .context("metrics buckets")?
+        .install_recorder()
+        .context("installing the metrics recorder")
 }
 
 /// Raises the open-file limit as far as allowed and keeps the connection cap below it, with

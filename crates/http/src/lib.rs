@@ -5,6 +5,7 @@ mod auth;
 mod client_auth;
 mod error;
 mod extract;
+mod metrics;
 mod request_log;
 mod routes;
 mod server;
@@ -12,6 +13,7 @@ mod views;
 mod wire;
 
 pub use error::ApiError;
+pub use metrics::MetricsSettings;
 pub use server::{raise_open_file_limit, ConnectionLimits};
 /// What the application extension answers, for the CLI to print the very same documents.
 pub use views::{ApplicationIdView, ApplicationList, ApplicationView, AuditList, CredentialsView};
@@ -33,6 +35,8 @@ pub struct HttpSettings {
     /// Most bytes of header names and values accepted.
     pub max_header_bytes: usize,
     pub connections: ConnectionLimits,
+    /// `GET /metrics`, when set.
+    pub metrics: Option<MetricsSettings>,
 }
 
 impl Default for HttpSettings {
@@ -43,6 +47,7 @@ impl Default for HttpSettings {
             max_uri_bytes: 8 * 1024,
             max_header_bytes: 16 * 1024,
             connections: ConnectionLimits::default(),
+            metrics: None,
         }
     }
 }
@@ -94,7 +99,21 @@ pub fn router(service: Service, settings: &HttpSettings) -> Router {
     let (routes, api) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::router())
         .split_for_parts();
+    let operations = std::sync::Arc::new(metrics::Operations::from_openapi(&api));
+    metrics::record_build_info();
     let document = std::sync::Arc::new(api);
+    let routes = match settings.metrics.clone() {
+        Some(scrape) => {
+            let state = (service.clone(), std::sync::Arc::new(scrape));
+            routes.route(
+                "/metrics",
+                axum::routing::get(move |headers: axum::http::HeaderMap| {
+                    metrics::scrape(axum::extract::State(state.clone()), headers)
+                }),
+            )
+        }
+        None => routes,
+    };
     routes
         .route(
             "/openapi.json",
@@ -118,7 +137,10 @@ pub fn router(service: Service, settings: &HttpSettings) -> Router {
         .layer(axum::middleware::map_response(error::ensure_error_body))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(axum::middleware::from_fn(request_log::log_request))
+        .layer(axum::middleware::from_fn_with_state(
+            operations,
+            request_log::log_request,
+        ))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 

@@ -25,8 +25,13 @@ impl RequestInfo {
     }
 }
 
-/// Outermost (inside the request id): writes the line when the answer is ready.
-pub(crate) async fn log_request(mut request: Request, next: Next) -> Response {
+/// Outermost (inside the request id): writes the line when the answer is ready, and counts
+/// the request in the metrics by operation and status.
+pub(crate) async fn log_request(
+    axum::extract::State(operations): axum::extract::State<Arc<crate::metrics::Operations>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let info = Arc::new(RequestInfo::default());
     request.extensions_mut().insert(info.clone());
@@ -37,7 +42,17 @@ pub(crate) async fn log_request(mut request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let in_flight = metrics::gauge!("roster_requests_in_flight");
+    in_flight.increment(1.0);
     let response = next.run(request).await;
+    in_flight.decrement(1.0);
+    let route = info.route.get().map(String::as_str);
+    let operation = operations.name(&method, route);
+    let status = response.status().as_u16();
+    metrics::counter!("roster_requests_total", "operation" => operation.clone(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!("roster_request_duration_seconds", "operation" => operation)
+        .record(started.elapsed().as_secs_f64());
     tracing::info!(
         target: "roster::request",
         method = %method,

@@ -143,6 +143,8 @@ impl Service {
                 ) =>
             {
                 self.inner.refusals.count(client_id, source, e.kind());
+                metrics::counter!("roster_tokens_refused_total", "reason" => e.kind().code())
+                    .increment(1);
             }
             Err(_) => {}
         }
@@ -253,8 +255,10 @@ impl Service {
         let digest = secret::digest(bearer);
         let now = now_millis();
         if let Some(known) = self.inner.tokens.known.get(&digest) {
+            metrics::counter!("roster_token_cache_total", "result" => "hit").increment(1);
             return Inner::caller_if_valid(&known, now);
         }
+        metrics::counter!("roster_token_cache_total", "result" => "miss").increment(1);
         let epoch = self.inner.tokens.epoch();
         let lookup = digest.clone();
         let found = self

@@ -117,6 +117,11 @@ impl Service {
         self.inner.store.as_ref()
     }
 
+    /// Connections of the store's pool, and how many are idle (PostgreSQL), for `/metrics`.
+    pub fn pool_state(&self) -> Option<(u32, usize)> {
+        self.store().pool_state()
+    }
+
     /// The store's kind (`sqlite`, `postgres`), for `/health`.
     pub fn backend(&self) -> &'static str {
         self.store().backend()

@@ -12,6 +12,12 @@ use std::sync::Mutex;
 
 type KeyedLimiter<K> = governor::DefaultKeyedRateLimiter<K>;
 
+/// The refusal of a request over `limit`, counted for `/metrics`.
+fn limited(limit: &'static str) -> roster_domain::Error {
+    metrics::counter!("roster_rate_limited_total", "limit" => limit).increment(1);
+    ErrorKind::TooManyTokenRequests.into()
+}
+
 fn limiter<K: std::hash::Hash + Eq + Clone>(per_second: u32) -> Option<KeyedLimiter<K>> {
     let rate = std::num::NonZeroU32::new(per_second)?;
     let burst = std::num::NonZeroU32::new(per_second.saturating_mul(2)).unwrap_or(rate);
@@ -42,14 +48,13 @@ impl TokenLimits {
     /// Before anything is looked up: the address's and the (client id, address)'s budgets.
     pub fn check_attempt(&self, client_id: &str, source: Option<IpAddr>) -> Result<()> {
         if let (Some(l), Some(ip)) = (&self.per_address, source) {
-            l.check_key(&ip)
-                .map_err(|_| ErrorKind::TooManyTokenRequests)?;
+            l.check_key(&ip).map_err(|_| limited("address"))?;
         }
         if let Some(l) = &self.per_client_address {
             // Over-long ids are refused unread; they key nothing.
             if client_id.len() <= 128 {
                 l.check_key(&(client_id.to_owned(), source))
-                    .map_err(|_| ErrorKind::TooManyTokenRequests)?;
+                    .map_err(|_| limited("client_address"))?;
             }
         }
         Ok(())
@@ -60,7 +65,7 @@ impl TokenLimits {
         match &self.issued_per_client {
             Some(l) => l
                 .check_key(&client_id.to_owned())
-                .map_err(|_| ErrorKind::TooManyTokenRequests.into()),
+                .map_err(|_| limited("client")),
             None => Ok(()),
         }
     }

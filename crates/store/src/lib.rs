@@ -55,6 +55,10 @@ pub trait Store: Send + Sync + 'static {
     async fn close(&self);
     /// Backend name for logs and `/health`.
     fn backend(&self) -> &'static str;
+    /// Pooled connections and how many are idle, where there is a pool shared by requests.
+    fn pool_state(&self) -> Option<(u32, usize)> {
+        None
+    }
 }
 
 /// The outcome of the last write, for `/health`: writes can fail while reads work.

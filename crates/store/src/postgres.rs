@@ -240,4 +240,8 @@ impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
+
+    fn pool_state(&self) -> Option<(u32, usize)> {
+        Some((self.pool.size(), self.pool.num_idle()))
+    }
 }

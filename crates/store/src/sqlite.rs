@@ -171,6 +171,8 @@ impl SqliteStore {
     /// Hands `work` to the writer and waits until the commit that holds it is durable.
     async fn submit(&self, work: Work) -> Result<Output> {
         let (reply, answer) = oneshot::channel();
+        let queued = self.jobs.max_capacity() - self.jobs.capacity();
+        metrics::gauge!("roster_write_queue_depth").set(queued as f64);
         self.jobs
             .send((work, reply, WriteGate::current()))
             .await
@@ -253,6 +255,8 @@ async fn write_loop(
 
 /// Runs every job of `batch` in its own savepoint of one transaction, commits, then answers.
 async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Queued>) {
+    let started = std::time::Instant::now();
+    metrics::histogram!("roster_group_commit_batch_size").record(batch.len() as f64);
     if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
         let err = map(e);
         tracing::error!(error = %err, "cannot begin a write transaction");
@@ -285,6 +289,7 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Queued>) {
         Ok(()) => conn.execute("COMMIT").await.map_err(map),
         Err(e) => Err(e),
     };
+    metrics::histogram!("roster_group_commit_seconds").record(started.elapsed().as_secs_f64());
     match committed {
         Ok(_) => {
             for (reply, answer) in answers {

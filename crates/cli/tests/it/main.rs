@@ -26,6 +26,7 @@ mod docs;
 mod durability;
 mod import;
 mod lists;
+mod metrics;
 mod nodes;
 mod openapi;
 mod organizations;
