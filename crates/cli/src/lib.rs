@@ -3,6 +3,7 @@
 
 mod app;
 pub mod config;
+mod transfer;
 
 use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser, Subcommand};
@@ -49,6 +50,13 @@ enum Command {
     },
     /// Print the manual page (roff): `roster man > roster.1; man ./roster.1`.
     Man,
+    /// Write the whole directory (applications, organizations, users with password hashes,
+    /// application organizations, roles, accounts with sealed passwords, role members) to
+    /// standard output as JSON lines, from one snapshot; `roster import all` loads it.
+    Export {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
     /// Bulk-load data; everything or nothing is written.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -128,6 +136,14 @@ enum ImportCommand {
         #[command(flatten)]
         argon2: config::Argon2Args,
     },
+    /// Load a whole directory written by `roster export` (`-` reads standard input) into an
+    /// empty database, all or nothing; creates the database if needed. Prints {"imported": N}.
+    All {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The export (JSON lines).
+        file: std::path::PathBuf,
+    },
 }
 
 /// Runs the command line `args` (the first is the program name) to completion.
@@ -177,6 +193,10 @@ where
             Command::Import(ImportCommand::Users { db, file, argon2 }) => {
                 import_users(db, file, argon2).await
             }
+            Command::Import(ImportCommand::All { db, file }) => {
+                transfer::import_all(db, file).await
+            }
+            Command::Export { db } => transfer::export(db).await,
             Command::RotateSecretKey { db } => rotate_secret_key(db).await,
             Command::Audit(AuditCommand::Trim { db, retention_days }) => {
                 trim_audit(db, retention_days).await
@@ -521,7 +541,7 @@ async fn list_audit(
 /// Opens the database an admin command names (flag, variable or TOML file) and the
 /// service over it, saying on standard error which database it is. It must exist: only
 /// `roster serve` creates one. The caller closes the store when done.
-async fn open_for_command(
+pub(crate) async fn open_for_command(
     db: &DatabaseArgs,
     settings: roster_service::Settings,
 ) -> Result<(std::sync::Arc<dyn roster_store::Store>, Service)> {

@@ -2,7 +2,7 @@
 
 use crate::time::Millis;
 use crate::{validate, Error, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -39,6 +39,19 @@ impl AccountType {
     }
 }
 
+impl Serialize for AccountType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for AccountType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        AccountType::parse(&text).map_err(|e| serde::de::Error::custom(e.client_message()))
+    }
+}
+
 impl fmt::Display for AccountType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -47,7 +60,7 @@ impl fmt::Display for AccountType {
 
 /// A stored application account. `password` is the account's password for downstream
 /// sync; it is never returned by any interface.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppAccount {
     pub id: String,
     pub application_id: String,

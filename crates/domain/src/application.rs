@@ -4,7 +4,7 @@ use crate::permission::Permissions;
 use crate::time::Millis;
 use crate::{validate, Result};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Application {
     pub id: String,
     pub name: String,

@@ -3,13 +3,13 @@
 
 use crate::time::Millis;
 use crate::{validate, Error, ErrorKind, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub const MAX_CODE_CHARS: usize = 64;
 pub const MAX_NAME_CHARS: usize = 100;
 pub const DEFAULT_CATEGORY: &str = "department";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Organization {
     pub id: String,
     pub code: String,
@@ -20,7 +20,7 @@ pub struct Organization {
     pub updated_at: Millis,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppOrganization {
     pub id: String,
     pub application_id: String,

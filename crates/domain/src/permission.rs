@@ -108,9 +108,23 @@ pub enum Access {
     Admin,
 }
 
-/// The set of codes an application holds, kept sorted and free of duplicates.
+/// The set of codes an application holds, kept sorted and free of duplicates. Written as its
+/// scope string (`"user_all app_read"`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Permissions(Vec<Permission>);
+
+impl serde::Serialize for Permissions {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.scope())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Permissions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let scope = <String as serde::Deserialize>::deserialize(d)?;
+        Permissions::parse_scope(&scope).map_err(|e| serde::de::Error::custom(e.client_message()))
+    }
+}
 
 impl Permissions {
     pub fn new(mut codes: Vec<Permission>) -> Self {

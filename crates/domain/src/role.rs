@@ -2,11 +2,11 @@
 
 use crate::time::Millis;
 use crate::{validate, Error, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub const MAX_MEMBERS_PER_CALL: usize = 50;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Role {
     pub id: String,
     pub application_id: String,

@@ -2,7 +2,7 @@
 
 use crate::time::Millis;
 use crate::{validate, Error, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub const MAX_USER_NAME_CHARS: usize = 64;
@@ -29,7 +29,7 @@ pub fn mobile_key(mobile: &str) -> String {
 }
 
 /// The optional personal attributes (`attr_*` fields of the reference).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserAttrs {
     pub gender: Option<String>,
     pub birthday: Option<String>,
@@ -45,7 +45,7 @@ pub struct UserAttrs {
 }
 
 /// A stored user. The password is kept only as an Argon2id PHC string.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     pub id: String,
     pub org_id: Option<String>,

@@ -12,6 +12,7 @@ mod password;
 mod roles;
 mod secrets;
 mod throttle;
+mod transfer;
 mod users;
 
 pub use accounts::AccountDetails;
@@ -23,6 +24,7 @@ pub use import::ImportLine;
 pub use password::Argon2Settings;
 pub use roster_store::WriteGate;
 pub use secrets::SecretKey;
+pub use transfer::{ExportedUser, Record, RoleMember};
 pub use users::UserDetails;
 
 use roster_domain::audit::AuditRecord;

@@ -46,6 +46,9 @@ pub trait Store: Send + Sync + 'static {
     async fn run_write(&self, job: Job) -> Result<Output>;
     /// Runs `job` on a read connection. It must not write.
     async fn run_read(&self, job: Job) -> Result<Output>;
+    /// Runs `job` in a read-only transaction that sees one snapshot of the whole database
+    /// however long it takes (exports), while writers go on.
+    async fn run_snapshot(&self, job: Job) -> Result<Output>;
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;
     /// Why the last write failed for want of the database (a full disk, a lost server), if
@@ -106,6 +109,18 @@ impl dyn Store {
             Box::pin(async move { work(tx).await.map(|v| Box::new(v) as Output) })
         });
         downcast(self.run_read(job).await?)
+    }
+
+    /// Runs a read use case that must see one snapshot of the database (`run_snapshot`).
+    pub async fn snapshot<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t mut dyn Tx) -> BoxFuture<'t, Result<T>> + Send + 'static,
+    {
+        let job: Job = Box::new(move |tx| {
+            Box::pin(async move { work(tx).await.map(|v| Box::new(v) as Output) })
+        });
+        downcast(self.run_snapshot(job).await?)
     }
 }
 

@@ -226,6 +226,20 @@ impl Store for PgStore {
         job(&mut PgTx::new(&mut conn)).await
     }
 
+    async fn run_snapshot(&self, job: Job) -> Result<Output> {
+        use sqlx::Executor;
+        let mut conn = self.pool.acquire().await.map_err(map)?;
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(map)?;
+        let outcome = match conn.execute("SET LOCAL statement_timeout = 0").await {
+            Ok(_) => job(&mut PgTx::new(&mut conn)).await,
+            Err(e) => Err(map(e)),
+        };
+        let _ = conn.execute("ROLLBACK").await;
+        outcome
+    }
+
     async fn ping(&self) -> Result<()> {
         let mut conn = self.pool.acquire().await.map_err(map)?;
         conn.ping().await.map_err(map)

@@ -202,6 +202,15 @@ impl Store for SqliteStore {
         job(&mut tx).await
     }
 
+    async fn run_snapshot(&self, job: Job) -> Result<Output> {
+        let mut conn = self.readers.acquire().await.map_err(map)?;
+        // In WAL mode a read transaction keeps the snapshot of its first read to its end.
+        conn.execute("BEGIN").await.map_err(map)?;
+        let outcome = job(&mut SqliteTx::new(&mut conn)).await;
+        let _ = conn.execute("COMMIT").await;
+        outcome
+    }
+
     async fn ping(&self) -> Result<()> {
         let mut conn = self.readers.acquire().await.map_err(map)?;
         conn.ping().await.map_err(map)

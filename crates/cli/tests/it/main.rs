@@ -37,5 +37,6 @@ mod roles;
 mod security;
 mod sync;
 mod token;
+mod transfer;
 mod users;
 mod users_admin;

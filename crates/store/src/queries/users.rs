@@ -240,6 +240,17 @@ macro_rules! impl_users {
                 .map_err($crate::errors::map)
             }
 
+            async fn all_secondary_relations(
+                &mut self,
+            ) -> roster_domain::Result<Vec<(String, String)>> {
+                sqlx::query_as(
+                    "SELECT user_id, org_id FROM user_org_relations ORDER BY user_id, org_id",
+                )
+                .fetch_all(&mut *self.conn)
+                .await
+                .map_err($crate::errors::map)
+            }
+
             async fn set_secondary_organizations(
                 &mut self,
                 user_id: &str,

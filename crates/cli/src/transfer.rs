@@ -1,0 +1,97 @@
+//! `roster export` and `roster import all`: the whole directory as JSON lines.
+
+use crate::config::{self, DatabaseArgs};
+use crate::{operator_error, print_json};
+use anyhow::{Context, Result};
+use roster_service::{Caller, Record, Service};
+use std::io::Write;
+use tokio::io::AsyncBufReadExt;
+
+/// Writes every record of the database, one JSON object a line, to standard output.
+pub async fn export(db: DatabaseArgs) -> Result<()> {
+    let (store, service) =
+        crate::open_for_command(&db, roster_service::Settings::default()).await?;
+    let (records, mut received) = tokio::sync::mpsc::channel::<Record>(1024);
+    let exporting = tokio::spawn({
+        let service: Service = service.clone();
+        async move { service.export_all(&Caller::operator(), records).await }
+    });
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut written = Ok(());
+    while let Some(record) = received.recv().await {
+        let line = serde_json::to_string(&record).context("serializing a record")?;
+        if let Err(e) = writeln!(out, "{line}") {
+            written = Err(e);
+            break;
+        }
+    }
+    drop(received);
+    let flushed = written.and_then(|()| out.flush());
+    let exported = exporting.await.context("the export stopped")?;
+    store.close().await;
+    match flushed {
+        // The reader went away (`| head`): not an error of ours.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+        Err(e) => return Err(e).context("writing the export"),
+        Ok(()) => {}
+    }
+    let count = exported.map_err(operator_error)?;
+    eprintln!("roster: exported {count} records");
+    Ok(())
+}
+
+/// Loads an export into an empty database, all or nothing. Unlike the other admin commands
+/// it may create the database (or, on PostgreSQL, its tables): filling a new one is its job.
+pub async fn import_all(db: DatabaseArgs, file: std::path::PathBuf) -> Result<()> {
+    let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = if file.as_os_str() == "-" {
+        Box::new(tokio::io::stdin())
+    } else {
+        Box::new(
+            tokio::fs::File::open(&file)
+                .await
+                .with_context(|| format!("opening {}", file.display()))?,
+        )
+    };
+    let settings = config::read_file_config(db.config.as_deref())?;
+    let url = config::database_url(&db, &settings);
+    eprintln!("roster: database {}", config::describe_database(&url));
+    let store = roster_store::open(&url, roster_store::PgStoreOptions::default())
+        .await
+        .map_err(operator_error)
+        .with_context(|| format!("opening database {}", config::redact_url(&url)))?;
+    let service =
+        Service::new(store.clone(), roster_service::Settings::default()).map_err(operator_error)?;
+    let (lines_tx, lines_rx) = tokio::sync::mpsc::channel(4096);
+    let reading = tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(reader).lines();
+        let mut number = 0u64;
+        while let Some(line) = lines
+            .next_line()
+            .await
+            .with_context(|| format!("reading line {}", number + 1))?
+        {
+            number += 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let record = serde_json::from_str::<Record>(&line).map_err(|e| {
+                roster_domain::Error::with_detail(
+                    roster_domain::ErrorKind::MalformedBody,
+                    e.to_string(),
+                )
+            });
+            if lines_tx.send((number, record)).await.is_err() {
+                break;
+            }
+        }
+        anyhow::Ok(())
+    });
+    let imported = service.import_all(&Caller::operator(), lines_rx).await;
+    let read = reading.await.context("reading the file")?;
+    store.close().await;
+    read?;
+    let imported = imported
+        .map_err(operator_error)
+        .context("nothing imported")?;
+    print_json(&serde_json::json!({ "imported": imported }))
+}

@@ -1,0 +1,302 @@
+//! The whole directory as JSON lines, out (`roster export`) and in (`roster import all`):
+//! applications (with their secret digests), organizations, users (with password hashes and
+//! secondary organizations), application organizations, roles, accounts (with their sealed
+//! passwords) and role members. Export reads one snapshot; import is all or nothing, into an
+//! empty database. So moving from SQLite to PostgreSQL is one pipe.
+
+use crate::{audit, Caller, Service};
+use roster_domain::account::AppAccount;
+use roster_domain::application::Application;
+use roster_domain::organization::{AppOrganization, Organization};
+use roster_domain::page::{Page, PageRequest, MAX_LIMIT};
+use roster_domain::role::Role;
+use roster_domain::time::now_millis;
+use roster_domain::user::User;
+use roster_domain::{Error, ErrorKind, Result};
+use roster_store::prelude::*;
+use roster_store::OrgScope;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use tokio::sync::mpsc;
+
+/// One line of an export.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    Application(Application),
+    Organization(Organization),
+    User(Box<ExportedUser>),
+    AppOrganization(AppOrganization),
+    Role(Role),
+    Account(AppAccount),
+    RoleMember(RoleMember),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedUser {
+    #[serde(flatten)]
+    pub user: User,
+    #[serde(default)]
+    pub secondary_org_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleMember {
+    pub role_id: String,
+    pub account_id: String,
+}
+
+/// The pages of a list, one after another.
+fn page(number: i64) -> Result<PageRequest> {
+    PageRequest::new(Some(number), Some(MAX_LIMIT))
+}
+
+fn is_last<T>(page: &Page<T>) -> bool {
+    page.items.len() < usize::try_from(MAX_LIMIT).unwrap_or(usize::MAX)
+}
+
+/// Orders a tree's nodes so that every parent comes before its children (by id otherwise).
+fn parents_first<T, F: Fn(&T) -> (&str, Option<&str>)>(mut nodes: Vec<T>, key: F) -> Vec<T> {
+    nodes.sort_by(|a, b| key(a).0.cmp(key(b).0));
+    let mut placed: HashSet<String> = HashSet::new();
+    let mut ordered = Vec::with_capacity(nodes.len());
+    while !nodes.is_empty() {
+        let (ready, waiting): (Vec<T>, Vec<T>) = nodes
+            .into_iter()
+            .partition(|n| key(n).1.is_none_or(|p| placed.contains(p)));
+        if ready.is_empty() {
+            // A parent outside the list (or a cycle, which the service never makes).
+            ordered.extend(waiting);
+            break;
+        }
+        placed.extend(ready.iter().map(|n| key(n).0.to_owned()));
+        ordered.extend(ready);
+        nodes = waiting;
+    }
+    ordered
+}
+
+async fn send(out: &mpsc::Sender<Record>, record: Record) -> Result<()> {
+    out.send(record)
+        .await
+        .map_err(|_| Error::internal("the export's reader went away"))
+}
+
+async fn export_into(tx: &mut dyn Tx, out: &mpsc::Sender<Record>) -> Result<u64> {
+    let mut count = 0u64;
+    let mut applications = Vec::new();
+    for n in 0.. {
+        let listed = tx.list_applications(page(n)?).await?;
+        let last = is_last(&listed);
+        applications.extend(listed.items);
+        if last {
+            break;
+        }
+    }
+    for app in &applications {
+        send(out, Record::Application(app.clone())).await?;
+        count += 1;
+    }
+    let mut organizations = Vec::new();
+    for n in 0.. {
+        let listed = tx.list_organizations(&OrgScope::All, page(n)?).await?;
+        let last = is_last(&listed);
+        organizations.extend(listed.items);
+        if last {
+            break;
+        }
+    }
+    for org in parents_first(organizations, |o| (o.id.as_str(), o.parent_id.as_deref())) {
+        send(out, Record::Organization(org)).await?;
+        count += 1;
+    }
+    let mut relations: HashMap<String, Vec<String>> = HashMap::new();
+    for (user_id, org_id) in tx.all_secondary_relations().await? {
+        relations.entry(user_id).or_default().push(org_id);
+    }
+    for n in 0.. {
+        let listed = tx.list_users(None, page(n)?).await?;
+        let last = is_last(&listed);
+        for user in listed.items {
+            let secondary_org_ids = relations.remove(&user.id).unwrap_or_default();
+            send(
+                out,
+                Record::User(Box::new(ExportedUser {
+                    user,
+                    secondary_org_ids,
+                })),
+            )
+            .await?;
+            count += 1;
+        }
+        if last {
+            break;
+        }
+    }
+    for app in &applications {
+        let mut app_orgs = Vec::new();
+        for n in 0.. {
+            let listed = tx.list_app_orgs(&app.id, page(n)?).await?;
+            let last = is_last(&listed);
+            app_orgs.extend(listed.items);
+            if last {
+                break;
+            }
+        }
+        for org in parents_first(app_orgs, |o| (o.id.as_str(), o.parent_id.as_deref())) {
+            send(out, Record::AppOrganization(org)).await?;
+            count += 1;
+        }
+        let mut roles = Vec::new();
+        for n in 0.. {
+            let listed = tx.list_roles(&app.id, page(n)?).await?;
+            let last = is_last(&listed);
+            roles.extend(listed.items);
+            if last {
+                break;
+            }
+        }
+        for role in &roles {
+            send(out, Record::Role(role.clone())).await?;
+            count += 1;
+        }
+        for n in 0.. {
+            let listed = tx.list_accounts(&app.id, None, page(n)?).await?;
+            let last = is_last(&listed);
+            for account in listed.items {
+                send(out, Record::Account(account)).await?;
+                count += 1;
+            }
+            if last {
+                break;
+            }
+        }
+        for role in &roles {
+            for n in 0.. {
+                let listed = tx.list_role_members(&role.id, page(n)?).await?;
+                let last = is_last(&listed);
+                for account in listed.items {
+                    let member = RoleMember {
+                        role_id: role.id.clone(),
+                        account_id: account.id,
+                    };
+                    send(out, Record::RoleMember(member)).await?;
+                    count += 1;
+                }
+                if last {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// Users are written in batches of this many.
+const USER_BATCH: usize = 500;
+
+async fn flush_users(tx: &mut dyn Tx, users: &mut Vec<ExportedUser>) -> Result<()> {
+    let batch: Vec<User> = users.iter().map(|u| u.user.clone()).collect();
+    tx.insert_users(&batch).await?;
+    for u in users.iter().filter(|u| !u.secondary_org_ids.is_empty()) {
+        tx.set_secondary_organizations(&u.user.id, &u.secondary_org_ids)
+            .await?;
+    }
+    users.clear();
+    Ok(())
+}
+
+impl Service {
+    /// Sends every record of the directory to `out`, from one snapshot; says how many.
+    pub async fn export_all(&self, caller: &Caller, out: mpsc::Sender<Record>) -> Result<u64> {
+        caller.require(roster_domain::permission::Access::Admin)?;
+        self.store()
+            .snapshot(move |tx| Box::pin(async move { export_into(tx, &out).await }))
+            .await
+    }
+
+    /// Loads records (as `export_all` sends them) into an empty directory, all or nothing;
+    /// says how many. Each record is `(line number, record)`.
+    pub async fn import_all(
+        &self,
+        caller: &Caller,
+        mut records: mpsc::Receiver<(u64, Result<Record>)>,
+    ) -> Result<u64> {
+        caller.require(roster_domain::permission::Access::Admin)?;
+        let actor = caller.client_id.clone();
+        self.store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    let one = PageRequest::new(Some(0), Some(1))?;
+                    let occupied = tx.list_applications(one).await?.total
+                        + tx.list_organizations(&OrgScope::All, one).await?.total
+                        + tx.list_users(None, one).await?.total;
+                    if occupied > 0 {
+                        return Err(Error::invalid(
+                            "the database is not empty: import into one without applications, organizations or users.",
+                        ));
+                    }
+                    let mut count = 0u64;
+                    let mut users: Vec<ExportedUser> = Vec::new();
+                    while let Some((line, record)) = records.recv().await {
+                        let at_line = |e: Error| {
+                            Error::with_detail(e.kind(), format!("line {line}: {}", e.client_message()))
+                        };
+                        let record = record.map_err(at_line)?;
+                        if !matches!(record, Record::User(_)) && !users.is_empty() {
+                            flush_users(tx, &mut users).await.map_err(at_line)?;
+                        }
+                        let done = match record {
+                            Record::Application(app) => tx.insert_application(&app).await,
+                            Record::Organization(org) => tx.insert_organization(&org).await,
+                            Record::User(user) => {
+                                users.push(*user);
+                                if users.len() == USER_BATCH {
+                                    flush_users(tx, &mut users).await
+                                } else {
+                                    Ok(())
+                                }
+                            }
+                            Record::AppOrganization(org) => tx.insert_app_org(&org).await,
+                            Record::Role(role) => tx.insert_role(&role).await,
+                            Record::Account(account) => tx.insert_account(&account).await,
+                            Record::RoleMember(m) => tx
+                                .add_role_member(&m.role_id, &m.account_id, now_millis())
+                                .await
+                                .map(|_| ()),
+                        };
+                        done.map_err(at_line)?;
+                        count += 1;
+                    }
+                    if !users.is_empty() {
+                        flush_users(tx, &mut users).await?;
+                    }
+                    if count == 0 {
+                        return Err(Error::with_detail(ErrorKind::MalformedBody, "nothing to import."));
+                    }
+                    tx.insert_audit(&audit(now_millis(), &actor, "ImportAll", "directory", "all"))
+                        .await?;
+                    Ok(count)
+                })
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parents_come_first() {
+        let nodes = vec![
+            ("c", Some("b")),
+            ("a", None),
+            ("b", Some("a")),
+            ("d", Some("a")),
+        ];
+        let ordered = parents_first(nodes, |n| (n.0, n.1));
+        let ids: Vec<_> = ordered.iter().map(|n| n.0).collect();
+        assert_eq!(ids, ["a", "b", "d", "c"]);
+    }
+}
