@@ -292,8 +292,21 @@ async fn serve(args: ServeArgs) -> Result<()> {
 
     let mut config = config;
     fit_connections_to_open_files(&mut config.http.connections);
+    let metrics = install_metrics_recorder()?;
+    // Histogram samples wait in memory until folded in: fold them every few seconds, so
+    // memory stays flat whether or not anything scrapes.
+    let metrics_upkeep = tokio::spawn({
+        let metrics = metrics.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                metrics.run_upkeep();
+            }
+        }
+    });
     config.http.metrics = Some(roster_http::MetricsSettings {
-        handle: install_metrics_recorder()?,
+        handle: metrics,
         token: config.metrics_token.as_ref().map(|t| t.expose().to_owned()),
     });
     let shutdown = shutdown_signal()?;
@@ -312,6 +325,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let served = roster_http::serve(listener, service.clone(), &config.http, shutdown).await;
     upkeep.abort();
     flusher.abort();
+    metrics_upkeep.abort();
     // What was counted since the last flush is written before the store closes.
     if let Err(e) = service.flush_refused_tokens().await {
         tracing::warn!(error = %e, "auditing refused token requests failed");

@@ -26,13 +26,55 @@ impl std::fmt::Debug for MetricsSettings {
     }
 }
 
-/// The operation id of each (method, route template), from the OpenAPI document.
-#[derive(Debug, Default)]
-pub(crate) struct Operations(HashMap<(Method, String), String>);
+/// The metrics of one operation, registered once: looking a labelled metric up in the
+/// registry on every request would cost more than the request's own work on fast routes.
+#[derive(Debug)]
+pub(crate) struct OperationMetrics {
+    name: String,
+    duration: metrics::Histogram,
+    by_status: std::sync::RwLock<HashMap<u16, metrics::Counter>>,
+}
+
+impl OperationMetrics {
+    fn new(name: String) -> Self {
+        Self {
+            duration: metrics::histogram!("roster_request_duration_seconds", "operation" => name.clone()),
+            by_status: Default::default(),
+            name,
+        }
+    }
+
+    pub fn record(&self, status: u16, seconds: f64) {
+        self.duration.record(seconds);
+        let known = self
+            .by_status
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&status)
+            .cloned();
+        let counter = known.unwrap_or_else(|| {
+            let counter = metrics::counter!("roster_requests_total", "operation" => self.name.clone(), "status" => status.to_string());
+            self.by_status
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(status, counter.clone());
+            counter
+        });
+        counter.increment(1);
+    }
+}
+
+/// The metrics of each operation by route template and method, from the OpenAPI document.
+#[derive(Debug)]
+pub(crate) struct Operations {
+    by_route: HashMap<String, Vec<(Method, Arc<OperationMetrics>)>>,
+    unmatched: Arc<OperationMetrics>,
+    pub in_flight: metrics::Gauge,
+}
 
 impl Operations {
     pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
-        let mut map = HashMap::new();
+        let mut by_route: HashMap<String, Vec<(Method, Arc<OperationMetrics>)>> = HashMap::new();
         for (path, item) in &api.paths.paths {
             let methods = [
                 (Method::GET, &item.get),
@@ -42,23 +84,31 @@ impl Operations {
             ];
             for (method, operation) in methods {
                 if let Some(id) = operation.as_ref().and_then(|o| o.operation_id.clone()) {
-                    map.insert((method, path.clone()), id);
+                    let metrics = Arc::new(OperationMetrics::new(id));
+                    by_route.entry(path.clone()).or_default().push((method, metrics));
                 }
             }
         }
-        Self(map)
+        for route in ["/openapi.json", "/metrics"] {
+            let name = route.trim_start_matches('/').replace('.', "_");
+            by_route
+                .entry(route.to_owned())
+                .or_default()
+                .push((Method::GET, Arc::new(OperationMetrics::new(name))));
+        }
+        Self {
+            by_route,
+            unmatched: Arc::new(OperationMetrics::new("unmatched".to_owned())),
+            in_flight: metrics::gauge!("roster_requests_in_flight"),
+        }
     }
 
-    /// The operation a request was, for labels: its operation id, or a fixed word.
-    pub fn name(&self, method: &Method, route: Option<&str>) -> String {
-        match route {
-            None => "unmatched".to_owned(),
-            Some(route) => self
-                .0
-                .get(&(method.clone(), route.to_owned()))
-                .cloned()
-                .unwrap_or_else(|| route.trim_start_matches('/').replace('/', "_")),
-        }
+    /// The metrics of the operation a request was (`unmatched` for no route or method).
+    pub fn of(&self, method: &Method, route: Option<&str>) -> &OperationMetrics {
+        route
+            .and_then(|r| self.by_route.get(r))
+            .and_then(|ms| ms.iter().find(|(m, _)| m == method))
+            .map_or(&self.unmatched, |(_, metrics)| metrics)
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Instant;
 /// What the layers inside learn about a request, for its log line.
 #[derive(Debug, Default)]
 pub(crate) struct RequestInfo {
-    route: OnceLock<String>,
+    route: OnceLock<MatchedPath>,
     client_id: OnceLock<String>,
 }
 
@@ -42,21 +42,18 @@ pub(crate) async fn log_request(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let in_flight = metrics::gauge!("roster_requests_in_flight");
-    in_flight.increment(1.0);
+    operations.in_flight.increment(1.0);
     let response = next.run(request).await;
-    in_flight.decrement(1.0);
-    let route = info.route.get().map(String::as_str);
-    let operation = operations.name(&method, route);
+    operations.in_flight.decrement(1.0);
+    let route = info.route.get().map(MatchedPath::as_str);
     let status = response.status().as_u16();
-    metrics::counter!("roster_requests_total", "operation" => operation.clone(), "status" => status.to_string())
-        .increment(1);
-    metrics::histogram!("roster_request_duration_seconds", "operation" => operation)
-        .record(started.elapsed().as_secs_f64());
+    operations
+        .of(&method, route)
+        .record(status, started.elapsed().as_secs_f64());
     tracing::info!(
         target: "roster::request",
         method = %method,
-        route = info.route.get().map_or("(no route)", String::as_str),
+        route = route.unwrap_or("(no route)"),
         status = response.status().as_u16(),
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         request_id = %request_id,
@@ -72,7 +69,7 @@ pub(crate) async fn note_route(request: Request, next: Next) -> Response {
         request.extensions().get::<Arc<RequestInfo>>(),
         request.extensions().get::<MatchedPath>(),
     ) {
-        let _ = info.route.set(path.as_str().to_owned());
+        let _ = info.route.set(path.clone());
     }
     next.run(request).await
 }
