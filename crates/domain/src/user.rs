@@ -62,6 +62,9 @@ pub struct User {
     pub pwd_change_at: Option<Millis>,
     pub attrs: UserAttrs,
     pub extension: Option<Map<String, Value>>,
+    /// Organizations the user is attached to besides the home one (relation type "1").
+    #[serde(default)]
+    pub secondary_org_ids: Vec<String>,
     pub disabled: bool,
     pub locked: bool,
     pub grade: i64,
@@ -246,6 +249,7 @@ pub fn secondary_organizations(
             }
         }
     }
+    secondary.sort();
     if let Some(home) = home {
         if home_required && !list.iter().any(|e| e.org_id == home) {
             return Err(Error::invalid(format!(

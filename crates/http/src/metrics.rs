@@ -85,7 +85,10 @@ impl Operations {
             for (method, operation) in methods {
                 if let Some(id) = operation.as_ref().and_then(|o| o.operation_id.clone()) {
                     let metrics = Arc::new(OperationMetrics::new(id));
-                    by_route.entry(path.clone()).or_default().push((method, metrics));
+                    by_route
+                        .entry(path.clone())
+                        .or_default()
+                        .push((method, metrics));
                 }
             }
         }

@@ -7,7 +7,7 @@ use roster_domain::page::Page;
 use roster_domain::role::Role;
 use roster_domain::time::format_millis;
 use roster_domain::user::{RelationType, User};
-use roster_service::{AccountDetails, MemberChange, NewCredentials, UserDetails};
+use roster_service::{AccountDetails, MemberChange, NewCredentials};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -46,27 +46,25 @@ pub struct UserView {
     pub user_org_relation_list: Vec<OrgRelationView>,
 }
 
-impl From<UserDetails> for UserView {
-    fn from(details: UserDetails) -> Self {
+impl From<User> for UserView {
+    fn from(user: User) -> Self {
         // The home organization is the "belongs to" (0) relation; the others are "1".
         let relation = |org_id: &String, kind: RelationType| OrgRelationView {
             org_id: org_id.clone(),
             relation_type: kind.code().to_owned(),
         };
-        let user_org_relation_list = details
-            .user
+        let user_org_relation_list = user
             .org_id
             .iter()
             .map(|org_id| relation(org_id, RelationType::Home))
             .chain(
-                details
-                    .secondary_org_ids
+                user.secondary_org_ids
                     .iter()
                     .map(|org_id| relation(org_id, RelationType::Secondary)),
             )
             .collect();
         Self {
-            user: details.user.into(),
+            user: user.into(),
             user_org_relation_list,
         }
     }

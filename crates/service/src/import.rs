@@ -98,7 +98,6 @@ impl Service {
                     let mut records = Vec::with_capacity(BATCH);
                     let mut first_line = 0;
                     let mut count = 0u64;
-                    let mut relations: Vec<(String, Vec<String>)> = Vec::new();
                     while let Some(item) = checked.recv().await {
                         let (line, new, password_hash) = item?;
                         if users.is_empty() {
@@ -147,6 +146,7 @@ impl Service {
                             pwd_must_modify: new.pwd_must_modify,
                             attrs: new.attrs,
                             extension: new.extension,
+                            secondary_org_ids: secondary,
                             disabled: false,
                             locked: false,
                             grade: 0,
@@ -154,9 +154,6 @@ impl Service {
                             updated_at: now,
                         };
                         records.push(audit(now, &actor, "ImportUser", "user", &user.id));
-                        if !secondary.is_empty() {
-                            relations.push((user.id.clone(), secondary));
-                        }
                         users.push(user);
                         count += 1;
                         if users.len() == BATCH {
@@ -165,10 +162,6 @@ impl Service {
                     }
                     let last = first_line + users.len() as u64;
                     flush(tx, &mut users, &mut records, first_line, last.saturating_sub(1)).await?;
-                    // After the users they belong to are in.
-                    for (user_id, org_ids) in &relations {
-                        tx.set_secondary_organizations(user_id, org_ids).await?;
-                    }
                     Ok(count)
                 })
             })

@@ -24,8 +24,7 @@ pub use import::ImportLine;
 pub use password::Argon2Settings;
 pub use roster_store::WriteGate;
 pub use secrets::SecretKey;
-pub use transfer::{ExportedUser, Record, RoleMember};
-pub use users::UserDetails;
+pub use transfer::{Record, RoleMember};
 
 use roster_domain::audit::AuditRecord;
 use roster_domain::time::{now_millis, Millis};

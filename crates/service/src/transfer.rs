@@ -16,7 +16,7 @@ use roster_domain::{Error, ErrorKind, Result};
 use roster_store::prelude::*;
 use roster_store::OrgScope;
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use tokio::sync::mpsc;
 
 /// One line of an export.
@@ -25,19 +25,11 @@ use tokio::sync::mpsc;
 pub enum Record {
     Application(Application),
     Organization(Organization),
-    User(Box<ExportedUser>),
+    User(Box<User>),
     AppOrganization(AppOrganization),
     Role(Role),
     Account(AppAccount),
     RoleMember(RoleMember),
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExportedUser {
-    #[serde(flatten)]
-    pub user: User,
-    #[serde(default)]
-    pub secondary_org_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,23 +102,11 @@ async fn export_into(tx: &mut dyn Tx, out: &mpsc::Sender<Record>) -> Result<u64>
         send(out, Record::Organization(org)).await?;
         count += 1;
     }
-    let mut relations: HashMap<String, Vec<String>> = HashMap::new();
-    for (user_id, org_id) in tx.all_secondary_relations().await? {
-        relations.entry(user_id).or_default().push(org_id);
-    }
     for n in 0.. {
         let listed = tx.list_users(None, page(n)?).await?;
         let last = is_last(&listed);
         for user in listed.items {
-            let secondary_org_ids = relations.remove(&user.id).unwrap_or_default();
-            send(
-                out,
-                Record::User(Box::new(ExportedUser {
-                    user,
-                    secondary_org_ids,
-                })),
-            )
-            .await?;
+            send(out, Record::User(Box::new(user))).await?;
             count += 1;
         }
         if last {
@@ -195,13 +175,8 @@ async fn export_into(tx: &mut dyn Tx, out: &mpsc::Sender<Record>) -> Result<u64>
 /// Users are written in batches of this many.
 const USER_BATCH: usize = 500;
 
-async fn flush_users(tx: &mut dyn Tx, users: &mut Vec<ExportedUser>) -> Result<()> {
-    let batch: Vec<User> = users.iter().map(|u| u.user.clone()).collect();
-    tx.insert_users(&batch).await?;
-    for u in users.iter().filter(|u| !u.secondary_org_ids.is_empty()) {
-        tx.set_secondary_organizations(&u.user.id, &u.secondary_org_ids)
-            .await?;
-    }
+async fn flush_users(tx: &mut dyn Tx, users: &mut Vec<User>) -> Result<()> {
+    tx.insert_users(users).await?;
     users.clear();
     Ok(())
 }
@@ -237,7 +212,7 @@ impl Service {
                         ));
                     }
                     let mut count = 0u64;
-                    let mut users: Vec<ExportedUser> = Vec::new();
+                    let mut users: Vec<User> = Vec::new();
                     while let Some((line, record)) = records.recv().await {
                         let at_line = |e: Error| {
                             Error::with_detail(e.kind(), format!("line {line}: {}", e.client_message()))

@@ -29,22 +29,6 @@ async fn org_id_for_code(tx: &mut dyn Tx, code: &str) -> Result<String> {
         })
 }
 
-/// A user with the secondary organizations they are attached to.
-#[derive(Debug, Clone)]
-pub struct UserDetails {
-    pub user: User,
-    /// Organizations of relation type "1", by id.
-    pub secondary_org_ids: Vec<String>,
-}
-
-async fn with_relations(tx: &mut dyn Tx, user: User) -> Result<UserDetails> {
-    let secondary_org_ids = tx.secondary_organizations(&user.id).await?;
-    Ok(UserDetails {
-        user,
-        secondary_org_ids,
-    })
-}
-
 /// Checks that every organization of `org_ids` exists.
 async fn existing_organizations(tx: &mut dyn Tx, org_ids: &[String]) -> Result<()> {
     for org_id in org_ids {
@@ -97,6 +81,7 @@ impl Service {
                         pwd_must_modify: new.pwd_must_modify,
                         attrs: new.attrs,
                         extension: new.extension,
+                        secondary_org_ids: secondary,
                         disabled: false,
                         locked: false,
                         grade: 0,
@@ -104,9 +89,6 @@ impl Service {
                         updated_at: now,
                     };
                     tx.insert_user(&user).await?;
-                    if !secondary.is_empty() {
-                        tx.set_secondary_organizations(&user.id, &secondary).await?;
-                    }
                     tx.insert_audit(&audit(now, &actor, "CreateUser", "user", &user.id))
                         .await?;
                     Ok(user.id)
@@ -153,29 +135,19 @@ impl Service {
                     set_opt(&mut user.last_name, changes.last_name);
                     set_opt(&mut user.extension, changes.extension);
                     user.attrs.apply(changes.attrs);
-                    user.updated_at = now_millis();
-                    tx.update_user(&user).await?;
                     // The relations the body gives (it must name the home organization), or
                     // those the user had, less a secondary organization that became home.
-                    let home = user.org_id.as_deref();
+                    let home = user.org_id.clone();
                     match &changes.org_relations {
                         Some(list) => {
-                            let secondary = secondary_organizations(home, list, true)?;
+                            let secondary = secondary_organizations(home.as_deref(), list, true)?;
                             existing_organizations(tx, &secondary).await?;
-                            tx.set_secondary_organizations(&user.id, &secondary).await?;
+                            user.secondary_org_ids = secondary;
                         }
-                        None if changes.org_code.is_some() => {
-                            let had = tx.secondary_organizations(&user.id).await?;
-                            if had.iter().any(|o| Some(o.as_str()) == home) {
-                                let kept: Vec<String> = had
-                                    .into_iter()
-                                    .filter(|o| Some(o.as_str()) != home)
-                                    .collect();
-                                tx.set_secondary_organizations(&user.id, &kept).await?;
-                            }
-                        }
-                        None => {}
+                        None => user.secondary_org_ids.retain(|o| Some(o) != home.as_ref()),
                     }
+                    user.updated_at = now_millis();
+                    tx.update_user(&user).await?;
                     tx.insert_audit(&audit(
                         user.updated_at,
                         &actor,
@@ -335,37 +307,21 @@ impl Service {
     }
 
     /// `ShowUserById`.
-    pub async fn show_user(&self, caller: &Caller, user_id: String) -> Result<UserDetails> {
+    pub async fn show_user(&self, caller: &Caller, user_id: String) -> Result<User> {
         caller.require(Access::UserRead)?;
         self.store()
-            .read(move |tx| {
-                Box::pin(async move {
-                    let user = existing_user(tx, &user_id).await?;
-                    with_relations(tx, user).await
-                })
-            })
+            .read(move |tx| Box::pin(async move { existing_user(tx, &user_id).await }))
             .await
     }
 
     /// `ShowUserByUserName`.
-    pub async fn show_user_by_name(
-        &self,
-        caller: &Caller,
-        fields: UserNameFields,
-    ) -> Result<UserDetails> {
+    pub async fn show_user_by_name(&self, caller: &Caller, fields: UserNameFields) -> Result<User> {
         caller.require(Access::UserRead)?;
         let user_name = validate::required("user_name", fields.user_name, 255)?;
         self.store()
-            .read(move |tx| {
-                Box::pin(async move {
-                    let user = tx
-                        .user_by_name(&user_name)
-                        .await?
-                        .ok_or(ErrorKind::UserNotFound)?;
-                    with_relations(tx, user).await
-                })
-            })
-            .await
+            .read(move |tx| Box::pin(async move { tx.user_by_name(&user_name).await }))
+            .await?
+            .ok_or_else(|| ErrorKind::UserNotFound.into())
     }
 
     /// `ListUsers`: every user, or those whose home is `org_id`; with `updated_after`, only

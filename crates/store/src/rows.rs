@@ -150,11 +150,29 @@ pub(crate) struct UserRow {
     pub grade: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    pub org_relations: Option<String>,
+}
+
+/// A user's secondary organizations as `users.org_relations` keeps them: a JSON list of ids,
+/// or NULL for none.
+pub(crate) fn secondary_json(org_ids: &[String]) -> Option<String> {
+    if org_ids.is_empty() {
+        None
+    } else {
+        serde_json::to_string(org_ids).ok()
+    }
 }
 
 impl UserRow {
     pub fn into_domain(self) -> Result<User> {
+        let secondary_org_ids = match &self.org_relations {
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                Error::internal(format!("stored org_relations is not a list of ids: {e}"))
+            })?,
+            None => Vec::new(),
+        };
         Ok(User {
+            secondary_org_ids,
             extension: json_object("extension", self.extension)?,
             id: self.id,
             org_id: self.org_id,

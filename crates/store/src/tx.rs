@@ -115,16 +115,6 @@ pub trait UserTx: Send {
         after: Millis,
         page: PageRequest,
     ) -> Result<Page<User>>;
-    /// The user's secondary organizations (relation type "1"), by id.
-    async fn secondary_organizations(&mut self, user_id: &str) -> Result<Vec<String>>;
-    /// Every (user id, organization id) secondary relation, in that order (exports).
-    async fn all_secondary_relations(&mut self) -> Result<Vec<(String, String)>>;
-    /// Replaces the user's secondary organizations.
-    async fn set_secondary_organizations(
-        &mut self,
-        user_id: &str,
-        org_ids: &[String],
-    ) -> Result<()>;
 }
 
 #[async_trait]

@@ -44,6 +44,7 @@ fn user(id: String, org: &str) -> User {
         pwd_change_at: None,
         attrs: Default::default(),
         extension: None,
+        secondary_org_ids: Vec::new(),
         disabled: false,
         locked: false,
         grade: 0,

@@ -55,12 +55,11 @@ async fn check(store: Arc<dyn Store>) {
     let (first, second, apps) = store
         .read(|tx| {
             Box::pin(async move {
-                let first = tx
-                    .secondary_organizations("20200101000000000-0000-000000001")
-                    .await?;
-                let second = tx
-                    .secondary_organizations("20200101000000000-0000-000000002")
-                    .await?;
+                let secondary = |u: Option<roster_domain::user::User>| {
+                    u.map(|u| u.secondary_org_ids).unwrap_or_default()
+                };
+                let first = secondary(tx.user("20200101000000000-0000-000000001").await?);
+                let second = secondary(tx.user("20200101000000000-0000-000000002").await?);
                 let apps = tx
                     .list_applications(roster_domain::page::PageRequest::new(None, None)?)
                     .await?;

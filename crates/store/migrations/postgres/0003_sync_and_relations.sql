@@ -4,7 +4,8 @@ CREATE INDEX users_updated_at ON users (updated_at, id);
 CREATE INDEX users_org_updated_at ON users (org_id, updated_at, id);
 
 -- A user's secondary organizations (relation_type "1" of user_org_relation_list); the home
--- organization stays users.org_id (relation_type "0"). users.org_relations is no longer used.
+-- organization stays users.org_id (relation_type "0"). users.org_relations keeps a copy of the
+-- ids (a JSON list) that reads use, written in the same transaction as these rows.
 CREATE TABLE user_org_relations (
     user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     org_id  TEXT NOT NULL REFERENCES organizations (id),
@@ -25,7 +26,9 @@ WHERE u.org_relations IS NOT NULL
   AND (r.value->>'org_id') IN (SELECT id FROM organizations)
   AND (r.value->>'org_id') IS DISTINCT FROM u.org_id
 ON CONFLICT DO NOTHING;
-UPDATE users SET org_relations = NULL WHERE org_relations IS NOT NULL;
+UPDATE users SET org_relations =
+    (SELECT json_agg(org_id ORDER BY org_id)::text FROM user_org_relations r WHERE r.user_id = users.id)
+WHERE org_relations IS NOT NULL;
 
 -- Application names are unique: operators and the CLI tell applications apart by them.
 -- Earlier duplicates keep their name with their id appended.

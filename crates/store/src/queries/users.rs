@@ -34,6 +34,7 @@ macro_rules! bind_user {
             .bind($u.grade)
             .bind($u.created_at)
             .bind($u.updated_at)
+            .bind($crate::rows::secondary_json(&$u.secondary_org_ids))
             .bind(roster_domain::user::user_name_key(&$u.user_name))
             .bind(roster_domain::user::mobile_key(&$u.mobile))
     };
@@ -57,6 +58,26 @@ pub(crate) use joined;
 
 macro_rules! impl_users {
     ($tx:ident, $ph:path) => {
+        impl<'c> $tx<'c> {
+            /// Adds the rows of a user's secondary organizations (the foreign keys behind the
+            /// copy kept in `users.org_relations`, which reads use).
+            async fn insert_relations(
+                &mut self,
+                user_id: &str,
+                org_ids: &[String],
+            ) -> roster_domain::Result<()> {
+                for org_id in org_ids {
+                    $crate::queries::execute!(
+                        self.conn,
+                        "INSERT INTO user_org_relations (user_id, org_id) VALUES ($1, $2)",
+                        [user_id, org_id],
+                        $crate::errors::map
+                    )?;
+                }
+                Ok(())
+            }
+        }
+
         #[async_trait::async_trait]
         impl<'c> $crate::tx::UserTx for $tx<'c> {
             async fn insert_user(
@@ -66,7 +87,7 @@ macro_rules! impl_users {
                 let sql = format!(
                     "INSERT INTO users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
                      $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-                     $25, $26, $27, $28, $29, $30, $31, $32)",
+                     $25, $26, $27, $28, $29, $30, $31, $32, $33)",
                     $crate::queries::USER_INSERT_COLUMNS
                 );
                 $crate::queries::users::bind_user!(sqlx::query(&sql), u)
@@ -74,15 +95,15 @@ macro_rules! impl_users {
                     .await
                     .map_err(|e| $crate::errors::map_unique(e, $crate::errors::USER_UNIQUES))?;
                 $crate::queries::users::joined!(self, &u.id, &u.org_id, 1);
-                Ok(())
+                self.insert_relations(&u.id, &u.secondary_org_ids).await
             }
 
             async fn insert_users(
                 &mut self,
                 users: &[roster_domain::user::User],
             ) -> roster_domain::Result<()> {
-                const COLUMNS: usize = 32;
-                // 500 rows × 32 columns stays under both databases' parameter limits.
+                const COLUMNS: usize = 33;
+                // 500 rows × 33 columns stays under both databases' parameter limits.
                 for chunk in users.chunks(500) {
                     let rows = $crate::queries::values_list(chunk.len(), COLUMNS, $ph);
                     let sql = format!(
@@ -99,6 +120,7 @@ macro_rules! impl_users {
                         .map_err(|e| $crate::errors::map_unique(e, $crate::errors::USER_UNIQUES))?;
                     for u in chunk {
                         $crate::queries::users::joined!(self, &u.id, &u.org_id, 1);
+                        self.insert_relations(&u.id, &u.secondary_org_ids).await?;
                     }
                     // Now, not at the end of the job: an import's changes would fill memory.
                     self.apply_pending().await?;
@@ -110,13 +132,25 @@ macro_rules! impl_users {
                 &mut self,
                 u: &roster_domain::user::User,
             ) -> roster_domain::Result<()> {
-                let before: Option<(Option<String>,)> = $crate::queries::fetch_row!(
+                let before: Option<(Option<String>, Option<String>)> = $crate::queries::fetch_row!(
                     self.conn,
-                    (Option<String>,),
-                    "SELECT org_id FROM users WHERE id = $1",
+                    (Option<String>, Option<String>),
+                    "SELECT org_id, org_relations FROM users WHERE id = $1",
                     [&u.id]
                 )?;
-                if let Some((old_org,)) = before.filter(|(old_org,)| *old_org != u.org_id) {
+                let relations_changed = before.as_ref().is_some_and(|(_, old)| {
+                    *old != $crate::rows::secondary_json(&u.secondary_org_ids)
+                });
+                if relations_changed {
+                    $crate::queries::execute!(
+                        self.conn,
+                        "DELETE FROM user_org_relations WHERE user_id = $1",
+                        [&u.id],
+                        $crate::errors::map
+                    )?;
+                    self.insert_relations(&u.id, &u.secondary_org_ids).await?;
+                }
+                if let Some((old_org, _)) = before.filter(|(old_org, _)| *old_org != u.org_id) {
                     use $crate::queries::marks::List;
                     if let Some(old_org) = &old_org {
                         self.pending.lists.add(List::UsersOfOrganization, &[old_org], &u.id, -1);
@@ -135,8 +169,9 @@ macro_rules! impl_users {
                      attr_area = $18, attr_city = $19, attr_manager_id = $20, \
                      attr_user_type = $21, attr_hire_date = $22, attr_work_place = $23, \
                      extension = $24, disabled = $25, locked = $26, grade = $27, \
-                     updated_at = $28, user_name_key = $30, mobile_key = $31 WHERE id = $29",
-                    [&u.org_id, &u.user_name, &u.mobile, &u.name, &u.email, &u.employee_id, &u.first_name, &u.middle_name, &u.last_name, &u.password_hash, u.pwd_must_modify, u.pwd_change_at, &u.attrs.gender, &u.attrs.birthday, &u.attrs.nick_name, &u.attrs.identity_type, &u.attrs.identity_number, &u.attrs.area, &u.attrs.city, &u.attrs.manager_id, &u.attrs.user_type, &u.attrs.hire_date, &u.attrs.work_place, $crate::rows::to_json(&u.extension), u.disabled, u.locked, u.grade, u.updated_at, &u.id, roster_domain::user::user_name_key(&u.user_name), roster_domain::user::mobile_key(&u.mobile)],
+                     updated_at = $28, user_name_key = $30, mobile_key = $31, \
+                     org_relations = $32 WHERE id = $29",
+                    [&u.org_id, &u.user_name, &u.mobile, &u.name, &u.email, &u.employee_id, &u.first_name, &u.middle_name, &u.last_name, &u.password_hash, u.pwd_must_modify, u.pwd_change_at, &u.attrs.gender, &u.attrs.birthday, &u.attrs.nick_name, &u.attrs.identity_type, &u.attrs.identity_number, &u.attrs.area, &u.attrs.city, &u.attrs.manager_id, &u.attrs.user_type, &u.attrs.hire_date, &u.attrs.work_place, $crate::rows::to_json(&u.extension), u.disabled, u.locked, u.grade, u.updated_at, &u.id, roster_domain::user::user_name_key(&u.user_name), roster_domain::user::mobile_key(&u.mobile), $crate::rows::secondary_json(&u.secondary_org_ids)],
                     |e| $crate::errors::map_unique(e, $crate::errors::USER_UNIQUES)
                 )?;
                 $crate::queries::touched(rows, roster_domain::ErrorKind::UserNotFound)?;
@@ -225,52 +260,6 @@ macro_rules! impl_users {
                         .map(|r| r.into_domain())
                         .collect::<roster_domain::Result<Vec<_>>>()?,
                 })
-            }
-
-            async fn secondary_organizations(
-                &mut self,
-                user_id: &str,
-            ) -> roster_domain::Result<Vec<String>> {
-                sqlx::query_scalar(
-                    "SELECT org_id FROM user_org_relations WHERE user_id = $1 ORDER BY org_id",
-                )
-                .bind(user_id)
-                .fetch_all(&mut *self.conn)
-                .await
-                .map_err($crate::errors::map)
-            }
-
-            async fn all_secondary_relations(
-                &mut self,
-            ) -> roster_domain::Result<Vec<(String, String)>> {
-                sqlx::query_as(
-                    "SELECT user_id, org_id FROM user_org_relations ORDER BY user_id, org_id",
-                )
-                .fetch_all(&mut *self.conn)
-                .await
-                .map_err($crate::errors::map)
-            }
-
-            async fn set_secondary_organizations(
-                &mut self,
-                user_id: &str,
-                org_ids: &[String],
-            ) -> roster_domain::Result<()> {
-                $crate::queries::execute!(
-                    self.conn,
-                    "DELETE FROM user_org_relations WHERE user_id = $1",
-                    [user_id],
-                    $crate::errors::map
-                )?;
-                for org_id in org_ids {
-                    $crate::queries::execute!(
-                        self.conn,
-                        "INSERT INTO user_org_relations (user_id, org_id) VALUES ($1, $2)",
-                        [user_id, org_id],
-                        $crate::errors::map
-                    )?;
-                }
-                Ok(())
             }
 
             async fn list_users(
