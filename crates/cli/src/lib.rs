@@ -256,6 +256,8 @@ fn init_logging(format: LogFormat) {
 async fn serve(args: ServeArgs) -> Result<()> {
     let config = args.resolve()?;
     init_logging(config.log_format);
+    // Before anything registers a metric: handles taken earlier would record nowhere.
+    let metrics = install_metrics_recorder()?;
     tracing::info!(database = %redact_url(&config.database), "opening the store");
     let store = roster_store::open(&config.database, config.postgres.clone())
         .await
@@ -292,7 +294,6 @@ async fn serve(args: ServeArgs) -> Result<()> {
 
     let mut config = config;
     fit_connections_to_open_files(&mut config.http.connections);
-    let metrics = install_metrics_recorder()?;
     // Histogram samples wait in memory until folded in: fold them every few seconds, so
     // memory stays flat whether or not anything scrapes.
     let metrics_upkeep = tokio::spawn({

@@ -68,6 +68,8 @@ struct Known {
 pub(crate) struct TokenCache {
     known: Cache<String, Known>,
     epoch: std::sync::atomic::AtomicU64,
+    hits: metrics::Counter,
+    misses: metrics::Counter,
 }
 
 impl TokenCache {
@@ -78,6 +80,8 @@ impl TokenCache {
                 .time_to_live(settings.token_cache_ttl)
                 .build(),
             epoch: std::sync::atomic::AtomicU64::new(0),
+            hits: metrics::counter!("roster_token_cache_total", "result" => "hit"),
+            misses: metrics::counter!("roster_token_cache_total", "result" => "miss"),
         }
     }
 
@@ -255,10 +259,10 @@ impl Service {
         let digest = secret::digest(bearer);
         let now = now_millis();
         if let Some(known) = self.inner.tokens.known.get(&digest) {
-            metrics::counter!("roster_token_cache_total", "result" => "hit").increment(1);
+            self.inner.tokens.hits.increment(1);
             return Inner::caller_if_valid(&known, now);
         }
-        metrics::counter!("roster_token_cache_total", "result" => "miss").increment(1);
+        self.inner.tokens.misses.increment(1);
         let epoch = self.inner.tokens.epoch();
         let lookup = digest.clone();
         let found = self

@@ -59,6 +59,7 @@ pub struct SqliteStore {
     writer: Mutex<Option<(oneshot::Sender<()>, JoinHandle<()>)>>,
     readers: SqlitePool,
     write_health: crate::WriteHealth,
+    queue_depth: metrics::Gauge,
 }
 
 fn options(url: &str, create: Create) -> Result<SqliteConnectOptions> {
@@ -130,6 +131,7 @@ impl SqliteStore {
             writer: Mutex::new(Some((stop, writer))),
             readers,
             write_health: Default::default(),
+            queue_depth: metrics::gauge!("roster_write_queue_depth"),
         })
     }
 }
@@ -172,7 +174,7 @@ impl SqliteStore {
     async fn submit(&self, work: Work) -> Result<Output> {
         let (reply, answer) = oneshot::channel();
         let queued = self.jobs.max_capacity() - self.jobs.capacity();
-        metrics::gauge!("roster_write_queue_depth").set(queued as f64);
+        self.queue_depth.set(queued as f64);
         self.jobs
             .send((work, reply, WriteGate::current()))
             .await
@@ -241,19 +243,20 @@ async fn write_loop(
     mut stop: oneshot::Receiver<()>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let measured = WriterMetrics::new();
     loop {
         tokio::select! {
             received = queue.recv_many(&mut batch, MAX_BATCH) => {
                 if received == 0 {
                     break;
                 }
-                commit_batch(&mut conn, &mut batch).await;
+                commit_batch(&mut conn, &mut batch, &measured).await;
             }
             _ = &mut stop => {
                 // Refuse new jobs, finish the ones already queued.
                 queue.close();
                 while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                    commit_batch(&mut conn, &mut batch).await;
+                    commit_batch(&mut conn, &mut batch, &measured).await;
                 }
                 break;
             }
@@ -263,9 +266,28 @@ async fn write_loop(
 }
 
 /// Runs every job of `batch` in its own savepoint of one transaction, commits, then answers.
-async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Queued>) {
+/// The writer's metrics, registered once.
+struct WriterMetrics {
+    batch_size: metrics::Histogram,
+    commit_seconds: metrics::Histogram,
+}
+
+impl WriterMetrics {
+    fn new() -> Self {
+        Self {
+            batch_size: metrics::histogram!("roster_group_commit_batch_size"),
+            commit_seconds: metrics::histogram!("roster_group_commit_seconds"),
+        }
+    }
+}
+
+async fn commit_batch(
+    conn: &mut SqliteConnection,
+    batch: &mut Vec<Queued>,
+    measured: &WriterMetrics,
+) {
     let started = std::time::Instant::now();
-    metrics::histogram!("roster_group_commit_batch_size").record(batch.len() as f64);
+    measured.batch_size.record(batch.len() as f64);
     if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
         let err = map(e);
         tracing::error!(error = %err, "cannot begin a write transaction");
@@ -298,7 +320,9 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Queued>) {
         Ok(()) => conn.execute("COMMIT").await.map_err(map),
         Err(e) => Err(e),
     };
-    metrics::histogram!("roster_group_commit_seconds").record(started.elapsed().as_secs_f64());
+    measured
+        .commit_seconds
+        .record(started.elapsed().as_secs_f64());
     match committed {
         Ok(_) => {
             for (reply, answer) in answers {
