@@ -456,36 +456,38 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-async fn import_users(
-    db: DatabaseArgs,
-    file: std::path::PathBuf,
-    argon2: config::Argon2Args,
-) -> Result<()> {
+/// Parsed lines of a JSON-lines file, each with its number.
+pub(crate) type Lines<T> = tokio::sync::mpsc::Receiver<(u64, roster_domain::Result<T>)>;
+
+/// A file to read, or standard input for `-`.
+pub(crate) async fn open_input(
+    file: &std::path::Path,
+) -> Result<Box<dyn tokio::io::AsyncRead + Unpin + Send>> {
+    if file.as_os_str() == "-" {
+        return Ok(Box::new(tokio::io::stdin()));
+    }
+    let opened = tokio::fs::File::open(file)
+        .await
+        .with_context(|| format!("opening {}", file.display()))?;
+    Ok(Box::new(opened))
+}
+
+/// Reads JSON lines in a task of its own and sends each non-blank one, parsed, with its line
+/// number; a line that does not parse is sent as the catalog's `PARAM.0002`, for the import to
+/// name. The task ends with the file, or when the import stops listening.
+pub(crate) fn read_json_lines<T: serde::de::DeserializeOwned + Send + 'static>(
+    reader: Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+) -> (Lines<T>, tokio::task::JoinHandle<Result<()>>) {
     use tokio::io::AsyncBufReadExt;
-    let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = if file.as_os_str() == "-" {
-        Box::new(tokio::io::stdin())
-    } else {
-        Box::new(
-            tokio::fs::File::open(&file)
-                .await
-                .with_context(|| format!("opening {}", file.display()))?,
-        )
-    };
-    let settings = roster_service::Settings {
-        argon2: argon2.settings(&config::read_file_config(db.config.as_deref())?),
-        ..Default::default()
-    };
-    let (store, service) = open_for_command(&db, settings).await?;
     let (lines_tx, lines_rx) = tokio::sync::mpsc::channel(4096);
     let reading = tokio::spawn(async move {
         let mut lines = tokio::io::BufReader::new(reader).lines();
         let mut number = 0u64;
-        loop {
-            let line = match lines.next_line().await {
-                Ok(Some(line)) => line,
-                Ok(None) => return Ok(()),
-                Err(e) => return Err(anyhow::anyhow!("reading line {}: {e}", number + 1)),
-            };
+        while let Some(line) = lines
+            .next_line()
+            .await
+            .with_context(|| format!("reading line {}", number + 1))?
+        {
             number += 1;
             if line.trim().is_empty() {
                 continue;
@@ -497,10 +499,26 @@ async fn import_users(
                 )
             });
             if lines_tx.send((number, parsed)).await.is_err() {
-                return Ok(());
+                break;
             }
         }
+        Ok(())
     });
+    (lines_rx, reading)
+}
+
+async fn import_users(
+    db: DatabaseArgs,
+    file: std::path::PathBuf,
+    argon2: config::Argon2Args,
+) -> Result<()> {
+    let reader = open_input(&file).await?;
+    let settings = roster_service::Settings {
+        argon2: argon2.settings(&config::read_file_config(db.config.as_deref())?),
+        ..Default::default()
+    };
+    let (store, service) = open_for_command(&db, settings).await?;
+    let (lines_rx, reading) = read_json_lines(reader);
     let imported = service.import_users(CLI_ACTOR, lines_rx).await;
     let read = reading.await.context("reading the file")?;
     store.close().await;

@@ -5,7 +5,6 @@ use crate::{operator_error, print_json};
 use anyhow::{Context, Result};
 use roster_service::{Caller, Record, Service};
 use std::io::Write;
-use tokio::io::AsyncBufReadExt;
 
 /// Writes every record of the database, one JSON object a line, to standard output.
 pub async fn export(db: DatabaseArgs) -> Result<()> {
@@ -43,15 +42,7 @@ pub async fn export(db: DatabaseArgs) -> Result<()> {
 /// Loads an export into an empty database, all or nothing. Unlike the other admin commands
 /// it may create the database (or, on PostgreSQL, its tables): filling a new one is its job.
 pub async fn import_all(db: DatabaseArgs, file: std::path::PathBuf) -> Result<()> {
-    let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = if file.as_os_str() == "-" {
-        Box::new(tokio::io::stdin())
-    } else {
-        Box::new(
-            tokio::fs::File::open(&file)
-                .await
-                .with_context(|| format!("opening {}", file.display()))?,
-        )
-    };
+    let reader = crate::open_input(&file).await?;
     let settings = config::read_file_config(db.config.as_deref())?;
     let url = config::database_url(&db, &settings);
     eprintln!("roster: database {}", config::describe_database(&url));
@@ -61,31 +52,7 @@ pub async fn import_all(db: DatabaseArgs, file: std::path::PathBuf) -> Result<()
         .with_context(|| format!("opening database {}", config::redact_url(&url)))?;
     let service =
         Service::new(store.clone(), roster_service::Settings::default()).map_err(operator_error)?;
-    let (lines_tx, lines_rx) = tokio::sync::mpsc::channel(4096);
-    let reading = tokio::spawn(async move {
-        let mut lines = tokio::io::BufReader::new(reader).lines();
-        let mut number = 0u64;
-        while let Some(line) = lines
-            .next_line()
-            .await
-            .with_context(|| format!("reading line {}", number + 1))?
-        {
-            number += 1;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let record = serde_json::from_str::<Record>(&line).map_err(|e| {
-                roster_domain::Error::with_detail(
-                    roster_domain::ErrorKind::MalformedBody,
-                    e.to_string(),
-                )
-            });
-            if lines_tx.send((number, record)).await.is_err() {
-                break;
-            }
-        }
-        anyhow::Ok(())
-    });
+    let (lines_rx, reading) = crate::read_json_lines::<Record>(reader);
     let imported = service.import_all(&Caller::operator(), lines_rx).await;
     let read = reading.await.context("reading the file")?;
     store.close().await;
