@@ -280,7 +280,12 @@ async fn a_backup_under_load_is_consistent() {
             })
         })
         .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while acknowledged.lock().unwrap().len() < 100 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writers wrote nothing"
+        );
         tokio::task::yield_now().await;
     }
     let before: Vec<String> = acknowledged.lock().unwrap().clone();

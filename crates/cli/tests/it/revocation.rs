@@ -55,7 +55,12 @@ async fn tokens_racing<F: std::future::Future<Output = ()>>(
         })
         .collect();
     // Let the issuers get going, so that the change lands among requests in flight.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while got.lock().unwrap().len() < 50 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the issuers got no tokens"
+        );
         tokio::task::yield_now().await;
     }
     change.await;
