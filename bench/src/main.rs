@@ -41,6 +41,8 @@ enum Scenario {
     BasicAccount,
     Update,
     Show,
+    /// CreateUser without a password, a new user each request.
+    CreateUser,
     ListDeep,
     Import,
     StoreLimit,
@@ -234,6 +236,13 @@ async fn http_scenario(args: &Args) -> Result<()> {
                 format!(r#"{{"name":"Bench {n}"}}"#),
             ))
         }),
+        Scenario::CreateUser => Arc::new(move |n| {
+            Some(Call::json(
+                Method::POST,
+                "/api/v2/tenant/users".into(),
+                format!(r#"{{"user_name":"created{n}","mobile":"1{n:010}"}}"#),
+            ))
+        }),
         Scenario::Show => Arc::new(move |n| {
             let i = usize::try_from(n / 2).ok()? % accounts.len().max(1);
             if n % 2 == 0 {
@@ -259,7 +268,8 @@ async fn http_scenario(args: &Args) -> Result<()> {
     let rss_end = server.rss_kib();
     let name = format!("{:?}", args.scenario)
         .to_lowercase()
-        .replace("basicaccount", "basic-account");
+        .replace("basicaccount", "basic-account")
+        .replace("createuser", "create-user");
     report(
         &name,
         args,

@@ -46,12 +46,18 @@ impl Database {
     }
 }
 
+/// Seals account passwords in benchmark databases (throwaway data).
+const BENCH_SECRET_KEY: &str = "6265e3c3f2d1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5";
+
 pub fn roster_command() -> Result<Command> {
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.arg(AS_ROSTER)
         .env("ROSTER_BOOTSTRAP_CLIENT_ID", CLIENT_ID)
         .env("ROSTER_BOOTSTRAP_CLIENT_SECRET", CLIENT_SECRET)
         .env("ROSTER_LOG", "error")
+        // Its own key, so that PostgreSQL runs need nothing exported by hand.
+        .env("ROSTER_SECRET_KEY", BENCH_SECRET_KEY)
+        .env_remove("ROSTER_SECRET_KEY_FILE")
         // The load comes from one client id and one address; limits would measure themselves.
         .env("ROSTER_TOKEN_RATE_PER_CLIENT", "0")
         .env("ROSTER_TOKEN_RATE_PER_ADDRESS", "0")

@@ -27,6 +27,7 @@ fn run(args: &[&str]) -> Vec<serde_json::Value> {
 fn tiny_runs_are_well_formed_and_error_free() {
     for args in [
         vec!["token", "--connections", "2", "--duration", "1"],
+        vec!["create-user", "--connections", "2", "--duration", "1"],
         vec![
             "authorize",
             "--connections",
