@@ -20,8 +20,12 @@ impl RequestInfo {
     /// endpoint). Client ids are not secrets.
     pub(crate) fn client(extensions: &axum::http::Extensions, client_id: &str) {
         if let Some(info) = extensions.get::<Arc<RequestInfo>>() {
-            let _ = info.client_id.set(client_id.chars().take(128).collect());
+            info.set_client(client_id);
         }
+    }
+
+    pub(crate) fn set_client(&self, client_id: &str) {
+        let _ = self.client_id.set(client_id.chars().take(128).collect());
     }
 }
 

@@ -45,7 +45,7 @@ async fn issue(
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
-    extensions: axum::http::Extensions,
+    info: Option<axum::Extension<std::sync::Arc<crate::request_log::RequestInfo>>>,
     body: Bytes,
 ) -> Result<Json<TokenView>, ApiError> {
     let is_form = headers
@@ -64,8 +64,8 @@ async fn issue(
     let query = parse_form(uri.query().unwrap_or_default().as_bytes())?;
     let credentials =
         client_credentials(&headers, uri.query(), form.client_id, form.client_secret)?;
-    if let Some(client_id) = &credentials.client_id {
-        crate::request_log::RequestInfo::client(&extensions, client_id);
+    if let (Some(axum::Extension(info)), Some(client_id)) = (&info, &credentials.client_id) {
+        info.set_client(client_id);
     }
     let issued = service
         .issue_token(
