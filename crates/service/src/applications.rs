@@ -102,6 +102,14 @@ impl Service {
             .write(move |tx| {
                 Box::pin(async move {
                     let created = tx.insert_application_if_absent(&app).await?;
+                    // Not created: another node just did, or a different application holds
+                    // the name; only the first is fine.
+                    if !created && tx.application_by_client_id(&app.client_id).await?.is_none() {
+                        return Err(Error::with_detail(
+                            roster_domain::ErrorKind::ApplicationNameExists,
+                            format!("another application is named '{}'.", app.name),
+                        ));
+                    }
                     if created {
                         tx.insert_audit(&audit(
                             app.created_at,

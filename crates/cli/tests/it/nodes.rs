@@ -227,3 +227,34 @@ async fn reads_do_not_wait_for_row_locks() {
     assert_eq!(shown.1["user_name"], "locked-reader");
     held.rollback().await.unwrap();
 }
+
+/// Nodes starting together on a fresh database all bootstrap the same application: one
+/// creates it, the others find it, and every node starts (a race seen once in CI).
+#[cfg_attr(
+    not(roster_pg),
+    ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_starting_together_share_one_bootstrap_application() {
+    for _ in 0..10 {
+        let db = TestDb::fresh(Backend::Postgres).await;
+        let starts = (0..6).map(|_| {
+            Server::start_on(
+                TestDb::borrowed(Backend::Postgres, db.url.clone()),
+                Options::default(),
+            )
+        });
+        let nodes = futures::future::join_all(starts).await;
+        for node in &nodes {
+            node.token_for(ADMIN_ID, ADMIN_SECRET).await;
+        }
+        assert_eq!(
+            db.scalar(&format!(
+                "SELECT COUNT(*) FROM applications WHERE client_id = '{ADMIN_ID}'"
+            ))
+            .await,
+            1
+        );
+        drop(nodes);
+    }
+}

@@ -19,6 +19,23 @@ macro_rules! impl_applications {
                     .transpose()
             }
 
+            /// Inserts `app`, with `on_conflict` appended to the statement; says whether it did.
+            async fn add_application(
+                &mut self,
+                app: &roster_domain::application::Application,
+                on_conflict: &str,
+            ) -> roster_domain::Result<bool> {
+                let sql = format!(
+                    "INSERT INTO applications ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9){on_conflict}",
+                    $crate::queries::APPLICATION_COLUMNS
+                );
+                let rows = $crate::queries::execute!(self.conn, &sql, [&app.id, &app.name, &app.client_id, &app.secret_digest, app.permissions.scope(), app.disabled, app.token_generation, app.created_at, app.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::APPLICATION_UNIQUES))?;
+                if rows == 1 {
+                    self.pending.lists.add($crate::queries::marks::List::Applications, &[], &app.id, 1);
+                }
+                Ok(rows == 1)
+            }
+
             /// Inserts `tokens` with few statements.
             async fn insert_tokens(
                 &mut self,
@@ -55,27 +72,16 @@ macro_rules! impl_applications {
                 &mut self,
                 app: &roster_domain::application::Application,
             ) -> roster_domain::Result<()> {
-                if $crate::tx::ApplicationTx::insert_application_if_absent(self, app).await? {
-                    Ok(())
-                } else {
-                    Err(roster_domain::ErrorKind::ClientIdExists.into())
-                }
+                // A taken client id or name is the catalog's APP.0004 or APP.0005.
+                self.add_application(app, "").await.map(|_| ())
             }
 
             async fn insert_application_if_absent(
                 &mut self,
                 app: &roster_domain::application::Application,
             ) -> roster_domain::Result<bool> {
-                let sql = format!(
-                    "INSERT INTO applications ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                     ON CONFLICT (client_id) DO NOTHING",
-                    $crate::queries::APPLICATION_COLUMNS
-                );
-                let rows = $crate::queries::execute!(self.conn, &sql, [&app.id, &app.name, &app.client_id, &app.secret_digest, app.permissions.scope(), app.disabled, app.token_generation, app.created_at, app.updated_at], |e| $crate::errors::map_unique(e, $crate::errors::APPLICATION_UNIQUES))?;
-                if rows == 1 {
-                    self.pending.lists.add($crate::queries::marks::List::Applications, &[], &app.id, 1);
-                }
-                Ok(rows == 1)
+                // Nodes starting together bootstrap the same application: any of them may win.
+                self.add_application(app, " ON CONFLICT DO NOTHING").await
             }
 
             async fn update_application(
