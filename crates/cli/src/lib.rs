@@ -520,6 +520,15 @@ async fn import_users(
     let (store, service) = open_for_command(&db, settings).await?;
     let (lines_rx, reading) = read_json_lines(reader);
     let imported = service.import_users(CLI_ACTOR, lines_rx).await;
+    finish_import(imported, reading, store).await
+}
+
+/// The end of an import: the file read through, the store closed, `{"imported": N}`.
+pub(crate) async fn finish_import(
+    imported: roster_domain::Result<u64>,
+    reading: tokio::task::JoinHandle<Result<()>>,
+    store: std::sync::Arc<dyn roster_store::Store>,
+) -> Result<()> {
     let read = reading.await.context("reading the file")?;
     store.close().await;
     read?;
@@ -578,11 +587,25 @@ pub(crate) async fn open_for_command(
     db: &DatabaseArgs,
     settings: roster_service::Settings,
 ) -> Result<(std::sync::Arc<dyn roster_store::Store>, Service)> {
+    open_database(db, settings, false).await
+}
+
+/// `open_for_command`, or with `create` the one admin command that fills a new database.
+pub(crate) async fn open_database(
+    db: &DatabaseArgs,
+    settings: roster_service::Settings,
+    create: bool,
+) -> Result<(std::sync::Arc<dyn roster_store::Store>, Service)> {
     let file = config::read_file_config(db.config.as_deref())?;
     let url = config::database_url(db, &file);
     eprintln!("roster: database {}", config::describe_database(&url));
-    let store = roster_store::open_existing(&url, roster_store::PgStoreOptions::default())
-        .await
+    let options = roster_store::PgStoreOptions::default();
+    let opened = if create {
+        roster_store::open(&url, options).await
+    } else {
+        roster_store::open_existing(&url, options).await
+    };
+    let store = opened
         .map_err(operator_error)
         .with_context(|| format!("opening database {}", redact_url(&url)))?;
     let service = Service::new(store.clone(), settings).map_err(operator_error)?;

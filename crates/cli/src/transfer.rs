@@ -1,7 +1,7 @@
 //! `roster export` and `roster import all`: the whole directory as JSON lines.
 
-use crate::config::{self, DatabaseArgs};
-use crate::{operator_error, print_json};
+use crate::config::DatabaseArgs;
+use crate::operator_error;
 use anyhow::{Context, Result};
 use roster_service::{Caller, Record, Service};
 use std::io::Write;
@@ -43,22 +43,9 @@ pub async fn export(db: DatabaseArgs) -> Result<()> {
 /// it may create the database (or, on PostgreSQL, its tables): filling a new one is its job.
 pub async fn import_all(db: DatabaseArgs, file: std::path::PathBuf) -> Result<()> {
     let reader = crate::open_input(&file).await?;
-    let settings = config::read_file_config(db.config.as_deref())?;
-    let url = config::database_url(&db, &settings);
-    eprintln!("roster: database {}", config::describe_database(&url));
-    let store = roster_store::open(&url, roster_store::PgStoreOptions::default())
-        .await
-        .map_err(operator_error)
-        .with_context(|| format!("opening database {}", config::redact_url(&url)))?;
-    let service =
-        Service::new(store.clone(), roster_service::Settings::default()).map_err(operator_error)?;
+    let (store, service) =
+        crate::open_database(&db, roster_service::Settings::default(), true).await?;
     let (lines_rx, reading) = crate::read_json_lines::<Record>(reader);
     let imported = service.import_all(&Caller::operator(), lines_rx).await;
-    let read = reading.await.context("reading the file")?;
-    store.close().await;
-    read?;
-    let imported = imported
-        .map_err(operator_error)
-        .context("nothing imported")?;
-    print_json(&serde_json::json!({ "imported": imported }))
+    crate::finish_import(imported, reading, store).await
 }
