@@ -64,6 +64,14 @@ impl<T> Page<T> {
             items: self.items.into_iter().map(f).collect(),
         }
     }
+
+    /// [`Page::map`] with a conversion that may fail: the first failure is the result.
+    pub fn try_map<U>(self, f: impl FnMut(T) -> Result<U>) -> Result<Page<U>> {
+        Ok(Page {
+            total: self.total,
+            items: self.items.into_iter().map(f).collect::<Result<_>>()?,
+        })
+    }
 }
 
 #[cfg(test)]

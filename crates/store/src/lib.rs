@@ -1,13 +1,17 @@
 //! Roster's persistence. The service layer sees only [`Store`] and [`Tx`]; SQL and migrations
-//! live here. Two implementations share one set of queries: embedded SQLite (the default, with
-//! group commit) and PostgreSQL (for several nodes on one database).
+//! live here. Two implementations share one set of queries (`queries/`, written once against
+//! `StoreTx<B>` for a `Backend` `B`): embedded SQLite (the default, with group commit) and
+//! PostgreSQL (for several nodes on one database).
 
+mod backend;
 mod errors;
 mod gate;
+mod marks;
 mod postgres;
 mod queries;
 mod rows;
 mod sqlite;
+mod store_tx;
 mod tx;
 
 pub use gate::WriteGate;

@@ -3,25 +3,18 @@
 //! enforces the unique constraints.
 
 use crate::errors::map;
-use crate::queries::impl_tx;
-use crate::queries::marks::Scope;
-use crate::queries::Deferred;
+use crate::marks::Scope;
+use crate::store_tx::{Deferred, StoreTx};
 use crate::{Appended, Create, Job, Output, Store};
 use async_trait::async_trait;
 use roster_domain::{Error, ErrorKind, Result};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, Postgres};
 use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::task::JoinSet;
 
-impl_tx!(
-    PgTx,
-    PgConnection,
-    Some("SELECT pg_advisory_xact_lock($1)"),
-    crate::queries::postgres_placeholder,
-    " FOR UPDATE"
-);
+type PgTx<'c> = StoreTx<'c, Postgres>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -101,13 +94,13 @@ impl PgStore {
             .await
             .map_err(|e| Error::internal(format!("migrating PostgreSQL: {e}")))?;
         let mut upkeep = pool.begin().await.map_err(map)?;
-        PgTx::for_write(&mut upkeep, Default::default())
+        PgTx::write(&mut upkeep, Default::default())
             .run_maintenance()
             .await?;
         upkeep.commit().await.map_err(map)?;
         let left = {
             let mut conn = pool.acquire().await.map_err(map)?;
-            PgTx::new(&mut conn).scopes_to_fold().await?
+            PgTx::read(&mut conn).scopes_to_fold().await?
         };
         let store = Self {
             pool,
@@ -139,7 +132,7 @@ async fn fold(pool: PgPool, scope: Scope) {
         sqlx::Executor::execute(&mut *tx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             .await
             .map_err(map)?;
-        let grew = PgTx::for_write(&mut tx, Default::default())
+        let grew = PgTx::write(&mut tx, Default::default())
             .fold_marks(&scope)
             .await?;
         tx.commit().await.map_err(map)?;
@@ -173,7 +166,7 @@ impl PgStore {
         let mut tx = self.pool.begin().await.map_err(map)?;
         crate::gate::may_start(crate::WriteGate::current().as_ref())?;
         let (outcome, folds) = {
-            let mut work = PgTx::for_write(&mut tx, Default::default());
+            let mut work = PgTx::write(&mut tx, Default::default());
             let outcome = match job(&mut work).await {
                 Ok(out) => work.apply_pending().await.map(|()| out),
                 Err(e) => Err(e),
@@ -198,7 +191,7 @@ impl PgStore {
         crate::gate::may_start(crate::WriteGate::current().as_ref())?;
         let mut deferred = Deferred::default();
         deferred.add(rows);
-        PgTx::for_write(&mut tx, deferred).apply_pending().await?;
+        PgTx::write(&mut tx, deferred).apply_pending().await?;
         tx.commit().await.map_err(map)
     }
 }
@@ -223,7 +216,7 @@ impl Store for PgStore {
 
     async fn run_read(&self, job: Job) -> Result<Output> {
         let mut conn = self.pool.acquire().await.map_err(map)?;
-        job(&mut PgTx::new(&mut conn)).await
+        job(&mut PgTx::read(&mut conn)).await
     }
 
     async fn run_snapshot(&self, job: Job) -> Result<Output> {
@@ -233,7 +226,7 @@ impl Store for PgStore {
             .await
             .map_err(map)?;
         let outcome = match conn.execute("SET LOCAL statement_timeout = 0").await {
-            Ok(_) => job(&mut PgTx::new(&mut conn)).await,
+            Ok(_) => job(&mut PgTx::read(&mut conn)).await,
             Err(e) => Err(map(e)),
         };
         let _ = conn.execute("ROLLBACK").await;

@@ -9,15 +9,14 @@
 //! which WAL lets run beside the writer.
 
 use crate::errors::map;
-use crate::queries::impl_tx;
-use crate::queries::Deferred;
+use crate::store_tx::{Deferred, StoreTx};
 use crate::{Appended, Create, Job, Output, Store, WriteGate};
 use async_trait::async_trait;
 use futures::FutureExt;
 use roster_domain::{Error, ErrorKind, Result};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, Connection, Executor};
 use std::panic::AssertUnwindSafe;
@@ -26,13 +25,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Mutex};
 use tokio::task::JoinHandle;
 
-impl_tx!(
-    SqliteTx,
-    SqliteConnection,
-    None,
-    crate::queries::sqlite_placeholder,
-    ""
-);
+type SqliteTx<'c> = StoreTx<'c, Sqlite>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -112,7 +105,7 @@ impl SqliteStore {
             .await
             .map_err(|e| Error::internal(format!("migrating {}: {e}", file.display())))?;
         let mut upkeep = writer.begin().await.map_err(map)?;
-        SqliteTx::for_write(&mut upkeep, Default::default())
+        SqliteTx::write(&mut upkeep, Default::default())
             .run_maintenance()
             .await?;
         upkeep.commit().await.map_err(map)?;
@@ -200,7 +193,7 @@ impl Store for SqliteStore {
 
     async fn run_read(&self, job: Job) -> Result<Output> {
         let mut conn = self.readers.acquire().await.map_err(map)?;
-        let mut tx = SqliteTx::new(&mut conn);
+        let mut tx = SqliteTx::read(&mut conn);
         job(&mut tx).await
     }
 
@@ -208,7 +201,7 @@ impl Store for SqliteStore {
         let mut conn = self.readers.acquire().await.map_err(map)?;
         // In WAL mode a read transaction keeps the snapshot of its first read to its end.
         conn.execute("BEGIN").await.map_err(map)?;
-        let outcome = job(&mut SqliteTx::new(&mut conn)).await;
+        let outcome = job(&mut SqliteTx::read(&mut conn)).await;
         let _ = conn.execute("COMMIT").await;
         outcome
     }
@@ -315,7 +308,7 @@ async fn commit_batch(
     }
     // The batch's deferred writes together: its audit records in one statement, and jobs
     // adding to the same list (most often at its end) touch its marks once, not once each.
-    let applied = SqliteTx::for_write(conn, deferred).apply_pending().await;
+    let applied = SqliteTx::write(conn, deferred).apply_pending().await;
     let committed = match applied {
         Ok(()) => conn.execute("COMMIT").await.map_err(map),
         Err(e) => Err(e),
@@ -349,7 +342,7 @@ async fn run_in_savepoint(
     // every level, which costs more than the RELEASE statement saves (measured).
     conn.execute("SAVEPOINT job").await.map_err(map)?;
     let (outcome, changed) = {
-        let mut tx = SqliteTx::for_write(conn, Default::default());
+        let mut tx = SqliteTx::write(conn, Default::default());
         let outcome = AssertUnwindSafe(job(&mut tx))
             .catch_unwind()
             .await

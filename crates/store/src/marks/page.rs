@@ -1,0 +1,117 @@
+//! Reading a page by the marks: they give the total and the run where the page starts; the
+//! page's keys are found on the list's index from there, then only those rows are read.
+
+use super::Scope;
+use crate::backend::{Backend, Decoded, ToArg};
+use crate::store_tx::StoreTx;
+use roster_domain::page::{Page, PageRequest};
+use roster_domain::Result;
+
+/// For a page starting at row `$3`: the mark holding that row, the rows before the mark, and
+/// the list's total.
+const FIND_PAGE: &str = "SELECT first_key, before, total FROM (\
+     SELECT first_key, \
+     CAST(SUM(row_count) OVER (ORDER BY first_key ROWS UNBOUNDED PRECEDING) - row_count AS BIGINT) AS before, \
+     CAST(SUM(row_count) OVER () AS BIGINT) AS total \
+     FROM page_marks WHERE list = $1 AND scope = $2) m \
+     WHERE before <= $3 ORDER BY first_key DESC LIMIT 1";
+
+/// [`FIND_PAGE`] where writers run concurrently: each run's count is its mark's plus the
+/// deltas, not folded in yet, whose keys it holds now.
+const FIND_PAGE_WITH_DELTAS: &str = "SELECT first_key, before, total FROM (\
+     SELECT first_key, \
+     CAST(SUM(row_count) OVER (ORDER BY first_key ROWS UNBOUNDED PRECEDING) - row_count AS BIGINT) AS before, \
+     CAST(SUM(row_count) OVER () AS BIGINT) AS total \
+     FROM (SELECT first_key, SUM(n) AS row_count FROM (\
+     SELECT first_key, row_count AS n FROM page_marks WHERE list = $1 AND scope = $2 \
+     UNION ALL SELECT COALESCE((SELECT MAX(m.first_key) FROM page_marks m \
+     WHERE m.list = $1 AND m.scope = $2 AND m.first_key <= d.row_key), ''), d.delta \
+     FROM page_mark_deltas d WHERE d.list = $1 AND d.scope = $2\
+     ) u GROUP BY first_key) g) m \
+     WHERE before <= $3 ORDER BY first_key DESC LIMIT 1";
+
+/// The rows (`cols` of `row_table`) of `limit` keys of `scope` from `skip_in_run` keys past
+/// the run's first key, bound to the scope's values and then the first key.
+fn window_sql(cols: &str, row_table: &str, scope: &Scope, skip_in_run: i64, limit: i64) -> String {
+    let list = scope.list;
+    format!(
+        "SELECT {cols} FROM {row_table} WHERE id IN (SELECT {key} FROM {table} \
+         WHERE {filter} AND {key} >= ${from} ORDER BY {key} LIMIT {limit} \
+         OFFSET {skip_in_run}) ORDER BY id",
+        key = list.key(),
+        table = list.table(),
+        filter = list.filter(),
+        from = list.scope_columns().len() + 1,
+    )
+}
+
+impl<B: Backend> StoreTx<'_, B> {
+    /// One page of the list `scope` names, as rows of `cols` read from `row_table`.
+    pub(crate) async fn marked_page<R: Decoded>(
+        &mut self,
+        cols: &str,
+        row_table: &str,
+        scope: &Scope,
+        page: PageRequest,
+    ) -> Result<Page<R>> {
+        self.marked_window(cols, row_table, scope, page.skip(), page.limit)
+            .await
+    }
+
+    /// [`Self::marked_page`] for `limit` rows from row `skip` (both ≥ 0).
+    pub(crate) async fn marked_window<R: Decoded>(
+        &mut self,
+        cols: &str,
+        row_table: &str,
+        scope: &Scope,
+        skip: i64,
+        limit: i64,
+    ) -> Result<Page<R>> {
+        let find = if B::CONCURRENT {
+            FIND_PAGE_WITH_DELTAS
+        } else {
+            FIND_PAGE
+        };
+        let found: Option<(String, i64, i64)> = self
+            .fetch_optional(find, &[&scope.list.name(), &scope.text(), &skip])
+            .await?;
+        match found {
+            Some((first, before, total)) if skip < total => {
+                let sql = window_sql(cols, row_table, scope, skip - before, limit);
+                let mut args: Vec<&dyn ToArg> =
+                    scope.values.iter().map(|v| v as &dyn ToArg).collect();
+                args.push(&first);
+                let items = self.fetch_all(&sql, &args).await?;
+                Ok(Page { total, items })
+            }
+            Some((_, _, total)) => Ok(Page {
+                total,
+                items: Vec::new(),
+            }),
+            None => Ok(Page {
+                total: 0,
+                items: Vec::new(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::marks::List;
+
+    #[test]
+    fn a_window_starts_at_the_run_and_skips_within_it() {
+        let scope = Scope::new(List::RoleMembers, &["R"]);
+        let sql = window_sql("id, name", "app_accounts", &scope, 37, 10);
+        assert!(
+            sql.contains(
+                "SELECT account_id FROM app_role_members WHERE role_id = $1 \
+                 AND account_id >= $2 ORDER BY account_id LIMIT 10 OFFSET 37"
+            ),
+            "{sql}"
+        );
+        assert!(sql.starts_with("SELECT id, name FROM app_accounts WHERE id IN"));
+    }
+}

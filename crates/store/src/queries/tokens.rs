@@ -1,0 +1,70 @@
+//! Access tokens.
+
+use crate::backend::{Backend, ToArg};
+use crate::rows::TokenRow;
+use crate::store_tx::{values_list, StoreTx};
+use crate::tx::TokenTx;
+use async_trait::async_trait;
+use roster_domain::application::{AccessToken, Application};
+use roster_domain::time::Millis;
+use roster_domain::Result;
+
+impl<B: Backend> StoreTx<'_, B> {
+    /// Inserts `tokens` with few statements (they are deferred to the end of a job, or of a
+    /// group commit).
+    pub(crate) async fn insert_token_rows(&mut self, tokens: &[AccessToken]) -> Result<()> {
+        for chunk in tokens.chunks(1000) {
+            let sql = format!(
+                "INSERT INTO access_tokens (digest, application_id, scope, expires_at, \
+                 created_at, generation) VALUES {}",
+                values_list::<B>(chunk.len(), 6)
+            );
+            let args: Vec<&dyn ToArg> = chunk
+                .iter()
+                .flat_map(|t| -> [&dyn ToArg; 6] {
+                    [
+                        &t.digest,
+                        &t.application_id,
+                        &t.scope,
+                        &t.expires_at,
+                        &t.created_at,
+                        &t.generation,
+                    ]
+                })
+                .collect();
+            self.execute(&sql, &args).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<B: Backend> TokenTx for StoreTx<'_, B> {
+    async fn token(&mut self, digest: &str) -> Result<Option<(AccessToken, Application)>> {
+        let row: Option<TokenRow> = self
+            .fetch_optional(
+                "SELECT t.digest, t.application_id, t.scope, t.expires_at, \
+                 t.created_at AS token_created_at, t.generation, a.name, a.client_id, \
+                 a.secret_digest, a.permissions, a.disabled, a.token_generation, \
+                 a.created_at, a.updated_at \
+                 FROM access_tokens t JOIN applications a ON a.id = t.application_id \
+                 WHERE t.digest = $1",
+                &[&digest],
+            )
+            .await?;
+        row.map(TokenRow::into_domain).transpose()
+    }
+
+    async fn delete_tokens_expired_before(&mut self, at: Millis) -> Result<u64> {
+        self.execute("DELETE FROM access_tokens WHERE expires_at < $1", &[&at])
+            .await
+    }
+
+    async fn delete_tokens_of_application(&mut self, application_id: &str) -> Result<u64> {
+        self.execute(
+            "DELETE FROM access_tokens WHERE application_id = $1",
+            &[&application_id],
+        )
+        .await
+    }
+}
