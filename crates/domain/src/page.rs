@@ -80,10 +80,7 @@ mod tests {
 
     #[test]
     fn page_numbers_not_row_offsets() {
-        let p = PageRequest::new(Some(3), Some(20)).unwrap_or(PageRequest {
-            offset: 0,
-            limit: 1,
-        });
+        let p = PageRequest::new(Some(3), Some(20)).unwrap();
         assert_eq!(p.skip(), 60);
         assert!(PageRequest::new(Some(-1), None).is_err());
         assert!(PageRequest::new(None, Some(0)).is_err());

@@ -165,10 +165,10 @@ mod tests {
 
     #[test]
     fn scope_round_trips_and_grants() {
-        let p = Permissions::parse_scope("user_all all user_all").unwrap_or_default();
+        let p = Permissions::parse_scope("user_all all user_all").unwrap();
         assert_eq!(p.scope(), "all user_all");
         assert!(p.allows(Access::Admin));
-        let u = Permissions::parse_scope("user_read").unwrap_or_default();
+        let u = Permissions::parse_scope("user_read").unwrap();
         assert!(u.allows(Access::UserRead));
         assert!(!u.allows(Access::UserWrite));
         assert!(!u.allows(Access::AppRead));

@@ -435,7 +435,7 @@ mod tests {
 
     fn relations(list: serde_json::Value) -> Result<Vec<OrgRelation>> {
         let list = serde_json::from_value(list).map_err(|e| Error::invalid(e.to_string()))?;
-        Ok(org_relations(Some(list))?.unwrap_or_default())
+        Ok(org_relations(Some(list))?.unwrap())
     }
 
     #[test]
@@ -446,25 +446,19 @@ mod tests {
             {"org_id": "B", "relation_type": 1},
             {"org_id": "A"}
         ]));
-        let list = list.unwrap_or_default();
+        let list = list.unwrap();
         assert_eq!(list.len(), 4);
         let secondary = secondary_organizations(Some("H"), &list, true).ok();
         assert_eq!(secondary, Some(vec!["A".to_owned(), "B".to_owned()]));
         // UpdateUser: the home organization must be in the list.
-        let without_home = list
-            .get(1..)
-            .map(<[OrgRelation]>::to_vec)
-            .unwrap_or_default();
+        let without_home = list[1..].to_vec();
         assert!(secondary_organizations(Some("H"), &without_home, true).is_err());
         assert!(secondary_organizations(Some("H"), &without_home, false).is_ok());
         // "0" names only the home organization; the home organization is never "1".
         assert!(secondary_organizations(Some("A"), &list, false).is_err());
         let home_as_secondary =
             relations(serde_json::json!([{"org_id": "H", "relation_type": "1"}]));
-        assert!(
-            secondary_organizations(Some("H"), &home_as_secondary.unwrap_or_default(), false)
-                .is_err()
-        );
+        assert!(secondary_organizations(Some("H"), &home_as_secondary.unwrap(), false).is_err());
         for bad in [
             serde_json::json!([{"relation_type": "1"}]),
             serde_json::json!([{"org_id": 5}]),

@@ -1,5 +1,6 @@
 //! Properties of request parsing and validation: any input is answered (accepted in shape, or
 //! refused with a client error), never a panic.
+// clippy.toml lets #[test] functions unwrap; the helpers of a test crate need this too.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

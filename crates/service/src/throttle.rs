@@ -137,7 +137,7 @@ mod tests {
     #[test]
     fn refusals_are_counted_per_client_address_and_reason() {
         let refused = RefusedTokens::default();
-        let ip: Option<IpAddr> = "127.0.0.2".parse().ok();
+        let ip: Option<IpAddr> = Some("127.0.0.2".parse().unwrap());
         for _ in 0..5 {
             refused.count("app", ip, ErrorKind::InvalidClient);
         }
@@ -163,7 +163,7 @@ mod tests {
     #[test]
     fn memory_stays_bounded_under_random_client_ids() {
         let refused = RefusedTokens::default();
-        let ip: Option<IpAddr> = "127.0.0.3".parse().ok();
+        let ip: Option<IpAddr> = Some("127.0.0.3".parse().unwrap());
         for n in 0..(MAX_KEYS + 500) {
             refused.count(&format!("guess-{n}"), ip, ErrorKind::InvalidClient);
         }

@@ -1,5 +1,6 @@
 //! Group commit: a failing job in a batch is undone alone, with every write it made; the
 //! others in the same batch are committed.
+// clippy.toml lets #[test] functions unwrap; the helpers of a test crate need this too.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,6 +1,7 @@
 //! Page marks stay in step with the rows of every list through bulk and single inserts,
 //! deletes, moves between lists, cascades and concurrent writers; and pages read by them are
 //! exactly the rows in order. Runs each list past the split and merge thresholds.
+// clippy.toml lets #[test] functions unwrap; the helpers of a test crate need this too.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

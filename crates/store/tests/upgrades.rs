@@ -1,6 +1,7 @@
 //! Databases written by an earlier Roster are carried forward when a newer one opens them:
 //! migration 0003 turns the `user_org_relation_list` kept as sent into secondary relations,
 //! and makes duplicate application names unique.
+// clippy.toml lets #[test] functions unwrap; the helpers of a test crate need this too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use roster_store::{PgStoreOptions, Store};

@@ -17,254 +17,682 @@ fn basic_path(app_id: &str) -> String {
     format!("/applications/{app_id}/accounts/basic-account")
 }
 
-on_each_store! {
-    async fn authorize_defaults_to_the_user_name(backend: Backend) {
-        let mut server = Server::start(backend).await;
-        let token = server.admin().await;
-        let app = server.create_app(&["app_all"]).await;
-        let user = server.create_user("zhangsan").await;
-        let (status, body) = server.post(&token, &authorize_path(&user, &app.application_id), json!({})).await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body.as_object().unwrap().len(), 1);
-        assert!(is_id(&body["account_id"]));
-        let account_id = body["account_id"].as_str().unwrap();
+#[on_each_store]
+async fn authorize_defaults_to_the_user_name(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    let app = server.create_app(&["app_all"]).await;
+    let user = server.create_user("zhangsan").await;
+    let (status, body) = server
+        .post(
+            &token,
+            &authorize_path(&user, &app.application_id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.as_object().unwrap().len(), 1);
+    assert!(is_id(&body["account_id"]));
+    let account_id = body["account_id"].as_str().unwrap();
 
-        let (status, account) = server.get(&token, &account_path(&app.application_id, account_id)).await;
-        assert_eq!(status, 200, "{account}");
-        assert_eq!(account["id"], account_id);
-        assert_eq!(account["account_name"], "zhangsan");
-        assert_eq!(account["account_type"], "BASIC_ACCOUNT");
-        assert_eq!(account["disabled"], false);
-        let mut keys: Vec<_> = account.as_object().unwrap().keys().cloned().collect();
-        keys.sort();
-        assert_eq!(keys, ["account_name", "account_type", "disabled", "extension", "id", "name", "org_id", "roles"]);
+    let (status, account) = server
+        .get(&token, &account_path(&app.application_id, account_id))
+        .await;
+    assert_eq!(status, 200, "{account}");
+    assert_eq!(account["id"], account_id);
+    assert_eq!(account["account_name"], "zhangsan");
+    assert_eq!(account["account_type"], "BASIC_ACCOUNT");
+    assert_eq!(account["disabled"], false);
+    let mut keys: Vec<_> = account.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "account_name",
+            "account_type",
+            "disabled",
+            "extension",
+            "id",
+            "name",
+            "org_id",
+            "roles"
+        ]
+    );
 
-        // Null and an empty name also mean "the user's name"; a given name is kept.
-        let other_app = server.create_app(&["app_all"]).await;
-        let (status, _) = server.post(&token, &authorize_path(&user, &other_app.application_id), json!({"account_name": null})).await;
-        assert_eq!(status, 200);
-        let lisi = server.create_user("lisi").await;
-        let (status, body) = server.post(&token, &authorize_path(&lisi, &app.application_id), json!({"account_name": "Test01"})).await;
-        assert_eq!(status, 200, "{body}");
-        let (_, account) = server.get(&token, &account_path(&app.application_id, body["account_id"].as_str().unwrap())).await;
-        assert_eq!(account["account_name"], "Test01");
-        // No body at all is an empty body.
-        let wang = server.create_user("wang").await;
-        let res = server.http.post(server.url(&authorize_path(&wang, &app.application_id))).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(read(res).await.0, 200);
-    }
+    // Null and an empty name also mean "the user's name"; a given name is kept.
+    let other_app = server.create_app(&["app_all"]).await;
+    let (status, _) = server
+        .post(
+            &token,
+            &authorize_path(&user, &other_app.application_id),
+            json!({"account_name": null}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let lisi = server.create_user("lisi").await;
+    let (status, body) = server
+        .post(
+            &token,
+            &authorize_path(&lisi, &app.application_id),
+            json!({"account_name": "Test01"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, account) = server
+        .get(
+            &token,
+            &account_path(&app.application_id, body["account_id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(account["account_name"], "Test01");
+    // No body at all is an empty body.
+    let wang = server.create_user("wang").await;
+    let res = server
+        .http
+        .post(server.url(&authorize_path(&wang, &app.application_id)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read(res).await.0, 200);
+}
 
-    async fn authorize_errors_in_order(backend: Backend) {
-        let mut server = Server::start(backend).await;
-        let token = server.admin().await;
-        let app = server.create_app(&["app_all"]).await;
-        let user = server.create_user("zhangsan").await;
-        let other = server.create_user("lisi").await;
-        // Unknown user before unknown application.
-        assert_error(&server.post(&token, &authorize_path(GHOST, GHOST), json!({})).await, 400, "USER.0001");
-        assert_error(&server.post(&token, &authorize_path(&user, GHOST), json!({})).await, 400, "APP.0001");
-        assert_eq!(server.post(&token, &authorize_path(&user, &app.application_id), json!({})).await.0, 200);
-        // The same user again: the account exists, whatever name is asked for.
-        assert_error(&server.post(&token, &authorize_path(&user, &app.application_id), json!({})).await, 400, "APP.ACC.0029");
-        assert_error(&server.post(&token, &authorize_path(&user, &app.application_id), json!({"account_name": "fresh"})).await, 400, "APP.ACC.0029");
-        // Another user, a taken name.
-        assert_error(&server.post(&token, &authorize_path(&other, &app.application_id), json!({"account_name": "zhangsan"})).await, 400, "APP.ACC.0013");
-        // Unknown user still comes before a duplicate.
-        assert_error(&server.post(&token, &authorize_path(GHOST, &app.application_id), json!({"account_name": "zhangsan"})).await, 400, "USER.0001");
-        // Bad bodies.
-        assert_error(&server.post(&token, &authorize_path(&other, &app.application_id), json!({"account_name": 7})).await, 400, "PARAM.0001");
-        assert_error(&server.post(&token, &authorize_path(&other, &app.application_id), json!({"account_name": " padded "})).await, 400, "PARAM.0001");
-        assert_eq!(server.db.scalar("SELECT COUNT(*) FROM app_accounts").await, 1);
-    }
+#[on_each_store]
+async fn authorize_errors_in_order(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    let app = server.create_app(&["app_all"]).await;
+    let user = server.create_user("zhangsan").await;
+    let other = server.create_user("lisi").await;
+    // Unknown user before unknown application.
+    assert_error(
+        &server
+            .post(&token, &authorize_path(GHOST, GHOST), json!({}))
+            .await,
+        400,
+        "USER.0001",
+    );
+    assert_error(
+        &server
+            .post(&token, &authorize_path(&user, GHOST), json!({}))
+            .await,
+        400,
+        "APP.0001",
+    );
+    assert_eq!(
+        server
+            .post(
+                &token,
+                &authorize_path(&user, &app.application_id),
+                json!({})
+            )
+            .await
+            .0,
+        200
+    );
+    // The same user again: the account exists, whatever name is asked for.
+    assert_error(
+        &server
+            .post(
+                &token,
+                &authorize_path(&user, &app.application_id),
+                json!({}),
+            )
+            .await,
+        400,
+        "APP.ACC.0029",
+    );
+    assert_error(
+        &server
+            .post(
+                &token,
+                &authorize_path(&user, &app.application_id),
+                json!({"account_name": "fresh"}),
+            )
+            .await,
+        400,
+        "APP.ACC.0029",
+    );
+    // Another user, a taken name.
+    assert_error(
+        &server
+            .post(
+                &token,
+                &authorize_path(&other, &app.application_id),
+                json!({"account_name": "zhangsan"}),
+            )
+            .await,
+        400,
+        "APP.ACC.0013",
+    );
+    // Unknown user still comes before a duplicate.
+    assert_error(
+        &server
+            .post(
+                &token,
+                &authorize_path(GHOST, &app.application_id),
+                json!({"account_name": "zhangsan"}),
+            )
+            .await,
+        400,
+        "USER.0001",
+    );
+    // Bad bodies.
+    assert_error(
+        &server
+            .post(
+                &token,
+                &authorize_path(&other, &app.application_id),
+                json!({"account_name": 7}),
+            )
+            .await,
+        400,
+        "PARAM.0001",
+    );
+    assert_error(
+        &server
+            .post(
+                &token,
+                &authorize_path(&other, &app.application_id),
+                json!({"account_name": " padded "}),
+            )
+            .await,
+        400,
+        "PARAM.0001",
+    );
+    assert_eq!(
+        server.db.scalar("SELECT COUNT(*) FROM app_accounts").await,
+        1
+    );
+}
 
-    async fn disabled_application_takes_no_accounts(backend: Backend) {
-        let mut server = Server::start(backend).await;
-        let token = server.admin().await;
-        let app = server.create_app(&["app_all"]).await;
-        let user = server.create_user("zhangsan").await;
-        let disable = format!("{}/roster/v1/applications/{}/disable", server.base, app.application_id);
-        let res = server.http.put(&disable).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert_error(&server.post(&token, &authorize_path(&user, &app.application_id), json!({})).await, 400, "APP.0003");
-        assert_error(&server.post(&token, &basic_path(&app.application_id), json!({"user_id": user})).await, 400, "APP.0003");
-        // Unknown ids still come first.
-        assert_error(&server.post(&token, &authorize_path(GHOST, &app.application_id), json!({})).await, 400, "USER.0001");
-        assert_error(&server.post(&token, &basic_path(&app.application_id), json!({"user_id": GHOST})).await, 400, "USER.0001");
-        assert_eq!(server.db.scalar("SELECT COUNT(*) FROM app_accounts").await, 0);
-        let enable = disable.replace("/disable", "/enable");
-        assert_eq!(server.http.put(&enable).bearer_auth(&token).send().await.unwrap().status(), 200);
-        assert_eq!(server.post(&token, &authorize_path(&user, &app.application_id), json!({})).await.0, 200);
-    }
+#[on_each_store]
+async fn disabled_application_takes_no_accounts(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    let app = server.create_app(&["app_all"]).await;
+    let user = server.create_user("zhangsan").await;
+    let disable = format!(
+        "{}/roster/v1/applications/{}/disable",
+        server.base, app.application_id
+    );
+    let res = server
+        .http
+        .put(&disable)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_error(
+        &server
+            .post(
+                &token,
+                &authorize_path(&user, &app.application_id),
+                json!({}),
+            )
+            .await,
+        400,
+        "APP.0003",
+    );
+    assert_error(
+        &server
+            .post(
+                &token,
+                &basic_path(&app.application_id),
+                json!({"user_id": user}),
+            )
+            .await,
+        400,
+        "APP.0003",
+    );
+    // Unknown ids still come first.
+    assert_error(
+        &server
+            .post(
+                &token,
+                &authorize_path(GHOST, &app.application_id),
+                json!({}),
+            )
+            .await,
+        400,
+        "USER.0001",
+    );
+    assert_error(
+        &server
+            .post(
+                &token,
+                &basic_path(&app.application_id),
+                json!({"user_id": GHOST}),
+            )
+            .await,
+        400,
+        "USER.0001",
+    );
+    assert_eq!(
+        server.db.scalar("SELECT COUNT(*) FROM app_accounts").await,
+        0
+    );
+    let enable = disable.replace("/disable", "/enable");
+    assert_eq!(
+        server
+            .http
+            .put(&enable)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        server
+            .post(
+                &token,
+                &authorize_path(&user, &app.application_id),
+                json!({})
+            )
+            .await
+            .0,
+        200
+    );
+}
 
-    async fn basic_account_keeps_every_field(backend: Backend) {
-        let mut server = Server::start(backend).await;
-        let token = server.admin().await;
-        let app = server.create_app(&["app_all"]).await;
-        let user = server.create_user("zhangsan").await;
-        let (status, org) = server
-            .post(&token, &format!("/applications/{}/organizations", app.application_id), json!({"org_code": "10000", "name": "HQ"}))
-            .await;
-        assert_eq!(status, 201, "{org}");
-        let extension = json!({"dept": "R&D", "level": 7, "flags": [true, false], "deep": {"a": {"b": "c"}}});
-        let (status, body) = server
-            .post(&token, &basic_path(&app.application_id), json!({
+#[on_each_store]
+async fn basic_account_keeps_every_field(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    let app = server.create_app(&["app_all"]).await;
+    let user = server.create_user("zhangsan").await;
+    let (status, org) = server
+        .post(
+            &token,
+            &format!("/applications/{}/organizations", app.application_id),
+            json!({"org_code": "10000", "name": "HQ"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{org}");
+    let extension =
+        json!({"dept": "R&D", "level": 7, "flags": [true, false], "deep": {"a": {"b": "c"}}});
+    let (status, body) = server
+        .post(
+            &token,
+            &basic_path(&app.application_id),
+            json!({
                 "user_id": user,
                 "name": "Zhang San",
                 "org_code": "10000",
                 "password": "s3cret-Account-pw",
                 "disabled": true,
                 "extension": extension,
-            }))
-            .await;
-        assert_eq!(status, 201, "{body}");
-        let account_id = body["account_id"].as_str().unwrap().to_owned();
-        let (_, account) = server.get(&token, &account_path(&app.application_id, &account_id)).await;
-        assert_eq!(account["account_name"], "zhangsan");
-        assert_eq!(account["name"], "Zhang San");
-        assert_eq!(account["disabled"], true);
-        assert_eq!(account["org_id"], org["org_id"], "org_code resolves to the application organization");
-        assert_eq!(account["extension"], extension);
-        let (status, list) = server.get(&token, &format!("/users/{user}/accounts")).await;
-        assert_eq!(status, 200);
-        assert_eq!(list["total"], 1);
-        assert_eq!(list["accounts"][0]["id"], account_id.as_str());
-        assert_eq!(list["accounts"][0]["application_id"], app.application_id.as_str());
-        assert_eq!(list["accounts"][0]["account_type"], "BASIC_ACCOUNT");
-        assert_eq!(list["accounts"][0]["extension"], extension);
-        for text in [account.to_string(), list.to_string()] {
-            assert!(!text.contains("s3cret-Account-pw"), "password echoed: {text}");
-            assert!(!text.contains("password"), "password field present: {text}");
-        }
-    }
-
-    async fn basic_account_errors(backend: Backend) {
-        let mut server = Server::start(backend).await;
-        let token = server.admin().await;
-        let app = server.create_app(&["app_all"]).await;
-        let user = server.create_user("zhangsan").await;
-        let other = server.create_user("lisi").await;
-        assert_error(&server.post(&token, &basic_path(&app.application_id), json!({})).await, 400, "PARAM.0001");
-        // The application in the path before the user in the body.
-        assert_error(&server.post(&token, &basic_path(GHOST), json!({"user_id": GHOST})).await, 400, "APP.0001");
-        assert_error(&server.post(&token, &basic_path(&app.application_id), json!({"user_id": GHOST})).await, 400, "USER.0001");
-        assert_eq!(server.post(&token, &basic_path(&app.application_id), json!({"user_id": user, "account_name": "shared"})).await.0, 201);
-        assert_error(&server.post(&token, &basic_path(&app.application_id), json!({"user_id": user})).await, 400, "APP.ACC.0029");
-        assert_error(&server.post(&token, &basic_path(&app.application_id), json!({"user_id": other, "account_name": "shared"})).await, 400, "APP.ACC.0013");
-        assert_error(&server.post(&token, &basic_path(&app.application_id), json!({"user_id": other, "disabled": "yes"})).await, 400, "PARAM.0001");
-        assert_error(&server.post(&token, &basic_path(&app.application_id), json!({"user_id": other, "extension": "flat"})).await, 400, "PARAM.0001");
-        assert_error(&server.post(&token, &basic_path(&app.application_id), json!({"user_id": other, "org_code": "nowhere"})).await, 400, "APP_ORG.0001");
-        assert_eq!(server.db.scalar("SELECT COUNT(*) FROM app_accounts").await, 1);
-    }
-
-    async fn update_changes_only_what_is_given(backend: Backend) {
-        let mut server = Server::start(backend).await;
-        let token = server.admin().await;
-        let app = server.create_app(&["app_all"]).await;
-        let user = server.create_user("zhangsan").await;
-        let other = server.create_user("lisi").await;
-        let (_, body) = server
-            .post(&token, &basic_path(&app.application_id), json!({"user_id": user, "name": "Zhang", "extension": {"k": "v"}}))
-            .await;
-        let id = body["account_id"].as_str().unwrap().to_owned();
-        server.post(&token, &authorize_path(&other, &app.application_id), json!({})).await;
-        let path = account_path(&app.application_id, &id);
-        let (_, before) = server.get(&token, &path).await;
-
-        let (status, body) = server.put(&token, &path, json!({"disabled": true})).await;
-        assert_eq!((status, &body), (200, &json!({"account_id": id})));
-        let (_, after) = server.get(&token, &path).await;
-        let mut expected = before.clone();
-        expected["disabled"] = Value::Bool(true);
-        assert_eq!(after, expected, "only disabled changed");
-
-        let (status, _) = server.put(&token, &path, json!({"name": "Zhang San", "account_name": "zs", "password": "new-Secret-99", "extension": {"k2": 2}})).await;
-        assert_eq!(status, 200);
-        let (_, after) = server.get(&token, &path).await;
-        assert_eq!(after["account_name"], "zs");
-        assert_eq!(after["name"], "Zhang San");
-        assert_eq!(after["disabled"], true);
-        assert_eq!(after["extension"], json!({"k2": 2}), "extension is replaced as a whole");
-        assert!(!after.to_string().contains("new-Secret-99"));
-        // An empty update changes nothing; renaming to its own name is no conflict.
-        assert_eq!(server.put(&token, &path, json!({})).await.0, 200);
-        assert_eq!(server.put(&token, &path, json!({"account_name": "zs"})).await.0, 200);
-        assert_eq!(server.get(&token, &path).await.1, after);
-
-        assert_error(&server.put(&token, &path, json!({"account_name": "lisi"})).await, 400, "APP.ACC.0013");
-        assert_error(&server.put(&token, &account_path(GHOST, &id), json!({})).await, 400, "APP.0001");
-        assert_error(&server.put(&token, &account_path(&app.application_id, GHOST), json!({})).await, 400, "APP_ACCOUNT.0001");
-        assert_error(&server.put(&token, &path, json!({"disabled": 1})).await, 400, "PARAM.0001");
-        assert_eq!(server.get(&token, &path).await.1, after, "failed updates wrote nothing");
-    }
-
-    async fn show_errors(backend: Backend) {
-        let mut server = Server::start(backend).await;
-        let token = server.admin().await;
-        let app = server.create_app(&["app_all"]).await;
-        let other_app = server.create_app(&["app_all"]).await;
-        let user = server.create_user("zhangsan").await;
-        let (_, body) = server.post(&token, &authorize_path(&user, &app.application_id), json!({})).await;
-        let id = body["account_id"].as_str().unwrap();
-        assert_error(&server.get(&token, &account_path(GHOST, id)).await, 400, "APP.0001");
-        assert_error(&server.get(&token, &account_path(&app.application_id, GHOST)).await, 400, "APP_ACCOUNT.0001");
-        // An account is found only under its own application.
-        assert_error(&server.get(&token, &account_path(&other_app.application_id, id)).await, 400, "APP_ACCOUNT.0001");
-    }
-
-    async fn concurrent_authorize_makes_one_account(backend: Backend) {
-        let mut server = Server::start(backend).await;
-        let token = server.admin().await;
-        let app = server.create_app(&["app_all"]).await;
-        let user = server.create_user("zhangsan").await;
-        let path = authorize_path(&user, &app.application_id);
-        let calls = (0..50).map(|i| {
-            let body = if i % 2 == 0 { json!({}) } else { json!({"account_name": format!("name{i}")}) };
-            server.post(&token, &path, body)
-        });
-        let answers = futures::future::join_all(calls).await;
-        let ok = answers.iter().filter(|a| a.0 == 200).count();
-        assert_eq!(ok, 1, "{answers:?}");
-        for answer in answers.iter().filter(|a| a.0 != 200) {
-            assert_error(answer, 400, "APP.ACC.0029");
-        }
-        assert_eq!(server.db.scalar("SELECT COUNT(*) FROM app_accounts").await, 1);
-    }
-
-    async fn concurrent_names_make_one_account(backend: Backend) {
-        let mut server = Server::start(backend).await;
-        let token = server.admin().await;
-        let app = server.create_app(&["app_all"]).await;
-        let mut users = Vec::new();
-        for i in 0..20 {
-            users.push(server.create_user(&format!("user{i}")).await);
-        }
-        let paths: Vec<_> = users.iter().map(|u| authorize_path(u, &app.application_id)).collect();
-        let calls = paths.iter().map(|p| server.post(&token, p, json!({"account_name": "same"})));
-        let answers = futures::future::join_all(calls).await;
-        assert_eq!(answers.iter().filter(|a| a.0 == 200).count(), 1, "{answers:?}");
-        for answer in answers.iter().filter(|a| a.0 != 200) {
-            assert_error(answer, 400, "APP.ACC.0013");
-        }
-    }
-
-    async fn every_write_is_audited(backend: Backend) {
-        let mut server = Server::start(backend).await;
-        let token = server.admin().await;
-        let app = server.create_app(&["app_all"]).await;
-        let user = server.create_user("zhangsan").await;
-        let (_, body) = server.post(&token, &authorize_path(&user, &app.application_id), json!({})).await;
-        let id = body["account_id"].as_str().unwrap().to_owned();
-        server.put(&token, &account_path(&app.application_id, &id), json!({"name": "n"})).await;
-        // A failed write leaves no audit record.
-        server.post(&token, &authorize_path(&user, &app.application_id), json!({})).await;
-        let db = &server.db;
-        let count = |op: &str, target: &str| format!(
-            "SELECT COUNT(*) FROM audit_log WHERE operation = '{op}' AND target_id = '{target}' AND actor = '{ADMIN_ID}'"
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let account_id = body["account_id"].as_str().unwrap().to_owned();
+    let (_, account) = server
+        .get(&token, &account_path(&app.application_id, &account_id))
+        .await;
+    assert_eq!(account["account_name"], "zhangsan");
+    assert_eq!(account["name"], "Zhang San");
+    assert_eq!(account["disabled"], true);
+    assert_eq!(
+        account["org_id"], org["org_id"],
+        "org_code resolves to the application organization"
+    );
+    assert_eq!(account["extension"], extension);
+    let (status, list) = server.get(&token, &format!("/users/{user}/accounts")).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["accounts"][0]["id"], account_id.as_str());
+    assert_eq!(
+        list["accounts"][0]["application_id"],
+        app.application_id.as_str()
+    );
+    assert_eq!(list["accounts"][0]["account_type"], "BASIC_ACCOUNT");
+    assert_eq!(list["accounts"][0]["extension"], extension);
+    for text in [account.to_string(), list.to_string()] {
+        assert!(
+            !text.contains("s3cret-Account-pw"),
+            "password echoed: {text}"
         );
-        assert_eq!(db.scalar(&count("CreateUser", &user)).await, 1);
-        assert_eq!(db.scalar(&count("CreateAppAccountForUser", &id)).await, 1);
-        assert_eq!(db.scalar(&count("UpdateAppAccount", &id)).await, 1);
-        assert_eq!(db.scalar(&format!("SELECT COUNT(*) FROM audit_log WHERE target_id = '{}' AND actor = 'roster-cli'", app.application_id)).await, 1);
-        assert_eq!(db.scalar("SELECT COUNT(*) FROM audit_log WHERE operation LIKE '%AppAccount%'").await, 2);
+        assert!(!text.contains("password"), "password field present: {text}");
     }
+}
+
+#[on_each_store]
+async fn basic_account_errors(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    let app = server.create_app(&["app_all"]).await;
+    let user = server.create_user("zhangsan").await;
+    let other = server.create_user("lisi").await;
+    assert_error(
+        &server
+            .post(&token, &basic_path(&app.application_id), json!({}))
+            .await,
+        400,
+        "PARAM.0001",
+    );
+    // The application in the path before the user in the body.
+    assert_error(
+        &server
+            .post(&token, &basic_path(GHOST), json!({"user_id": GHOST}))
+            .await,
+        400,
+        "APP.0001",
+    );
+    assert_error(
+        &server
+            .post(
+                &token,
+                &basic_path(&app.application_id),
+                json!({"user_id": GHOST}),
+            )
+            .await,
+        400,
+        "USER.0001",
+    );
+    assert_eq!(
+        server
+            .post(
+                &token,
+                &basic_path(&app.application_id),
+                json!({"user_id": user, "account_name": "shared"})
+            )
+            .await
+            .0,
+        201
+    );
+    assert_error(
+        &server
+            .post(
+                &token,
+                &basic_path(&app.application_id),
+                json!({"user_id": user}),
+            )
+            .await,
+        400,
+        "APP.ACC.0029",
+    );
+    assert_error(
+        &server
+            .post(
+                &token,
+                &basic_path(&app.application_id),
+                json!({"user_id": other, "account_name": "shared"}),
+            )
+            .await,
+        400,
+        "APP.ACC.0013",
+    );
+    assert_error(
+        &server
+            .post(
+                &token,
+                &basic_path(&app.application_id),
+                json!({"user_id": other, "disabled": "yes"}),
+            )
+            .await,
+        400,
+        "PARAM.0001",
+    );
+    assert_error(
+        &server
+            .post(
+                &token,
+                &basic_path(&app.application_id),
+                json!({"user_id": other, "extension": "flat"}),
+            )
+            .await,
+        400,
+        "PARAM.0001",
+    );
+    assert_error(
+        &server
+            .post(
+                &token,
+                &basic_path(&app.application_id),
+                json!({"user_id": other, "org_code": "nowhere"}),
+            )
+            .await,
+        400,
+        "APP_ORG.0001",
+    );
+    assert_eq!(
+        server.db.scalar("SELECT COUNT(*) FROM app_accounts").await,
+        1
+    );
+}
+
+#[on_each_store]
+async fn update_changes_only_what_is_given(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    let app = server.create_app(&["app_all"]).await;
+    let user = server.create_user("zhangsan").await;
+    let other = server.create_user("lisi").await;
+    let (_, body) = server
+        .post(
+            &token,
+            &basic_path(&app.application_id),
+            json!({"user_id": user, "name": "Zhang", "extension": {"k": "v"}}),
+        )
+        .await;
+    let id = body["account_id"].as_str().unwrap().to_owned();
+    server
+        .post(
+            &token,
+            &authorize_path(&other, &app.application_id),
+            json!({}),
+        )
+        .await;
+    let path = account_path(&app.application_id, &id);
+    let (_, before) = server.get(&token, &path).await;
+
+    let (status, body) = server.put(&token, &path, json!({"disabled": true})).await;
+    assert_eq!((status, &body), (200, &json!({"account_id": id})));
+    let (_, after) = server.get(&token, &path).await;
+    let mut expected = before.clone();
+    expected["disabled"] = Value::Bool(true);
+    assert_eq!(after, expected, "only disabled changed");
+
+    let (status, _) = server.put(&token, &path, json!({"name": "Zhang San", "account_name": "zs", "password": "new-Secret-99", "extension": {"k2": 2}})).await;
+    assert_eq!(status, 200);
+    let (_, after) = server.get(&token, &path).await;
+    assert_eq!(after["account_name"], "zs");
+    assert_eq!(after["name"], "Zhang San");
+    assert_eq!(after["disabled"], true);
+    assert_eq!(
+        after["extension"],
+        json!({"k2": 2}),
+        "extension is replaced as a whole"
+    );
+    assert!(!after.to_string().contains("new-Secret-99"));
+    // An empty update changes nothing; renaming to its own name is no conflict.
+    assert_eq!(server.put(&token, &path, json!({})).await.0, 200);
+    assert_eq!(
+        server
+            .put(&token, &path, json!({"account_name": "zs"}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(server.get(&token, &path).await.1, after);
+
+    assert_error(
+        &server
+            .put(&token, &path, json!({"account_name": "lisi"}))
+            .await,
+        400,
+        "APP.ACC.0013",
+    );
+    assert_error(
+        &server
+            .put(&token, &account_path(GHOST, &id), json!({}))
+            .await,
+        400,
+        "APP.0001",
+    );
+    assert_error(
+        &server
+            .put(&token, &account_path(&app.application_id, GHOST), json!({}))
+            .await,
+        400,
+        "APP_ACCOUNT.0001",
+    );
+    assert_error(
+        &server.put(&token, &path, json!({"disabled": 1})).await,
+        400,
+        "PARAM.0001",
+    );
+    assert_eq!(
+        server.get(&token, &path).await.1,
+        after,
+        "failed updates wrote nothing"
+    );
+}
+
+#[on_each_store]
+async fn show_errors(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    let app = server.create_app(&["app_all"]).await;
+    let other_app = server.create_app(&["app_all"]).await;
+    let user = server.create_user("zhangsan").await;
+    let (_, body) = server
+        .post(
+            &token,
+            &authorize_path(&user, &app.application_id),
+            json!({}),
+        )
+        .await;
+    let id = body["account_id"].as_str().unwrap();
+    assert_error(
+        &server.get(&token, &account_path(GHOST, id)).await,
+        400,
+        "APP.0001",
+    );
+    assert_error(
+        &server
+            .get(&token, &account_path(&app.application_id, GHOST))
+            .await,
+        400,
+        "APP_ACCOUNT.0001",
+    );
+    // An account is found only under its own application.
+    assert_error(
+        &server
+            .get(&token, &account_path(&other_app.application_id, id))
+            .await,
+        400,
+        "APP_ACCOUNT.0001",
+    );
+}
+
+#[on_each_store]
+async fn concurrent_authorize_makes_one_account(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    let app = server.create_app(&["app_all"]).await;
+    let user = server.create_user("zhangsan").await;
+    let path = authorize_path(&user, &app.application_id);
+    let calls = (0..50).map(|i| {
+        let body = if i % 2 == 0 {
+            json!({})
+        } else {
+            json!({"account_name": format!("name{i}")})
+        };
+        server.post(&token, &path, body)
+    });
+    let answers = futures::future::join_all(calls).await;
+    let ok = answers.iter().filter(|a| a.0 == 200).count();
+    assert_eq!(ok, 1, "{answers:?}");
+    for answer in answers.iter().filter(|a| a.0 != 200) {
+        assert_error(answer, 400, "APP.ACC.0029");
+    }
+    assert_eq!(
+        server.db.scalar("SELECT COUNT(*) FROM app_accounts").await,
+        1
+    );
+}
+
+#[on_each_store]
+async fn concurrent_names_make_one_account(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    let app = server.create_app(&["app_all"]).await;
+    let mut users = Vec::new();
+    for i in 0..20 {
+        users.push(server.create_user(&format!("user{i}")).await);
+    }
+    let paths: Vec<_> = users
+        .iter()
+        .map(|u| authorize_path(u, &app.application_id))
+        .collect();
+    let calls = paths
+        .iter()
+        .map(|p| server.post(&token, p, json!({"account_name": "same"})));
+    let answers = futures::future::join_all(calls).await;
+    assert_eq!(
+        answers.iter().filter(|a| a.0 == 200).count(),
+        1,
+        "{answers:?}"
+    );
+    for answer in answers.iter().filter(|a| a.0 != 200) {
+        assert_error(answer, 400, "APP.ACC.0013");
+    }
+}
+
+#[on_each_store]
+async fn every_write_is_audited(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    let app = server.create_app(&["app_all"]).await;
+    let user = server.create_user("zhangsan").await;
+    let (_, body) = server
+        .post(
+            &token,
+            &authorize_path(&user, &app.application_id),
+            json!({}),
+        )
+        .await;
+    let id = body["account_id"].as_str().unwrap().to_owned();
+    server
+        .put(
+            &token,
+            &account_path(&app.application_id, &id),
+            json!({"name": "n"}),
+        )
+        .await;
+    // A failed write leaves no audit record.
+    server
+        .post(
+            &token,
+            &authorize_path(&user, &app.application_id),
+            json!({}),
+        )
+        .await;
+    let db = &server.db;
+    let count = |op: &str, target: &str| {
+        format!(
+        "SELECT COUNT(*) FROM audit_log WHERE operation = '{op}' AND target_id = '{target}' AND actor = '{ADMIN_ID}'"
+    )
+    };
+    assert_eq!(db.scalar(&count("CreateUser", &user)).await, 1);
+    assert_eq!(db.scalar(&count("CreateAppAccountForUser", &id)).await, 1);
+    assert_eq!(db.scalar(&count("UpdateAppAccount", &id)).await, 1);
+    assert_eq!(
+        db.scalar(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE target_id = '{}' AND actor = 'roster-cli'",
+            app.application_id
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM audit_log WHERE operation LIKE '%AppAccount%'")
+            .await,
+        2
+    );
 }

@@ -96,66 +96,137 @@ fn request(server: &Server, op: &Operation) -> reqwest::RequestBuilder {
     }
 }
 
-on_each_store! {
-    async fn refuses_missing_garbled_and_unknown_tokens(backend: Backend) {
-        let server = Server::start(backend).await;
-        for op in operations(&server).await.iter().filter(|op| op.needs.is_some()) {
-            let attempts = [
-                request(&server, op),
-                request(&server, op).header("Authorization", "Basic abc"),
-                request(&server, op).header("Authorization", "Bearer "),
-                request(&server, op).header("Authorization", "Bearer a b c"),
-                request(&server, op).bearer_auth("0".repeat(64)),
-                request(&server, op).bearer_auth("x".repeat(10_000)),
-            ];
-            for req in attempts {
-                let res = req.send().await.unwrap();
-                assert_eq!(res.headers().get("www-authenticate").map(|v| v.to_str().unwrap()), Some("Bearer"));
-                let answer = read(res).await;
-                assert_error(&answer, 401, "TOKEN.0003");
-            }
+#[on_each_store]
+async fn refuses_missing_garbled_and_unknown_tokens(backend: Backend) {
+    let server = Server::start(backend).await;
+    for op in operations(&server)
+        .await
+        .iter()
+        .filter(|op| op.needs.is_some())
+    {
+        let attempts = [
+            request(&server, op),
+            request(&server, op).header("Authorization", "Basic abc"),
+            request(&server, op).header("Authorization", "Bearer "),
+            request(&server, op).header("Authorization", "Bearer a b c"),
+            request(&server, op).bearer_auth("0".repeat(64)),
+            request(&server, op).bearer_auth("x".repeat(10_000)),
+        ];
+        for req in attempts {
+            let res = req.send().await.unwrap();
+            assert_eq!(
+                res.headers()
+                    .get("www-authenticate")
+                    .map(|v| v.to_str().unwrap()),
+                Some("Bearer")
+            );
+            let answer = read(res).await;
+            assert_error(&answer, 401, "TOKEN.0003");
         }
     }
+}
 
-    async fn refuses_expired_tokens_and_disabled_applications(backend: Backend) {
-        let mut server = Server::start_with(
-            backend,
-            Options { args: &["--token-ttl-secs", "1", "--token-cache-ttl-ms", "50"], ..Default::default() },
+#[on_each_store]
+async fn refuses_expired_tokens_and_disabled_applications(backend: Backend) {
+    let mut server = Server::start_with(
+        backend,
+        Options {
+            args: &["--token-ttl-secs", "1", "--token-cache-ttl-ms", "50"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let admin = server.admin().await;
+    let app = server.create_app(&["all"]).await;
+    let of_disabled = server.token_for(&app.client_id, &app.client_secret).await;
+    let disable = format!(
+        "{}/roster/v1/applications/{}/disable",
+        server.base, app.application_id
+    );
+    assert_eq!(
+        server
+            .http
+            .put(disable)
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Wait for the clock (bounded) until the admin token has expired.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.get(&admin, "/users?offset=0&limit=10").await.0 != 401 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the token never expired"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for op in operations(&server)
+        .await
+        .iter()
+        .filter(|op| op.needs.is_some())
+    {
+        let expired = read(
+            request(&server, op)
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap(),
         )
         .await;
-        let admin = server.admin().await;
-        let app = server.create_app(&["all"]).await;
-        let of_disabled = server.token_for(&app.client_id, &app.client_secret).await;
-        let disable = format!("{}/roster/v1/applications/{}/disable", server.base, app.application_id);
-        assert_eq!(server.http.put(disable).bearer_auth(&admin).send().await.unwrap().status(), 200);
-        // Wait for the clock (bounded) until the admin token has expired.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while server.get(&admin, "/users?offset=0&limit=10").await.0 != 401 {
-            assert!(std::time::Instant::now() < deadline, "the token never expired");
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        for op in operations(&server).await.iter().filter(|op| op.needs.is_some()) {
-            let expired = read(request(&server, op).bearer_auth(&admin).send().await.unwrap()).await;
-            assert_error(&expired, 401, "TOKEN.0004");
-            let disabled = read(request(&server, op).bearer_auth(&of_disabled).send().await.unwrap()).await;
-            assert_error(&disabled, 401, "TOKEN.0003");
-        }
+        assert_error(&expired, 401, "TOKEN.0004");
+        let disabled = read(
+            request(&server, op)
+                .bearer_auth(&of_disabled)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_error(&disabled, 401, "TOKEN.0003");
     }
+}
 
-    async fn each_route_needs_its_permission(backend: Backend) {
-        let server = Server::start(backend).await;
-        let ops = operations(&server).await;
-        for code in ["user_all", "user_read", "org_all", "org_read", "account_all", "account_read", "app_all", "app_read"] {
-            let app = server.create_app(&[code]).await;
-            let token = server.token_for(&app.client_id, &app.client_secret).await;
-            for op in &ops {
-                let Some((family, write)) = op.needs else { continue };
-                let answer = read(request(&server, op).bearer_auth(&token).send().await.unwrap()).await;
-                if grants(code, family, write) {
-                    assert!(answer.0 != 401 && answer.0 != 403, "{code} {} {}: {:?}", op.method, op.path, answer);
-                } else {
-                    assert_error(&answer, 403, "TOKEN.0005");
-                }
+#[on_each_store]
+async fn each_route_needs_its_permission(backend: Backend) {
+    let server = Server::start(backend).await;
+    let ops = operations(&server).await;
+    for code in [
+        "user_all",
+        "user_read",
+        "org_all",
+        "org_read",
+        "account_all",
+        "account_read",
+        "app_all",
+        "app_read",
+    ] {
+        let app = server.create_app(&[code]).await;
+        let token = server.token_for(&app.client_id, &app.client_secret).await;
+        for op in &ops {
+            let Some((family, write)) = op.needs else {
+                continue;
+            };
+            let answer = read(
+                request(&server, op)
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            if grants(code, family, write) {
+                assert!(
+                    answer.0 != 401 && answer.0 != 403,
+                    "{code} {} {}: {:?}",
+                    op.method,
+                    op.path,
+                    answer
+                );
+            } else {
+                assert_error(&answer, 403, "TOKEN.0005");
             }
         }
     }

@@ -21,50 +21,168 @@ async fn raw(
     read(res).await
 }
 
-on_each_store! {
-    async fn hostile_bodies(backend: Backend) {
-        let mut server = Server::start_with(backend, Options { args: &["--max-body-bytes", "65536"], ..Default::default() }).await;
-        let token = server.admin().await;
-        // Over the size limit.
-        let big = format!(r#"{{"user_name":"a","mobile":"123","name":"{}"}}"#, "x".repeat(70_000));
-        assert_error(&raw(&server, &token, "/users", "application/json", big.into_bytes()).await, 413, "PARAM.0413");
-        // Deeply nested JSON.
-        let deep = format!(r#"{{"user_name":"a","mobile":"123","extension":{{"k":{}{}}}}}"#, "[".repeat(5000), "]".repeat(5000));
-        assert_error(&raw(&server, &token, "/users", "application/json", deep.into_bytes()).await, 400, "PARAM.0002");
-        // Not UTF-8.
-        let mut bytes = br#"{"user_name":""#.to_vec();
-        bytes.extend_from_slice(&[0xff, 0xfe, 0xfd]);
-        bytes.extend_from_slice(br#"","mobile":"123"}"#);
-        assert_error(&raw(&server, &token, "/users", "application/json", bytes).await, 400, "PARAM.0002");
-        // Wrong media type, and JSON that is not an object.
-        assert_error(&raw(&server, &token, "/users", "text/plain", b"{}".to_vec()).await, 415, "PARAM.0415");
-        assert_error(&raw(&server, &token, "/users", "application/json", b"null".to_vec()).await, 400, "PARAM.0001");
-        assert_error(&raw(&server, &token, "/users", "application/json", b"\"text\"".to_vec()).await, 400, "PARAM.0001");
-        // Control characters and absurd lengths in fields.
-        assert_error(&raw(&server, &token, "/users", "application/json", br#"{"user_name":"a\u0000b","mobile":"123"}"#.to_vec()).await, 400, "PARAM.0001");
-        // A form body where JSON is expected.
-        assert_error(&raw(&server, &token, "/users", "application/x-www-form-urlencoded", b"user_name=a".to_vec()).await, 415, "PARAM.0415");
-        assert_eq!(server.db.scalar("SELECT COUNT(*) FROM users").await, 0, "nothing written");
-        // The server is still well.
-        assert_eq!(server.get(&token, "/users?offset=0&limit=10").await.0, 200);
-    }
+#[on_each_store]
+async fn hostile_bodies(backend: Backend) {
+    let mut server = Server::start_with(
+        backend,
+        Options {
+            args: &["--max-body-bytes", "65536"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let token = server.admin().await;
+    // Over the size limit.
+    let big = format!(
+        r#"{{"user_name":"a","mobile":"123","name":"{}"}}"#,
+        "x".repeat(70_000)
+    );
+    assert_error(
+        &raw(
+            &server,
+            &token,
+            "/users",
+            "application/json",
+            big.into_bytes(),
+        )
+        .await,
+        413,
+        "PARAM.0413",
+    );
+    // Deeply nested JSON.
+    let deep = format!(
+        r#"{{"user_name":"a","mobile":"123","extension":{{"k":{}{}}}}}"#,
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    assert_error(
+        &raw(
+            &server,
+            &token,
+            "/users",
+            "application/json",
+            deep.into_bytes(),
+        )
+        .await,
+        400,
+        "PARAM.0002",
+    );
+    // Not UTF-8.
+    let mut bytes = br#"{"user_name":""#.to_vec();
+    bytes.extend_from_slice(&[0xff, 0xfe, 0xfd]);
+    bytes.extend_from_slice(br#"","mobile":"123"}"#);
+    assert_error(
+        &raw(&server, &token, "/users", "application/json", bytes).await,
+        400,
+        "PARAM.0002",
+    );
+    // Wrong media type, and JSON that is not an object.
+    assert_error(
+        &raw(&server, &token, "/users", "text/plain", b"{}".to_vec()).await,
+        415,
+        "PARAM.0415",
+    );
+    assert_error(
+        &raw(
+            &server,
+            &token,
+            "/users",
+            "application/json",
+            b"null".to_vec(),
+        )
+        .await,
+        400,
+        "PARAM.0001",
+    );
+    assert_error(
+        &raw(
+            &server,
+            &token,
+            "/users",
+            "application/json",
+            b"\"text\"".to_vec(),
+        )
+        .await,
+        400,
+        "PARAM.0001",
+    );
+    // Control characters and absurd lengths in fields.
+    assert_error(
+        &raw(
+            &server,
+            &token,
+            "/users",
+            "application/json",
+            br#"{"user_name":"a\u0000b","mobile":"123"}"#.to_vec(),
+        )
+        .await,
+        400,
+        "PARAM.0001",
+    );
+    // A form body where JSON is expected.
+    assert_error(
+        &raw(
+            &server,
+            &token,
+            "/users",
+            "application/x-www-form-urlencoded",
+            b"user_name=a".to_vec(),
+        )
+        .await,
+        415,
+        "PARAM.0415",
+    );
+    assert_eq!(
+        server.db.scalar("SELECT COUNT(*) FROM users").await,
+        0,
+        "nothing written"
+    );
+    // The server is still well.
+    assert_eq!(server.get(&token, "/users?offset=0&limit=10").await.0, 200);
+}
 
-    async fn hostile_paths_and_headers(backend: Backend) {
-        let mut server = Server::start(backend).await;
-        let token = server.admin().await;
-        let long_id = "A".repeat(4000);
-        let too_long = server.get(&token, &format!("/users?org_id={}", "x".repeat(9000))).await;
-        assert_error(&too_long, 414, "PARAM.0414");
-        assert_error(&server.get(&token, &format!("/users/{long_id}")).await, 400, "USER.0001");
-        assert_error(&server.get(&token, "/users/%FF%FE").await, 400, "PARAM.0001");
-        assert_error(&server.get(&token, "/users?offset=99999999999999999999").await, 400, "PARAM.0001");
-        assert_error(&server.get(&token, "/users?limit=%00").await, 400, "PARAM.0001");
-        // Enormous headers are refused.
-        let res = server.http.get(server.url("/users")).bearer_auth(&token)
-            .header("X-Junk", "j".repeat(20_000)).send().await.unwrap();
-        assert_error(&read(res).await, 431, "PARAM.0431");
-        assert_eq!(server.get(&token, "/users?offset=0&limit=10").await.0, 200);
-    }
+#[on_each_store]
+async fn hostile_paths_and_headers(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    let long_id = "A".repeat(4000);
+    let too_long = server
+        .get(&token, &format!("/users?org_id={}", "x".repeat(9000)))
+        .await;
+    assert_error(&too_long, 414, "PARAM.0414");
+    assert_error(
+        &server.get(&token, &format!("/users/{long_id}")).await,
+        400,
+        "USER.0001",
+    );
+    assert_error(
+        &server.get(&token, "/users/%FF%FE").await,
+        400,
+        "PARAM.0001",
+    );
+    assert_error(
+        &server
+            .get(&token, "/users?offset=99999999999999999999")
+            .await,
+        400,
+        "PARAM.0001",
+    );
+    assert_error(
+        &server.get(&token, "/users?limit=%00").await,
+        400,
+        "PARAM.0001",
+    );
+    // Enormous headers are refused.
+    let res = server
+        .http
+        .get(server.url("/users"))
+        .bearer_auth(&token)
+        .header("X-Junk", "j".repeat(20_000))
+        .send()
+        .await
+        .unwrap();
+    assert_error(&read(res).await, 431, "PARAM.0431");
+    assert_eq!(server.get(&token, "/users?offset=0&limit=10").await.0, 200);
 }
 
 /// A client that stops sending halfway through its body gets 408 when the request timeout

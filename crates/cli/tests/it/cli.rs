@@ -3,25 +3,31 @@
 use crate::support::*;
 use tokio::process::Command;
 
-on_each_store! {
-    async fn app_create_works_beside_a_running_server(backend: Backend) {
-        let server = Server::start(backend).await;
-        let app = server.create_app(&["user_all", "app_read"]).await;
-        assert!(is_id(&serde_json::json!(app.application_id)));
-        assert_eq!(app.client_id.len(), 32);
-        assert!(app.client_secret.len() >= 32);
-        let (status, body) = server
-            .token_call(&[("grant_type", "client_credentials"), ("client_id", &app.client_id), ("client_secret", &app.client_secret)])
-            .await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["scope"], "user_all app_read");
-        // The secret is stored only as a hash.
-        let stored = server
-            .db
-            .scalar(&format!("SELECT COUNT(*) FROM applications WHERE secret_digest LIKE '%{}%'", app.client_secret))
-            .await;
-        assert_eq!(stored, 0);
-    }
+#[on_each_store]
+async fn app_create_works_beside_a_running_server(backend: Backend) {
+    let server = Server::start(backend).await;
+    let app = server.create_app(&["user_all", "app_read"]).await;
+    assert!(is_id(&serde_json::json!(app.application_id)));
+    assert_eq!(app.client_id.len(), 32);
+    assert!(app.client_secret.len() >= 32);
+    let (status, body) = server
+        .token_call(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &app.client_id),
+            ("client_secret", &app.client_secret),
+        ])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "user_all app_read");
+    // The secret is stored only as a hash.
+    let stored = server
+        .db
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM applications WHERE secret_digest LIKE '%{}%'",
+            app.client_secret
+        ))
+        .await;
+    assert_eq!(stored, 0);
 }
 
 #[tokio::test]
@@ -170,62 +176,130 @@ async fn weak_argon2_needs_the_test_setting() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("ROSTER_ARGON2_ALLOW_WEAK"));
 }
 
-on_each_store! {
-    async fn app_commands_manage_applications(backend: Backend) {
-        let server = Server::start(backend).await;
-        let url = server.db.url.clone();
-        let db = ["--database", url.as_str()];
-        let app = server.create_app(&["user_read"]).await;
-        let id = app.application_id.as_str();
-        let token = server.token_for(&app.client_id, &app.client_secret).await;
+#[on_each_store]
+async fn app_commands_manage_applications(backend: Backend) {
+    let server = Server::start(backend).await;
+    let url = server.db.url.clone();
+    let db = ["--database", url.as_str()];
+    let app = server.create_app(&["user_read"]).await;
+    let id = app.application_id.as_str();
+    let token = server.token_for(&app.client_id, &app.client_secret).await;
 
-        let (ok, listed, err) = roster(&[&["app", "list"][..], &db].concat()).await;
-        assert!(ok, "{err}");
-        assert_eq!(listed["total"], 2, "{listed}");
-        let (ok, shown, _) = roster(&[&["app", "show", id][..], &db].concat()).await;
-        assert!(ok);
-        assert_eq!((shown["client_id"].as_str(), shown["api_permissions"].clone()), (Some(app.client_id.as_str()), serde_json::json!(["user_read"])));
-        assert!(shown.get("client_secret").is_none() && !shown.to_string().contains(&app.client_secret));
+    let (ok, listed, err) = roster(&[&["app", "list"][..], &db].concat()).await;
+    assert!(ok, "{err}");
+    assert_eq!(listed["total"], 2, "{listed}");
+    let (ok, shown, _) = roster(&[&["app", "show", id][..], &db].concat()).await;
+    assert!(ok);
+    assert_eq!(
+        (
+            shown["client_id"].as_str(),
+            shown["api_permissions"].clone()
+        ),
+        (
+            Some(app.client_id.as_str()),
+            serde_json::json!(["user_read"])
+        )
+    );
+    assert!(
+        shown.get("client_secret").is_none() && !shown.to_string().contains(&app.client_secret)
+    );
 
-        let (ok, changed, _) = roster(&[&["app", "set-permissions", id, "--api-permission", "user_all", "--api-permission", "org_read"][..], &db].concat()).await;
-        assert!(ok);
-        assert_eq!(changed["api_permissions"], serde_json::json!(["user_all", "org_read"]));
+    let (ok, changed, _) = roster(
+        &[
+            &[
+                "app",
+                "set-permissions",
+                id,
+                "--api-permission",
+                "user_all",
+                "--api-permission",
+                "org_read",
+            ][..],
+            &db,
+        ]
+        .concat(),
+    )
+    .await;
+    assert!(ok);
+    assert_eq!(
+        changed["api_permissions"],
+        serde_json::json!(["user_all", "org_read"])
+    );
 
-        let (ok, answer, _) = roster(&[&["app", "disable", id][..], &db].concat()).await;
-        assert!(ok);
-        assert_eq!(answer, serde_json::json!({"application_id": id}));
-        let refused = server.token_call(&[("grant_type", "client_credentials"), ("client_id", &app.client_id), ("client_secret", &app.client_secret)]).await;
-        assert_error(&refused, 400, "APP.0003");
-        assert!(roster(&[&["app", "enable", id][..], &db].concat()).await.0);
+    let (ok, answer, _) = roster(&[&["app", "disable", id][..], &db].concat()).await;
+    assert!(ok);
+    assert_eq!(answer, serde_json::json!({"application_id": id}));
+    let refused = server
+        .token_call(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &app.client_id),
+            ("client_secret", &app.client_secret),
+        ])
+        .await;
+    assert_error(&refused, 400, "APP.0003");
+    assert!(roster(&[&["app", "enable", id][..], &db].concat()).await.0);
 
-        let (ok, rotated, _) = roster(&[&["app", "rotate-secret", id][..], &db].concat()).await;
-        assert!(ok);
-        let new_secret = rotated["client_secret"].as_str().unwrap();
-        assert_ne!(new_secret, app.client_secret);
-        assert_error(&server.token_call(&[("grant_type", "client_credentials"), ("client_id", &app.client_id), ("client_secret", &app.client_secret)]).await, 400, "TOKEN.0002");
-        let fresh = server.token_for(&app.client_id, new_secret).await;
-        assert_eq!(server.get(&fresh, "/users?offset=0&limit=10").await.0, 200);
-        let _ = token;
+    let (ok, rotated, _) = roster(&[&["app", "rotate-secret", id][..], &db].concat()).await;
+    assert!(ok);
+    let new_secret = rotated["client_secret"].as_str().unwrap();
+    assert_ne!(new_secret, app.client_secret);
+    assert_error(
+        &server
+            .token_call(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", &app.client_id),
+                ("client_secret", &app.client_secret),
+            ])
+            .await,
+        400,
+        "TOKEN.0002",
+    );
+    let fresh = server.token_for(&app.client_id, new_secret).await;
+    assert_eq!(server.get(&fresh, "/users?offset=0&limit=10").await.0, 200);
+    let _ = token;
 
-        // Unknown ids and names taken: the catalog's errors, with their codes.
-        let (ok, _, err) = roster(&[&["app", "show", "20210621095931341-4CB3-122995DE2"][..], &db].concat()).await;
-        assert!(!ok && err.contains("APP.0001"), "{err}");
-        let name = listed["applications"][1]["name"].as_str().unwrap().to_owned();
-        let (ok, out, err) = roster(&[&["app", "create", "--name", name.as_str(), "--api-permission", "all"][..], &db].concat()).await;
-        assert!(!ok && err.contains("APP.0005"), "{err}");
-        assert_eq!(out, serde_json::json!(""), "nothing printed on failure");
-        let mut server = server;
-        let admin = server.admin().await;
-        let res = server
-            .http
-            .post(format!("{}/roster/v1/applications", server.base))
-            .bearer_auth(&admin)
-            .json(&serde_json::json!({"name": name, "api_permissions": ["all"]}))
-            .send()
-            .await
-            .unwrap();
-        assert_error(&read(res).await, 400, "APP.0005");
-    }
+    // Unknown ids and names taken: the catalog's errors, with their codes.
+    let (ok, _, err) = roster(
+        &[
+            &["app", "show", "20210621095931341-4CB3-122995DE2"][..],
+            &db,
+        ]
+        .concat(),
+    )
+    .await;
+    assert!(!ok && err.contains("APP.0001"), "{err}");
+    let name = listed["applications"][1]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ok, out, err) = roster(
+        &[
+            &[
+                "app",
+                "create",
+                "--name",
+                name.as_str(),
+                "--api-permission",
+                "all",
+            ][..],
+            &db,
+        ]
+        .concat(),
+    )
+    .await;
+    assert!(!ok && err.contains("APP.0005"), "{err}");
+    assert_eq!(out, serde_json::json!(""), "nothing printed on failure");
+    let mut server = server;
+    let admin = server.admin().await;
+    let res = server
+        .http
+        .post(format!("{}/roster/v1/applications", server.base))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"name": name, "api_permissions": ["all"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(&read(res).await, 400, "APP.0005");
 }
 
 #[tokio::test]

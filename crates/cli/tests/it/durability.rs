@@ -3,57 +3,85 @@
 use crate::support::*;
 use serde_json::json;
 
-on_each_store! {
-    async fn restart_keeps_every_account(backend: Backend) {
-        let mut server = Server::start(backend).await;
-        let token = server.admin().await;
-        let app = server.create_app(&["app_all"]).await;
-        let mut accounts = Vec::new();
-        for i in 0..20 {
-            let user = server.create_user(&format!("user{i}")).await;
-            let (status, body) = server
-                .post(&token, &format!("/users/{user}/applications/{}/accounts", app.application_id), json!({}))
-                .await;
-            assert_eq!(status, 200);
-            let id = body["account_id"].as_str().unwrap().to_owned();
-            let (_, shown) = server.get(&token, &format!("/applications/{}/accounts/{id}", app.application_id)).await;
-            accounts.push((id, shown));
-        }
-        let db = server.stop().await;
-        let server = Server::start_on(db, Options::default()).await;
-        // Tokens are stored: the old one still works after the restart.
-        for (id, shown) in &accounts {
-            let (status, again) = server.get(&token, &format!("/applications/{}/accounts/{id}", app.application_id)).await;
-            assert_eq!(status, 200);
-            assert_eq!(&again, shown);
-        }
+#[on_each_store]
+async fn restart_keeps_every_account(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    let app = server.create_app(&["app_all"]).await;
+    let mut accounts = Vec::new();
+    for i in 0..20 {
+        let user = server.create_user(&format!("user{i}")).await;
+        let (status, body) = server
+            .post(
+                &token,
+                &format!("/users/{user}/applications/{}/accounts", app.application_id),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let id = body["account_id"].as_str().unwrap().to_owned();
+        let (_, shown) = server
+            .get(
+                &token,
+                &format!("/applications/{}/accounts/{id}", app.application_id),
+            )
+            .await;
+        accounts.push((id, shown));
     }
+    let db = server.stop().await;
+    let server = Server::start_on(db, Options::default()).await;
+    // Tokens are stored: the old one still works after the restart.
+    for (id, shown) in &accounts {
+        let (status, again) = server
+            .get(
+                &token,
+                &format!("/applications/{}/accounts/{id}", app.application_id),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(&again, shown);
+    }
+}
 
-    async fn killed_server_keeps_acknowledged_writes(backend: Backend) {
-        let mut server = Server::start(backend).await;
-        let token = server.admin().await;
-        let app = server.create_app(&["app_all"]).await;
-        let mut acknowledged = Vec::new();
-        for i in 0..10 {
-            let user = server.create_user(&format!("k{i}")).await;
-            let (status, body) = server
-                .post(&token, &format!("/users/{user}/applications/{}/accounts", app.application_id), json!({}))
-                .await;
-            assert_eq!(status, 200);
-            acknowledged.push(body["account_id"].as_str().unwrap().to_owned());
-        }
-        let db = server.kill().await;
-        let server = Server::start_on(db, Options::default()).await;
-        for id in &acknowledged {
-            let (status, _) = server.get(&token, &format!("/applications/{}/accounts/{id}", app.application_id)).await;
-            assert_eq!(status, 200);
-        }
-        if let Some(path) = server.db.sqlite_path() {
-            let url = format!("sqlite://{}", path.display());
-            let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
-            let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut c).await.unwrap();
-            assert_eq!(check, "ok");
-        }
+#[on_each_store]
+async fn killed_server_keeps_acknowledged_writes(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    let app = server.create_app(&["app_all"]).await;
+    let mut acknowledged = Vec::new();
+    for i in 0..10 {
+        let user = server.create_user(&format!("k{i}")).await;
+        let (status, body) = server
+            .post(
+                &token,
+                &format!("/users/{user}/applications/{}/accounts", app.application_id),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        acknowledged.push(body["account_id"].as_str().unwrap().to_owned());
+    }
+    let db = server.kill().await;
+    let server = Server::start_on(db, Options::default()).await;
+    for id in &acknowledged {
+        let (status, _) = server
+            .get(
+                &token,
+                &format!("/applications/{}/accounts/{id}", app.application_id),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    if let Some(path) = server.db.sqlite_path() {
+        let url = format!("sqlite://{}", path.display());
+        let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(check, "ok");
     }
 }
 
@@ -194,56 +222,88 @@ mod timeouts {
     use serde_json::json;
     use sqlx::Connection;
 
-    on_each_store! {
-        async fn a_timed_out_write_wrote_nothing(backend: Backend) {
-            let mut server = Server::start_with(backend, Options { args: &["--request-timeout-secs", "2"], ..Default::default() }).await;
-            let token = server.admin().await;
-            // Another process takes the write lock (a long `roster import users` does) for 3.5 s.
-            let url = server.db.url.clone();
-            let (locked_tx, locked) = tokio::sync::oneshot::channel();
-            let holder = async move {
-                match backend {
-                    Backend::Sqlite => {
-                        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-                        sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut c).await.unwrap();
-                        locked_tx.send(()).unwrap();
-                        tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
-                        sqlx::raw_sql("ROLLBACK").execute(&mut c).await.unwrap();
-                    }
-                    Backend::Postgres => {
-                        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
-                        sqlx::raw_sql("BEGIN; LOCK TABLE users IN EXCLUSIVE MODE").execute(&mut c).await.unwrap();
-                        locked_tx.send(()).unwrap();
-                        tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
-                        sqlx::raw_sql("ROLLBACK").execute(&mut c).await.unwrap();
-                    }
+    #[on_each_store]
+    async fn a_timed_out_write_wrote_nothing(backend: Backend) {
+        let mut server = Server::start_with(
+            backend,
+            Options {
+                args: &["--request-timeout-secs", "2"],
+                ..Default::default()
+            },
+        )
+        .await;
+        let token = server.admin().await;
+        // Another process takes the write lock (a long `roster import users` does) for 3.5 s.
+        let url = server.db.url.clone();
+        let (locked_tx, locked) = tokio::sync::oneshot::channel();
+        let holder = async move {
+            match backend {
+                Backend::Sqlite => {
+                    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                    sqlx::raw_sql("BEGIN IMMEDIATE")
+                        .execute(&mut c)
+                        .await
+                        .unwrap();
+                    locked_tx.send(()).unwrap();
+                    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+                    sqlx::raw_sql("ROLLBACK").execute(&mut c).await.unwrap();
                 }
-            };
-            let requests = async {
-                locked.await.unwrap();
-                let creates = (0..24).map(|i| server.post(&token, "/users", json!({"user_name": format!("t{i}"), "mobile": format!("1350000{i:04}")})));
-                futures::future::join_all(creates).await
-            };
-            let ((), answers) = tokio::join!(holder, requests);
-            let mut timed_out = 0;
-            for (i, answer) in answers.iter().enumerate() {
-                let stored = server.db.scalar(&format!("SELECT COUNT(*) FROM users WHERE user_name = 't{i}'")).await;
-                match answer.0 {
-                    408 => {
-                        assert_error(answer, 408, "SYSTEM.0408");
-                        assert_eq!(stored, 0, "t{i} answered 408 but was written");
-                        timed_out += 1;
-                    }
-                    201 => assert_eq!(stored, 1),
-                    _ => panic!("t{i}: {answer:?}"),
+                Backend::Postgres => {
+                    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                    sqlx::raw_sql("BEGIN; LOCK TABLE users IN EXCLUSIVE MODE")
+                        .execute(&mut c)
+                        .await
+                        .unwrap();
+                    locked_tx.send(()).unwrap();
+                    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+                    sqlx::raw_sql("ROLLBACK").execute(&mut c).await.unwrap();
                 }
             }
-            assert!(timed_out > 0, "the lock outlasted the timeout: some requests time out");
-            // A retry of a timed-out create succeeds: nothing of it was left behind.
-            for (i, answer) in answers.iter().enumerate().filter(|(_, a)| a.0 == 408) {
-                let again = server.post(&token, "/users", json!({"user_name": format!("t{i}"), "mobile": format!("1350000{i:04}")})).await;
-                assert_eq!(again.0, 201, "{again:?} after {answer:?}");
+        };
+        let requests = async {
+            locked.await.unwrap();
+            let creates = (0..24).map(|i| {
+                server.post(
+                    &token,
+                    "/users",
+                    json!({"user_name": format!("t{i}"), "mobile": format!("1350000{i:04}")}),
+                )
+            });
+            futures::future::join_all(creates).await
+        };
+        let ((), answers) = tokio::join!(holder, requests);
+        let mut timed_out = 0;
+        for (i, answer) in answers.iter().enumerate() {
+            let stored = server
+                .db
+                .scalar(&format!(
+                    "SELECT COUNT(*) FROM users WHERE user_name = 't{i}'"
+                ))
+                .await;
+            match answer.0 {
+                408 => {
+                    assert_error(answer, 408, "SYSTEM.0408");
+                    assert_eq!(stored, 0, "t{i} answered 408 but was written");
+                    timed_out += 1;
+                }
+                201 => assert_eq!(stored, 1),
+                _ => panic!("t{i}: {answer:?}"),
             }
+        }
+        assert!(
+            timed_out > 0,
+            "the lock outlasted the timeout: some requests time out"
+        );
+        // A retry of a timed-out create succeeds: nothing of it was left behind.
+        for (i, answer) in answers.iter().enumerate().filter(|(_, a)| a.0 == 408) {
+            let again = server
+                .post(
+                    &token,
+                    "/users",
+                    json!({"user_name": format!("t{i}"), "mobile": format!("1350000{i:04}")}),
+                )
+                .await;
+            assert_eq!(again.0, 201, "{again:?} after {answer:?}");
         }
     }
 }

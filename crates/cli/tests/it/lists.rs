@@ -21,34 +21,54 @@ fn fixture(backend: Backend) -> String {
     }
 }
 
-on_each_store! {
-    async fn deep_pages_of_a_large_list(backend: Backend) {
-        let db = TestDb::fresh(backend).await;
-        // Migrate first by starting once, then load the rows directly (fast), then serve.
-        let server = Server::start_on(db, Options::default()).await;
-        let db = server.stop().await;
-        db.exec(&fixture(backend)).await;
-        // Rows written behind Roster's back: its page marks must be counted again.
-        let mut reindex = tokio::process::Command::new(roster_bin());
-        base_env(&mut reindex);
-        let out = reindex.args(["reindex", "--database", &db.url]).output().await.unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert!(report["disagreements"].as_u64().unwrap() > 0, "{report}");
-        let mut server = Server::start_on(db, Options::default()).await;
-        let token = server.admin().await;
-        let (status, first) = server.get(&token, "/users?offset=0&limit=100").await;
-        assert_eq!(status, 200);
-        assert_eq!(first["total"], ROWS);
-        assert_eq!(first["users"][0]["user_name"], "bulk1");
-        let last_page = ROWS / 100 - 1;
-        let (status, deep) = server.get(&token, &format!("/users?offset={last_page}&limit=100")).await;
-        assert_eq!(status, 200);
-        let users = deep["users"].as_array().unwrap();
-        assert_eq!(users.len(), 100);
-        assert_eq!(users[0]["user_name"], format!("bulk{}", ROWS - 99));
-        assert_eq!(users[99]["user_name"], format!("bulk{ROWS}"));
-        let (_, past) = server.get(&token, &format!("/users?offset={}&limit=100", last_page + 1)).await;
-        assert_eq!((past["total"].as_i64(), past["users"].as_array().map(Vec::len)), (Some(ROWS), Some(0)));
-    }
+#[on_each_store]
+async fn deep_pages_of_a_large_list(backend: Backend) {
+    let db = TestDb::fresh(backend).await;
+    // Migrate first by starting once, then load the rows directly (fast), then serve.
+    let server = Server::start_on(db, Options::default()).await;
+    let db = server.stop().await;
+    db.exec(&fixture(backend)).await;
+    // Rows written behind Roster's back: its page marks must be counted again.
+    let mut reindex = tokio::process::Command::new(roster_bin());
+    base_env(&mut reindex);
+    let out = reindex
+        .args(["reindex", "--database", &db.url])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["disagreements"].as_u64().unwrap() > 0, "{report}");
+    let mut server = Server::start_on(db, Options::default()).await;
+    let token = server.admin().await;
+    let (status, first) = server.get(&token, "/users?offset=0&limit=100").await;
+    assert_eq!(status, 200);
+    assert_eq!(first["total"], ROWS);
+    assert_eq!(first["users"][0]["user_name"], "bulk1");
+    let last_page = ROWS / 100 - 1;
+    let (status, deep) = server
+        .get(&token, &format!("/users?offset={last_page}&limit=100"))
+        .await;
+    assert_eq!(status, 200);
+    let users = deep["users"].as_array().unwrap();
+    assert_eq!(users.len(), 100);
+    assert_eq!(users[0]["user_name"], format!("bulk{}", ROWS - 99));
+    assert_eq!(users[99]["user_name"], format!("bulk{ROWS}"));
+    let (_, past) = server
+        .get(
+            &token,
+            &format!("/users?offset={}&limit=100", last_page + 1),
+        )
+        .await;
+    assert_eq!(
+        (
+            past["total"].as_i64(),
+            past["users"].as_array().map(Vec::len)
+        ),
+        (Some(ROWS), Some(0))
+    );
 }

@@ -1,7 +1,8 @@
 //! Roster's integration tests: one test binary (linking is slow on small machines). Each test
 //! starts the real `roster` binary on a free loopback port and a fresh database, and talks
-//! HTTP to it. Tests written with `on_each_store!` run once on SQLite and once on PostgreSQL;
+//! HTTP to it. Tests marked `#[on_each_store]` run once on SQLite and once on PostgreSQL;
 //! the PostgreSQL runs are reported as ignored unless `ROSTER_TEST_POSTGRES_URL` is set.
+// clippy.toml lets #[test] functions unwrap; the helpers of a test crate need this too.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,7 +10,6 @@
     clippy::indexing_slicing
 )]
 
-#[macro_use]
 mod support;
 
 mod accounts;

@@ -18,36 +18,117 @@ fn value(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<f64> 
         .reduce(|a, b| a + b)
 }
 
-on_each_store! {
-    async fn metrics_count_what_happened(backend: Backend) {
-        let server = Server::start_with(backend, Options { env: &[("ROSTER_METRICS_TOKEN", METRICS_TOKEN)], ..Default::default() }).await;
-        let token = server.token_for(ADMIN_ID, ADMIN_SECRET).await;
-        let refused = server.token_call(&[("grant_type", "client_credentials"), ("client_id", ADMIN_ID), ("client_secret", "a-wrong-guess")]).await;
-        assert_eq!(refused.0, 400);
-        let ghost = "20210621095931341-4CB3-122995DE2";
-        assert_eq!(server.get(&token, &format!("/users/{ghost}")).await.0, 400);
-        assert_eq!(server.get(&token, "/users?offset=0&limit=10").await.0, 200);
+#[on_each_store]
+async fn metrics_count_what_happened(backend: Backend) {
+    let server = Server::start_with(
+        backend,
+        Options {
+            env: &[("ROSTER_METRICS_TOKEN", METRICS_TOKEN)],
+            ..Default::default()
+        },
+    )
+    .await;
+    let token = server.token_for(ADMIN_ID, ADMIN_SECRET).await;
+    let refused = server
+        .token_call(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", ADMIN_ID),
+            ("client_secret", "a-wrong-guess"),
+        ])
+        .await;
+    assert_eq!(refused.0, 400);
+    let ghost = "20210621095931341-4CB3-122995DE2";
+    assert_eq!(server.get(&token, &format!("/users/{ghost}")).await.0, 400);
+    assert_eq!(server.get(&token, "/users?offset=0&limit=10").await.0, 200);
 
-        let url = format!("{}/metrics", server.base);
-        assert_error(&read(server.http.get(&url).send().await.unwrap()).await, 401, "TOKEN.0003");
-        let res = server.http.get(&url).bearer_auth(METRICS_TOKEN).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let text = res.text().await.unwrap();
-        let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let url = format!("{}/metrics", server.base);
+    assert_error(
+        &read(server.http.get(&url).send().await.unwrap()).await,
+        401,
+        "TOKEN.0003",
+    );
+    let res = server
+        .http
+        .get(&url)
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
 
-        assert_eq!(value(&scrape, "roster_requests_total", &[("operation", "ShowAuthToken"), ("status", "200")]), Some(1.0));
-        assert_eq!(value(&scrape, "roster_requests_total", &[("operation", "ShowAuthToken"), ("status", "400")]), Some(1.0));
-        assert_eq!(value(&scrape, "roster_requests_total", &[("operation", "ShowUserById"), ("status", "400")]), Some(1.0));
-        assert_eq!(value(&scrape, "roster_requests_total", &[("operation", "ListUsers"), ("status", "200")]), Some(1.0));
-        assert_eq!(value(&scrape, "roster_request_duration_seconds_count", &[("operation", "ListUsers")]).or_else(|| value(&scrape, "roster_request_duration_seconds", &[("operation", "ListUsers")])), Some(1.0));
-        assert_eq!(value(&scrape, "roster_tokens_refused_total", &[("reason", "TOKEN.0002")]), Some(1.0));
-        assert!(value(&scrape, "roster_token_cache_total", &[("result", "hit")]).unwrap_or(0.0) >= 1.0, "{text}");
-        assert_eq!(value(&scrape, "roster_build_info", &[]), Some(1.0));
-        match backend {
-            Backend::Sqlite => assert!(value(&scrape, "roster_group_commit_batch_size_count", &[]).or_else(|| value(&scrape, "roster_group_commit_batch_size", &[])).unwrap_or(0.0) >= 1.0, "{text}"),
-            Backend::Postgres => assert!(value(&scrape, "roster_db_pool_connections", &[("state", "idle")]).is_some(), "{text}"),
-        }
-        // Labels are bounded: no ids, no input.
-        assert!(!text.contains(ghost) && !text.contains("a-wrong-guess"));
+    assert_eq!(
+        value(
+            &scrape,
+            "roster_requests_total",
+            &[("operation", "ShowAuthToken"), ("status", "200")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &scrape,
+            "roster_requests_total",
+            &[("operation", "ShowAuthToken"), ("status", "400")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &scrape,
+            "roster_requests_total",
+            &[("operation", "ShowUserById"), ("status", "400")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &scrape,
+            "roster_requests_total",
+            &[("operation", "ListUsers"), ("status", "200")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &scrape,
+            "roster_request_duration_seconds_count",
+            &[("operation", "ListUsers")]
+        )
+        .or_else(|| value(
+            &scrape,
+            "roster_request_duration_seconds",
+            &[("operation", "ListUsers")]
+        )),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &scrape,
+            "roster_tokens_refused_total",
+            &[("reason", "TOKEN.0002")]
+        ),
+        Some(1.0)
+    );
+    assert!(
+        value(&scrape, "roster_token_cache_total", &[("result", "hit")]).unwrap_or(0.0) >= 1.0,
+        "{text}"
+    );
+    assert_eq!(value(&scrape, "roster_build_info", &[]), Some(1.0));
+    match backend {
+        Backend::Sqlite => assert!(
+            value(&scrape, "roster_group_commit_batch_size_count", &[])
+                .or_else(|| value(&scrape, "roster_group_commit_batch_size", &[]))
+                .unwrap_or(0.0)
+                >= 1.0,
+            "{text}"
+        ),
+        Backend::Postgres => assert!(
+            value(&scrape, "roster_db_pool_connections", &[("state", "idle")]).is_some(),
+            "{text}"
+        ),
     }
+    // Labels are bounded: no ids, no input.
+    assert!(!text.contains(ghost) && !text.contains("a-wrong-guess"));
 }

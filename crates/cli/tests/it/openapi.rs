@@ -5,61 +5,95 @@ use serde_json::Value;
 
 const GHOST: &str = "20210621095931341-4CB3-122995DE2";
 
-on_each_store! {
-    async fn every_documented_route_answers(backend: Backend) {
-        let mut server = Server::start(backend).await;
-        let token = server.admin().await;
-        let res = server.http.get(format!("{}/openapi.json", server.base)).send().await.unwrap();
-        let (status, doc) = read(res).await;
-        assert_eq!(status, 200);
-        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-        let paths = doc["paths"].as_object().unwrap();
-        assert!(paths.len() >= 30, "{} paths", paths.len());
-        let mut calls = 0;
-        for (path, operations) in paths {
-            let concrete = path
-                .split('/')
-                .map(|seg| if seg.starts_with('{') { GHOST } else { seg })
-                .collect::<Vec<_>>()
-                .join("/");
-            for (method, operation) in operations.as_object().unwrap() {
-                let responses = operation["responses"].as_object().unwrap();
-                assert!(responses.keys().any(|s| s.starts_with('2')), "{method} {path} documents no success");
-                let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-                let mut req = server.http.request(m, format!("{}{concrete}", server.base)).bearer_auth(&token);
-                if operation.get("requestBody").is_some() && path != "/api/v2/tenant/token" {
-                    req = req.header("Content-Type", "application/json").body("{}");
-                }
-                let (status, body) = read(req.send().await.unwrap()).await;
-                calls += 1;
-                assert!(status != 404 && status != 405, "{method} {path} → {status} {body}");
-                assert!(status < 500, "{method} {path} → {status} {body}");
-                if status >= 400 {
-                    assert!(body["error_code"].is_string(), "{method} {path} → {body}");
-                    assert!(responses.contains_key(&status.to_string()), "{method} {path} answers an undocumented {status}");
-                }
+#[on_each_store]
+async fn every_documented_route_answers(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    let res = server
+        .http
+        .get(format!("{}/openapi.json", server.base))
+        .send()
+        .await
+        .unwrap();
+    let (status, doc) = read(res).await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 30, "{} paths", paths.len());
+    let mut calls = 0;
+    for (path, operations) in paths {
+        let concrete = path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { GHOST } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        for (method, operation) in operations.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{method} {path} documents no success"
+            );
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let mut req = server
+                .http
+                .request(m, format!("{}{concrete}", server.base))
+                .bearer_auth(&token);
+            if operation.get("requestBody").is_some() && path != "/api/v2/tenant/token" {
+                req = req.header("Content-Type", "application/json").body("{}");
+            }
+            let (status, body) = read(req.send().await.unwrap()).await;
+            calls += 1;
+            assert!(
+                status != 404 && status != 405,
+                "{method} {path} → {status} {body}"
+            );
+            assert!(status < 500, "{method} {path} → {status} {body}");
+            if status >= 400 {
+                assert!(body["error_code"].is_string(), "{method} {path} → {body}");
+                assert!(
+                    responses.contains_key(&status.to_string()),
+                    "{method} {path} answers an undocumented {status}"
+                );
             }
         }
-        assert!(calls >= 45, "{calls} operations");
-        // Client generators name methods by operationId: each must be there and unique.
-        let mut ids: Vec<&str> = paths
-            .values()
-            .flat_map(|ops| ops.as_object().unwrap().values())
-            .map(|op| op["operationId"].as_str().expect("every operation has an operationId"))
-            .collect();
-        let count = ids.len();
-        ids.sort_unstable();
-        ids.dedup();
-        assert_eq!(ids.len(), count, "operationIds repeat");
-        for reference_name in ["ShowAuthToken", "ListUsers", "ShowAppAccountById", "CreateAppAccountForUser", "ListAppRoleMembers"] {
-            assert!(ids.contains(&reference_name), "no operation {reference_name}");
-        }
-        // The reference's odd spellings are documented as they are.
-        let schemas = &doc["components"]["schemas"];
-        assert!(schemas["RoleMemberFields"]["properties"].get("account_Ids").is_some());
-        assert!(schemas["RoleView"]["properties"].get("createdAt").is_some());
-        assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], Value::from("bearer"));
     }
+    assert!(calls >= 45, "{calls} operations");
+    // Client generators name methods by operationId: each must be there and unique.
+    let mut ids: Vec<&str> = paths
+        .values()
+        .flat_map(|ops| ops.as_object().unwrap().values())
+        .map(|op| {
+            op["operationId"]
+                .as_str()
+                .expect("every operation has an operationId")
+        })
+        .collect();
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "operationIds repeat");
+    for reference_name in [
+        "ShowAuthToken",
+        "ListUsers",
+        "ShowAppAccountById",
+        "CreateAppAccountForUser",
+        "ListAppRoleMembers",
+    ] {
+        assert!(
+            ids.contains(&reference_name),
+            "no operation {reference_name}"
+        );
+    }
+    // The reference's odd spellings are documented as they are.
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["RoleMemberFields"]["properties"]
+        .get("account_Ids")
+        .is_some());
+    assert!(schemas["RoleView"]["properties"].get("createdAt").is_some());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        Value::from("bearer")
+    );
 }
 
 #[tokio::test]

@@ -94,53 +94,127 @@ async fn accepted(server: &Server, tokens: &[String], path: &str) -> usize {
 const USERS: &str = "/api/v2/tenant/users?offset=0&limit=10";
 const ADMIN_ONLY: &str = "/roster/v1/applications?offset=0&limit=10";
 
-on_each_store! {
-    async fn rotation_refuses_every_earlier_token(backend: Backend) {
-        let server = Server::start_with(backend, NO_LIMITS).await;
-        let app = server.create_app(&["all"]).await;
-        let admin = server.token_for(ADMIN_ID, ADMIN_SECRET).await;
-        let rotate = format!("{}/roster/v1/applications/{}/secret", server.base, app.application_id);
-        let tokens = tokens_racing(&server, &app, async {
-            assert_eq!(server.http.post(&rotate).bearer_auth(&admin).send().await.unwrap().status(), 200);
-        })
-        .await;
-        assert!(tokens.len() >= 50);
-        assert_eq!(accepted(&server, &tokens, USERS).await, 0, "of {} tokens", tokens.len());
-        let db = server.stop().await;
-        let server = Server::start_on(db, NO_LIMITS).await;
-        assert_eq!(accepted(&server, &tokens, USERS).await, 0, "after a restart");
-    }
+#[on_each_store]
+async fn rotation_refuses_every_earlier_token(backend: Backend) {
+    let server = Server::start_with(backend, NO_LIMITS).await;
+    let app = server.create_app(&["all"]).await;
+    let admin = server.token_for(ADMIN_ID, ADMIN_SECRET).await;
+    let rotate = format!(
+        "{}/roster/v1/applications/{}/secret",
+        server.base, app.application_id
+    );
+    let tokens = tokens_racing(&server, &app, async {
+        assert_eq!(
+            server
+                .http
+                .post(&rotate)
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    })
+    .await;
+    assert!(tokens.len() >= 50);
+    assert_eq!(
+        accepted(&server, &tokens, USERS).await,
+        0,
+        "of {} tokens",
+        tokens.len()
+    );
+    let db = server.stop().await;
+    let server = Server::start_on(db, NO_LIMITS).await;
+    assert_eq!(
+        accepted(&server, &tokens, USERS).await,
+        0,
+        "after a restart"
+    );
+}
 
-    async fn disabling_refuses_every_earlier_token_for_good(backend: Backend) {
-        let server = Server::start_with(backend, NO_LIMITS).await;
-        let app = server.create_app(&["all"]).await;
-        let admin = server.token_for(ADMIN_ID, ADMIN_SECRET).await;
-        let base = format!("{}/roster/v1/applications/{}", server.base, app.application_id);
-        let tokens = tokens_racing(&server, &app, async {
-            assert_eq!(server.http.put(format!("{base}/disable")).bearer_auth(&admin).send().await.unwrap().status(), 200);
-        })
-        .await;
-        assert_eq!(accepted(&server, &tokens, USERS).await, 0, "of {} tokens", tokens.len());
-        assert_eq!(server.http.put(format!("{base}/enable")).bearer_auth(&admin).send().await.unwrap().status(), 200);
-        assert_eq!(accepted(&server, &tokens, USERS).await, 0, "enabling revives no token");
-        let db = server.stop().await;
-        let server = Server::start_on(db, NO_LIMITS).await;
-        assert_eq!(accepted(&server, &tokens, USERS).await, 0, "after a restart");
-        server.token_for(&app.client_id, &app.client_secret).await;
-    }
+#[on_each_store]
+async fn disabling_refuses_every_earlier_token_for_good(backend: Backend) {
+    let server = Server::start_with(backend, NO_LIMITS).await;
+    let app = server.create_app(&["all"]).await;
+    let admin = server.token_for(ADMIN_ID, ADMIN_SECRET).await;
+    let base = format!(
+        "{}/roster/v1/applications/{}",
+        server.base, app.application_id
+    );
+    let tokens = tokens_racing(&server, &app, async {
+        assert_eq!(
+            server
+                .http
+                .put(format!("{base}/disable"))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    })
+    .await;
+    assert_eq!(
+        accepted(&server, &tokens, USERS).await,
+        0,
+        "of {} tokens",
+        tokens.len()
+    );
+    assert_eq!(
+        server
+            .http
+            .put(format!("{base}/enable"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        accepted(&server, &tokens, USERS).await,
+        0,
+        "enabling revives no token"
+    );
+    let db = server.stop().await;
+    let server = Server::start_on(db, NO_LIMITS).await;
+    assert_eq!(
+        accepted(&server, &tokens, USERS).await,
+        0,
+        "after a restart"
+    );
+    server.token_for(&app.client_id, &app.client_secret).await;
+}
 
-    async fn a_downgrade_takes_every_earlier_token_down_at_once(backend: Backend) {
-        let server = Server::start_with(backend, NO_LIMITS).await;
-        let app = server.create_app(&["all"]).await;
-        let admin = server.token_for(ADMIN_ID, ADMIN_SECRET).await;
-        let permissions = format!("{}/roster/v1/applications/{}/permissions", server.base, app.application_id);
-        let tokens = tokens_racing(&server, &app, async {
-            let res = server.http.put(&permissions).bearer_auth(&admin).json(&json!({"api_permissions": ["user_read"]})).send().await.unwrap();
-            assert_eq!(res.status(), 200);
-        })
-        .await;
-        // Still tokens (permissions are read when used), but none with admin rights, at once.
-        assert_eq!(accepted(&server, &tokens, ADMIN_ONLY).await, 0, "of {} tokens", tokens.len());
-        assert_eq!(accepted(&server, &tokens, USERS).await, tokens.len());
-    }
+#[on_each_store]
+async fn a_downgrade_takes_every_earlier_token_down_at_once(backend: Backend) {
+    let server = Server::start_with(backend, NO_LIMITS).await;
+    let app = server.create_app(&["all"]).await;
+    let admin = server.token_for(ADMIN_ID, ADMIN_SECRET).await;
+    let permissions = format!(
+        "{}/roster/v1/applications/{}/permissions",
+        server.base, app.application_id
+    );
+    let tokens = tokens_racing(&server, &app, async {
+        let res = server
+            .http
+            .put(&permissions)
+            .bearer_auth(&admin)
+            .json(&json!({"api_permissions": ["user_read"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    })
+    .await;
+    // Still tokens (permissions are read when used), but none with admin rights, at once.
+    assert_eq!(
+        accepted(&server, &tokens, ADMIN_ONLY).await,
+        0,
+        "of {} tokens",
+        tokens.len()
+    );
+    assert_eq!(accepted(&server, &tokens, USERS).await, tokens.len());
 }

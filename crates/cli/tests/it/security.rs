@@ -3,25 +3,44 @@
 use crate::support::*;
 use serde_json::json;
 
-on_each_store! {
-    async fn account_passwords_are_sealed(backend: Backend) {
-        let mut server = Server::start(backend).await;
-        let token = server.admin().await;
-        let app = server.app_id().await;
-        let user = server.create_user("zhangsan").await;
-        let (status, body) = server
-            .post(&token, &format!("/applications/{app}/accounts/basic-account"), json!({"user_id": user, "password": "Acc0unt-pw-1"}))
-            .await;
-        assert_eq!(status, 201, "{body}");
-        let id = body["account_id"].as_str().unwrap().to_owned();
-        let sealed = |needle: &str| format!(
-            "SELECT COUNT(*) FROM app_accounts WHERE id = '{id}' AND password_secret LIKE 'v1:%' AND password_secret NOT LIKE '%{needle}%'"
-        );
-        assert_eq!(server.db.scalar(&sealed("Acc0unt-pw-1")).await, 1);
-        server.put(&token, &format!("/applications/{app}/accounts/{id}"), json!({"password": "Acc0unt-pw-2"})).await;
-        assert_eq!(server.db.scalar(&sealed("Acc0unt-pw-2")).await, 1);
-        assert_eq!(server.db.scalar("SELECT COUNT(*) FROM access_tokens WHERE digest = scope OR length(digest) <> 64").await, 0);
-    }
+#[on_each_store]
+async fn account_passwords_are_sealed(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    let app = server.app_id().await;
+    let user = server.create_user("zhangsan").await;
+    let (status, body) = server
+        .post(
+            &token,
+            &format!("/applications/{app}/accounts/basic-account"),
+            json!({"user_id": user, "password": "Acc0unt-pw-1"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["account_id"].as_str().unwrap().to_owned();
+    let sealed = |needle: &str| {
+        format!(
+        "SELECT COUNT(*) FROM app_accounts WHERE id = '{id}' AND password_secret LIKE 'v1:%' AND password_secret NOT LIKE '%{needle}%'"
+    )
+    };
+    assert_eq!(server.db.scalar(&sealed("Acc0unt-pw-1")).await, 1);
+    server
+        .put(
+            &token,
+            &format!("/applications/{app}/accounts/{id}"),
+            json!({"password": "Acc0unt-pw-2"}),
+        )
+        .await;
+    assert_eq!(server.db.scalar(&sealed("Acc0unt-pw-2")).await, 1);
+    assert_eq!(
+        server
+            .db
+            .scalar(
+                "SELECT COUNT(*) FROM access_tokens WHERE digest = scope OR length(digest) <> 64"
+            )
+            .await,
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,40 +212,54 @@ async fn logs_never_hold_secrets() {
     }
 }
 
-on_each_store! {
-    async fn the_secret_key_rotates(backend: Backend) {
-        let mut server = Server::start(backend).await;
-        let token = server.admin().await;
-        let app = server.app_id().await;
-        let user = server.create_user("zhangsan").await;
-        let (status, body) = server
-            .post(&token, &format!("/applications/{app}/accounts/basic-account"), json!({"user_id": user, "password": "Acc0unt-pw-1"}))
-            .await;
-        assert_eq!(status, 201);
-        let id = body["account_id"].as_str().unwrap().to_owned();
-        let sql = format!("SELECT password_secret FROM app_accounts WHERE id = '{id}'");
-        async fn stored_in(db: &TestDb, sql: &str) -> String {
-            db.strings(sql).await.remove(0)
-        }
-        let before = stored_in(&server.db, &sql).await;
-        let db = server.stop().await;
-        let new_key = "ff".repeat(32);
-        let rotate = |old: &str| {
-            tokio::process::Command::new(roster_bin())
-                .args(["rotate-secret-key", "--database", &db.url])
-                .env("ROSTER_SECRET_KEY_OLD", old)
-                .env("ROSTER_SECRET_KEY", &new_key)
-                .output()
-        };
-        let wrong = rotate(&"ab".repeat(32)).await.unwrap();
-        assert!(!wrong.status.success());
-        assert!(String::from_utf8_lossy(&wrong.stderr).contains("nothing was changed"));
-        assert_eq!(stored_in(&db, &sql).await, before);
-        let out = rotate(TEST_SECRET_KEY).await.unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), json!({"resealed": 1}));
-        let after = stored_in(&db, &sql).await;
-        assert!(after.starts_with("v1:") && after != before && !after.contains("Acc0unt"));
-        assert_eq!(serde_json::from_slice::<serde_json::Value>(&rotate(TEST_SECRET_KEY).await.unwrap().stdout).unwrap(), json!({"resealed": 0}));
+#[on_each_store]
+async fn the_secret_key_rotates(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    let app = server.app_id().await;
+    let user = server.create_user("zhangsan").await;
+    let (status, body) = server
+        .post(
+            &token,
+            &format!("/applications/{app}/accounts/basic-account"),
+            json!({"user_id": user, "password": "Acc0unt-pw-1"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let id = body["account_id"].as_str().unwrap().to_owned();
+    let sql = format!("SELECT password_secret FROM app_accounts WHERE id = '{id}'");
+    async fn stored_in(db: &TestDb, sql: &str) -> String {
+        db.strings(sql).await.remove(0)
     }
+    let before = stored_in(&server.db, &sql).await;
+    let db = server.stop().await;
+    let new_key = "ff".repeat(32);
+    let rotate = |old: &str| {
+        tokio::process::Command::new(roster_bin())
+            .args(["rotate-secret-key", "--database", &db.url])
+            .env("ROSTER_SECRET_KEY_OLD", old)
+            .env("ROSTER_SECRET_KEY", &new_key)
+            .output()
+    };
+    let wrong = rotate(&"ab".repeat(32)).await.unwrap();
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("nothing was changed"));
+    assert_eq!(stored_in(&db, &sql).await, before);
+    let out = rotate(TEST_SECRET_KEY).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
+        json!({"resealed": 1})
+    );
+    let after = stored_in(&db, &sql).await;
+    assert!(after.starts_with("v1:") && after != before && !after.contains("Acc0unt"));
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&rotate(TEST_SECRET_KEY).await.unwrap().stdout)
+            .unwrap(),
+        json!({"resealed": 0})
+    );
 }

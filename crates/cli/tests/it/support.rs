@@ -14,27 +14,8 @@ pub const ADMIN_SECRET: &str = "it-admin-secret-0123456789";
 pub const TEST_SECRET_KEY: &str =
     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
-/// Generates `mod $name { sqlite, postgres }` tests from `async fn $name(backend: Backend)`.
-macro_rules! on_each_store {
-    ($(async fn $name:ident($backend:ident: Backend) $body:block)*) => {$(
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            async fn run($backend: $crate::support::Backend) $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                run($crate::support::Backend::Sqlite).await
-            }
-
-            #[cfg_attr(not(roster_pg), ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL")]
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                run($crate::support::Backend::Postgres).await
-            }
-        }
-    )*};
-}
+/// Runs an `async fn name(backend: Backend)` test once on each store.
+pub use roster_test_macros::on_each_store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
