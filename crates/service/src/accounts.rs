@@ -13,7 +13,7 @@ use roster_domain::application::Application;
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
 use roster_domain::role::Role;
-use roster_domain::time::now_millis;
+use roster_domain::time::Millis;
 use roster_domain::user::User;
 use roster_domain::{id, Error, ErrorKind, Result};
 use roster_store::prelude::*;
@@ -84,6 +84,7 @@ async fn add_account(
     app: &Application,
     user: &User,
     new: NewAccount,
+    now: Millis,
 ) -> Result<String> {
     if app.disabled {
         return Err(ErrorKind::ApplicationDisabled.into());
@@ -95,7 +96,6 @@ async fn add_account(
         Some(code) => Some(app_org_id(tx, &app.id, code).await?),
         None => None,
     };
-    let now = now_millis();
     let account = AppAccount {
         id: id::new_id(now),
         application_id: app.id.clone(),
@@ -130,12 +130,22 @@ impl Service {
         caller.require(Access::UserWrite)?;
         let new = fields.into_new_account()?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
                     let user = existing_user(tx, &user_id).await?;
                     let app = existing_application(tx, &application_id).await?;
-                    add_account(tx, &actor, "CreateAppAccountForUser", &app, &user, new).await
+                    add_account(
+                        tx,
+                        &actor,
+                        "CreateAppAccountForUser",
+                        &app,
+                        &user,
+                        new,
+                        clock.now(),
+                    )
+                    .await
                 })
             })
             .await
@@ -152,12 +162,22 @@ impl Service {
         let (user_id, mut new) = fields.into_new_account()?;
         new.password = self.seal(new.password)?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
                     let app = existing_application(tx, &application_id).await?;
                     let user = existing_user(tx, &user_id).await?;
-                    add_account(tx, &actor, "CreateAppAccount", &app, &user, new).await
+                    add_account(
+                        tx,
+                        &actor,
+                        "CreateAppAccount",
+                        &app,
+                        &user,
+                        new,
+                        clock.now(),
+                    )
+                    .await
                 })
             })
             .await
@@ -175,6 +195,7 @@ impl Service {
         let mut changes = fields.into_changes()?;
         changes.password = self.seal(changes.password)?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
@@ -200,7 +221,7 @@ impl Service {
                     if let Some(extension) = changes.extension {
                         account.extension = Some(extension);
                     }
-                    account.updated_at = now_millis();
+                    account.updated_at = clock.now();
                     tx.update_account(&account).await?;
                     tx.insert_audit(&audit(
                         account.updated_at,
@@ -226,6 +247,7 @@ impl Service {
     ) -> Result<String> {
         caller.require(Access::AccountWrite)?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
@@ -233,7 +255,7 @@ impl Service {
                     let mut account = existing_account(tx, &application_id, &account_id).await?;
                     account.disabled = disabled;
                     account.disabled_by_user = false;
-                    account.updated_at = now_millis();
+                    account.updated_at = clock.now();
                     tx.update_account(&account).await?;
                     let operation = if disabled {
                         "DisableAppAccount"
@@ -263,6 +285,7 @@ impl Service {
     ) -> Result<()> {
         caller.require(Access::AccountWrite)?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
@@ -270,7 +293,7 @@ impl Service {
                     let account = existing_account(tx, &application_id, &account_id).await?;
                     tx.delete_account(&application_id, &account.id).await?;
                     tx.insert_audit(&audit(
-                        now_millis(),
+                        clock.now(),
                         &actor,
                         "DeleteAppAccount",
                         "app_account",

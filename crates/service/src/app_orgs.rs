@@ -5,7 +5,6 @@ use roster_domain::application::Application;
 use roster_domain::organization::{AppOrgFields, AppOrganization};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
-use roster_domain::time::now_millis;
 use roster_domain::{id, ErrorKind, Result};
 use roster_store::prelude::*;
 use roster_store::LockKey;
@@ -47,6 +46,7 @@ impl Service {
         caller.require(Access::AppWrite)?;
         let new = fields.into_new()?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
@@ -54,7 +54,7 @@ impl Service {
                     if let Some(parent) = &new.parent_id {
                         existing_parent(tx, &application_id, parent).await?;
                     }
-                    let now = now_millis();
+                    let now = clock.now();
                     let org = AppOrganization {
                         id: id::new_id(now),
                         application_id,
@@ -90,6 +90,7 @@ impl Service {
         caller.require(Access::AppWrite)?;
         let changes = fields.into_changes()?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
@@ -106,7 +107,7 @@ impl Service {
                     if let Some(name) = changes.name {
                         org.name = name;
                     }
-                    org.updated_at = now_millis();
+                    org.updated_at = clock.now();
                     tx.update_app_org(&org).await?;
                     tx.insert_audit(&audit(
                         org.updated_at,
@@ -131,6 +132,7 @@ impl Service {
     ) -> Result<()> {
         caller.require(Access::AppWrite)?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
@@ -145,7 +147,7 @@ impl Service {
                     }
                     tx.delete_app_org(&org.id).await?;
                     tx.insert_audit(&audit(
-                        now_millis(),
+                        clock.now(),
                         &actor,
                         "DeleteAppOrg",
                         "app_organization",

@@ -4,7 +4,7 @@ use crate::{audit, Service};
 use roster_domain::application::{self, Application};
 use roster_domain::audit::SYSTEM_ACTOR;
 use roster_domain::permission::{Permission, Permissions};
-use roster_domain::time::now_millis;
+use roster_domain::time::Millis;
 use roster_domain::{id, secret, Error, Result};
 
 /// A registered application and its secret, which is shown this once and never again.
@@ -20,8 +20,8 @@ fn new_application(
     client_id: String,
     client_secret: &str,
     permissions: Permissions,
+    now: Millis,
 ) -> Application {
-    let now = now_millis();
     Application {
         id: id::new_id(now),
         name,
@@ -56,6 +56,7 @@ impl Service {
             secret::generate_client_id(),
             &client_secret,
             Permissions::new(permissions),
+            self.now(),
         );
         let actor = caller.client_id.clone();
         let credentials = NewCredentials {
@@ -97,6 +98,7 @@ impl Service {
             client_id.to_owned(),
             client_secret,
             Permissions::new(vec![Permission::All]),
+            self.now(),
         );
         self.store()
             .write(move |tx| {
@@ -168,6 +170,7 @@ impl Service {
     {
         caller.require(roster_domain::permission::Access::Admin)?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         let out = self
             .store()
             .write(move |tx| {
@@ -177,7 +180,7 @@ impl Service {
                         .await?
                         .ok_or(roster_domain::ErrorKind::ApplicationNotFound)?;
                     let out = change(&mut app)?;
-                    app.updated_at = now_millis();
+                    app.updated_at = clock.now();
                     let revokes = operation == "RotateClientSecret" || app.disabled;
                     if revokes {
                         // Also refuses tokens issued concurrently, which the delete below
@@ -276,8 +279,9 @@ impl Service {
         let Some(retention) = self.settings().audit_retention else {
             return Ok(0);
         };
-        let cutoff =
-            now_millis().saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+        let cutoff = self
+            .now()
+            .saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
         let mut deleted = 0;
         loop {
             let batch = self

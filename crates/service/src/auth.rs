@@ -9,7 +9,7 @@ use crate::{Inner, Service, Settings};
 use moka::sync::Cache;
 use roster_domain::application::AccessToken;
 use roster_domain::permission::{Access, Permissions};
-use roster_domain::time::{now_millis, Millis};
+use roster_domain::time::Millis;
 use roster_domain::{secret, Error, ErrorKind, Result};
 use std::net::IpAddr;
 
@@ -216,7 +216,7 @@ impl Service {
         self.inner.token_limits.check_issue(&client_id)?;
 
         let access_token = secret::generate();
-        let now = now_millis();
+        let now = self.now();
         let ttl = self.settings().token_ttl;
         let expires_at = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
         let token = AccessToken {
@@ -257,7 +257,7 @@ impl Service {
             return Err(ErrorKind::Unauthenticated.into());
         }
         let digest = secret::digest(bearer);
-        let now = now_millis();
+        let now = self.now();
         if let Some(known) = self.inner.tokens.known.get(&digest) {
             self.inner.tokens.hits.increment(1);
             return Inner::caller_if_valid(&known, now);
@@ -306,7 +306,7 @@ impl Service {
     /// still recognized, so its holder learns it expired rather than that it is unknown).
     pub async fn purge_expired_tokens(&self, grace: std::time::Duration) -> Result<u64> {
         self.inner.token_limits.forget_idle();
-        let before = now_millis() - i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+        let before = self.now() - i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
         self.store()
             .write(move |tx| Box::pin(async move { tx.delete_tokens_expired_before(before).await }))
             .await

@@ -8,7 +8,6 @@
 use crate::{audit, Service};
 use futures::stream::{FuturesOrdered, StreamExt};
 use roster_domain::audit::AuditRecord;
-use roster_domain::time::now_millis;
 use roster_domain::user::{secondary_organizations, NewUser, User, UserFields};
 use roster_domain::{id, Error, ErrorKind, Result};
 use roster_store::prelude::*;
@@ -88,6 +87,7 @@ impl Service {
         });
 
         let actor = actor.to_owned();
+        let clock = self.clock();
         let imported = self
             .store()
             .write(move |tx| {
@@ -129,7 +129,7 @@ impl Service {
                             }
                             None => Vec::new(),
                         };
-                        let now = now_millis();
+                        let now = clock.now();
                         let user = User {
                             id: id::new_id(now),
                             org_id,

@@ -27,7 +27,7 @@ pub use secrets::SecretKey;
 pub use transfer::{Record, RoleMember};
 
 use roster_domain::audit::AuditRecord;
-use roster_domain::time::{now_millis, Millis};
+use roster_domain::time::{Clock, Millis, SystemClock};
 use roster_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,6 +91,7 @@ pub struct Service {
 
 struct Inner {
     store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
     settings: Settings,
     tokens: auth::TokenCache,
     token_limits: throttle::TokenLimits,
@@ -101,6 +102,17 @@ struct Inner {
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> roster_domain::Result<Self> {
+        Self::with_clock(store, settings, Arc::new(SystemClock))
+    }
+
+    /// A service reading the time from `clock` (tests move a [`ManualClock`]).
+    ///
+    /// [`ManualClock`]: roster_domain::time::ManualClock
+    pub fn with_clock(
+        store: Arc<dyn Store>,
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> roster_domain::Result<Self> {
         Ok(Self {
             inner: Arc::new(Inner {
                 tokens: auth::TokenCache::new(&settings),
@@ -109,9 +121,20 @@ impl Service {
                 passwords: password::Hasher::new(&settings.argon2)?,
                 sealer: settings.secret_key.as_ref().map(secrets::Sealer::new),
                 store,
+                clock,
                 settings,
             }),
         })
+    }
+
+    /// The time now, by the service's clock.
+    pub(crate) fn now(&self) -> Millis {
+        self.inner.clock.now()
+    }
+
+    /// The service's clock, for use cases that read the time inside a transaction.
+    pub(crate) fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.inner.clock)
     }
 
     pub(crate) fn store(&self) -> &dyn Store {
@@ -148,9 +171,10 @@ impl Service {
     pub async fn check_store(&self) -> roster_domain::Result<()> {
         self.store().ping().await?;
         if let Some(failure) = self.store().last_write_failure() {
+            let clock = self.clock();
             let probe = self
                 .store()
-                .write(|tx| Box::pin(async move { tx.probe_write(now_millis()).await }))
+                .write(|tx| Box::pin(async move { tx.probe_write(clock.now()).await }))
                 .await;
             if let Err(e) = probe {
                 return Err(roster_domain::Error::with_detail(

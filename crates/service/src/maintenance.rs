@@ -8,13 +8,14 @@ impl Service {
     /// database whose rows were changed other than through Roster. Returns the disagreements
     /// found before (zero when the marks were right).
     pub async fn reindex(&self) -> Result<usize> {
+        let clock = self.clock();
         self.store()
             .write(|tx| {
                 Box::pin(async move {
                     let found = tx.page_mark_errors().await?.len();
                     tx.rebuild_page_marks().await?;
                     tx.insert_audit(&crate::audit(
-                        roster_domain::time::now_millis(),
+                        clock.now(),
                         roster_domain::audit::CLI_ACTOR,
                         "Reindex",
                         "page_marks",

@@ -5,7 +5,6 @@ use crate::{audit, Caller, Service};
 use roster_domain::organization::{OrgFields, Organization};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
-use roster_domain::time::now_millis;
 use roster_domain::{id, ErrorKind, Result};
 use roster_store::prelude::*;
 use roster_store::{LockKey, OrgScope};
@@ -29,13 +28,14 @@ impl Service {
         caller.require(Access::OrgWrite)?;
         let new = fields.into_new()?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
                     if let Some(parent) = &new.parent_id {
                         existing_parent(tx, parent).await?;
                     }
-                    let now = now_millis();
+                    let now = clock.now();
                     let org = Organization {
                         id: id::new_id(now),
                         code: new.code.unwrap_or_default(),
@@ -70,6 +70,7 @@ impl Service {
         caller.require(Access::OrgWrite)?;
         let changes = fields.into_changes()?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
@@ -91,7 +92,7 @@ impl Service {
                     if let Some(category) = changes.category {
                         org.category = category;
                     }
-                    org.updated_at = now_millis();
+                    org.updated_at = clock.now();
                     tx.update_organization(&org).await?;
                     tx.insert_audit(&audit(
                         org.updated_at,
@@ -111,6 +112,7 @@ impl Service {
     pub async fn delete_organization(&self, caller: &Caller, org_id: String) -> Result<()> {
         caller.require(Access::OrgWrite)?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
@@ -124,7 +126,7 @@ impl Service {
                     }
                     tx.delete_organization(&org.id).await?;
                     tx.insert_audit(&audit(
-                        now_millis(),
+                        clock.now(),
                         &actor,
                         "DeleteOrganization",
                         "organization",

@@ -6,7 +6,6 @@ use crate::{audit, Caller, Service};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
 use roster_domain::role::{Role, RoleFields, RoleMemberFields};
-use roster_domain::time::now_millis;
 use roster_domain::{id, ErrorKind, Result};
 use roster_store::prelude::*;
 
@@ -34,11 +33,12 @@ impl Service {
         caller.require(Access::AppWrite)?;
         let (code, name) = fields.into_new()?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
                     existing_application(tx, &application_id).await?;
-                    let now = now_millis();
+                    let now = clock.now();
                     let role = Role {
                         id: id::new_id(now),
                         application_id,
@@ -67,12 +67,13 @@ impl Service {
         caller.require(Access::AppWrite)?;
         let name = fields.into_new_name()?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
                     existing_application(tx, &application_id).await?;
                     let mut role = existing_role(tx, &application_id, &role_id).await?;
-                    let now = now_millis();
+                    let now = clock.now();
                     role.name = Some(name);
                     role.updated_at = Some(now);
                     tx.update_role(&role).await?;
@@ -93,6 +94,7 @@ impl Service {
     ) -> Result<()> {
         caller.require(Access::AppWrite)?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
@@ -100,7 +102,7 @@ impl Service {
                     let role = existing_role(tx, &application_id, &role_id).await?;
                     tx.delete_role(&role.id).await?;
                     tx.insert_audit(&audit(
-                        now_millis(),
+                        clock.now(),
                         &actor,
                         "DeleteAppRole",
                         "app_role",
@@ -185,12 +187,13 @@ impl Service {
         caller.require(Access::AppWrite)?;
         let (role_id, account_ids) = fields.validate()?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
                     existing_application(tx, &application_id).await?;
                     let role = existing_role(tx, &application_id, &role_id).await?;
-                    let now = now_millis();
+                    let now = clock.now();
                     let mut change = MemberChange::default();
                     for account_id in account_ids {
                         let ok = match tx.account(&application_id, &account_id).await? {

@@ -103,6 +103,7 @@ impl crate::Service {
     /// re-sealed.
     pub async fn reseal_account_passwords(&self, old: &SecretKey, new: &SecretKey) -> Result<u64> {
         let (opener, sealer, new_id) = (Sealer::new(old), Sealer::new(new), new.id());
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
@@ -119,7 +120,7 @@ impl crate::Service {
                         tx.set_sealed_account_password(&id, &sealer.seal(&plain)?).await?;
                         count += 1;
                     }
-                    let now = roster_domain::time::now_millis();
+                    let now = clock.now();
                     tx.insert_audit(&crate::audit(
                         now,
                         roster_domain::audit::CLI_ACTOR,

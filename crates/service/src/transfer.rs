@@ -10,7 +10,6 @@ use roster_domain::application::Application;
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::{Page, PageRequest, MAX_LIMIT};
 use roster_domain::role::Role;
-use roster_domain::time::now_millis;
 use roster_domain::user::User;
 use roster_domain::{Error, ErrorKind, Result};
 use roster_store::prelude::*;
@@ -199,6 +198,7 @@ impl Service {
     ) -> Result<u64> {
         caller.require(roster_domain::permission::Access::Admin)?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
@@ -236,7 +236,7 @@ impl Service {
                             Record::Role(role) => tx.insert_role(&role).await,
                             Record::Account(account) => tx.insert_account(&account).await,
                             Record::RoleMember(m) => tx
-                                .add_role_member(&m.role_id, &m.account_id, now_millis())
+                                .add_role_member(&m.role_id, &m.account_id, clock.now())
                                 .await
                                 .map(|_| ()),
                         };
@@ -249,7 +249,7 @@ impl Service {
                     if count == 0 {
                         return Err(Error::with_detail(ErrorKind::MalformedBody, "nothing to import."));
                     }
-                    tx.insert_audit(&audit(now_millis(), &actor, "ImportAll", "directory", "all"))
+                    tx.insert_audit(&audit(clock.now(), &actor, "ImportAll", "directory", "all"))
                         .await?;
                     Ok(count)
                 })

@@ -3,7 +3,7 @@
 use crate::{audit, Caller, Service, UserDeletePolicy};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
-use roster_domain::time::{now_millis, Millis};
+use roster_domain::time::Millis;
 use roster_domain::user::{
     secondary_organizations, PasswordFields, User, UserFields, UserNameFields,
 };
@@ -52,6 +52,7 @@ impl Service {
             None => None,
         };
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
@@ -64,7 +65,7 @@ impl Service {
                         None => Vec::new(),
                     };
                     existing_organizations(tx, &secondary).await?;
-                    let now = now_millis();
+                    let now = clock.now();
                     let user = User {
                         id: id::new_id(now),
                         org_id,
@@ -107,6 +108,7 @@ impl Service {
         caller.require(Access::UserWrite)?;
         let changes = fields.into_changes()?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
@@ -146,7 +148,7 @@ impl Service {
                         }
                         None => user.secondary_org_ids.retain(|o| Some(o) != home.as_ref()),
                     }
-                    user.updated_at = now_millis();
+                    user.updated_at = clock.now();
                     tx.update_user(&user).await?;
                     tx.insert_audit(&audit(
                         user.updated_at,
@@ -167,11 +169,12 @@ impl Service {
         caller.require(Access::UserWrite)?;
         let actor = caller.client_id.clone();
         let policy = self.settings().on_user_delete;
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
                     let user = existing_user(tx, &user_id).await?;
-                    let now = now_millis();
+                    let now = clock.now();
                     match policy {
                         UserDeletePolicy::DeleteAccounts => {
                             tx.delete_accounts_of_user(&user.id).await?;
@@ -198,11 +201,12 @@ impl Service {
     ) -> Result<String> {
         caller.require(Access::UserWrite)?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
                     let mut user = existing_user(tx, &user_id).await?;
-                    let now = now_millis();
+                    let now = clock.now();
                     if user.disabled != disabled {
                         user.disabled = disabled;
                         user.updated_at = now;
@@ -237,11 +241,12 @@ impl Service {
         let hash = self.inner.passwords.hash(fields.new_password()?).await?;
         let must_modify = fields.pwd_must_modify;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
                     let mut user = existing_user(tx, &user_id).await?;
-                    let now = now_millis();
+                    let now = clock.now();
                     user.password_hash = Some(hash);
                     user.pwd_change_at = Some(now);
                     if let Some(m) = must_modify {
@@ -278,6 +283,7 @@ impl Service {
         }
         let hash = self.inner.passwords.hash(new_password).await?;
         let actor = caller.client_id.clone();
+        let clock = self.clock();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
@@ -286,7 +292,7 @@ impl Service {
                     if user.password_hash.as_deref() != Some(current.as_str()) {
                         return Err(ErrorKind::WrongPassword.into());
                     }
-                    let now = now_millis();
+                    let now = clock.now();
                     user.password_hash = Some(hash);
                     user.pwd_change_at = Some(now);
                     user.pwd_must_modify = false;

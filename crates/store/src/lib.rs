@@ -12,6 +12,8 @@ mod queries;
 mod rows;
 mod sqlite;
 mod store_tx;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tx;
 
 pub use gate::WriteGate;

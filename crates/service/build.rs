@@ -1,0 +1,10 @@
+//! Marks the PostgreSQL variants of the integration tests as ignored ("skipped") unless
+//! `ROSTER_TEST_POSTGRES_URL` names a server to run them against.
+
+fn main() {
+    println!("cargo:rustc-check-cfg=cfg(roster_pg)");
+    println!("cargo:rerun-if-env-changed=ROSTER_TEST_POSTGRES_URL");
+    if std::env::var_os("ROSTER_TEST_POSTGRES_URL").is_some_and(|v| !v.is_empty()) {
+        println!("cargo:rustc-cfg=roster_pg");
+    }
+}
