@@ -137,6 +137,43 @@ pub struct NewUser {
     pub extension: Option<Map<String, Value>>,
 }
 
+impl NewUser {
+    /// The user this request creates at `now`: in organization `org_id`, with the secondary
+    /// organizations `secondary_org_ids` (both checked by the caller), enabled, with
+    /// `password_hash` (the password, hashed off the async runtime) if one was given.
+    pub fn into_user(
+        self,
+        org_id: Option<String>,
+        secondary_org_ids: Vec<String>,
+        password_hash: Option<String>,
+        now: Millis,
+    ) -> User {
+        User {
+            id: crate::id::new_id(now),
+            org_id,
+            user_name: self.user_name,
+            mobile: self.mobile,
+            name: self.name,
+            email: self.email,
+            employee_id: self.employee_id,
+            first_name: self.first_name,
+            middle_name: self.middle_name,
+            last_name: self.last_name,
+            pwd_change_at: password_hash.as_ref().map(|_| now),
+            password_hash,
+            pwd_must_modify: self.pwd_must_modify,
+            attrs: self.attrs,
+            extension: self.extension,
+            secondary_org_ids,
+            disabled: false,
+            locked: false,
+            grade: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 fn text(field: &str, value: Option<String>) -> Result<Option<String>> {
     validate::optional(field, value, MAX_TEXT_CHARS)
 }

@@ -6,7 +6,7 @@
 //! The database's unique constraints back the duplicate checks, so concurrent requests
 //! cannot both succeed.
 
-use crate::app_orgs::existing_application;
+use crate::lookups::{app_org_id, existing_account, existing_application, existing_user};
 use crate::{audit, Caller, Service};
 use roster_domain::account::{AccountFields, AccountType, AppAccount, AuthorizeFields, NewAccount};
 use roster_domain::application::Application;
@@ -23,35 +23,6 @@ use roster_store::prelude::*;
 pub struct AccountDetails {
     pub account: AppAccount,
     pub roles: Vec<Role>,
-}
-
-async fn existing_user(tx: &mut dyn Tx, user_id: &str) -> Result<User> {
-    tx.user(user_id)
-        .await?
-        .ok_or_else(|| ErrorKind::UserNotFound.into())
-}
-
-pub(crate) async fn existing_account(
-    tx: &mut dyn Tx,
-    application_id: &str,
-    account_id: &str,
-) -> Result<AppAccount> {
-    tx.account(application_id, account_id)
-        .await?
-        .ok_or_else(|| ErrorKind::AppAccountNotFound.into())
-}
-
-/// The application organization an account's `org_code` names.
-async fn app_org_id(tx: &mut dyn Tx, application_id: &str, code: &str) -> Result<String> {
-    tx.app_org_by_code(application_id, code)
-        .await?
-        .map(|o| o.id)
-        .ok_or_else(|| {
-            Error::with_detail(
-                ErrorKind::AppOrgNotFound,
-                format!("No application organization has org_code '{code}'."),
-            )
-        })
 }
 
 /// Attaches to each account the roles it holds, in one query.

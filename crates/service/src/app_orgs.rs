@@ -1,39 +1,12 @@
 //! Each application's own organization tree, which its accounts' `org_code` refers to.
 
+use crate::lookups::{existing_app_org, existing_app_org_parent, existing_application};
 use crate::{audit, Caller, Service};
-use roster_domain::application::Application;
 use roster_domain::organization::{AppOrgFields, AppOrganization};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
 use roster_domain::{id, ErrorKind, Result};
-use roster_store::prelude::*;
 use roster_store::LockKey;
-
-pub(crate) async fn existing_application(
-    tx: &mut dyn Tx,
-    application_id: &str,
-) -> Result<Application> {
-    tx.application(application_id)
-        .await?
-        .ok_or_else(|| ErrorKind::ApplicationNotFound.into())
-}
-
-async fn existing_app_org(
-    tx: &mut dyn Tx,
-    application_id: &str,
-    org_id: &str,
-) -> Result<AppOrganization> {
-    tx.app_org(application_id, org_id)
-        .await?
-        .ok_or_else(|| ErrorKind::AppOrgNotFound.into())
-}
-
-async fn existing_parent(tx: &mut dyn Tx, application_id: &str, parent_id: &str) -> Result<()> {
-    match tx.app_org(application_id, parent_id).await? {
-        Some(_) => Ok(()),
-        None => Err(ErrorKind::ParentAppOrgNotFound.into()),
-    }
-}
 
 impl Service {
     /// `CreateAppOrg` → the new application organization's id.
@@ -52,7 +25,7 @@ impl Service {
                 Box::pin(async move {
                     existing_application(tx, &application_id).await?;
                     if let Some(parent) = &new.parent_id {
-                        existing_parent(tx, &application_id, parent).await?;
+                        existing_app_org_parent(tx, &application_id, parent).await?;
                     }
                     let now = clock.now();
                     let org = AppOrganization {
@@ -98,7 +71,7 @@ impl Service {
                     existing_application(tx, &application_id).await?;
                     let mut org = existing_app_org(tx, &application_id, &org_id).await?;
                     if let Some(parent) = changes.parent_id {
-                        existing_parent(tx, &application_id, &parent).await?;
+                        existing_app_org_parent(tx, &application_id, &parent).await?;
                         if tx.app_org_in_subtree(&org.id, &parent).await? {
                             return Err(ErrorKind::AppOrgCycle.into());
                         }

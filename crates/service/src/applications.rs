@@ -150,7 +150,7 @@ impl Service {
         caller.require(roster_domain::permission::Access::Admin)?;
         self.store()
             .read(move |tx| {
-                Box::pin(async move { crate::app_orgs::existing_application(tx, &id).await })
+                Box::pin(async move { crate::lookups::existing_application(tx, &id).await })
             })
             .await
     }

@@ -9,7 +9,7 @@ use crate::{audit, Service};
 use futures::stream::{FuturesOrdered, StreamExt};
 use roster_domain::audit::AuditRecord;
 use roster_domain::user::{secondary_organizations, NewUser, User, UserFields};
-use roster_domain::{id, Error, ErrorKind, Result};
+use roster_domain::{Error, ErrorKind, Result};
 use roster_store::prelude::*;
 use std::collections::HashMap;
 use tokio::sync::mpsc;
@@ -130,29 +130,7 @@ impl Service {
                             None => Vec::new(),
                         };
                         let now = clock.now();
-                        let user = User {
-                            id: id::new_id(now),
-                            org_id,
-                            user_name: new.user_name,
-                            mobile: new.mobile,
-                            name: new.name,
-                            email: new.email,
-                            employee_id: new.employee_id,
-                            first_name: new.first_name,
-                            middle_name: new.middle_name,
-                            last_name: new.last_name,
-                            pwd_change_at: password_hash.as_ref().map(|_| now),
-                            password_hash,
-                            pwd_must_modify: new.pwd_must_modify,
-                            attrs: new.attrs,
-                            extension: new.extension,
-                            secondary_org_ids: secondary,
-                            disabled: false,
-                            locked: false,
-                            grade: 0,
-                            created_at: now,
-                            updated_at: now,
-                        };
+                        let user = new.into_user(org_id, secondary, password_hash, now);
                         records.push(audit(now, &actor, "ImportUser", "user", &user.id));
                         users.push(user);
                         count += 1;

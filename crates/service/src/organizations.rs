@@ -1,26 +1,13 @@
 //! The tenant's organization tree. Moves take a tree lock so that two concurrent moves cannot
 //! build a cycle between them.
 
+use crate::lookups::{existing_org, existing_org_parent};
 use crate::{audit, Caller, Service};
 use roster_domain::organization::{OrgFields, Organization};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
 use roster_domain::{id, ErrorKind, Result};
-use roster_store::prelude::*;
 use roster_store::{LockKey, OrgScope};
-
-async fn existing_org(tx: &mut dyn Tx, org_id: &str) -> Result<Organization> {
-    tx.organization(org_id)
-        .await?
-        .ok_or_else(|| ErrorKind::OrganizationNotFound.into())
-}
-
-async fn existing_parent(tx: &mut dyn Tx, parent_id: &str) -> Result<()> {
-    match tx.organization(parent_id).await? {
-        Some(_) => Ok(()),
-        None => Err(ErrorKind::ParentOrganizationNotFound.into()),
-    }
-}
 
 impl Service {
     /// `CreateOrganization` → the new organization's id.
@@ -33,7 +20,7 @@ impl Service {
             .write(move |tx| {
                 Box::pin(async move {
                     if let Some(parent) = &new.parent_id {
-                        existing_parent(tx, parent).await?;
+                        existing_org_parent(tx, parent).await?;
                     }
                     let now = clock.now();
                     let org = Organization {
@@ -77,7 +64,7 @@ impl Service {
                     tx.lock(LockKey::OrganizationTree).await?;
                     let mut org = existing_org(tx, &org_id).await?;
                     if let Some(parent) = changes.parent_id {
-                        existing_parent(tx, &parent).await?;
+                        existing_org_parent(tx, &parent).await?;
                         if tx.organization_in_subtree(&org.id, &parent).await? {
                             return Err(ErrorKind::OrganizationCycle.into());
                         }

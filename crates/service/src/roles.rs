@@ -1,25 +1,18 @@
 //! Application roles and their members (application accounts).
 
 use crate::accounts::{with_roles, AccountDetails};
-use crate::app_orgs::existing_application;
+use crate::lookups::{existing_application, existing_role};
 use crate::{audit, Caller, Service};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
 use roster_domain::role::{Role, RoleFields, RoleMemberFields};
-use roster_domain::{id, ErrorKind, Result};
-use roster_store::prelude::*;
+use roster_domain::{id, Result};
 
 /// Which accounts a grant or revocation applied to, and which it could not.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemberChange {
     pub success_list: Vec<String>,
     pub fail_list: Vec<String>,
-}
-
-async fn existing_role(tx: &mut dyn Tx, application_id: &str, role_id: &str) -> Result<Role> {
-    tx.role(application_id, role_id)
-        .await?
-        .ok_or_else(|| ErrorKind::RoleNotFound.into())
 }
 
 impl Service {

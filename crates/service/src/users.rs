@@ -1,5 +1,6 @@
 //! User management.
 
+use crate::lookups::{existing_organizations, existing_user, org_id_for_code};
 use crate::{audit, Caller, Service, UserDeletePolicy};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
@@ -7,40 +8,7 @@ use roster_domain::time::Millis;
 use roster_domain::user::{
     secondary_organizations, PasswordFields, User, UserFields, UserNameFields,
 };
-use roster_domain::{id, validate, Error, ErrorKind, Result};
-use roster_store::prelude::*;
-
-async fn existing_user(tx: &mut dyn Tx, user_id: &str) -> Result<User> {
-    tx.user(user_id)
-        .await?
-        .ok_or_else(|| ErrorKind::UserNotFound.into())
-}
-
-/// The organization an `org_code` names.
-async fn org_id_for_code(tx: &mut dyn Tx, code: &str) -> Result<String> {
-    tx.organization_by_code(code)
-        .await?
-        .map(|o| o.id)
-        .ok_or_else(|| {
-            Error::with_detail(
-                ErrorKind::OrganizationNotFound,
-                format!("No organization has org_code '{code}'."),
-            )
-        })
-}
-
-/// Checks that every organization of `org_ids` exists.
-async fn existing_organizations(tx: &mut dyn Tx, org_ids: &[String]) -> Result<()> {
-    for org_id in org_ids {
-        if tx.organization(org_id).await?.is_none() {
-            return Err(Error::with_detail(
-                ErrorKind::OrganizationNotFound,
-                format!("user_org_relation_list names {org_id}, which is no organization."),
-            ));
-        }
-    }
-    Ok(())
-}
+use roster_domain::{validate, ErrorKind, Result};
 
 impl Service {
     /// `CreateUser`: returns the new user's id.
@@ -66,29 +34,7 @@ impl Service {
                     };
                     existing_organizations(tx, &secondary).await?;
                     let now = clock.now();
-                    let user = User {
-                        id: id::new_id(now),
-                        org_id,
-                        user_name: new.user_name,
-                        mobile: new.mobile,
-                        name: new.name,
-                        email: new.email,
-                        employee_id: new.employee_id,
-                        first_name: new.first_name,
-                        middle_name: new.middle_name,
-                        last_name: new.last_name,
-                        pwd_change_at: password_hash.as_ref().map(|_| now),
-                        password_hash,
-                        pwd_must_modify: new.pwd_must_modify,
-                        attrs: new.attrs,
-                        extension: new.extension,
-                        secondary_org_ids: secondary,
-                        disabled: false,
-                        locked: false,
-                        grade: 0,
-                        created_at: now,
-                        updated_at: now,
-                    };
+                    let user = new.into_user(org_id, secondary, password_hash, now);
                     tx.insert_user(&user).await?;
                     tx.insert_audit(&audit(now, &actor, "CreateUser", "user", &user.id))
                         .await?;
