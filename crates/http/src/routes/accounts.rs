@@ -2,14 +2,14 @@
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorResponses};
-use crate::extract::{JsonBody, ListQuery, PathIds, QueryParams};
+use crate::extract::{JsonBody, PathIds, QueryParams};
+use crate::params::{AccountFilter, AccountPath, AppPath, Paging};
 use crate::views::{AccountIdView, AccountList, AccountView};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use roster_domain::account::AccountFields;
 use roster_service::Service;
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -22,17 +22,6 @@ pub fn router() -> OpenApiRouter<Service> {
         .routes(routes!(list))
 }
 
-#[derive(Deserialize)]
-struct AppPath {
-    application_id: String,
-}
-
-#[derive(Deserialize)]
-struct AccountPath {
-    application_id: String,
-    account_id: String,
-}
-
 type IdAnswer = Result<Json<AccountIdView>, ApiError>;
 
 /// Add an application account → 201 `{"account_id"}`.
@@ -41,7 +30,7 @@ type IdAnswer = Result<Json<AccountIdView>, ApiError>;
     path = "/applications/{application_id}/accounts/basic-account",
     operation_id = "CreateAppAccount",
     tag = "application accounts",
-    params(("application_id" = String, Path, description = "Application id.")),
+    params(AppPath),
     request_body = AccountFields,
     responses((status = 201, description = "Success.", body = AccountIdView), ErrorResponses),
     security(("bearer" = []))
@@ -64,7 +53,7 @@ async fn add_basic_account(
     path = "/applications/{application_id}/accounts/{account_id}",
     operation_id = "UpdateAppAccount",
     tag = "application accounts",
-    params(("application_id" = String, Path, description = "Application id."), ("account_id" = String, Path, description = "Account id.")),
+    params(AccountPath),
     request_body = AccountFields,
     responses((status = 200, description = "Success.", body = AccountIdView), ErrorResponses),
     security(("bearer" = []))
@@ -87,7 +76,7 @@ async fn update(
     path = "/applications/{application_id}/accounts/{account_id}/enable",
     operation_id = "EnableAppAccount",
     tag = "application accounts",
-    params(("application_id" = String, Path, description = "Application id."), ("account_id" = String, Path, description = "Account id.")),
+    params(AccountPath),
     responses((status = 200, description = "Success.", body = AccountIdView), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -108,7 +97,7 @@ async fn enable(
     path = "/applications/{application_id}/accounts/{account_id}/disable",
     operation_id = "DisableAppAccount",
     tag = "application accounts",
-    params(("application_id" = String, Path, description = "Application id."), ("account_id" = String, Path, description = "Account id.")),
+    params(AccountPath),
     responses((status = 200, description = "Success.", body = AccountIdView), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -129,7 +118,7 @@ async fn disable(
     path = "/applications/{application_id}/accounts/{account_id}",
     operation_id = "DeleteAppAccount",
     tag = "application accounts",
-    params(("application_id" = String, Path, description = "Application id."), ("account_id" = String, Path, description = "Account id.")),
+    params(AccountPath),
     responses((status = 204, description = "Success."), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -150,7 +139,7 @@ async fn delete(
     path = "/applications/{application_id}/accounts/{account_id}",
     operation_id = "ShowAppAccountById",
     tag = "application accounts",
-    params(("application_id" = String, Path, description = "Application id."), ("account_id" = String, Path, description = "Account id.")),
+    params(AccountPath),
     responses((status = 200, description = "Success.", body = AccountView), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -171,7 +160,7 @@ async fn show(
     path = "/applications/{application_id}/accounts",
     operation_id = "ListAppAccounts",
     tag = "application accounts",
-    params(("application_id" = String, Path, description = "Application id."), ("account_type" = Option<String>, Query, description = "BASIC_ACCOUNT, ORPHAN_ACCOUNT or PUBLIC_ACCOUNT; empty means all."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
+    params(AppPath, AccountFilter, Paging),
     responses((status = 200, description = "Success.", body = AccountList<AccountView>), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -179,14 +168,15 @@ async fn list(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
     PathIds(path): PathIds<AppPath>,
-    QueryParams(query): QueryParams<ListQuery>,
+    QueryParams(filter): QueryParams<AccountFilter>,
+    QueryParams(paging): QueryParams<Paging>,
 ) -> Result<Json<AccountList<AccountView>>, ApiError> {
     let page = service
         .list_accounts(
             &caller,
             path.application_id,
-            query.account_type()?,
-            query.page()?,
+            filter.account_type()?,
+            paging.page()?,
         )
         .await?;
     Ok(Json(AccountList::from_page(page)))

@@ -3,7 +3,8 @@
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorResponses};
-use crate::extract::{JsonBody, ListQuery, PathIds, QueryParams};
+use crate::extract::{JsonBody, PathIds, QueryParams};
+use crate::params::{AppPath, AuditQuery, Paging};
 use crate::views::{
     ApplicationIdView, ApplicationList, ApplicationView, AuditList, CredentialsView,
 };
@@ -26,11 +27,6 @@ pub fn router() -> OpenApiRouter<Service> {
         .routes(routes!(rotate))
         .routes(routes!(permissions))
         .routes(routes!(audit))
-}
-
-#[derive(Deserialize)]
-struct AppPath {
-    application_id: String,
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -74,16 +70,16 @@ async fn create(
     path = "/roster/v1/applications",
     operation_id = "ListApplications",
     tag = "roster extension: applications",
-    params(("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
+    params(Paging),
     responses((status = 200, description = "Success.", body = ApplicationList), ErrorResponses),
     security(("bearer" = []))
 )]
 async fn list(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
-    QueryParams(query): QueryParams<ListQuery>,
+    QueryParams(paging): QueryParams<Paging>,
 ) -> Result<Json<ApplicationList>, ApiError> {
-    let page = service.list_applications(&caller, query.page()?).await?;
+    let page = service.list_applications(&caller, paging.page()?).await?;
     Ok(Json(page.into()))
 }
 
@@ -92,7 +88,7 @@ async fn list(
     path = "/roster/v1/applications/{application_id}",
     operation_id = "ShowApplication",
     tag = "roster extension: applications",
-    params(("application_id" = String, Path, description = "Application id.")),
+    params(AppPath),
     responses((status = 200, description = "Success.", body = ApplicationView), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -114,7 +110,7 @@ async fn show(
     path = "/roster/v1/applications/{application_id}/enable",
     operation_id = "EnableApplication",
     tag = "roster extension: applications",
-    params(("application_id" = String, Path, description = "Application id.")),
+    params(AppPath),
     responses((status = 200, description = "Success.", body = ApplicationIdView), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -137,7 +133,7 @@ async fn enable(
     path = "/roster/v1/applications/{application_id}/disable",
     operation_id = "DisableApplication",
     tag = "roster extension: applications",
-    params(("application_id" = String, Path, description = "Application id.")),
+    params(AppPath),
     responses((status = 200, description = "Success.", body = ApplicationIdView), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -160,7 +156,7 @@ async fn disable(
     path = "/roster/v1/applications/{application_id}/secret",
     operation_id = "RotateApplicationSecret",
     tag = "roster extension: applications",
-    params(("application_id" = String, Path, description = "Application id.")),
+    params(AppPath),
     responses((status = 200, description = "Success.", body = CredentialsView), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -183,7 +179,7 @@ async fn rotate(
     path = "/roster/v1/applications/{application_id}/permissions",
     operation_id = "UpdateApplicationPermissions",
     tag = "roster extension: applications",
-    params(("application_id" = String, Path, description = "Application id.")),
+    params(AppPath),
     request_body = ApplicationFields,
     responses((status = 200, description = "Success.", body = ApplicationView), ErrorResponses),
     security(("bearer" = []))
@@ -210,24 +206,18 @@ async fn permissions(
     path = "/roster/v1/audit",
     operation_id = "ListAuditRecords",
     tag = "roster extension: audit",
-    params(
-        ("actor" = Option<String>, Query, description = "Client id that acted (for refused tokens: client@address)."),
-        ("target_id" = Option<String>, Query, description = "Id of the entity acted on."),
-        ("from" = Option<String>, Query, description = "From this time (inclusive): yyyy-MM-dd HH:mm:ss.SSS UTC, RFC 3339 or epoch ms."),
-        ("to" = Option<String>, Query, description = "Before this time (exclusive)."),
-        ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."),
-        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")
-    ),
+    params(AuditQuery, Paging),
     responses((status = 200, description = "Success.", body = AuditList), ErrorResponses),
     security(("bearer" = []))
 )]
 async fn audit(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
-    QueryParams(query): QueryParams<ListQuery>,
+    QueryParams(query): QueryParams<AuditQuery>,
+    QueryParams(paging): QueryParams<Paging>,
 ) -> Result<Json<AuditList>, ApiError> {
     let page = service
-        .list_audit(&caller, query.audit_filter()?, query.page()?)
+        .list_audit(&caller, query.filter()?, paging.page()?)
         .await?;
     Ok(Json(page.into()))
 }

@@ -2,14 +2,14 @@
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorResponses};
-use crate::extract::{JsonBody, ListQuery, PathIds, QueryParams};
+use crate::extract::{JsonBody, PathIds, QueryParams};
+use crate::params::{AppOrgPath, AppPath, Paging};
 use crate::views::{AppOrgView, OrgIdView, OrgList};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use roster_domain::organization::AppOrgFields;
 use roster_service::Service;
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -19,24 +19,13 @@ pub fn router() -> OpenApiRouter<Service> {
         .routes(routes!(update, delete, show))
 }
 
-#[derive(Deserialize)]
-struct AppPath {
-    application_id: String,
-}
-
-#[derive(Deserialize)]
-struct AppOrgPath {
-    application_id: String,
-    org_id: String,
-}
-
 /// `CreateAppOrg` → 201 `{"org_id"}`.
 #[utoipa::path(
     post,
     path = "/applications/{application_id}/organizations",
     operation_id = "CreateAppOrg",
     tag = "application organizations",
-    params(("application_id" = String, Path, description = "Application id.")),
+    params(AppPath),
     request_body = AppOrgFields,
     responses((status = 201, description = "Success.", body = OrgIdView), ErrorResponses),
     security(("bearer" = []))
@@ -59,7 +48,7 @@ async fn create(
     path = "/applications/{application_id}/organizations/{org_id}",
     operation_id = "UpdateAppOrg",
     tag = "application organizations",
-    params(("application_id" = String, Path, description = "Application id."), ("org_id" = String, Path, description = "Org id.")),
+    params(AppOrgPath),
     request_body = AppOrgFields,
     responses((status = 200, description = "Success.", body = OrgIdView), ErrorResponses),
     security(("bearer" = []))
@@ -82,7 +71,7 @@ async fn update(
     path = "/applications/{application_id}/organizations/{org_id}",
     operation_id = "DeleteAppOrg",
     tag = "application organizations",
-    params(("application_id" = String, Path, description = "Application id."), ("org_id" = String, Path, description = "Org id.")),
+    params(AppOrgPath),
     responses((status = 204, description = "Success."), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -103,7 +92,7 @@ async fn delete(
     path = "/applications/{application_id}/organizations/{org_id}",
     operation_id = "ShowAppOrgById",
     tag = "application organizations",
-    params(("application_id" = String, Path, description = "Application id."), ("org_id" = String, Path, description = "Org id.")),
+    params(AppOrgPath),
     responses((status = 200, description = "Success.", body = AppOrgView), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -124,7 +113,7 @@ async fn show(
     path = "/applications/{application_id}/organizations",
     operation_id = "ListAppOrganizations",
     tag = "application organizations",
-    params(("application_id" = String, Path, description = "Application id."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
+    params(AppPath, Paging),
     responses((status = 200, description = "Success.", body = OrgList<AppOrgView>), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -132,10 +121,10 @@ async fn list(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
     PathIds(path): PathIds<AppPath>,
-    QueryParams(query): QueryParams<ListQuery>,
+    QueryParams(paging): QueryParams<Paging>,
 ) -> Result<Json<OrgList<AppOrgView>>, ApiError> {
     let page = service
-        .list_app_orgs(&caller, path.application_id, query.page()?)
+        .list_app_orgs(&caller, path.application_id, paging.page()?)
         .await?;
     Ok(Json(OrgList::from_page(page)))
 }

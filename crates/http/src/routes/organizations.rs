@@ -2,14 +2,14 @@
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorResponses};
-use crate::extract::{JsonBody, ListQuery, PathIds, QueryParams};
+use crate::extract::{JsonBody, PathIds, QueryParams};
+use crate::params::{OrgFilter, OrgPath, Paging};
 use crate::views::{OrgIdView, OrgList, OrgView};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use roster_domain::organization::OrgFields;
 use roster_service::Service;
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -17,11 +17,6 @@ pub fn router() -> OpenApiRouter<Service> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
         .routes(routes!(update, delete, show))
-}
-
-#[derive(Deserialize)]
-struct OrgPath {
-    org_id: String,
 }
 
 /// `CreateOrganization` → 201 `{"org_id"}`.
@@ -49,7 +44,7 @@ async fn create(
     path = "/organizations/{org_id}",
     operation_id = "UpdateOrganization",
     tag = "organizations",
-    params(("org_id" = String, Path, description = "Org id.")),
+    params(OrgPath),
     request_body = OrgFields,
     responses((status = 200, description = "Success.", body = OrgIdView), ErrorResponses),
     security(("bearer" = []))
@@ -72,7 +67,7 @@ async fn update(
     path = "/organizations/{org_id}",
     operation_id = "DeleteOrganization",
     tag = "organizations",
-    params(("org_id" = String, Path, description = "Org id.")),
+    params(OrgPath),
     responses((status = 204, description = "Success."), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -91,7 +86,7 @@ async fn delete(
     path = "/organizations/{org_id}",
     operation_id = "ShowOrganizationById",
     tag = "organizations",
-    params(("org_id" = String, Path, description = "Org id.")),
+    params(OrgPath),
     responses((status = 200, description = "Success.", body = OrgView), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -114,17 +109,23 @@ async fn show(
     path = "/organizations",
     operation_id = "ListOrganizations",
     tag = "organizations",
-    params(("org_id" = Option<String>, Query, description = "Organization id; empty means none."), ("all_child" = Option<bool>, Query, description = "Include every level of sub-organizations."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
+    params(OrgFilter, Paging),
     responses((status = 200, description = "Success.", body = OrgList<OrgView>), ErrorResponses),
     security(("bearer" = []))
 )]
 async fn list(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
-    QueryParams(query): QueryParams<ListQuery>,
+    QueryParams(filter): QueryParams<OrgFilter>,
+    QueryParams(paging): QueryParams<Paging>,
 ) -> Result<Json<OrgList<OrgView>>, ApiError> {
     let page = service
-        .list_organizations(&caller, query.org_id(), query.all_child()?, query.page()?)
+        .list_organizations(
+            &caller,
+            filter.org_id(),
+            filter.all_child()?,
+            paging.page()?,
+        )
         .await?;
     Ok(Json(OrgList::from_page(page)))
 }

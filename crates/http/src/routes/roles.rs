@@ -4,14 +4,14 @@
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorResponses};
-use crate::extract::{JsonBody, ListQuery, PathIds, QueryParams};
+use crate::extract::{JsonBody, PathIds, QueryParams};
+use crate::params::{AppPath, MemberPaging, Paging, RolePath};
 use crate::views::{MemberChangeView, RoleIdView, RoleList, RoleMemberList, RoleView};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use roster_domain::role::{RoleFields, RoleMemberFields};
 use roster_service::Service;
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -24,24 +24,13 @@ pub fn router() -> OpenApiRouter<Service> {
         .routes(routes!(grant, revoke))
 }
 
-#[derive(Deserialize)]
-struct AppPath {
-    application_id: String,
-}
-
-#[derive(Deserialize)]
-struct RolePath {
-    application_id: String,
-    role_id: String,
-}
-
 /// `CreateAppRole` → 200 (not 201) `{"role_id"}`.
 #[utoipa::path(
     post,
     path = "/applications/{application_id}/role",
     operation_id = "CreateAppRole",
     tag = "application roles",
-    params(("application_id" = String, Path, description = "Application id.")),
+    params(AppPath),
     request_body = RoleFields,
     responses((status = 200, description = "Success.", body = RoleIdView), ErrorResponses),
     security(("bearer" = []))
@@ -64,7 +53,7 @@ async fn create(
     path = "/applications/{application_id}/role/{role_id}",
     operation_id = "UpdateAppRole",
     tag = "application roles",
-    params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id.")),
+    params(RolePath),
     request_body = RoleFields,
     responses((status = 200, description = "Success.", body = RoleIdView), ErrorResponses),
     security(("bearer" = []))
@@ -87,7 +76,7 @@ async fn update(
     path = "/applications/{application_id}/role/{role_id}",
     operation_id = "DeleteAppRole",
     tag = "application roles",
-    params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id.")),
+    params(RolePath),
     responses((status = 200, description = "Success."), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -108,7 +97,7 @@ async fn delete(
     path = "/applications/{application_id}/role/{role_id}",
     operation_id = "ShowAppRoleById",
     tag = "application roles",
-    params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id.")),
+    params(RolePath),
     responses((status = 200, description = "Success.", body = RoleView), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -129,7 +118,7 @@ async fn show(
     path = "/applications/{application_id}/role-list",
     operation_id = "ListAppRoles",
     tag = "application roles",
-    params(("application_id" = String, Path, description = "Application id."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
+    params(AppPath, Paging),
     responses((status = 200, description = "Success.", body = RoleList), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -137,9 +126,9 @@ async fn list(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
     PathIds(path): PathIds<AppPath>,
-    QueryParams(query): QueryParams<ListQuery>,
+    QueryParams(paging): QueryParams<Paging>,
 ) -> Result<Json<RoleList>, ApiError> {
-    let request = query.page()?;
+    let request = paging.page()?;
     let page = service
         .list_roles(&caller, path.application_id, request)
         .await?;
@@ -157,7 +146,7 @@ async fn list(
     path = "/applications/{application_id}/role-member-list/{role_id}",
     operation_id = "ListAppRoleMembers",
     tag = "application roles",
-    params(("application_id" = String, Path, description = "Application id."), ("role_id" = String, Path, description = "Role id."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 10, maximum = 100, description = "Page size, 10 to 100 (default 10), as the reference documents for this list.")),
+    params(RolePath, MemberPaging),
     responses((status = 200, description = "Success.", body = RoleMemberList), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -165,10 +154,10 @@ async fn members(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
     PathIds(path): PathIds<RolePath>,
-    QueryParams(query): QueryParams<ListQuery>,
+    QueryParams(paging): QueryParams<MemberPaging>,
 ) -> Result<Json<RoleMemberList>, ApiError> {
     // The one list whose page size the reference bounds below: 10 to 100.
-    let request = query.page()?.with_min_limit(10)?;
+    let request = paging.page()?;
     let page = service
         .list_role_members(&caller, path.application_id, path.role_id, request)
         .await?;
@@ -186,7 +175,7 @@ async fn members(
     path = "/applications/{application_id}/role-member",
     operation_id = "CreateAppRoleMember",
     tag = "application roles",
-    params(("application_id" = String, Path, description = "Application id.")),
+    params(AppPath),
     request_body = RoleMemberFields,
     responses((status = 200, description = "Success.", body = MemberChangeView), ErrorResponses),
     security(("bearer" = []))
@@ -209,7 +198,7 @@ async fn grant(
     path = "/applications/{application_id}/role-member",
     operation_id = "DeleteAppRoleMember",
     tag = "application roles",
-    params(("application_id" = String, Path, description = "Application id.")),
+    params(AppPath),
     request_body = RoleMemberFields,
     responses((status = 200, description = "Success.", body = MemberChangeView), ErrorResponses),
     security(("bearer" = []))

@@ -2,7 +2,8 @@
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorResponses};
-use crate::extract::{JsonBody, ListQuery, PathIds, QueryParams};
+use crate::extract::{JsonBody, PathIds, QueryParams};
+use crate::params::{Paging, UserAppPath, UserFilter, UserPath};
 use crate::views::{AccountIdView, AccountList, UserAccountView, UserIdView, UserList, UserView};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,7 +11,6 @@ use axum::Json;
 use roster_domain::account::AuthorizeFields;
 use roster_domain::user::{PasswordFields, UserFields, UserNameFields};
 use roster_service::Service;
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -25,17 +25,6 @@ pub fn router() -> OpenApiRouter<Service> {
         .routes(routes!(change_password_verified))
         .routes(routes!(accounts_of_user))
         .routes(routes!(authorize_account))
-}
-
-#[derive(Deserialize)]
-struct UserPath {
-    user_id: String,
-}
-
-#[derive(Deserialize)]
-struct UserAppPath {
-    user_id: String,
-    application_id: String,
 }
 
 type IdAnswer = Result<Json<UserIdView>, ApiError>;
@@ -69,21 +58,22 @@ async fn create_user(
     path = "/users",
     operation_id = "ListUsers",
     tag = "users",
-    params(("org_id" = Option<String>, Query, description = "Organization id; empty means none."), ("updated_at_greater" = Option<String>, Query, description = "Only users changed after this time, oldest change first: yyyy-MM-dd HH:mm:ss.SSS (UTC) or epoch milliseconds."), ("offset" = Option<i64>, Query, minimum = 0, maximum = 10000000, description = "Page number, from 0."), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 10).")),
+    params(UserFilter, Paging),
     responses((status = 200, description = "Success.", body = UserList), ErrorResponses),
     security(("bearer" = []))
 )]
 async fn list_users(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
-    QueryParams(query): QueryParams<ListQuery>,
+    QueryParams(filter): QueryParams<UserFilter>,
+    QueryParams(paging): QueryParams<Paging>,
 ) -> Result<Json<UserList>, ApiError> {
     let page = service
         .list_users(
             &caller,
-            query.org_id(),
-            query.updated_at_greater()?,
-            query.page()?,
+            filter.org_id(),
+            filter.updated_at_greater()?,
+            paging.page()?,
         )
         .await?;
     Ok(Json(UserList {
@@ -98,7 +88,7 @@ async fn list_users(
     path = "/users/{user_id}",
     operation_id = "ShowUserById",
     tag = "users",
-    params(("user_id" = String, Path, description = "User id.")),
+    params(UserPath),
     responses((status = 200, description = "Success.", body = UserView), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -136,7 +126,7 @@ async fn show_user_by_name(
     path = "/users/{user_id}",
     operation_id = "UpdateUser",
     tag = "users",
-    params(("user_id" = String, Path, description = "User id.")),
+    params(UserPath),
     request_body = UserFields,
     responses((status = 200, description = "Success.", body = UserIdView), ErrorResponses),
     security(("bearer" = []))
@@ -156,7 +146,7 @@ async fn update_user(
     path = "/users/{user_id}",
     operation_id = "DeleteUser",
     tag = "users",
-    params(("user_id" = String, Path, description = "User id.")),
+    params(UserPath),
     responses((status = 204, description = "Success."), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -175,7 +165,7 @@ async fn delete_user(
     path = "/users/{user_id}/enable",
     operation_id = "EnableUser",
     tag = "users",
-    params(("user_id" = String, Path, description = "User id.")),
+    params(UserPath),
     responses((status = 200, description = "Success.", body = UserIdView), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -197,7 +187,7 @@ async fn enable_user(
     path = "/users/{user_id}/disable",
     operation_id = "DisableUser",
     tag = "users",
-    params(("user_id" = String, Path, description = "User id.")),
+    params(UserPath),
     responses((status = 200, description = "Success.", body = UserIdView), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -219,7 +209,7 @@ async fn disable_user(
     path = "/users/{user_id}/change-password",
     operation_id = "UpdateUserPwd",
     tag = "users",
-    params(("user_id" = String, Path, description = "User id.")),
+    params(UserPath),
     request_body = PasswordFields,
     responses((status = 200, description = "Success.", body = UserIdView), ErrorResponses),
     security(("bearer" = []))
@@ -243,7 +233,7 @@ async fn change_password(
     path = "/users/{user_id}/change-password-verify",
     operation_id = "UpdateUserPwdWithOldPwd",
     tag = "users",
-    params(("user_id" = String, Path, description = "User id.")),
+    params(UserPath),
     request_body = PasswordFields,
     responses((status = 200, description = "Success.", body = UserIdView), ErrorResponses),
     security(("bearer" = []))
@@ -267,7 +257,7 @@ async fn change_password_verified(
     path = "/users/{user_id}/accounts",
     operation_id = "ListAppAccountsByUserId",
     tag = "users",
-    params(("user_id" = String, Path, description = "User id.")),
+    params(UserPath),
     responses((status = 200, description = "Success.", body = AccountList<UserAccountView>), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -289,7 +279,7 @@ async fn accounts_of_user(
     path = "/users/{user_id}/applications/{application_id}/accounts",
     operation_id = "CreateAppAccountForUser",
     tag = "users",
-    params(("user_id" = String, Path, description = "User id."), ("application_id" = String, Path, description = "Application id.")),
+    params(UserAppPath),
     request_body = AuthorizeFields,
     responses((status = 200, description = "Success.", body = AccountIdView), ErrorResponses),
     security(("bearer" = []))
