@@ -420,7 +420,7 @@ async fn store_limit(args: &Args) -> Result<()> {
                 let result = service
                     .authorize_account(
                         &caller,
-                        user.clone(),
+                        roster_domain::user::UserId::new(user.as_str()),
                         app_id.clone(),
                         AuthorizeFields::default(),
                     )

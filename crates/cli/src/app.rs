@@ -5,6 +5,7 @@ use crate::config::DatabaseArgs;
 use crate::{open_for_command, operator_error, print_json};
 use anyhow::Result;
 use clap::Subcommand;
+use roster_domain::application::ApplicationId;
 use roster_domain::permission::Permission;
 use roster_http::{ApplicationIdView, ApplicationList, ApplicationView, CredentialsView};
 use roster_service::{Caller, Service};
@@ -44,21 +45,21 @@ pub enum AppCommand {
         #[command(flatten)]
         db: DatabaseArgs,
         /// Application id.
-        application_id: String,
+        application_id: ApplicationId,
     },
     /// Disable an application: it gets no tokens, and its tokens stop working.
     Disable {
         #[command(flatten)]
         db: DatabaseArgs,
         /// Application id.
-        application_id: String,
+        application_id: ApplicationId,
     },
     /// Enable an application again (its old tokens stay revoked).
     Enable {
         #[command(flatten)]
         db: DatabaseArgs,
         /// Application id.
-        application_id: String,
+        application_id: ApplicationId,
     },
     /// Issue a new client secret; the old one and its tokens stop working. Prints the new
     /// credentials, shown only this once.
@@ -66,14 +67,14 @@ pub enum AppCommand {
         #[command(flatten)]
         db: DatabaseArgs,
         /// Application id.
-        application_id: String,
+        application_id: ApplicationId,
     },
     /// Replace an application's API permissions; prints the application.
     SetPermissions {
         #[command(flatten)]
         db: DatabaseArgs,
         /// Application id.
-        application_id: String,
+        application_id: ApplicationId,
         /// API permission; repeat for several.
         #[arg(long = "api-permission", required = true, value_parser = permission_codes())]
         api_permissions: Vec<String>,
@@ -167,7 +168,7 @@ async fn execute(service: &Service, command: AppCommand) -> Result<()> {
 async fn set_disabled(
     service: &Service,
     operator: &Caller,
-    application_id: String,
+    application_id: ApplicationId,
     disabled: bool,
 ) -> Result<()> {
     service

@@ -1,6 +1,8 @@
 //! Application accounts: a user's identity inside one application.
 
+use crate::application::ApplicationId;
 use crate::time::Millis;
+use crate::user::UserId;
 use crate::{validate, Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -58,13 +60,16 @@ impl fmt::Display for AccountType {
     }
 }
 
+/// An application account's id.
+pub type AccountId = crate::id::Id<AppAccount>;
+
 /// A stored application account. `password` is the account's password for downstream
 /// sync; it is never returned by any interface.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppAccount {
-    pub id: String,
-    pub application_id: String,
-    pub user_id: Option<String>,
+    pub id: AccountId,
+    pub application_id: ApplicationId,
+    pub user_id: Option<UserId>,
     pub account_name: String,
     pub account_type: AccountType,
     pub name: Option<String>,

@@ -4,9 +4,12 @@ use crate::permission::Permissions;
 use crate::time::Millis;
 use crate::{validate, Result};
 
+/// An application's id.
+pub type ApplicationId = crate::id::Id<Application>;
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Application {
-    pub id: String,
+    pub id: ApplicationId,
     pub name: String,
     pub client_id: String,
     /// SHA-256 of the client secret; the secret itself is shown once and never stored.
@@ -53,7 +56,7 @@ pub fn validate_client_secret(secret: &str) -> Result<()> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessToken {
     pub digest: String,
-    pub application_id: String,
+    pub application_id: ApplicationId,
     pub scope: String,
     pub expires_at: Millis,
     pub created_at: Millis,

@@ -1,6 +1,7 @@
 //! Organizations: the tenant's tree that users belong to, and each application's own tree
 //! (application organizations) that its accounts belong to.
 
+use crate::application::ApplicationId;
 use crate::time::Millis;
 use crate::{validate, Error, ErrorKind, Result};
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,7 @@ pub struct Organization {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppOrganization {
     pub id: String,
-    pub application_id: String,
+    pub application_id: ApplicationId,
     pub code: String,
     pub name: String,
     pub parent_id: Option<String>,

@@ -1,5 +1,6 @@
 //! Application roles, granted to application accounts.
 
+use crate::application::ApplicationId;
 use crate::time::Millis;
 use crate::{validate, Error, Result};
 use serde::{Deserialize, Serialize};
@@ -9,7 +10,7 @@ pub const MAX_MEMBERS_PER_CALL: usize = 50;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Role {
     pub id: String,
-    pub application_id: String,
+    pub application_id: ApplicationId,
     pub code: String,
     pub name: Option<String>,
     pub created_at: Millis,

@@ -44,10 +44,13 @@ pub struct UserAttrs {
     pub work_place: Option<String>,
 }
 
+/// A user's id.
+pub type UserId = crate::id::Id<User>;
+
 /// A stored user. The password is kept only as an Argon2id PHC string.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub org_id: Option<String>,
     pub user_name: String,
     pub mobile: String,
@@ -149,7 +152,7 @@ impl NewUser {
         now: Millis,
     ) -> User {
         User {
-            id: crate::id::new_id(now),
+            id: UserId::generate(now),
             org_id,
             user_name: self.user_name,
             mobile: self.mobile,

@@ -8,10 +8,12 @@
 //! (two extractors over the one query string).
 
 use crate::error::ApiError;
-use roster_domain::account::AccountType;
+use roster_domain::account::{AccountId, AccountType};
+use roster_domain::application::ApplicationId;
 use roster_domain::audit::AuditFilter;
 use roster_domain::page::PageRequest;
 use roster_domain::time::Millis;
+use roster_domain::user::UserId;
 use roster_domain::Error;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -21,7 +23,8 @@ use utoipa::IntoParams;
 #[into_params(parameter_in = Path)]
 pub struct AppPath {
     /// Application id.
-    pub application_id: String,
+    #[param(value_type = String)]
+    pub application_id: ApplicationId,
 }
 
 /// An application's account.
@@ -29,9 +32,11 @@ pub struct AppPath {
 #[into_params(parameter_in = Path)]
 pub struct AccountPath {
     /// Application id.
-    pub application_id: String,
+    #[param(value_type = String)]
+    pub application_id: ApplicationId,
     /// Account id.
-    pub account_id: String,
+    #[param(value_type = String)]
+    pub account_id: AccountId,
 }
 
 /// An application's organization.
@@ -39,7 +44,8 @@ pub struct AccountPath {
 #[into_params(parameter_in = Path)]
 pub struct AppOrgPath {
     /// Application id.
-    pub application_id: String,
+    #[param(value_type = String)]
+    pub application_id: ApplicationId,
     /// Org id.
     pub org_id: String,
 }
@@ -49,7 +55,8 @@ pub struct AppOrgPath {
 #[into_params(parameter_in = Path)]
 pub struct RolePath {
     /// Application id.
-    pub application_id: String,
+    #[param(value_type = String)]
+    pub application_id: ApplicationId,
     /// Role id.
     pub role_id: String,
 }
@@ -67,7 +74,8 @@ pub struct OrgPath {
 #[into_params(parameter_in = Path)]
 pub struct UserPath {
     /// User id.
-    pub user_id: String,
+    #[param(value_type = String)]
+    pub user_id: UserId,
 }
 
 /// A user's account in an application.
@@ -75,9 +83,11 @@ pub struct UserPath {
 #[into_params(parameter_in = Path)]
 pub struct UserAppPath {
     /// User id.
-    pub user_id: String,
+    #[param(value_type = String)]
+    pub user_id: UserId,
     /// Application id.
-    pub application_id: String,
+    #[param(value_type = String)]
+    pub application_id: ApplicationId,
 }
 
 fn non_empty(v: &Option<String>) -> Option<&str> {

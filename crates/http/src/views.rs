@@ -1,11 +1,14 @@
 //! Response bodies, shaped exactly as the reference shapes them.
 
+use roster_domain::account::AccountId;
 use roster_domain::account::AppAccount;
 use roster_domain::application::Application;
+use roster_domain::application::ApplicationId;
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::Page;
 use roster_domain::role::Role;
 use roster_domain::time::format_millis;
+use roster_domain::user::UserId;
 use roster_domain::user::{RelationType, User};
 use roster_service::{AccountDetails, MemberChange, NewCredentials};
 use serde::Serialize;
@@ -24,12 +27,14 @@ pub struct TokenView {
 
 #[derive(Serialize, ToSchema)]
 pub struct UserIdView {
-    pub user_id: String,
+    #[schema(value_type = String)]
+    pub user_id: UserId,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct AccountIdView {
-    pub account_id: String,
+    #[schema(value_type = String)]
+    pub account_id: AccountId,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -99,7 +104,7 @@ impl From<AccountDetails> for AccountView {
     fn from(d: AccountDetails) -> Self {
         let a = d.account;
         Self {
-            id: a.id,
+            id: a.id.into_string(),
             account_name: a.account_name,
             account_type: a.account_type.as_str(),
             name: a.name,
@@ -137,7 +142,7 @@ impl From<AccountDetails> for RoleMemberView {
     fn from(d: AccountDetails) -> Self {
         let a = d.account;
         Self {
-            id: a.id,
+            id: a.id.into_string(),
             account_name: a.account_name,
             name: a.name,
             org_id: a.org_id,
@@ -163,8 +168,8 @@ pub struct UserAccountView {
 impl From<AppAccount> for UserAccountView {
     fn from(a: AppAccount) -> Self {
         Self {
-            id: a.id,
-            application_id: a.application_id,
+            id: a.id.into_string(),
+            application_id: a.application_id.into_string(),
             account_name: a.account_name,
             account_type: a.account_type.as_str(),
             name: a.name,
@@ -211,7 +216,7 @@ pub struct UserListItem {
 impl From<User> for UserListItem {
     fn from(u: User) -> Self {
         Self {
-            user_id: u.id,
+            user_id: u.id.into_string(),
             org_id: u.org_id,
             user_name: u.user_name,
             name: u.name,
@@ -378,7 +383,7 @@ impl From<Application> for ApplicationView {
                 .split_whitespace()
                 .map(str::to_owned)
                 .collect(),
-            application_id: a.id,
+            application_id: a.id.into_string(),
             name: a.name,
             client_id: a.client_id,
             disabled: a.disabled,
@@ -414,7 +419,7 @@ pub struct CredentialsView {
 impl From<NewCredentials> for CredentialsView {
     fn from(c: NewCredentials) -> Self {
         Self {
-            application_id: c.application_id,
+            application_id: c.application_id.into_string(),
             client_id: c.client_id,
             client_secret: c.client_secret,
         }
@@ -423,7 +428,8 @@ impl From<NewCredentials> for CredentialsView {
 
 #[derive(Serialize, ToSchema)]
 pub struct ApplicationIdView {
-    pub application_id: String,
+    #[schema(value_type = String)]
+    pub application_id: ApplicationId,
 }
 
 /// Roster extension: one audit record.

@@ -8,14 +8,17 @@
 
 use crate::lookups::{app_org_id, existing_account, existing_application, existing_user};
 use crate::{audit, Caller, Service};
+use roster_domain::account::AccountId;
 use roster_domain::account::{AccountFields, AccountType, AppAccount, AuthorizeFields, NewAccount};
 use roster_domain::application::Application;
+use roster_domain::application::ApplicationId;
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
 use roster_domain::role::Role;
 use roster_domain::time::Millis;
 use roster_domain::user::User;
-use roster_domain::{id, Error, ErrorKind, Result};
+use roster_domain::user::UserId;
+use roster_domain::{Error, ErrorKind, Result};
 use roster_store::prelude::*;
 
 /// An account with the roles it holds.
@@ -30,7 +33,7 @@ pub(crate) async fn with_roles(
     tx: &mut dyn Tx,
     accounts: Vec<AppAccount>,
 ) -> Result<Vec<AccountDetails>> {
-    let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+    let ids: Vec<AccountId> = accounts.iter().map(|a| a.id.clone()).collect();
     let mut held = tx.roles_of_accounts(&ids).await?;
     Ok(accounts
         .into_iter()
@@ -56,7 +59,7 @@ async fn add_account(
     user: &User,
     new: NewAccount,
     now: Millis,
-) -> Result<String> {
+) -> Result<AccountId> {
     if app.disabled {
         return Err(ErrorKind::ApplicationDisabled.into());
     }
@@ -68,7 +71,7 @@ async fn add_account(
         None => None,
     };
     let account = AppAccount {
-        id: id::new_id(now),
+        id: AccountId::generate(now),
         application_id: app.id.clone(),
         user_id: Some(user.id.clone()),
         account_name,
@@ -94,10 +97,10 @@ impl Service {
     pub async fn authorize_account(
         &self,
         caller: &Caller,
-        user_id: String,
-        application_id: String,
+        user_id: UserId,
+        application_id: ApplicationId,
         fields: AuthorizeFields,
-    ) -> Result<String> {
+    ) -> Result<AccountId> {
         caller.require(Access::UserWrite)?;
         let new = fields.into_new_account()?;
         let actor = caller.client_id.clone();
@@ -126,9 +129,9 @@ impl Service {
     pub async fn add_basic_account(
         &self,
         caller: &Caller,
-        application_id: String,
+        application_id: ApplicationId,
         fields: AccountFields,
-    ) -> Result<String> {
+    ) -> Result<AccountId> {
         caller.require(Access::AccountWrite)?;
         let (user_id, mut new) = fields.into_new_account()?;
         new.password = self.seal(new.password)?;
@@ -138,7 +141,7 @@ impl Service {
             .write(move |tx| {
                 Box::pin(async move {
                     let app = existing_application(tx, &application_id).await?;
-                    let user = existing_user(tx, &user_id).await?;
+                    let user = existing_user(tx, &UserId::new(user_id)).await?;
                     add_account(
                         tx,
                         &actor,
@@ -158,10 +161,10 @@ impl Service {
     pub async fn update_account(
         &self,
         caller: &Caller,
-        application_id: String,
-        account_id: String,
+        application_id: ApplicationId,
+        account_id: AccountId,
         fields: AccountFields,
-    ) -> Result<String> {
+    ) -> Result<AccountId> {
         caller.require(Access::AccountWrite)?;
         let mut changes = fields.into_changes()?;
         changes.password = self.seal(changes.password)?;
@@ -212,10 +215,10 @@ impl Service {
     pub async fn set_account_disabled(
         &self,
         caller: &Caller,
-        application_id: String,
-        account_id: String,
+        application_id: ApplicationId,
+        account_id: AccountId,
         disabled: bool,
-    ) -> Result<String> {
+    ) -> Result<AccountId> {
         caller.require(Access::AccountWrite)?;
         let actor = caller.client_id.clone();
         let clock = self.clock();
@@ -251,8 +254,8 @@ impl Service {
     pub async fn delete_account(
         &self,
         caller: &Caller,
-        application_id: String,
-        account_id: String,
+        application_id: ApplicationId,
+        account_id: AccountId,
     ) -> Result<()> {
         caller.require(Access::AccountWrite)?;
         let actor = caller.client_id.clone();
@@ -280,8 +283,8 @@ impl Service {
     pub async fn show_account(
         &self,
         caller: &Caller,
-        application_id: String,
-        account_id: String,
+        application_id: ApplicationId,
+        account_id: AccountId,
     ) -> Result<AccountDetails> {
         caller.require(Access::AccountRead)?;
         self.store()
@@ -309,7 +312,7 @@ impl Service {
     pub async fn list_accounts(
         &self,
         caller: &Caller,
-        application_id: String,
+        application_id: ApplicationId,
         account_type: Option<AccountType>,
         page: PageRequest,
     ) -> Result<Page<AccountDetails>> {
@@ -334,7 +337,7 @@ impl Service {
     pub async fn accounts_of_user(
         &self,
         caller: &Caller,
-        user_id: String,
+        user_id: UserId,
     ) -> Result<Vec<AppAccount>> {
         caller.require(Access::UserRead)?;
         self.store()

@@ -2,6 +2,7 @@
 
 use crate::lookups::{existing_app_org, existing_app_org_parent, existing_application};
 use crate::{audit, Caller, Service};
+use roster_domain::application::ApplicationId;
 use roster_domain::organization::{AppOrgFields, AppOrganization};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
@@ -13,7 +14,7 @@ impl Service {
     pub async fn create_app_org(
         &self,
         caller: &Caller,
-        application_id: String,
+        application_id: ApplicationId,
         fields: AppOrgFields,
     ) -> Result<String> {
         caller.require(Access::AppWrite)?;
@@ -56,7 +57,7 @@ impl Service {
     pub async fn update_app_org(
         &self,
         caller: &Caller,
-        application_id: String,
+        application_id: ApplicationId,
         org_id: String,
         fields: AppOrgFields,
     ) -> Result<String> {
@@ -100,7 +101,7 @@ impl Service {
     pub async fn delete_app_org(
         &self,
         caller: &Caller,
-        application_id: String,
+        application_id: ApplicationId,
         org_id: String,
     ) -> Result<()> {
         caller.require(Access::AppWrite)?;
@@ -136,7 +137,7 @@ impl Service {
     pub async fn show_app_org(
         &self,
         caller: &Caller,
-        application_id: String,
+        application_id: ApplicationId,
         org_id: String,
     ) -> Result<AppOrganization> {
         caller.require(Access::AppRead)?;
@@ -154,7 +155,7 @@ impl Service {
     pub async fn list_app_orgs(
         &self,
         caller: &Caller,
-        application_id: String,
+        application_id: ApplicationId,
         page: PageRequest,
     ) -> Result<Page<AppOrganization>> {
         caller.require(Access::AppRead)?;

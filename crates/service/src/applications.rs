@@ -1,16 +1,17 @@
 //! Registering applications (the API's clients) and their credentials.
 
 use crate::{audit, Service};
+use roster_domain::application::ApplicationId;
 use roster_domain::application::{self, Application};
 use roster_domain::audit::SYSTEM_ACTOR;
 use roster_domain::permission::{Permission, Permissions};
 use roster_domain::time::Millis;
-use roster_domain::{id, secret, Error, Result};
+use roster_domain::{secret, Error, Result};
 
 /// A registered application and its secret, which is shown this once and never again.
 #[derive(Debug, Clone)]
 pub struct NewCredentials {
-    pub application_id: String,
+    pub application_id: ApplicationId,
     pub client_id: String,
     pub client_secret: String,
 }
@@ -23,7 +24,7 @@ fn new_application(
     now: Millis,
 ) -> Application {
     Application {
-        id: id::new_id(now),
+        id: ApplicationId::generate(now),
         name,
         client_id,
         secret_digest: secret::digest(client_secret),
@@ -145,7 +146,7 @@ impl Service {
     pub async fn show_application(
         &self,
         caller: &crate::Caller,
-        id: String,
+        id: ApplicationId,
     ) -> Result<Application> {
         caller.require(roster_domain::permission::Access::Admin)?;
         self.store()
@@ -160,7 +161,7 @@ impl Service {
     async fn change_application<T, F>(
         &self,
         caller: &crate::Caller,
-        id: String,
+        id: ApplicationId,
         operation: &'static str,
         change: F,
     ) -> Result<T>
@@ -211,7 +212,7 @@ impl Service {
     pub async fn set_application_disabled(
         &self,
         caller: &crate::Caller,
-        id: String,
+        id: ApplicationId,
         disabled: bool,
     ) -> Result<()> {
         let operation = if disabled {
@@ -230,7 +231,7 @@ impl Service {
     pub async fn rotate_client_secret(
         &self,
         caller: &crate::Caller,
-        id: String,
+        id: ApplicationId,
     ) -> Result<NewCredentials> {
         let secret = secret::generate();
         let digest = secret::digest(&secret);
@@ -249,7 +250,7 @@ impl Service {
     pub async fn set_application_permissions(
         &self,
         caller: &crate::Caller,
-        id: String,
+        id: ApplicationId,
         codes: Vec<String>,
     ) -> Result<Application> {
         caller.require(roster_domain::permission::Access::Admin)?;

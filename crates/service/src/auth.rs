@@ -8,6 +8,7 @@
 use crate::{Inner, Service, Settings};
 use moka::sync::Cache;
 use roster_domain::application::AccessToken;
+use roster_domain::application::ApplicationId;
 use roster_domain::permission::{Access, Permissions};
 use roster_domain::time::Millis;
 use roster_domain::{secret, Error, ErrorKind, Result};
@@ -22,7 +23,7 @@ const MAX_TOKEN_CHARS: usize = 512;
 /// The application behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    pub application_id: String,
+    pub application_id: ApplicationId,
     pub client_id: String,
     pub permissions: Permissions,
 }
@@ -32,7 +33,7 @@ impl Caller {
     /// audited as `roster-cli`.
     pub fn operator() -> Self {
         Self {
-            application_id: String::new(),
+            application_id: ApplicationId::new(""),
             client_id: roster_domain::audit::CLI_ACTOR.to_owned(),
             permissions: Permissions::new(vec![roster_domain::permission::Permission::All]),
         }

@@ -1,17 +1,20 @@
 //! The rows a use case needs to exist, each read once here: found, or the catalog's
 //! "not found" for that kind of row (a parent, an `org_code`, a relation list each say which).
 
+use roster_domain::account::AccountId;
 use roster_domain::account::AppAccount;
 use roster_domain::application::Application;
+use roster_domain::application::ApplicationId;
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::role::Role;
 use roster_domain::user::User;
+use roster_domain::user::UserId;
 use roster_domain::{Error, ErrorKind, Result};
 use roster_store::prelude::*;
 
 pub(crate) async fn existing_application(
     tx: &mut dyn Tx,
-    application_id: &str,
+    application_id: &ApplicationId,
 ) -> Result<Application> {
     tx.application(application_id)
         .await?
@@ -20,7 +23,7 @@ pub(crate) async fn existing_application(
 
 pub(crate) async fn existing_app_org(
     tx: &mut dyn Tx,
-    application_id: &str,
+    application_id: &ApplicationId,
     org_id: &str,
 ) -> Result<AppOrganization> {
     tx.app_org(application_id, org_id)
@@ -30,7 +33,7 @@ pub(crate) async fn existing_app_org(
 
 pub(crate) async fn existing_app_org_parent(
     tx: &mut dyn Tx,
-    application_id: &str,
+    application_id: &ApplicationId,
     parent_id: &str,
 ) -> Result<()> {
     match tx.app_org(application_id, parent_id).await? {
@@ -41,8 +44,8 @@ pub(crate) async fn existing_app_org_parent(
 
 pub(crate) async fn existing_account(
     tx: &mut dyn Tx,
-    application_id: &str,
-    account_id: &str,
+    application_id: &ApplicationId,
+    account_id: &AccountId,
 ) -> Result<AppAccount> {
     tx.account(application_id, account_id)
         .await?
@@ -52,7 +55,7 @@ pub(crate) async fn existing_account(
 /// The application organization an account's `org_code` names.
 pub(crate) async fn app_org_id(
     tx: &mut dyn Tx,
-    application_id: &str,
+    application_id: &ApplicationId,
     code: &str,
 ) -> Result<String> {
     tx.app_org_by_code(application_id, code)
@@ -66,7 +69,7 @@ pub(crate) async fn app_org_id(
         })
 }
 
-pub(crate) async fn existing_user(tx: &mut dyn Tx, user_id: &str) -> Result<User> {
+pub(crate) async fn existing_user(tx: &mut dyn Tx, user_id: &UserId) -> Result<User> {
     tx.user(user_id)
         .await?
         .ok_or_else(|| ErrorKind::UserNotFound.into())
@@ -113,7 +116,7 @@ pub(crate) async fn existing_org_parent(tx: &mut dyn Tx, parent_id: &str) -> Res
 
 pub(crate) async fn existing_role(
     tx: &mut dyn Tx,
-    application_id: &str,
+    application_id: &ApplicationId,
     role_id: &str,
 ) -> Result<Role> {
     tx.role(application_id, role_id)

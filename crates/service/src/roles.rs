@@ -3,6 +3,8 @@
 use crate::accounts::{with_roles, AccountDetails};
 use crate::lookups::{existing_application, existing_role};
 use crate::{audit, Caller, Service};
+use roster_domain::account::AccountId;
+use roster_domain::application::ApplicationId;
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
 use roster_domain::role::{Role, RoleFields, RoleMemberFields};
@@ -20,7 +22,7 @@ impl Service {
     pub async fn create_role(
         &self,
         caller: &Caller,
-        application_id: String,
+        application_id: ApplicationId,
         fields: RoleFields,
     ) -> Result<String> {
         caller.require(Access::AppWrite)?;
@@ -53,7 +55,7 @@ impl Service {
     pub async fn update_role(
         &self,
         caller: &Caller,
-        application_id: String,
+        application_id: ApplicationId,
         role_id: String,
         fields: RoleFields,
     ) -> Result<String> {
@@ -82,7 +84,7 @@ impl Service {
     pub async fn delete_role(
         &self,
         caller: &Caller,
-        application_id: String,
+        application_id: ApplicationId,
         role_id: String,
     ) -> Result<()> {
         caller.require(Access::AppWrite)?;
@@ -111,7 +113,7 @@ impl Service {
     pub async fn show_role(
         &self,
         caller: &Caller,
-        application_id: String,
+        application_id: ApplicationId,
         role_id: String,
     ) -> Result<Role> {
         caller.require(Access::AppRead)?;
@@ -129,7 +131,7 @@ impl Service {
     pub async fn list_roles(
         &self,
         caller: &Caller,
-        application_id: String,
+        application_id: ApplicationId,
         page: PageRequest,
     ) -> Result<Page<Role>> {
         caller.require(Access::AppRead)?;
@@ -147,7 +149,7 @@ impl Service {
     pub async fn list_role_members(
         &self,
         caller: &Caller,
-        application_id: String,
+        application_id: ApplicationId,
         role_id: String,
         page: PageRequest,
     ) -> Result<Page<AccountDetails>> {
@@ -173,7 +175,7 @@ impl Service {
     pub async fn change_role_members(
         &self,
         caller: &Caller,
-        application_id: String,
+        application_id: ApplicationId,
         fields: RoleMemberFields,
         grant: bool,
     ) -> Result<MemberChange> {
@@ -188,7 +190,7 @@ impl Service {
                     let role = existing_role(tx, &application_id, &role_id).await?;
                     let now = clock.now();
                     let mut change = MemberChange::default();
-                    for account_id in account_ids {
+                    for account_id in account_ids.into_iter().map(AccountId::new) {
                         let ok = match tx.account(&application_id, &account_id).await? {
                             None => false,
                             Some(_) if grant => {
@@ -198,9 +200,9 @@ impl Service {
                             Some(_) => tx.remove_role_member(&role.id, &account_id).await?,
                         };
                         if ok {
-                            change.success_list.push(account_id);
+                            change.success_list.push(account_id.into_string());
                         } else {
-                            change.fail_list.push(account_id);
+                            change.fail_list.push(account_id.into_string());
                         }
                     }
                     let operation = if grant {

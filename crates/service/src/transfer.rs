@@ -5,6 +5,7 @@
 //! empty database. So moving from SQLite to PostgreSQL is one pipe.
 
 use crate::{audit, Caller, Service};
+use roster_domain::account::AccountId;
 use roster_domain::account::AppAccount;
 use roster_domain::application::Application;
 use roster_domain::organization::{AppOrganization, Organization};
@@ -34,7 +35,7 @@ pub enum Record {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleMember {
     pub role_id: String,
-    pub account_id: String,
+    pub account_id: AccountId,
 }
 
 /// The pages of a list, one after another.

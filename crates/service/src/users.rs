@@ -5,6 +5,7 @@ use crate::{audit, Caller, Service, UserDeletePolicy};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
 use roster_domain::time::Millis;
+use roster_domain::user::UserId;
 use roster_domain::user::{
     secondary_organizations, PasswordFields, User, UserFields, UserNameFields,
 };
@@ -12,7 +13,7 @@ use roster_domain::{validate, ErrorKind, Result};
 
 impl Service {
     /// `CreateUser`: returns the new user's id.
-    pub async fn create_user(&self, caller: &Caller, fields: UserFields) -> Result<String> {
+    pub async fn create_user(&self, caller: &Caller, fields: UserFields) -> Result<UserId> {
         caller.require(Access::UserWrite)?;
         let new = fields.into_new_user()?;
         let password_hash = match new.password.clone() {
@@ -48,9 +49,9 @@ impl Service {
     pub async fn update_user(
         &self,
         caller: &Caller,
-        user_id: String,
+        user_id: UserId,
         fields: UserFields,
-    ) -> Result<String> {
+    ) -> Result<UserId> {
         caller.require(Access::UserWrite)?;
         let changes = fields.into_changes()?;
         let actor = caller.client_id.clone();
@@ -111,7 +112,7 @@ impl Service {
     }
 
     /// `DeleteUser`: the user's accounts are deleted or become orphans, per configuration.
-    pub async fn delete_user(&self, caller: &Caller, user_id: String) -> Result<()> {
+    pub async fn delete_user(&self, caller: &Caller, user_id: UserId) -> Result<()> {
         caller.require(Access::UserWrite)?;
         let actor = caller.client_id.clone();
         let policy = self.settings().on_user_delete;
@@ -142,9 +143,9 @@ impl Service {
     pub async fn set_user_disabled(
         &self,
         caller: &Caller,
-        user_id: String,
+        user_id: UserId,
         disabled: bool,
-    ) -> Result<String> {
+    ) -> Result<UserId> {
         caller.require(Access::UserWrite)?;
         let actor = caller.client_id.clone();
         let clock = self.clock();
@@ -180,9 +181,9 @@ impl Service {
     pub async fn change_password(
         &self,
         caller: &Caller,
-        user_id: String,
+        user_id: UserId,
         fields: PasswordFields,
-    ) -> Result<String> {
+    ) -> Result<UserId> {
         caller.require(Access::UserWrite)?;
         let hash = self.inner.passwords.hash(fields.new_password()?).await?;
         let must_modify = fields.pwd_must_modify;
@@ -212,9 +213,9 @@ impl Service {
     pub async fn change_password_verified(
         &self,
         caller: &Caller,
-        user_id: String,
+        user_id: UserId,
         fields: PasswordFields,
-    ) -> Result<String> {
+    ) -> Result<UserId> {
         caller.require(Access::UserWrite)?;
         let new_password = fields.new_password()?;
         let old = validate::required("old_password", fields.old_password.clone(), 128)?;
@@ -259,7 +260,7 @@ impl Service {
     }
 
     /// `ShowUserById`.
-    pub async fn show_user(&self, caller: &Caller, user_id: String) -> Result<User> {
+    pub async fn show_user(&self, caller: &Caller, user_id: UserId) -> Result<User> {
         caller.require(Access::UserRead)?;
         self.store()
             .read(move |tx| Box::pin(async move { existing_user(tx, &user_id).await }))

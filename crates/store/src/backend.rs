@@ -7,6 +7,7 @@
 
 use futures::future::BoxFuture;
 use futures::{FutureExt, TryFutureExt, TryStreamExt};
+use roster_domain::id::Id;
 use sqlx::encode::Encode;
 use sqlx::postgres::{PgConnection, PgRow, Postgres};
 use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteRow};
@@ -34,9 +35,16 @@ impl ToArg for String {
     }
 }
 
-impl ToArg for &str {
+impl ToArg for str {
     fn arg(&self) -> Arg<'_> {
         Arg::Text(Some(self))
+    }
+}
+
+/// A borrowed value binds as the value (`&[&id]` where `id` is a `&str` or a `&UserId`).
+impl<T: ToArg + ?Sized> ToArg for &T {
+    fn arg(&self) -> Arg<'_> {
+        (**self).arg()
     }
 }
 
@@ -49,6 +57,18 @@ impl ToArg for Option<String> {
 impl ToArg for Option<&str> {
     fn arg(&self) -> Arg<'_> {
         Arg::Text(*self)
+    }
+}
+
+impl<K> ToArg for Id<K> {
+    fn arg(&self) -> Arg<'_> {
+        Arg::Text(Some(self.as_str()))
+    }
+}
+
+impl<K> ToArg for Option<Id<K>> {
+    fn arg(&self) -> Arg<'_> {
+        Arg::Text(self.as_ref().map(Id::as_str))
     }
 }
 

@@ -2,6 +2,7 @@
 
 use roster_domain::account::{AccountType, AppAccount};
 use roster_domain::application::{AccessToken, Application};
+use roster_domain::id::Id;
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::permission::Permissions;
 use roster_domain::role::Role;
@@ -36,7 +37,7 @@ impl ApplicationRow {
     pub fn into_domain(self) -> Result<Application> {
         Ok(Application {
             permissions: Permissions::parse_scope(&self.permissions)?,
-            id: self.id,
+            id: Id::new(self.id),
             name: self.name,
             client_id: self.client_id,
             secret_digest: self.secret_digest,
@@ -82,7 +83,7 @@ impl TokenRow {
         Ok((
             AccessToken {
                 digest: self.digest,
-                application_id: self.application_id,
+                application_id: Id::new(self.application_id),
                 scope: self.scope,
                 expires_at: self.expires_at,
                 created_at: self.token_created_at,
@@ -174,7 +175,7 @@ impl UserRow {
         Ok(User {
             secondary_org_ids,
             extension: json_object("extension", self.extension)?,
-            id: self.id,
+            id: Id::new(self.id),
             org_id: self.org_id,
             user_name: self.user_name,
             mobile: self.mobile,
@@ -233,9 +234,9 @@ impl AccountRow {
                 Error::internal(format!("stored account_type {}", self.account_type))
             })?,
             extension: json_object("extension", self.extension)?,
-            id: self.id,
-            application_id: self.application_id,
-            user_id: self.user_id,
+            id: Id::new(self.id),
+            application_id: Id::new(self.application_id),
+            user_id: self.user_id.map(Id::new),
             account_name: self.account_name,
             name: self.name,
             org_id: self.org_id,
@@ -263,7 +264,7 @@ impl AppOrgRow {
     pub fn into_domain(self) -> AppOrganization {
         AppOrganization {
             id: self.id,
-            application_id: self.application_id,
+            application_id: Id::new(self.application_id),
             code: self.code,
             name: self.name,
             parent_id: self.parent_id,
@@ -287,7 +288,7 @@ impl RoleRow {
     pub fn into_domain(self) -> Role {
         Role {
             id: self.id,
-            application_id: self.application_id,
+            application_id: Id::new(self.application_id),
             code: self.code,
             name: self.name,
             created_at: self.created_at,

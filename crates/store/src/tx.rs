@@ -2,14 +2,14 @@
 //! backend implements every trait; the service sees them together as [`Tx`].
 
 use async_trait::async_trait;
-use roster_domain::account::{AccountType, AppAccount};
-use roster_domain::application::{AccessToken, Application};
+use roster_domain::account::{AccountId, AccountType, AppAccount};
+use roster_domain::application::{AccessToken, Application, ApplicationId};
 use roster_domain::audit::{AuditEntry, AuditFilter, AuditRecord};
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::role::Role;
 use roster_domain::time::Millis;
-use roster_domain::user::User;
+use roster_domain::user::{User, UserId};
 use roster_domain::Result;
 
 #[async_trait]
@@ -18,9 +18,9 @@ pub trait ApplicationTx: Send {
     /// Inserts unless an application with that client id exists; says whether it inserted.
     async fn insert_application_if_absent(&mut self, app: &Application) -> Result<bool>;
     async fn update_application(&mut self, app: &Application) -> Result<()>;
-    async fn application(&mut self, id: &str) -> Result<Option<Application>>;
+    async fn application(&mut self, id: &ApplicationId) -> Result<Option<Application>>;
     /// The application, locked until the transaction ends where writers run concurrently.
-    async fn application_for_update(&mut self, id: &str) -> Result<Option<Application>>;
+    async fn application_for_update(&mut self, id: &ApplicationId) -> Result<Option<Application>>;
     async fn application_by_client_id(&mut self, client_id: &str) -> Result<Option<Application>>;
     async fn list_applications(&mut self, page: PageRequest) -> Result<Page<Application>>;
 }
@@ -30,7 +30,8 @@ pub trait TokenTx: Send {
     /// The token with this digest and the application that holds it.
     async fn token(&mut self, digest: &str) -> Result<Option<(AccessToken, Application)>>;
     async fn delete_tokens_expired_before(&mut self, at: Millis) -> Result<u64>;
-    async fn delete_tokens_of_application(&mut self, application_id: &str) -> Result<u64>;
+    async fn delete_tokens_of_application(&mut self, application_id: &ApplicationId)
+        -> Result<u64>;
 }
 
 /// Which organizations a list covers (the reference's `org_id` × `all_child`).
@@ -80,10 +81,14 @@ pub trait AppOrgTx: Send {
     async fn insert_app_org(&mut self, org: &AppOrganization) -> Result<()>;
     async fn update_app_org(&mut self, org: &AppOrganization) -> Result<()>;
     async fn delete_app_org(&mut self, id: &str) -> Result<()>;
-    async fn app_org(&mut self, application_id: &str, id: &str) -> Result<Option<AppOrganization>>;
+    async fn app_org(
+        &mut self,
+        application_id: &ApplicationId,
+        id: &str,
+    ) -> Result<Option<AppOrganization>>;
     async fn app_org_by_code(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         code: &str,
     ) -> Result<Option<AppOrganization>>;
     async fn app_org_has_children(&mut self, id: &str) -> Result<bool>;
@@ -91,7 +96,7 @@ pub trait AppOrgTx: Send {
     async fn app_org_in_subtree(&mut self, root: &str, candidate: &str) -> Result<bool>;
     async fn list_app_orgs(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         page: PageRequest,
     ) -> Result<Page<AppOrganization>>;
 }
@@ -102,8 +107,8 @@ pub trait UserTx: Send {
     /// Inserts many users with few statements (bulk import).
     async fn insert_users(&mut self, users: &[User]) -> Result<()>;
     async fn update_user(&mut self, user: &User) -> Result<()>;
-    async fn delete_user(&mut self, id: &str) -> Result<()>;
-    async fn user(&mut self, id: &str) -> Result<Option<User>>;
+    async fn delete_user(&mut self, id: &UserId) -> Result<()>;
+    async fn user(&mut self, id: &UserId) -> Result<Option<User>>;
     async fn user_by_name(&mut self, user_name: &str) -> Result<Option<User>>;
     /// Users, oldest first; only those whose home is `org_id` when given.
     async fn list_users(&mut self, org_id: Option<&str>, page: PageRequest) -> Result<Page<User>>;
@@ -121,25 +126,33 @@ pub trait UserTx: Send {
 pub trait AccountTx: Send {
     async fn insert_account(&mut self, account: &AppAccount) -> Result<()>;
     async fn update_account(&mut self, account: &AppAccount) -> Result<()>;
-    async fn delete_account(&mut self, application_id: &str, id: &str) -> Result<()>;
-    async fn account(&mut self, application_id: &str, id: &str) -> Result<Option<AppAccount>>;
-    async fn accounts_of_user(&mut self, user_id: &str) -> Result<Vec<AppAccount>>;
+    async fn delete_account(
+        &mut self,
+        application_id: &ApplicationId,
+        id: &AccountId,
+    ) -> Result<()>;
+    async fn account(
+        &mut self,
+        application_id: &ApplicationId,
+        id: &AccountId,
+    ) -> Result<Option<AppAccount>>;
+    async fn accounts_of_user(&mut self, user_id: &UserId) -> Result<Vec<AppAccount>>;
     async fn list_accounts(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         account_type: Option<AccountType>,
         page: PageRequest,
     ) -> Result<Page<AppAccount>>;
     /// Disables the user's enabled accounts, marking them as disabled with the user.
-    async fn disable_accounts_of_user(&mut self, user_id: &str, at: Millis) -> Result<u64>;
+    async fn disable_accounts_of_user(&mut self, user_id: &UserId, at: Millis) -> Result<u64>;
     /// Enables the accounts that were disabled with the user.
-    async fn enable_accounts_of_user(&mut self, user_id: &str, at: Millis) -> Result<u64>;
+    async fn enable_accounts_of_user(&mut self, user_id: &UserId, at: Millis) -> Result<u64>;
     /// Detaches the user's accounts: they become orphan accounts.
-    async fn orphan_accounts_of_user(&mut self, user_id: &str, at: Millis) -> Result<u64>;
-    async fn delete_accounts_of_user(&mut self, user_id: &str) -> Result<u64>;
+    async fn orphan_accounts_of_user(&mut self, user_id: &UserId, at: Millis) -> Result<u64>;
+    async fn delete_accounts_of_user(&mut self, user_id: &UserId) -> Result<u64>;
     /// Every stored (sealed) account password, as (account id, sealed text).
-    async fn sealed_account_passwords(&mut self) -> Result<Vec<(String, String)>>;
-    async fn set_sealed_account_password(&mut self, id: &str, sealed: &str) -> Result<()>;
+    async fn sealed_account_passwords(&mut self) -> Result<Vec<(AccountId, String)>>;
+    async fn set_sealed_account_password(&mut self, id: &AccountId, sealed: &str) -> Result<()>;
 }
 
 #[async_trait]
@@ -147,24 +160,31 @@ pub trait RoleTx: Send {
     async fn insert_role(&mut self, role: &Role) -> Result<()>;
     async fn update_role(&mut self, role: &Role) -> Result<()>;
     async fn delete_role(&mut self, id: &str) -> Result<()>;
-    async fn role(&mut self, application_id: &str, id: &str) -> Result<Option<Role>>;
-    async fn list_roles(&mut self, application_id: &str, page: PageRequest) -> Result<Page<Role>>;
+    async fn role(&mut self, application_id: &ApplicationId, id: &str) -> Result<Option<Role>>;
+    async fn list_roles(
+        &mut self,
+        application_id: &ApplicationId,
+        page: PageRequest,
+    ) -> Result<Page<Role>>;
     /// Grants; says whether the account did not hold the role before.
     async fn add_role_member(
         &mut self,
         role_id: &str,
-        account_id: &str,
+        account_id: &AccountId,
         at: Millis,
     ) -> Result<bool>;
     /// Revokes; says whether the account held the role.
-    async fn remove_role_member(&mut self, role_id: &str, account_id: &str) -> Result<bool>;
+    async fn remove_role_member(&mut self, role_id: &str, account_id: &AccountId) -> Result<bool>;
     async fn list_role_members(
         &mut self,
         role_id: &str,
         page: PageRequest,
     ) -> Result<Page<AppAccount>>;
     /// The roles held by each of `account_ids`, as (account id, role) pairs.
-    async fn roles_of_accounts(&mut self, account_ids: &[String]) -> Result<Vec<(String, Role)>>;
+    async fn roles_of_accounts(
+        &mut self,
+        account_ids: &[AccountId],
+    ) -> Result<Vec<(AccountId, Role)>>;
 }
 
 #[async_trait]

@@ -14,6 +14,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use roster_domain::account::{AccountType, AppAccount};
 use roster_domain::application::Application;
+use roster_domain::id::Id;
 use roster_domain::organization::Organization;
 use roster_domain::page::PageRequest;
 use roster_domain::permission::{Permission, Permissions};
@@ -33,7 +34,7 @@ fn user(id: String, org: &str) -> User {
         user_name: format!("u{id}"),
         mobile: format!("m{id}"),
         name: "n".into(),
-        id,
+        id: Id::new(id),
         org_id: Some(org.to_owned()),
         email: None,
         employee_id: None,
@@ -68,9 +69,9 @@ fn org(id: &str, parent: Option<&str>) -> Organization {
 
 fn account(id: String, app: &str, user: &str, n: u64) -> AppAccount {
     AppAccount {
-        id,
-        application_id: app.to_owned(),
-        user_id: Some(user.to_owned()),
+        id: Id::new(id),
+        application_id: Id::new(app),
+        user_id: Some(Id::new(user)),
         account_name: format!("a{n}"),
         account_type: if n.is_multiple_of(3) {
             AccountType::Public
@@ -138,14 +139,20 @@ async fn check_users(store: &Arc<dyn Store>, users: &BTreeMap<String, String>, o
     marks_agree(store).await;
     let all = pages!(store, |tx, page| {
         let p = tx.list_users(None, page).await?;
-        Ok((p.total, p.items.into_iter().map(|u| u.id).collect()))
+        Ok((
+            p.total,
+            p.items.into_iter().map(|u| u.id.into_string()).collect(),
+        ))
     });
     expect(all, users.keys().cloned());
     for o in orgs {
         let o2 = o.clone();
         let of_org = pages!(store, o2, |tx, page| {
             let p = tx.list_users(Some(&o2), page).await?;
-            Ok((p.total, p.items.into_iter().map(|u| u.id).collect()))
+            Ok((
+                p.total,
+                p.items.into_iter().map(|u| u.id.into_string()).collect(),
+            ))
         });
         expect(
             of_org,
@@ -186,7 +193,7 @@ async fn exercise(store: Arc<dyn Store>) {
             })
             .collect();
         for u in &batch {
-            users.insert(u.id.clone(), u.org_id.clone().unwrap());
+            users.insert(u.id.to_string(), u.org_id.clone().unwrap());
         }
         store
             .write(move |tx| Box::pin(async move { tx.insert_users(&batch).await }))
@@ -200,7 +207,7 @@ async fn exercise(store: Arc<dyn Store>) {
         })
         .collect();
     for u in &singles {
-        users.insert(u.id.clone(), u.org_id.clone().unwrap());
+        users.insert(u.id.to_string(), u.org_id.clone().unwrap());
     }
     let writes = singles.into_iter().map(|u| {
         let store = store.clone();
@@ -218,7 +225,7 @@ async fn exercise(store: Arc<dyn Store>) {
         n += 1;
         let u = user(id(n), &orgs[0]);
         if k % 2 == 0 {
-            users.insert(u.id.clone(), orgs[0].clone());
+            users.insert(u.id.to_string(), orgs[0].clone());
         }
         let store = store.clone();
         tokio::spawn(async move {
@@ -364,7 +371,7 @@ async fn exercise(store: Arc<dyn Store>) {
             .write(move |tx| {
                 Box::pin(async move {
                     tx.insert_application(&Application {
-                        id: app.clone(),
+                        id: Id::new(app.clone()),
                         name: "app".into(),
                         client_id: "client".into(),
                         secret_digest: "x".into(),
@@ -377,7 +384,7 @@ async fn exercise(store: Arc<dyn Store>) {
                     .await?;
                     tx.insert_role(&Role {
                         id: role,
-                        application_id: app,
+                        application_id: Id::new(app),
                         code: "r".into(),
                         name: None,
                         created_at: 0,
@@ -399,10 +406,10 @@ async fn exercise(store: Arc<dyn Store>) {
         for u in chunk {
             n += 1;
             let a = account(id(n), &app, u, n);
-            accounts.insert(a.id.clone(), (Some(u.clone()), a.account_type));
+            accounts.insert(a.id.to_string(), (Some(u.clone()), a.account_type));
             let member = !n.is_multiple_of(5);
             if member {
-                members.insert(a.id.clone());
+                members.insert(a.id.to_string());
             }
             batch.push((a, member));
         }
@@ -462,15 +469,18 @@ async fn exercise(store: Arc<dyn Store>) {
                     Box::pin(async move {
                         for (step, a, u) in work {
                             match step {
-                                0 | 1 => tx.delete_account(&app, &a).await?,
+                                0 | 1 => {
+                                    tx.delete_account(&Id::new(app.as_str()), &Id::new(a.as_str()))
+                                        .await?
+                                }
                                 2 => {
-                                    tx.delete_accounts_of_user(&u).await?;
+                                    tx.delete_accounts_of_user(&Id::new(u.as_str())).await?;
                                 }
                                 3 => {
-                                    tx.orphan_accounts_of_user(&u, 1).await?;
+                                    tx.orphan_accounts_of_user(&Id::new(u.as_str()), 1).await?;
                                 }
                                 _ => {
-                                    tx.remove_role_member(&role, &a).await?;
+                                    tx.remove_role_member(&role, &Id::new(a.as_str())).await?;
                                 }
                             }
                         }
@@ -521,13 +531,13 @@ async fn exercise(store: Arc<dyn Store>) {
                 .write(move |tx| {
                     Box::pin(async move {
                         for (u, to) in moves {
-                            let mut found = tx.user(&u).await?.unwrap();
+                            let mut found = tx.user(&Id::new(u.as_str())).await?.unwrap();
                             found.org_id = Some(to);
                             tx.update_user(&found).await?;
                         }
                         for d in deletes {
-                            tx.delete_accounts_of_user(&d).await?;
-                            tx.delete_user(&d).await?;
+                            tx.delete_accounts_of_user(&Id::new(d.as_str())).await?;
+                            tx.delete_user(&Id::new(d.as_str())).await?;
                         }
                         Ok(())
                     })
@@ -547,8 +557,13 @@ async fn exercise(store: Arc<dyn Store>) {
     ] {
         let app2 = app.clone();
         let listed = pages!(store, app2, |tx, page| {
-            let p = tx.list_accounts(&app2, kind, page).await?;
-            Ok((p.total, p.items.into_iter().map(|a| a.id).collect()))
+            let p = tx
+                .list_accounts(&Id::new(app2.as_str()), kind, page)
+                .await?;
+            Ok((
+                p.total,
+                p.items.into_iter().map(|a| a.id.into_string()).collect(),
+            ))
         });
         expect(
             listed,
@@ -561,7 +576,10 @@ async fn exercise(store: Arc<dyn Store>) {
     let role2 = role.clone();
     let listed = pages!(store, role2, |tx, page| {
         let p = tx.list_role_members(&role2, page).await?;
-        Ok((p.total, p.items.into_iter().map(|a| a.id).collect()))
+        Ok((
+            p.total,
+            p.items.into_iter().map(|a| a.id.into_string()).collect(),
+        ))
     });
     expect(listed, members.iter().cloned());
 

@@ -4,6 +4,7 @@
 // clippy.toml lets #[test] functions unwrap; the helpers of a test crate need this too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use roster_domain::id::Id;
 use roster_store::{PgStoreOptions, Store};
 use std::sync::Arc;
 
@@ -36,14 +37,16 @@ async fn check(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(
         found.map(|u| u.id),
-        Some("20200101000000000-0000-000000003".to_owned())
+        Some(Id::new("20200101000000000-0000-000000003"))
     );
     let mut newcomer = store
-        .read(|tx| Box::pin(async move { tx.user("20200101000000000-0000-000000004").await }))
+        .read(|tx| {
+            Box::pin(async move { tx.user(&Id::new("20200101000000000-0000-000000004")).await })
+        })
         .await
         .unwrap()
         .unwrap();
-    newcomer.id = "20200101000000000-0000-000000005".into();
+    newcomer.id = Id::new("20200101000000000-0000-000000005");
     newcomer.user_name = "ADMIN".into();
     newcomer.mobile = "13900000000".into();
     let refused = store
@@ -59,8 +62,14 @@ async fn check(store: Arc<dyn Store>) {
                 let secondary = |u: Option<roster_domain::user::User>| {
                     u.map(|u| u.secondary_org_ids).unwrap_or_default()
                 };
-                let first = secondary(tx.user("20200101000000000-0000-000000001").await?);
-                let second = secondary(tx.user("20200101000000000-0000-000000002").await?);
+                let first = secondary(
+                    tx.user(&Id::new("20200101000000000-0000-000000001"))
+                        .await?,
+                );
+                let second = secondary(
+                    tx.user(&Id::new("20200101000000000-0000-000000002"))
+                        .await?,
+                );
                 let apps = tx
                     .list_applications(roster_domain::page::PageRequest::new(None, None)?)
                     .await?;

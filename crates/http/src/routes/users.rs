@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use roster_domain::account::AuthorizeFields;
+use roster_domain::user::UserId;
 use roster_domain::user::{PasswordFields, UserFields, UserNameFields};
 use roster_service::Service;
 use utoipa_axum::router::OpenApiRouter;
@@ -29,7 +30,7 @@ pub fn router() -> OpenApiRouter<Service> {
 
 type IdAnswer = Result<Json<UserIdView>, ApiError>;
 
-fn user_id(user_id: String) -> IdAnswer {
+fn user_id(user_id: UserId) -> IdAnswer {
     Ok(Json(UserIdView { user_id }))
 }
 

@@ -8,9 +8,11 @@ use crate::rows::{to_json, AccountRow};
 use crate::store_tx::{touched, StoreTx};
 use crate::tx::AccountTx;
 use async_trait::async_trait;
-use roster_domain::account::{AccountType, AppAccount};
+use roster_domain::account::{AccountId, AccountType, AppAccount};
+use roster_domain::application::ApplicationId;
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::time::Millis;
+use roster_domain::user::UserId;
 use roster_domain::{ErrorKind, Result};
 
 impl<B: Backend> StoreTx<'_, B> {
@@ -119,7 +121,11 @@ impl<B: Backend> AccountTx for StoreTx<'_, B> {
         touched(rows, ErrorKind::AppAccountNotFound)
     }
 
-    async fn delete_account(&mut self, application_id: &str, id: &str) -> Result<()> {
+    async fn delete_account(
+        &mut self,
+        application_id: &ApplicationId,
+        id: &AccountId,
+    ) -> Result<()> {
         self.leave_roles("account_id = $1", id).await?;
         let (account_type,): (String,) = self
             .fetch_optional(
@@ -133,7 +139,11 @@ impl<B: Backend> AccountTx for StoreTx<'_, B> {
         Ok(())
     }
 
-    async fn account(&mut self, application_id: &str, id: &str) -> Result<Option<AppAccount>> {
+    async fn account(
+        &mut self,
+        application_id: &ApplicationId,
+        id: &AccountId,
+    ) -> Result<Option<AppAccount>> {
         let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM app_accounts WHERE application_id = $1 AND id = $2{}",
             self.row_lock()
@@ -142,7 +152,7 @@ impl<B: Backend> AccountTx for StoreTx<'_, B> {
         row.map(AccountRow::into_domain).transpose()
     }
 
-    async fn accounts_of_user(&mut self, user_id: &str) -> Result<Vec<AppAccount>> {
+    async fn accounts_of_user(&mut self, user_id: &UserId) -> Result<Vec<AppAccount>> {
         let sql =
             format!("SELECT {ACCOUNT_COLUMNS} FROM app_accounts WHERE user_id = $1 ORDER BY id");
         let rows: Vec<AccountRow> = self.fetch_all(&sql, &[&user_id]).await?;
@@ -151,7 +161,7 @@ impl<B: Backend> AccountTx for StoreTx<'_, B> {
 
     async fn list_accounts(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         account_type: Option<AccountType>,
         page: PageRequest,
     ) -> Result<Page<AppAccount>> {
@@ -165,7 +175,7 @@ impl<B: Backend> AccountTx for StoreTx<'_, B> {
         rows.try_map(AccountRow::into_domain)
     }
 
-    async fn disable_accounts_of_user(&mut self, user_id: &str, at: Millis) -> Result<u64> {
+    async fn disable_accounts_of_user(&mut self, user_id: &UserId, at: Millis) -> Result<u64> {
         self.execute(
             "UPDATE app_accounts SET disabled = TRUE, disabled_by_user = TRUE, updated_at = $1 \
              WHERE user_id = $2 AND disabled = FALSE",
@@ -174,7 +184,7 @@ impl<B: Backend> AccountTx for StoreTx<'_, B> {
         .await
     }
 
-    async fn enable_accounts_of_user(&mut self, user_id: &str, at: Millis) -> Result<u64> {
+    async fn enable_accounts_of_user(&mut self, user_id: &UserId, at: Millis) -> Result<u64> {
         self.execute(
             "UPDATE app_accounts SET disabled = FALSE, disabled_by_user = FALSE, updated_at = $1 \
              WHERE user_id = $2 AND disabled_by_user = TRUE",
@@ -183,7 +193,7 @@ impl<B: Backend> AccountTx for StoreTx<'_, B> {
         .await
     }
 
-    async fn orphan_accounts_of_user(&mut self, user_id: &str, at: Millis) -> Result<u64> {
+    async fn orphan_accounts_of_user(&mut self, user_id: &UserId, at: Millis) -> Result<u64> {
         let accounts: Vec<(String, String, String)> = self
             .fetch_all(
                 "SELECT id, application_id, account_type FROM app_accounts WHERE user_id = $1",
@@ -202,7 +212,7 @@ impl<B: Backend> AccountTx for StoreTx<'_, B> {
         .await
     }
 
-    async fn delete_accounts_of_user(&mut self, user_id: &str) -> Result<u64> {
+    async fn delete_accounts_of_user(&mut self, user_id: &UserId) -> Result<u64> {
         self.leave_roles(
             "account_id IN (SELECT id FROM app_accounts WHERE user_id = $1)",
             user_id,
@@ -221,16 +231,21 @@ impl<B: Backend> AccountTx for StoreTx<'_, B> {
         Ok(gone.len() as u64)
     }
 
-    async fn sealed_account_passwords(&mut self) -> Result<Vec<(String, String)>> {
-        self.fetch_all(
-            "SELECT id, password_secret FROM app_accounts \
-             WHERE password_secret IS NOT NULL ORDER BY id",
-            &[],
-        )
-        .await
+    async fn sealed_account_passwords(&mut self) -> Result<Vec<(AccountId, String)>> {
+        let sealed: Vec<(String, String)> = self
+            .fetch_all(
+                "SELECT id, password_secret FROM app_accounts \
+                 WHERE password_secret IS NOT NULL ORDER BY id",
+                &[],
+            )
+            .await?;
+        Ok(sealed
+            .into_iter()
+            .map(|(id, text)| (AccountId::new(id), text))
+            .collect())
     }
 
-    async fn set_sealed_account_password(&mut self, id: &str, sealed: &str) -> Result<()> {
+    async fn set_sealed_account_password(&mut self, id: &AccountId, sealed: &str) -> Result<()> {
         self.execute(
             "UPDATE app_accounts SET password_secret = $1 WHERE id = $2",
             &[&sealed, &id],

@@ -8,6 +8,7 @@ use crate::rows::AppOrgRow;
 use crate::store_tx::{touched, StoreTx};
 use crate::tx::AppOrgTx;
 use async_trait::async_trait;
+use roster_domain::application::ApplicationId;
 use roster_domain::organization::AppOrganization;
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::{ErrorKind, Result};
@@ -64,7 +65,11 @@ impl<B: Backend> AppOrgTx for StoreTx<'_, B> {
         Ok(())
     }
 
-    async fn app_org(&mut self, application_id: &str, id: &str) -> Result<Option<AppOrganization>> {
+    async fn app_org(
+        &mut self,
+        application_id: &ApplicationId,
+        id: &str,
+    ) -> Result<Option<AppOrganization>> {
         let sql = format!(
             "SELECT {APP_ORG_COLUMNS} FROM app_organizations WHERE application_id = $1 AND id = $2"
         );
@@ -74,7 +79,7 @@ impl<B: Backend> AppOrgTx for StoreTx<'_, B> {
 
     async fn app_org_by_code(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         code: &str,
     ) -> Result<Option<AppOrganization>> {
         let sql = format!(
@@ -99,7 +104,7 @@ impl<B: Backend> AppOrgTx for StoreTx<'_, B> {
 
     async fn list_app_orgs(
         &mut self,
-        application_id: &str,
+        application_id: &ApplicationId,
         page: PageRequest,
     ) -> Result<Page<AppOrganization>> {
         let scope = Scope::new(List::AppOrganizations, &[application_id]);

@@ -8,7 +8,7 @@ use crate::rows::ApplicationRow;
 use crate::store_tx::{touched, StoreTx};
 use crate::tx::ApplicationTx;
 use async_trait::async_trait;
-use roster_domain::application::Application;
+use roster_domain::application::{Application, ApplicationId};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::{ErrorKind, Result};
 
@@ -88,11 +88,11 @@ impl<B: Backend> ApplicationTx for StoreTx<'_, B> {
         touched(rows, ErrorKind::ApplicationNotFound)
     }
 
-    async fn application(&mut self, id: &str) -> Result<Option<Application>> {
+    async fn application(&mut self, id: &ApplicationId) -> Result<Option<Application>> {
         self.application_where("id", id, "").await
     }
 
-    async fn application_for_update(&mut self, id: &str) -> Result<Option<Application>> {
+    async fn application_for_update(&mut self, id: &ApplicationId) -> Result<Option<Application>> {
         let lock = self.row_lock();
         self.application_where("id", id, lock).await
     }

@@ -8,7 +8,9 @@ use crate::rows::{AccountRow, MemberRoleRow, RoleRow};
 use crate::store_tx::{touched, StoreTx};
 use crate::tx::RoleTx;
 use async_trait::async_trait;
-use roster_domain::account::AppAccount;
+use roster_domain::account::{AccountId, AppAccount};
+use roster_domain::application::ApplicationId;
+use roster_domain::id::Id;
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::role::Role;
 use roster_domain::time::Millis;
@@ -69,14 +71,18 @@ impl<B: Backend> RoleTx for StoreTx<'_, B> {
         Ok(())
     }
 
-    async fn role(&mut self, application_id: &str, id: &str) -> Result<Option<Role>> {
+    async fn role(&mut self, application_id: &ApplicationId, id: &str) -> Result<Option<Role>> {
         let sql =
             format!("SELECT {ROLE_COLUMNS} FROM app_roles WHERE application_id = $1 AND id = $2");
         let row: Option<RoleRow> = self.fetch_optional(&sql, &[&application_id, &id]).await?;
         Ok(row.map(RoleRow::into_domain))
     }
 
-    async fn list_roles(&mut self, application_id: &str, page: PageRequest) -> Result<Page<Role>> {
+    async fn list_roles(
+        &mut self,
+        application_id: &ApplicationId,
+        page: PageRequest,
+    ) -> Result<Page<Role>> {
         let scope = Scope::new(List::Roles, &[application_id]);
         let rows: Page<RoleRow> = self
             .marked_page(ROLE_COLUMNS, "app_roles", &scope, page)
@@ -87,7 +93,7 @@ impl<B: Backend> RoleTx for StoreTx<'_, B> {
     async fn add_role_member(
         &mut self,
         role_id: &str,
-        account_id: &str,
+        account_id: &AccountId,
         at: Millis,
     ) -> Result<bool> {
         let rows = self
@@ -105,7 +111,7 @@ impl<B: Backend> RoleTx for StoreTx<'_, B> {
         Ok(rows == 1)
     }
 
-    async fn remove_role_member(&mut self, role_id: &str, account_id: &str) -> Result<bool> {
+    async fn remove_role_member(&mut self, role_id: &str, account_id: &AccountId) -> Result<bool> {
         let rows = self
             .execute(
                 "DELETE FROM app_role_members WHERE role_id = $1 AND account_id = $2",
@@ -132,7 +138,10 @@ impl<B: Backend> RoleTx for StoreTx<'_, B> {
         rows.try_map(AccountRow::into_domain)
     }
 
-    async fn roles_of_accounts(&mut self, account_ids: &[String]) -> Result<Vec<(String, Role)>> {
+    async fn roles_of_accounts(
+        &mut self,
+        account_ids: &[AccountId],
+    ) -> Result<Vec<(AccountId, Role)>> {
         if account_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -149,7 +158,7 @@ impl<B: Backend> RoleTx for StoreTx<'_, B> {
         let rows: Vec<MemberRoleRow> = self.fetch_all(&sql, &args).await?;
         Ok(rows
             .into_iter()
-            .map(|r| (r.account_id, r.role.into_domain()))
+            .map(|r| (Id::new(r.account_id), r.role.into_domain()))
             .collect())
     }
 }

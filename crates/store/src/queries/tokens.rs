@@ -5,7 +5,7 @@ use crate::rows::TokenRow;
 use crate::store_tx::{values_list, StoreTx};
 use crate::tx::TokenTx;
 use async_trait::async_trait;
-use roster_domain::application::{AccessToken, Application};
+use roster_domain::application::{AccessToken, Application, ApplicationId};
 use roster_domain::time::Millis;
 use roster_domain::Result;
 
@@ -60,7 +60,10 @@ impl<B: Backend> TokenTx for StoreTx<'_, B> {
             .await
     }
 
-    async fn delete_tokens_of_application(&mut self, application_id: &str) -> Result<u64> {
+    async fn delete_tokens_of_application(
+        &mut self,
+        application_id: &ApplicationId,
+    ) -> Result<u64> {
         self.execute(
             "DELETE FROM access_tokens WHERE application_id = $1",
             &[&application_id],

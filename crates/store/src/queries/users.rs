@@ -10,7 +10,7 @@ use crate::tx::UserTx;
 use async_trait::async_trait;
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::time::Millis;
-use roster_domain::user::{mobile_key, user_name_key, User};
+use roster_domain::user::{mobile_key, user_name_key, User, UserId};
 use roster_domain::{ErrorKind, Result};
 
 /// The columns of a user row that are computed from the user rather than stored in it: JSON
@@ -222,7 +222,7 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
         touched(rows, ErrorKind::UserNotFound)
     }
 
-    async fn delete_user(&mut self, id: &str) -> Result<()> {
+    async fn delete_user(&mut self, id: &UserId) -> Result<()> {
         let (org_id,): (Option<String>,) = self
             .fetch_optional_or(
                 "DELETE FROM users WHERE id = $1 RETURNING org_id",
@@ -235,7 +235,7 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
         Ok(())
     }
 
-    async fn user(&mut self, id: &str) -> Result<Option<User>> {
+    async fn user(&mut self, id: &UserId) -> Result<Option<User>> {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE id = $1{}",
             self.row_lock()
