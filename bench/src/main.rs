@@ -389,6 +389,7 @@ async fn store_limit(args: &Args) -> Result<()> {
             &roster_service::Caller::operator(),
             Some("bench-app".into()),
             vec![Permission::All],
+            None,
         )
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -7,6 +7,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use roster_domain::application::ApplicationId;
 use roster_domain::permission::Permission;
+use roster_domain::sso::{ClaimMapping, ClaimSource, Grant, SsoFields, SsoSettings};
 use roster_http::{ApplicationIdView, ApplicationList, ApplicationView, CredentialsView};
 use roster_service::{Caller, Service};
 
@@ -28,6 +29,26 @@ pub enum AppCommand {
         /// API permission; repeat for several.
         #[arg(long = "api-permission", required = true, value_parser = permission_codes())]
         api_permissions: Vec<String>,
+        /// Let users sign in to the application with this protocol (then --redirect-uri is
+        /// needed).
+        #[arg(long = "sso", value_parser = ["oauth2", "oidc"])]
+        sso: Option<String>,
+        #[command(flatten)]
+        sign_in: SignInArgs,
+    },
+    /// Show or change an application's sign-in settings: with no flags, prints them; flags
+    /// change only what they name (a repeated flag replaces that whole list). Prints the
+    /// settings now in force.
+    Sso {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// Application id.
+        application_id: ApplicationId,
+        /// oauth2 or oidc (needed the first time).
+        #[arg(long, value_parser = ["oauth2", "oidc"])]
+        protocol: Option<String>,
+        #[command(flatten)]
+        sign_in: SignInArgs,
     },
     /// List applications, oldest first; prints {"total","applications"}.
     List {
@@ -90,7 +111,8 @@ impl AppCommand {
             | Self::Disable { db, .. }
             | Self::Enable { db, .. }
             | Self::RotateSecret { db, .. }
-            | Self::SetPermissions { db, .. } => db,
+            | Self::SetPermissions { db, .. }
+            | Self::Sso { db, .. } => db,
         }
     }
 }
@@ -109,18 +131,51 @@ async fn execute(service: &Service, command: AppCommand) -> Result<()> {
         AppCommand::Create {
             name,
             api_permissions,
+            sso,
+            sign_in,
             ..
         } => {
+            let sso = match sso {
+                Some(protocol) => Some(sign_in.fields(Some(&protocol), None)?),
+                None if sign_in.is_empty() => None,
+                None => anyhow::bail!("sign-in flags need --sso oauth2|oidc"),
+            };
             let permissions = api_permissions
                 .iter()
                 .map(|c| Permission::parse(c))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(operator_error)?;
             let created = service
-                .create_application(&operator, Some(name), permissions)
+                .create_application(&operator, Some(name), permissions, sso)
                 .await
                 .map_err(operator_error)?;
             print_json(&CredentialsView::from(created))
+        }
+        AppCommand::Sso {
+            application_id,
+            protocol,
+            sign_in,
+            ..
+        } => {
+            let current = match service.show_sso(&operator, application_id.clone()).await {
+                Ok(settings) => Some(settings),
+                Err(e) if e.kind() == roster_domain::ErrorKind::SsoNotConfigured => None,
+                Err(e) => return Err(operator_error(e)),
+            };
+            if protocol.is_none() && sign_in.is_empty() {
+                return match current {
+                    Some(settings) => print_json(&settings),
+                    None => Err(operator_error(
+                        roster_domain::ErrorKind::SsoNotConfigured.into(),
+                    )),
+                };
+            }
+            let fields = sign_in.fields(protocol.as_deref(), current)?;
+            let settings = service
+                .set_sso(&operator, application_id, fields)
+                .await
+                .map_err(operator_error)?;
+            print_json(&settings)
         }
         AppCommand::List { offset, limit, .. } => {
             let page = roster_domain::page::PageRequest::new(Some(offset), Some(limit))
@@ -176,4 +231,118 @@ async fn set_disabled(
         .await
         .map_err(operator_error)?;
     print_json(&ApplicationIdView { application_id })
+}
+
+/// The sign-in settings flags of `app create` and `app sso`.
+#[derive(clap::Args, Debug, Default)]
+pub struct SignInArgs {
+    /// Where users may be sent back after signing in: a full URL (matched exactly) or an
+    /// origin such as https://app.example.com (any path on it); repeat for several.
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// Where users may be sent after logging out; repeat for several.
+    #[arg(long = "logout-url")]
+    logout_urls: Vec<String>,
+    /// A grant the application may use; repeat for several (default: authorization_code).
+    #[arg(long = "grant", value_parser = ["authorization_code", "implicit", "password", "client_credentials"])]
+    grants: Vec<String>,
+    /// Access-token lifetime in seconds (default 7200).
+    #[arg(long)]
+    access_token_ttl: Option<u32>,
+    /// Refresh-token lifetime in seconds; 0: no refresh tokens (the default).
+    #[arg(long)]
+    refresh_token_ttl: Option<u32>,
+    /// How id_tokens are signed (default RS256).
+    #[arg(long, value_parser = ["RS256", "RS384", "RS512"])]
+    id_token_alg: Option<String>,
+    /// A claim the application receives, NAME=SOURCE with SOURCE user:ATTRIBUTE,
+    /// account:ATTRIBUTE, roles or constant:VALUE (e.g. dept=user:extension.dept); repeat
+    /// for several.
+    #[arg(long = "claim")]
+    claims: Vec<String>,
+}
+
+impl SignInArgs {
+    fn is_empty(&self) -> bool {
+        self.redirect_uris.is_empty()
+            && self.logout_urls.is_empty()
+            && self.grants.is_empty()
+            && self.access_token_ttl.is_none()
+            && self.refresh_token_ttl.is_none()
+            && self.id_token_alg.is_none()
+            && self.claims.is_empty()
+    }
+
+    /// The settings these flags make from `current` (or the defaults), with `protocol`.
+    fn fields(self, protocol: Option<&str>, current: Option<SsoSettings>) -> Result<SsoFields> {
+        let mut fields = match current {
+            Some(s) => SsoFields {
+                protocol: Some(s.protocol),
+                redirect_uris: Some(s.redirect_uris),
+                logout_urls: Some(s.logout_urls),
+                grants: Some(s.grants),
+                access_token_ttl_secs: Some(s.access_token_ttl_secs),
+                refresh_token_ttl_secs: s.refresh_token_ttl_secs,
+                id_token_alg: Some(s.id_token_alg),
+                claims: Some(s.claims),
+            },
+            None => SsoFields::default(),
+        };
+        if let Some(protocol) = protocol {
+            fields.protocol = Some(parse("protocol", protocol.to_owned())?);
+        }
+        if !self.redirect_uris.is_empty() {
+            fields.redirect_uris = Some(self.redirect_uris);
+        }
+        if !self.logout_urls.is_empty() {
+            fields.logout_urls = Some(self.logout_urls);
+        }
+        if !self.grants.is_empty() {
+            let grants = self.grants.iter().map(|g| Grant::parse(g));
+            fields.grants = Some(grants.collect::<Result<_, _>>().map_err(operator_error)?);
+        }
+        if let Some(ttl) = self.access_token_ttl {
+            fields.access_token_ttl_secs = Some(ttl);
+        }
+        match self.refresh_token_ttl {
+            Some(0) => fields.refresh_token_ttl_secs = None,
+            Some(ttl) => fields.refresh_token_ttl_secs = Some(ttl),
+            None => {}
+        }
+        if let Some(alg) = self.id_token_alg {
+            fields.id_token_alg = Some(parse("id_token_alg", alg)?);
+        }
+        if !self.claims.is_empty() {
+            let claims = self.claims.iter().map(|c| claim(c));
+            fields.claims = Some(claims.collect::<Result<_>>()?);
+        }
+        Ok(fields)
+    }
+}
+
+/// A value of the settings' JSON named by its text (`oidc`, `RS384`).
+fn parse<T: serde::de::DeserializeOwned>(what: &str, text: String) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(text.clone()))
+        .map_err(|_| anyhow::anyhow!("{what} '{text}' is not known"))
+}
+
+/// `NAME=user:ATTR`, `NAME=account:ATTR`, `NAME=roles` or `NAME=constant:VALUE`.
+fn claim(text: &str) -> Result<ClaimMapping> {
+    let (name, source) = text
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("--claim {text}: write NAME=SOURCE"))?;
+    let source = match source.split_once(':') {
+        Some(("user", attr)) => ClaimSource::User(attr.to_owned()),
+        Some(("account", attr)) => ClaimSource::Account(attr.to_owned()),
+        Some(("constant", value)) => ClaimSource::Constant(value.to_owned()),
+        None if source == "roles" => ClaimSource::Roles,
+        _ => anyhow::bail!(
+            "--claim {text}: the source is user:ATTRIBUTE, account:ATTRIBUTE, roles or \
+             constant:VALUE"
+        ),
+    };
+    Ok(ClaimMapping {
+        claim: name.to_owned(),
+        source,
+    })
 }

@@ -53,6 +53,7 @@ catalog! {
     ApplicationDisabled => (400, "APP.0003", "Application disabled."),
     ClientIdExists => (400, "APP.0004", "Client ID already exists."),
     ApplicationNameExists => (400, "APP.0005", "Application name already exists."),
+    SsoNotConfigured => (404, "APP.0006", "The application has no sign-in settings."),
     // Users.
     UserNotFound => (400, "USER.0001", "User does not exist."),
     UserNameExists => (400, "USER.0002", "Username already exists."),

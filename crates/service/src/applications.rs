@@ -5,6 +5,7 @@ use roster_domain::application::ApplicationId;
 use roster_domain::application::{self, Application};
 use roster_domain::audit::SYSTEM_ACTOR;
 use roster_domain::permission::{Permission, Permissions};
+use roster_domain::sso::SsoFields;
 use roster_domain::time::Millis;
 use roster_domain::{secret, Error, Result};
 
@@ -43,9 +44,12 @@ impl Service {
         caller: &crate::Caller,
         name: Option<String>,
         permissions: Vec<Permission>,
+        sso: Option<SsoFields>,
     ) -> Result<NewCredentials> {
         caller.require(roster_domain::permission::Access::Admin)?;
         let name = application::validate_name(name)?;
+        // Checked before anything is written: the application and its settings land together.
+        let sso = sso.map(SsoFields::into_settings).transpose()?;
         if permissions.is_empty() {
             return Err(Error::invalid(
                 "at least one API permission is needed (for example all or user_all).",
@@ -69,6 +73,10 @@ impl Service {
             .write(move |tx| {
                 Box::pin(async move {
                     tx.insert_application(&app).await?;
+                    if let Some(settings) = &sso {
+                        tx.put_sso_settings(&app.id, settings, app.created_at)
+                            .await?;
+                    }
                     tx.insert_audit(&audit(
                         app.created_at,
                         &actor,

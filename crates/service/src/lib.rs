@@ -12,6 +12,7 @@ mod organizations;
 mod password;
 mod roles;
 mod secrets;
+mod sso;
 mod throttle;
 mod transfer;
 mod users;
@@ -25,7 +26,7 @@ pub use import::ImportLine;
 pub use password::Argon2Settings;
 pub use roster_store::WriteGate;
 pub use secrets::SecretKey;
-pub use transfer::{Record, RoleMember};
+pub use transfer::{ApplicationSso, Record, RoleMember};
 
 use roster_domain::audit::AuditRecord;
 use roster_domain::time::{Clock, Millis, SystemClock};

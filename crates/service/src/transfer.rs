@@ -8,9 +8,11 @@ use crate::{audit, Caller, Service};
 use roster_domain::account::AccountId;
 use roster_domain::account::AppAccount;
 use roster_domain::application::Application;
+use roster_domain::application::ApplicationId;
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::{Page, PageRequest, MAX_LIMIT};
 use roster_domain::role::Role;
+use roster_domain::sso::SsoSettings;
 use roster_domain::user::User;
 use roster_domain::{Error, ErrorKind, Result};
 use roster_store::prelude::*;
@@ -24,12 +26,20 @@ use tokio::sync::mpsc;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Record {
     Application(Application),
+    /// An application's sign-in settings (after its application).
+    Sso(ApplicationSso),
     Organization(Organization),
     User(Box<User>),
     AppOrganization(AppOrganization),
     Role(Role),
     Account(AppAccount),
     RoleMember(RoleMember),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationSso {
+    pub application_id: ApplicationId,
+    pub settings: SsoSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +98,14 @@ async fn export_into(tx: &mut dyn Tx, out: &mpsc::Sender<Record>) -> Result<u64>
     for app in &applications {
         send(out, Record::Application(app.clone())).await?;
         count += 1;
+        if let Some(settings) = tx.sso_settings(&app.id).await? {
+            let sso = ApplicationSso {
+                application_id: app.id.clone(),
+                settings,
+            };
+            send(out, Record::Sso(sso)).await?;
+            count += 1;
+        }
     }
     let mut organizations = Vec::new();
     for n in 0.. {
@@ -224,6 +242,12 @@ impl Service {
                         }
                         let done = match record {
                             Record::Application(app) => tx.insert_application(&app).await,
+                            Record::Sso(sso) => {
+                                sso.settings.validate()?;
+                                let at = clock.now();
+                                tx.put_sso_settings(&sso.application_id, &sso.settings, at)
+                                    .await
+                            }
                             Record::Organization(org) => tx.insert_organization(&org).await,
                             Record::User(user) => {
                                 users.push(*user);

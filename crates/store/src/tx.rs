@@ -8,6 +8,7 @@ use roster_domain::audit::{AuditEntry, AuditFilter, AuditRecord};
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::role::Role;
+use roster_domain::sso::SsoSettings;
 use roster_domain::time::Millis;
 use roster_domain::user::{User, UserId};
 use roster_domain::Result;
@@ -202,6 +203,20 @@ pub trait AuditTx: Send {
     async fn delete_audit_before(&mut self, at: Millis, limit: i64) -> Result<u64>;
 }
 
+/// Applications' sign-in settings.
+#[async_trait]
+pub trait SsoTx: Send {
+    async fn sso_settings(&mut self, application_id: &ApplicationId)
+        -> Result<Option<SsoSettings>>;
+    /// Creates or replaces the application's settings.
+    async fn put_sso_settings(
+        &mut self,
+        application_id: &ApplicationId,
+        settings: &SsoSettings,
+        at: Millis,
+    ) -> Result<()>;
+}
+
 /// The store's own upkeep.
 #[async_trait]
 pub trait MaintenanceTx: Send {
@@ -224,6 +239,7 @@ pub trait Tx:
     + AccountTx
     + RoleTx
     + AuditTx
+    + SsoTx
     + MaintenanceTx
 {
 }
@@ -237,6 +253,7 @@ impl<T> Tx for T where
         + AccountTx
         + RoleTx
         + AuditTx
+        + SsoTx
         + MaintenanceTx
 {
 }

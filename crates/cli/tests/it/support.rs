@@ -292,8 +292,14 @@ impl Server {
         db
     }
 
+    /// A management path (`/users`) under `/api/v2/tenant`; Roster's own paths
+    /// (`/roster/v1/…`) and the sign-in paths (`/api/v1/…`) as they are.
     pub fn url(&self, path: &str) -> String {
-        format!("{}/api/v2/tenant{}", self.base, path)
+        if path.starts_with("/roster/") || path.starts_with("/api/v1/") {
+            format!("{}{}", self.base, path)
+        } else {
+            format!("{}/api/v2/tenant{}", self.base, path)
+        }
     }
 
     /// Raw token call with form fields.

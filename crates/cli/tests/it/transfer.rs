@@ -75,6 +75,12 @@ async fn fill(server: &mut Server) -> AppCreds {
             json!({"role_id": role, "account_Ids": [acc1]}),
         )
         .await;
+    let sso = json!({"protocol": "oidc", "redirect_uris": ["https://crm.example.com/cb"],
+        "claims": [{"claim": "roles", "source": {"type": "roles"}}]});
+    let (status, _) = server
+        .put(&token, &format!("/roster/v1/applications/{a}/sso"), sso)
+        .await;
+    assert_eq!(status, 200);
     let _ = z;
     app
 }
@@ -110,6 +116,7 @@ async fn round_trip(to: Backend) {
         .collect();
     for kind in [
         "application",
+        "sso",
         "organization",
         "user",
         "app_organization",

@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use roster_domain::permission::Permission;
+use roster_domain::sso::SsoFields;
 use roster_domain::Result as DomainResult;
 use roster_service::Service;
 use serde::Deserialize;
@@ -33,6 +34,8 @@ pub fn router() -> OpenApiRouter<Service> {
 struct ApplicationFields {
     name: Option<String>,
     api_permissions: Option<Vec<String>>,
+    /// Sign-in settings to register with the application (as `PUT …/sso` takes them).
+    sso: Option<SsoFields>,
 }
 
 fn parse_codes(codes: Option<Vec<String>>) -> DomainResult<Vec<Permission>> {
@@ -60,7 +63,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<CredentialsView>), ApiError> {
     let permissions = parse_codes(fields.api_permissions)?;
     let created = service
-        .create_application(&caller, fields.name, permissions)
+        .create_application(&caller, fields.name, permissions, fields.sso)
         .await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }

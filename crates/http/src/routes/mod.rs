@@ -6,6 +6,7 @@ mod app_orgs;
 mod health;
 mod organizations;
 mod roles;
+mod sso_settings;
 mod token;
 mod users;
 
@@ -16,6 +17,7 @@ pub fn router() -> OpenApiRouter<Service> {
     OpenApiRouter::new()
         .merge(health::router())
         .merge(admin::router())
+        .merge(sso_settings::router())
         .nest(
             "/api/v2/tenant",
             OpenApiRouter::new()

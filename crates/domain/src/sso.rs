@@ -1,0 +1,510 @@
+//! An application's sign-in settings: how its users sign in to it through Roster (OAuth 2.0
+//! or OpenID Connect), where Roster may send them back, which grants it may use, how long its
+//! tokens live and which claims it receives. The defaults are the reference's: authorization
+//! code on, implicit, password and client credentials off, access tokens for 7,200 s, no
+//! refresh tokens until a lifetime is set, id_tokens signed with RS256.
+
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Most redirect URIs (and, separately, logout URLs) an application may register.
+pub const MAX_URLS: usize = 20;
+/// Longest URL accepted.
+pub const MAX_URL_CHARS: usize = 2000;
+/// Most attribute mappings of one application.
+pub const MAX_CLAIMS: usize = 50;
+/// Access tokens live between a minute and a day.
+pub const ACCESS_TOKEN_TTL_SECS: std::ops::RangeInclusive<u32> = 60..=86_400;
+/// Refresh tokens live between a minute and a year.
+pub const REFRESH_TOKEN_TTL_SECS: std::ops::RangeInclusive<u32> = 60..=31_536_000;
+/// The reference's default access-token lifetime.
+pub const DEFAULT_ACCESS_TOKEN_TTL_SECS: u32 = 7200;
+
+/// Claims Roster sets itself; a mapping may not name them.
+const RESERVED_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "azp",
+    "id",
+    "userName",
+];
+
+/// The protocol the application signs users in with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// OAuth 2.0: access tokens and userinfo (scope `get_user_info`).
+    Oauth2,
+    /// OpenID Connect: OAuth 2.0 plus signed id_tokens (scope `openid`).
+    Oidc,
+}
+
+/// The OAuth 2.0 grants an application may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    AuthorizationCode,
+    Implicit,
+    Password,
+    ClientCredentials,
+}
+
+impl Grant {
+    pub const ALL: [Grant; 4] = [
+        Grant::AuthorizationCode,
+        Grant::Implicit,
+        Grant::Password,
+        Grant::ClientCredentials,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode => "authorization_code",
+            Grant::Implicit => "implicit",
+            Grant::Password => "password",
+            Grant::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        Grant::ALL
+            .into_iter()
+            .find(|g| g.as_str() == text)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "grant '{text}' is none of authorization_code, implicit, password, \
+                     client_credentials."
+                ))
+            })
+    }
+}
+
+/// How id_tokens are signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum IdTokenAlg {
+    #[default]
+    RS256,
+    RS384,
+    RS512,
+}
+
+/// Where a mapped claim takes its value from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum ClaimSource {
+    /// An attribute of the user: a field such as `email` or `employee_id`, or
+    /// `extension.<key>`.
+    User(String),
+    /// An attribute of the user's account in the application: `account_name`, `name`, or
+    /// `extension.<key>`.
+    Account(String),
+    /// The codes of the roles the account holds, as a list.
+    Roles,
+    /// A fixed value.
+    Constant(String),
+}
+
+/// The user attributes a claim may name (besides `extension.<key>`).
+pub const USER_ATTRIBUTES: &[&str] = &[
+    "user_name",
+    "name",
+    "email",
+    "mobile",
+    "employee_id",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "org_id",
+    "gender",
+    "birthday",
+    "nick_name",
+    "identity_type",
+    "identity_number",
+    "area",
+    "city",
+    "manager_id",
+    "user_type",
+    "hire_date",
+    "work_place",
+];
+
+/// The account attributes a claim may name (besides `extension.<key>`).
+pub const ACCOUNT_ATTRIBUTES: &[&str] = &["account_name", "name", "account_type", "org_id"];
+
+impl ClaimSource {
+    fn validate(&self) -> Result<()> {
+        let known = |attr: &str, names: &[&str], whose: &str| {
+            let extension = attr
+                .strip_prefix("extension.")
+                .is_some_and(|key| !key.is_empty() && key.len() <= 64);
+            if names.contains(&attr) || extension {
+                Ok(())
+            } else {
+                Err(Error::invalid(format!(
+                    "'{attr}' is no {whose} attribute: one of {} or extension.<key>.",
+                    names.join(", ")
+                )))
+            }
+        };
+        match self {
+            ClaimSource::User(attr) => known(attr, USER_ATTRIBUTES, "user"),
+            ClaimSource::Account(attr) => known(attr, ACCOUNT_ATTRIBUTES, "account"),
+            ClaimSource::Roles => Ok(()),
+            ClaimSource::Constant(value) if value.chars().count() > 1000 => Err(Error::invalid(
+                "a constant claim value has at most 1000 characters.",
+            )),
+            ClaimSource::Constant(_) => Ok(()),
+        }
+    }
+}
+
+/// One claim an application receives in userinfo and the id_token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClaimMapping {
+    /// The claim's name as the application reads it.
+    pub claim: String,
+    pub source: ClaimSource,
+}
+
+/// An application's sign-in settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SsoSettings {
+    pub protocol: Protocol,
+    /// Where users may be sent back after signing in: a full URL, matched exactly, or an
+    /// origin (`https://app.example.com`), which admits any path on that scheme, host and port.
+    pub redirect_uris: Vec<String>,
+    /// Where `GET /api/v1/logout` may send users afterwards (matched as redirect URIs are).
+    pub logout_urls: Vec<String>,
+    /// The grants the application may use.
+    pub grants: Vec<Grant>,
+    /// Access-token lifetime, seconds.
+    pub access_token_ttl_secs: u32,
+    /// Refresh-token lifetime, seconds; none: no refresh tokens are issued.
+    pub refresh_token_ttl_secs: Option<u32>,
+    pub id_token_alg: IdTokenAlg,
+    /// Claims added to userinfo and the id_token.
+    pub claims: Vec<ClaimMapping>,
+}
+
+/// Body of `PUT /roster/v1/applications/{id}/sso`: absent fields take the defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SsoFields {
+    pub protocol: Option<Protocol>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub logout_urls: Option<Vec<String>>,
+    /// Default: `["authorization_code"]`.
+    pub grants: Option<Vec<Grant>>,
+    /// Default: 7200.
+    pub access_token_ttl_secs: Option<u32>,
+    pub refresh_token_ttl_secs: Option<u32>,
+    /// Default: RS256.
+    pub id_token_alg: Option<IdTokenAlg>,
+    pub claims: Option<Vec<ClaimMapping>>,
+}
+
+impl SsoFields {
+    /// The settings these fields describe, checked.
+    pub fn into_settings(self) -> Result<SsoSettings> {
+        let protocol = self
+            .protocol
+            .ok_or_else(|| Error::invalid("protocol is required: oauth2 or oidc."))?;
+        let mut grants = self
+            .grants
+            .unwrap_or_else(|| vec![Grant::AuthorizationCode]);
+        grants.sort();
+        grants.dedup();
+        let settings = SsoSettings {
+            protocol,
+            redirect_uris: self.redirect_uris.unwrap_or_default(),
+            logout_urls: self.logout_urls.unwrap_or_default(),
+            grants,
+            access_token_ttl_secs: self
+                .access_token_ttl_secs
+                .unwrap_or(DEFAULT_ACCESS_TOKEN_TTL_SECS),
+            refresh_token_ttl_secs: self.refresh_token_ttl_secs,
+            id_token_alg: self.id_token_alg.unwrap_or_default(),
+            claims: self.claims.unwrap_or_default(),
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+}
+
+/// A registered URL, checked: an absolute http(s) URL without a fragment (RFC 6749 §3.1.2)
+/// or user information.
+fn registered_url(field: &str, text: &str) -> Result<Url> {
+    if text.len() > MAX_URL_CHARS {
+        return Err(Error::invalid(format!(
+            "{field}: a URL has at most {MAX_URL_CHARS} characters."
+        )));
+    }
+    let url = Url::parse(text)
+        .map_err(|e| Error::invalid(format!("{field}: '{text}' is not an absolute URL ({e}).")))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(Error::invalid(format!(
+            "{field}: '{text}' must be an http or https URL with a host."
+        )));
+    }
+    if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid(format!(
+            "{field}: '{text}' may have neither a fragment nor user information."
+        )));
+    }
+    Ok(url)
+}
+
+/// Whether a registered entry is an origin only (no path beyond `/`, no query).
+fn is_origin(url: &Url) -> bool {
+    url.path() == "/" && url.query().is_none()
+}
+
+/// Whether `candidate` is admitted by the registered `entries`: equal to a full URL entry, or
+/// on the scheme, host and port of an origin entry (the reference's "the registered URL or
+/// its domain"). Subdomains are not admitted: `https://example.com` does not admit
+/// `https://evil.example.com`.
+pub fn url_admitted(entries: &[String], candidate: &str) -> bool {
+    let Ok(candidate) = Url::parse(candidate) else {
+        return false;
+    };
+    if candidate.fragment().is_some() || !candidate.username().is_empty() {
+        return false;
+    }
+    entries
+        .iter()
+        .filter_map(|e| Url::parse(e).ok())
+        .any(|entry| {
+            if is_origin(&entry) {
+                entry.origin() == candidate.origin()
+            } else {
+                entry == candidate
+            }
+        })
+}
+
+impl SsoSettings {
+    /// Checks every field (the fields' own rules and the sizes of lists).
+    pub fn validate(&self) -> Result<()> {
+        if self.redirect_uris.is_empty() {
+            return Err(Error::invalid(
+                "redirect_uris: register at least one URL users may be sent back to.",
+            ));
+        }
+        for (field, list) in [
+            ("redirect_uris", &self.redirect_uris),
+            ("logout_urls", &self.logout_urls),
+        ] {
+            if list.len() > MAX_URLS {
+                return Err(Error::invalid(format!("{field}: at most {MAX_URLS} URLs.")));
+            }
+            for text in list {
+                registered_url(field, text)?;
+            }
+        }
+        if self.grants.is_empty() {
+            return Err(Error::invalid("grants: turn on at least one grant."));
+        }
+        if self.grants.contains(&Grant::Implicit) && self.protocol != Protocol::Oidc {
+            return Err(Error::invalid(
+                "grants: the implicit grant is offered to OpenID Connect applications only.",
+            ));
+        }
+        if !ACCESS_TOKEN_TTL_SECS.contains(&self.access_token_ttl_secs) {
+            return Err(Error::invalid(
+                "access_token_ttl_secs is from 60 to 86400 seconds.",
+            ));
+        }
+        if let Some(ttl) = self.refresh_token_ttl_secs {
+            if !REFRESH_TOKEN_TTL_SECS.contains(&ttl) {
+                return Err(Error::invalid(
+                    "refresh_token_ttl_secs is from 60 to 31536000 seconds.",
+                ));
+            }
+        }
+        if self.claims.len() > MAX_CLAIMS {
+            return Err(Error::invalid(format!(
+                "claims: at most {MAX_CLAIMS} mappings."
+            )));
+        }
+        let mut names = std::collections::HashSet::new();
+        for mapping in &self.claims {
+            let name = mapping.claim.as_str();
+            let well_formed = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
+            if !well_formed {
+                return Err(Error::invalid(format!(
+                    "claims: '{name}' is no claim name (1 to 64 letters, digits, _ - . :)."
+                )));
+            }
+            if RESERVED_CLAIMS.contains(&name) {
+                return Err(Error::invalid(format!(
+                    "claims: Roster sets '{name}' itself."
+                )));
+            }
+            if !names.insert(name) {
+                return Err(Error::invalid(format!("claims: '{name}' is mapped twice.")));
+            }
+            mapping.source.validate()?;
+        }
+        Ok(())
+    }
+
+    pub fn allows_grant(&self, grant: Grant) -> bool {
+        self.grants.contains(&grant)
+    }
+
+    /// Whether users may be sent back to `uri` after signing in.
+    pub fn allows_redirect(&self, uri: &str) -> bool {
+        url_admitted(&self.redirect_uris, uri)
+    }
+
+    /// Whether users may be sent to `url` after logging out.
+    pub fn allows_logout_url(&self, url: &str) -> bool {
+        url_admitted(&self.logout_urls, url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(redirects: &[&str]) -> SsoFields {
+        SsoFields {
+            protocol: Some(Protocol::Oidc),
+            redirect_uris: Some(redirects.iter().map(|s| (*s).to_owned()).collect()),
+            ..SsoFields::default()
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_references() {
+        let s = fields(&["https://app.example.com/cb"])
+            .into_settings()
+            .unwrap();
+        assert_eq!(s.grants, vec![Grant::AuthorizationCode]);
+        assert_eq!(s.access_token_ttl_secs, 7200);
+        assert_eq!(s.refresh_token_ttl_secs, None);
+        assert_eq!(s.id_token_alg, IdTokenAlg::RS256);
+    }
+
+    #[test]
+    fn a_full_url_matches_exactly_and_an_origin_any_path_on_it() {
+        let entries = vec![
+            "https://app.example.com/callback".to_owned(),
+            "https://other.example.com".to_owned(),
+        ];
+        assert!(url_admitted(&entries, "https://app.example.com/callback"));
+        assert!(!url_admitted(
+            &entries,
+            "https://app.example.com/callback/x"
+        ));
+        assert!(!url_admitted(&entries, "https://app.example.com/callbackx"));
+        assert!(!url_admitted(&entries, "https://app.example.com/"));
+        assert!(url_admitted(
+            &entries,
+            "https://other.example.com/any/path?x=1"
+        ));
+        assert!(url_admitted(&entries, "https://other.example.com"));
+        // Not another scheme, port or host, not a subdomain, no smuggled user information.
+        assert!(!url_admitted(&entries, "http://other.example.com/"));
+        assert!(!url_admitted(&entries, "https://other.example.com:8443/"));
+        assert!(!url_admitted(&entries, "https://evil.other.example.com/"));
+        assert!(!url_admitted(
+            &entries,
+            "https://other.example.com.evil.io/"
+        ));
+        assert!(!url_admitted(
+            &entries,
+            "https://other.example.com@evil.io/"
+        ));
+        assert!(!url_admitted(
+            &entries,
+            "https://app.example.com/callback#frag"
+        ));
+        assert!(!url_admitted(&entries, "//other.example.com/"));
+        assert!(!url_admitted(&entries, "javascript:alert(1)"));
+    }
+
+    #[test]
+    fn registered_urls_must_be_absolute_http_without_fragment() {
+        for bad in [
+            "/relative",
+            "javascript:alert(1)",
+            "https://a.example.com/cb#x",
+            "https://user:pw@a.example.com/",
+            "ftp://a.example.com/",
+            "",
+        ] {
+            assert!(fields(&[bad]).into_settings().is_err(), "{bad}");
+        }
+        assert!(
+            fields(&[]).into_settings().is_err(),
+            "at least one redirect URI"
+        );
+        assert!(fields(&["http://localhost:8080/cb"])
+            .into_settings()
+            .is_ok());
+    }
+
+    #[test]
+    fn claims_are_named_once_from_known_sources() {
+        let with = |claims: Vec<ClaimMapping>| {
+            let mut f = fields(&["https://a.example.com/"]);
+            f.claims = Some(claims);
+            f.into_settings()
+        };
+        let claim = |name: &str, source: ClaimSource| ClaimMapping {
+            claim: name.to_owned(),
+            source,
+        };
+        assert!(with(vec![
+            claim("department", ClaimSource::User("extension.dept".into())),
+            claim("login", ClaimSource::Account("account_name".into())),
+            claim("roles", ClaimSource::Roles),
+            claim("tenant", ClaimSource::Constant("acme".into())),
+        ])
+        .is_ok());
+        assert!(with(vec![claim("sub", ClaimSource::Roles)]).is_err());
+        assert!(with(vec![claim("x", ClaimSource::User("password_hash".into()))]).is_err());
+        assert!(with(vec![
+            claim("x", ClaimSource::Roles),
+            claim("x", ClaimSource::Roles)
+        ])
+        .is_err());
+        assert!(with(vec![claim("bad name", ClaimSource::Roles)]).is_err());
+    }
+
+    #[test]
+    fn implicit_is_for_oidc_and_lifetimes_are_bounded() {
+        let mut f = fields(&["https://a.example.com/"]);
+        f.protocol = Some(Protocol::Oauth2);
+        f.grants = Some(vec![Grant::Implicit]);
+        assert!(f.clone().into_settings().is_err());
+        f.protocol = Some(Protocol::Oidc);
+        assert!(f.clone().into_settings().is_ok());
+        f.access_token_ttl_secs = Some(10);
+        assert!(f.clone().into_settings().is_err());
+        f.access_token_ttl_secs = None;
+        f.refresh_token_ttl_secs = Some(31_536_001);
+        assert!(f.into_settings().is_err());
+    }
+}
