@@ -63,6 +63,9 @@ enum Command {
     /// Read the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The RSA keys that sign id_tokens (generated at the first start).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Re-seal every account password from the key in ROSTER_SECRET_KEY_OLD (or
     /// ROSTER_SECRET_KEY_OLD_FILE) to the one in ROSTER_SECRET_KEY (or ROSTER_SECRET_KEY_FILE),
     /// in one transaction. Prints {"resealed": N}.
@@ -198,6 +201,7 @@ where
             }
             Command::Export { db } => transfer::export(db).await,
             Command::RotateSecretKey { db } => rotate_secret_key(db).await,
+            Command::Keys(command) => keys(command).await,
             Command::Audit(AuditCommand::Trim { db, retention_days }) => {
                 trim_audit(db, retention_days).await
             }
@@ -272,7 +276,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
         (None, None) => anyhow::bail!(
             "set ROSTER_SECRET_KEY (or ROSTER_SECRET_KEY_FILE): 64 hex digits, the same on every node; \
-             it seals application-account passwords"
+             it seals application-account passwords and id_token signing keys"
         ),
     };
     let mut settings = config.service.clone();
@@ -290,6 +294,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .map_err(operator_error)
             .context("creating the bootstrap application")?;
         tracing::info!(client_id = %client_id, created, "bootstrap application");
+    }
+
+    // Sign-in needs a key to sign id_tokens with: the first node to start makes it.
+    let generated = service
+        .ensure_signing_key()
+        .await
+        .map_err(operator_error)
+        .context("making sure a signing key exists")?;
+    if generated {
+        tracing::info!("generated the RSA key that signs id_tokens");
     }
 
     let mut config = config;
@@ -553,6 +567,77 @@ async fn rotate_secret_key(db: DatabaseArgs) -> Result<()> {
     store.close().await;
     let resealed = resealed.map_err(operator_error)?;
     print_json(&serde_json::json!({ "resealed": resealed }))
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// List the signing keys, newest first: {"keys": [{"kid","created_at","retired_at",
+    /// "active","published"}]}.
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Generate a new signing key, which signs from now on; the previous one stays in the key
+    /// set until the tokens it signed have expired (a day). Needs the secret key
+    /// (ROSTER_SECRET_KEY, or the key file beside an embedded database). Prints {"kid"}.
+    Rotate {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+async fn keys(command: KeysCommand) -> Result<()> {
+    let operator = roster_service::Caller::operator();
+    match command {
+        KeysCommand::List { db } => {
+            let (store, service) =
+                open_for_command(&db, roster_service::Settings::default()).await?;
+            let listed = service.signing_keys(&operator).await;
+            store.close().await;
+            let now = roster_domain::time::now_millis();
+            let keys: Vec<serde_json::Value> = listed
+                .map_err(operator_error)?
+                .iter()
+                .map(|k| {
+                    serde_json::json!({
+                        "kid": k.kid(),
+                        "created_at": roster_domain::time::format_millis(k.created_at),
+                        "retired_at": k.retired_at.map(roster_domain::time::format_millis),
+                        "active": k.is_active(),
+                        "published": k.is_published(now),
+                    })
+                })
+                .collect();
+            print_json(&serde_json::json!({ "keys": keys }))
+        }
+        KeysCommand::Rotate { db } => {
+            let file = config::read_file_config(db.config.as_deref())?;
+            let url = config::database_url(&db, &file);
+            let key_hex = match config::secret_from_env("ROSTER_SECRET_KEY")? {
+                Some(key) => key.expose().to_owned(),
+                None => match config::key_file_for(&url).filter(|path| path.exists()) {
+                    Some(path) => config::key_from_file(&path)?,
+                    None => anyhow::bail!(
+                        "set ROSTER_SECRET_KEY (or ROSTER_SECRET_KEY_FILE), the key the servers \
+                         use: signing keys are sealed with it"
+                    ),
+                },
+            };
+            let settings = roster_service::Settings {
+                secret_key: Some(
+                    roster_service::SecretKey::from_hex(&key_hex)
+                        .map_err(operator_error)
+                        .context("the secret key")?,
+                ),
+                ..roster_service::Settings::default()
+            };
+            let (store, service) = open_for_command(&db, settings).await?;
+            let rotated = service.rotate_signing_key(&operator).await;
+            store.close().await;
+            let key = rotated.map_err(operator_error)?;
+            print_json(&serde_json::json!({ "kid": key.kid() }))
+        }
+    }
 }
 
 async fn reindex(db: DatabaseArgs) -> Result<()> {

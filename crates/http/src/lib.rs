@@ -6,6 +6,7 @@ mod client_auth;
 mod error;
 mod extract;
 mod metrics;
+mod oauth_error;
 mod params;
 mod request_log;
 mod routes;

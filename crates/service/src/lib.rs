@@ -6,6 +6,7 @@ mod app_orgs;
 mod applications;
 mod auth;
 mod import;
+mod keys;
 mod lookups;
 mod maintenance;
 mod organizations;

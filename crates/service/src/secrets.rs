@@ -98,9 +98,9 @@ impl Sealer {
 }
 
 impl crate::Service {
-    /// Re-seals every stored account password from `old` to `new` in one transaction: all
-    /// or nothing. Passwords already under `new` are left as they are. Returns how many were
-    /// re-sealed.
+    /// Re-seals every stored account password and signing key from `old` to `new` in one
+    /// transaction: all or nothing. Secrets already under `new` are left as they are. Returns
+    /// how many were re-sealed.
     pub async fn reseal_account_passwords(&self, old: &SecretKey, new: &SecretKey) -> Result<u64> {
         let (opener, sealer, new_id) = (Sealer::new(old), Sealer::new(new), new.id());
         let clock = self.clock();
@@ -118,6 +118,21 @@ impl crate::Service {
                             ))
                         })?;
                         tx.set_sealed_account_password(&id, &sealer.seal(&plain)?).await?;
+                        count += 1;
+                    }
+                    // The private halves of the signing keys are sealed the same way.
+                    for key in tx.signing_keys().await? {
+                        if key.sealed_private_key.starts_with(&format!("v1:{new_id}:")) {
+                            continue;
+                        }
+                        let plain = opener.open(&key.sealed_private_key).map_err(|_| {
+                            Error::invalid(format!(
+                                "signing key {}: it is not sealed with the old key; nothing was changed.",
+                                key.kid()
+                            ))
+                        })?;
+                        tx.set_sealed_signing_key(key.kid(), &sealer.seal(&plain)?)
+                            .await?;
                         count += 1;
                     }
                     let now = clock.now();

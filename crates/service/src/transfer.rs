@@ -12,6 +12,7 @@ use roster_domain::application::ApplicationId;
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::{Page, PageRequest, MAX_LIMIT};
 use roster_domain::role::Role;
+use roster_domain::signing::SigningKey;
 use roster_domain::sso::SsoSettings;
 use roster_domain::user::User;
 use roster_domain::{Error, ErrorKind, Result};
@@ -28,6 +29,8 @@ pub enum Record {
     Application(Application),
     /// An application's sign-in settings (after its application).
     Sso(ApplicationSso),
+    /// A key that signs (or signed) id_tokens, its private half sealed with the secret key.
+    SigningKey(SigningKey),
     Organization(Organization),
     User(Box<User>),
     AppOrganization(AppOrganization),
@@ -106,6 +109,10 @@ async fn export_into(tx: &mut dyn Tx, out: &mpsc::Sender<Record>) -> Result<u64>
             send(out, Record::Sso(sso)).await?;
             count += 1;
         }
+    }
+    for key in tx.signing_keys().await?.into_iter().rev() {
+        send(out, Record::SigningKey(key)).await?;
+        count += 1;
     }
     let mut organizations = Vec::new();
     for n in 0.. {
@@ -242,6 +249,7 @@ impl Service {
                         }
                         let done = match record {
                             Record::Application(app) => tx.insert_application(&app).await,
+                            Record::SigningKey(key) => tx.insert_signing_key(&key).await,
                             Record::Sso(sso) => {
                                 sso.settings.validate()?;
                                 let at = clock.now();

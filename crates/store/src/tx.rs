@@ -8,6 +8,7 @@ use roster_domain::audit::{AuditEntry, AuditFilter, AuditRecord};
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::role::Role;
+use roster_domain::signing::SigningKey;
 use roster_domain::sso::SsoSettings;
 use roster_domain::time::Millis;
 use roster_domain::user::{User, UserId};
@@ -53,6 +54,7 @@ pub enum OrgScope {
 pub enum LockKey {
     OrganizationTree = 1,
     AppOrganizationTree = 2,
+    SigningKeys = 3,
 }
 
 #[async_trait]
@@ -217,6 +219,20 @@ pub trait SsoTx: Send {
     ) -> Result<()>;
 }
 
+/// The keys that sign id_tokens.
+#[async_trait]
+pub trait SigningKeyTx: Send {
+    /// Every stored key, newest first.
+    async fn signing_keys(&mut self) -> Result<Vec<SigningKey>>;
+    async fn insert_signing_key(&mut self, key: &SigningKey) -> Result<()>;
+    /// Replaces a key's sealed private key (after the secret key changed).
+    async fn set_sealed_signing_key(&mut self, kid: &str, sealed: &str) -> Result<()>;
+    /// Retires the active keys at `at`; says how many there were.
+    async fn retire_signing_keys(&mut self, at: Millis) -> Result<u64>;
+    /// Deletes keys retired before `at`; says how many.
+    async fn delete_signing_keys_retired_before(&mut self, at: Millis) -> Result<u64>;
+}
+
 /// The store's own upkeep.
 #[async_trait]
 pub trait MaintenanceTx: Send {
@@ -240,6 +256,7 @@ pub trait Tx:
     + RoleTx
     + AuditTx
     + SsoTx
+    + SigningKeyTx
     + MaintenanceTx
 {
 }
@@ -254,6 +271,7 @@ impl<T> Tx for T where
         + RoleTx
         + AuditTx
         + SsoTx
+        + SigningKeyTx
         + MaintenanceTx
 {
 }

@@ -35,6 +35,7 @@ mod request_logs;
 mod revocation;
 mod roles;
 mod security;
+mod signing_keys;
 mod sso_settings;
 mod sync;
 mod token;

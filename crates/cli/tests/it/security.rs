@@ -232,6 +232,8 @@ async fn the_secret_key_rotates(backend: Backend) {
         db.strings(sql).await.remove(0)
     }
     let before = stored_in(&server.db, &sql).await;
+    let key_sql = "SELECT private_key FROM signing_keys";
+    let key_before = stored_in(&server.db, key_sql).await;
     let db = server.stop().await;
     let new_key = "ff".repeat(32);
     let rotate = |old: &str| {
@@ -253,10 +255,14 @@ async fn the_secret_key_rotates(backend: Backend) {
     );
     assert_eq!(
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
-        json!({"resealed": 1})
+        json!({"resealed": 2}),
+        "the account password and the signing key"
     );
     let after = stored_in(&db, &sql).await;
     assert!(after.starts_with("v1:") && after != before && !after.contains("Acc0unt"));
+    let key_after = stored_in(&db, key_sql).await;
+    assert!(key_after.starts_with("v1:") && key_after != key_before);
+    assert!(!key_after.contains("PRIVATE KEY"));
     assert_eq!(
         serde_json::from_slice::<serde_json::Value>(&rotate(TEST_SECRET_KEY).await.unwrap().stdout)
             .unwrap(),

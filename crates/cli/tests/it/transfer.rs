@@ -117,6 +117,7 @@ async fn round_trip(to: Backend) {
     for kind in [
         "application",
         "sso",
+        "signing_key",
         "organization",
         "user",
         "app_organization",

@@ -4,6 +4,7 @@ mod accounts;
 mod admin;
 mod app_orgs;
 mod health;
+mod oauth2;
 mod organizations;
 mod roles;
 mod sso_settings;
@@ -18,6 +19,7 @@ pub fn router() -> OpenApiRouter<Service> {
         .merge(health::router())
         .merge(admin::router())
         .merge(sso_settings::router())
+        .merge(oauth2::router())
         .nest(
             "/api/v2/tenant",
             OpenApiRouter::new()

@@ -2,7 +2,7 @@
 //! callers with the `all` permission. The reference sets these in its admin console.
 
 use crate::auth::Authenticated;
-use crate::error::{ApiError, ErrorResponses};
+use crate::error::{ApiError, ErrorBody, ErrorResponses};
 use crate::extract::{JsonBody, PathIds};
 use crate::params::AppPath;
 use axum::extract::State;
@@ -23,7 +23,11 @@ pub fn router() -> OpenApiRouter<Service> {
     operation_id = "ShowApplicationSso",
     tag = "roster extension: applications",
     params(AppPath),
-    responses((status = 200, description = "Success.", body = SsoSettings), ErrorResponses),
+    responses(
+        (status = 200, description = "Success.", body = SsoSettings),
+        (status = 404, description = "APP.0006: no sign-in settings are set.", body = ErrorBody),
+        ErrorResponses
+    ),
     security(("bearer" = []))
 )]
 async fn show(

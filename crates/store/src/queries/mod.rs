@@ -9,6 +9,7 @@ mod audit;
 mod maintenance;
 mod organizations;
 mod roles;
+mod signing_keys;
 mod sso;
 mod tokens;
 mod users;

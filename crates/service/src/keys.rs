@@ -1,0 +1,173 @@
+//! The RSA keys that sign id_tokens: generated at the first start, rotated on demand, the same
+//! on every node because they live in the store (the private half sealed with the secret key).
+
+use crate::{audit, secrets::Sealer, Caller, Service};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use roster_domain::permission::Access;
+use roster_domain::signing::{PublicJwk, SigningKey, RETIRED_KEY_PUBLISHED_MS};
+use roster_domain::time::Millis;
+use roster_domain::{Error, ErrorKind, Result};
+use roster_store::LockKey;
+use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+use rsa::traits::PublicKeyParts;
+use rsa::RsaPrivateKey;
+use sha2::{Digest, Sha256};
+
+/// Key size: RS256/384/512 with 2048-bit keys, as OpenID providers commonly publish.
+const RSA_BITS: usize = 2048;
+
+/// A key's RFC 7638 thumbprint: SHA-256 of its required members in lexical order.
+fn thumbprint(n: &str, e: &str) -> String {
+    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// A new key pair, its private half sealed. Seconds of arithmetic: run off the async runtime.
+fn generate(sealer: &Sealer, now: Millis) -> Result<SigningKey> {
+    let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, RSA_BITS)
+        .map_err(|e| Error::internal(format!("generating an RSA key: {e}")))?;
+    let pem = private
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| Error::internal(format!("encoding the RSA key: {e}")))?;
+    let public = private.to_public_key();
+    let n = URL_SAFE_NO_PAD.encode(public.n().to_bytes_be());
+    let e = URL_SAFE_NO_PAD.encode(public.e().to_bytes_be());
+    Ok(SigningKey {
+        public: PublicJwk {
+            kty: "RSA".to_owned(),
+            usage: "sig".to_owned(),
+            kid: thumbprint(&n, &e),
+            n,
+            e,
+        },
+        sealed_private_key: sealer.seal(&pem)?,
+        created_at: now,
+        retired_at: None,
+    })
+}
+
+impl Service {
+    fn signing_sealer(&self) -> Result<&Sealer> {
+        self.inner.sealer.as_ref().ok_or_else(|| {
+            Error::with_detail(
+                ErrorKind::InvalidParameter,
+                "signing keys are sealed with the secret key: set ROSTER_SECRET_KEY (or \
+                 ROSTER_SECRET_KEY_FILE), the same on every node",
+            )
+        })
+    }
+
+    async fn generate_key(&self) -> Result<SigningKey> {
+        let service = self.clone();
+        let now = self.now();
+        tokio::task::spawn_blocking(move || generate(service.signing_sealer()?, now))
+            .await
+            .map_err(|e| Error::internal(format!("key generation stopped: {e}")))?
+    }
+
+    /// Makes sure a key signs (at a first start): generates one unless a key is active. Nodes
+    /// starting together agree on one: each generates, the first to commit wins, the others
+    /// keep it. Says whether this call added the key.
+    pub async fn ensure_signing_key(&self) -> Result<bool> {
+        let has_active = |keys: &[SigningKey]| keys.iter().any(SigningKey::is_active);
+        let keys = self
+            .store()
+            .read(|tx| Box::pin(async move { tx.signing_keys().await }))
+            .await?;
+        if has_active(&keys) {
+            return Ok(false);
+        }
+        let key = self.generate_key().await?;
+        let kid = key.kid().to_owned();
+        self.store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.lock(LockKey::SigningKeys).await?;
+                    if has_active(&tx.signing_keys().await?) {
+                        return Ok(false);
+                    }
+                    tx.insert_signing_key(&key).await?;
+                    tx.insert_audit(&audit(
+                        key.created_at,
+                        roster_domain::audit::SYSTEM_ACTOR,
+                        "CreateSigningKey",
+                        "signing_key",
+                        &kid,
+                    ))
+                    .await?;
+                    Ok(true)
+                })
+            })
+            .await
+    }
+
+    /// `roster keys rotate`: a new key signs from now on; the previous one stays published
+    /// until the tokens it signed have expired. Keys retired longer ago than that go.
+    pub async fn rotate_signing_key(&self, caller: &Caller) -> Result<SigningKey> {
+        caller.require(Access::Admin)?;
+        let key = self.generate_key().await?;
+        let actor = caller.client_id.clone();
+        self.store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.lock(LockKey::SigningKeys).await?;
+                    tx.retire_signing_keys(key.created_at).await?;
+                    tx.delete_signing_keys_retired_before(
+                        key.created_at.saturating_sub(RETIRED_KEY_PUBLISHED_MS),
+                    )
+                    .await?;
+                    tx.insert_signing_key(&key).await?;
+                    tx.insert_audit(&audit(
+                        key.created_at,
+                        &actor,
+                        "RotateSigningKey",
+                        "signing_key",
+                        key.kid(),
+                    ))
+                    .await?;
+                    Ok(key)
+                })
+            })
+            .await
+    }
+
+    /// Every stored key, newest first (`roster keys list`).
+    pub async fn signing_keys(&self, caller: &Caller) -> Result<Vec<SigningKey>> {
+        caller.require(Access::Admin)?;
+        self.store()
+            .read(|tx| Box::pin(async move { tx.signing_keys().await }))
+            .await
+    }
+
+    /// The published keys, the active one first: the JSON Web Key Set relying parties check
+    /// id_token signatures against.
+    pub async fn published_keys(&self) -> Result<Vec<PublicJwk>> {
+        let now = self.now();
+        let keys = self
+            .store()
+            .read(|tx| Box::pin(async move { tx.signing_keys().await }))
+            .await?;
+        Ok(keys
+            .into_iter()
+            .filter(|k| k.is_published(now))
+            .map(|k| k.public)
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbprint_is_rfc_7638s() {
+        // The example key of RFC 7638 §3.1 and its thumbprint.
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        let e = "AQAB";
+        assert_eq!(
+            thumbprint(n, e),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+    }
+}
