@@ -44,6 +44,7 @@ pub struct FileConfig {
     pub header_timeout_secs: Option<u64>,
     pub max_connections: Option<usize>,
     pub max_connections_per_address: Option<usize>,
+    pub trusted_proxies: Option<Vec<String>>,
     pub log_format: Option<LogFormat>,
     pub on_user_delete: Option<OnUserDelete>,
     pub audit_retention_days: Option<u64>,
@@ -186,6 +187,15 @@ pub struct ServeArgs {
     /// Most connections from one source address. Default: 256.
     #[arg(long, env = "ROSTER_MAX_CONNECTIONS_PER_ADDRESS")]
     pub max_connections_per_address: Option<usize>,
+    /// A reverse proxy (address or network, e.g. 10.0.0.0/8) whose X-Forwarded-For names the
+    /// client; repeat, or comma-separate in the variable. Default: none (the peer is the
+    /// client).
+    #[arg(
+        long = "trusted-proxy",
+        env = "ROSTER_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
     /// Log format on standard error. Default: text.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -355,6 +365,14 @@ impl ServeArgs {
                 },
                 // Set up by `serve` with the metrics recorder.
                 metrics: None,
+                trusted_proxies: {
+                    let entries = if self.trusted_proxies.is_empty() {
+                        file.trusted_proxies.clone().unwrap_or_default()
+                    } else {
+                        self.trusted_proxies.clone()
+                    };
+                    roster_http::TrustedProxies::parse(&entries).map_err(anyhow::Error::msg)?
+                },
             },
             metrics_token: secret_from_env("ROSTER_METRICS_TOKEN")?.or(file.metrics_token.clone()),
             postgres: roster_store::PgStoreOptions {

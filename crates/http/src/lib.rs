@@ -2,6 +2,7 @@
 //! response; every error leaves as `{"error_code", "error_msg"}` with the catalog's status.
 
 mod auth;
+mod client_address;
 mod client_auth;
 mod error;
 mod extract;
@@ -14,6 +15,7 @@ mod server;
 mod views;
 mod wire;
 
+pub use client_address::TrustedProxies;
 pub use error::ApiError;
 pub use metrics::MetricsSettings;
 pub use server::{raise_open_file_limit, ConnectionLimits};
@@ -39,6 +41,8 @@ pub struct HttpSettings {
     pub connections: ConnectionLimits,
     /// `GET /metrics`, when set.
     pub metrics: Option<MetricsSettings>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for HttpSettings {
@@ -50,6 +54,7 @@ impl Default for HttpSettings {
             max_header_bytes: 16 * 1024,
             connections: ConnectionLimits::default(),
             metrics: None,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -142,6 +147,10 @@ pub fn router(service: Service, settings: &HttpSettings) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             operations,
             request_log::log_request,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(settings.trusted_proxies.clone()),
+            client_address::note,
         ))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

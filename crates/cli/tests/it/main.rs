@@ -30,6 +30,7 @@ mod metrics;
 mod nodes;
 mod openapi;
 mod organizations;
+mod proxies;
 mod races;
 mod request_logs;
 mod revocation;

@@ -1,10 +1,11 @@
 //! `ShowAuthToken`: `POST /api/v2/tenant/token`.
 
+use crate::client_address::ClientAddress;
 use crate::client_auth::client_credentials;
 use crate::error::ApiError;
 use crate::views::TokenView;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, Uri};
 use axum::Json;
 use roster_domain::{Error, ErrorKind};
@@ -42,7 +43,7 @@ struct TokenRequest {
 )]
 async fn issue(
     State(service): State<Service>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    ClientAddress(client): ClientAddress,
     uri: Uri,
     headers: HeaderMap,
     info: Option<axum::Extension<std::sync::Arc<crate::request_log::RequestInfo>>>,
@@ -72,7 +73,7 @@ async fn issue(
             form.grant_type.or(query.grant_type).as_deref(),
             credentials.client_id.as_deref(),
             credentials.client_secret.as_deref(),
-            Some(peer.ip()),
+            Some(client),
         )
         .await?;
     Ok(Json(TokenView {
