@@ -46,6 +46,7 @@ catalog! {
     PermissionDenied => (403, "TOKEN.0005", "The application is not authorized for this interface."),
     TooManyTokenRequests => (429, "TOKEN.0006", "Too many token requests; retry later."),
     ClientCredentialsDisagree => (400, "TOKEN.0007", "The client credentials in the Authorization header and in the form disagree."),
+    UnauthorizedGrantType => (400, "TOKEN.0009", "The application may not use this grant type."),
     ClientCredentialsInQuery => (400, "TOKEN.0008", "Client credentials are not accepted in the query string; send them in the form body or an HTTP Basic Authorization header."),
     // Applications.
     ApplicationNotFound => (400, "APP.0001", "Application does not exist."),

@@ -8,6 +8,20 @@ use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+/// An access token issued at the sign-in token endpoint, stored by digest only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoAccessToken {
+    pub digest: String,
+    pub application_id: crate::application::ApplicationId,
+    /// The user it was issued for; none for the client credentials grant.
+    pub user_id: Option<crate::user::UserId>,
+    pub scope: String,
+    pub expires_at: crate::time::Millis,
+    pub created_at: crate::time::Millis,
+    /// The application's token generation at issue.
+    pub generation: i64,
+}
+
 /// Most redirect URIs (and, separately, logout URLs) an application may register.
 pub const MAX_URLS: usize = 20;
 /// Longest URL accepted.

@@ -2,7 +2,7 @@
 //! `{"error", "error_description"}` (RFC 6749 §5.2), not the management API's
 //! `{"error_code", "error_msg"}`, as OneAccess answers them.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use roster_domain::{Error, ErrorKind};
@@ -24,32 +24,101 @@ pub struct OAuthError {
     pub body: OAuthErrorBody,
 }
 
-impl From<Error> for OAuthError {
-    /// A failure of the store or of Roster itself (client errors of these endpoints are
-    /// built where they happen, with their protocol's code).
-    fn from(err: Error) -> Self {
-        let (status, error) = if err.kind() == ErrorKind::Unavailable {
-            (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
-        } else {
-            (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
-        };
-        tracing::error!(
-            code = err.kind().code(),
-            detail = err.detail().unwrap_or_default(),
-            "sign-in request failed"
-        );
+impl OAuthError {
+    fn new(status: StatusCode, error: &str, description: impl Into<String>) -> Self {
         Self {
             status,
             body: OAuthErrorBody {
                 error: error.to_owned(),
-                error_description: err.kind().message().to_owned(),
+                error_description: description.into(),
             },
+        }
+    }
+}
+
+impl OAuthError {
+    /// RFC 6750's `invalid_token`, as a token check answers an inactive token.
+    pub fn invalid_token(description: &str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_token", description)
+    }
+}
+
+impl From<Error> for OAuthError {
+    /// Every catalog error as the sign-in endpoints answer it, in one place: the protocol's
+    /// code, and the text OneAccess (Spring Security OAuth) gives where it is known.
+    fn from(err: Error) -> Self {
+        let detail = err
+            .detail()
+            .unwrap_or_else(|| err.kind().message())
+            .to_owned();
+        match err.kind() {
+            ErrorKind::InvalidClient
+            | ErrorKind::ApplicationDisabled
+            | ErrorKind::ClientIdRequired => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Bad client credentials",
+            ),
+            ErrorKind::UnsupportedGrantType => {
+                Self::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", detail)
+            }
+            ErrorKind::UnauthorizedGrantType => {
+                Self::new(StatusCode::BAD_REQUEST, "unauthorized_client", detail)
+            }
+            ErrorKind::TooManyTokenRequests => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "temporarily_unavailable",
+                err.kind().message(),
+            ),
+            kind if !err.is_server_side() => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                err.detail()
+                    .map_or_else(|| kind.message().to_owned(), str::to_owned),
+            ),
+            ErrorKind::Unavailable => {
+                tracing::error!(
+                    code = err.kind().code(),
+                    detail = err.detail().unwrap_or_default(),
+                    "sign-in request failed"
+                );
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    err.kind().message(),
+                )
+            }
+            kind => {
+                tracing::error!(
+                    code = kind.code(),
+                    detail = err.detail().unwrap_or_default(),
+                    "sign-in request failed"
+                );
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    kind.message(),
+                )
+            }
         }
     }
 }
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut response = (self.status, Json(self.body)).into_response();
+        let headers = response.headers_mut();
+        // RFC 6749 §5.2: a failed client authentication names the scheme to use.
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"oauth2/client\""),
+            );
+        }
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
     }
 }

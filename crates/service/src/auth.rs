@@ -309,7 +309,13 @@ impl Service {
         self.inner.token_limits.forget_idle();
         let before = self.now() - i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
         self.store()
-            .write(move |tx| Box::pin(async move { tx.delete_tokens_expired_before(before).await }))
+            .write(move |tx| {
+                Box::pin(async move {
+                    let tenant = tx.delete_tokens_expired_before(before).await?;
+                    let sign_in = tx.delete_sso_tokens_expired_before(before).await?;
+                    Ok(tenant + sign_in)
+                })
+            })
             .await
     }
 }

@@ -144,6 +144,11 @@ const REFERENCES: &[Reference] = &[
         in_use: ErrorKind::Unavailable,
     },
     Reference {
+        constraint: "sso_tokens_application_id_fkey",
+        missing: ErrorKind::ApplicationNotFound,
+        in_use: ErrorKind::Unavailable,
+    },
+    Reference {
         constraint: "app_sso_application_id_fkey",
         missing: ErrorKind::ApplicationNotFound,
         in_use: ErrorKind::Unavailable,

@@ -21,7 +21,7 @@ pub use postgres::{PgStore, PgStoreOptions};
 pub use sqlite::SqliteStore;
 pub use tx::{
     AccountTx, AppOrgTx, ApplicationTx, AuditTx, LockKey, MaintenanceTx, OrgScope, OrganizationTx,
-    RoleTx, SigningKeyTx, SsoTx, TokenTx, Tx, UserTx,
+    RoleTx, SigningKeyTx, SsoTokenTx, SsoTx, TokenTx, Tx, UserTx,
 };
 
 use async_trait::async_trait;

@@ -9,7 +9,7 @@ use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::role::Role;
 use roster_domain::signing::SigningKey;
-use roster_domain::sso::SsoSettings;
+use roster_domain::sso::{SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
 use roster_domain::user::{User, UserId};
 use roster_domain::Result;
@@ -219,6 +219,21 @@ pub trait SsoTx: Send {
     ) -> Result<()>;
 }
 
+/// Access tokens of the sign-in endpoints.
+#[async_trait]
+pub trait SsoTokenTx: Send {
+    async fn insert_sso_token(&mut self, token: &SsoAccessToken) -> Result<()>;
+    /// The token with this digest and the application that holds it.
+    async fn sso_token(&mut self, digest: &str) -> Result<Option<(SsoAccessToken, Application)>>;
+    /// Deletes the application's token with this digest; says whether there was one.
+    async fn delete_sso_token(
+        &mut self,
+        application_id: &ApplicationId,
+        digest: &str,
+    ) -> Result<bool>;
+    async fn delete_sso_tokens_expired_before(&mut self, at: Millis) -> Result<u64>;
+}
+
 /// The keys that sign id_tokens.
 #[async_trait]
 pub trait SigningKeyTx: Send {
@@ -256,6 +271,7 @@ pub trait Tx:
     + RoleTx
     + AuditTx
     + SsoTx
+    + SsoTokenTx
     + SigningKeyTx
     + MaintenanceTx
 {
@@ -271,6 +287,7 @@ impl<T> Tx for T where
         + RoleTx
         + AuditTx
         + SsoTx
+        + SsoTokenTx
         + SigningKeyTx
         + MaintenanceTx
 {

@@ -11,6 +11,7 @@ mod organizations;
 mod roles;
 mod signing_keys;
 mod sso;
+mod sso_tokens;
 mod tokens;
 mod users;
 
