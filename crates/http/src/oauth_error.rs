@@ -122,3 +122,44 @@ impl IntoResponse for OAuthError {
         response
     }
 }
+
+/// The error answers every sign-in endpoint that authenticates a client may give, for the
+/// OpenAPI document.
+pub struct OAuthErrorResponses;
+
+impl utoipa::IntoResponses for OAuthErrorResponses {
+    fn responses(
+    ) -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        [
+            (
+                "400",
+                "invalid_request, unsupported_grant_type, unauthorized_client or invalid_token.",
+            ),
+            ("401", "invalid_client: Bad client credentials."),
+            (
+                "429",
+                "temporarily_unavailable: too many attempts; retry later.",
+            ),
+            ("500", "server_error (details only in the server log)."),
+            (
+                "503",
+                "temporarily_unavailable: the database cannot be reached.",
+            ),
+        ]
+        .into_iter()
+        .map(|(status, description)| {
+            let response = ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("OAuthErrorBody")))
+                        .build(),
+                )
+                .build();
+            (status.to_owned(), response.into())
+        })
+        .collect()
+    }
+}

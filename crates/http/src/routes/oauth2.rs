@@ -5,10 +5,10 @@
 
 use crate::client_address::ClientAddress;
 use crate::client_auth::{client_credentials, ClientCredentials};
-use crate::oauth_error::{OAuthError, OAuthErrorBody};
+use crate::oauth_error::{OAuthError, OAuthErrorBody, OAuthErrorResponses};
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, Uri};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 use roster_domain::signing::PublicJwk;
@@ -42,45 +42,83 @@ pub struct SignInForm {
     token: Option<String>,
 }
 
-/// The request's form (an empty body reads as no fields), or `invalid_request`.
-fn form(headers: &HeaderMap, body: &Bytes) -> Result<SignInForm, OAuthError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
-    if !is_form && !body.is_empty() {
-        return Err(Error::with_detail(
-            ErrorKind::UnsupportedMediaType,
-            "Send the parameters as application/x-www-form-urlencoded.",
-        )
-        .into());
-    }
-    serde_urlencoded::from_bytes(body)
-        .map_err(|e| Error::with_detail(ErrorKind::MalformedBody, e.to_string()).into())
+/// A request to a sign-in endpoint that authenticates its client: the form
+/// (`application/x-www-form-urlencoded`; an empty body reads as no fields), the client
+/// credentials (a Basic header or the form, never the query) and where it came from.
+pub struct SignInRequest {
+    form: SignInForm,
+    credentials: ClientCredentials,
+    source: ClientAddress,
+    query: Option<String>,
 }
 
-/// The client credentials of a request, from a Basic header or the form (never the query).
-fn client<'a>(
-    headers: &HeaderMap,
-    uri: &Uri,
-    form: &SignInForm,
-    source: ClientAddress,
-    credentials: &'a mut ClientCredentials,
-) -> Result<OAuthClient<'a>, OAuthError> {
-    *credentials = client_credentials(
-        headers,
-        uri.query(),
-        form.client_id.clone(),
-        form.client_secret.clone(),
-    )?;
-    Ok(OAuthClient {
-        client_id: credentials.client_id.as_deref(),
-        client_secret: credentials.client_secret.as_deref(),
-        source: Some(source.0),
-    })
+impl SignInRequest {
+    fn client(&self) -> OAuthClient<'_> {
+        OAuthClient {
+            client_id: self.credentials.client_id.as_deref(),
+            client_secret: self.credentials.client_secret.as_deref(),
+            source: Some(self.source.0),
+        }
+    }
+
+    /// The `token` parameter, required by introspection, check_token and revocation.
+    fn token(&self) -> Result<&str, OAuthError> {
+        self.form
+            .token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                Error::with_detail(
+                    ErrorKind::InvalidParameter,
+                    "The token parameter is required.",
+                )
+                .into()
+            })
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for SignInRequest {
+    type Rejection = OAuthError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let source = ClientAddress::from_request_parts(&mut parts, state)
+            .await
+            .unwrap_or(ClientAddress(std::net::IpAddr::from([0, 0, 0, 0])));
+        let is_form = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
+        let body = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|r| Error::with_detail(ErrorKind::MalformedBody, r.body_text()))?;
+        if !is_form && !body.is_empty() {
+            return Err(Error::with_detail(
+                ErrorKind::UnsupportedMediaType,
+                "Send the parameters as application/x-www-form-urlencoded.",
+            )
+            .into());
+        }
+        let form: SignInForm = serde_urlencoded::from_bytes(&body)
+            .map_err(|e| Error::with_detail(ErrorKind::MalformedBody, e.to_string()))?;
+        let query = parts.uri.query().map(str::to_owned);
+        let credentials = client_credentials(
+            &parts.headers,
+            query.as_deref(),
+            form.client_id.clone(),
+            form.client_secret.clone(),
+        )?;
+        Ok(Self {
+            form,
+            credentials,
+            source,
+            query,
+        })
+    }
 }
 
 /// A successful token answer (RFC 6749 §5.1).
@@ -105,26 +143,21 @@ pub struct SignInTokenView {
     request_body(content = SignInForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The token.", body = SignInTokenView),
-        (status = 400, description = "invalid_request, unsupported_grant_type or unauthorized_client.", body = OAuthErrorBody),
-        (status = 401, description = "invalid_client: Bad client credentials.", body = OAuthErrorBody),
-        (status = 429, description = "Too many attempts; retry later.", body = OAuthErrorBody),
-        (status = 500, description = "Internal error.", body = OAuthErrorBody),
-        (status = 503, description = "The database cannot be reached.", body = OAuthErrorBody)
+        OAuthErrorResponses
     ),
     security(("client_basic" = []), ())
 )]
 async fn token(
     State(service): State<Service>,
-    source: ClientAddress,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: SignInRequest,
 ) -> Result<impl IntoResponse, OAuthError> {
-    let form = form(&headers, &body)?;
-    let mut credentials = ClientCredentials::default();
-    let client = client(&headers, &uri, &form, source, &mut credentials)?;
+    let form = &request.form;
     let issued = service
-        .oauth_token(client, form.grant_type.as_deref(), form.scope.as_deref())
+        .oauth_token(
+            request.client(),
+            form.grant_type.as_deref(),
+            form.scope.as_deref(),
+        )
         .await?;
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
@@ -194,36 +227,18 @@ impl From<Option<Introspection>> for IntrospectionView {
     request_body(content = SignInForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Whether the token is active, and what it is.", body = IntrospectionView),
-        (status = 400, description = "invalid_request.", body = OAuthErrorBody),
-        (status = 401, description = "invalid_client: Bad client credentials.", body = OAuthErrorBody),
-        (status = 429, description = "Too many attempts; retry later.", body = OAuthErrorBody),
-        (status = 500, description = "Internal error.", body = OAuthErrorBody),
-        (status = 503, description = "The database cannot be reached.", body = OAuthErrorBody)
+        OAuthErrorResponses
     ),
     security(("client_basic" = []), ())
 )]
 async fn introspect(
     State(service): State<Service>,
-    source: ClientAddress,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: SignInRequest,
 ) -> Result<Json<IntrospectionView>, OAuthError> {
-    let form = form(&headers, &body)?;
-    let mut credentials = ClientCredentials::default();
-    let client = client(&headers, &uri, &form, source, &mut credentials)?;
-    let token = required_token(form.token.as_deref())?;
-    Ok(Json(service.oauth_introspect(client, token).await?.into()))
-}
-
-fn required_token(token: Option<&str>) -> Result<&str, OAuthError> {
-    token.filter(|t| !t.is_empty()).ok_or_else(|| {
-        Error::with_detail(
-            ErrorKind::InvalidParameter,
-            "The token parameter is required.",
-        )
-        .into()
-    })
+    let found = service
+        .oauth_introspect(request.client(), request.token()?)
+        .await?;
+    Ok(Json(found.into()))
 }
 
 /// The token query of `check_token` (Spring's `RemoteTokenServices` sends it there).
@@ -245,30 +260,24 @@ pub struct CheckTokenQuery {
     request_body(content = SignInForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The token is active.", body = IntrospectionView),
-        (status = 400, description = "invalid_token or invalid_request.", body = OAuthErrorBody),
-        (status = 401, description = "invalid_client: Bad client credentials.", body = OAuthErrorBody),
-        (status = 429, description = "Too many attempts; retry later.", body = OAuthErrorBody),
-        (status = 500, description = "Internal error.", body = OAuthErrorBody),
-        (status = 503, description = "The database cannot be reached.", body = OAuthErrorBody)
+        OAuthErrorResponses
     ),
     security(("client_basic" = []), ())
 )]
 async fn check_token(
     State(service): State<Service>,
-    source: ClientAddress,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    mut request: SignInRequest,
 ) -> Result<Json<IntrospectionView>, OAuthError> {
-    let form = form(&headers, &body)?;
-    let query: CheckTokenQuery = serde_urlencoded::from_str(uri.query().unwrap_or_default())
-        .map_err(|e| {
-            OAuthError::from(Error::with_detail(ErrorKind::MalformedBody, e.to_string()))
-        })?;
-    let mut credentials = ClientCredentials::default();
-    let client = client(&headers, &uri, &form, source, &mut credentials)?;
-    let token = required_token(form.token.as_deref().or(query.token.as_deref()))?;
-    match service.oauth_introspect(client, token).await? {
+    if request.form.token.is_none() {
+        let query: CheckTokenQuery =
+            serde_urlencoded::from_str(request.query.as_deref().unwrap_or_default())
+                .map_err(|e| Error::with_detail(ErrorKind::MalformedBody, e.to_string()))?;
+        request.form.token = query.token;
+    }
+    match service
+        .oauth_introspect(request.client(), request.token()?)
+        .await?
+    {
         Some(found) => Ok(Json(Some(found).into())),
         None => Err(OAuthError::invalid_token("Token was not recognised")),
     }
@@ -284,26 +293,17 @@ async fn check_token(
     request_body(content = SignInForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Revoked, or there was nothing to revoke.", body = Object),
-        (status = 400, description = "invalid_request.", body = OAuthErrorBody),
-        (status = 401, description = "invalid_client: Bad client credentials.", body = OAuthErrorBody),
-        (status = 429, description = "Too many attempts; retry later.", body = OAuthErrorBody),
-        (status = 500, description = "Internal error.", body = OAuthErrorBody),
-        (status = 503, description = "The database cannot be reached.", body = OAuthErrorBody)
+        OAuthErrorResponses
     ),
     security(("client_basic" = []), ())
 )]
 async fn revoke(
     State(service): State<Service>,
-    source: ClientAddress,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: SignInRequest,
 ) -> Result<Json<serde_json::Value>, OAuthError> {
-    let form = form(&headers, &body)?;
-    let mut credentials = ClientCredentials::default();
-    let client = client(&headers, &uri, &form, source, &mut credentials)?;
-    let token = required_token(form.token.as_deref())?;
-    service.oauth_revoke(client, token).await?;
+    service
+        .oauth_revoke(request.client(), request.token()?)
+        .await?;
     Ok(Json(serde_json::json!({})))
 }
 
