@@ -40,6 +40,25 @@ pub struct OAuthClient<'a> {
     pub source: Option<IpAddr>,
 }
 
+/// Longest `scope` accepted.
+const MAX_SCOPE_CHARS: usize = 1000;
+
+/// A requested scope, checked (RFC 6749 §3.3: space-separated tokens of printable ASCII
+/// without `"` and `\\`), with its spaces normalized.
+fn requested_scope(scope: Option<&str>) -> Result<String> {
+    let scope = scope.unwrap_or_default();
+    let well_formed = scope.len() <= MAX_SCOPE_CHARS
+        && scope
+            .bytes()
+            .all(|b| b == b' ' || ((0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\'));
+    if !well_formed {
+        return Err(Error::invalid(format!(
+            "scope is at most {MAX_SCOPE_CHARS} characters of printable ASCII, without \" or \\."
+        )));
+    }
+    Ok(scope.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
 fn seconds(at: Millis) -> i64 {
     at.div_euclid(1000)
 }
@@ -80,6 +99,7 @@ impl Service {
         scope: Option<&str>,
     ) -> Result<OAuthToken> {
         let app = self.oauth_client(client).await?;
+        let scope = requested_scope(scope)?;
         let grant_type = grant_type.filter(|g| !g.is_empty()).ok_or_else(|| {
             Error::with_detail(ErrorKind::UnsupportedGrantType, "Missing grant type")
         })?;
@@ -124,7 +144,7 @@ impl Service {
             digest: secret::digest(&access_token),
             application_id: app.id.clone(),
             user_id: None,
-            scope: scope.unwrap_or_default().trim().to_owned(),
+            scope,
             expires_at: now.saturating_add(i64::try_from(ttl * 1000).unwrap_or(i64::MAX)),
             created_at: now,
             generation: app.token_generation,
@@ -180,5 +200,22 @@ impl Service {
             .write(move |tx| Box::pin(async move { tx.delete_sso_token(&app.id, &digest).await }))
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::requested_scope;
+
+    #[test]
+    fn scopes_are_printable_tokens_separated_by_spaces() {
+        assert_eq!(requested_scope(None).unwrap(), "");
+        assert_eq!(
+            requested_scope(Some("  openid   get_user_info ")).unwrap(),
+            "openid get_user_info"
+        );
+        for bad in ["a\"b", "a\\b", "tab\there", "é", &"x".repeat(1001)] {
+            assert!(requested_scope(Some(bad)).is_err(), "{bad}");
+        }
     }
 }
