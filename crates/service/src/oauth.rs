@@ -59,19 +59,30 @@ fn requested_scope(scope: Option<&str>) -> Result<String> {
     Ok(scope.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
+/// When a client's attempts count against the limits per address and client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Charge {
+    /// Every attempt, before anything is looked up (the token endpoint, as the tenant's).
+    Always,
+    /// Only attempts with wrong credentials: resource servers call the token-checking
+    /// endpoints for every request they serve, and must not run out of budget for it.
+    OnFailure,
+}
+
 fn seconds(at: Millis) -> i64 {
     at.div_euclid(1000)
 }
 
 impl Service {
-    /// The application behind `client`'s credentials; attempts are limited and refusals
-    /// audited as on the tenant token endpoint. An unknown client, a wrong secret and a
-    /// disabled application get the same answer.
-    async fn oauth_client(&self, client: OAuthClient<'_>) -> Result<Application> {
+    /// The application behind `client`'s credentials; attempts are limited (as `charge`
+    /// says) and refusals audited as on the tenant token endpoint. An unknown client, a
+    /// wrong secret and a disabled application get the same answer.
+    async fn oauth_client(&self, client: OAuthClient<'_>, charge: Charge) -> Result<Application> {
         let client_id = client.client_id.unwrap_or_default();
-        self.inner
-            .token_limits
-            .check_attempt(client_id, client.source)?;
+        let limits = &self.inner.token_limits;
+        if charge == Charge::Always {
+            limits.check_attempt(client_id, client.source)?;
+        }
         let app = if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID_CHARS {
             None
         } else {
@@ -86,6 +97,9 @@ impl Service {
             None => {
                 let kind = ErrorKind::InvalidClient;
                 self.inner.refusals.count(client_id, client.source, kind);
+                if charge == Charge::OnFailure {
+                    limits.check_attempt(client_id, client.source)?;
+                }
                 Err(kind.into())
             }
         }
@@ -98,7 +112,7 @@ impl Service {
         grant_type: Option<&str>,
         scope: Option<&str>,
     ) -> Result<OAuthToken> {
-        let app = self.oauth_client(client).await?;
+        let app = self.oauth_client(client, Charge::Always).await?;
         let scope = requested_scope(scope)?;
         let grant_type = grant_type.filter(|g| !g.is_empty()).ok_or_else(|| {
             Error::with_detail(ErrorKind::UnsupportedGrantType, "Missing grant type")
@@ -168,7 +182,7 @@ impl Service {
         client: OAuthClient<'_>,
         token: &str,
     ) -> Result<Option<Introspection>> {
-        let app = self.oauth_client(client).await?;
+        let app = self.oauth_client(client, Charge::OnFailure).await?;
         let digest = secret::digest(token);
         let found = self
             .store()
@@ -194,7 +208,7 @@ impl Service {
     /// `POST /api/v1/oauth2/revoke` (RFC 7009): ends `client`'s own token; nothing happens
     /// to an unknown token or another client's.
     pub async fn oauth_revoke(&self, client: OAuthClient<'_>, token: &str) -> Result<()> {
-        let app = self.oauth_client(client).await?;
+        let app = self.oauth_client(client, Charge::OnFailure).await?;
         let digest = secret::digest(token);
         self.store()
             .write(move |tx| Box::pin(async move { tx.delete_sso_token(&app.id, &digest).await }))

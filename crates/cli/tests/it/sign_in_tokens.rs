@@ -278,3 +278,54 @@ async fn rotating_the_secret_ends_the_tokens(backend: Backend) {
     .await;
     assert_eq!(seen, json!({"active": false}));
 }
+
+#[on_each_store]
+async fn checking_tokens_spends_no_attempts_but_wrong_secrets_do(backend: Backend) {
+    let mut server = Server::start_with(
+        backend,
+        Options {
+            args: &[
+                "--token-rate-per-address",
+                "1",
+                "--token-rate-per-client",
+                "0",
+            ],
+            ..Default::default()
+        },
+    )
+    .await;
+    // The admin token and this one spend the address's burst of two attempts.
+    let app = sign_in_app(&mut server, json!(["client_credentials"])).await;
+    let (token, _) = token_by_library(&server, &app, AuthType::BasicAuth).await;
+    let secret = app.client_secret.clone();
+    // A resource server checks the token for every request it serves: never limited.
+    for _ in 0..20 {
+        let (status, seen) = post_form(
+            &server,
+            "/api/v1/oauth2/introspect",
+            &app,
+            &secret,
+            &[("token", &token)],
+        )
+        .await;
+        assert_eq!((status, seen["active"].clone()), (200, json!(true)));
+    }
+    // Guessing secrets there spends the budget like token requests do.
+    let mut limited = false;
+    for _ in 0..8 {
+        let (status, _) = post_form(
+            &server,
+            "/api/v1/oauth2/introspect",
+            &app,
+            "wrong-secret-0123456789",
+            &[("token", &token)],
+        )
+        .await;
+        if status == 429 {
+            limited = true;
+            break;
+        }
+        assert_eq!(status, 401);
+    }
+    assert!(limited, "wrong secrets are limited");
+}
