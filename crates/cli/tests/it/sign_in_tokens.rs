@@ -61,6 +61,18 @@ async fn post_form(
     read(res).await
 }
 
+/// Introspects or revokes `token` as `app` (with `secret`): status and JSON body.
+async fn on_token(
+    server: &Server,
+    endpoint: &str,
+    app: &AppCreds,
+    secret: &str,
+    token: &str,
+) -> (u16, Value) {
+    let path = format!("/api/v1/oauth2/{endpoint}");
+    post_form(server, &path, app, secret, &[("token", token)]).await
+}
+
 #[on_each_store]
 async fn client_credentials_tokens_are_issued_checked_and_revoked(backend: Backend) {
     let mut server = Server::start(backend).await;
@@ -94,43 +106,15 @@ async fn client_credentials_tokens_are_issued_checked_and_revoked(backend: Backe
     // Another client learns nothing about it, and cannot revoke it.
     let other = sign_in_app(&mut server, json!(["client_credentials"])).await;
     let other_secret = other.client_secret.clone();
-    let (status, foreign) = post_form(
-        &server,
-        "/api/v1/oauth2/introspect",
-        &other,
-        &other_secret,
-        &[("token", &basic)],
-    )
-    .await;
+    let (status, foreign) = on_token(&server, "introspect", &other, &other_secret, &basic).await;
     assert_eq!((status, foreign), (200, json!({"active": false})));
-    let (status, _) = post_form(
-        &server,
-        "/api/v1/oauth2/revoke",
-        &other,
-        &other_secret,
-        &[("token", &basic)],
-    )
-    .await;
+    let (status, _) = on_token(&server, "revoke", &other, &other_secret, &basic).await;
     assert_eq!(status, 200);
 
     // Its own client revokes it: inactive from then on.
-    let (status, _) = post_form(
-        &server,
-        "/api/v1/oauth2/revoke",
-        &app,
-        &secret,
-        &[("token", &basic)],
-    )
-    .await;
+    let (status, _) = on_token(&server, "revoke", &app, &secret, &basic).await;
     assert_eq!(status, 200);
-    let (_, gone) = post_form(
-        &server,
-        "/api/v1/oauth2/introspect",
-        &app,
-        &secret,
-        &[("token", &basic)],
-    )
-    .await;
+    let (_, gone) = on_token(&server, "introspect", &app, &secret, &basic).await;
     assert_eq!(gone, json!({"active": false}));
     let path = format!("/api/v1/oauth2/check_token?token={basic}");
     assert_eq!(
@@ -141,14 +125,7 @@ async fn client_credentials_tokens_are_issued_checked_and_revoked(backend: Backe
         )
     );
     // The other token is untouched.
-    let (_, still) = post_form(
-        &server,
-        "/api/v1/oauth2/introspect",
-        &app,
-        &secret,
-        &[("token", &post)],
-    )
-    .await;
+    let (_, still) = on_token(&server, "introspect", &app, &secret, &post).await;
     assert_eq!(still["active"], true);
 }
 
@@ -268,14 +245,7 @@ async fn rotating_the_secret_ends_the_tokens(backend: Backend) {
         ..app
     };
     let secret = renewed.client_secret.clone();
-    let (_, seen) = post_form(
-        &server,
-        "/api/v1/oauth2/introspect",
-        &renewed,
-        &secret,
-        &[("token", &token)],
-    )
-    .await;
+    let (_, seen) = on_token(&server, "introspect", &renewed, &secret, &token).await;
     assert_eq!(seen, json!({"active": false}));
 }
 
@@ -300,25 +270,18 @@ async fn checking_tokens_spends_no_attempts_but_wrong_secrets_do(backend: Backen
     let secret = app.client_secret.clone();
     // A resource server checks the token for every request it serves: never limited.
     for _ in 0..20 {
-        let (status, seen) = post_form(
-            &server,
-            "/api/v1/oauth2/introspect",
-            &app,
-            &secret,
-            &[("token", &token)],
-        )
-        .await;
+        let (status, seen) = on_token(&server, "introspect", &app, &secret, &token).await;
         assert_eq!((status, seen["active"].clone()), (200, json!(true)));
     }
     // Guessing secrets there spends the budget like token requests do.
     let mut limited = false;
     for _ in 0..8 {
-        let (status, _) = post_form(
+        let (status, _) = on_token(
             &server,
-            "/api/v1/oauth2/introspect",
+            "introspect",
             &app,
             "wrong-secret-0123456789",
-            &[("token", &token)],
+            &token,
         )
         .await;
         if status == 429 {
