@@ -45,6 +45,11 @@ pub struct FileConfig {
     pub max_connections: Option<usize>,
     pub max_connections_per_address: Option<usize>,
     pub trusted_proxies: Option<Vec<String>>,
+    pub public_url: Option<String>,
+    pub session_idle_minutes: Option<u64>,
+    pub session_lifetime_hours: Option<u64>,
+    pub max_failed_sign_ins: Option<u32>,
+    pub lock_minutes: Option<u64>,
     pub log_format: Option<LogFormat>,
     pub on_user_delete: Option<OnUserDelete>,
     pub audit_retention_days: Option<u64>,
@@ -196,6 +201,23 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<String>,
+    /// The URL users and applications reach Roster at, e.g. https://sso.example.com: the
+    /// id_tokens' issuer, the discovery document's links; https makes cookies Secure.
+    /// Default: http:// and the address listened on.
+    #[arg(long, env = "ROSTER_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Minutes a sign-in session may go unused before it ends. Default: 30.
+    #[arg(long, env = "ROSTER_SESSION_IDLE_MINUTES")]
+    pub session_idle_minutes: Option<u64>,
+    /// Hours a sign-in session lasts at most, however used. Default: 12.
+    #[arg(long, env = "ROSTER_SESSION_LIFETIME_HOURS")]
+    pub session_lifetime_hours: Option<u64>,
+    /// Wrong passwords in a row that lock a user. Default: 5.
+    #[arg(long, env = "ROSTER_MAX_FAILED_SIGN_INS")]
+    pub max_failed_sign_ins: Option<u32>,
+    /// Minutes a user stays locked after too many wrong passwords. Default: 30.
+    #[arg(long, env = "ROSTER_LOCK_MINUTES")]
+    pub lock_minutes: Option<u64>,
     /// Log format on standard error. Default: text.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -219,6 +241,65 @@ pub struct ServeArgs {
     /// PostgreSQL: statement timeout in milliseconds. Default: 10000.
     #[arg(long, env = "ROSTER_PG_STATEMENT_TIMEOUT_MS")]
     pub pg_statement_timeout_ms: Option<u64>,
+}
+
+/// The public URL, checked: an absolute http(s) URL without query or fragment.
+fn public_url(text: Option<String>) -> Result<Option<String>> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let url = url::Url::parse(&text)
+        .with_context(|| format!("public URL '{text}' is not an absolute URL"))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host_str().is_none()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        anyhow::bail!(
+            "public URL '{text}' must be an http or https URL with a host, without query or \
+             fragment"
+        );
+    }
+    Ok(Some(text.trim_end_matches('/').to_owned()))
+}
+
+impl ServeArgs {
+    /// Sessions and the lock after wrong passwords: flags and variables over the file, over
+    /// the defaults.
+    fn sign_in_settings(&self, file: &FileConfig) -> Result<roster_service::SignInSettings> {
+        let defaults = roster_service::SignInSettings::default();
+        let minutes = |m: u64| Duration::from_secs(m.saturating_mul(60));
+        let settings = roster_service::SignInSettings {
+            session_idle: self
+                .session_idle_minutes
+                .or(file.session_idle_minutes)
+                .map_or(defaults.session_idle, minutes),
+            session_lifetime: self
+                .session_lifetime_hours
+                .or(file.session_lifetime_hours)
+                .map_or(defaults.session_lifetime, |h| minutes(h.saturating_mul(60))),
+            max_failed_sign_ins: self
+                .max_failed_sign_ins
+                .or(file.max_failed_sign_ins)
+                .unwrap_or(defaults.max_failed_sign_ins),
+            lock_duration: self
+                .lock_minutes
+                .or(file.lock_minutes)
+                .map_or(defaults.lock_duration, minutes),
+            code_ttl: defaults.code_ttl,
+        };
+        if settings.session_idle.is_zero()
+            || settings.session_lifetime.is_zero()
+            || settings.max_failed_sign_ins == 0
+            || settings.lock_duration.is_zero()
+        {
+            anyhow::bail!(
+                "session_idle_minutes, session_lifetime_hours, max_failed_sign_ins and \
+                 lock_minutes must be at least 1"
+            );
+        }
+        Ok(settings)
+    }
 }
 
 /// Everything `roster serve` runs with, defaults filled in.
@@ -276,6 +357,7 @@ pub fn database_url(args: &DatabaseArgs, file: &FileConfig) -> String {
 impl ServeArgs {
     pub fn resolve(self) -> Result<ServeConfig> {
         let file = read_file_config(self.db.config.as_deref())?;
+        let sign_in = self.sign_in_settings(&file)?;
         let defaults = roster_service::Settings::default();
         let http_defaults = roster_http::HttpSettings::default();
         let pg_defaults = roster_store::PgStoreOptions::default();
@@ -328,6 +410,7 @@ impl ServeArgs {
                     .or(file.token_rate_per_address)
                     .unwrap_or(defaults.token_rate_per_address),
                 audit_retention: audit_retention(self.audit_retention_days, &file),
+                sign_in,
                 on_user_delete: match self.on_user_delete.or(file.on_user_delete) {
                     Some(OnUserDelete::Orphan) => roster_service::UserDeletePolicy::OrphanAccounts,
                     Some(OnUserDelete::Delete) | None => {
@@ -373,6 +456,7 @@ impl ServeArgs {
                     };
                     roster_http::TrustedProxies::parse(&entries).map_err(anyhow::Error::msg)?
                 },
+                public_url: public_url(self.public_url.clone().or(file.public_url.clone()))?,
             },
             metrics_token: secret_from_env("ROSTER_METRICS_TOKEN")?.or(file.metrics_token.clone()),
             postgres: roster_store::PgStoreOptions {

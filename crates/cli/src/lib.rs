@@ -337,9 +337,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
 
     let upkeep = tokio::spawn(upkeep(service.clone()));
     let flusher = tokio::spawn(flush_refused_tokens(service.clone()));
+    let unlocker = tokio::spawn(lift_expired_locks(service.clone()));
     let served = roster_http::serve(listener, service.clone(), &config.http, shutdown).await;
     upkeep.abort();
     flusher.abort();
+    unlocker.abort();
     metrics_upkeep.abort();
     // What was counted since the last flush is written before the store closes.
     if let Err(e) = service.flush_refused_tokens().await {
@@ -411,6 +413,20 @@ async fn upkeep(service: Service) {
             Ok(n) if n > 0 => tracing::info!(deleted = n, "trimmed the audit log"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "trimming the audit log failed"),
+        }
+    }
+}
+
+/// Every minute: locks after wrong passwords that ran out are lifted in the store, so that
+/// ShowUser stops showing them within a minute.
+async fn lift_expired_locks(service: Service) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match service.unlock_expired_locks().await {
+            Ok(n) if n > 0 => tracing::info!(unlocked = n, "lifted expired sign-in locks"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "lifting expired sign-in locks failed"),
         }
     }
 }

@@ -55,6 +55,11 @@ catalog! {
     ClientIdExists => (400, "APP.0004", "Client ID already exists."),
     ApplicationNameExists => (400, "APP.0005", "Application name already exists."),
     SsoNotConfigured => (404, "APP.0006", "The application has no sign-in settings."),
+    // Signing in to applications.
+    InvalidGrant => (400, "TOKEN.0010", "Invalid authorization grant."),
+    UserLocked => (400, "LOGIN.0001", "The user is locked after too many failed sign-ins."),
+    InvalidSignIn => (400, "LOGIN.0002", "Invalid account name or password."),
+    SignInDenied => (403, "LOGIN.0003", "The user may not sign in to this application."),
     // Users.
     UserNotFound => (400, "USER.0001", "User does not exist."),
     UserNameExists => (400, "USER.0002", "Username already exists."),

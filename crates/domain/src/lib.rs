@@ -11,6 +11,7 @@ pub mod page;
 pub mod permission;
 pub mod role;
 pub mod secret;
+pub mod sign_in;
 pub mod signing;
 pub mod sso;
 pub mod time;

@@ -33,6 +33,11 @@ pub fn matches(secret: &str, stored_digest: &str) -> bool {
         .into()
 }
 
+/// Whether two texts are equal, in time independent of where they differ.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

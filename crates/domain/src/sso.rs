@@ -20,6 +20,9 @@ pub struct SsoAccessToken {
     pub created_at: crate::time::Millis,
     /// The application's token generation at issue.
     pub generation: i64,
+    /// The grant (authorization code or password sign-in) it came from, so that a reused
+    /// code or refresh token ends everything the grant issued.
+    pub grant_id: Option<String>,
 }
 
 /// Most redirect URIs (and, separately, logout URLs) an application may register.
@@ -520,5 +523,88 @@ mod tests {
         f.access_token_ttl_secs = None;
         f.refresh_token_ttl_secs = Some(31_536_001);
         assert!(f.into_settings().is_err());
+    }
+}
+
+/// Who is signing in to an application: the user, their account in it and the codes of the
+/// roles the account holds. Userinfo and id_tokens are made of it.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: crate::user::User,
+    pub account: crate::account::AppAccount,
+    pub role_codes: Vec<String>,
+}
+
+impl Principal {
+    /// The claims an application receives about the user: the reference's userinfo fields
+    /// (`id`, `userName`, `name`, `email`, `mobile`; strings, empty when unset) and the
+    /// application's mapped claims (absent when their source is unset).
+    pub fn claims(&self, mappings: &[ClaimMapping]) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::Value;
+        let user = &self.user;
+        let mut claims = serde_json::Map::new();
+        claims.insert("id".into(), Value::from(user.id.as_str()));
+        claims.insert("userName".into(), Value::from(user.user_name.as_str()));
+        claims.insert("name".into(), Value::from(user.name.as_str()));
+        claims.insert(
+            "email".into(),
+            Value::from(user.email.clone().unwrap_or_default()),
+        );
+        claims.insert("mobile".into(), Value::from(user.mobile.as_str()));
+        for mapping in mappings {
+            if let Some(value) = self.value(&mapping.source) {
+                claims.insert(mapping.claim.clone(), value);
+            }
+        }
+        claims
+    }
+
+    fn value(&self, source: &ClaimSource) -> Option<serde_json::Value> {
+        use serde_json::Value;
+        let extension = |map: &Option<serde_json::Map<String, Value>>, key: &str| {
+            map.as_ref().and_then(|m| m.get(key)).cloned()
+        };
+        let text = |s: &Option<String>| s.clone().map(Value::from);
+        match source {
+            ClaimSource::Constant(value) => Some(Value::from(value.as_str())),
+            ClaimSource::Roles => Some(Value::from(self.role_codes.clone())),
+            ClaimSource::Account(attr) => {
+                let account = &self.account;
+                match attr.as_str() {
+                    "account_name" => Some(Value::from(account.account_name.as_str())),
+                    "name" => text(&account.name),
+                    "account_type" => Some(Value::from(account.account_type.as_str())),
+                    "org_id" => text(&account.org_id),
+                    other => extension(&account.extension, other.strip_prefix("extension.")?),
+                }
+            }
+            ClaimSource::User(attr) => {
+                let user = &self.user;
+                let attrs = &user.attrs;
+                match attr.as_str() {
+                    "user_name" => Some(Value::from(user.user_name.as_str())),
+                    "name" => Some(Value::from(user.name.as_str())),
+                    "mobile" => Some(Value::from(user.mobile.as_str())),
+                    "email" => text(&user.email),
+                    "employee_id" => text(&user.employee_id),
+                    "first_name" => text(&user.first_name),
+                    "middle_name" => text(&user.middle_name),
+                    "last_name" => text(&user.last_name),
+                    "org_id" => text(&user.org_id),
+                    "gender" => text(&attrs.gender),
+                    "birthday" => text(&attrs.birthday),
+                    "nick_name" => text(&attrs.nick_name),
+                    "identity_type" => text(&attrs.identity_type),
+                    "identity_number" => text(&attrs.identity_number),
+                    "area" => text(&attrs.area),
+                    "city" => text(&attrs.city),
+                    "manager_id" => text(&attrs.manager_id),
+                    "user_type" => text(&attrs.user_type),
+                    "hire_date" => text(&attrs.hire_date),
+                    "work_place" => text(&attrs.work_place),
+                    other => extension(&user.extension, other.strip_prefix("extension.")?),
+                }
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@ mod params;
 mod request_log;
 mod routes;
 mod server;
+mod sign_in_page;
 mod views;
 mod wire;
 
@@ -43,6 +44,31 @@ pub struct HttpSettings {
     pub metrics: Option<MetricsSettings>,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
+    /// The URL users and applications reach Roster at (`https://sso.example.com`): the
+    /// id_tokens' issuer, the links of the discovery document, and whether cookies are
+    /// `Secure`. Unset: `http://` and the address listened on.
+    pub public_url: Option<String>,
+}
+
+/// Where Roster is reached, for the sign-in routes.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// Without a trailing slash.
+    pub public_url: String,
+    /// The `iss` of id_tokens: the public URL.
+    pub issuer: String,
+    pub secure_cookies: bool,
+}
+
+impl Site {
+    fn new(public_url: &str) -> Self {
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        Self {
+            secure_cookies: public_url.starts_with("https://"),
+            issuer: public_url.clone(),
+            public_url,
+        }
+    }
 }
 
 impl Default for HttpSettings {
@@ -55,6 +81,7 @@ impl Default for HttpSettings {
             connections: ConnectionLimits::default(),
             metrics: None,
             trusted_proxies: TrustedProxies::default(),
+            public_url: None,
         }
     }
 }
@@ -130,6 +157,9 @@ pub fn router(service: Service, settings: &HttpSettings) -> Router {
             }),
         )
         .route_layer(axum::middleware::from_fn(request_log::note_route))
+        .layer(axum::Extension(Site::new(
+            settings.public_url.as_deref().unwrap_or("http://localhost"),
+        )))
         .fallback(|| async { ApiError::from(roster_domain::ErrorKind::RouteNotFound) })
         .with_state(service)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
@@ -244,9 +274,19 @@ pub async fn serve(
     settings: &HttpSettings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let mut settings = settings.clone();
+    if settings.public_url.is_none() {
+        let address = listener.local_addr()?;
+        let host = match address.ip() {
+            ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        settings.public_url = Some(format!("http://{host}:{}", address.port()));
+    }
     server::serve(
         listener,
-        router(service, settings),
+        router(service, &settings),
         settings.connections.clone(),
         shutdown,
     )

@@ -37,6 +37,11 @@ impl OAuthError {
 }
 
 impl OAuthError {
+    /// A refused bearer token at userinfo (RFC 6750 §3): 401 with `error`.
+    pub fn unauthorized(error: &str, description: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, error, description)
+    }
+
     /// RFC 6750's `invalid_token`, as a token check answers an inactive token.
     pub fn invalid_token(description: &str) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_token", description)
@@ -62,6 +67,7 @@ impl From<Error> for OAuthError {
             ErrorKind::UnsupportedGrantType => {
                 Self::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", detail)
             }
+            ErrorKind::InvalidGrant => Self::new(StatusCode::BAD_REQUEST, "invalid_grant", detail),
             ErrorKind::UnauthorizedGrantType => {
                 Self::new(StatusCode::BAD_REQUEST, "unauthorized_client", detail)
             }
@@ -106,14 +112,19 @@ impl From<Error> for OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
+        let error = self.body.error.clone();
         let mut response = (self.status, Json(self.body)).into_response();
         let headers = response.headers_mut();
         // RFC 6749 §5.2: a failed client authentication names the scheme to use.
         if self.status == StatusCode::UNAUTHORIZED {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"oauth2/client\""),
-            );
+            let challenge = if error == "invalid_client" {
+                HeaderValue::from_static("Basic realm=\"oauth2/client\"")
+            } else {
+                // RFC 6750 §3: a bearer token was missing or refused.
+                HeaderValue::from_str(&format!("Bearer realm=\"oauth2\", error=\"{error}\""))
+                    .unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+            };
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
         if self.status == StatusCode::TOO_MANY_REQUESTS {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -313,7 +313,8 @@ impl Service {
                 Box::pin(async move {
                     let tenant = tx.delete_tokens_expired_before(before).await?;
                     let sign_in = tx.delete_sso_tokens_expired_before(before).await?;
-                    Ok(tenant + sign_in)
+                    let sessions = tx.delete_sign_ins_expired_before(before).await?;
+                    Ok(tenant + sign_in + sessions)
                 })
             })
             .await

@@ -48,7 +48,7 @@ fn generate(sealer: &Sealer, now: Millis) -> Result<SigningKey> {
 }
 
 impl Service {
-    fn signing_sealer(&self) -> Result<&Sealer> {
+    pub(crate) fn signing_sealer(&self) -> Result<&Sealer> {
         self.inner.sealer.as_ref().ok_or_else(|| {
             Error::with_detail(
                 ErrorKind::InvalidParameter,
@@ -108,7 +108,8 @@ impl Service {
         caller.require(Access::Admin)?;
         let key = self.generate_key().await?;
         let actor = caller.client_id.clone();
-        self.store()
+        let rotated = self
+            .store()
             .write(move |tx| {
                 Box::pin(async move {
                     tx.lock(LockKey::SigningKeys).await?;
@@ -129,7 +130,10 @@ impl Service {
                     Ok(key)
                 })
             })
-            .await
+            .await;
+        let rotated = rotated?;
+        self.inner.signing_key.clear();
+        Ok(rotated)
     }
 
     /// Every stored key, newest first (`roster keys list`).

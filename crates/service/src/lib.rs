@@ -5,6 +5,7 @@ mod accounts;
 mod app_orgs;
 mod applications;
 mod auth;
+mod id_tokens;
 mod import;
 mod keys;
 mod lookups;
@@ -14,6 +15,7 @@ mod organizations;
 mod password;
 mod roles;
 mod secrets;
+mod sign_in;
 mod sso;
 mod throttle;
 mod transfer;
@@ -25,10 +27,11 @@ pub use roles::MemberChange;
 pub use applications::NewCredentials;
 pub use auth::{Caller, IssuedToken};
 pub use import::ImportLine;
-pub use oauth::{Introspection, OAuthClient, OAuthToken};
+pub use oauth::{Introspection, OAuthClient, OAuthToken, TokenRequest};
 pub use password::Argon2Settings;
 pub use roster_store::WriteGate;
 pub use secrets::SecretKey;
+pub use sign_in::{Authorize, AuthorizeRequest, Login, NewSession, SignInOutcome, SignInSettings};
 pub use transfer::{ApplicationSso, Record, RoleMember};
 
 use roster_domain::audit::AuditRecord;
@@ -58,6 +61,8 @@ pub struct Settings {
     pub token_rate_per_address: u32,
     /// How long audit records are kept; `None`: for ever.
     pub audit_retention: Option<Duration>,
+    /// Sessions, codes and the lock after wrong passwords.
+    pub sign_in: SignInSettings,
 }
 
 /// Audit records are kept this long by default.
@@ -84,6 +89,7 @@ impl Default for Settings {
             token_rate_per_client: 100,
             token_rate_per_address: 200,
             audit_retention: Some(Duration::from_secs(DEFAULT_AUDIT_RETENTION_DAYS * 86_400)),
+            sign_in: SignInSettings::default(),
         }
     }
 }
@@ -103,6 +109,12 @@ struct Inner {
     refusals: throttle::RefusedTokens,
     passwords: password::Hasher,
     sealer: Option<secrets::Sealer>,
+    /// The key that signs id_tokens, as last read.
+    signing_key: id_tokens::KeyCache,
+    /// Wrong passwords for names no user has, counted per node.
+    unknown_logins: moka::sync::Cache<String, roster_domain::sign_in::SignInLock>,
+    /// A hash that unknown names' passwords are checked against (made at first use).
+    decoy_hash: tokio::sync::OnceCell<String>,
 }
 
 impl Service {
@@ -125,6 +137,12 @@ impl Service {
                 refusals: Default::default(),
                 passwords: password::Hasher::new(&settings.argon2)?,
                 sealer: settings.secret_key.as_ref().map(secrets::Sealer::new),
+                signing_key: Default::default(),
+                unknown_logins: moka::sync::Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_idle(settings.sign_in.lock_duration)
+                    .build(),
+                decoy_hash: tokio::sync::OnceCell::new(),
                 store,
                 clock,
                 settings,

@@ -2,9 +2,12 @@
 //! `check_token`, `revoke`) for applications with sign-in settings. Served so far: the client
 //! credentials grant, and looking up and revoking the tokens it issues.
 
-use crate::Service;
+use crate::sign_in::{actor, candidate, default_scope, Issue, PasswordCheck, SignInOutcome};
+use crate::{audit, Service};
 use roster_domain::application::Application;
-use roster_domain::sso::{Grant, SsoAccessToken};
+use roster_domain::audit::AuditRecord;
+use roster_domain::sign_in::RefreshToken;
+use roster_domain::sso::{Grant, Protocol, SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
 use roster_domain::{secret, Error, ErrorKind, Result};
 use std::net::IpAddr;
@@ -12,12 +15,28 @@ use std::net::IpAddr;
 /// Longest client id looked up (as on the tenant token endpoint).
 const MAX_CLIENT_ID_CHARS: usize = 128;
 
-/// A token issued at the sign-in token endpoint.
+/// Tokens issued at the sign-in token endpoint (or by the implicit flow).
 #[derive(Debug, Clone)]
 pub struct OAuthToken {
-    pub access_token: String,
+    /// None only for the implicit flow's `response_type=id_token`.
+    pub access_token: Option<String>,
     pub expires_in: u64,
     pub scope: String,
+    pub refresh_token: Option<String>,
+    pub id_token: Option<String>,
+}
+
+/// The form fields of a token request, besides the client's credentials.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenRequest<'a> {
+    pub grant_type: Option<&'a str>,
+    pub scope: Option<&'a str>,
+    pub code: Option<&'a str>,
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+    pub refresh_token: Option<&'a str>,
+    pub username: Option<&'a str>,
+    pub password: Option<&'a str>,
 }
 
 /// What introspection says of a token (RFC 7662).
@@ -30,6 +49,28 @@ pub struct Introspection {
     pub issued_at: i64,
     /// The user the token was issued for (none for the client credentials grant).
     pub user_id: Option<String>,
+}
+
+/// What a token exchange spends: the code or refresh token it is good for once.
+#[derive(Debug)]
+pub(crate) enum Spend {
+    Nothing,
+    Code(String),
+    RefreshToken(String),
+}
+
+/// Whether a PKCE verifier (RFC 7636 §4.1: 43 to 128 unreserved characters) hashes to the
+/// `S256` challenge.
+fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    well_formed && secret::constant_time_eq(&computed, challenge)
 }
 
 /// Client credentials as a sign-in endpoint received them.
@@ -45,7 +86,7 @@ const MAX_SCOPE_CHARS: usize = 1000;
 
 /// A requested scope, checked (RFC 6749 §3.3: space-separated tokens of printable ASCII
 /// without `"` and `\\`), with its spaces normalized.
-fn requested_scope(scope: Option<&str>) -> Result<String> {
+pub(crate) fn requested_scope(scope: Option<&str>) -> Result<String> {
     let scope = scope.unwrap_or_default();
     let well_formed = scope.len() <= MAX_SCOPE_CHARS
         && scope
@@ -105,18 +146,21 @@ impl Service {
         }
     }
 
-    /// `POST /api/v1/oauth2/token`.
+    /// `POST /api/v1/oauth2/token`: every grant the application turned on.
     pub async fn oauth_token(
         &self,
         client: OAuthClient<'_>,
-        grant_type: Option<&str>,
-        scope: Option<&str>,
+        request: &TokenRequest<'_>,
+        issuer: &str,
     ) -> Result<OAuthToken> {
         let app = self.oauth_client(client, Charge::Always).await?;
-        let scope = requested_scope(scope)?;
-        let grant_type = grant_type.filter(|g| !g.is_empty()).ok_or_else(|| {
-            Error::with_detail(ErrorKind::UnsupportedGrantType, "Missing grant type")
-        })?;
+        let scope = requested_scope(request.scope)?;
+        let grant_type = request
+            .grant_type
+            .filter(|g| !g.is_empty())
+            .ok_or_else(|| {
+                Error::with_detail(ErrorKind::UnsupportedGrantType, "Missing grant type")
+            })?;
         let grant = match grant_type {
             "refresh_token" => None,
             other => Some(Grant::parse(other).map_err(|_| {
@@ -139,18 +183,35 @@ impl Service {
         };
         let settings = settings.ok_or_else(unauthorized)?;
         match grant {
-            Some(Grant::ClientCredentials) if settings.allows_grant(Grant::ClientCredentials) => {}
             Some(grant) if !settings.allows_grant(grant) => return Err(unauthorized()),
             None if settings.refresh_token_ttl_secs.is_none() => return Err(unauthorized()),
-            // Allowed, but its flow is not served yet (docs/sso.md).
-            _ => {
-                return Err(Error::with_detail(
-                    ErrorKind::UnsupportedGrantType,
-                    format!("Unsupported grant type: {grant_type} (not served by Roster yet)"),
-                ))
-            }
+            _ => {}
         }
         self.inner.token_limits.check_issue(&app.client_id)?;
+        match grant {
+            Some(Grant::ClientCredentials) => self.client_credentials(&app, &settings, scope).await,
+            Some(Grant::AuthorizationCode) => {
+                self.exchange_code(&app, &settings, request, issuer).await
+            }
+            Some(Grant::Password) => {
+                self.password_grant(&app, &settings, request, scope, client.source, issuer)
+                    .await
+            }
+            None => self.refresh(&app, &settings, request, issuer).await,
+            // The implicit grant has no token request (RFC 6749 §4.2).
+            Some(Grant::Implicit) => Err(Error::with_detail(
+                ErrorKind::UnsupportedGrantType,
+                "Unsupported grant type: implicit",
+            )),
+        }
+    }
+
+    async fn client_credentials(
+        &self,
+        app: &Application,
+        settings: &SsoSettings,
+        scope: String,
+    ) -> Result<OAuthToken> {
         let access_token = secret::generate();
         let now = self.now();
         let ttl = u64::from(settings.access_token_ttl_secs);
@@ -162,16 +223,430 @@ impl Service {
             expires_at: now.saturating_add(i64::try_from(ttl * 1000).unwrap_or(i64::MAX)),
             created_at: now,
             generation: app.token_generation,
+            grant_id: None,
         };
         let scope = token.scope.clone();
         self.store()
             .write(move |tx| Box::pin(async move { tx.insert_sso_token(&token).await }))
             .await?;
         Ok(OAuthToken {
-            access_token,
+            access_token: Some(access_token),
             expires_in: ttl,
             scope,
+            refresh_token: None,
+            id_token: None,
         })
+    }
+
+    /// The authorization code grant (RFC 6749 §4.1.3): a code is good once, for the client
+    /// and redirect URI it was issued to, with the PKCE verifier when it had a challenge. A
+    /// second exchange of a code ends what the first one issued.
+    async fn exchange_code(
+        &self,
+        app: &Application,
+        settings: &SsoSettings,
+        request: &TokenRequest<'_>,
+        issuer: &str,
+    ) -> Result<OAuthToken> {
+        let invalid = || Error::with_detail(ErrorKind::InvalidGrant, "Invalid authorization code");
+        let code = request.code.filter(|c| !c.is_empty() && c.len() <= 200);
+        let Some(code) = code else {
+            return Err(invalid());
+        };
+        let digest = secret::digest(code);
+        let app_id = app.id.clone();
+        let found = self
+            .store()
+            .read(move |tx| {
+                Box::pin(async move {
+                    let Some(code) = tx.code(&digest).await? else {
+                        return Ok(None);
+                    };
+                    if code.application_id != app_id {
+                        return Ok(None);
+                    }
+                    let candidate = candidate(tx, &app_id, &code.user_id).await?;
+                    Ok(Some((code, candidate)))
+                })
+            })
+            .await?;
+        let Some((code, candidate)) = found else {
+            return Err(invalid());
+        };
+        let now = self.now();
+        if code.used_at.is_some() {
+            self.revoke_grant(code.digest.clone()).await?;
+            return Err(invalid());
+        }
+        if code.expires_at <= now {
+            return Err(invalid());
+        }
+        if request
+            .redirect_uri
+            .is_some_and(|uri| uri != code.redirect_uri)
+        {
+            return Err(Error::with_detail(
+                ErrorKind::InvalidGrant,
+                "Redirect URI mismatch.",
+            ));
+        }
+        if let Some(challenge) = &code.code_challenge {
+            let verified = request
+                .code_verifier
+                .is_some_and(|verifier| pkce_matches(verifier, challenge));
+            if !verified {
+                return Err(Error::with_detail(
+                    ErrorKind::InvalidGrant,
+                    "The code_verifier does not match the code_challenge (PKCE).",
+                ));
+            }
+        }
+        if let Some(why) = candidate.refusal(app, now) {
+            return Err(Error::with_detail(ErrorKind::InvalidGrant, why));
+        }
+        let principal = candidate
+            .principal
+            .ok_or_else(|| Error::internal("a candidate without refusal has a principal"))?;
+        self.issue_user_tokens(
+            app,
+            settings,
+            Issue {
+                principal,
+                scope: code.scope,
+                auth_time: code.auth_time,
+                nonce: code.nonce,
+                grant_id: code.digest.clone(),
+                access_token: true,
+                refresh_token: settings.refresh_token_ttl_secs.is_some(),
+                id_token: settings.protocol == Protocol::Oidc,
+                issuer: issuer.to_owned(),
+            },
+            Spend::Code(code.digest),
+            None,
+        )
+        .await
+    }
+
+    /// The resource owner password grant (RFC 6749 §4.3): the login page's password check,
+    /// with the same lock, then the same rules as signing in through the page.
+    async fn password_grant(
+        &self,
+        app: &Application,
+        settings: &SsoSettings,
+        request: &TokenRequest<'_>,
+        scope: String,
+        source: Option<std::net::IpAddr>,
+        issuer: &str,
+    ) -> Result<OAuthToken> {
+        let source = source.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+        let outcome = self
+            .check_password(
+                request.username.unwrap_or_default(),
+                request.password.unwrap_or_default(),
+                source,
+            )
+            .await?;
+        let user = match outcome {
+            PasswordCheck::Right(user) => user,
+            PasswordCheck::Wrong(SignInOutcome::Locked { unlock_in_secs }) => {
+                return Err(Error::with_detail(
+                    ErrorKind::InvalidGrant,
+                    format!(
+                        "User is locked after too many failed sign-ins; it is unlocked in \
+                         {unlock_in_secs} seconds."
+                    ),
+                ))
+            }
+            PasswordCheck::Wrong(SignInOutcome::Disabled) => {
+                return Err(Error::with_detail(
+                    ErrorKind::InvalidGrant,
+                    "User is disabled",
+                ))
+            }
+            PasswordCheck::Wrong(_) => {
+                return Err(Error::with_detail(
+                    ErrorKind::InvalidGrant,
+                    "Bad credentials",
+                ))
+            }
+        };
+        let app_id = app.id.clone();
+        let user_id = user.id.clone();
+        let candidate = self
+            .store()
+            .read(move |tx| Box::pin(async move { candidate(tx, &app_id, &user_id).await }))
+            .await?;
+        let now = self.now();
+        let record_actor = actor(Some(&user.id), source);
+        if let Some(why) = candidate.refusal(app, now) {
+            let record = audit(
+                now,
+                &record_actor,
+                "SignInRefused",
+                ErrorKind::SignInDenied.code(),
+                app.id.as_str(),
+            );
+            self.store()
+                .write(move |tx| Box::pin(async move { tx.insert_audit(&record).await }))
+                .await?;
+            return Err(Error::with_detail(ErrorKind::InvalidGrant, why));
+        }
+        let principal = candidate
+            .principal
+            .ok_or_else(|| Error::internal("a candidate without refusal has a principal"))?;
+        let record = audit(now, &record_actor, "SignIn", "application", app.id.as_str());
+        let scope = if scope.is_empty() {
+            default_scope(settings.protocol).to_owned()
+        } else {
+            scope
+        };
+        self.issue_user_tokens(
+            app,
+            settings,
+            Issue {
+                principal,
+                scope,
+                auth_time: now,
+                nonce: None,
+                grant_id: secret::generate(),
+                access_token: true,
+                refresh_token: settings.refresh_token_ttl_secs.is_some(),
+                id_token: settings.protocol == Protocol::Oidc,
+                issuer: issuer.to_owned(),
+            },
+            Spend::Nothing,
+            Some(record),
+        )
+        .await
+    }
+
+    /// The refresh token grant (RFC 6749 §6), with rotation: the token is exchanged once for
+    /// a new one; presenting it again ends the whole grant (a stolen copy is of no use).
+    async fn refresh(
+        &self,
+        app: &Application,
+        settings: &SsoSettings,
+        request: &TokenRequest<'_>,
+        issuer: &str,
+    ) -> Result<OAuthToken> {
+        let invalid = || Error::with_detail(ErrorKind::InvalidGrant, "Invalid refresh token");
+        let token = request
+            .refresh_token
+            .filter(|t| !t.is_empty() && t.len() <= 200)
+            .ok_or_else(invalid)?;
+        let digest = secret::digest(token);
+        let app_id = app.id.clone();
+        let found = self
+            .store()
+            .read(move |tx| {
+                Box::pin(async move {
+                    let Some(token) = tx.refresh_token(&digest).await? else {
+                        return Ok(None);
+                    };
+                    if token.application_id != app_id {
+                        return Ok(None);
+                    }
+                    let candidate = candidate(tx, &app_id, &token.user_id).await?;
+                    Ok(Some((token, candidate)))
+                })
+            })
+            .await?;
+        let Some((token, candidate)) = found else {
+            return Err(invalid());
+        };
+        let now = self.now();
+        if token.used_at.is_some() {
+            self.revoke_grant(token.grant_id.clone()).await?;
+            return Err(invalid());
+        }
+        if token.expires_at <= now || token.generation != app.token_generation {
+            return Err(invalid());
+        }
+        if let Some(why) = candidate.refusal(app, now) {
+            return Err(Error::with_detail(ErrorKind::InvalidGrant, why));
+        }
+        let principal = candidate
+            .principal
+            .ok_or_else(|| Error::internal("a candidate without refusal has a principal"))?;
+        self.issue_user_tokens(
+            app,
+            settings,
+            Issue {
+                principal,
+                scope: token.scope,
+                auth_time: token.auth_time,
+                nonce: None,
+                grant_id: token.grant_id,
+                access_token: true,
+                refresh_token: true,
+                id_token: settings.protocol == Protocol::Oidc,
+                issuer: issuer.to_owned(),
+            },
+            Spend::RefreshToken(token.digest),
+            None,
+        )
+        .await
+    }
+
+    /// Issues the access token, refresh token and id_token `issue` asks for, in one
+    /// transaction with spending the code or refresh token they are exchanged for: of two
+    /// concurrent exchanges, one wins and the other ends the grant.
+    pub(crate) async fn issue_user_tokens(
+        &self,
+        app: &Application,
+        settings: &SsoSettings,
+        issue: Issue,
+        spend: Spend,
+        record: Option<AuditRecord>,
+    ) -> Result<OAuthToken> {
+        let now = self.now();
+        let ttl = u64::from(settings.access_token_ttl_secs);
+        let access_token = issue.access_token.then(secret::generate);
+        let access_row = access_token.as_ref().map(|token| SsoAccessToken {
+            digest: secret::digest(token),
+            application_id: app.id.clone(),
+            user_id: Some(issue.principal.user.id.clone()),
+            scope: issue.scope.clone(),
+            expires_at: now.saturating_add(i64::try_from(ttl * 1000).unwrap_or(i64::MAX)),
+            created_at: now,
+            generation: app.token_generation,
+            grant_id: Some(issue.grant_id.clone()),
+        });
+        let refresh_ttl = settings
+            .refresh_token_ttl_secs
+            .filter(|_| issue.refresh_token);
+        let refresh_token = refresh_ttl.map(|_| secret::generate());
+        let refresh_row =
+            refresh_token
+                .as_ref()
+                .zip(refresh_ttl)
+                .map(|(token, ttl)| RefreshToken {
+                    digest: secret::digest(token),
+                    application_id: app.id.clone(),
+                    user_id: issue.principal.user.id.clone(),
+                    grant_id: issue.grant_id.clone(),
+                    scope: issue.scope.clone(),
+                    auth_time: issue.auth_time,
+                    expires_at: now.saturating_add(i64::from(ttl) * 1000),
+                    created_at: now,
+                    generation: app.token_generation,
+                    used_at: None,
+                });
+        let id_token = if issue.id_token {
+            let mut claims = issue.principal.claims(&settings.claims);
+            // `id` is the userinfo name of what the id_token calls `sub`.
+            claims.remove("id");
+            let exp = seconds(now) + i64::from(settings.access_token_ttl_secs);
+            claims.insert("iss".into(), issue.issuer.clone().into());
+            claims.insert("sub".into(), issue.principal.user.id.as_str().into());
+            claims.insert("aud".into(), app.client_id.clone().into());
+            claims.insert("iat".into(), seconds(now).into());
+            claims.insert("exp".into(), exp.into());
+            claims.insert("auth_time".into(), seconds(issue.auth_time).into());
+            if let Some(nonce) = &issue.nonce {
+                claims.insert("nonce".into(), nonce.clone().into());
+            }
+            if let Some(token) = &access_token {
+                claims.insert(
+                    "at_hash".into(),
+                    crate::id_tokens::at_hash(settings.id_token_alg, token).into(),
+                );
+            }
+            Some(self.sign_id_token(settings.id_token_alg, &claims).await?)
+        } else {
+            None
+        };
+        let spent = self
+            .store()
+            .write(move |tx| {
+                Box::pin(async move {
+                    let first = match &spend {
+                        Spend::Nothing => true,
+                        Spend::Code(digest) => tx.use_code(digest, now).await?,
+                        Spend::RefreshToken(digest) => tx.use_refresh_token(digest, now).await?,
+                    };
+                    if !first {
+                        return Ok(Err(spend));
+                    }
+                    if let Some(row) = &access_row {
+                        tx.insert_sso_token(row).await?;
+                    }
+                    if let Some(row) = &refresh_row {
+                        tx.insert_refresh_token(row).await?;
+                    }
+                    if let Some(record) = &record {
+                        tx.insert_audit(record).await?;
+                    }
+                    Ok(Ok(()))
+                })
+            })
+            .await?;
+        if let Err(spend) = spent {
+            // Exchanged concurrently: neither exchange keeps anything.
+            self.revoke_grant(issue.grant_id).await?;
+            let detail = match spend {
+                Spend::RefreshToken(_) => "Invalid refresh token",
+                _ => "Invalid authorization code",
+            };
+            return Err(Error::with_detail(ErrorKind::InvalidGrant, detail));
+        }
+        Ok(OAuthToken {
+            access_token,
+            expires_in: ttl,
+            scope: issue.scope,
+            refresh_token,
+            id_token,
+        })
+    }
+
+    async fn revoke_grant(&self, grant_id: String) -> Result<()> {
+        self.store()
+            .write(move |tx| Box::pin(async move { tx.revoke_grant(&grant_id).await }))
+            .await?;
+        Ok(())
+    }
+
+    /// `GET /api/v1/oauth2/userinfo`: the claims of the user a bearer token was issued for,
+    /// while the token is good and the user may still sign in to its application.
+    pub async fn userinfo(
+        &self,
+        bearer: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let refused = || Error::new(ErrorKind::Unauthenticated);
+        if bearer.is_empty() || bearer.len() > 200 {
+            return Err(refused());
+        }
+        let digest = secret::digest(bearer);
+        let found = self
+            .store()
+            .read(move |tx| {
+                Box::pin(async move {
+                    let Some((token, app)) = tx.sso_token(&digest).await? else {
+                        return Ok(None);
+                    };
+                    let Some(user_id) = token.user_id.clone() else {
+                        return Ok(None);
+                    };
+                    let Some(settings) = tx.sso_settings(&app.id).await? else {
+                        return Ok(None);
+                    };
+                    let candidate = candidate(tx, &app.id, &user_id).await?;
+                    Ok(Some((token, app, settings, candidate)))
+                })
+            })
+            .await?;
+        let Some((token, app, settings, candidate)) = found else {
+            return Err(refused());
+        };
+        let now = self.now();
+        if token.expires_at <= now || token.generation != app.token_generation {
+            return Err(refused());
+        }
+        if candidate.refusal(&app, now).is_some() {
+            return Err(refused());
+        }
+        let principal = candidate.principal.ok_or_else(refused)?;
+        Ok(principal.claims(&settings.claims))
     }
 
     /// What `client` may know of `token`: only its own tokens that are still good; anything

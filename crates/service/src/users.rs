@@ -154,6 +154,13 @@ impl Service {
                 Box::pin(async move {
                     let mut user = existing_user(tx, &user_id).await?;
                     let now = clock.now();
+                    if !disabled && user.locked {
+                        // EnableUser also lifts the lock after wrong passwords.
+                        tx.set_sign_in_lock(&user.id, Default::default(), now)
+                            .await?;
+                        user.locked = false;
+                        user.updated_at = now;
+                    }
                     if user.disabled != disabled {
                         user.disabled = disabled;
                         user.updated_at = now;

@@ -21,7 +21,7 @@ pub use postgres::{PgStore, PgStoreOptions};
 pub use sqlite::SqliteStore;
 pub use tx::{
     AccountTx, AppOrgTx, ApplicationTx, AuditTx, LockKey, MaintenanceTx, OrgScope, OrganizationTx,
-    RoleTx, SigningKeyTx, SsoTokenTx, SsoTx, TokenTx, Tx, UserTx,
+    RoleTx, SignInTx, SigningKeyTx, SsoTokenTx, SsoTx, TokenTx, Tx, UserTx,
 };
 
 use async_trait::async_trait;
@@ -191,7 +191,7 @@ async fn open_as(url: &str, pg: PgStoreOptions, create: Create) -> Result<Arc<dy
 /// Every capability trait, for `use roster_store::prelude::*`.
 pub mod prelude {
     pub use crate::tx::{
-        AccountTx, AppOrgTx, ApplicationTx, AuditTx, MaintenanceTx, OrganizationTx, RoleTx, SsoTx,
-        TokenTx, Tx, UserTx,
+        AccountTx, AppOrgTx, ApplicationTx, AuditTx, MaintenanceTx, OrganizationTx, RoleTx,
+        SignInTx, SsoTx, TokenTx, Tx, UserTx,
     };
 }

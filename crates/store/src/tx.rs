@@ -8,6 +8,7 @@ use roster_domain::audit::{AuditEntry, AuditFilter, AuditRecord};
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::role::Role;
+use roster_domain::sign_in::{AuthorizationCode, RefreshToken, SignInLock, SsoSession};
 use roster_domain::signing::SigningKey;
 use roster_domain::sso::{SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
@@ -217,6 +218,8 @@ pub trait SsoTx: Send {
         settings: &SsoSettings,
         at: Millis,
     ) -> Result<()>;
+    /// The logout URLs every application registered.
+    async fn all_logout_urls(&mut self) -> Result<Vec<String>>;
 }
 
 /// Access tokens of the sign-in endpoints.
@@ -248,6 +251,48 @@ pub trait SigningKeyTx: Send {
     async fn delete_signing_keys_retired_before(&mut self, at: Millis) -> Result<u64>;
 }
 
+/// Users signing in to applications.
+#[async_trait]
+pub trait SignInTx: Send {
+    /// The users a login name may be: by user name (as its folded key), mobile (phone-like
+    /// names only) or email (case-insensitively); at most 3.
+    async fn users_by_login(&mut self, login: &str) -> Result<Vec<User>>;
+    /// The user's account in the application, if any.
+    async fn account_of_user(
+        &mut self,
+        application_id: &ApplicationId,
+        user_id: &UserId,
+    ) -> Result<Option<AppAccount>>;
+    /// Counts one more wrong password; says how many there are now.
+    async fn add_failed_sign_in(&mut self, user_id: &UserId) -> Result<i64>;
+    async fn sign_in_lock(&mut self, user_id: &UserId) -> Result<SignInLock>;
+    /// Stores the count of wrong passwords and the lock (`locked` follows `locked_until`).
+    async fn set_sign_in_lock(
+        &mut self,
+        user_id: &UserId,
+        lock: SignInLock,
+        at: Millis,
+    ) -> Result<()>;
+    /// Unlocks users whose lock ended by `at`; says how many.
+    async fn unlock_users_locked_until(&mut self, at: Millis) -> Result<u64>;
+    async fn insert_session(&mut self, session: &SsoSession) -> Result<()>;
+    async fn session(&mut self, digest: &str) -> Result<Option<SsoSession>>;
+    async fn touch_session(&mut self, digest: &str, at: Millis) -> Result<()>;
+    async fn delete_session(&mut self, digest: &str) -> Result<bool>;
+    async fn insert_code(&mut self, code: &AuthorizationCode) -> Result<()>;
+    async fn code(&mut self, digest: &str) -> Result<Option<AuthorizationCode>>;
+    /// Marks the code used; false when it already was (or is gone).
+    async fn use_code(&mut self, digest: &str, at: Millis) -> Result<bool>;
+    async fn insert_refresh_token(&mut self, token: &RefreshToken) -> Result<()>;
+    async fn refresh_token(&mut self, digest: &str) -> Result<Option<RefreshToken>>;
+    /// Marks the refresh token used; false when it already was (or is gone).
+    async fn use_refresh_token(&mut self, digest: &str, at: Millis) -> Result<bool>;
+    /// Deletes every access and refresh token of the grant; says how many.
+    async fn revoke_grant(&mut self, grant_id: &str) -> Result<u64>;
+    /// Deletes sessions, codes and refresh tokens that ended before `at`.
+    async fn delete_sign_ins_expired_before(&mut self, at: Millis) -> Result<u64>;
+}
+
 /// The store's own upkeep.
 #[async_trait]
 pub trait MaintenanceTx: Send {
@@ -273,6 +318,7 @@ pub trait Tx:
     + SsoTx
     + SsoTokenTx
     + SigningKeyTx
+    + SignInTx
     + MaintenanceTx
 {
 }
@@ -289,6 +335,7 @@ impl<T> Tx for T where
         + SsoTx
         + SsoTokenTx
         + SigningKeyTx
+        + SignInTx
         + MaintenanceTx
 {
 }

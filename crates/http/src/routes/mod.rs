@@ -7,6 +7,7 @@ mod health;
 mod oauth2;
 mod organizations;
 mod roles;
+mod sign_in;
 mod sso_settings;
 mod token;
 mod users;
@@ -20,6 +21,7 @@ pub fn router() -> OpenApiRouter<Service> {
         .merge(admin::router())
         .merge(sso_settings::router())
         .merge(oauth2::router())
+        .merge(sign_in::router())
         .nest(
             "/api/v2/tenant",
             OpenApiRouter::new()

@@ -6,14 +6,16 @@
 use crate::client_address::ClientAddress;
 use crate::client_auth::{client_credentials, ClientCredentials};
 use crate::oauth_error::{OAuthError, OAuthErrorBody, OAuthErrorResponses};
+use crate::Site;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use axum::Extension;
 use axum::Json;
 use roster_domain::signing::PublicJwk;
 use roster_domain::{Error, ErrorKind};
-use roster_service::{Introspection, OAuthClient, Service};
+use roster_service::{Introspection, OAuthClient, Service, TokenRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -26,17 +28,32 @@ pub fn router() -> OpenApiRouter<Service> {
         .routes(routes!(introspect))
         .routes(routes!(check_token))
         .routes(routes!(revoke))
+        .routes(routes!(userinfo))
+        .routes(routes!(openid_configuration))
+        .routes(routes!(openid_configuration_at_root))
 }
 
 /// The form fields the sign-in endpoints read (`application/x-www-form-urlencoded`).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct SignInForm {
-    /// `client_credentials` (other grants: see docs/sso.md).
+    /// `authorization_code`, `refresh_token`, `password` or `client_credentials` (each only
+    /// when the application turned it on).
     grant_type: Option<String>,
     /// With `client_secret`, or an HTTP Basic `Authorization` header instead.
     client_id: Option<String>,
     client_secret: Option<String>,
     scope: Option<String>,
+    /// The authorization code (`authorization_code`).
+    code: Option<String>,
+    /// If sent, the redirect URI the code was sent to (`authorization_code`).
+    redirect_uri: Option<String>,
+    /// The PKCE verifier, when the authorization request had a challenge.
+    code_verifier: Option<String>,
+    /// The refresh token (`refresh_token`).
+    refresh_token: Option<String>,
+    /// The user's name, mobile or email, and password (`password`).
+    username: Option<String>,
+    password: Option<String>,
     /// The token to introspect, check or revoke (a `token_type_hint` is accepted and not
     /// needed: access tokens are the only kind issued yet).
     token: Option<String>,
@@ -130,11 +147,19 @@ pub struct SignInTokenView {
     /// Seconds the token lives (a number).
     expires_in: u64,
     scope: String,
+    /// Only when the application set a refresh-token lifetime (and not for client
+    /// credentials).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    /// OpenID Connect applications: the signed id_token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
 }
 
-/// Issues an access token (OneAccess `IssueOAuthAccessToken`). Served: the client credentials
-/// grant, for applications whose sign-in settings turn it on; client authentication by HTTP
-/// Basic or form fields.
+/// Issues tokens (OneAccess `IssueOAuthAccessToken`, `IssueIDToken`, `RenewOAuthToken`,
+/// `RenewOIDCToken`): the authorization code, refresh token, password and client credentials
+/// grants, each for applications whose sign-in settings turn it on; client authentication by
+/// HTTP Basic or form fields.
 #[utoipa::path(
     post,
     path = "/api/v1/oauth2/token",
@@ -149,25 +174,175 @@ pub struct SignInTokenView {
 )]
 async fn token(
     State(service): State<Service>,
+    Extension(site): Extension<Site>,
     request: SignInRequest,
 ) -> Result<impl IntoResponse, OAuthError> {
     let form = &request.form;
+    let fields = TokenRequest {
+        grant_type: form.grant_type.as_deref(),
+        scope: form.scope.as_deref(),
+        code: form.code.as_deref(),
+        redirect_uri: form.redirect_uri.as_deref(),
+        code_verifier: form.code_verifier.as_deref(),
+        refresh_token: form.refresh_token.as_deref(),
+        username: form.username.as_deref(),
+        password: form.password.as_deref(),
+    };
     let issued = service
-        .oauth_token(
-            request.client(),
-            form.grant_type.as_deref(),
-            form.scope.as_deref(),
-        )
+        .oauth_token(request.client(), &fields, &site.issuer)
         .await?;
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
         Json(SignInTokenView {
-            access_token: issued.access_token,
+            access_token: issued.access_token.unwrap_or_default(),
             token_type: "Bearer",
             expires_in: issued.expires_in,
             scope: issued.scope,
+            refresh_token: issued.refresh_token,
+            id_token: issued.id_token,
         }),
     ))
+}
+
+/// The claims of the user an access token was issued for (OneAccess `ShowUser` of the
+/// application integration APIs): `id`, `userName`, `name`, `email`, `mobile` and the
+/// application's mapped claims.
+#[utoipa::path(
+    get,
+    path = "/api/v1/oauth2/userinfo",
+    operation_id = "ShowOAuthUser",
+    tag = "sign-in (OAuth 2.0 / OpenID Connect)",
+    responses(
+        (status = 200, description = "The user's claims.", body = Object),
+        (status = 401, description = "No token, or not a good one.", body = OAuthErrorBody),
+        (status = 500, description = "Internal error.", body = OAuthErrorBody),
+        (status = 503, description = "The database cannot be reached.", body = OAuthErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn userinfo(
+    State(service): State<Service>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl IntoResponse, OAuthError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        })
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty());
+    let Some(bearer) = bearer else {
+        // Spring Security OAuth's words, as OneAccess answers.
+        return Err(OAuthError::unauthorized(
+            "unauthorized",
+            "Full authentication is required to access this resource",
+        ));
+    };
+    match service.userinfo(bearer).await {
+        Ok(claims) => Ok(([(header::CACHE_CONTROL, "no-store")], Json(claims))),
+        Err(e) if e.kind() == ErrorKind::Unauthenticated => {
+            let shown: String = bearer.chars().take(64).collect();
+            Err(OAuthError::unauthorized(
+                "invalid_token",
+                &format!("Invalid access token: {shown}"),
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The OpenID Provider's metadata (OpenID Connect Discovery 1.0 §3).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProviderMetadata {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    userinfo_endpoint: String,
+    jwks_uri: String,
+    end_session_endpoint: String,
+    introspection_endpoint: String,
+    revocation_endpoint: String,
+    response_types_supported: [&'static str; 4],
+    response_modes_supported: [&'static str; 2],
+    grant_types_supported: [&'static str; 5],
+    subject_types_supported: [&'static str; 1],
+    id_token_signing_alg_values_supported: [&'static str; 3],
+    scopes_supported: [&'static str; 2],
+    token_endpoint_auth_methods_supported: [&'static str; 2],
+    code_challenge_methods_supported: [&'static str; 1],
+    claims_supported: [&'static str; 13],
+}
+
+fn provider_metadata(site: &Site) -> ProviderMetadata {
+    let at = |path: &str| format!("{}{path}", site.public_url);
+    ProviderMetadata {
+        issuer: site.issuer.clone(),
+        authorization_endpoint: at("/api/v1/oauth2/authorize"),
+        token_endpoint: at("/api/v1/oauth2/token"),
+        userinfo_endpoint: at("/api/v1/oauth2/userinfo"),
+        jwks_uri: at("/api/v1/oauth2/keys"),
+        end_session_endpoint: at("/api/v1/logout"),
+        introspection_endpoint: at("/api/v1/oauth2/introspect"),
+        revocation_endpoint: at("/api/v1/oauth2/revoke"),
+        response_types_supported: ["code", "id_token", "id_token token", "token"],
+        response_modes_supported: ["query", "fragment"],
+        grant_types_supported: [
+            "authorization_code",
+            "refresh_token",
+            "implicit",
+            "password",
+            "client_credentials",
+        ],
+        subject_types_supported: ["public"],
+        id_token_signing_alg_values_supported: ["RS256", "RS384", "RS512"],
+        scopes_supported: ["openid", "get_user_info"],
+        token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+        code_challenge_methods_supported: ["S256"],
+        claims_supported: [
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            "id",
+            "userName",
+            "name",
+            "email",
+            "mobile",
+        ],
+    }
+}
+
+/// The OpenID Provider's metadata (OneAccess `ShowOIDCMetadata`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/oauth2/.well-known/openid-configuration",
+    operation_id = "ShowOIDCMetadata",
+    tag = "sign-in (OAuth 2.0 / OpenID Connect)",
+    responses((status = 200, description = "The metadata.", body = ProviderMetadata))
+)]
+async fn openid_configuration(Extension(site): Extension<Site>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(provider_metadata(&site)),
+    )
+}
+
+/// The same metadata where OpenID Connect Discovery looks for it: `{issuer}/.well-known/…`.
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    operation_id = "ShowOIDCMetadataAtRoot",
+    tag = "sign-in (OAuth 2.0 / OpenID Connect)",
+    responses((status = 200, description = "The metadata.", body = ProviderMetadata))
+)]
+async fn openid_configuration_at_root(Extension(site): Extension<Site>) -> impl IntoResponse {
+    openid_configuration(Extension(site)).await
 }
 
 /// What introspection answers (RFC 7662 §2.2): `{"active": false}` alone for a token that is

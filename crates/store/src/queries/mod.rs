@@ -9,6 +9,7 @@ mod audit;
 mod maintenance;
 mod organizations;
 mod roles;
+mod sign_in;
 mod signing_keys;
 mod sso;
 mod sso_tokens;

@@ -47,4 +47,18 @@ impl<B: Backend> SsoTx for StoreTx<'_, B> {
         .await?;
         Ok(())
     }
+
+    async fn all_logout_urls(&mut self) -> Result<Vec<String>> {
+        let mut urls = Vec::new();
+        let rows: Vec<(String, String)> = self
+            .fetch_all("SELECT application_id, settings FROM app_sso", &[])
+            .await?;
+        for (application_id, text) in rows {
+            let settings: SsoSettings = serde_json::from_str(&text).map_err(|e| {
+                Error::internal(format!("stored sign-in settings of {application_id}: {e}"))
+            })?;
+            urls.extend(settings.logout_urls);
+        }
+        Ok(urls)
+    }
 }

@@ -13,14 +13,23 @@ use roster_domain::time::Millis;
 use roster_domain::Result;
 
 /// A token's own columns, as read.
-type TokenColumns = (String, String, Option<String>, String, i64, i64, i64);
+type TokenColumns = (
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+);
 
 #[async_trait]
 impl<B: Backend> SsoTokenTx for StoreTx<'_, B> {
     async fn insert_sso_token(&mut self, t: &SsoAccessToken) -> Result<()> {
         self.execute(
             "INSERT INTO sso_tokens (digest, application_id, user_id, scope, expires_at, \
-             created_at, generation) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             created_at, generation, grant_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
                 &t.digest,
                 &t.application_id,
@@ -29,6 +38,7 @@ impl<B: Backend> SsoTokenTx for StoreTx<'_, B> {
                 &t.expires_at,
                 &t.created_at,
                 &t.generation,
+                &t.grant_id,
             ],
         )
         .await?;
@@ -39,12 +49,20 @@ impl<B: Backend> SsoTokenTx for StoreTx<'_, B> {
         let token: Option<TokenColumns> = self
             .fetch_optional(
                 "SELECT digest, application_id, user_id, scope, expires_at, created_at, \
-                 generation FROM sso_tokens WHERE digest = $1",
+                 generation, grant_id FROM sso_tokens WHERE digest = $1",
                 &[&digest],
             )
             .await?;
-        let Some((digest, application_id, user_id, scope, expires_at, created_at, generation)) =
-            token
+        let Some((
+            digest,
+            application_id,
+            user_id,
+            scope,
+            expires_at,
+            created_at,
+            generation,
+            grant_id,
+        )) = token
         else {
             return Ok(None);
         };
@@ -61,6 +79,7 @@ impl<B: Backend> SsoTokenTx for StoreTx<'_, B> {
             expires_at,
             created_at,
             generation,
+            grant_id,
         };
         Ok(Some((token, app.into_domain()?)))
     }

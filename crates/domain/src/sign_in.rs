@@ -1,0 +1,74 @@
+//! What users signing in to applications leave in the store: browser sessions, authorization
+//! codes, refresh tokens, and the count of wrong passwords that locks a user. Each secret is
+//! stored as its SHA-256 digest only.
+
+use crate::application::ApplicationId;
+use crate::time::Millis;
+use crate::user::UserId;
+
+/// A browser's single sign-on session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoSession {
+    pub digest: String,
+    pub user_id: UserId,
+    /// When the user entered their password (the id_token's `auth_time`).
+    pub auth_time: Millis,
+    pub last_seen_at: Millis,
+    /// The absolute end, whatever the use.
+    pub expires_at: Millis,
+}
+
+impl SsoSession {
+    /// Whether the session is still good at `now`, used within `idle_ms` last.
+    pub fn is_live(&self, now: Millis, idle_ms: Millis) -> bool {
+        now < self.expires_at && now < self.last_seen_at.saturating_add(idle_ms)
+    }
+}
+
+/// An authorization code (RFC 6749 §4.1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    pub digest: String,
+    pub application_id: ApplicationId,
+    pub user_id: UserId,
+    /// The redirect URI the code was sent to.
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    /// The PKCE `S256` challenge (RFC 7636), when the client sent one.
+    pub code_challenge: Option<String>,
+    pub auth_time: Millis,
+    pub expires_at: Millis,
+    pub used_at: Option<Millis>,
+}
+
+/// A refresh token; the tokens of one grant share `grant_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub digest: String,
+    pub application_id: ApplicationId,
+    pub user_id: UserId,
+    pub grant_id: String,
+    pub scope: String,
+    pub auth_time: Millis,
+    pub expires_at: Millis,
+    pub created_at: Millis,
+    /// The application's token generation at issue.
+    pub generation: i64,
+    /// Set when the token was exchanged for a new one.
+    pub used_at: Option<Millis>,
+}
+
+/// Wrong passwords in a row, and the lock they led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SignInLock {
+    pub failures: i64,
+    pub locked_until: Option<Millis>,
+}
+
+impl SignInLock {
+    /// Milliseconds the lock still holds at `now`; none when not locked.
+    pub fn remaining(&self, now: Millis) -> Option<Millis> {
+        self.locked_until.filter(|&t| t > now).map(|t| t - now)
+    }
+}

@@ -1,0 +1,515 @@
+//! What a browser goes through to sign in to an application: `GET /api/v1/oauth2/authorize`
+//! (OneAccess `IssueOAuthAuthCode`, `IssueOIDCAuthCode`, `IssueOIDCImplicitAuthCode`), the
+//! login page (`/login`, a Roster page) and global logout (`GET /api/v1/logout`,
+//! `SingleLogout`). The session is a cookie naming a store-held session, so every node
+//! knows it.
+
+use crate::client_address::ClientAddress;
+use crate::oauth_error::OAuthErrorBody;
+use crate::sign_in_page::{self, html, Lang, LoginForm, Text};
+use crate::Site;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use roster_domain::secret;
+use roster_service::{Authorize, AuthorizeRequest, Login, Service, SignInOutcome};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<Service> {
+    OpenApiRouter::new()
+        .routes(routes!(authorize))
+        .routes(routes!(login_page, login))
+        .routes(routes!(logout))
+}
+
+/// The cookie naming the browser's session.
+pub const SESSION_COOKIE: &str = "roster_session";
+/// The cookie holding the login form's CSRF token (double submit: the form must carry the
+/// same value, which another site can neither read nor set).
+const CSRF_COOKIE: &str = "roster_csrf";
+/// Where the login page may send the browser back to: an authorization request only.
+const RETURN_PREFIX: &str = "/api/v1/oauth2/authorize?";
+
+/// The value of a cookie of the request.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.trim_matches('"'))
+}
+
+fn set_cookie(
+    site: &Site,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: Option<u64>,
+) -> HeaderValue {
+    let secure = if site.secure_cookies { "; Secure" } else { "" };
+    let age = max_age.map_or_else(String::new, |a| format!("; Max-Age={a}"));
+    let text = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax{secure}{age}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn redirect(status: StatusCode, location: &str) -> Response {
+    let mut response = status.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `headers` as if the caller had asked for HTML (the login form's answers are all pages).
+fn html_only(headers: &HeaderMap) -> HeaderMap {
+    let mut headers = headers.clone();
+    headers.insert(header::ACCEPT, HeaderValue::from_static("text/html"));
+    headers
+}
+
+/// Whether the caller reads HTML (a browser) rather than JSON (a program).
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// Why a sign-in cannot go on, as a page for browsers and as OAuth's error body for programs.
+fn cannot_continue(headers: &HeaderMap, status: StatusCode, error: &str, why: &str) -> Response {
+    if wants_html(headers) {
+        let lang = Lang::from_headers(headers);
+        html(
+            status,
+            sign_in_page::message(lang, Text::CannotContinue, why),
+        )
+    } else {
+        let body = OAuthErrorBody {
+            error: error.to_owned(),
+            error_description: why.to_owned(),
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+fn server_error(headers: &HeaderMap, err: &roster_domain::Error) -> Response {
+    tracing::error!(
+        code = err.kind().code(),
+        detail = err.detail().unwrap_or_default(),
+        "sign-in failed"
+    );
+    let (status, error) = if err.kind() == roster_domain::ErrorKind::Unavailable {
+        (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
+    } else if err.is_server_side() {
+        (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
+    } else {
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    };
+    cannot_continue(headers, status, error, &err.client_message())
+}
+
+/// The parameters of an authorization request.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuthorizeQuery {
+    /// `code` (authorization code flow); `id_token`, `id_token token` or `token` (implicit
+    /// flow, when the application turned it on).
+    response_type: Option<String>,
+    /// The application's client id.
+    client_id: Option<String>,
+    /// A registered redirect URI (or one its registered origin admits); default: the first
+    /// registered.
+    redirect_uri: Option<String>,
+    /// `get_user_info` (OAuth 2.0) or `openid` (OpenID Connect), the default by protocol.
+    scope: Option<String>,
+    /// Sent back unchanged.
+    state: Option<String>,
+    /// Put into the id_token.
+    nonce: Option<String>,
+    /// PKCE (RFC 7636), beyond the reference: the `S256` challenge.
+    code_challenge: Option<String>,
+    /// `S256` (`plain` is refused).
+    code_challenge_method: Option<String>,
+}
+
+/// Signs the browser's user in to an application: with a session, back to the application's
+/// redirect URI with a code (or, implicit flow, tokens in the fragment); without one, to the
+/// login page first. An unknown client or unregistered redirect URI gets an error page and is
+/// never redirected; other refusals go back to the application as `error=...`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/oauth2/authorize",
+    operation_id = "IssueOAuthAuthCode",
+    tag = "sign-in (OAuth 2.0 / OpenID Connect)",
+    params(AuthorizeQuery),
+    responses(
+        (status = 302, description = "To the application (code, tokens or error), or to the login page."),
+        (status = 400, description = "Unknown client or redirect URI: nothing to redirect to (a page for browsers, else JSON).", content((OAuthErrorBody = "application/json"), ("text/html"))),
+        (status = 500, description = "Internal error.", content((OAuthErrorBody = "application/json"), ("text/html"))),
+        (status = 503, description = "The database cannot be reached.", content((OAuthErrorBody = "application/json"), ("text/html")))
+    )
+)]
+async fn authorize(
+    State(service): State<Service>,
+    Extension(site): Extension<Site>,
+    ClientAddress(source): ClientAddress,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let query: AuthorizeQuery = match serde_urlencoded::from_str(uri.query().unwrap_or_default()) {
+        Ok(q) => q,
+        Err(e) => {
+            return cannot_continue(
+                &headers,
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!("The query is not valid: {e}"),
+            )
+        }
+    };
+    let session = match cookie(&headers, SESSION_COOKIE) {
+        Some(value) => match service.session(value).await {
+            Ok(found) => found,
+            Err(e) => return server_error(&headers, &e),
+        },
+        None => None,
+    };
+    let request = AuthorizeRequest {
+        response_type: query.response_type,
+        client_id: query.client_id,
+        redirect_uri: query.redirect_uri,
+        scope: query.scope,
+        state: query.state,
+        nonce: query.nonce,
+        code_challenge: query.code_challenge,
+        code_challenge_method: query.code_challenge_method,
+    };
+    match service
+        .authorize(request, session.as_ref(), source, &site.issuer)
+        .await
+    {
+        Ok(Authorize::Redirect(url)) => redirect(StatusCode::FOUND, &url),
+        Ok(Authorize::SignIn { .. }) => {
+            let back = uri.path_and_query().map_or("", |p| p.as_str());
+            let login = format!(
+                "/login?{}",
+                form_urlencoded::Serializer::new(String::new())
+                    .append_pair("return_to", back)
+                    .finish()
+            );
+            redirect(StatusCode::FOUND, &login)
+        }
+        Ok(Authorize::Untrusted(why)) => {
+            cannot_continue(&headers, StatusCode::BAD_REQUEST, "invalid_request", &why)
+        }
+        Err(e) => server_error(&headers, &e),
+    }
+}
+
+/// The login page's query.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LoginQuery {
+    /// The authorization request to go on with after signing in.
+    return_to: Option<String>,
+}
+
+/// The login form's fields.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct LoginFields {
+    /// User name, mobile or email.
+    user_name: Option<String>,
+    password: Option<String>,
+    /// The token the page put in the form.
+    csrf_token: Option<String>,
+    return_to: Option<String>,
+}
+
+/// `return_to` if it is an authorization request of this server (never another site).
+fn safe_return(return_to: Option<&str>) -> Option<&str> {
+    return_to.filter(|r| r.starts_with(RETURN_PREFIX) && !r.contains(['\r', '\n', '\\']))
+}
+
+/// The name of the application an authorization request is for, to show on the page.
+fn client_of(return_to: Option<&str>) -> Option<String> {
+    let query = return_to?.strip_prefix(RETURN_PREFIX)?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "client_id")
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The login form, with a fresh CSRF token unless the browser holds one.
+async fn login_form(
+    service: &Service,
+    site: &Site,
+    headers: &HeaderMap,
+    status: StatusCode,
+    return_to: Option<&str>,
+    user_name: &str,
+    error: Option<String>,
+) -> Response {
+    let held = cookie(headers, CSRF_COOKIE).filter(|t| t.len() == 64);
+    let token = held.map_or_else(secret::generate, str::to_owned);
+    let lang = Lang::from_headers(headers);
+    let application = match client_of(return_to) {
+        // The name if it can be read; the page works without it.
+        Some(client_id) => service.application_name(&client_id).await.ok().flatten(),
+        None => None,
+    };
+    let body = LoginForm {
+        lang,
+        csrf_token: &token,
+        return_to,
+        application: application.as_deref(),
+        user_name,
+        error,
+    }
+    .render();
+    let mut response = html(status, body);
+    if held.is_none() {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(site, CSRF_COOKIE, &token, "/login", None),
+        );
+    }
+    response
+}
+
+/// The login page (a Roster page; OneAccess shows its own): user name, mobile or email, and
+/// password.
+#[utoipa::path(
+    get,
+    path = "/login",
+    operation_id = "ShowLoginPage",
+    tag = "sign-in (OAuth 2.0 / OpenID Connect)",
+    params(LoginQuery),
+    responses(
+        (status = 200, description = "The login form.", content_type = "text/html")
+    )
+)]
+async fn login_page(
+    State(service): State<Service>,
+    Extension(site): Extension<Site>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let query: LoginQuery =
+        serde_urlencoded::from_str(uri.query().unwrap_or_default()).unwrap_or_default();
+    let return_to = safe_return(query.return_to.as_deref());
+    login_form(
+        &service,
+        &site,
+        &headers,
+        StatusCode::OK,
+        return_to,
+        "",
+        None,
+    )
+    .await
+}
+
+/// Checks the login form: on success a new session (cookie) and on to the authorization
+/// request it came from; else the form again, saying why (attempts left, or the lock).
+#[utoipa::path(
+    post,
+    path = "/login",
+    operation_id = "SignIn",
+    tag = "sign-in (OAuth 2.0 / OpenID Connect)",
+    request_body(content = LoginFields, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed in: on to the authorization request."),
+        (status = 200, description = "Signed in, with nothing to go on to.", content_type = "text/html"),
+        (status = 401, description = "Wrong name or password, locked or disabled: the form again.", content_type = "text/html"),
+        (status = 403, description = "The form's CSRF token is missing or wrong: the form again.", content_type = "text/html"),
+        (status = 400, description = "The form is not valid.", content_type = "text/html"),
+        (status = 500, description = "Internal error.", content_type = "text/html"),
+        (status = 503, description = "The database cannot be reached.", content_type = "text/html")
+    )
+)]
+async fn login(
+    State(service): State<Service>,
+    Extension(site): Extension<Site>,
+    ClientAddress(source): ClientAddress,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let fields: LoginFields = match serde_urlencoded::from_bytes(&body) {
+        Ok(fields) => fields,
+        Err(e) => {
+            let why = format!("The form is not valid: {e}");
+            return html(
+                StatusCode::BAD_REQUEST,
+                sign_in_page::message(lang, Text::CannotContinue, &why),
+            );
+        }
+    };
+    let return_to = safe_return(fields.return_to.as_deref());
+    let user_name = fields.user_name.as_deref().unwrap_or_default();
+    let csrf_ok = match (cookie(&headers, CSRF_COOKIE), fields.csrf_token.as_deref()) {
+        (Some(held), Some(sent)) => !held.is_empty() && secret::constant_time_eq(held, sent),
+        _ => false,
+    };
+    if !csrf_ok {
+        let error = Some(Text::FormExpired.get(lang).to_owned());
+        return login_form(
+            &service,
+            &site,
+            &headers,
+            StatusCode::FORBIDDEN,
+            return_to,
+            user_name,
+            error,
+        )
+        .await;
+    }
+    let outcome = service
+        .sign_in(Login {
+            login: user_name,
+            password: fields.password.as_deref().unwrap_or_default(),
+            source,
+            previous_session: cookie(&headers, SESSION_COOKIE),
+        })
+        .await;
+    let error = match outcome {
+        Ok(SignInOutcome::SignedIn(session)) => {
+            let mut response = match return_to {
+                Some(back) => redirect(StatusCode::SEE_OTHER, back),
+                None => html(
+                    StatusCode::OK,
+                    sign_in_page::message(lang, Text::SignedIn, Text::SignedIn.get(lang)),
+                ),
+            };
+            let lifetime = service.settings().sign_in.session_lifetime.as_secs();
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(&site, SESSION_COOKIE, &session.cookie, "/", Some(lifetime)),
+            );
+            return response;
+        }
+        Ok(SignInOutcome::WrongPassword { remaining }) => {
+            sign_in_page::wrong_password(lang, remaining)
+        }
+        Ok(SignInOutcome::Locked { unlock_in_secs }) => sign_in_page::locked(lang, unlock_in_secs),
+        Ok(SignInOutcome::Disabled) => Text::Disabled.get(lang).to_owned(),
+        Err(e) => return server_error(&html_only(&headers), &e),
+    };
+    login_form(
+        &service,
+        &site,
+        &headers,
+        StatusCode::UNAUTHORIZED,
+        return_to,
+        user_name,
+        Some(error),
+    )
+    .await
+}
+
+/// The parameters of global logout.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogoutQuery {
+    /// Where to go afterwards: a logout URL an application registered. Default: the login
+    /// page.
+    redirect_url: Option<String>,
+    /// The application whose logout URLs `redirect_url` must be among (else any
+    /// application's).
+    client_id: Option<String>,
+}
+
+/// Ends the browser's session on every node (OneAccess `SingleLogout`), then follows
+/// `redirect_url` when it is a registered logout URL.
+#[utoipa::path(
+    get,
+    path = "/api/v1/logout",
+    operation_id = "SingleLogout",
+    tag = "sign-in (OAuth 2.0 / OpenID Connect)",
+    params(LogoutQuery),
+    responses(
+        (status = 302, description = "Signed out: to redirect_url, or the login page."),
+        (status = 400, description = "Signed out, but redirect_url is no registered logout URL.", content_type = "text/html"),
+        (status = 500, description = "Internal error.", content((OAuthErrorBody = "application/json"), ("text/html"))),
+        (status = 503, description = "The database cannot be reached.", content((OAuthErrorBody = "application/json"), ("text/html")))
+    )
+)]
+async fn logout(
+    State(service): State<Service>,
+    Extension(site): Extension<Site>,
+    ClientAddress(source): ClientAddress,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let query: LogoutQuery =
+        serde_urlencoded::from_str(uri.query().unwrap_or_default()).unwrap_or_default();
+    let redirect_url = query.redirect_url.as_deref().filter(|u| !u.is_empty());
+    let allowed = match service
+        .sign_out(
+            cookie(&headers, SESSION_COOKIE),
+            redirect_url,
+            query.client_id.as_deref(),
+            source,
+        )
+        .await
+    {
+        Ok(allowed) => allowed,
+        Err(e) => return server_error(&headers, &e),
+    };
+    let mut response = match redirect_url {
+        None => redirect(StatusCode::FOUND, "/login"),
+        Some(url) if allowed => redirect(StatusCode::FOUND, url),
+        Some(url) => html(
+            StatusCode::BAD_REQUEST,
+            sign_in_page::message(
+                lang,
+                Text::SignedOut,
+                &format!("{url} is not a registered logout URL, so you were not sent there."),
+            ),
+        ),
+    };
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&site, SESSION_COOKIE, "", "/", Some(0)),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_authorization_requests_are_returned_to() {
+        assert!(safe_return(Some("/api/v1/oauth2/authorize?client_id=x")).is_some());
+        for bad in [
+            "https://evil.example/api/v1/oauth2/authorize?x",
+            "//evil.example/api/v1/oauth2/authorize?",
+            "/api/v1/oauth2/authorizeX",
+            "/api/v1/oauth2/authorize?a\r\nLocation: x",
+        ] {
+            assert!(safe_return(Some(bad)).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cookies_are_found_by_name() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            "a=1; roster_session=abc; b=2".parse().unwrap(),
+        );
+        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&headers, "c"), None);
+    }
+}

@@ -1,0 +1,122 @@
+//! Signing id_tokens with the active key. The key's private half is opened once and kept
+//! for a few seconds, so that a rotation on another node is picked up soon while signing
+//! does not read and unseal the key each time.
+
+use crate::Service;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use roster_domain::signing::SigningKey;
+use roster_domain::sso::IdTokenAlg;
+use roster_domain::time::Millis;
+use roster_domain::{Error, Result};
+use sha2::{Digest, Sha256, Sha384, Sha512};
+use std::sync::{Arc, Mutex};
+
+/// How long a node signs with the key it read before it reads again.
+const KEY_CACHE_MS: Millis = 10_000;
+
+pub(crate) struct ActiveKey {
+    kid: String,
+    key: EncodingKey,
+}
+
+/// The active key as last read, and when.
+#[derive(Default)]
+pub(crate) struct KeyCache(Mutex<Option<(Millis, Arc<ActiveKey>)>>);
+
+impl KeyCache {
+    fn get(&self, now: Millis) -> Option<Arc<ActiveKey>> {
+        let cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        cached
+            .as_ref()
+            .filter(|(at, _)| now.saturating_sub(*at) < KEY_CACHE_MS)
+            .map(|(_, key)| Arc::clone(key))
+    }
+
+    fn put(&self, now: Millis, key: Arc<ActiveKey>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((now, key));
+    }
+
+    /// Forgets the key (after this node rotated it).
+    pub(crate) fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+fn algorithm(alg: IdTokenAlg) -> Algorithm {
+    match alg {
+        IdTokenAlg::RS256 => Algorithm::RS256,
+        IdTokenAlg::RS384 => Algorithm::RS384,
+        IdTokenAlg::RS512 => Algorithm::RS512,
+    }
+}
+
+/// OpenID Connect's `at_hash`: the left half of the access token's hash with the id_token's
+/// hash function, base64url-encoded (Core §3.1.3.6).
+pub(crate) fn at_hash(alg: IdTokenAlg, access_token: &str) -> String {
+    let digest: Vec<u8> = match alg {
+        IdTokenAlg::RS256 => Sha256::digest(access_token.as_bytes()).to_vec(),
+        IdTokenAlg::RS384 => Sha384::digest(access_token.as_bytes()).to_vec(),
+        IdTokenAlg::RS512 => Sha512::digest(access_token.as_bytes()).to_vec(),
+    };
+    let half = digest.get(..digest.len() / 2).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(half)
+}
+
+impl Service {
+    async fn active_signing_key(&self) -> Result<Arc<ActiveKey>> {
+        let now = self.now();
+        if let Some(key) = self.inner.signing_key.get(now) {
+            return Ok(key);
+        }
+        let keys = self
+            .store()
+            .read(|tx| Box::pin(async move { tx.signing_keys().await }))
+            .await?;
+        let active = keys
+            .into_iter()
+            .find(SigningKey::is_active)
+            .ok_or_else(|| Error::internal("no active signing key (is the server started?)"))?;
+        let pem = self.signing_sealer()?.open(&active.sealed_private_key)?;
+        let key = EncodingKey::from_rsa_pem(pem.as_bytes())
+            .map_err(|e| Error::internal(format!("reading the signing key: {e}")))?;
+        let key = Arc::new(ActiveKey {
+            kid: active.public.kid,
+            key,
+        });
+        self.inner.signing_key.put(now, Arc::clone(&key));
+        Ok(key)
+    }
+
+    /// Signs `claims` as a JWT with the active key (its `kid` in the header).
+    pub(crate) async fn sign_id_token(
+        &self,
+        alg: IdTokenAlg,
+        claims: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<String> {
+        let key = self.active_signing_key().await?;
+        let mut header = Header::new(algorithm(alg));
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &key.key)
+            .map_err(|e| Error::internal(format!("signing an id_token: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_hash_is_the_left_half_of_the_token_hash() {
+        // OpenID Connect Core §A.3's example: access token and its at_hash (RS256).
+        assert_eq!(
+            at_hash(
+                IdTokenAlg::RS256,
+                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+            ),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
+        assert_eq!(at_hash(IdTokenAlg::RS512, "x").len(), 43);
+    }
+}

@@ -1,0 +1,362 @@
+//! Signing users in: who a login name is, wrong-password counts and locks, browser sessions,
+//! authorization codes and refresh tokens.
+
+use crate::backend::Backend;
+use crate::queries::{ACCOUNT_COLUMNS, USER_COLUMNS};
+use crate::rows::{AccountRow, UserRow};
+use crate::store_tx::StoreTx;
+use crate::tx::SignInTx;
+use async_trait::async_trait;
+use roster_domain::account::AppAccount;
+use roster_domain::application::ApplicationId;
+use roster_domain::id::Id;
+use roster_domain::sign_in::{AuthorizationCode, RefreshToken, SignInLock, SsoSession};
+use roster_domain::time::Millis;
+use roster_domain::user::{mobile_key, user_name_key, User, UserId};
+use roster_domain::Result;
+
+type SessionColumns = (String, String, i64, i64, i64);
+type CodeColumns = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+);
+type RefreshColumns = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+);
+
+/// The mobile key a login name may be: only for names made of a phone number's characters,
+/// so that `alice7` never matches the user whose mobile is `7`.
+fn login_mobile_key(login: &str) -> Option<String> {
+    let phone_like = login
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-()".contains(c));
+    let key = mobile_key(login);
+    (phone_like && key.len() >= 5).then_some(key)
+}
+
+#[async_trait]
+impl<B: Backend> SignInTx for StoreTx<'_, B> {
+    async fn users_by_login(&mut self, login: &str) -> Result<Vec<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE user_name_key = $1 OR mobile_key = $2 \
+             OR lower(email) = lower($3) ORDER BY id LIMIT 3"
+        );
+        let rows: Vec<UserRow> = self
+            .fetch_all(
+                &sql,
+                &[&user_name_key(login), &login_mobile_key(login), &login],
+            )
+            .await?;
+        rows.into_iter().map(UserRow::into_domain).collect()
+    }
+
+    async fn account_of_user(
+        &mut self,
+        application_id: &ApplicationId,
+        user_id: &UserId,
+    ) -> Result<Option<AppAccount>> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM app_accounts WHERE application_id = $1 AND user_id = $2"
+        );
+        let row: Option<AccountRow> = self
+            .fetch_optional(&sql, &[application_id, user_id])
+            .await?;
+        row.map(AccountRow::into_domain).transpose()
+    }
+
+    async fn add_failed_sign_in(&mut self, user_id: &UserId) -> Result<i64> {
+        let row: Option<(i64,)> = self
+            .fetch_optional(
+                "UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1 \
+                 RETURNING failed_sign_ins",
+                &[user_id],
+            )
+            .await?;
+        Ok(row.map_or(0, |(n,)| n))
+    }
+
+    async fn sign_in_lock(&mut self, user_id: &UserId) -> Result<SignInLock> {
+        let row: Option<(i64, Option<i64>)> = self
+            .fetch_optional(
+                "SELECT failed_sign_ins, locked_until FROM users WHERE id = $1",
+                &[user_id],
+            )
+            .await?;
+        Ok(
+            row.map_or_else(SignInLock::default, |(failures, locked_until)| SignInLock {
+                failures,
+                locked_until,
+            }),
+        )
+    }
+
+    async fn set_sign_in_lock(
+        &mut self,
+        user_id: &UserId,
+        lock: SignInLock,
+        at: Millis,
+    ) -> Result<()> {
+        // `locked` is what ShowUser shows; a change of it is a change of the user.
+        let locked = lock.locked_until.is_some();
+        self.execute(
+            "UPDATE users SET failed_sign_ins = $2, locked_until = $3, \
+             updated_at = CASE WHEN locked = $4 THEN updated_at ELSE $5 END, locked = $4 \
+             WHERE id = $1",
+            &[user_id, &lock.failures, &lock.locked_until, &locked, &at],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn unlock_users_locked_until(&mut self, at: Millis) -> Result<u64> {
+        self.execute(
+            "UPDATE users SET locked = FALSE, locked_until = NULL, failed_sign_ins = 0, \
+             updated_at = $1 WHERE locked_until IS NOT NULL AND locked_until <= $1",
+            &[&at],
+        )
+        .await
+    }
+
+    async fn insert_session(&mut self, s: &SsoSession) -> Result<()> {
+        self.execute(
+            "INSERT INTO sso_sessions (digest, user_id, auth_time, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &s.digest,
+                &s.user_id,
+                &s.auth_time,
+                &s.last_seen_at,
+                &s.expires_at,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&mut self, digest: &str) -> Result<Option<SsoSession>> {
+        let row: Option<SessionColumns> = self
+            .fetch_optional(
+                "SELECT digest, user_id, auth_time, last_seen_at, expires_at FROM sso_sessions \
+                 WHERE digest = $1",
+                &[&digest],
+            )
+            .await?;
+        Ok(row.map(
+            |(digest, user_id, auth_time, last_seen_at, expires_at)| SsoSession {
+                digest,
+                user_id: Id::new(user_id),
+                auth_time,
+                last_seen_at,
+                expires_at,
+            },
+        ))
+    }
+
+    async fn touch_session(&mut self, digest: &str, at: Millis) -> Result<()> {
+        self.execute(
+            "UPDATE sso_sessions SET last_seen_at = $2 WHERE digest = $1",
+            &[&digest, &at],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&mut self, digest: &str) -> Result<bool> {
+        let deleted = self
+            .execute("DELETE FROM sso_sessions WHERE digest = $1", &[&digest])
+            .await?;
+        Ok(deleted > 0)
+    }
+
+    async fn insert_code(&mut self, c: &AuthorizationCode) -> Result<()> {
+        self.execute(
+            "INSERT INTO sso_codes (digest, application_id, user_id, redirect_uri, scope, nonce, \
+             code_challenge, auth_time, expires_at, used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &c.digest,
+                &c.application_id,
+                &c.user_id,
+                &c.redirect_uri,
+                &c.scope,
+                &c.nonce,
+                &c.code_challenge,
+                &c.auth_time,
+                &c.expires_at,
+                &c.used_at,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn code(&mut self, digest: &str) -> Result<Option<AuthorizationCode>> {
+        let row: Option<CodeColumns> = self
+            .fetch_optional(
+                "SELECT digest, application_id, user_id, redirect_uri, scope, nonce, \
+                 code_challenge, auth_time, expires_at, used_at FROM sso_codes WHERE digest = $1",
+                &[&digest],
+            )
+            .await?;
+        Ok(row.map(
+            |(
+                digest,
+                application_id,
+                user_id,
+                redirect_uri,
+                scope,
+                nonce,
+                code_challenge,
+                auth_time,
+                expires_at,
+                used_at,
+            )| AuthorizationCode {
+                digest,
+                application_id: Id::new(application_id),
+                user_id: Id::new(user_id),
+                redirect_uri,
+                scope,
+                nonce,
+                code_challenge,
+                auth_time,
+                expires_at,
+                used_at,
+            },
+        ))
+    }
+
+    async fn use_code(&mut self, digest: &str, at: Millis) -> Result<bool> {
+        let marked = self
+            .execute(
+                "UPDATE sso_codes SET used_at = $2 WHERE digest = $1 AND used_at IS NULL",
+                &[&digest, &at],
+            )
+            .await?;
+        Ok(marked == 1)
+    }
+
+    async fn insert_refresh_token(&mut self, t: &RefreshToken) -> Result<()> {
+        self.execute(
+            "INSERT INTO sso_refresh_tokens (digest, application_id, user_id, grant_id, scope, \
+             auth_time, expires_at, created_at, generation, used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &t.digest,
+                &t.application_id,
+                &t.user_id,
+                &t.grant_id,
+                &t.scope,
+                &t.auth_time,
+                &t.expires_at,
+                &t.created_at,
+                &t.generation,
+                &t.used_at,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn refresh_token(&mut self, digest: &str) -> Result<Option<RefreshToken>> {
+        let row: Option<RefreshColumns> = self
+            .fetch_optional(
+                "SELECT digest, application_id, user_id, grant_id, scope, auth_time, expires_at, \
+                 created_at, generation, used_at FROM sso_refresh_tokens WHERE digest = $1",
+                &[&digest],
+            )
+            .await?;
+        Ok(row.map(
+            |(
+                digest,
+                application_id,
+                user_id,
+                grant_id,
+                scope,
+                auth_time,
+                expires_at,
+                created_at,
+                generation,
+                used_at,
+            )| RefreshToken {
+                digest,
+                application_id: Id::new(application_id),
+                user_id: Id::new(user_id),
+                grant_id,
+                scope,
+                auth_time,
+                expires_at,
+                created_at,
+                generation,
+                used_at,
+            },
+        ))
+    }
+
+    async fn use_refresh_token(&mut self, digest: &str, at: Millis) -> Result<bool> {
+        let marked = self
+            .execute(
+                "UPDATE sso_refresh_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL",
+                &[&digest, &at],
+            )
+            .await?;
+        Ok(marked == 1)
+    }
+
+    async fn revoke_grant(&mut self, grant_id: &str) -> Result<u64> {
+        let access = self
+            .execute("DELETE FROM sso_tokens WHERE grant_id = $1", &[&grant_id])
+            .await?;
+        let refresh = self
+            .execute(
+                "DELETE FROM sso_refresh_tokens WHERE grant_id = $1",
+                &[&grant_id],
+            )
+            .await?;
+        Ok(access + refresh)
+    }
+
+    async fn delete_sign_ins_expired_before(&mut self, at: Millis) -> Result<u64> {
+        let mut deleted = 0;
+        for table in ["sso_sessions", "sso_codes", "sso_refresh_tokens"] {
+            deleted += self
+                .execute(
+                    &format!("DELETE FROM {table} WHERE expires_at < $1"),
+                    &[&at],
+                )
+                .await?;
+        }
+        Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::login_mobile_key;
+
+    #[test]
+    fn only_phone_like_names_are_looked_up_as_mobiles() {
+        assert_eq!(
+            login_mobile_key("+86 138-0000-0001").as_deref(),
+            Some("8613800000001")
+        );
+        assert_eq!(login_mobile_key("alice7"), None);
+        assert_eq!(login_mobile_key("123"), None);
+    }
+}
