@@ -646,7 +646,10 @@ impl Service {
             return Err(refused());
         }
         let principal = candidate.principal.ok_or_else(refused)?;
-        Ok(principal.claims(&settings.claims))
+        let mut claims = principal.claims(&settings.claims);
+        // OpenID Connect's name for `id` (Core §5.3.2), so that OIDC libraries read it too.
+        claims.insert("sub".into(), principal.user.id.as_str().into());
+        Ok(claims)
     }
 
     /// What `client` may know of `token`: only its own tokens that are still good; anything

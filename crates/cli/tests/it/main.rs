@@ -36,6 +36,7 @@ mod request_logs;
 mod revocation;
 mod roles;
 mod security;
+mod sign_in;
 mod sign_in_tokens;
 mod signing_keys;
 mod sso_settings;
