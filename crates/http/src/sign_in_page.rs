@@ -199,12 +199,23 @@ impl LoginForm<'_> {
              <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">{return_to}\
              <label for=\"user_name\">{user_label}</label>\
              <input id=\"user_name\" name=\"user_name\" type=\"text\" autocomplete=\"username\" \
-             required autofocus value=\"{user_name}\"{invalid}>\
+             required{focus_name} value=\"{user_name}\"{invalid}>\
              <label for=\"password\">{password_label}</label>\
              <input id=\"password\" name=\"password\" type=\"password\" \
-             autocomplete=\"current-password\" required{invalid}>\
+             autocomplete=\"current-password\" required{focus_password}{invalid}>\
              <button type=\"submit\">{submit}</button></form>",
             heading = Text::Heading.get(lang),
+            // The field to type into first: the password once the name is known.
+            focus_name = if self.user_name.is_empty() {
+                " autofocus"
+            } else {
+                ""
+            },
+            focus_password = if self.user_name.is_empty() {
+                ""
+            } else {
+                " autofocus"
+            },
             csrf = escape(self.csrf_token),
             user_label = Text::UserName.get(lang),
             user_name = escape(self.user_name),

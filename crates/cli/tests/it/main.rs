@@ -19,6 +19,7 @@ mod applications;
 mod audit;
 mod auth;
 mod bad_input;
+mod browser;
 mod cli;
 mod connections;
 mod crash;

@@ -258,3 +258,87 @@ async fn nodes_starting_together_share_one_bootstrap_application() {
         drop(nodes);
     }
 }
+
+/// A user signs in through node A, the application exchanges the code on node B, reads
+/// userinfo and refreshes on either, and logging out on one node ends the session on both:
+/// sessions, codes and tokens live in the store, and every node signs with the same key.
+#[cfg_attr(
+    not(roster_pg),
+    ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_crosses_nodes() {
+    use crate::sign_in::*;
+    let (mut a, b) = two_nodes(&[]).await;
+    let f = fixture(&mut a, json!({})).await;
+    let browser = Browser::at(&a.base);
+    let url = authorize_url(&a, &f.app.client_id, "code", "s");
+    let hop = browser.authorize(&url, &f.user_name, PASSWORD).await;
+    let code = param(hop.location.as_deref().unwrap(), "code").unwrap();
+
+    let token_on_b = |form: Vec<(&'static str, String)>| {
+        let b = &b;
+        let app = &f.app;
+        async move {
+            let res = b
+                .http
+                .post(b.url("/api/v1/oauth2/token"))
+                .basic_auth(&app.client_id, Some(&app.client_secret))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            read(res).await
+        }
+    };
+    let (status, tokens) = token_on_b(vec![
+        ("grant_type", "authorization_code".into()),
+        ("code", code),
+    ])
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    for node in [&a, &b] {
+        assert_eq!(
+            bearer_get(node, "/api/v1/oauth2/userinfo", access).await.0,
+            200
+        );
+    }
+    // Both nodes publish the key that signed the id_token.
+    let kid = jwt_header(tokens["id_token"].as_str().unwrap())["kid"].clone();
+    for node in [&a, &b] {
+        let (_, keys) = read(
+            node.http
+                .get(node.url("/api/v1/oauth2/keys"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(keys["keys"][0]["kid"], kid);
+    }
+    let (status, refreshed) = token_on_b(vec![
+        ("grant_type", "refresh_token".into()),
+        (
+            "refresh_token",
+            tokens["refresh_token"].as_str().unwrap().into(),
+        ),
+    ])
+    .await;
+    assert_eq!(status, 200, "{refreshed}");
+    let access = refreshed["access_token"].as_str().unwrap();
+    assert_eq!(
+        bearer_get(&a, "/api/v1/oauth2/userinfo", access).await.0,
+        200
+    );
+
+    // The session made on A signs the user in on B without a password.
+    let on_b = format!("{}{url}", b.base);
+    let hop = browser.get(&on_b).await;
+    assert!(param(hop.location.as_deref().unwrap(), "code").is_some());
+    // Logging out on B ends it on A.
+    let out = browser.get(&format!("{}/api/v1/logout", b.base)).await;
+    assert_eq!(out.status, 302);
+    let hop = browser.get(&url).await;
+    assert!(hop.location.unwrap().starts_with("/login"));
+}

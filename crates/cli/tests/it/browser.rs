@@ -1,0 +1,215 @@
+//! Signing in with a real browser (headless Chromium through ChromeDriver): the login page by
+//! keyboard alone, single sign-on into a second application, global logout. Screenshots go to
+//! `target/browser-screenshots/`. Runs when `ROSTER_TEST_CHROMEDRIVER` names a chromedriver
+//! (Debian: `apt-get install chromium chromium-driver`, then `/usr/bin/chromedriver`).
+
+use crate::sign_in::{fixture, Fixture, PASSWORD};
+use crate::support::*;
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A chromedriver of this test's own, on a free port, and a headless session in it.
+struct Chrome {
+    client: Client,
+    _driver: Child,
+    shots: PathBuf,
+}
+
+impl Chrome {
+    async fn start(name: &str) -> Self {
+        let driver_path = std::env::var("ROSTER_TEST_CHROMEDRIVER").unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut driver = Command::new(driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        // Ready once it says so on standard output.
+        let mut lines = BufReader::new(driver.stdout.take().unwrap()).lines();
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("started successfully") {
+                break;
+            }
+        }
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let mut caps = serde_json::Map::new();
+        let binary = std::env::var("ROSTER_TEST_CHROMIUM").unwrap_or("/usr/bin/chromium".into());
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": binary,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", "--window-size=900,800", "--lang=en-US"]
+            }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .unwrap();
+        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../target/browser-screenshots")
+            .join(name);
+        std::fs::create_dir_all(&shots).unwrap();
+        Self {
+            client,
+            _driver: driver,
+            shots,
+        }
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Where the browser is (after `goto`, which waits for the page at the end of the
+    /// redirects to load).
+    async fn at(&self) -> String {
+        self.client.current_url().await.unwrap().to_string()
+    }
+}
+
+/// An application whose redirect URI is a page of this very server, so that the browser
+/// lands somewhere real (`/health/live`) with the code in its address bar.
+async fn landing_app(server: &mut Server, path: &str) -> Fixture {
+    let redirect = format!("{}{path}", server.base);
+    fixture(server, json!({"redirect_uris": [redirect]})).await
+}
+
+#[cfg_attr(
+    not(roster_browser),
+    ignore = "set ROSTER_TEST_CHROMEDRIVER to run the browser tests"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_signs_in_by_keyboard_then_single_signs_on_and_logs_out() {
+    let mut server = Server::start(Backend::Sqlite).await;
+    let first = landing_app(&mut server, "/health/live").await;
+    // The same user holds an account in a second application.
+    let second = server.create_app(&["user_read"]).await;
+    let admin = server.admin().await;
+    let landing = format!("{}/health/ready", server.base);
+    let path = format!("/roster/v1/applications/{}/sso", second.application_id);
+    let (status, body) = server
+        .put(
+            &admin,
+            &path,
+            json!({"protocol": "oauth2", "redirect_uris": [landing]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    server
+        .authorize(&first.user_id, &second.application_id)
+        .await;
+
+    let chrome = Chrome::start("sso").await;
+    let c = &chrome.client;
+    let authorize = |client_id: &str| {
+        format!(
+            "{}/api/v1/oauth2/authorize?response_type=code&client_id={client_id}&state=st",
+            server.base
+        )
+    };
+    c.goto(&authorize(&first.app.client_id)).await.unwrap();
+    assert!(chrome
+        .at()
+        .await
+        .starts_with(&format!("{}/login?", server.base)));
+    chrome.screenshot("1-login-page").await;
+    // Keyboard only: the user name field has the focus, Tab moves to the password, Enter
+    // submits.
+    let focused = c.active_element().await.unwrap();
+    assert_eq!(
+        focused.attr("id").await.unwrap().as_deref(),
+        Some("user_name")
+    );
+    focused.send_keys(&first.user_name).await.unwrap();
+    focused
+        .send_keys(&char::from(Key::Tab).to_string())
+        .await
+        .unwrap();
+    let focused = c.active_element().await.unwrap();
+    assert_eq!(
+        focused.attr("id").await.unwrap().as_deref(),
+        Some("password")
+    );
+    focused.send_keys("wrong password").await.unwrap();
+    focused
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    // The error is announced and the inputs point to it.
+    let alert = c
+        .wait()
+        .for_element(Locator::Css("[role=alert]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        alert.text().await.unwrap(),
+        "Invalid account name or password. Remaining attempts: 4"
+    );
+    chrome.screenshot("2-wrong-password").await;
+    // The name is kept; the password has the focus.
+    let password = c.active_element().await.unwrap();
+    assert_eq!(
+        password.attr("id").await.unwrap().as_deref(),
+        Some("password")
+    );
+    assert_eq!(
+        password.attr("aria-describedby").await.unwrap().as_deref(),
+        Some("error")
+    );
+    password.send_keys(PASSWORD).await.unwrap();
+    password
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    // The browser renders the landing page's JSON in a <pre>, which the login page has not.
+    c.wait().for_element(Locator::Css("pre")).await.unwrap();
+    let landed = chrome.at().await;
+    assert!(
+        landed.starts_with(&format!("{}/health/live?", server.base)),
+        "{landed}"
+    );
+    assert!(
+        landed.contains("code=") && landed.contains("state=st"),
+        "{landed}"
+    );
+    chrome.screenshot("3-back-at-the-first-application").await;
+
+    // The second application: no password asked.
+    c.goto(&authorize(&second.client_id)).await.unwrap();
+    let landed = chrome.at().await;
+    assert!(
+        landed.starts_with(&format!("{}/health/ready?", server.base)),
+        "{landed}"
+    );
+    assert!(landed.contains("code="), "{landed}");
+    chrome.screenshot("4-signed-on-to-the-second").await;
+
+    // Global logout: the session is gone, the first application asks for the password again.
+    c.goto(&format!("{}/api/v1/logout", server.base))
+        .await
+        .unwrap();
+    assert_eq!(chrome.at().await, format!("{}/login", server.base));
+    c.goto(&authorize(&first.app.client_id)).await.unwrap();
+    assert!(chrome
+        .at()
+        .await
+        .starts_with(&format!("{}/login?", server.base)));
+    c.find(Locator::Id("user_name")).await.unwrap();
+    chrome.screenshot("5-after-logout").await;
+    c.clone().close().await.unwrap();
+}
