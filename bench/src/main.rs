@@ -4,6 +4,7 @@
 
 mod load;
 mod server;
+mod sign_in;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
@@ -46,6 +47,10 @@ enum Scenario {
     ListDeep,
     Import,
     StoreLimit,
+    /// `GET /api/v1/oauth2/userinfo` with users' access tokens.
+    Userinfo,
+    /// Authorize with a live session (302 with a code), then the code exchange (RS256 id_token).
+    SsoCode,
 }
 
 fn main() -> ExitCode {
@@ -105,12 +110,7 @@ async fn admin_token(addr: &str) -> Result<String> {
         server::CLIENT_ID,
         server::CLIENT_SECRET
     );
-    let call = Call {
-        method: Method::POST,
-        path: "/api/v2/tenant/token".into(),
-        body: body.into(),
-        form: true,
-    };
+    let call = Call::form("/api/v2/tenant/token".into(), body);
     let (status, json) = load::once(addr, None, call).await?;
     if status != 200 {
         bail!("token: {status} {json}");
@@ -151,6 +151,7 @@ async fn run(args: Args) -> Result<()> {
         }
         Scenario::Import => import(&args).await,
         Scenario::StoreLimit => store_limit(&args).await,
+        Scenario::Userinfo | Scenario::SsoCode => sign_in::run(&args).await,
         _ => http_scenario(&args).await,
     }
 }
@@ -202,14 +203,7 @@ async fn http_scenario(args: &Args) -> Result<()> {
                 server::CLIENT_ID,
                 server::CLIENT_SECRET
             );
-            Arc::new(move |_| {
-                Some(Call {
-                    method: Method::POST,
-                    path: "/api/v2/tenant/token".into(),
-                    body: body.clone().into(),
-                    form: true,
-                })
-            })
+            Arc::new(move |_| Some(Call::form("/api/v2/tenant/token".into(), body.clone())))
         }
         Scenario::Authorize => Arc::new(move |n| {
             let user = users.get(usize::try_from(n).ok()?)?;

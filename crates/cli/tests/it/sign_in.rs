@@ -1196,3 +1196,51 @@ pub async fn sign_in_with_code(
         .await
         .unwrap()
 }
+
+/// An unknown name costs what a known one does (a password hash is checked either way), so
+/// the time of the answer does not tell which names exist. With production Argon2 costs, a
+/// name check that skipped hashing would answer about a hundred times faster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_and_known_names_take_the_same_time() {
+    let mut server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            env: &[
+                ("ROSTER_ARGON2_MEMORY_KIB", "19456"),
+                ("ROSTER_ARGON2_ITERATIONS", "2"),
+            ],
+            args: &["--max-failed-sign-ins", "100"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let f = fixture(&mut server, json!({})).await;
+    let browser = Browser::new(&server);
+    let page = browser.get("/login").await.body;
+    let attempt = |name: String| {
+        let browser = &browser;
+        let page = &page;
+        async move {
+            let started = std::time::Instant::now();
+            let hop = browser.submit(page, &name, "wrong-password").await;
+            assert_eq!(hop.status, 401);
+            started.elapsed()
+        }
+    };
+    // The first unknown name makes the decoy hash once; not measured.
+    attempt("warm-up-name".to_owned()).await;
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for i in 0..5 {
+        known.push(attempt(f.user_name.clone()).await);
+        unknown.push(attempt(format!("nobody-{i}")).await);
+    }
+    known.sort();
+    unknown.sort();
+    let ratio = unknown[2].as_secs_f64() / known[2].as_secs_f64();
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "median unknown {:?} vs known {:?}",
+        unknown[2],
+        known[2]
+    );
+}
