@@ -66,12 +66,26 @@ async fn the_readme_quickstart_runs_as_written() {
         out.status.success(),
         "quickstart failed:\n{stdout}\n{stderr}"
     );
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    // The last two lines: the account, then userinfo (the server's own line comes first).
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .rev()
+        .take(2)
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}\n{stdout}")))
+        .collect();
+    let account = &lines[1];
     assert_eq!(
-        (last["account_name"].as_str(), last["account_type"].as_str()),
+        (
+            account["account_name"].as_str(),
+            account["account_type"].as_str()
+        ),
         (Some("zhangsan"), Some("BASIC_ACCOUNT")),
         "{stdout}"
     );
+    // The user signed in to the application: userinfo says who.
+    let userinfo = &lines[0];
+    assert_eq!(userinfo["userName"], "zhangsan", "{stdout}");
+    assert_eq!(userinfo["id"], userinfo["sub"]);
     let credentials: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("crm-credentials.json")).unwrap())
             .unwrap();
