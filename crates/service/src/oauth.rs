@@ -2,7 +2,9 @@
 //! `check_token`, `revoke`) for applications with sign-in settings. Served so far: the client
 //! credentials grant, and looking up and revoking the tokens it issues.
 
-use crate::sign_in::{actor, candidate, default_scope, Issue, PasswordCheck, SignInOutcome};
+use crate::sign_in::{
+    actor, candidate, default_scope, needs_roles, Issue, PasswordCheck, SignInOutcome,
+};
 use crate::{audit, Service};
 use roster_domain::application::Application;
 use roster_domain::audit::AuditRecord;
@@ -118,7 +120,11 @@ impl Service {
     /// The application behind `client`'s credentials; attempts are limited (as `charge`
     /// says) and refusals audited as on the tenant token endpoint. An unknown client, a
     /// wrong secret and a disabled application get the same answer.
-    async fn oauth_client(&self, client: OAuthClient<'_>, charge: Charge) -> Result<Application> {
+    async fn oauth_client(
+        &self,
+        client: OAuthClient<'_>,
+        charge: Charge,
+    ) -> Result<(Application, Option<SsoSettings>)> {
         let client_id = client.client_id.unwrap_or_default();
         let limits = &self.inner.token_limits;
         if charge == Charge::Always {
@@ -129,12 +135,12 @@ impl Service {
         } else {
             let lookup = client_id.to_owned();
             self.store()
-                .read(move |tx| Box::pin(async move { tx.application_by_client_id(&lookup).await }))
+                .read(move |tx| Box::pin(async move { tx.application_with_sso(&lookup).await }))
                 .await?
         };
         let secret = client.client_secret.unwrap_or_default();
-        match app.filter(|a| secret::matches(secret, &a.secret_digest) && !a.disabled) {
-            Some(app) => Ok(app),
+        match app.filter(|(a, _)| secret::matches(secret, &a.secret_digest) && !a.disabled) {
+            Some(found) => Ok(found),
             None => {
                 let kind = ErrorKind::InvalidClient;
                 self.inner.refusals.count(client_id, client.source, kind);
@@ -153,7 +159,7 @@ impl Service {
         request: &TokenRequest<'_>,
         issuer: &str,
     ) -> Result<OAuthToken> {
-        let app = self.oauth_client(client, Charge::Always).await?;
+        let (app, settings) = self.oauth_client(client, Charge::Always).await?;
         let scope = requested_scope(request.scope)?;
         let grant_type = request
             .grant_type
@@ -170,11 +176,6 @@ impl Service {
                 )
             })?),
         };
-        let app_id = app.id.clone();
-        let settings = self
-            .store()
-            .read(move |tx| Box::pin(async move { tx.sso_settings(&app_id).await }))
-            .await?;
         let unauthorized = || {
             Error::with_detail(
                 ErrorKind::UnauthorizedGrantType,
@@ -255,6 +256,7 @@ impl Service {
         };
         let digest = secret::digest(code);
         let app_id = app.id.clone();
+        let with_roles = settings.protocol == Protocol::Oidc && needs_roles(settings);
         let found = self
             .store()
             .read(move |tx| {
@@ -265,7 +267,7 @@ impl Service {
                     if code.application_id != app_id {
                         return Ok(None);
                     }
-                    let candidate = candidate(tx, &app_id, &code.user_id).await?;
+                    let candidate = candidate(tx, &app_id, &code.user_id, with_roles).await?;
                     Ok(Some((code, candidate)))
                 })
             })
@@ -372,9 +374,12 @@ impl Service {
         };
         let app_id = app.id.clone();
         let user_id = user.id.clone();
+        let with_roles = settings.protocol == Protocol::Oidc && needs_roles(settings);
         let candidate = self
             .store()
-            .read(move |tx| Box::pin(async move { candidate(tx, &app_id, &user_id).await }))
+            .read(move |tx| {
+                Box::pin(async move { candidate(tx, &app_id, &user_id, with_roles).await })
+            })
             .await?;
         let now = self.now();
         let record_actor = actor(Some(&user.id), source);
@@ -436,6 +441,7 @@ impl Service {
             .ok_or_else(invalid)?;
         let digest = secret::digest(token);
         let app_id = app.id.clone();
+        let with_roles = settings.protocol == Protocol::Oidc && needs_roles(settings);
         let found = self
             .store()
             .read(move |tx| {
@@ -446,7 +452,7 @@ impl Service {
                     if token.application_id != app_id {
                         return Ok(None);
                     }
-                    let candidate = candidate(tx, &app_id, &token.user_id).await?;
+                    let candidate = candidate(tx, &app_id, &token.user_id, with_roles).await?;
                     Ok(Some((token, candidate)))
                 })
             })
@@ -621,16 +627,14 @@ impl Service {
             .store()
             .read(move |tx| {
                 Box::pin(async move {
-                    let Some((token, app)) = tx.sso_token(&digest).await? else {
+                    let Some((token, app, Some(settings))) = tx.sso_token(&digest).await? else {
                         return Ok(None);
                     };
                     let Some(user_id) = token.user_id.clone() else {
                         return Ok(None);
                     };
-                    let Some(settings) = tx.sso_settings(&app.id).await? else {
-                        return Ok(None);
-                    };
-                    let candidate = candidate(tx, &app.id, &user_id).await?;
+                    let with_roles = needs_roles(&settings);
+                    let candidate = candidate(tx, &app.id, &user_id, with_roles).await?;
                     Ok(Some((token, app, settings, candidate)))
                 })
             })
@@ -660,7 +664,7 @@ impl Service {
         client: OAuthClient<'_>,
         token: &str,
     ) -> Result<Option<Introspection>> {
-        let app = self.oauth_client(client, Charge::OnFailure).await?;
+        let (app, _) = self.oauth_client(client, Charge::OnFailure).await?;
         let digest = secret::digest(token);
         let found = self
             .store()
@@ -668,13 +672,13 @@ impl Service {
             .await?;
         let now = self.now();
         Ok(found
-            .filter(|(t, holder)| {
+            .filter(|(t, holder, _)| {
                 holder.id == app.id
                     && !holder.disabled
                     && t.generation == holder.token_generation
                     && t.expires_at > now
             })
-            .map(|(t, holder)| Introspection {
+            .map(|(t, holder, _)| Introspection {
                 client_id: holder.client_id,
                 scope: t.scope,
                 expires_at: seconds(t.expires_at),
@@ -686,7 +690,7 @@ impl Service {
     /// `POST /api/v1/oauth2/revoke` (RFC 7009): ends `client`'s own token; nothing happens
     /// to an unknown token or another client's.
     pub async fn oauth_revoke(&self, client: OAuthClient<'_>, token: &str) -> Result<()> {
-        let app = self.oauth_client(client, Charge::OnFailure).await?;
+        let (app, _) = self.oauth_client(client, Charge::OnFailure).await?;
         let digest = secret::digest(token);
         self.store()
             .write(move |tx| Box::pin(async move { tx.delete_sso_token(&app.id, &digest).await }))

@@ -219,17 +219,18 @@ impl Candidate {
     }
 }
 
-/// Reads the user, their account in the application, its role codes and the user's lock.
+/// Reads the user and their lock, their account in the application, and (`with_roles`) the
+/// codes of the account's roles, which only a `roles` claim needs.
 pub(crate) async fn candidate(
     tx: &mut dyn Tx,
     application_id: &ApplicationId,
     user_id: &UserId,
+    with_roles: bool,
 ) -> Result<Candidate> {
-    let lock = tx.sign_in_lock(user_id).await?;
-    let Some(user) = tx.user(user_id).await? else {
+    let Some((user, lock)) = tx.user_for_sign_in(user_id).await? else {
         return Ok(Candidate {
             principal: None,
-            lock,
+            lock: SignInLock::default(),
         });
     };
     let Some(account) = tx.account_of_user(application_id, user_id).await? else {
@@ -238,12 +239,15 @@ pub(crate) async fn candidate(
             lock,
         });
     };
-    let role_codes = tx
-        .roles_of_accounts(std::slice::from_ref(&account.id))
-        .await?
-        .into_iter()
-        .map(|(_, role)| role.code)
-        .collect();
+    let role_codes = if with_roles {
+        tx.roles_of_accounts(std::slice::from_ref(&account.id))
+            .await?
+            .into_iter()
+            .map(|(_, role)| role.code)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Candidate {
         principal: Some(Principal {
             user,
@@ -252,6 +256,14 @@ pub(crate) async fn candidate(
         }),
         lock,
     })
+}
+
+/// Whether the claims of `settings` need the account's roles read.
+pub(crate) fn needs_roles(settings: &roster_domain::sso::SsoSettings) -> bool {
+    settings
+        .claims
+        .iter()
+        .any(|c| c.source == roster_domain::sso::ClaimSource::Roles)
 }
 
 /// The audit actor of a sign-in event: the user (or `unknown`) at the source address.
@@ -593,15 +605,7 @@ impl Service {
         let lookup = client_id.clone();
         let found = self
             .store()
-            .read(move |tx| {
-                Box::pin(async move {
-                    let Some(app) = tx.application_by_client_id(&lookup).await? else {
-                        return Ok(None);
-                    };
-                    let settings = tx.sso_settings(&app.id).await?;
-                    Ok(Some((app, settings)))
-                })
-            })
+            .read(move |tx| Box::pin(async move { tx.application_with_sso(&lookup).await }))
             .await?;
         let Some((app, settings)) = found else {
             return Ok(Authorize::Untrusted(format!(
@@ -716,9 +720,13 @@ impl Service {
         let now = self.now();
         let app_id = app.id.clone();
         let user_id = session.user_id.clone();
+        // Only the implicit flow's tokens carry claims now; a code's are read at its exchange.
+        let with_roles = response_type != ResponseType::Code && needs_roles(&settings);
         let candidate = self
             .store()
-            .read(move |tx| Box::pin(async move { candidate(tx, &app_id, &user_id).await }))
+            .read(move |tx| {
+                Box::pin(async move { candidate(tx, &app_id, &user_id, with_roles).await })
+            })
             .await?;
         if let Some(why) = candidate.refusal(&app, now) {
             let record = audit(

@@ -49,6 +49,38 @@ impl ApplicationRow {
     }
 }
 
+/// An application with its sign-in settings document (if it has one), read at once.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ApplicationSsoRow {
+    #[sqlx(flatten)]
+    pub app: ApplicationRow,
+    pub sso_settings: Option<String>,
+}
+
+/// A user with the count of wrong passwords and the lock, read at once.
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserLockRow {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    pub failed_sign_ins: i64,
+    pub locked_until: Option<i64>,
+}
+
+/// A sign-in access token (its columns prefixed `t_`, as the application has columns of the
+/// same names) with its application and that application's sign-in settings.
+#[derive(sqlx::FromRow)]
+pub(crate) struct SsoTokenAppRow {
+    pub t_digest: String,
+    pub t_user_id: Option<String>,
+    pub t_scope: String,
+    pub t_expires_at: i64,
+    pub t_created_at: i64,
+    pub t_generation: i64,
+    pub t_grant_id: Option<String>,
+    #[sqlx(flatten)]
+    pub app: ApplicationSsoRow,
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct TokenRow {
     pub digest: String,

@@ -218,6 +218,11 @@ pub trait SsoTx: Send {
         settings: &SsoSettings,
         at: Millis,
     ) -> Result<()>;
+    /// The application with that client id, and its sign-in settings if it has them.
+    async fn application_with_sso(
+        &mut self,
+        client_id: &str,
+    ) -> Result<Option<(Application, Option<SsoSettings>)>>;
     /// The logout URLs every application registered.
     async fn all_logout_urls(&mut self) -> Result<Vec<String>>;
 }
@@ -227,7 +232,11 @@ pub trait SsoTx: Send {
 pub trait SsoTokenTx: Send {
     async fn insert_sso_token(&mut self, token: &SsoAccessToken) -> Result<()>;
     /// The token with this digest and the application that holds it.
-    async fn sso_token(&mut self, digest: &str) -> Result<Option<(SsoAccessToken, Application)>>;
+    /// The token, its application and the application's sign-in settings.
+    async fn sso_token(
+        &mut self,
+        digest: &str,
+    ) -> Result<Option<(SsoAccessToken, Application, Option<SsoSettings>)>>;
     /// Deletes the application's token with this digest; says whether there was one.
     async fn delete_sso_token(
         &mut self,
@@ -266,6 +275,8 @@ pub trait SignInTx: Send {
     /// Counts one more wrong password; says how many there are now.
     async fn add_failed_sign_in(&mut self, user_id: &UserId) -> Result<i64>;
     async fn sign_in_lock(&mut self, user_id: &UserId) -> Result<SignInLock>;
+    /// The user and their lock, at once.
+    async fn user_for_sign_in(&mut self, user_id: &UserId) -> Result<Option<(User, SignInLock)>>;
     /// Stores the count of wrong passwords and the lock (`locked` follows `locked_until`).
     async fn set_sign_in_lock(
         &mut self,

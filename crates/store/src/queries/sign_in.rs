@@ -3,7 +3,7 @@
 
 use crate::backend::Backend;
 use crate::queries::{ACCOUNT_COLUMNS, USER_COLUMNS};
-use crate::rows::{AccountRow, UserRow};
+use crate::rows::{AccountRow, UserLockRow, UserRow};
 use crate::store_tx::StoreTx;
 use crate::tx::SignInTx;
 use async_trait::async_trait;
@@ -90,6 +90,21 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
             )
             .await?;
         Ok(row.map_or(0, |(n,)| n))
+    }
+
+    async fn user_for_sign_in(&mut self, user_id: &UserId) -> Result<Option<(User, SignInLock)>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, failed_sign_ins, locked_until FROM users WHERE id = $1"
+        );
+        let row: Option<UserLockRow> = self.fetch_optional(&sql, &[user_id]).await?;
+        row.map(|r| {
+            let lock = SignInLock {
+                failures: r.failed_sign_ins,
+                locked_until: r.locked_until,
+            };
+            r.user.into_domain().map(|user| (user, lock))
+        })
+        .transpose()
     }
 
     async fn sign_in_lock(&mut self, user_id: &UserId) -> Result<SignInLock> {

@@ -1,13 +1,31 @@
 //! Applications' sign-in settings, one JSON document per application.
 
 use crate::backend::Backend;
+use crate::queries::APPLICATION_COLUMNS;
+use crate::rows::ApplicationSsoRow;
 use crate::store_tx::StoreTx;
 use crate::tx::SsoTx;
 use async_trait::async_trait;
-use roster_domain::application::ApplicationId;
+use roster_domain::application::{Application, ApplicationId};
 use roster_domain::sso::SsoSettings;
 use roster_domain::time::Millis;
 use roster_domain::{Error, Result};
+
+/// A stored settings document.
+pub(crate) fn parse_settings(application_id: &str, text: &str) -> Result<SsoSettings> {
+    serde_json::from_str(text)
+        .map_err(|e| Error::internal(format!("stored sign-in settings of {application_id}: {e}")))
+}
+
+impl ApplicationSsoRow {
+    pub(crate) fn into_domain(self) -> Result<(Application, Option<SsoSettings>)> {
+        let settings = self
+            .sso_settings
+            .map(|text| parse_settings(&self.app.id, &text))
+            .transpose()?;
+        Ok((self.app.into_domain()?, settings))
+    }
+}
 
 #[async_trait]
 impl<B: Backend> SsoTx for StoreTx<'_, B> {
@@ -22,12 +40,21 @@ impl<B: Backend> SsoTx for StoreTx<'_, B> {
             )
             .await?;
         stored
-            .map(|(text,)| {
-                serde_json::from_str(&text).map_err(|e| {
-                    Error::internal(format!("stored sign-in settings of {application_id}: {e}"))
-                })
-            })
+            .map(|(text,)| parse_settings(application_id.as_str(), &text))
             .transpose()
+    }
+
+    async fn application_with_sso(
+        &mut self,
+        client_id: &str,
+    ) -> Result<Option<(Application, Option<SsoSettings>)>> {
+        let sql = format!(
+            "SELECT {APPLICATION_COLUMNS}, (SELECT settings FROM app_sso \
+             WHERE app_sso.application_id = applications.id) AS sso_settings \
+             FROM applications WHERE client_id = $1"
+        );
+        let row: Option<ApplicationSsoRow> = self.fetch_optional(&sql, &[&client_id]).await?;
+        row.map(ApplicationSsoRow::into_domain).transpose()
     }
 
     async fn put_sso_settings(
@@ -54,10 +81,7 @@ impl<B: Backend> SsoTx for StoreTx<'_, B> {
             .fetch_all("SELECT application_id, settings FROM app_sso", &[])
             .await?;
         for (application_id, text) in rows {
-            let settings: SsoSettings = serde_json::from_str(&text).map_err(|e| {
-                Error::internal(format!("stored sign-in settings of {application_id}: {e}"))
-            })?;
-            urls.extend(settings.logout_urls);
+            urls.extend(parse_settings(&application_id, &text)?.logout_urls);
         }
         Ok(urls)
     }

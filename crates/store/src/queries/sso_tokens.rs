@@ -2,27 +2,15 @@
 
 use crate::backend::Backend;
 use crate::queries::APPLICATION_COLUMNS;
-use crate::rows::ApplicationRow;
+use crate::rows::SsoTokenAppRow;
 use crate::store_tx::StoreTx;
 use crate::tx::SsoTokenTx;
 use async_trait::async_trait;
 use roster_domain::application::{Application, ApplicationId};
 use roster_domain::id::Id;
-use roster_domain::sso::SsoAccessToken;
+use roster_domain::sso::{SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
 use roster_domain::Result;
-
-/// A token's own columns, as read.
-type TokenColumns = (
-    String,
-    String,
-    Option<String>,
-    String,
-    i64,
-    i64,
-    i64,
-    Option<String>,
-);
 
 #[async_trait]
 impl<B: Backend> SsoTokenTx for StoreTx<'_, B> {
@@ -45,43 +33,40 @@ impl<B: Backend> SsoTokenTx for StoreTx<'_, B> {
         Ok(())
     }
 
-    async fn sso_token(&mut self, digest: &str) -> Result<Option<(SsoAccessToken, Application)>> {
-        let token: Option<TokenColumns> = self
-            .fetch_optional(
-                "SELECT digest, application_id, user_id, scope, expires_at, created_at, \
-                 generation, grant_id FROM sso_tokens WHERE digest = $1",
-                &[&digest],
-            )
-            .await?;
-        let Some((
-            digest,
-            application_id,
-            user_id,
-            scope,
-            expires_at,
-            created_at,
-            generation,
-            grant_id,
-        )) = token
-        else {
-            return Ok(None);
-        };
-        let sql = format!("SELECT {APPLICATION_COLUMNS} FROM applications WHERE id = $1");
-        let app: Option<ApplicationRow> = self.fetch_optional(&sql, &[&application_id]).await?;
-        let Some(app) = app else {
+    async fn sso_token(
+        &mut self,
+        digest: &str,
+    ) -> Result<Option<(SsoAccessToken, Application, Option<SsoSettings>)>> {
+        let app_columns = APPLICATION_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT t.digest AS t_digest, t.user_id AS t_user_id, \
+             t.scope AS t_scope, t.expires_at AS t_expires_at, \
+             t.created_at AS t_created_at, t.generation AS t_generation, \
+             t.grant_id AS t_grant_id, {app_columns}, \
+             (SELECT settings FROM app_sso WHERE app_sso.application_id = a.id) AS sso_settings \
+             FROM sso_tokens t JOIN applications a ON a.id = t.application_id \
+             WHERE t.digest = $1"
+        );
+        let row: Option<SsoTokenAppRow> = self.fetch_optional(&sql, &[&digest]).await?;
+        let Some(row) = row else {
             return Ok(None);
         };
         let token = SsoAccessToken {
-            digest,
-            application_id: Id::new(application_id),
-            user_id: user_id.map(Id::new),
-            scope,
-            expires_at,
-            created_at,
-            generation,
-            grant_id,
+            digest: row.t_digest,
+            application_id: Id::new(row.app.app.id.clone()),
+            user_id: row.t_user_id.map(Id::new),
+            scope: row.t_scope,
+            expires_at: row.t_expires_at,
+            created_at: row.t_created_at,
+            generation: row.t_generation,
+            grant_id: row.t_grant_id,
         };
-        Ok(Some((token, app.into_domain()?)))
+        let (app, settings) = row.app.into_domain()?;
+        Ok(Some((token, app, settings)))
     }
 
     async fn delete_sso_token(
