@@ -227,13 +227,13 @@ pub(crate) async fn candidate(
     user_id: &UserId,
     with_roles: bool,
 ) -> Result<Candidate> {
-    let Some((user, lock)) = tx.user_for_sign_in(user_id).await? else {
+    let Some((user, lock, account)) = tx.sign_in_candidate(application_id, user_id).await? else {
         return Ok(Candidate {
             principal: None,
             lock: SignInLock::default(),
         });
     };
-    let Some(account) = tx.account_of_user(application_id, user_id).await? else {
+    let Some(account) = account else {
         return Ok(Candidate {
             principal: None,
             lock,

@@ -57,13 +57,47 @@ pub(crate) struct ApplicationSsoRow {
     pub sso_settings: Option<String>,
 }
 
-/// A user with the count of wrong passwords and the lock, read at once.
+/// A user with their lock and their account in one application (`acc_*`, absent when the
+/// user holds none), read at once.
 #[derive(sqlx::FromRow)]
-pub(crate) struct UserLockRow {
+pub(crate) struct CandidateRow {
     #[sqlx(flatten)]
     pub user: UserRow,
     pub failed_sign_ins: i64,
     pub locked_until: Option<i64>,
+    pub acc_id: Option<String>,
+    pub acc_application_id: Option<String>,
+    pub acc_account_name: Option<String>,
+    pub acc_account_type: Option<String>,
+    pub acc_name: Option<String>,
+    pub acc_org_id: Option<String>,
+    pub acc_password_secret: Option<String>,
+    pub acc_disabled: Option<bool>,
+    pub acc_disabled_by_user: Option<bool>,
+    pub acc_extension: Option<String>,
+    pub acc_created_at: Option<i64>,
+    pub acc_updated_at: Option<i64>,
+}
+
+impl CandidateRow {
+    /// The account columns as an account row, when the user holds one.
+    pub fn account(&mut self) -> Option<AccountRow> {
+        Some(AccountRow {
+            id: self.acc_id.take()?,
+            application_id: self.acc_application_id.take()?,
+            user_id: Some(self.user.id.clone()),
+            account_name: self.acc_account_name.take()?,
+            account_type: self.acc_account_type.take()?,
+            name: self.acc_name.take(),
+            org_id: self.acc_org_id.take(),
+            password_secret: self.acc_password_secret.take(),
+            disabled: self.acc_disabled?,
+            disabled_by_user: self.acc_disabled_by_user?,
+            extension: self.acc_extension.take(),
+            created_at: self.acc_created_at?,
+            updated_at: self.acc_updated_at?,
+        })
+    }
 }
 
 /// A sign-in access token (its columns prefixed `t_`, as the application has columns of the

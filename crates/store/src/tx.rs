@@ -266,17 +266,15 @@ pub trait SignInTx: Send {
     /// The users a login name may be: by user name (as its folded key), mobile (phone-like
     /// names only) or email (case-insensitively); at most 3.
     async fn users_by_login(&mut self, login: &str) -> Result<Vec<User>>;
-    /// The user's account in the application, if any.
-    async fn account_of_user(
-        &mut self,
-        application_id: &ApplicationId,
-        user_id: &UserId,
-    ) -> Result<Option<AppAccount>>;
     /// Counts one more wrong password; says how many there are now.
     async fn add_failed_sign_in(&mut self, user_id: &UserId) -> Result<i64>;
     async fn sign_in_lock(&mut self, user_id: &UserId) -> Result<SignInLock>;
-    /// The user and their lock, at once.
-    async fn user_for_sign_in(&mut self, user_id: &UserId) -> Result<Option<(User, SignInLock)>>;
+    /// The user, their lock and their account in the application (if any), at once.
+    async fn sign_in_candidate(
+        &mut self,
+        application_id: &ApplicationId,
+        user_id: &UserId,
+    ) -> Result<Option<(User, SignInLock, Option<AppAccount>)>>;
     /// Stores the count of wrong passwords and the lock (`locked` follows `locked_until`).
     async fn set_sign_in_lock(
         &mut self,

@@ -3,7 +3,7 @@
 
 use crate::backend::Backend;
 use crate::queries::{ACCOUNT_COLUMNS, USER_COLUMNS};
-use crate::rows::{AccountRow, UserLockRow, UserRow};
+use crate::rows::{AccountRow, CandidateRow, UserRow};
 use crate::store_tx::StoreTx;
 use crate::tx::SignInTx;
 use async_trait::async_trait;
@@ -41,6 +41,15 @@ type RefreshColumns = (
     Option<i64>,
 );
 
+/// `columns` (a comma-separated list) each prefixed with the table alias `table`.
+fn prefixed(table: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{table}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The mobile key a login name may be: only for names made of a phone number's characters,
 /// so that `alice7` never matches the user whose mobile is `7`.
 fn login_mobile_key(login: &str) -> Option<String> {
@@ -67,20 +76,6 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
         rows.into_iter().map(UserRow::into_domain).collect()
     }
 
-    async fn account_of_user(
-        &mut self,
-        application_id: &ApplicationId,
-        user_id: &UserId,
-    ) -> Result<Option<AppAccount>> {
-        let sql = format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM app_accounts WHERE application_id = $1 AND user_id = $2"
-        );
-        let row: Option<AccountRow> = self
-            .fetch_optional(&sql, &[application_id, user_id])
-            .await?;
-        row.map(AccountRow::into_domain).transpose()
-    }
-
     async fn add_failed_sign_in(&mut self, user_id: &UserId) -> Result<i64> {
         let row: Option<(i64,)> = self
             .fetch_optional(
@@ -92,19 +87,36 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
         Ok(row.map_or(0, |(n,)| n))
     }
 
-    async fn user_for_sign_in(&mut self, user_id: &UserId) -> Result<Option<(User, SignInLock)>> {
+    async fn sign_in_candidate(
+        &mut self,
+        application_id: &ApplicationId,
+        user_id: &UserId,
+    ) -> Result<Option<(User, SignInLock, Option<AppAccount>)>> {
+        let user_columns = prefixed("u", USER_COLUMNS);
+        let account_columns = ACCOUNT_COLUMNS
+            .split(',')
+            .map(str::trim)
+            .filter(|c| *c != "user_id")
+            .map(|c| format!("a.{c} AS acc_{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
-            "SELECT {USER_COLUMNS}, failed_sign_ins, locked_until FROM users WHERE id = $1"
+            "SELECT {user_columns}, u.failed_sign_ins, u.locked_until, {account_columns} \
+             FROM users u LEFT JOIN app_accounts a \
+             ON a.user_id = u.id AND a.application_id = $2 WHERE u.id = $1"
         );
-        let row: Option<UserLockRow> = self.fetch_optional(&sql, &[user_id]).await?;
-        row.map(|r| {
-            let lock = SignInLock {
-                failures: r.failed_sign_ins,
-                locked_until: r.locked_until,
-            };
-            r.user.into_domain().map(|user| (user, lock))
-        })
-        .transpose()
+        let row: Option<CandidateRow> = self
+            .fetch_optional(&sql, &[user_id, application_id])
+            .await?;
+        let Some(mut row) = row else {
+            return Ok(None);
+        };
+        let account = row.account().map(AccountRow::into_domain).transpose()?;
+        let lock = SignInLock {
+            failures: row.failed_sign_ins,
+            locked_until: row.locked_until,
+        };
+        Ok(Some((row.user.into_domain()?, lock, account)))
     }
 
     async fn sign_in_lock(&mut self, user_id: &UserId) -> Result<SignInLock> {
