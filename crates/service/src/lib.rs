@@ -5,6 +5,7 @@ mod accounts;
 mod app_orgs;
 mod applications;
 mod auth;
+mod counted_store;
 mod id_tokens;
 mod import;
 mod keys;
@@ -101,7 +102,7 @@ pub struct Service {
 }
 
 struct Inner {
-    store: Arc<dyn Store>,
+    store: Arc<counted_store::CountedStore>,
     clock: Arc<dyn Clock>,
     settings: Settings,
     tokens: auth::TokenCache,
@@ -115,6 +116,9 @@ struct Inner {
     unknown_logins: moka::sync::Cache<String, roster_domain::sign_in::SignInLock>,
     /// A hash that unknown names' passwords are checked against (made at first use).
     decoy_hash: tokio::sync::OnceCell<String>,
+    /// What userinfo answered for a token digest, while no write was committed on this node
+    /// since (and for at most `token_cache_ttl`).
+    userinfo: moka::sync::Cache<String, oauth::KnownClaims>,
 }
 
 impl Service {
@@ -143,7 +147,11 @@ impl Service {
                     .time_to_idle(settings.sign_in.lock_duration)
                     .build(),
                 decoy_hash: tokio::sync::OnceCell::new(),
-                store,
+                userinfo: moka::sync::Cache::builder()
+                    .max_capacity(settings.token_cache_capacity)
+                    .time_to_live(settings.token_cache_ttl)
+                    .build(),
+                store: Arc::new(counted_store::CountedStore::new(store)),
                 clock,
                 settings,
             }),

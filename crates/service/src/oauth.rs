@@ -13,9 +13,21 @@ use roster_domain::sso::{Grant, Protocol, SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
 use roster_domain::{secret, Error, ErrorKind, Result};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Longest client id looked up (as on the tenant token endpoint).
 const MAX_CLIENT_ID_CHARS: usize = 128;
+
+/// What an application learns about a user: userinfo's fields and mapped claims.
+pub type Claims = serde_json::Map<String, serde_json::Value>;
+
+/// Claims userinfo answered for a token, and when they were read (in writes of this node).
+#[derive(Clone)]
+pub(crate) struct KnownClaims {
+    claims: Arc<Claims>,
+    token_expires_at: Millis,
+    writes: u64,
+}
 
 /// Tokens issued at the sign-in token endpoint (or by the implicit flow).
 #[derive(Debug, Clone)]
@@ -614,20 +626,24 @@ impl Service {
 
     /// `GET /api/v1/oauth2/userinfo`: the claims of the user a bearer token was issued for,
     /// while the token is good and the user may still sign in to its application.
-    pub async fn userinfo(
-        &self,
-        bearer: &str,
-    ) -> Result<serde_json::Map<String, serde_json::Value>> {
+    pub async fn userinfo(&self, bearer: &str) -> Result<Arc<Claims>> {
         let refused = || Error::new(ErrorKind::Unauthenticated);
         if bearer.is_empty() || bearer.len() > 200 {
             return Err(refused());
         }
         let digest = secret::digest(bearer);
+        let writes = self.inner.store.writes();
+        if let Some(known) = self.inner.userinfo.get(&digest) {
+            if known.writes == writes && known.token_expires_at > self.now() {
+                return Ok(known.claims);
+            }
+        }
+        let lookup = digest.clone();
         let found = self
             .store()
             .read(move |tx| {
                 Box::pin(async move {
-                    let Some((token, app, Some(settings))) = tx.sso_token(&digest).await? else {
+                    let Some((token, app, Some(settings))) = tx.sso_token(&lookup).await? else {
                         return Ok(None);
                     };
                     let Some(user_id) = token.user_id.clone() else {
@@ -653,6 +669,18 @@ impl Service {
         let mut claims = principal.claims(&settings.claims);
         // OpenID Connect's name for `id` (Core §5.3.2), so that OIDC libraries read it too.
         claims.insert("sub".into(), principal.user.id.as_str().into());
+        let claims = Arc::new(claims);
+        // Kept only if nothing was written here meanwhile (else the next call reads again).
+        if self.inner.store.writes() == writes {
+            self.inner.userinfo.insert(
+                digest,
+                KnownClaims {
+                    claims: Arc::clone(&claims),
+                    token_expires_at: token.expires_at,
+                    writes,
+                },
+            );
+        }
         Ok(claims)
     }
 

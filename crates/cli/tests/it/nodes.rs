@@ -269,7 +269,7 @@ async fn nodes_starting_together_share_one_bootstrap_application() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_crosses_nodes() {
     use crate::sign_in::*;
-    let (mut a, b) = two_nodes(&[]).await;
+    let (mut a, b) = two_nodes(&["--token-cache-ttl-ms", "500"]).await;
     let f = fixture(&mut a, json!({})).await;
     let browser = Browser::at(&a.base);
     let url = authorize_url(&a, &f.app.client_id, "code", "s");
@@ -331,6 +331,29 @@ async fn sign_in_crosses_nodes() {
         bearer_get(&a, "/api/v1/oauth2/userinfo", access).await.0,
         200
     );
+
+    // userinfo on B now remembers the claims; disabling the account on A ends them on A at
+    // once and on B within B's cache lifetime (500 ms here).
+    assert_eq!(
+        bearer_get(&b, "/api/v1/oauth2/userinfo", access).await.0,
+        200
+    );
+    let admin = a.admin().await;
+    let disable = format!(
+        "/applications/{}/accounts/{}/disable",
+        f.app.application_id, f.account_id
+    );
+    assert_eq!(a.put(&admin, &disable, json!({})).await.0, 200);
+    assert_eq!(
+        bearer_get(&a, "/api/v1/oauth2/userinfo", access).await.0,
+        401
+    );
+    within(Duration::from_secs(3), async || {
+        bearer_get(&b, "/api/v1/oauth2/userinfo", access).await.0 == 401
+    })
+    .await;
+    let enable = disable.replace("/disable", "/enable");
+    assert_eq!(a.put(&admin, &enable, json!({})).await.0, 200);
 
     // The session made on A signs the user in on B without a password.
     let on_b = format!("{}{url}", b.base);
