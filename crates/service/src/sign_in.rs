@@ -11,6 +11,7 @@ use roster_domain::time::Millis;
 use roster_domain::user::{User, UserId};
 use roster_domain::{secret, Error, ErrorKind, Result};
 use roster_store::prelude::*;
+use roster_store::Appended;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -768,13 +769,9 @@ impl Service {
                     expires_at: now.saturating_add(millis(self.sign_in_settings().code_ttl)),
                     used_at: None,
                 };
+                // Nothing to read or check: the rows join the next group commit.
                 self.store()
-                    .write(move |tx| {
-                        Box::pin(async move {
-                            tx.insert_code(&row).await?;
-                            tx.insert_audit(&record).await
-                        })
-                    })
+                    .append(vec![Appended::SsoCode(row), Appended::Audit(record)])
                     .await?;
                 Ok(Authorize::Redirect(reply.with(&[("code", &code)])))
             }

@@ -41,6 +41,8 @@ pub type Job = Box<dyn for<'t> FnOnce(&'t mut dyn Tx) -> BoxFuture<'t, Result<Ou
 pub enum Appended {
     Token(roster_domain::application::AccessToken),
     Audit(roster_domain::audit::AuditRecord),
+    /// An authorization code of the sign-in endpoints.
+    SsoCode(roster_domain::sign_in::AuthorizationCode),
 }
 
 #[async_trait]

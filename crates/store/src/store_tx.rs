@@ -9,6 +9,8 @@ use crate::marks::ListChanges;
 use roster_domain::application::AccessToken;
 use roster_domain::audit::AuditRecord;
 use roster_domain::page::{Page, PageRequest};
+use roster_domain::sign_in::AuthorizationCode;
+use roster_domain::sso::SsoAccessToken;
 use roster_domain::{Error, Result};
 
 /// Writes a job leaves to its end, still in its transaction: on SQLite to the end of the
@@ -21,6 +23,9 @@ pub(crate) struct Deferred {
     pub audits: Vec<AuditRecord>,
     /// Access tokens, written together.
     pub tokens: Vec<AccessToken>,
+    /// Sign-in access tokens and authorization codes, written together.
+    pub sso_tokens: Vec<SsoAccessToken>,
+    pub sso_codes: Vec<AuthorizationCode>,
 }
 
 impl Deferred {
@@ -29,6 +34,8 @@ impl Deferred {
         self.lists.append(other.lists);
         self.audits.append(&mut other.audits);
         self.tokens.append(&mut other.tokens);
+        self.sso_tokens.append(&mut other.sso_tokens);
+        self.sso_codes.append(&mut other.sso_codes);
     }
 
     /// Adds rows to write.
@@ -37,6 +44,7 @@ impl Deferred {
             match row {
                 crate::Appended::Token(token) => self.tokens.push(token),
                 crate::Appended::Audit(record) => self.audits.push(record),
+                crate::Appended::SsoCode(code) => self.sso_codes.push(code),
             }
         }
     }
@@ -173,6 +181,14 @@ impl<'c, B: Backend> StoreTx<'c, B> {
         if !self.pending.tokens.is_empty() {
             let tokens = std::mem::take(&mut self.pending.tokens);
             self.insert_token_rows(&tokens).await?;
+        }
+        if !self.pending.sso_tokens.is_empty() {
+            let tokens = std::mem::take(&mut self.pending.sso_tokens);
+            self.insert_sso_token_rows(&tokens).await?;
+        }
+        if !self.pending.sso_codes.is_empty() {
+            let codes = std::mem::take(&mut self.pending.sso_codes);
+            self.insert_code_rows(&codes).await?;
         }
         self.apply_list_changes().await
     }

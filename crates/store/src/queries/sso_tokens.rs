@@ -1,9 +1,9 @@
 //! Access tokens of the sign-in endpoints.
 
-use crate::backend::Backend;
+use crate::backend::{Backend, ToArg};
 use crate::queries::APPLICATION_COLUMNS;
 use crate::rows::SsoTokenAppRow;
-use crate::store_tx::StoreTx;
+use crate::store_tx::{values_list, StoreTx};
 use crate::tx::SsoTokenTx;
 use async_trait::async_trait;
 use roster_domain::application::{Application, ApplicationId};
@@ -12,24 +12,41 @@ use roster_domain::sso::{SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
 use roster_domain::Result;
 
+impl<B: Backend> StoreTx<'_, B> {
+    /// Inserts `tokens` with few statements.
+    pub(crate) async fn insert_sso_token_rows(&mut self, tokens: &[SsoAccessToken]) -> Result<()> {
+        for chunk in tokens.chunks(500) {
+            let sql = format!(
+                "INSERT INTO sso_tokens (digest, application_id, user_id, scope, expires_at, \
+                 created_at, generation, grant_id) VALUES {}",
+                values_list::<B>(chunk.len(), 8)
+            );
+            let args: Vec<&dyn ToArg> = chunk
+                .iter()
+                .flat_map(|t| -> [&dyn ToArg; 8] {
+                    [
+                        &t.digest,
+                        &t.application_id,
+                        &t.user_id,
+                        &t.scope,
+                        &t.expires_at,
+                        &t.created_at,
+                        &t.generation,
+                        &t.grant_id,
+                    ]
+                })
+                .collect();
+            self.execute(&sql, &args).await?;
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl<B: Backend> SsoTokenTx for StoreTx<'_, B> {
-    async fn insert_sso_token(&mut self, t: &SsoAccessToken) -> Result<()> {
-        self.execute(
-            "INSERT INTO sso_tokens (digest, application_id, user_id, scope, expires_at, \
-             created_at, generation, grant_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[
-                &t.digest,
-                &t.application_id,
-                &t.user_id,
-                &t.scope,
-                &t.expires_at,
-                &t.created_at,
-                &t.generation,
-                &t.grant_id,
-            ],
-        )
-        .await?;
+    async fn insert_sso_token(&mut self, token: &SsoAccessToken) -> Result<()> {
+        // Written with the job's other deferred writes, at its end.
+        self.pending.sso_tokens.push(token.clone());
         Ok(())
     }
 
