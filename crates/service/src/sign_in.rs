@@ -267,6 +267,11 @@ pub(crate) fn needs_roles(settings: &roster_domain::sso::SsoSettings) -> bool {
         .any(|c| c.source == roster_domain::sso::ClaimSource::Roles)
 }
 
+/// The stored form of a session cookie, unless it cannot be one.
+fn session_digest(cookie: &str) -> Option<String> {
+    (!cookie.is_empty() && cookie.len() <= 200).then(|| secret::digest(cookie))
+}
+
 /// The audit actor of a sign-in event: the user (or `unknown`) at the source address.
 pub(crate) fn actor(user: Option<&UserId>, source: IpAddr) -> String {
     format!("{}@{source}", user.map_or("unknown", |u| u.as_str()))
@@ -519,17 +524,9 @@ impl Service {
             .await
     }
 
-    /// The live session a browser's cookie names, if any; its use is noted (at most once a
-    /// minute) for the idle lifetime.
-    pub async fn session(&self, cookie: &str) -> Result<Option<SsoSession>> {
-        if cookie.is_empty() || cookie.len() > 200 {
-            return Ok(None);
-        }
-        let digest = secret::digest(cookie);
-        let found = self
-            .store()
-            .read(move |tx| Box::pin(async move { tx.session(&digest).await }))
-            .await?;
+    /// `found` if it is still live, its use noted (at most once a minute) for the idle
+    /// lifetime.
+    async fn live_session(&self, found: Option<SsoSession>) -> Result<Option<SsoSession>> {
         let now = self.now();
         let idle = millis(self.sign_in_settings().session_idle);
         let Some(session) = found.filter(|s| s.is_live(now, idle)) else {
@@ -593,7 +590,7 @@ impl Service {
     pub async fn authorize(
         &self,
         request: AuthorizeRequest,
-        session: Option<&SsoSession>,
+        session_cookie: Option<&str>,
         source: IpAddr,
         issuer: &str,
     ) -> Result<Authorize> {
@@ -712,23 +709,33 @@ impl Service {
                 "PKCE applies to the authorization code flow only.",
             ));
         }
-        let Some(session) = session else {
+        // The session and, if it is one, who may sign in: read at once.
+        let Some(digest) = session_cookie.and_then(session_digest) else {
             return Ok(Authorize::SignIn {
                 application: app.name.clone(),
             });
         };
-
-        let now = self.now();
         let app_id = app.id.clone();
-        let user_id = session.user_id.clone();
         // Only the implicit flow's tokens carry claims now; a code's are read at its exchange.
         let with_roles = response_type != ResponseType::Code && needs_roles(&settings);
-        let candidate = self
+        let (found, candidate) = self
             .store()
             .read(move |tx| {
-                Box::pin(async move { candidate(tx, &app_id, &user_id, with_roles).await })
+                Box::pin(async move {
+                    let Some(session) = tx.session(&digest).await? else {
+                        return Ok((None, None));
+                    };
+                    let found = candidate(tx, &app_id, &session.user_id, with_roles).await?;
+                    Ok((Some(session), Some(found)))
+                })
             })
             .await?;
+        let (Some(session), Some(candidate)) = (self.live_session(found).await?, candidate) else {
+            return Ok(Authorize::SignIn {
+                application: app.name.clone(),
+            });
+        };
+        let now = self.now();
         if let Some(why) = candidate.refusal(&app, now) {
             let record = audit(
                 now,

@@ -177,13 +177,6 @@ async fn authorize(
             )
         }
     };
-    let session = match cookie(&headers, SESSION_COOKIE) {
-        Some(value) => match service.session(value).await {
-            Ok(found) => found,
-            Err(e) => return server_error(&headers, &e),
-        },
-        None => None,
-    };
     let request = AuthorizeRequest {
         response_type: query.response_type,
         client_id: query.client_id,
@@ -195,7 +188,12 @@ async fn authorize(
         code_challenge_method: query.code_challenge_method,
     };
     match service
-        .authorize(request, session.as_ref(), source, &site.issuer)
+        .authorize(
+            request,
+            cookie(&headers, SESSION_COOKIE),
+            source,
+            &site.issuer,
+        )
         .await
     {
         Ok(Authorize::Redirect(url)) => redirect(StatusCode::FOUND, &url),
