@@ -28,7 +28,7 @@ pub use roles::MemberChange;
 pub use applications::NewCredentials;
 pub use auth::{Caller, IssuedToken};
 pub use import::ImportLine;
-pub use oauth::{Introspection, OAuthClient, OAuthToken, TokenRequest};
+pub use oauth::{Introspection, OAuthClient, OAuthToken, TokenKind, TokenRequest};
 pub use password::Argon2Settings;
 pub use roster_store::WriteGate;
 pub use secrets::SecretKey;

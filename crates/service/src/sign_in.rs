@@ -98,6 +98,8 @@ pub struct AuthorizeRequest {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
+    /// OIDC's `prompt`: `none` asks for no page (an error when nobody is signed in).
+    pub prompt: Option<String>,
 }
 
 /// Where an authorization request goes next.
@@ -709,11 +711,23 @@ impl Service {
                 "PKCE applies to the authorization code flow only.",
             ));
         }
+        // Nobody signed in: the login page, unless the client asked for no page at all.
+        let no_page = request
+            .prompt
+            .as_deref()
+            .is_some_and(|p| p.split(' ').any(|v| v == "none"));
+        let sign_in = || {
+            if no_page {
+                reply.error("login_required", "The user is not signed in.")
+            } else {
+                Authorize::SignIn {
+                    application: app.name.clone(),
+                }
+            }
+        };
         // The session and, if it is one, who may sign in: read at once.
         let Some(digest) = session_cookie.and_then(session_digest) else {
-            return Ok(Authorize::SignIn {
-                application: app.name.clone(),
-            });
+            return Ok(sign_in());
         };
         let app_id = app.id.clone();
         // Only the implicit flow's tokens carry claims now; a code's are read at its exchange.
@@ -731,9 +745,7 @@ impl Service {
             })
             .await?;
         let (Some(session), Some(candidate)) = (self.live_session(found).await?, candidate) else {
-            return Ok(Authorize::SignIn {
-                application: app.name.clone(),
-            });
+            return Ok(sign_in());
         };
         let now = self.now();
         if let Some(why) = candidate.refusal(&app, now) {

@@ -1073,6 +1073,112 @@ async fn an_old_key_still_verifies_after_rotation(backend: Backend) {
     assert_eq!(keys["keys"].as_array().unwrap().len(), 2);
 }
 
+#[on_each_store]
+async fn users_tokens_are_introspected_checked_and_revoked_with_their_grant(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let f = fixture(&mut server, json!({})).await;
+    let browser = Browser::new(&server);
+    let hop = browser
+        .authorize(
+            &authorize_url(&server, &f.app.client_id, "code", "s"),
+            &f.user_name,
+            PASSWORD,
+        )
+        .await;
+    let code = param(hop.location.as_deref().unwrap(), "code").unwrap();
+    let call = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let server = &server;
+        let app = &f.app;
+        async move {
+            let res = server
+                .http
+                .post(server.url(path))
+                .basic_auth(&app.client_id, Some(&app.client_secret))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            read(res).await
+        }
+    };
+    let (status, tokens) = call(
+        "/api/v1/oauth2/token",
+        vec![("grant_type", "authorization_code".into()), ("code", code)],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    let (_, seen) = call("/api/v1/oauth2/introspect", vec![("token", access.clone())]).await;
+    assert_eq!(seen["active"], true);
+    assert_eq!(seen["token_type"], "Bearer");
+    assert_eq!(seen["sub"], f.user_id);
+    assert_eq!(seen["username"], f.user_name);
+    assert_eq!(seen["client_id"], f.app.client_id);
+    // Spring's RemoteTokenServices reads the user from `user_name`.
+    let (status, checked) = call(
+        "/api/v1/oauth2/check_token",
+        vec![("token", access.clone())],
+    )
+    .await;
+    assert_eq!(status, 200, "{checked}");
+    assert_eq!(checked["user_name"], f.user_name);
+    let (_, seen) = call(
+        "/api/v1/oauth2/introspect",
+        vec![
+            ("token", refresh.clone()),
+            ("token_type_hint", "refresh_token".into()),
+        ],
+    )
+    .await;
+    assert_eq!(seen["active"], true, "{seen}");
+    assert!(seen.get("token_type").is_none(), "{seen}");
+
+    // Revoking the refresh token ends the grant: the access token issued with it too.
+    let (status, _) = call("/api/v1/oauth2/revoke", vec![("token", refresh.clone())]).await;
+    assert_eq!(status, 200);
+    for token in [&access, &refresh] {
+        let (_, seen) = call(
+            "/api/v1/oauth2/introspect",
+            vec![("token", token.to_string())],
+        )
+        .await;
+        assert_eq!(seen, json!({"active": false}));
+    }
+    assert_eq!(
+        bearer_get(&server, "/api/v1/oauth2/userinfo", &access)
+            .await
+            .0,
+        401
+    );
+}
+
+#[on_each_store]
+async fn prompt_none_without_a_session_answers_login_required(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let f = fixture(&mut server, json!({})).await;
+    let browser = Browser::new(&server);
+    let url = format!(
+        "{}&prompt=none",
+        authorize_url(&server, &f.app.client_id, "code", "q")
+    );
+    let location = browser.get(&url).await.location.unwrap();
+    assert!(location.starts_with(REDIRECT), "{location}");
+    assert_eq!(param(&location, "error").as_deref(), Some("login_required"));
+    assert_eq!(param(&location, "state").as_deref(), Some("q"));
+    // Signed in, the same request gives a code without a page.
+    browser
+        .authorize(
+            &authorize_url(&server, &f.app.client_id, "code", "q"),
+            &f.user_name,
+            PASSWORD,
+        )
+        .await;
+    let location = browser.get(&url).await.location.unwrap();
+    assert!(param(&location, "code").is_some(), "{location}");
+}
+
 // ---- helpers ----
 
 pub fn authorize_url(server: &Server, client_id: &str, response_type: &str, state: &str) -> String {

@@ -15,7 +15,7 @@ use axum::Extension;
 use axum::Json;
 use roster_domain::signing::PublicJwk;
 use roster_domain::{Error, ErrorKind};
-use roster_service::{Introspection, OAuthClient, Service, TokenRequest};
+use roster_service::{Introspection, OAuthClient, Service, TokenKind, TokenRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -54,8 +54,8 @@ pub struct SignInForm {
     /// The user's name, mobile or email, and password (`password`).
     username: Option<String>,
     password: Option<String>,
-    /// The token to introspect, check or revoke (a `token_type_hint` is accepted and not
-    /// needed: access tokens are the only kind issued yet).
+    /// The token to introspect, check or revoke: an access or a refresh token (a
+    /// `token_type_hint` is accepted and not needed).
     token: Option<String>,
 }
 
@@ -365,6 +365,12 @@ pub struct IntrospectionView {
     /// The user's id, for tokens issued for a user.
     #[serde(skip_serializing_if = "Option::is_none")]
     sub: Option<String>,
+    /// The user's user name (RFC 7662 `username`), for tokens issued for a user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    /// The same, as Spring Security OAuth's `check_token` names it (check_token only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_name: Option<String>,
 }
 
 impl From<Option<Introspection>> for IntrospectionView {
@@ -374,10 +380,13 @@ impl From<Option<Introspection>> for IntrospectionView {
                 active: true,
                 client_id: Some(t.client_id),
                 scope: Some(t.scope),
-                token_type: Some("Bearer"),
+                // A refresh token is no bearer token: no token_type for it.
+                token_type: (t.kind == TokenKind::Access).then_some("Bearer"),
                 exp: Some(t.expires_at),
                 iat: Some(t.issued_at),
                 sub: t.user_id,
+                username: t.user_name,
+                user_name: None,
             },
             None => Self {
                 active: false,
@@ -387,6 +396,8 @@ impl From<Option<Introspection>> for IntrospectionView {
                 exp: None,
                 iat: None,
                 sub: None,
+                username: None,
+                user_name: None,
             },
         }
     }
@@ -453,7 +464,11 @@ async fn check_token(
         .oauth_introspect(request.client(), request.token()?)
         .await?
     {
-        Some(found) => Ok(Json(Some(found).into())),
+        Some(found) => {
+            let mut view = IntrospectionView::from(Some(found));
+            view.user_name = view.username.take();
+            Ok(Json(view))
+        }
         None => Err(OAuthError::invalid_token("Token was not recognised")),
     }
 }

@@ -140,6 +140,9 @@ pub struct AuthorizeQuery {
     code_challenge: Option<String>,
     /// `S256` (`plain` is refused).
     code_challenge_method: Option<String>,
+    /// OpenID Connect's `prompt`: `none` answers `error=login_required` rather than showing
+    /// the login page; other values are ignored.
+    prompt: Option<String>,
 }
 
 /// Signs the browser's user in to an application: with a session, back to the application's
@@ -186,6 +189,7 @@ async fn authorize(
         nonce: query.nonce,
         code_challenge: query.code_challenge,
         code_challenge_method: query.code_challenge_method,
+        prompt: query.prompt,
     };
     match service
         .authorize(
