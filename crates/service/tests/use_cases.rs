@@ -177,3 +177,227 @@ async fn audit_records_go_when_the_clock_passes_the_retention(backend: Backend) 
     assert_eq!(left, vec![c], "only the record of C is young enough");
     f.finish().await;
 }
+
+mod sign_in {
+    //! Sessions, codes and locks end by the clock.
+    use super::*;
+    use roster_domain::permission::Permission;
+    use roster_service::{
+        Argon2Settings, Authorize, AuthorizeRequest, Login, OAuthClient, SignInOutcome,
+        TokenRequest,
+    };
+    use std::net::IpAddr;
+
+    const PASSWORD: &str = "Correct-horse-9";
+    const SOURCE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    struct SignIn {
+        f: Fixture,
+        client_id: String,
+        client_secret: String,
+        user_id: String,
+    }
+
+    /// A user with a password and an account in an OAuth 2.0 application.
+    async fn sign_in_fixture(backend: Backend) -> SignIn {
+        let settings = Settings {
+            argon2: Argon2Settings {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+                allow_weak: true,
+            },
+            ..Settings::default()
+        };
+        let f = fixture(backend, settings).await;
+        let operator = Caller::operator();
+        let user = serde_json::from_value(
+            json!({"user_name": "zhangsan", "mobile": "13800000000", "password": PASSWORD}),
+        )
+        .unwrap();
+        let user_id = f.service.create_user(&operator, user).await.unwrap();
+        let sso = serde_json::from_value(json!({
+            "protocol": "oauth2", "redirect_uris": ["https://app.example.com/cb"]
+        }))
+        .unwrap();
+        let app = f
+            .service
+            .create_application(
+                &operator,
+                Some("wiki".into()),
+                vec![Permission::parse("user_read").unwrap()],
+                Some(sso),
+            )
+            .await
+            .unwrap();
+        f.service
+            .authorize_account(
+                &operator,
+                user_id.clone(),
+                app.application_id.clone(),
+                serde_json::from_value(json!({})).unwrap(),
+            )
+            .await
+            .unwrap();
+        SignIn {
+            f,
+            client_id: app.client_id,
+            client_secret: app.client_secret,
+            user_id: user_id.into_string(),
+        }
+    }
+
+    impl SignIn {
+        async fn sign_in(&self, password: &str) -> SignInOutcome {
+            self.f
+                .service
+                .sign_in(Login {
+                    login: "zhangsan",
+                    password,
+                    source: SOURCE,
+                    previous_session: None,
+                })
+                .await
+                .unwrap()
+        }
+
+        async fn authorize(&self, cookie: &str) -> Authorize {
+            let request = AuthorizeRequest {
+                response_type: Some("code".into()),
+                client_id: Some(self.client_id.clone()),
+                ..Default::default()
+            };
+            self.f
+                .service
+                .authorize(request, Some(cookie), SOURCE, "http://roster.test")
+                .await
+                .unwrap()
+        }
+
+        async fn exchange(&self, code: &str) -> roster_domain::Result<String> {
+            let client = OAuthClient {
+                client_id: Some(&self.client_id),
+                client_secret: Some(&self.client_secret),
+                source: Some(SOURCE),
+            };
+            let request = TokenRequest {
+                grant_type: Some("authorization_code"),
+                code: Some(code),
+                ..Default::default()
+            };
+            self.f
+                .service
+                .oauth_token(client, &request, "http://roster.test")
+                .await
+                .map(|t| t.access_token.unwrap())
+        }
+    }
+
+    fn cookie(outcome: SignInOutcome) -> String {
+        match outcome {
+            SignInOutcome::SignedIn(session) => session.cookie,
+            other => panic!("not signed in: {other:?}"),
+        }
+    }
+
+    fn code(answer: Authorize) -> String {
+        match answer {
+            Authorize::Redirect(url) => url
+                .split_once("code=")
+                .map(|(_, c)| c.split('&').next().unwrap().to_owned())
+                .unwrap_or_else(|| panic!("no code in {url}")),
+            other => panic!("no redirect: {other:?}"),
+        }
+    }
+
+    #[on_each_store]
+    async fn the_lock_lifts_itself_when_its_time_is_up(backend: Backend) {
+        let s = sign_in_fixture(backend).await;
+        for remaining in (1..5).rev() {
+            assert!(matches!(
+                s.sign_in("wrong").await,
+                SignInOutcome::WrongPassword { remaining: r } if r == remaining
+            ));
+        }
+        assert!(matches!(
+            s.sign_in("wrong").await,
+            SignInOutcome::Locked {
+                unlock_in_secs: 1800
+            }
+        ));
+        // Still locked a second before the end, even with the right password.
+        s.f.clock.advance(Duration::from_secs(1799));
+        assert!(matches!(
+            s.sign_in(PASSWORD).await,
+            SignInOutcome::Locked { unlock_in_secs: 1 }
+        ));
+        let operator = Caller::operator();
+        let id = roster_domain::user::UserId::new(s.user_id.clone());
+        assert!(
+            s.f.service
+                .show_user(&operator, id.clone())
+                .await
+                .unwrap()
+                .locked
+        );
+        // At its end the right password signs in, and upkeep clears `locked`.
+        s.f.clock.advance(Duration::from_secs(1));
+        assert_eq!(s.f.service.unlock_expired_locks().await.unwrap(), 1);
+        assert!(!s.f.service.show_user(&operator, id).await.unwrap().locked);
+        cookie(s.sign_in(PASSWORD).await);
+        s.f.finish().await;
+    }
+
+    #[on_each_store]
+    async fn sessions_end_when_idle_and_at_their_absolute_end(backend: Backend) {
+        let s = sign_in_fixture(backend).await;
+        let lifetime = s.f.service.settings().sign_in.session_lifetime;
+        let idle = s.f.service.settings().sign_in.session_idle;
+        // Used a minute before going idle each time, it lasts to its absolute end…
+        let session = cookie(s.sign_in(PASSWORD).await);
+        let step = idle - Duration::from_secs(60);
+        let mut lived = Duration::ZERO;
+        while lived + step < lifetime {
+            s.f.clock.advance(step);
+            lived += step;
+            code(s.authorize(&session).await);
+        }
+        s.f.clock.advance(lifetime - lived);
+        assert!(matches!(
+            s.authorize(&session).await,
+            Authorize::SignIn { .. }
+        ));
+        // …and left unused for the idle lifetime, it ends.
+        let session = cookie(s.sign_in(PASSWORD).await);
+        s.f.clock.advance(idle);
+        assert!(matches!(
+            s.authorize(&session).await,
+            Authorize::SignIn { .. }
+        ));
+        s.f.finish().await;
+    }
+
+    #[on_each_store]
+    async fn a_code_is_good_for_five_minutes_and_once(backend: Backend) {
+        let s = sign_in_fixture(backend).await;
+        let session = cookie(s.sign_in(PASSWORD).await);
+        let late = code(s.authorize(&session).await);
+        let fresh = code(s.authorize(&session).await);
+        s.f.clock.advance(Duration::from_secs(299));
+        let token = s.exchange(&fresh).await.unwrap();
+        assert!(s.f.service.userinfo(&token).await.is_ok());
+        s.f.clock.advance(Duration::from_secs(1));
+        let expired = s.exchange(&late).await.unwrap_err();
+        assert_eq!(expired.kind(), ErrorKind::InvalidGrant);
+        // The fresh code again: refused, and what it issued ends.
+        assert_eq!(
+            s.exchange(&fresh).await.unwrap_err().kind(),
+            ErrorKind::InvalidGrant
+        );
+        assert_eq!(
+            s.f.service.userinfo(&token).await.unwrap_err().kind(),
+            ErrorKind::Unauthenticated
+        );
+        s.f.finish().await;
+    }
+}
