@@ -327,12 +327,9 @@ impl Service {
                 ));
             }
         }
-        if let Some(why) = candidate.refusal(app, now) {
-            return Err(Error::with_detail(ErrorKind::InvalidGrant, why));
-        }
         let principal = candidate
-            .principal
-            .ok_or_else(|| Error::internal("a candidate without refusal has a principal"))?;
+            .admit(app, now)
+            .map_err(|why| Error::with_detail(ErrorKind::InvalidGrant, why))?;
         self.issue_user_tokens(
             app,
             settings,
@@ -406,24 +403,20 @@ impl Service {
             })
             .await?;
         let now = self.now();
-        let record_actor = actor(Some(&user.id), source);
-        if let Some(why) = candidate.refusal(app, now) {
-            let record = audit(
-                now,
-                &record_actor,
-                "SignInRefused",
-                ErrorKind::SignInDenied.code(),
-                app.id.as_str(),
-            );
-            self.store()
-                .write(move |tx| Box::pin(async move { tx.insert_audit(&record).await }))
-                .await?;
-            return Err(Error::with_detail(ErrorKind::InvalidGrant, why));
-        }
-        let principal = candidate
-            .principal
-            .ok_or_else(|| Error::internal("a candidate without refusal has a principal"))?;
-        let record = audit(now, &record_actor, "SignIn", "application", app.id.as_str());
+        let principal = match candidate.admit(app, now) {
+            Ok(principal) => principal,
+            Err(why) => {
+                self.audit_refused_sign_in(&user.id, app, source).await?;
+                return Err(Error::with_detail(ErrorKind::InvalidGrant, why));
+            }
+        };
+        let record = audit(
+            now,
+            &actor(Some(&user.id), source),
+            "SignIn",
+            "application",
+            app.id.as_str(),
+        );
         let scope = if scope.is_empty() {
             default_scope(settings.protocol).to_owned()
         } else {
@@ -492,12 +485,9 @@ impl Service {
         if token.expires_at <= now || token.generation != app.token_generation {
             return Err(invalid());
         }
-        if let Some(why) = candidate.refusal(app, now) {
-            return Err(Error::with_detail(ErrorKind::InvalidGrant, why));
-        }
         let principal = candidate
-            .principal
-            .ok_or_else(|| Error::internal("a candidate without refusal has a principal"))?;
+            .admit(app, now)
+            .map_err(|why| Error::with_detail(ErrorKind::InvalidGrant, why))?;
         self.issue_user_tokens(
             app,
             settings,
@@ -674,10 +664,7 @@ impl Service {
         if token.expires_at <= now || token.generation != app.token_generation {
             return Err(refused());
         }
-        if candidate.refusal(&app, now).is_some() {
-            return Err(refused());
-        }
-        let principal = candidate.principal.ok_or_else(refused)?;
+        let principal = candidate.admit(&app, now).map_err(|_| refused())?;
         let mut claims = principal.claims(&settings.claims);
         // OpenID Connect's name for `id` (Core §5.3.2), so that OIDC libraries read it too.
         claims.insert("sub".into(), principal.user.id.as_str().into());

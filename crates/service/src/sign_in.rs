@@ -9,7 +9,7 @@ use roster_domain::sign_in::{AuthorizationCode, SignInLock, SsoSession};
 use roster_domain::sso::{url_admitted, Grant, Principal, Protocol};
 use roster_domain::time::Millis;
 use roster_domain::user::{User, UserId};
-use roster_domain::{secret, Error, ErrorKind, Result};
+use roster_domain::{secret, ErrorKind, Result};
 use roster_store::prelude::*;
 use roster_store::Appended;
 use std::net::IpAddr;
@@ -203,21 +203,21 @@ pub(crate) struct Candidate {
 }
 
 impl Candidate {
-    /// Why the user may not sign in to `app` at `now`; none when they may.
-    pub(crate) fn refusal(&self, app: &Application, now: Millis) -> Option<&'static str> {
-        let Some(p) = &self.principal else {
-            return Some("The user holds no account in this application.");
+    /// The principal if the user may sign in to `app` at `now`, else why not.
+    pub(crate) fn admit(self, app: &Application, now: Millis) -> Result<Principal, &'static str> {
+        let Some(p) = self.principal else {
+            return Err("The user holds no account in this application.");
         };
         if app.disabled {
-            Some("The application is disabled.")
+            Err("The application is disabled.")
         } else if p.user.disabled {
-            Some("The user is disabled.")
+            Err("The user is disabled.")
         } else if self.lock.remaining(now).is_some() {
-            Some("The user is locked.")
+            Err("The user is locked.")
         } else if p.account.disabled {
-            Some("The user's account in this application is disabled.")
+            Err("The user's account in this application is disabled.")
         } else {
-            None
+            Ok(p)
         }
     }
 }
@@ -486,6 +486,25 @@ impl Service {
         Ok(outcome_after_failures(failures, max, lock_ms))
     }
 
+    /// Audits that `user` may not sign in to `app`.
+    pub(crate) async fn audit_refused_sign_in(
+        &self,
+        user: &UserId,
+        app: &Application,
+        source: IpAddr,
+    ) -> Result<()> {
+        let record = audit(
+            self.now(),
+            &actor(Some(user), source),
+            "SignInRefused",
+            ErrorKind::SignInDenied.code(),
+            app.id.as_str(),
+        );
+        self.store()
+            .write(move |tx| Box::pin(async move { tx.insert_audit(&record).await }))
+            .await
+    }
+
     async fn audit_sign_in(
         &self,
         user: Option<&UserId>,
@@ -748,23 +767,13 @@ impl Service {
             return Ok(sign_in());
         };
         let now = self.now();
-        if let Some(why) = candidate.refusal(&app, now) {
-            let record = audit(
-                now,
-                &actor(Some(&session.user_id), source),
-                "SignInRefused",
-                ErrorKind::SignInDenied.code(),
-                app.id.as_str(),
-            );
-            self.store()
-                .write(move |tx| Box::pin(async move { tx.insert_audit(&record).await }))
-                .await?;
-            return Ok(reply.error("access_denied", why));
-        }
-        let Some(principal) = candidate.principal else {
-            return Err(Error::internal(
-                "a candidate without refusal has a principal",
-            ));
+        let principal = match candidate.admit(&app, now) {
+            Ok(principal) => principal,
+            Err(why) => {
+                self.audit_refused_sign_in(&session.user_id, &app, source)
+                    .await?;
+                return Ok(reply.error("access_denied", why));
+            }
         };
         let record = audit(
             now,
