@@ -109,7 +109,7 @@ pub enum Authorize {
     /// is sent nowhere (RFC 6749 §4.1.2.1).
     Untrusted(String),
     /// Nobody is signed in: the login page, then this request again.
-    SignIn { application: String },
+    SignIn,
     /// Back to the application: the code, the tokens or the error, in `url`.
     Redirect(String),
 }
@@ -739,9 +739,7 @@ impl Service {
             if no_page {
                 reply.error("login_required", "The user is not signed in.")
             } else {
-                Authorize::SignIn {
-                    application: app.name.clone(),
-                }
+                Authorize::SignIn
             }
         };
         // The session and, if it is one, who may sign in: read at once.

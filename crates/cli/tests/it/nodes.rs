@@ -280,15 +280,8 @@ async fn sign_in_crosses_nodes() {
         let b = &b;
         let app = &f.app;
         async move {
-            let res = b
-                .http
-                .post(b.url("/api/v1/oauth2/token"))
-                .basic_auth(&app.client_id, Some(&app.client_secret))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            read(res).await
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            client_post(b, "/api/v1/oauth2/token", creds(app), &form).await
         }
     };
     let (status, tokens) = token_on_b(vec![

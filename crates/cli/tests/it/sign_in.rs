@@ -893,16 +893,9 @@ async fn implicit_password_and_client_credentials_grants_work_only_when_turned_o
         .await;
     assert!(wrong.is_err());
     // Client credentials is still off: Spring's words.
-    let res = server
-        .http
-        .post(server.url("/api/v1/oauth2/token"))
-        .basic_auth(&f.app.client_id, Some(&f.app.client_secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
+    let form = [("grant_type", "client_credentials")];
     assert_eq!(
-        read(res).await,
+        client_post(&server, "/api/v1/oauth2/token", creds(&f.app), &form).await,
         (
             400,
             json!({"error": "unauthorized_client", "error_description": "Unauthorized grant type: client_credentials"})
@@ -930,20 +923,9 @@ async fn codes_expire_and_must_match_their_redirect_and_verifier(backend: Backen
         let server = &server;
         let app = &f.app;
         async move {
-            let mut form = vec![
-                ("grant_type", "authorization_code".to_owned()),
-                ("code", code),
-            ];
-            form.extend(extra);
-            let res = server
-                .http
-                .post(server.url("/api/v1/oauth2/token"))
-                .basic_auth(&app.client_id, Some(&app.client_secret))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            read(res).await
+            let mut form = vec![("grant_type", "authorization_code"), ("code", &code)];
+            form.extend(extra.iter().map(|(k, v)| (*k, v.as_str())));
+            client_post(server, "/api/v1/oauth2/token", creds(app), &form).await
         }
     };
     let invalid =
@@ -965,15 +947,11 @@ async fn codes_expire_and_must_match_their_redirect_and_verifier(backend: Backen
     );
     // Another client's code.
     let c = code().await;
-    let res = server
-        .http
-        .post(server.url("/api/v1/oauth2/token"))
-        .basic_auth(&other.app.client_id, Some(&other.app.client_secret))
-        .form(&[("grant_type", "authorization_code"), ("code", c.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(read(res).await, (400, invalid.clone()));
+    let form = [("grant_type", "authorization_code"), ("code", c.as_str())];
+    assert_eq!(
+        client_post(&server, "/api/v1/oauth2/token", creds(&other.app), &form).await,
+        (400, invalid.clone())
+    );
     // A PKCE code without its verifier, or with another.
     let (challenge, _) = PkceCodeChallenge::new_random_sha256();
     let url = format!(
@@ -988,15 +966,10 @@ async fn codes_expire_and_must_match_their_redirect_and_verifier(backend: Backen
     assert_eq!(status, 400);
     // A wrong client secret.
     let c = code().await;
-    let res = server
-        .http
-        .post(server.url("/api/v1/oauth2/token"))
-        .basic_auth(&f.app.client_id, Some("wrong-secret"))
-        .form(&[("grant_type", "authorization_code"), ("code", c.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(read(res).await.0, 401);
+    let form = [("grant_type", "authorization_code"), ("code", c.as_str())];
+    let wrong = (f.app.client_id.as_str(), "wrong-secret");
+    let (status, _) = client_post(&server, "/api/v1/oauth2/token", wrong, &form).await;
+    assert_eq!(status, 401);
 }
 
 #[on_each_store]
@@ -1090,15 +1063,8 @@ async fn users_tokens_are_introspected_checked_and_revoked_with_their_grant(back
         let server = &server;
         let app = &f.app;
         async move {
-            let res = server
-                .http
-                .post(server.url(path))
-                .basic_auth(&app.client_id, Some(&app.client_secret))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            read(res).await
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            client_post(server, path, creds(app), &form).await
         }
     };
     let (status, tokens) = call(
@@ -1211,6 +1177,29 @@ fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
     url.query().unwrap().to_owned()
 }
 
+/// A form POST to a sign-in endpoint with HTTP Basic client authentication: status and body.
+pub async fn client_post(
+    server: &Server,
+    path: &str,
+    (client_id, secret): (&str, &str),
+    form: &[(&str, &str)],
+) -> (u16, Value) {
+    let res = server
+        .http
+        .post(server.url(path))
+        .basic_auth(client_id, Some(secret))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    read(res).await
+}
+
+/// An application's credentials, for [`client_post`].
+pub fn creds(app: &AppCreds) -> (&str, &str) {
+    (&app.client_id, &app.client_secret)
+}
+
 pub async fn bearer_get(server: &Server, path: &str, token: &str) -> (u16, Value) {
     let res = server
         .http
@@ -1223,15 +1212,8 @@ pub async fn bearer_get(server: &Server, path: &str, token: &str) -> (u16, Value
 }
 
 async fn refresh_by_hand(server: &Server, app: &AppCreds, token: &str) -> (u16, Value) {
-    let res = server
-        .http
-        .post(server.url("/api/v1/oauth2/token"))
-        .basic_auth(&app.client_id, Some(&app.client_secret))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
-        .send()
-        .await
-        .unwrap();
-    read(res).await
+    let form = [("grant_type", "refresh_token"), ("refresh_token", token)];
+    client_post(server, "/api/v1/oauth2/token", creds(app), &form).await
 }
 
 fn jwt_part(token: &str, index: usize) -> Value {

@@ -201,7 +201,7 @@ async fn authorize(
         .await
     {
         Ok(Authorize::Redirect(url)) => redirect(StatusCode::FOUND, &url),
-        Ok(Authorize::SignIn { .. }) => {
+        Ok(Authorize::SignIn) => {
             let back = uri.path_and_query().map_or("", |p| p.as_str());
             let login = format!(
                 "/login?{}",
