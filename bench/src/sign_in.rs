@@ -136,6 +136,7 @@ pub async fn run(args: &Args) -> Result<()> {
     let setup = setup(&addr, &token, users.max(1)).await?;
     let basic = basic(&setup);
     let duration = Duration::from_secs(args.duration);
+    let rss_start = server.rss_kib();
     let (name, stats) = match args.scenario {
         Scenario::Userinfo => {
             let mut bearers = Vec::new();
@@ -195,6 +196,7 @@ pub async fn run(args: &Args) -> Result<()> {
             ("sso-code", stats)
         }
     };
-    report(name, args, db.backend(), users as u64, &stats, json!({}));
+    let extra = json!({"rss_start_kib": rss_start, "rss_end_kib": server.rss_kib()});
+    report(name, args, db.backend(), users as u64, &stats, extra);
     server.stop().await
 }
