@@ -3,7 +3,7 @@
 //! credentials grant, and looking up and revoking the tokens it issues.
 
 use crate::sign_in::{
-    actor, candidate, default_scope, needs_roles, Issue, PasswordCheck, SignInOutcome,
+    actor, candidate, default_scope, needs_roles, Attempt, Issue, PasswordCheck, SignInOutcome,
 };
 use crate::{audit, Service};
 use roster_domain::application::Application;
@@ -366,7 +366,10 @@ impl Service {
             .check_password(
                 request.username.unwrap_or_default(),
                 request.password.unwrap_or_default(),
-                source,
+                Attempt {
+                    source,
+                    application: app.id.as_str(),
+                },
             )
             .await?;
         let user = match outcome {

@@ -62,6 +62,16 @@ pub struct Login<'a> {
     pub source: IpAddr,
     /// The session the browser held before, which signing in replaces.
     pub previous_session: Option<&'a str>,
+    /// The application the browser came from, if any (for the audit record).
+    pub client_id: Option<&'a str>,
+}
+
+/// Where a password was typed: the source address and the application (its id, or empty)
+/// that the audit records of the attempt name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Attempt<'a> {
+    pub source: IpAddr,
+    pub application: &'a str,
 }
 
 /// A session that signing in began: `cookie` is its secret, for the browser only.
@@ -296,8 +306,16 @@ impl Service {
 
     /// The login page's form: checks the password, counting wrong ones, and begins a session.
     pub async fn sign_in(&self, login: Login<'_>) -> Result<SignInOutcome> {
+        let application_id = match login.client_id {
+            Some(client_id) => self.application_id(client_id).await?,
+            None => String::new(),
+        };
+        let attempt = Attempt {
+            source: login.source,
+            application: &application_id,
+        };
         let user = match self
-            .check_password(login.login, login.password, login.source)
+            .check_password(login.login, login.password, attempt)
             .await?
         {
             PasswordCheck::Right(user) => user,
@@ -314,6 +332,7 @@ impl Service {
         };
         let previous = login.previous_session.map(secret::digest);
         let actor = actor(Some(&user.id), login.source);
+        let application = application_id.clone();
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
@@ -323,7 +342,7 @@ impl Service {
                         tx.delete_session(&previous).await?;
                     }
                     tx.insert_session(&session).await?;
-                    tx.insert_audit(&audit(now, &actor, "SignIn", "session", ""))
+                    tx.insert_audit(&audit(now, &actor, "SignIn", "session", &application))
                         .await
                 })
             })
@@ -340,7 +359,7 @@ impl Service {
         &self,
         login: &str,
         password: &str,
-        source: IpAddr,
+        attempt: Attempt<'_>,
     ) -> Result<PasswordCheck> {
         let max = self.sign_in_settings().max_failed_sign_ins.max(1);
         let name: String = login.trim().chars().take(MAX_LOGIN_CHARS).collect();
@@ -355,7 +374,7 @@ impl Service {
         };
         let Some(user) = pick_user(found, &name) else {
             return self
-                .unknown_sign_in(&name, &password, source)
+                .unknown_sign_in(&name, &password, attempt)
                 .await
                 .map(PasswordCheck::Wrong);
         };
@@ -366,7 +385,7 @@ impl Service {
             .read(move |tx| Box::pin(async move { tx.sign_in_lock(&user_id).await }))
             .await?;
         if let Some(ms) = lock.remaining(now) {
-            self.audit_sign_in(Some(&user.id), source, ErrorKind::UserLocked)
+            self.audit_sign_in(Some(&user.id), attempt, ErrorKind::UserLocked)
                 .await?;
             return Ok(PasswordCheck::Wrong(SignInOutcome::Locked {
                 unlock_in_secs: ms_to_secs(ms),
@@ -380,12 +399,12 @@ impl Service {
             self.inner.passwords.verify(password, hash).await? && user.password_hash.is_some();
         if !right {
             return self
-                .wrong_password(&user, source, max)
+                .wrong_password(&user, attempt, max)
                 .await
                 .map(PasswordCheck::Wrong);
         }
         if user.disabled {
-            self.audit_sign_in(Some(&user.id), source, ErrorKind::SignInDenied)
+            self.audit_sign_in(Some(&user.id), attempt, ErrorKind::SignInDenied)
                 .await?;
             return Ok(PasswordCheck::Wrong(SignInOutcome::Disabled));
         }
@@ -403,12 +422,18 @@ impl Service {
         Ok(PasswordCheck::Right(Box::new(user)))
     }
 
-    async fn wrong_password(&self, user: &User, source: IpAddr, max: u32) -> Result<SignInOutcome> {
+    async fn wrong_password(
+        &self,
+        user: &User,
+        attempt: Attempt<'_>,
+        max: u32,
+    ) -> Result<SignInOutcome> {
         let settings = self.sign_in_settings();
         let lock_ms = millis(settings.lock_duration);
         let user_id = user.id.clone();
         let clock = self.clock();
-        let actor = actor(Some(&user.id), source);
+        let actor = actor(Some(&user.id), attempt.source);
+        let application = attempt.application.to_owned();
         let failures = self
             .store()
             .write(move |tx| {
@@ -428,7 +453,7 @@ impl Service {
                     } else {
                         ErrorKind::InvalidSignIn.code()
                     };
-                    tx.insert_audit(&audit(now, &actor, "SignInRefused", code, ""))
+                    tx.insert_audit(&audit(now, &actor, "SignInRefused", code, &application))
                         .await?;
                     Ok(failures)
                 })
@@ -443,7 +468,7 @@ impl Service {
         &self,
         name: &str,
         password: &str,
-        source: IpAddr,
+        attempt: Attempt<'_>,
     ) -> Result<SignInOutcome> {
         let settings = self.sign_in_settings();
         let max = settings.max_failed_sign_ins.max(1);
@@ -452,7 +477,7 @@ impl Service {
         let key = roster_domain::user::user_name_key(name);
         let mut lock = self.inner.unknown_logins.get(&key).unwrap_or_default();
         if let Some(ms) = lock.remaining(now) {
-            self.audit_sign_in(None, source, ErrorKind::UserLocked)
+            self.audit_sign_in(None, attempt, ErrorKind::UserLocked)
                 .await?;
             return Ok(SignInOutcome::Locked {
                 unlock_in_secs: ms_to_secs(ms),
@@ -482,7 +507,7 @@ impl Service {
         } else {
             ErrorKind::InvalidSignIn
         };
-        self.audit_sign_in(None, source, kind).await?;
+        self.audit_sign_in(None, attempt, kind).await?;
         Ok(outcome_after_failures(failures, max, lock_ms))
     }
 
@@ -508,19 +533,32 @@ impl Service {
     async fn audit_sign_in(
         &self,
         user: Option<&UserId>,
-        source: IpAddr,
+        attempt: Attempt<'_>,
         why: ErrorKind,
     ) -> Result<()> {
         let record = audit(
             self.now(),
-            &actor(user, source),
+            &actor(user, attempt.source),
             "SignInRefused",
             why.code(),
-            "",
+            attempt.application,
         );
         self.store()
             .write(move |tx| Box::pin(async move { tx.insert_audit(&record).await }))
             .await
+    }
+
+    /// The id of the application `client_id` names, or empty.
+    async fn application_id(&self, client_id: &str) -> Result<String> {
+        if client_id.is_empty() || client_id.len() > 128 {
+            return Ok(String::new());
+        }
+        let client_id = client_id.to_owned();
+        let app = self
+            .store()
+            .read(move |tx| Box::pin(async move { tx.application_by_client_id(&client_id).await }))
+            .await?;
+        Ok(app.map(|a| a.id.into_string()).unwrap_or_default())
     }
 
     /// The name of the application `client_id` names, for the login page to show.

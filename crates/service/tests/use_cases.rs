@@ -256,6 +256,7 @@ mod sign_in {
                     password,
                     source: SOURCE,
                     previous_session: None,
+                    client_id: Some(&self.client_id),
                 })
                 .await
                 .unwrap()

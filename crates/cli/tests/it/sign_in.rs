@@ -627,6 +627,45 @@ async fn five_wrong_passwords_lock_the_user_until_enabled_again(backend: Backend
     let (status, user) = server.get(&admin, &format!("/users/{}", f.user_id)).await;
     assert_eq!(status, 200);
     assert_eq!(user["locked"], true);
+    // Each attempt is audited with the user (or `unknown`), the address, the outcome and the
+    // application the login page was reached from; never the name typed.
+    let query = format!(
+        "/roster/v1/audit?target_id={}&offset=0&limit=100",
+        f.app.application_id
+    );
+    let (_, audit) = server.get(&admin, &query).await;
+    let seen: Vec<String> = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r["operation"].as_str().unwrap(),
+                r["target_type"].as_str().unwrap(),
+                r["actor"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let known = format!("{}@127.0.0.1", f.user_id);
+    let count = |line: String| seen.iter().filter(|s| **s == line).count();
+    assert_eq!(
+        count(format!("SignInRefused LOGIN.0002 {known}")),
+        4,
+        "{seen:?}"
+    );
+    assert_eq!(
+        count(format!("SignInRefused LOGIN.0001 {known}")),
+        2,
+        "{seen:?}"
+    );
+    assert_eq!(
+        count("SignInRefused LOGIN.0002 unknown@127.0.0.1".into()),
+        4,
+        "{seen:?}"
+    );
+    assert!(!audit.to_string().contains("nobody-has-this-name"));
+
     // EnableUser lifts the lock.
     assert_eq!(
         server

@@ -375,12 +375,14 @@ async fn login(
         )
         .await;
     }
+    let client = client_of(return_to);
     let outcome = service
         .sign_in(Login {
             login: user_name,
             password: fields.password.as_deref().unwrap_or_default(),
             source,
             previous_session: cookie(&headers, SESSION_COOKIE),
+            client_id: client.as_deref(),
         })
         .await;
     let error = match outcome {
