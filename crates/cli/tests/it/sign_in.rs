@@ -877,20 +877,35 @@ async fn implicit_password_and_client_credentials_grants_work_only_when_turned_o
     )
     .await;
     let browser = Browser::new(&server);
-    // Implicit: id_token and access token in the fragment, with the nonce.
-    let url = format!(
-        "{}&nonce=n-1",
-        authorize_url(&server, &f.app.client_id, "id_token token", "st")
-    );
-    let hop = browser.authorize(&url, &f.user_name, PASSWORD).await;
+    // Implicit, as an OpenID Connect client asks for it (`id_token token`): both in the
+    // fragment, the id_token signed RS384 and checked by the library with its nonce.
+    let http = oidc_http();
+    let client = oidc_client(&server, &f, &http).await;
+    let (url, state, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::Implicit(true),
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .url();
+    let hop = browser
+        .authorize(url.as_str(), &f.user_name, PASSWORD)
+        .await;
     let location = hop.location.unwrap();
     assert!(location.starts_with(&format!("{REDIRECT}#")), "{location}");
     assert_eq!(param(&location, "token_type").as_deref(), Some("Bearer"));
-    assert_eq!(param(&location, "state").as_deref(), Some("st"));
-    let id_token = param(&location, "id_token").unwrap();
-    let header = jwt_header(&id_token);
-    assert_eq!(header["alg"], "RS384");
-    assert_eq!(jwt_payload(&id_token)["nonce"], "n-1");
+    assert_eq!(
+        param(&location, "state").as_deref(),
+        Some(state.secret().as_str())
+    );
+    let id_token: openidconnect::core::CoreIdToken =
+        param(&location, "id_token").unwrap().parse().unwrap();
+    let verifier = client.id_token_verifier().set_allowed_algs(vec![
+        openidconnect::core::CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+    ]);
+    let claims = id_token.claims(&verifier, &nonce).unwrap();
+    assert_eq!(claims.subject().as_str(), f.user_id);
+    assert_eq!(jwt_header(&id_token.to_string())["alg"], "RS384");
     let access = param(&location, "access_token").unwrap();
     assert_eq!(
         bearer_get(&server, "/api/v1/oauth2/userinfo", &access)
@@ -898,6 +913,14 @@ async fn implicit_password_and_client_credentials_grants_work_only_when_turned_o
             .0,
         200
     );
+    // `id_token` alone: no access token.
+    let url = format!(
+        "{}&nonce=n-2",
+        authorize_url(&server, &f.app.client_id, "id_token", "st")
+    );
+    let location = browser.get(&url).await.location.unwrap();
+    assert!(param(&location, "id_token").is_some(), "{location}");
+    assert!(param(&location, "access_token").is_none(), "{location}");
 
     // Password grant, through a real OAuth 2.0 client.
     let client = oauth2::basic::BasicClient::new(oauth2::ClientId::new(f.app.client_id.clone()))
