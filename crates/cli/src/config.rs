@@ -50,6 +50,7 @@ pub struct FileConfig {
     pub session_lifetime_hours: Option<u64>,
     pub max_failed_sign_ins: Option<u32>,
     pub lock_minutes: Option<u64>,
+    pub sign_in_rate_per_address: Option<u32>,
     pub log_format: Option<LogFormat>,
     pub on_user_delete: Option<OnUserDelete>,
     pub audit_retention_days: Option<u64>,
@@ -218,6 +219,10 @@ pub struct ServeArgs {
     /// Minutes a user stays locked after too many wrong passwords. Default: 30.
     #[arg(long, env = "ROSTER_LOCK_MINUTES")]
     pub lock_minutes: Option<u64>,
+    /// Password checks (login page, password grant) per second from one source address,
+    /// bursts of twice that; 0: no limit. Default: 10.
+    #[arg(long, env = "ROSTER_SIGN_IN_RATE_PER_ADDRESS")]
+    pub sign_in_rate_per_address: Option<u32>,
     /// Log format on standard error. Default: text.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -287,6 +292,10 @@ impl ServeArgs {
                 .or(file.lock_minutes)
                 .map_or(defaults.lock_duration, minutes),
             code_ttl: defaults.code_ttl,
+            rate_per_address: self
+                .sign_in_rate_per_address
+                .or(file.sign_in_rate_per_address)
+                .unwrap_or(defaults.rate_per_address),
         };
         if settings.session_idle.is_zero()
             || settings.session_lifetime.is_zero()

@@ -60,6 +60,7 @@ catalog! {
     UserLocked => (400, "LOGIN.0001", "The user is locked after too many failed sign-ins."),
     InvalidSignIn => (400, "LOGIN.0002", "Invalid account name or password."),
     SignInDenied => (403, "LOGIN.0003", "The user may not sign in to this application."),
+    TooManySignIns => (429, "LOGIN.0004", "Too many sign-in attempts from this address; retry later."),
     // Users.
     UserNotFound => (400, "USER.0001", "User does not exist."),
     UserNameExists => (400, "USER.0002", "Username already exists."),

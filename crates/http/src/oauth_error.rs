@@ -71,7 +71,7 @@ impl From<Error> for OAuthError {
             ErrorKind::UnauthorizedGrantType => {
                 Self::new(StatusCode::BAD_REQUEST, "unauthorized_client", detail)
             }
-            ErrorKind::TooManyTokenRequests => Self::new(
+            ErrorKind::TooManyTokenRequests | ErrorKind::TooManySignIns => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "temporarily_unavailable",
                 err.kind().message(),

@@ -65,6 +65,7 @@ pub enum Text {
     SignedOut,
     SignedIn,
     CannotContinue,
+    TooManyAttempts,
 }
 
 impl Text {
@@ -94,6 +95,10 @@ impl Text {
             (Text::SignedIn, Lang::Zh) => "您已登录。",
             (Text::CannotContinue, Lang::En) => "Sign-in cannot continue",
             (Text::CannotContinue, Lang::Zh) => "无法继续登录",
+            (Text::TooManyAttempts, Lang::En) => {
+                "Too many sign-in attempts from your network address. Wait a moment and try again."
+            }
+            (Text::TooManyAttempts, Lang::Zh) => "来自您网络地址的登录尝试过多，请稍后再试。",
         }
     }
 }

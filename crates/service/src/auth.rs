@@ -307,6 +307,7 @@ impl Service {
     /// still recognized, so its holder learns it expired rather than that it is unknown).
     pub async fn purge_expired_tokens(&self, grace: std::time::Duration) -> Result<u64> {
         self.inner.token_limits.forget_idle();
+        self.inner.sign_in_limits.forget_idle();
         let before = self.now() - i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
         self.store()
             .write(move |tx| {

@@ -107,6 +107,7 @@ struct Inner {
     settings: Settings,
     tokens: auth::TokenCache,
     token_limits: throttle::TokenLimits,
+    sign_in_limits: throttle::SignInLimits,
     refusals: throttle::RefusedTokens,
     passwords: password::Hasher,
     sealer: Option<secrets::Sealer>,
@@ -138,6 +139,7 @@ impl Service {
             inner: Arc::new(Inner {
                 tokens: auth::TokenCache::new(&settings),
                 token_limits: throttle::TokenLimits::new(&settings),
+                sign_in_limits: throttle::SignInLimits::new(settings.sign_in.rate_per_address),
                 refusals: Default::default(),
                 passwords: password::Hasher::new(&settings.argon2)?,
                 sealer: settings.secret_key.as_ref().map(secrets::Sealer::new),

@@ -28,6 +28,10 @@ pub struct SignInSettings {
     pub lock_duration: Duration,
     /// How long an authorization code may wait for its exchange.
     pub code_ttl: Duration,
+    /// Password checks allowed per second from one source address (bursts of twice that);
+    /// 0: no limit. Each costs an Argon2 hash, so a flood from one address cannot take every
+    /// core from everyone else's sign-ins.
+    pub rate_per_address: u32,
 }
 
 impl Default for SignInSettings {
@@ -38,6 +42,7 @@ impl Default for SignInSettings {
             max_failed_sign_ins: 5,
             lock_duration: Duration::from_secs(30 * 60),
             code_ttl: Duration::from_secs(300),
+            rate_per_address: 10,
         }
     }
 }
@@ -361,6 +366,7 @@ impl Service {
         password: &str,
         attempt: Attempt<'_>,
     ) -> Result<PasswordCheck> {
+        self.inner.sign_in_limits.check(attempt.source)?;
         let max = self.sign_in_settings().max_failed_sign_ins.max(1);
         let name: String = login.trim().chars().take(MAX_LOGIN_CHARS).collect();
         let password: String = password.chars().take(MAX_PASSWORD_CHARS).collect();

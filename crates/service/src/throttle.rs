@@ -86,6 +86,33 @@ impl TokenLimits {
     }
 }
 
+/// The limit on password checks (the login page, the password grant) per source address.
+pub(crate) struct SignInLimits(Option<KeyedLimiter<IpAddr>>);
+
+impl SignInLimits {
+    pub fn new(per_second: u32) -> Self {
+        Self(limiter(per_second))
+    }
+
+    pub fn check(&self, source: IpAddr) -> Result<()> {
+        match &self.0 {
+            Some(l) => l.check_key(&source).map_err(|_| {
+                metrics::counter!("roster_rate_limited_total", "limit" => "sign_in_address")
+                    .increment(1);
+                ErrorKind::TooManySignIns.into()
+            }),
+            None => Ok(()),
+        }
+    }
+
+    pub fn forget_idle(&self) {
+        if let Some(l) = &self.0 {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    }
+}
+
 /// Most distinct (client id, address, reason) counted between two flushes; beyond, new
 /// client ids from an address are counted together under `*`.
 const MAX_KEYS: usize = 10_000;

@@ -1207,6 +1207,49 @@ async fn prompt_none_without_a_session_answers_login_required(backend: Backend) 
     assert!(param(&location, "code").is_some(), "{location}");
 }
 
+#[on_each_store]
+async fn password_checks_are_limited_per_address(backend: Backend) {
+    let mut server = Server::start_with(
+        backend,
+        Options {
+            args: &["--sign-in-rate-per-address", "1"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let f = fixture(
+        &mut server,
+        json!({"grants": ["authorization_code", "password"]}),
+    )
+    .await;
+    let browser = Browser::new(&server);
+    let page = browser.get("/login").await.body;
+    // A burst of two, then the page says to wait (429, Retry-After), before any hash is
+    // checked: the right password is not even looked at.
+    for _ in 0..2 {
+        assert_eq!(
+            browser.submit(&page, &f.user_name, "wrong").await.status,
+            401
+        );
+    }
+    let hop = browser.submit(&page, &f.user_name, PASSWORD).await;
+    assert_eq!(hop.status, 429, "{}", hop.body);
+    assert!(alert(&hop.body)
+        .unwrap()
+        .starts_with("Too many sign-in attempts"));
+    // The password grant shares the budget: OAuth's words for it.
+    let form = [
+        ("grant_type", "password"),
+        ("username", f.user_name.as_str()),
+        ("password", PASSWORD),
+    ];
+    let (status, body) = client_post(&server, "/api/v1/oauth2/token", creds(&f.app), &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("temporarily_unavailable"))
+    );
+}
+
 // ---- helpers ----
 
 pub fn authorize_url(server: &Server, client_id: &str, response_type: &str, state: &str) -> String {

@@ -13,6 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use roster_domain::secret;
+use roster_domain::ErrorKind;
 use roster_service::{Authorize, AuthorizeRequest, Login, Service, SignInOutcome};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -333,6 +334,7 @@ async fn login_page(
         (status = 200, description = "Signed in, with nothing to go on to.", content_type = "text/html"),
         (status = 401, description = "Wrong name or password, locked or disabled: the form again.", content_type = "text/html"),
         (status = 403, description = "The form's CSRF token is missing or wrong: the form again.", content_type = "text/html"),
+        (status = 429, description = "Too many password checks from this address: the form again.", content_type = "text/html"),
         (status = 400, description = "The form is not valid.", content_type = "text/html"),
         (status = 500, description = "Internal error.", content_type = "text/html"),
         (status = 503, description = "The database cannot be reached.", content_type = "text/html")
@@ -406,6 +408,22 @@ async fn login(
         }
         Ok(SignInOutcome::Locked { unlock_in_secs }) => sign_in_page::locked(lang, unlock_in_secs),
         Ok(SignInOutcome::Disabled) => Text::Disabled.get(lang).to_owned(),
+        Err(e) if e.kind() == ErrorKind::TooManySignIns => {
+            let error = Some(Text::TooManyAttempts.get(lang).to_owned());
+            let mut page = login_form(
+                &service,
+                &site,
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                return_to,
+                user_name,
+                error,
+            )
+            .await;
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return page;
+        }
         Err(e) => return server_error(&html_only(&headers), &e),
     };
     login_form(
