@@ -57,6 +57,7 @@ catalog! {
     SsoNotConfigured => (404, "APP.0006", "The application has no sign-in settings."),
     // Signing in to applications.
     InvalidGrant => (400, "TOKEN.0010", "Invalid authorization grant."),
+    InvalidScope => (400, "TOKEN.0011", "Invalid scope."),
     UserLocked => (400, "LOGIN.0001", "The user is locked after too many failed sign-ins."),
     InvalidSignIn => (400, "LOGIN.0002", "Invalid account name or password."),
     SignInDenied => (403, "LOGIN.0003", "The user may not sign in to this application."),

@@ -68,6 +68,7 @@ impl From<Error> for OAuthError {
                 Self::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", detail)
             }
             ErrorKind::InvalidGrant => Self::new(StatusCode::BAD_REQUEST, "invalid_grant", detail),
+            ErrorKind::InvalidScope => Self::new(StatusCode::BAD_REQUEST, "invalid_scope", detail),
             ErrorKind::UnauthorizedGrantType => {
                 Self::new(StatusCode::BAD_REQUEST, "unauthorized_client", detail)
             }
@@ -145,7 +146,8 @@ impl utoipa::IntoResponses for OAuthErrorResponses {
         [
             (
                 "400",
-                "invalid_request, unsupported_grant_type, unauthorized_client or invalid_token.",
+                "invalid_request, invalid_grant, invalid_scope, unsupported_grant_type, \
+                 unauthorized_client or invalid_token.",
             ),
             ("401", "invalid_client: Bad client credentials."),
             (

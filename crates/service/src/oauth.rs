@@ -119,9 +119,12 @@ pub(crate) fn requested_scope(scope: Option<&str>) -> Result<String> {
             .bytes()
             .all(|b| b == b' ' || ((0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\'));
     if !well_formed {
-        return Err(Error::invalid(format!(
-            "scope is at most {MAX_SCOPE_CHARS} characters of printable ASCII, without \" or \\."
-        )));
+        return Err(Error::with_detail(
+            ErrorKind::InvalidScope,
+            format!(
+                "scope is at most {MAX_SCOPE_CHARS} characters of printable ASCII, without \" or \\."
+            ),
+        ));
     }
     Ok(scope.split_whitespace().collect::<Vec<_>>().join(" "))
 }

@@ -954,6 +954,19 @@ async fn implicit_password_and_client_credentials_grants_work_only_when_turned_o
         .request_async(&http)
         .await;
     assert!(wrong.is_err());
+    // A malformed scope: RFC 6749's invalid_scope.
+    let form = [
+        ("grant_type", "password"),
+        ("username", f.user_name.as_str()),
+        ("password", PASSWORD),
+        ("scope", "get_user_info \"quoted\""),
+    ];
+    let (status, body) = client_post(&server, "/api/v1/oauth2/token", creds(&f.app), &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope")),
+        "{body}"
+    );
     // Client credentials is still off: Spring's words.
     let form = [("grant_type", "client_credentials")];
     assert_eq!(

@@ -170,6 +170,8 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
                     .add(List::UsersOfOrganization, &[org], &u.id, 1);
             }
         }
+        // `locked` is not written here: only the sign-in lock changes it
+        // (`set_sign_in_lock`), so an update cannot undo a lock set meanwhile.
         let rows = self
             .execute_or(
                 "UPDATE users SET org_id = $1, user_name = $2, mobile = $3, name = $4, \
@@ -179,9 +181,9 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
                  attr_nick_name = $15, attr_identity_type = $16, attr_identity_number = $17, \
                  attr_area = $18, attr_city = $19, attr_manager_id = $20, \
                  attr_user_type = $21, attr_hire_date = $22, attr_work_place = $23, \
-                 extension = $24, disabled = $25, locked = $26, grade = $27, \
-                 updated_at = $28, user_name_key = $30, mobile_key = $31, \
-                 org_relations = $32 WHERE id = $29",
+                 extension = $24, disabled = $25, grade = $26, \
+                 updated_at = $27, user_name_key = $29, mobile_key = $30, \
+                 org_relations = $31 WHERE id = $28",
                 &[
                     &u.org_id,
                     &u.user_name,
@@ -208,7 +210,6 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
                     &u.attrs.work_place,
                     &computed.extension,
                     &u.disabled,
-                    &u.locked,
                     &u.grade,
                     &u.updated_at,
                     &u.id,
