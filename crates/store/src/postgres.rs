@@ -41,6 +41,49 @@ pub struct PgStore {
     /// Folds of page mark deltas running after their writes; `close` waits for them.
     folds: std::sync::Mutex<JoinSet<()>>,
     write_health: crate::WriteHealth,
+    /// Appended rows go to one task, which writes all that wait in one transaction.
+    appends: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<AppendRequest>>>,
+    appender: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// Rows to append, and who waits for their commit.
+type AppendRequest = (Vec<Appended>, tokio::sync::oneshot::Sender<Result<()>>);
+
+/// Most appends written in one transaction.
+const MAX_APPENDS_PER_BATCH: usize = 512;
+
+/// Writes appended rows as they come: whatever waits when a transaction ends goes into the
+/// next one together (tokens and audit records of many requests, one commit), so a burst of
+/// token requests costs a few commits, not one each.
+async fn append_batches(
+    pool: PgPool,
+    mut requests: tokio::sync::mpsc::UnboundedReceiver<AppendRequest>,
+) {
+    while let Some(first) = requests.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_APPENDS_PER_BATCH {
+            match requests.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        let rows: Vec<Appended> = batch
+            .iter_mut()
+            .flat_map(|(rows, _)| std::mem::take(rows))
+            .collect();
+        let outcome = append_rows(&pool, rows).await;
+        for (_, waiting) in batch {
+            let _ = waiting.send(outcome.clone());
+        }
+    }
+}
+
+async fn append_rows(pool: &PgPool, rows: Vec<Appended>) -> Result<()> {
+    let mut tx = pool.begin().await.map_err(map)?;
+    let mut deferred = Deferred::default();
+    deferred.add(rows);
+    PgTx::write(&mut tx, deferred).apply_pending().await?;
+    tx.commit().await.map_err(map)
 }
 
 impl PgStore {
@@ -102,10 +145,14 @@ impl PgStore {
             let mut conn = pool.acquire().await.map_err(map)?;
             PgTx::read(&mut conn).scopes_to_fold().await?
         };
+        let (appends, requests) = tokio::sync::mpsc::unbounded_channel();
+        let appender = tokio::spawn(append_batches(pool.clone(), requests));
         let store = Self {
             pool,
             folds: Default::default(),
             write_health: Default::default(),
+            appends: std::sync::Mutex::new(Some(appends)),
+            appender: tokio::sync::Mutex::new(Some(appender)),
         };
         store.spawn_folds(left);
         Ok(store)
@@ -186,13 +233,22 @@ impl PgStore {
         }
     }
 
+    /// Hands `rows` to the appender and waits for their commit.
     async fn append_rows(&self, rows: Vec<Appended>) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
         crate::gate::may_start(crate::WriteGate::current().as_ref())?;
-        let mut deferred = Deferred::default();
-        deferred.add(rows);
-        PgTx::write(&mut tx, deferred).apply_pending().await?;
-        tx.commit().await.map_err(map)
+        let (committed, outcome) = tokio::sync::oneshot::channel();
+        let sent = self
+            .appends
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|appends| appends.send((rows, committed)));
+        if !matches!(sent, Some(Ok(()))) {
+            return Err(Error::with_detail(ErrorKind::Unavailable, "the store is closed"));
+        }
+        outcome.await.unwrap_or_else(|_| {
+            Err(Error::with_detail(ErrorKind::Unavailable, "the appender stopped"))
+        })
     }
 }
 
@@ -239,6 +295,11 @@ impl Store for PgStore {
     }
 
     async fn close(&self) {
+        // Appends already handed over are written before the pool closes.
+        drop(self.appends.lock().unwrap_or_else(|p| p.into_inner()).take());
+        if let Some(appender) = self.appender.lock().await.take() {
+            let _ = appender.await;
+        }
         let mut folds = std::mem::take(&mut *self.folds.lock().unwrap_or_else(|p| p.into_inner()));
         while folds.join_next().await.is_some() {}
         self.pool.close().await;
