@@ -244,10 +244,16 @@ impl PgStore {
             .as_ref()
             .map(|appends| appends.send((rows, committed)));
         if !matches!(sent, Some(Ok(()))) {
-            return Err(Error::with_detail(ErrorKind::Unavailable, "the store is closed"));
+            return Err(Error::with_detail(
+                ErrorKind::Unavailable,
+                "the store is closed",
+            ));
         }
         outcome.await.unwrap_or_else(|_| {
-            Err(Error::with_detail(ErrorKind::Unavailable, "the appender stopped"))
+            Err(Error::with_detail(
+                ErrorKind::Unavailable,
+                "the appender stopped",
+            ))
         })
     }
 }
@@ -296,7 +302,12 @@ impl Store for PgStore {
 
     async fn close(&self) {
         // Appends already handed over are written before the pool closes.
-        drop(self.appends.lock().unwrap_or_else(|p| p.into_inner()).take());
+        drop(
+            self.appends
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
         if let Some(appender) = self.appender.lock().await.take() {
             let _ = appender.await;
         }
