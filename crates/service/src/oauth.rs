@@ -2,16 +2,19 @@
 //! `check_token`, `revoke`) for applications with sign-in settings. Served so far: the client
 //! credentials grant, and looking up and revoking the tokens it issues.
 
+use crate::sign_in::Candidate;
 use crate::sign_in::{
     actor, candidate, default_scope, needs_roles, Attempt, Issue, PasswordCheck, SignInOutcome,
 };
 use crate::{audit, Service};
-use roster_domain::application::Application;
+use roster_domain::application::{Application, ApplicationId};
 use roster_domain::audit::AuditRecord;
-use roster_domain::sign_in::RefreshToken;
+use roster_domain::sign_in::{AuthorizationCode, RefreshToken};
 use roster_domain::sso::{Grant, Protocol, SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
+use roster_domain::user::UserId;
 use roster_domain::{secret, Error, ErrorKind, Result};
+use roster_store::prelude::*;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -75,6 +78,73 @@ pub struct Introspection {
 pub enum TokenKind {
     Access,
     Refresh,
+}
+
+/// What a token exchange is good for once: an authorization code or a refresh token.
+trait Spendable: Sized + Send + 'static {
+    /// `error_description` of a bad, spent or expired one.
+    const INVALID: &'static str;
+    fn read<'t>(
+        tx: &'t mut dyn Tx,
+        digest: &'t str,
+    ) -> futures::future::BoxFuture<'t, Result<Option<Self>>>;
+    fn application_id(&self) -> &ApplicationId;
+    fn user_id(&self) -> &UserId;
+    fn is_spent(&self) -> bool;
+    fn expires_at(&self) -> Millis;
+    /// What a second use ends.
+    fn grant_id(&self) -> &str;
+}
+
+impl Spendable for AuthorizationCode {
+    const INVALID: &'static str = "Invalid authorization code";
+    fn read<'t>(
+        tx: &'t mut dyn Tx,
+        digest: &'t str,
+    ) -> futures::future::BoxFuture<'t, Result<Option<Self>>> {
+        tx.code(digest)
+    }
+    fn application_id(&self) -> &ApplicationId {
+        &self.application_id
+    }
+    fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+    fn is_spent(&self) -> bool {
+        self.used_at.is_some()
+    }
+    fn expires_at(&self) -> Millis {
+        self.expires_at
+    }
+    /// A code's grant is named after the code.
+    fn grant_id(&self) -> &str {
+        &self.digest
+    }
+}
+
+impl Spendable for RefreshToken {
+    const INVALID: &'static str = "Invalid refresh token";
+    fn read<'t>(
+        tx: &'t mut dyn Tx,
+        digest: &'t str,
+    ) -> futures::future::BoxFuture<'t, Result<Option<Self>>> {
+        tx.refresh_token(digest)
+    }
+    fn application_id(&self) -> &ApplicationId {
+        &self.application_id
+    }
+    fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+    fn is_spent(&self) -> bool {
+        self.used_at.is_some()
+    }
+    fn expires_at(&self) -> Millis {
+        self.expires_at
+    }
+    fn grant_id(&self) -> &str {
+        &self.grant_id
+    }
 }
 
 /// What a token exchange spends: the code or refresh token it is good for once.
@@ -276,40 +346,10 @@ impl Service {
         request: &TokenRequest<'_>,
         issuer: &str,
     ) -> Result<OAuthToken> {
-        let invalid = || Error::with_detail(ErrorKind::InvalidGrant, "Invalid authorization code");
-        let code = request.code.filter(|c| !c.is_empty() && c.len() <= 200);
-        let Some(code) = code else {
-            return Err(invalid());
-        };
-        let digest = secret::digest(code);
-        let app_id = app.id.clone();
-        let with_roles = settings.protocol == Protocol::Oidc && needs_roles(settings);
-        let found = self
-            .store()
-            .read(move |tx| {
-                Box::pin(async move {
-                    let Some(code) = tx.code(&digest).await? else {
-                        return Ok(None);
-                    };
-                    if code.application_id != app_id {
-                        return Ok(None);
-                    }
-                    let candidate = candidate(tx, &app_id, &code.user_id, with_roles).await?;
-                    Ok(Some((code, candidate)))
-                })
-            })
+        let (code, candidate) = self
+            .unspent::<AuthorizationCode>(app, settings, request.code)
             .await?;
-        let Some((code, candidate)) = found else {
-            return Err(invalid());
-        };
         let now = self.now();
-        if code.used_at.is_some() {
-            self.revoke_grant(code.digest.clone()).await?;
-            return Err(invalid());
-        }
-        if code.expires_at <= now {
-            return Err(invalid());
-        }
         if request
             .redirect_uri
             .is_some_and(|uri| uri != code.redirect_uri)
@@ -457,39 +497,16 @@ impl Service {
         request: &TokenRequest<'_>,
         issuer: &str,
     ) -> Result<OAuthToken> {
-        let invalid = || Error::with_detail(ErrorKind::InvalidGrant, "Invalid refresh token");
-        let token = request
-            .refresh_token
-            .filter(|t| !t.is_empty() && t.len() <= 200)
-            .ok_or_else(invalid)?;
-        let digest = secret::digest(token);
-        let app_id = app.id.clone();
-        let with_roles = settings.protocol == Protocol::Oidc && needs_roles(settings);
-        let found = self
-            .store()
-            .read(move |tx| {
-                Box::pin(async move {
-                    let Some(token) = tx.refresh_token(&digest).await? else {
-                        return Ok(None);
-                    };
-                    if token.application_id != app_id {
-                        return Ok(None);
-                    }
-                    let candidate = candidate(tx, &app_id, &token.user_id, with_roles).await?;
-                    Ok(Some((token, candidate)))
-                })
-            })
+        let (token, candidate) = self
+            .unspent::<RefreshToken>(app, settings, request.refresh_token)
             .await?;
-        let Some((token, candidate)) = found else {
-            return Err(invalid());
-        };
         let now = self.now();
-        if token.used_at.is_some() {
-            self.revoke_grant(token.grant_id.clone()).await?;
-            return Err(invalid());
-        }
-        if token.expires_at <= now || token.generation != app.token_generation {
-            return Err(invalid());
+        if token.generation != app.token_generation {
+            // Issued before the application's secret was rotated or it was disabled.
+            return Err(Error::with_detail(
+                ErrorKind::InvalidGrant,
+                RefreshToken::INVALID,
+            ));
         }
         let principal = candidate
             .admit(app, now)
@@ -611,8 +628,8 @@ impl Service {
             // Exchanged concurrently: neither exchange keeps anything.
             self.revoke_grant(issue.grant_id).await?;
             let detail = match spend {
-                Spend::RefreshToken(_) => "Invalid refresh token",
-                _ => "Invalid authorization code",
+                Spend::RefreshToken(_) => RefreshToken::INVALID,
+                _ => AuthorizationCode::INVALID,
             };
             return Err(Error::with_detail(ErrorKind::InvalidGrant, detail));
         }
@@ -623,6 +640,49 @@ impl Service {
             refresh_token,
             id_token,
         })
+    }
+
+    /// The `T` (code or refresh token) that `secret` is, if `app` holds it and it is unspent,
+    /// with who it was issued to. A spent one is being used a second time: it ends everything
+    /// its grant issued (RFC 6749 §4.1.2, OAuth 2.0 Security BCP §4.14).
+    async fn unspent<T: Spendable>(
+        &self,
+        app: &Application,
+        settings: &SsoSettings,
+        secret: Option<&str>,
+    ) -> Result<(T, Candidate)> {
+        let invalid = || Error::with_detail(ErrorKind::InvalidGrant, T::INVALID);
+        let secret = secret
+            .filter(|s| !s.is_empty() && s.len() <= 200)
+            .ok_or_else(invalid)?;
+        let digest = secret::digest(secret);
+        let app_id = app.id.clone();
+        let with_roles = settings.protocol == Protocol::Oidc && needs_roles(settings);
+        let found = self
+            .store()
+            .read(move |tx| {
+                Box::pin(async move {
+                    let Some(spendable) = T::read(tx, &digest).await? else {
+                        return Ok(None);
+                    };
+                    if spendable.application_id() != &app_id {
+                        return Ok(None);
+                    }
+                    let user_id = spendable.user_id().clone();
+                    let candidate = candidate(tx, &app_id, &user_id, with_roles).await?;
+                    Ok(Some((spendable, candidate)))
+                })
+            })
+            .await?;
+        let (spendable, candidate) = found.ok_or_else(invalid)?;
+        if spendable.is_spent() {
+            self.revoke_grant(spendable.grant_id().to_owned()).await?;
+            return Err(invalid());
+        }
+        if spendable.expires_at() <= self.now() {
+            return Err(invalid());
+        }
+        Ok((spendable, candidate))
     }
 
     async fn revoke_grant(&self, grant_id: String) -> Result<()> {
