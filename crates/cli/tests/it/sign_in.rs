@@ -457,29 +457,7 @@ async fn only_enabled_users_with_enabled_accounts_in_enabled_applications_sign_i
     let hop = other.authorize(&url, &stranger.user_name, PASSWORD).await;
     refused(hop, "The user holds no account in this application.");
     // Every sign-in and refusal is audited with the user, the address and the outcome.
-    let (status, audit) = server
-        .get(
-            &admin,
-            &format!(
-                "/roster/v1/audit?target_id={}&offset=0&limit=100",
-                f.app.application_id
-            ),
-        )
-        .await;
-    assert_eq!(status, 200, "{audit}");
-    let ops: Vec<String> = audit["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {} {}",
-                r["operation"].as_str().unwrap(),
-                r["target_type"].as_str().unwrap(),
-                r["actor"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let ops = sign_in_audit(&server, &admin, &f.app.application_id).await;
     assert!(
         ops.iter()
             .any(|o| o == &format!("SignIn application {}@127.0.0.1", f.user_id)),
@@ -629,24 +607,7 @@ async fn five_wrong_passwords_lock_the_user_until_enabled_again(backend: Backend
     assert_eq!(user["locked"], true);
     // Each attempt is audited with the user (or `unknown`), the address, the outcome and the
     // application the login page was reached from; never the name typed.
-    let query = format!(
-        "/roster/v1/audit?target_id={}&offset=0&limit=100",
-        f.app.application_id
-    );
-    let (_, audit) = server.get(&admin, &query).await;
-    let seen: Vec<String> = audit["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {} {}",
-                r["operation"].as_str().unwrap(),
-                r["target_type"].as_str().unwrap(),
-                r["actor"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let seen = sign_in_audit(&server, &admin, &f.app.application_id).await;
     let known = format!("{}@127.0.0.1", f.user_id);
     let count = |line: String| seen.iter().filter(|s| **s == line).count();
     assert_eq!(
@@ -664,6 +625,9 @@ async fn five_wrong_passwords_lock_the_user_until_enabled_again(backend: Backend
         4,
         "{seen:?}"
     );
+    let (_, audit) = server
+        .get(&admin, "/roster/v1/audit?offset=0&limit=100")
+        .await;
     assert!(!audit.to_string().contains("nobody-has-this-name"));
 
     // EnableUser lifts the lock.
@@ -1293,6 +1257,26 @@ fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
     let mut url = reqwest::Url::parse("http://x/").unwrap();
     url.query_pairs_mut().extend_pairs(pairs);
     url.query().unwrap().to_owned()
+}
+
+/// The audit records about an application, each as `OPERATION TARGET_TYPE ACTOR`.
+async fn sign_in_audit(server: &Server, admin: &str, application_id: &str) -> Vec<String> {
+    let query = format!("/roster/v1/audit?target_id={application_id}&offset=0&limit=100");
+    let (status, audit) = server.get(admin, &query).await;
+    assert_eq!(status, 200, "{audit}");
+    audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r["operation"].as_str().unwrap(),
+                r["target_type"].as_str().unwrap(),
+                r["actor"].as_str().unwrap()
+            )
+        })
+        .collect()
 }
 
 /// A form POST to a sign-in endpoint with HTTP Basic client authentication: status and body.
