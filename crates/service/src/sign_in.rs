@@ -83,7 +83,6 @@ pub(crate) struct Attempt<'a> {
 #[derive(Debug, Clone)]
 pub struct NewSession {
     pub cookie: String,
-    pub user_id: UserId,
 }
 
 /// How a password check ended.
@@ -352,10 +351,7 @@ impl Service {
                 })
             })
             .await?;
-        Ok(SignInOutcome::SignedIn(NewSession {
-            cookie,
-            user_id: user.id,
-        }))
+        Ok(SignInOutcome::SignedIn(NewSession { cookie }))
     }
 
     /// Checks a user's password (by user name, mobile or email), counting wrong ones and
