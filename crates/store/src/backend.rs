@@ -5,12 +5,12 @@
 //!
 //! [`StoreTx<B>`]: crate::store_tx::StoreTx
 
+use crate::sqlite::FromColumns;
 use futures::future::BoxFuture;
 use futures::{FutureExt, TryFutureExt, TryStreamExt};
 use roster_domain::id::Id;
 use sqlx::encode::Encode;
 use sqlx::postgres::{PgConnection, PgRow, Postgres};
-use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteRow};
 use sqlx::{Arguments, Database, Executor, FromRow, IntoArguments, Type};
 use std::marker::PhantomData;
 
@@ -99,16 +99,13 @@ impl ToArg for Vec<u8> {
 /// A statement's arguments, in placeholder order.
 pub(crate) type Args<'a> = [&'a dyn ToArg];
 
-/// A row type both databases can decode (`#[derive(sqlx::FromRow)]` structs, tuples).
+/// A row type both databases can decode (`rows::row!` structs, tuples).
 pub(crate) trait Decoded:
-    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static
+    FromColumns + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static
 {
 }
 
-impl<T> Decoded for T where
-    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static
-{
-}
+impl<T> Decoded for T where T: FromColumns + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static {}
 
 /// One of the two databases Roster stores in.
 pub(crate) trait Backend: Send + Sync + Sized + 'static {
@@ -160,54 +157,6 @@ pub(crate) trait Backend: Send + Sync + Sized + 'static {
     ) -> BoxFuture<'a, sqlx::Result<()>>;
 }
 
-impl Backend for Sqlite {
-    type Connection = SqliteConnection;
-    const CONCURRENT: bool = false;
-    const ROW_LOCK: &'static str = "";
-    const TRANSACTION_LOCK: Option<&'static str> = None;
-
-    /// SQLite looks named parameters up one by one in a list, so thousands of `$n` make
-    /// binding quadratic; its anonymous `?` binds in order at no cost.
-    fn placeholder(_: usize) -> String {
-        "?".to_owned()
-    }
-
-    fn execute<'a>(
-        conn: &'a mut SqliteConnection,
-        sql: &'a str,
-        args: &'a Args<'a>,
-    ) -> BoxFuture<'a, sqlx::Result<u64>> {
-        Statements::<Sqlite>::execute(conn, sql, args)
-            .map_ok(|done| done.rows_affected())
-            .boxed()
-    }
-
-    fn fetch_optional<'a, R: Decoded>(
-        conn: &'a mut SqliteConnection,
-        sql: &'a str,
-        args: &'a Args<'a>,
-    ) -> BoxFuture<'a, sqlx::Result<Option<R>>> {
-        Statements::<Sqlite>::fetch_optional(conn, sql, args)
-    }
-
-    fn fetch_all<'a, R: Decoded>(
-        conn: &'a mut SqliteConnection,
-        sql: &'a str,
-        args: &'a Args<'a>,
-    ) -> BoxFuture<'a, sqlx::Result<Vec<R>>> {
-        Statements::<Sqlite>::fetch_all(conn, sql, args)
-    }
-
-    fn fetch_each<'a, R: Decoded, F: FnMut(R) + Send + 'a>(
-        conn: &'a mut SqliteConnection,
-        sql: &'a str,
-        args: &'a Args<'a>,
-        each: F,
-    ) -> BoxFuture<'a, sqlx::Result<()>> {
-        Statements::<Sqlite>::fetch_each(conn, sql, args, each)
-    }
-}
-
 impl Backend for Postgres {
     type Connection = PgConnection;
     const CONCURRENT: bool = true;
@@ -254,8 +203,8 @@ impl Backend for Postgres {
     }
 }
 
-/// Running a statement with Roster's arguments, written once for any sqlx database that
-/// takes its value types; each backend above names its database.
+/// Running a statement with Roster's arguments on a sqlx database (PostgreSQL; SQLite runs
+/// its statements on rusqlite, in `sqlite::statements`).
 struct Statements<DB>(PhantomData<DB>);
 
 impl<DB> Statements<DB>

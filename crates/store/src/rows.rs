@@ -10,6 +10,38 @@ use roster_domain::user::{User, UserAttrs};
 use roster_domain::{Error, Result};
 use serde_json::{Map, Value};
 
+/// Declares a row struct both databases decode: sqlx's derive for PostgreSQL, and by column
+/// name for SQLite (`sqlite::FromColumns`). A `#[sqlx(flatten)]` field is a row struct read
+/// from the same columns.
+macro_rules! row {
+    (
+        $(#[$meta:meta])*
+        pub(crate) struct $name:ident {
+            $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(sqlx::FromRow)]
+        pub(crate) struct $name {
+            $($(#[$field_meta])* pub $field: $ty,)*
+        }
+
+        impl crate::sqlite::FromColumns for $name {
+            fn from_columns(row: &mut crate::sqlite::Columns<'_, '_>) -> rusqlite::Result<Self> {
+                Ok(Self {
+                    $($field: crate::sqlite::Column::column(row, stringify!($field))?,)*
+                })
+            }
+        }
+
+        impl crate::sqlite::Column for $name {
+            fn column(row: &mut crate::sqlite::Columns<'_, '_>, _: &str) -> rusqlite::Result<Self> {
+                <Self as crate::sqlite::FromColumns>::from_columns(row)
+            }
+        }
+    };
+}
+
 fn json_object(field: &str, text: Option<String>) -> Result<Option<Map<String, Value>>> {
     text.map(|t| serde_json::from_str(&t))
         .transpose()
@@ -20,17 +52,18 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &Option<T>) -> Option<String> 
     value.as_ref().and_then(|v| serde_json::to_string(v).ok())
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct ApplicationRow {
-    pub id: String,
-    pub name: String,
-    pub client_id: String,
-    pub secret_digest: String,
-    pub permissions: String,
-    pub disabled: bool,
-    pub token_generation: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
+row! {
+    pub(crate) struct ApplicationRow {
+        pub id: String,
+        pub name: String,
+        pub client_id: String,
+        pub secret_digest: String,
+        pub permissions: String,
+        pub disabled: bool,
+        pub token_generation: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
 }
 
 impl ApplicationRow {
@@ -49,34 +82,36 @@ impl ApplicationRow {
     }
 }
 
-/// An application with its sign-in settings document (if it has one), read at once.
-#[derive(sqlx::FromRow)]
-pub(crate) struct ApplicationSsoRow {
-    #[sqlx(flatten)]
-    pub app: ApplicationRow,
-    pub sso_settings: Option<String>,
+row! {
+    /// An application with its sign-in settings document (if it has one), read at once.
+    pub(crate) struct ApplicationSsoRow {
+        #[sqlx(flatten)]
+        pub app: ApplicationRow,
+        pub sso_settings: Option<String>,
+    }
 }
 
-/// A user with their lock and their account in one application (`acc_*`, absent when the
-/// user holds none), read at once.
-#[derive(sqlx::FromRow)]
-pub(crate) struct CandidateRow {
-    #[sqlx(flatten)]
-    pub user: UserRow,
-    pub failed_sign_ins: i64,
-    pub locked_until: Option<i64>,
-    pub acc_id: Option<String>,
-    pub acc_application_id: Option<String>,
-    pub acc_account_name: Option<String>,
-    pub acc_account_type: Option<String>,
-    pub acc_name: Option<String>,
-    pub acc_org_id: Option<String>,
-    pub acc_password_secret: Option<String>,
-    pub acc_disabled: Option<bool>,
-    pub acc_disabled_by_user: Option<bool>,
-    pub acc_extension: Option<String>,
-    pub acc_created_at: Option<i64>,
-    pub acc_updated_at: Option<i64>,
+row! {
+    /// A user with their lock and their account in one application (`acc_*`, absent when the
+    /// user holds none), read at once.
+    pub(crate) struct CandidateRow {
+        #[sqlx(flatten)]
+        pub user: UserRow,
+        pub failed_sign_ins: i64,
+        pub locked_until: Option<i64>,
+        pub acc_id: Option<String>,
+        pub acc_application_id: Option<String>,
+        pub acc_account_name: Option<String>,
+        pub acc_account_type: Option<String>,
+        pub acc_name: Option<String>,
+        pub acc_org_id: Option<String>,
+        pub acc_password_secret: Option<String>,
+        pub acc_disabled: Option<bool>,
+        pub acc_disabled_by_user: Option<bool>,
+        pub acc_extension: Option<String>,
+        pub acc_created_at: Option<i64>,
+        pub acc_updated_at: Option<i64>,
+    }
 }
 
 impl CandidateRow {
@@ -100,37 +135,39 @@ impl CandidateRow {
     }
 }
 
-/// A sign-in access token (its columns prefixed `t_`, as the application has columns of the
-/// same names) with its application and that application's sign-in settings.
-#[derive(sqlx::FromRow)]
-pub(crate) struct SsoTokenAppRow {
-    pub t_digest: String,
-    pub t_user_id: Option<String>,
-    pub t_scope: String,
-    pub t_expires_at: i64,
-    pub t_created_at: i64,
-    pub t_generation: i64,
-    pub t_grant_id: Option<String>,
-    #[sqlx(flatten)]
-    pub app: ApplicationSsoRow,
+row! {
+    /// A sign-in access token (its columns prefixed `t_`, as the application has columns of the
+    /// same names) with its application and that application's sign-in settings.
+    pub(crate) struct SsoTokenAppRow {
+        pub t_digest: String,
+        pub t_user_id: Option<String>,
+        pub t_scope: String,
+        pub t_expires_at: i64,
+        pub t_created_at: i64,
+        pub t_generation: i64,
+        pub t_grant_id: Option<String>,
+        #[sqlx(flatten)]
+        pub app: ApplicationSsoRow,
+    }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct TokenRow {
-    pub digest: String,
-    pub application_id: String,
-    pub scope: String,
-    pub expires_at: i64,
-    pub token_created_at: i64,
-    pub generation: i64,
-    pub name: String,
-    pub client_id: String,
-    pub secret_digest: String,
-    pub permissions: String,
-    pub disabled: bool,
-    pub token_generation: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
+row! {
+    pub(crate) struct TokenRow {
+        pub digest: String,
+        pub application_id: String,
+        pub scope: String,
+        pub expires_at: i64,
+        pub token_created_at: i64,
+        pub generation: i64,
+        pub name: String,
+        pub client_id: String,
+        pub secret_digest: String,
+        pub permissions: String,
+        pub disabled: bool,
+        pub token_generation: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
 }
 
 impl TokenRow {
@@ -160,15 +197,16 @@ impl TokenRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct OrganizationRow {
-    pub id: String,
-    pub code: String,
-    pub name: String,
-    pub parent_id: Option<String>,
-    pub category: String,
-    pub created_at: i64,
-    pub updated_at: i64,
+row! {
+    pub(crate) struct OrganizationRow {
+        pub id: String,
+        pub code: String,
+        pub name: String,
+        pub parent_id: Option<String>,
+        pub category: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
 }
 
 impl OrganizationRow {
@@ -185,39 +223,40 @@ impl OrganizationRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct UserRow {
-    pub id: String,
-    pub org_id: Option<String>,
-    pub user_name: String,
-    pub mobile: String,
-    pub name: String,
-    pub email: Option<String>,
-    pub employee_id: Option<String>,
-    pub first_name: Option<String>,
-    pub middle_name: Option<String>,
-    pub last_name: Option<String>,
-    pub password_hash: Option<String>,
-    pub pwd_must_modify: bool,
-    pub pwd_change_at: Option<i64>,
-    pub attr_gender: Option<String>,
-    pub attr_birthday: Option<String>,
-    pub attr_nick_name: Option<String>,
-    pub attr_identity_type: Option<String>,
-    pub attr_identity_number: Option<String>,
-    pub attr_area: Option<String>,
-    pub attr_city: Option<String>,
-    pub attr_manager_id: Option<String>,
-    pub attr_user_type: Option<String>,
-    pub attr_hire_date: Option<String>,
-    pub attr_work_place: Option<String>,
-    pub extension: Option<String>,
-    pub disabled: bool,
-    pub locked: bool,
-    pub grade: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub org_relations: Option<String>,
+row! {
+    pub(crate) struct UserRow {
+        pub id: String,
+        pub org_id: Option<String>,
+        pub user_name: String,
+        pub mobile: String,
+        pub name: String,
+        pub email: Option<String>,
+        pub employee_id: Option<String>,
+        pub first_name: Option<String>,
+        pub middle_name: Option<String>,
+        pub last_name: Option<String>,
+        pub password_hash: Option<String>,
+        pub pwd_must_modify: bool,
+        pub pwd_change_at: Option<i64>,
+        pub attr_gender: Option<String>,
+        pub attr_birthday: Option<String>,
+        pub attr_nick_name: Option<String>,
+        pub attr_identity_type: Option<String>,
+        pub attr_identity_number: Option<String>,
+        pub attr_area: Option<String>,
+        pub attr_city: Option<String>,
+        pub attr_manager_id: Option<String>,
+        pub attr_user_type: Option<String>,
+        pub attr_hire_date: Option<String>,
+        pub attr_work_place: Option<String>,
+        pub extension: Option<String>,
+        pub disabled: bool,
+        pub locked: bool,
+        pub grade: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub org_relations: Option<String>,
+    }
 }
 
 /// A user's secondary organizations as `users.org_relations` keeps them: a JSON list of ids,
@@ -276,21 +315,22 @@ impl UserRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct AccountRow {
-    pub id: String,
-    pub application_id: String,
-    pub user_id: Option<String>,
-    pub account_name: String,
-    pub account_type: String,
-    pub name: Option<String>,
-    pub org_id: Option<String>,
-    pub password_secret: Option<String>,
-    pub disabled: bool,
-    pub disabled_by_user: bool,
-    pub extension: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
+row! {
+    pub(crate) struct AccountRow {
+        pub id: String,
+        pub application_id: String,
+        pub user_id: Option<String>,
+        pub account_name: String,
+        pub account_type: String,
+        pub name: Option<String>,
+        pub org_id: Option<String>,
+        pub password_secret: Option<String>,
+        pub disabled: bool,
+        pub disabled_by_user: bool,
+        pub extension: Option<String>,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
 }
 
 impl AccountRow {
@@ -315,15 +355,16 @@ impl AccountRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct AppOrgRow {
-    pub id: String,
-    pub application_id: String,
-    pub code: String,
-    pub name: String,
-    pub parent_id: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
+row! {
+    pub(crate) struct AppOrgRow {
+        pub id: String,
+        pub application_id: String,
+        pub code: String,
+        pub name: String,
+        pub parent_id: Option<String>,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
 }
 
 impl AppOrgRow {
@@ -340,14 +381,15 @@ impl AppOrgRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct RoleRow {
-    pub id: String,
-    pub application_id: String,
-    pub code: String,
-    pub name: Option<String>,
-    pub created_at: i64,
-    pub updated_at: Option<i64>,
+row! {
+    pub(crate) struct RoleRow {
+        pub id: String,
+        pub application_id: String,
+        pub code: String,
+        pub name: Option<String>,
+        pub created_at: i64,
+        pub updated_at: Option<i64>,
+    }
 }
 
 impl RoleRow {
@@ -363,22 +405,24 @@ impl RoleRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct MemberRoleRow {
-    pub account_id: String,
-    #[sqlx(flatten)]
-    pub role: RoleRow,
+row! {
+    pub(crate) struct MemberRoleRow {
+        pub account_id: String,
+        #[sqlx(flatten)]
+        pub role: RoleRow,
+    }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct AuditRow {
-    pub id: i64,
-    pub at: i64,
-    pub actor: String,
-    pub operation: String,
-    pub target_type: String,
-    pub target_id: String,
-    pub count: i64,
+row! {
+    pub(crate) struct AuditRow {
+        pub id: i64,
+        pub at: i64,
+        pub actor: String,
+        pub operation: String,
+        pub target_type: String,
+        pub target_id: String,
+        pub count: i64,
+    }
 }
 
 impl AuditRow {

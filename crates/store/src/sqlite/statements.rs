@@ -1,0 +1,275 @@
+//! Roster's statements on a rusqlite connection, run where the caller is (a store thread or a
+//! read on the request's own thread): parameters bound by number (`$n`) or in order (`?`),
+//! rows decoded by column name, and errors reported as sqlx reports SQLite's, so that
+//! `errors.rs` maps both databases' errors in one place.
+
+use crate::backend::{Arg, Args, Backend, Decoded};
+use futures::future::{self, BoxFuture, FutureExt};
+use rusqlite::types::FromSql;
+use rusqlite::{Connection, Row, Statement};
+use std::borrow::Cow;
+
+/// The embedded database as a [`Backend`]: one SQLite file, one writer.
+pub(crate) struct SqliteFile;
+
+/// Statements longer than this (bulk inserts of a size seen once) are prepared each time
+/// rather than kept in the connection's statement cache.
+const CACHED_SQL_LEN: usize = 4096;
+
+impl Backend for SqliteFile {
+    type Connection = Connection;
+    const CONCURRENT: bool = false;
+    const ROW_LOCK: &'static str = "";
+    const TRANSACTION_LOCK: Option<&'static str> = None;
+
+    /// SQLite looks named parameters up one by one in a list, so thousands of `$n` make
+    /// binding quadratic; its anonymous `?` binds in order at no cost.
+    fn placeholder(_: usize) -> String {
+        "?".to_owned()
+    }
+
+    fn execute<'a>(
+        conn: &'a mut Connection,
+        sql: &'a str,
+        args: &'a Args<'a>,
+    ) -> BoxFuture<'a, sqlx::Result<u64>> {
+        future::ready(execute(conn, sql, args)).boxed()
+    }
+
+    fn fetch_optional<'a, R: Decoded>(
+        conn: &'a mut Connection,
+        sql: &'a str,
+        args: &'a Args<'a>,
+    ) -> BoxFuture<'a, sqlx::Result<Option<R>>> {
+        let first = with_statement(conn, sql, args, |stmt| {
+            let mut rows = stmt.raw_query();
+            rows.next()?.map(decode).transpose()
+        });
+        future::ready(first).boxed()
+    }
+
+    fn fetch_all<'a, R: Decoded>(
+        conn: &'a mut Connection,
+        sql: &'a str,
+        args: &'a Args<'a>,
+    ) -> BoxFuture<'a, sqlx::Result<Vec<R>>> {
+        let all = with_statement(conn, sql, args, |stmt| {
+            let mut rows = stmt.raw_query();
+            let mut all = Vec::new();
+            while let Some(row) = rows.next()? {
+                all.push(decode(row)?);
+            }
+            Ok(all)
+        });
+        future::ready(all).boxed()
+    }
+
+    fn fetch_each<'a, R: Decoded, F: FnMut(R) + Send + 'a>(
+        conn: &'a mut Connection,
+        sql: &'a str,
+        args: &'a Args<'a>,
+        mut each: F,
+    ) -> BoxFuture<'a, sqlx::Result<()>> {
+        let done = with_statement(conn, sql, args, |stmt| {
+            let mut rows = stmt.raw_query();
+            while let Some(row) = rows.next()? {
+                each(decode(row)?);
+            }
+            Ok(())
+        });
+        future::ready(done).boxed()
+    }
+}
+
+/// Runs `sql` to its end; the rows it changed.
+pub(crate) fn execute(conn: &Connection, sql: &str, args: &Args<'_>) -> sqlx::Result<u64> {
+    with_statement(conn, sql, args, |stmt| {
+        // Stepped through rather than `execute`d: a statement may return rows (`RETURNING`,
+        // some PRAGMAs), which `execute` refuses.
+        let mut rows = stmt.raw_query();
+        while rows.next()?.is_some() {}
+        Ok(())
+    })?;
+    Ok(conn.changes())
+}
+
+/// Prepares `sql` (from the connection's cache when short), binds `args` and hands it to `run`.
+fn with_statement<T>(
+    conn: &Connection,
+    sql: &str,
+    args: &Args<'_>,
+    run: impl FnOnce(&mut Statement<'_>) -> rusqlite::Result<T>,
+) -> sqlx::Result<T> {
+    let outcome = if sql.len() <= CACHED_SQL_LEN {
+        conn.prepare_cached(sql)
+            .and_then(|mut stmt| bind(&mut stmt, args).and_then(|()| run(&mut stmt)))
+    } else {
+        conn.prepare(sql)
+            .and_then(|mut stmt| bind(&mut stmt, args).and_then(|()| run(&mut stmt)))
+    };
+    outcome.map_err(to_sqlx)
+}
+
+/// Binds each parameter of `stmt`: `$n` (or `?n`) to the `n`-th argument, wherever and however
+/// often it appears; an anonymous `?` to the argument of its position.
+fn bind(stmt: &mut Statement<'_>, args: &Args<'_>) -> rusqlite::Result<()> {
+    let count = stmt.parameter_count();
+    for index in 1..=count {
+        let position = match stmt.parameter_name(index) {
+            Some(name) => name
+                .strip_prefix(['$', '?'])
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| {
+                    rusqlite::Error::InvalidParameterName(format!("{name}: use $n or ?"))
+                })?,
+            None => index,
+        };
+        let arg = position
+            .checked_sub(1)
+            .and_then(|at| args.get(at))
+            .ok_or(rusqlite::Error::InvalidParameterCount(position, args.len()))?;
+        match arg.arg() {
+            Arg::Text(text) => stmt.raw_bind_parameter(index, text)?,
+            Arg::Int(int) => stmt.raw_bind_parameter(index, int)?,
+            Arg::Bool(flag) => stmt.raw_bind_parameter(index, flag)?,
+            Arg::Bytes(bytes) => stmt.raw_bind_parameter(index, bytes)?,
+        }
+    }
+    Ok(())
+}
+
+fn decode<R: FromColumns>(row: &Row<'_>) -> rusqlite::Result<R> {
+    R::from_columns(&mut Columns { row, next: 0 })
+}
+
+/// A row being decoded, and the column after the one read last: a struct's fields usually
+/// follow the `SELECT` list, so a column is found by name without a search.
+pub(crate) struct Columns<'r, 's> {
+    row: &'r Row<'s>,
+    next: usize,
+}
+
+impl Columns<'_, '_> {
+    /// The column named `name`.
+    fn named<T: FromSql>(&mut self, name: &str) -> rusqlite::Result<T> {
+        let stmt: &Statement<'_> = self.row.as_ref();
+        let index = match stmt.column_name(self.next) {
+            Ok(next) if next.eq_ignore_ascii_case(name) => self.next,
+            _ => stmt.column_index(name)?,
+        };
+        self.next = index + 1;
+        self.row.get(index)
+    }
+
+    /// The next column, in order (tuples).
+    fn next<T: FromSql>(&mut self) -> rusqlite::Result<T> {
+        let index = self.next;
+        self.next += 1;
+        self.row.get(index)
+    }
+}
+
+/// A row type decoded from SQLite's columns (see `rows::row!`).
+pub(crate) trait FromColumns: Sized {
+    fn from_columns(row: &mut Columns<'_, '_>) -> rusqlite::Result<Self>;
+}
+
+/// A field of a row struct: a column by its name, or a row struct flattened into the same
+/// columns.
+pub(crate) trait Column: Sized {
+    fn column(row: &mut Columns<'_, '_>, name: &str) -> rusqlite::Result<Self>;
+}
+
+impl<T: FromSql> Column for T {
+    fn column(row: &mut Columns<'_, '_>, name: &str) -> rusqlite::Result<Self> {
+        row.named(name)
+    }
+}
+
+/// Tuples, as rows of a few unnamed columns, by position.
+macro_rules! tuple_rows {
+    ($($t:ident),+) => {
+        impl<$($t: FromSql),+> FromColumns for ($($t,)+) {
+            fn from_columns(row: &mut Columns<'_, '_>) -> rusqlite::Result<Self> {
+                Ok(($(row.next::<$t>()?,)+))
+            }
+        }
+    };
+}
+
+tuple_rows!(A);
+tuple_rows!(A, B);
+tuple_rows!(A, B, C);
+tuple_rows!(A, B, C, D);
+tuple_rows!(A, B, C, D, E);
+tuple_rows!(A, B, C, D, E, F);
+tuple_rows!(A, B, C, D, E, F, G);
+tuple_rows!(A, B, C, D, E, F, G, H);
+tuple_rows!(A, B, C, D, E, F, G, H, I);
+tuple_rows!(A, B, C, D, E, F, G, H, I, J);
+tuple_rows!(A, B, C, D, E, F, G, H, I, J, K);
+tuple_rows!(A, B, C, D, E, F, G, H, I, J, K, L);
+
+/// A SQLite error as sqlx's SQLite driver reports it: the extended result code as the code,
+/// constraint violations by kind.
+#[derive(Debug)]
+struct SqliteError {
+    code: i32,
+    message: String,
+}
+
+impl std::fmt::Display for SqliteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "(code: {}) {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for SqliteError {}
+
+impl sqlx::error::DatabaseError for SqliteError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        Some(self.code.to_string().into())
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        use rusqlite::ffi;
+        match self.code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                sqlx::error::ErrorKind::UniqueViolation
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => sqlx::error::ErrorKind::ForeignKeyViolation,
+            ffi::SQLITE_CONSTRAINT_NOTNULL => sqlx::error::ErrorKind::NotNullViolation,
+            ffi::SQLITE_CONSTRAINT_CHECK => sqlx::error::ErrorKind::CheckViolation,
+            _ => sqlx::error::ErrorKind::Other,
+        }
+    }
+}
+
+/// A rusqlite error as a sqlx error (see [`SqliteError`]).
+pub(crate) fn to_sqlx(err: rusqlite::Error) -> sqlx::Error {
+    match err {
+        rusqlite::Error::SqliteFailure(failure, message) => {
+            sqlx::Error::Database(Box::new(SqliteError {
+                code: failure.extended_code,
+                message: message.unwrap_or_else(|| failure.to_string()),
+            }))
+        }
+        other => sqlx::Error::Decode(Box::new(other)),
+    }
+}
