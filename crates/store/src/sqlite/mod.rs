@@ -47,6 +47,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const READERS: usize = 8;
 /// Prepared statements each connection keeps.
 const STATEMENT_CACHE: usize = 256;
+/// Least time between two checkpoints (copies of the WAL into the database file, each with an
+/// fsync of its own), so that a busy writer does not cause one per commit.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// WAL pages past which the writer checkpoints itself, as SQLite does by default at 1,000: a
+/// safety net for a checkpointer that falls behind (64 MiB of 4 KiB pages).
+const WRITER_CHECKPOINT_PAGES: i64 = 16_384;
 
 type Reply = oneshot::Sender<Result<Output>>;
 /// A queued write: what to do, where to answer, and the gate of the request that asked.
@@ -62,8 +68,8 @@ enum Work {
 
 pub struct SqliteStore {
     jobs: mpsc::Sender<Queued>,
-    /// The writer's thread, until the store is closed.
-    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The writer's and the checkpointer's threads, until the store is closed.
+    threads: Mutex<Option<[std::thread::JoinHandle<()>; 2]>>,
     readers: Arc<Readers>,
     write_health: crate::WriteHealth,
     queue_depth: metrics::Gauge,
@@ -148,6 +154,10 @@ impl SqliteStore {
         let path = file.clone();
         let writer = tokio::task::spawn_blocking(move || -> Result<Connection> {
             let mut conn = connect(&path, false).map_err(|e| cannot_open(&path, e))?;
+            // Checkpoints are the checkpointer's: done on the writer, each would hold up the
+            // batch that crosses the threshold by an fsync of the database file.
+            conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+                .map_err(|e| cannot_open(&path, e))?;
             in_transaction(&mut conn, |conn| {
                 futures::executor::block_on(
                     SqliteTx::write(conn, Deferred::default()).run_maintenance(),
@@ -161,6 +171,13 @@ impl SqliteStore {
         // One reader now, so that a database that cannot be read fails here, not later.
         drop(readers.acquire().await?);
 
+        let checkpointer = connect(&file, false).map_err(|e| cannot_open(&file, e))?;
+        let (committed, commits) = std::sync::mpsc::sync_channel(1);
+        let checkpoints = std::thread::Builder::new()
+            .name("roster-sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpointer, commits))
+            .map_err(|e| Error::internal(format!("starting the SQLite checkpointer: {e}")))?;
+
         let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
         let runtime = tokio::runtime::Handle::current();
         let writer = std::thread::Builder::new()
@@ -168,12 +185,12 @@ impl SqliteStore {
             .spawn(move || {
                 // Jobs are async code: let what they call find the runtime (timers, tasks).
                 let _runtime = runtime.enter();
-                write_loop(writer, queue);
+                write_loop(writer, queue, committed);
             })
             .map_err(|e| Error::internal(format!("starting the SQLite writer: {e}")))?;
         Ok(Self {
             jobs,
-            writer: Mutex::new(Some(writer)),
+            threads: Mutex::new(Some([writer, checkpoints])),
             readers,
             write_health: Default::default(),
             queue_depth: metrics::gauge!("roster_write_queue_depth"),
@@ -361,12 +378,13 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
-        if let Some(writer) = self.writer.lock().await.take() {
-            // Queued after every job already waiting: those are finished first.
+        if let Some(threads) = self.threads.lock().await.take() {
+            // Queued after every job already waiting: those are finished first. The
+            // checkpointer ends with the writer.
             let _ = self.submit(Work::Stop).await;
-            let joined = tokio::task::spawn_blocking(move || writer.join()).await;
-            if !matches!(joined, Ok(Ok(()))) {
-                tracing::error!("the SQLite writer ended abnormally");
+            let joined = tokio::task::spawn_blocking(move || threads.map(|t| t.join())).await;
+            if !matches!(joined, Ok([Ok(()), Ok(())])) {
+                tracing::error!("a SQLite store thread ended abnormally");
             }
             self.readers.permits.close();
             self.readers
@@ -384,7 +402,11 @@ impl Store for SqliteStore {
 
 /// The writer's thread: takes what waits (up to [`MAX_BATCH`]) and commits it as one batch,
 /// until told to stop; what was queued before the stop is still done.
-fn write_loop(mut conn: Connection, mut queue: mpsc::Receiver<Queued>) {
+fn write_loop(
+    mut conn: Connection,
+    mut queue: mpsc::Receiver<Queued>,
+    committed: std::sync::mpsc::SyncSender<()>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let measured = WriterMetrics::new();
     while let Some(first) = queue.blocking_recv() {
@@ -400,6 +422,24 @@ fn write_loop(mut conn: Connection, mut queue: mpsc::Receiver<Queued>) {
             queue.close();
         }
         commit_batch(&mut conn, &mut batch, &measured);
+        // Wakes the checkpointer if it waits; a commit signalled already is enough.
+        let _ = committed.try_send(());
+    }
+}
+
+/// The checkpointer's thread: after commits, at most every [`CHECKPOINT_EVERY`], copies what
+/// the WAL holds into the database file without blocking the writer or readers (`PASSIVE`),
+/// so that the WAL stays short and the writer never stops for it. Ends with the writer.
+fn checkpoint_loop(conn: Connection, commits: std::sync::mpsc::Receiver<()>) {
+    let mut last: Option<std::time::Instant> = None;
+    while commits.recv().is_ok() {
+        if let Some(wait) = last.map(|at| CHECKPOINT_EVERY.saturating_sub(at.elapsed())) {
+            std::thread::sleep(wait);
+        }
+        last = Some(std::time::Instant::now());
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "a WAL checkpoint failed; the next commit retries it");
+        }
     }
 }
 
