@@ -49,6 +49,10 @@ pub struct PgStore {
 /// Rows to append, and who waits for their commit.
 type AppendRequest = (Vec<Appended>, tokio::sync::oneshot::Sender<Result<()>>);
 
+/// A pooled connection idle longer than this is pinged before use (the server may have closed
+/// it meanwhile).
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 /// Most appends written in one transaction.
 const MAX_APPENDS_PER_BATCH: usize = 512;
 
@@ -129,6 +133,18 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
+            // sqlx pings every connection it hands out: a round trip per request, as much as
+            // a read's own statement. Only a connection idle for a while is checked (one
+            // in steady use has just proved itself).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > CHECK_IDLE_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(connect)
             .await
             .map_err(map)?;
