@@ -3,7 +3,7 @@
 //! keeping the shape keeps their column sizes and log parsers working.
 
 use crate::time::Millis;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use rand::Rng;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::marker::PhantomData;
@@ -11,13 +11,20 @@ use std::marker::PhantomData;
 pub const ID_LEN: usize = 32;
 
 pub fn new_id(at: Millis) -> String {
-    let stamp = DateTime::<Utc>::from_timestamp_millis(at)
-        .unwrap_or_default()
-        .format("%Y%m%d%H%M%S%3f");
+    let t = DateTime::<Utc>::from_timestamp_millis(at).unwrap_or_default();
     let mut rng = rand::thread_rng();
     let a: u16 = rng.gen();
     let b: u64 = rng.gen_range(0..(1u64 << 36));
-    format!("{stamp}-{a:04X}-{b:09X}")
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}{:03}-{a:04X}-{b:09X}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.timestamp_subsec_millis()
+    )
 }
 
 /// The id of an entity of kind `K` (`Id<User>`, `Id<Application>`): ids of different kinds

@@ -1,6 +1,6 @@
 //! Timestamps: stored as milliseconds since the Unix epoch, shown as the reference shows them.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 
 /// Milliseconds since the Unix epoch, UTC.
 pub type Millis = i64;
@@ -49,10 +49,19 @@ impl Clock for ManualClock {
 
 /// `yyyy-MM-dd HH:mm:ss.SSS` in UTC, the reference's response format.
 pub fn format_millis(at: Millis) -> String {
-    DateTime::<Utc>::from_timestamp_millis(at)
-        .unwrap_or_default()
-        .format("%Y-%m-%d %H:%M:%S%.3f")
-        .to_string()
+    // Field by field: every answer formats several times, and a `format` pattern is parsed
+    // again at each use.
+    let t = DateTime::<Utc>::from_timestamp_millis(at).unwrap_or_default();
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.timestamp_subsec_millis()
+    )
 }
 
 /// Reads a time as milliseconds since the epoch, `yyyy-MM-dd HH:mm:ss[.SSS]` (UTC) or

@@ -27,7 +27,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use roster_service::Service;
 use std::time::Duration;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 
 /// Limits applied to every request.
@@ -182,7 +184,30 @@ pub fn router(service: Service, settings: &HttpSettings) -> Router {
             std::sync::Arc::new(settings.trusted_proxies.clone()),
             client_address::note,
         ))
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
+}
+
+/// Request ids as random (version 4) UUIDs, drawn from the thread's generator: tower-http's own
+/// asks the kernel for each one, a system call per request.
+#[derive(Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let bits: u128 = rand::random();
+        let uuid = (bits & !(0xf000 << 64) & !(0xc << 60)) | (0x4000 << 64) | (0x8 << 60);
+        let text = format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            uuid >> 96,
+            (uuid >> 80) & 0xffff,
+            (uuid >> 64) & 0xffff,
+            (uuid >> 48) & 0xffff,
+            uuid & 0xffff_ffff_ffff
+        );
+        axum::http::HeaderValue::from_str(&text)
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
 /// The span every request's log lines carry: method, path, and the query string except on
@@ -291,4 +316,28 @@ pub async fn serve(
         shutdown,
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RandomRequestId;
+    use tower_http::request_id::MakeRequestId;
+
+    #[test]
+    fn request_ids_are_version_4_uuids() {
+        let request = axum::http::Request::new(());
+        for _ in 0..100 {
+            let id = RandomRequestId
+                .make_request_id(&request)
+                .and_then(|id| id.header_value().to_str().ok().map(str::to_owned))
+                .unwrap_or_default();
+            let groups: Vec<usize> = id.split('-').map(str::len).collect();
+            assert_eq!(groups, [8, 4, 4, 4, 12], "{id}");
+            assert_eq!(id.chars().nth(14), Some('4'), "{id}");
+            assert!(
+                matches!(id.chars().nth(19), Some('8' | '9' | 'a' | 'b')),
+                "{id}"
+            );
+        }
+    }
 }
