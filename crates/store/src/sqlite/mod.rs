@@ -45,8 +45,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Read connections: reads run on the request's thread, so a few cover the async threads,
 /// with room for snapshots (exports) that hold one for long.
 const READERS: usize = 8;
-/// Prepared statements each connection keeps.
-const STATEMENT_CACHE: usize = 256;
+/// Prepared statements each connection keeps (as sqlx did, 100 then).
+const STATEMENT_CACHE: usize = 128;
 /// Least time between two checkpoints (copies of the WAL into the database file, each with an
 /// fsync of its own), so that a busy writer does not cause one per commit.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);

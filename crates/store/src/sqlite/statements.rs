@@ -12,10 +12,6 @@ use std::borrow::Cow;
 /// The embedded database as a [`Backend`]: one SQLite file, one writer.
 pub(crate) struct SqliteFile;
 
-/// Statements longer than this (bulk inserts of a size seen once) are prepared each time
-/// rather than kept in the connection's statement cache.
-const CACHED_SQL_LEN: usize = 4096;
-
 impl Backend for SqliteFile {
     type Connection = Connection;
     const CONCURRENT: bool = false;
@@ -93,21 +89,17 @@ pub(crate) fn execute(conn: &Connection, sql: &str, args: &Args<'_>) -> sqlx::Re
     Ok(conn.changes())
 }
 
-/// Prepares `sql` (from the connection's cache when short), binds `args` and hands it to `run`.
+/// Prepares `sql` (kept in the connection's cache: bulk inserts too, which repeat at the same
+/// sizes, and whose parsing is what costs), binds `args` and hands it to `run`.
 fn with_statement<T>(
     conn: &Connection,
     sql: &str,
     args: &Args<'_>,
     run: impl FnOnce(&mut Statement<'_>) -> rusqlite::Result<T>,
 ) -> sqlx::Result<T> {
-    let outcome = if sql.len() <= CACHED_SQL_LEN {
-        conn.prepare_cached(sql)
-            .and_then(|mut stmt| bind(&mut stmt, args).and_then(|()| run(&mut stmt)))
-    } else {
-        conn.prepare(sql)
-            .and_then(|mut stmt| bind(&mut stmt, args).and_then(|()| run(&mut stmt)))
-    };
-    outcome.map_err(to_sqlx)
+    conn.prepare_cached(sql)
+        .and_then(|mut stmt| bind(&mut stmt, args).and_then(|()| run(&mut stmt)))
+        .map_err(to_sqlx)
 }
 
 /// Binds each parameter of `stmt`: `$n` (or `?n`) to the `n`-th argument, wherever and however
