@@ -83,9 +83,14 @@ async fn append_batches(
 }
 
 async fn append_rows(pool: &PgPool, rows: Vec<Appended>) -> Result<()> {
-    let mut tx = pool.begin().await.map_err(map)?;
     let mut deferred = Deferred::default();
     deferred.add(rows);
+    if deferred.is_one_insert() {
+        // One statement commits by itself: BEGIN and COMMIT would be two more round trips.
+        let mut conn = pool.acquire().await.map_err(map)?;
+        return PgTx::write(&mut conn, deferred).apply_pending().await;
+    }
+    let mut tx = pool.begin().await.map_err(map)?;
     PgTx::write(&mut tx, deferred).apply_pending().await?;
     tx.commit().await.map_err(map)
 }

@@ -38,6 +38,21 @@ impl Deferred {
         self.sso_codes.append(&mut other.sso_codes);
     }
 
+    /// Whether these are rows of one table, few enough for one multi-row insert (the inserts
+    /// write up to 500 rows a statement): a statement atomic by itself, which needs no
+    /// transaction around it.
+    pub(crate) fn is_one_insert(&self) -> bool {
+        let rows = [
+            self.audits.len(),
+            self.tokens.len(),
+            self.sso_tokens.len(),
+            self.sso_codes.len(),
+        ];
+        self.lists.is_empty()
+            && rows.iter().filter(|n| **n > 0).count() == 1
+            && rows.iter().all(|n| *n <= 500)
+    }
+
     /// Adds rows to write.
     pub(crate) fn add(&mut self, rows: Vec<crate::Appended>) {
         for row in rows {
