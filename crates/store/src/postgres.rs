@@ -12,7 +12,6 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, Post
 use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
 use std::time::Duration;
-use tokio::task::JoinSet;
 
 type PgTx<'c> = StoreTx<'c, Postgres>;
 
@@ -38,8 +37,10 @@ impl Default for PgStoreOptions {
 
 pub struct PgStore {
     pool: PgPool,
-    /// Folds of page mark deltas running after their writes; `close` waits for them.
-    folds: std::sync::Mutex<JoinSet<()>>,
+    /// Scopes whose page mark deltas are to be folded go to one task, which folds them in
+    /// rounds; `close` waits for its last round.
+    folds: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Vec<Scope>>>>,
+    folder: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     write_health: crate::WriteHealth,
     /// Appended rows go to one task, which writes all that wait in one transaction.
     appends: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<AppendRequest>>>,
@@ -168,25 +169,52 @@ impl PgStore {
         };
         let (appends, requests) = tokio::sync::mpsc::unbounded_channel();
         let appender = tokio::spawn(append_batches(pool.clone(), requests));
+        let (folds, scopes) = tokio::sync::mpsc::unbounded_channel();
+        let folder = tokio::spawn(fold_rounds(pool.clone(), scopes));
         let store = Self {
             pool,
-            folds: Default::default(),
+            folds: std::sync::Mutex::new(Some(folds)),
+            folder: tokio::sync::Mutex::new(Some(folder)),
             write_health: Default::default(),
             appends: std::sync::Mutex::new(Some(appends)),
             appender: tokio::sync::Mutex::new(Some(appender)),
         };
-        store.spawn_folds(left);
+        store.fold_later(left);
         Ok(store)
     }
 
-    fn spawn_folds(&self, scopes: Vec<Scope>) {
+    /// Hands the scopes a write changed to the folder.
+    fn fold_later(&self, scopes: Vec<Scope>) {
         if scopes.is_empty() {
             return;
         }
-        let mut folds = self.folds.lock().unwrap_or_else(|p| p.into_inner());
-        while folds.try_join_next().is_some() {}
-        for scope in scopes {
-            folds.spawn(fold(self.pool.clone(), scope));
+        if let Some(folds) = self
+            .folds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            let _ = folds.send(scopes);
+        }
+    }
+}
+
+/// Least time between two rounds of folds. A round folds each scope written since the last
+/// once, whatever the number of writes: a fold per write was a second transaction of five
+/// statements for each account added.
+const FOLD_EVERY: Duration = Duration::from_millis(50);
+
+/// The folder's task: waits for scopes to fold, lets the writes of the next [`FOLD_EVERY`] add
+/// theirs, folds each once; until the store closes, after a last round.
+async fn fold_rounds(pool: PgPool, mut scopes: tokio::sync::mpsc::UnboundedReceiver<Vec<Scope>>) {
+    while let Some(first) = scopes.recv().await {
+        tokio::time::sleep(FOLD_EVERY).await;
+        let mut due: std::collections::BTreeSet<Scope> = first.into_iter().collect();
+        while let Ok(more) = scopes.try_recv() {
+            due.extend(more);
+        }
+        for scope in due {
+            fold(pool.clone(), scope).await;
         }
     }
 }
@@ -244,7 +272,7 @@ impl PgStore {
         match outcome {
             Ok(out) => {
                 tx.commit().await.map_err(map)?;
-                self.spawn_folds(folds);
+                self.fold_later(folds);
                 Ok(out)
             }
             Err(e) => {
@@ -332,8 +360,11 @@ impl Store for PgStore {
         if let Some(appender) = self.appender.lock().await.take() {
             let _ = appender.await;
         }
-        let mut folds = std::mem::take(&mut *self.folds.lock().unwrap_or_else(|p| p.into_inner()));
-        while folds.join_next().await.is_some() {}
+        // Scopes already handed over are folded before the pool closes.
+        drop(self.folds.lock().unwrap_or_else(|p| p.into_inner()).take());
+        if let Some(folder) = self.folder.lock().await.take() {
+            let _ = folder.await;
+        }
         self.pool.close().await;
     }
 
