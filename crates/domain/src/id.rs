@@ -3,7 +3,6 @@
 //! keeping the shape keeps their column sizes and log parsers working.
 
 use crate::time::Millis;
-use chrono::{DateTime, Datelike, Timelike, Utc};
 use rand::Rng;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::marker::PhantomData;
@@ -11,20 +10,15 @@ use std::marker::PhantomData;
 pub const ID_LEN: usize = 32;
 
 pub fn new_id(at: Millis) -> String {
-    let t = DateTime::<Utc>::from_timestamp_millis(at).unwrap_or_default();
+    // The reference's time (`yyyy-MM-dd HH:mm:ss.SSS`) without its separators.
+    let stamp: String = crate::time::format_millis(at)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
     let mut rng = rand::thread_rng();
     let a: u16 = rng.gen();
     let b: u64 = rng.gen_range(0..(1u64 << 36));
-    format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}{:03}-{a:04X}-{b:09X}",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.timestamp_subsec_millis()
-    )
+    format!("{stamp}-{a:04X}-{b:09X}")
 }
 
 /// The id of an entity of kind `K` (`Id<User>`, `Id<Application>`): ids of different kinds
@@ -169,6 +163,7 @@ mod tests {
             let id = new_id(crate::time::now_millis());
             assert!(is_well_formed(&id), "{id}");
         }
+        assert!(new_id(1_644_483_986_333).starts_with("20220210090626333-"));
         assert!(is_well_formed("20210621095931341-4CB3-122995DE2"));
         assert!(!is_well_formed("20210621095931341-4cb3-122995DE2"));
         assert!(!is_well_formed("20210621095931341-4CB3-122995DE"));
