@@ -51,7 +51,8 @@ const STATEMENT_CACHE: usize = 128;
 /// fsync of its own), so that a busy writer does not cause one per commit.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// WAL pages past which the writer checkpoints itself, as SQLite does by default at 1,000: a
-/// safety net for a checkpointer that falls behind (64 MiB of 4 KiB pages).
+/// safety net for a checkpointer that falls behind (64 MiB of 4 KiB pages). Below it, the
+/// writer never stops its batch for an fsync of the database file.
 const WRITER_CHECKPOINT_PAGES: i64 = 16_384;
 
 type Reply = oneshot::Sender<Result<Output>>;
@@ -87,24 +88,46 @@ fn options(url: &str, create: Create) -> Result<SqliteConnectOptions> {
         .disable_statement_logging())
 }
 
+/// What a connection of the store is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Writer,
+    Reader,
+    Checkpointer,
+}
+
 /// A connection to the (existing, migrated) file at `path`, set as every Roster connection is:
-/// WAL with `synchronous=FULL`, foreign keys on; a reader refuses to write.
-fn connect(path: &Path, reader: bool) -> rusqlite::Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+/// WAL with `synchronous=FULL`, foreign keys on; a reader refuses to write, and the writer
+/// leaves checkpoints to the checkpointer.
+fn connect(path: &Path, role: Role) -> Result<Connection> {
+    let set_up = || -> rusqlite::Result<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        match role {
+            Role::Writer => {
+                conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?
+            }
+            Role::Reader => conn.pragma_update(None, "query_only", true)?,
+            Role::Checkpointer => {}
+        }
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(conn)
+    };
+    let conn = set_up().map_err(|e| cannot_open(path, e))?;
+    // Set when sqlx created the file, and kept in it; without WAL, readers would block the
+    // writer and a commit would not be one fsync.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .map_err(|e| cannot_open(path, e))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(rusqlite::Error::InvalidParameterName(format!(
-            "the database stays in journal mode {mode}, not WAL"
-        )));
+        return Err(cannot_open(
+            path,
+            format!("it is in journal mode {mode}, not WAL (another program changed it?)"),
+        ));
     }
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", true)?;
-    if reader {
-        conn.pragma_update(None, "query_only", true)?;
-    }
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
 
@@ -153,11 +176,7 @@ impl SqliteStore {
 
         let path = file.clone();
         let writer = tokio::task::spawn_blocking(move || -> Result<Connection> {
-            let mut conn = connect(&path, false).map_err(|e| cannot_open(&path, e))?;
-            // Checkpoints are the checkpointer's: done on the writer, each would hold up the
-            // batch that crosses the threshold by an fsync of the database file.
-            conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
-                .map_err(|e| cannot_open(&path, e))?;
+            let mut conn = connect(&path, Role::Writer)?;
             in_transaction(&mut conn, |conn| {
                 futures::executor::block_on(
                     SqliteTx::write(conn, Deferred::default()).run_maintenance(),
@@ -171,7 +190,7 @@ impl SqliteStore {
         // One reader now, so that a database that cannot be read fails here, not later.
         drop(readers.acquire().await?);
 
-        let checkpointer = connect(&file, false).map_err(|e| cannot_open(&file, e))?;
+        let checkpointer = connect(&file, Role::Checkpointer)?;
         let (committed, commits) = std::sync::mpsc::sync_channel(1);
         let checkpoints = std::thread::Builder::new()
             .name("roster-sqlite-checkpoint".into())
@@ -277,7 +296,7 @@ impl Readers {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match idle {
             Some(conn) => conn,
-            None => connect(&self.path, true).map_err(|e| cannot_open(&self.path, e))?,
+            None => connect(&self.path, Role::Reader)?,
         };
         Ok(Reader {
             conn: Some(conn),

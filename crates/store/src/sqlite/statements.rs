@@ -265,3 +265,57 @@ pub(crate) fn to_sqlx(err: rusqlite::Error) -> sqlx::Error {
         other => sqlx::Error::Decode(Box::new(other)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::ApplicationRow;
+    use futures::executor::block_on;
+
+    #[test]
+    fn numbered_parameters_bind_wherever_and_however_often_they_appear() {
+        let mut conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let row: Option<(String, i64, String)> = block_on(SqliteFile::fetch_optional(
+            &mut conn,
+            "SELECT $2, $1 + $1, ?3",
+            &[&20_i64, &"second", &"third"],
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(row, Some(("second".to_owned(), 40, "third".to_owned())));
+    }
+
+    #[test]
+    fn rows_decode_by_column_name_in_any_order() {
+        let mut conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let app: Option<ApplicationRow> = block_on(SqliteFile::fetch_optional(
+            &mut conn,
+            "SELECT 5 AS updated_at, 'i' AS id, 'n' AS name, 'c' AS client_id, \
+             'd' AS secret_digest, 'all' AS permissions, 1 AS disabled, \
+             2 AS token_generation, 4 AS created_at",
+            &[],
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let app = app.unwrap_or_else(|| panic!("no row"));
+        assert_eq!((app.id.as_str(), app.name.as_str()), ("i", "n"));
+        assert!(app.disabled);
+        assert_eq!(
+            (app.token_generation, app.created_at, app.updated_at),
+            (2, 4, 5)
+        );
+    }
+
+    #[test]
+    fn a_unique_violation_reads_as_sqlx_reports_it() {
+        let mut conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let create = "CREATE TABLE t (name TEXT UNIQUE)";
+        block_on(SqliteFile::execute(&mut conn, create, &[])).unwrap_or_else(|e| panic!("{e}"));
+        let insert = "INSERT INTO t (name) VALUES ($1)";
+        block_on(SqliteFile::execute(&mut conn, insert, &[&"a"])).unwrap_or_else(|e| panic!("{e}"));
+        let err = block_on(SqliteFile::execute(&mut conn, insert, &[&"a"]))
+            .err()
+            .and_then(|e| e.into_database_error())
+            .unwrap_or_else(|| panic!("no database error"));
+        assert!(err.is_unique_violation());
+        assert!(err.message().ends_with("t.name"), "{}", err.message());
+    }
+}
