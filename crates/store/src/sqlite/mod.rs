@@ -13,9 +13,14 @@
 //! of a small pool: a read is a few statements of microseconds each, cheaper than a hand-off
 //! to another thread. A snapshot (an export, long) runs on a blocking thread instead.
 
+mod readers;
 mod statements;
+mod writer;
 
 pub(crate) use statements::{Column, Columns, FromColumns, SqliteFile};
+
+use readers::Readers;
+use writer::{checkpoint_loop, write_loop, Queued, Work};
 
 use crate::errors::map;
 use crate::store_tx::{Deferred, StoreTx};
@@ -25,47 +30,26 @@ use roster_domain::{Error, ErrorKind, Result};
 use rusqlite::{Connection, OpenFlags};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection as _};
-use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, Mutex, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, Mutex};
 
 type SqliteTx<'c> = StoreTx<'c, SqliteFile>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// Most jobs one commit carries.
-const MAX_BATCH: usize = 512;
 /// Jobs that may wait for the writer before callers wait to enqueue.
 const QUEUE_DEPTH: usize = 4096;
 /// How long a connection waits on another process's lock (e.g. `roster app create`).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Read connections: reads run on the request's thread, so a few cover the async threads,
-/// with room for snapshots (exports) that hold one for long.
-const READERS: usize = 8;
 /// Prepared statements each connection keeps (as sqlx did, 100 then).
 const STATEMENT_CACHE: usize = 128;
-/// Least time between two checkpoints (copies of the WAL into the database file, each with an
-/// fsync of its own), so that a busy writer does not cause one per commit.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// WAL pages past which the writer checkpoints itself, as SQLite does by default at 1,000: a
 /// safety net for a checkpointer that falls behind (64 MiB of 4 KiB pages). Below it, the
 /// writer never stops its batch for an fsync of the database file.
 const WRITER_CHECKPOINT_PAGES: i64 = 16_384;
-
-type Reply = oneshot::Sender<Result<Output>>;
-/// A queued write: what to do, where to answer, and the gate of the request that asked.
-type Queued = (Work, Reply, Option<WriteGate>);
-
-/// What the writer is asked to do: run a job, add rows to its next commit, or stop once what
-/// is queued is done.
-enum Work {
-    Job(Job),
-    Append(Vec<Appended>),
-    Stop,
-}
 
 pub struct SqliteStore {
     jobs: mpsc::Sender<Queued>,
@@ -270,74 +254,6 @@ pub(crate) async fn backup(url: &str, to: &std::path::Path) -> Result<u64> {
     std::fs::metadata(to).map(|m| m.len()).map_err(failed)
 }
 
-/// The read connections: opened as needed, at most [`READERS`], each used by one read at a
-/// time.
-struct Readers {
-    path: PathBuf,
-    idle: std::sync::Mutex<Vec<Connection>>,
-    permits: Arc<Semaphore>,
-}
-
-impl Readers {
-    fn new(path: PathBuf) -> Self {
-        Self {
-            path,
-            idle: std::sync::Mutex::new(Vec::with_capacity(READERS)),
-            permits: Arc::new(Semaphore::new(READERS)),
-        }
-    }
-
-    /// A connection of its own for one read, waiting while all are in use.
-    async fn acquire(self: &Arc<Self>) -> Result<Reader> {
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
-            .await
-            .map_err(|_| Error::with_detail(ErrorKind::Unavailable, "the store is closed"))?;
-        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let conn = match idle {
-            Some(conn) => conn,
-            None => connect(&self.path, Role::Reader)?,
-        };
-        Ok(Reader {
-            conn: Some(conn),
-            readers: Arc::clone(self),
-            _permit: permit,
-        })
-    }
-}
-
-/// A read connection on loan; back to the pool when dropped, even if the read was abandoned.
-struct Reader {
-    conn: Option<Connection>,
-    readers: Arc<Readers>,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl Reader {
-    fn conn(&mut self) -> Result<&mut Connection> {
-        self.conn
-            .as_mut()
-            .ok_or_else(|| Error::internal("a read connection was used after its return"))
-    }
-}
-
-impl Drop for Reader {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            // A snapshot abandoned halfway must not leave its transaction (and its old view
-            // of the database) to the next read.
-            if !conn.is_autocommit() && statement(&conn, "ROLLBACK").is_err() {
-                return;
-            }
-            self.readers
-                .idle
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(conn);
-        }
-    }
-}
-
 impl SqliteStore {
     /// Hands `work` to the writer and waits until the commit that holds it is durable.
     async fn submit(&self, work: Work) -> Result<Output> {
@@ -417,141 +333,4 @@ impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
     }
-}
-
-/// The writer's thread: takes what waits (up to [`MAX_BATCH`]) and commits it as one batch,
-/// until told to stop; what was queued before the stop is still done.
-fn write_loop(
-    mut conn: Connection,
-    mut queue: mpsc::Receiver<Queued>,
-    committed: std::sync::mpsc::SyncSender<()>,
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    let measured = WriterMetrics::new();
-    while let Some(first) = queue.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
-        }
-        if batch.iter().any(|(work, _, _)| matches!(work, Work::Stop)) {
-            // Refuse new jobs; the ones already queued are received before the end.
-            queue.close();
-        }
-        commit_batch(&mut conn, &mut batch, &measured);
-        // Wakes the checkpointer if it waits; a commit signalled already is enough.
-        let _ = committed.try_send(());
-    }
-}
-
-/// The checkpointer's thread: after commits, at most every [`CHECKPOINT_EVERY`], copies what
-/// the WAL holds into the database file without blocking the writer or readers (`PASSIVE`),
-/// so that the WAL stays short and the writer never stops for it. Ends with the writer.
-fn checkpoint_loop(conn: Connection, commits: std::sync::mpsc::Receiver<()>) {
-    let mut last: Option<std::time::Instant> = None;
-    while commits.recv().is_ok() {
-        if let Some(wait) = last.map(|at| CHECKPOINT_EVERY.saturating_sub(at.elapsed())) {
-            std::thread::sleep(wait);
-        }
-        last = Some(std::time::Instant::now());
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(error = %e, "a WAL checkpoint failed; the next commit retries it");
-        }
-    }
-}
-
-/// The writer's metrics, registered once.
-struct WriterMetrics {
-    batch_size: metrics::Histogram,
-    commit_seconds: metrics::Histogram,
-}
-
-impl WriterMetrics {
-    fn new() -> Self {
-        Self {
-            batch_size: metrics::histogram!("roster_group_commit_batch_size"),
-            commit_seconds: metrics::histogram!("roster_group_commit_seconds"),
-        }
-    }
-}
-
-/// Runs every job of `batch` in its own savepoint of one transaction, commits, then answers.
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<Queued>, measured: &WriterMetrics) {
-    let started = std::time::Instant::now();
-    measured.batch_size.record(batch.len() as f64);
-    if let Err(err) = statement(conn, "BEGIN IMMEDIATE") {
-        tracing::error!(error = %err, "cannot begin a write transaction");
-        for (_, reply, _) in batch.drain(..) {
-            let _ = reply.send(Err(err.clone()));
-        }
-        return;
-    }
-    let mut answers = Vec::with_capacity(batch.len());
-    let mut deferred = Deferred::default();
-    for (work, reply, gate) in batch.drain(..) {
-        // A request that timed out while this waited is answered 408: skip its write.
-        if let Err(timed_out) = crate::gate::may_start(gate.as_ref()) {
-            let _ = reply.send(Err(timed_out));
-            continue;
-        }
-        let answer = match work {
-            Work::Job(job) => run_in_savepoint(conn, job, &mut deferred),
-            Work::Append(rows) => {
-                deferred.add(rows);
-                Ok(Box::new(()) as Output)
-            }
-            Work::Stop => Ok(Box::new(()) as Output),
-        };
-        answers.push((reply, answer));
-    }
-    // The batch's deferred writes together: its audit records in one statement, and jobs
-    // adding to the same list (most often at its end) touch its marks once, not once each.
-    let applied = futures::executor::block_on(SqliteTx::write(conn, deferred).apply_pending());
-    let committed = applied.and_then(|()| statement(conn, "COMMIT"));
-    measured
-        .commit_seconds
-        .record(started.elapsed().as_secs_f64());
-    match committed {
-        Ok(()) => {
-            for (reply, answer) in answers {
-                let _ = reply.send(answer);
-            }
-        }
-        Err(err) => {
-            tracing::error!(error = %err, "commit failed; the batch is rolled back");
-            let _ = statement(conn, "ROLLBACK");
-            for (reply, _) in answers {
-                let _ = reply.send(Err(err.clone()));
-            }
-        }
-    }
-}
-
-/// Runs `job` in a savepoint; a job that succeeds adds its deferred writes to `deferred`.
-fn run_in_savepoint(conn: &mut Connection, job: Job, deferred: &mut Deferred) -> Result<Output> {
-    // Released after each job: left open, nested savepoints make SQLite keep page images for
-    // every level, which costs more than the RELEASE statement saves (measured).
-    statement(conn, "SAVEPOINT job")?;
-    let (outcome, changed) = {
-        let mut tx = SqliteTx::write(conn, Deferred::default());
-        // The job's statements complete as they are called (nothing here waits on the
-        // network), so polling it to its end on this thread runs them back to back.
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            futures::executor::block_on(job(&mut tx))
-        }))
-        .unwrap_or_else(|_| Err(Error::internal("a write job panicked")));
-        (outcome, tx.take_pending())
-    };
-    let end = if outcome.is_ok() {
-        statement(conn, "RELEASE job")
-    } else {
-        statement(conn, "ROLLBACK TO job").and_then(|()| statement(conn, "RELEASE job"))
-    };
-    end?;
-    if outcome.is_ok() {
-        deferred.append(changed);
-    }
-    outcome
 }
