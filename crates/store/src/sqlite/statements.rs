@@ -49,14 +49,8 @@ impl Backend for SqliteFile {
         sql: &'a str,
         args: &'a Args<'a>,
     ) -> BoxFuture<'a, sqlx::Result<Vec<R>>> {
-        let all = with_statement(conn, sql, args, |stmt| {
-            let mut rows = stmt.raw_query();
-            let mut all = Vec::new();
-            while let Some(row) = rows.next()? {
-                all.push(decode(row)?);
-            }
-            Ok(all)
-        });
+        let mut all = Vec::new();
+        let all = for_each_row(conn, sql, args, |row| all.push(row)).map(|()| all);
         future::ready(all).boxed()
     }
 
@@ -64,17 +58,27 @@ impl Backend for SqliteFile {
         conn: &'a mut Connection,
         sql: &'a str,
         args: &'a Args<'a>,
-        mut each: F,
+        each: F,
     ) -> BoxFuture<'a, sqlx::Result<()>> {
-        let done = with_statement(conn, sql, args, |stmt| {
-            let mut rows = stmt.raw_query();
-            while let Some(row) = rows.next()? {
-                each(decode(row)?);
-            }
-            Ok(())
-        });
+        let done = for_each_row(conn, sql, args, each);
         future::ready(done).boxed()
     }
+}
+
+/// Hands each row `sql` returns to `each`, decoded.
+fn for_each_row<R: FromColumns>(
+    conn: &Connection,
+    sql: &str,
+    args: &Args<'_>,
+    mut each: impl FnMut(R),
+) -> sqlx::Result<()> {
+    with_statement(conn, sql, args, |stmt| {
+        let mut rows = stmt.raw_query();
+        while let Some(row) = rows.next()? {
+            each(decode(row)?);
+        }
+        Ok(())
+    })
 }
 
 /// Runs `sql` to its end; the rows it changed.
