@@ -52,10 +52,10 @@ pub fn validate_client_secret(secret: &str) -> Result<()> {
     Ok(())
 }
 
-/// An issued access token, stored by digest only.
+/// An issued access token, stored by its key only ([`crate::secret::token_key`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessToken {
-    pub digest: String,
+    pub key: String,
     pub application_id: ApplicationId,
     pub scope: String,
     pub expires_at: Millis,

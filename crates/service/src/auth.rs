@@ -1,9 +1,12 @@
 //! Access credentials: issuing tokens to applications and recognizing them on every request.
 //!
-//! Tokens are 256-bit random strings; the database keeps only their SHA-256. A node remembers
+//! Tokens are 64 hex characters, their issue time then 208 random bits; the database keeps
+//! only their key (that time and their SHA-256, [`secret::token_key`]). A node remembers
 //! recent answers in a bounded cache for `token_cache_ttl`, so checking a token is usually no
 //! database round trip, and a change made on another node (application disabled) is seen
-//! within that time.
+//! within that time. A token is remembered at its first use, not at its issue: most clients
+//! use a token many times, and one read then costs less than caching every token issued
+//! (a cache insert costs more than that read when tokens are issued by the thousand).
 
 use crate::{Inner, Service, Settings};
 use moka::sync::Cache;
@@ -92,10 +95,10 @@ impl TokenCache {
 
     /// Remembers `known`, unless an application changed since `epoch` (read before the
     /// database was): then the answer may be stale, and the next request asks again.
-    fn remember(&self, digest: String, known: Known, epoch: u64) {
-        self.known.insert(digest.clone(), known);
+    fn remember(&self, key: String, known: Known, epoch: u64) {
+        self.known.insert(key.clone(), known);
         if self.epoch() != epoch {
-            self.known.invalidate(&digest);
+            self.known.invalidate(&key);
         }
     }
 
@@ -201,7 +204,6 @@ impl Service {
             .to_owned();
         let client_secret = client_secret.unwrap_or_default().to_owned();
         let lookup = client_id.clone();
-        let epoch = self.inner.tokens.epoch();
         let app = self
             .store()
             .read(move |tx| Box::pin(async move { tx.application_by_client_id(&lookup).await }))
@@ -216,39 +218,26 @@ impl Service {
         // Only now, with the secret proved: attempts without it cannot spend this budget.
         self.inner.token_limits.check_issue(&client_id)?;
 
-        let access_token = secret::generate();
         let now = self.now();
+        let access_token = secret::generate_token(now);
         let ttl = self.settings().token_ttl;
-        let expires_at = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+        let scope = app.permissions.scope();
         let token = AccessToken {
-            digest: secret::digest(&access_token),
-            application_id: app.id.clone(),
-            scope: app.permissions.scope(),
-            expires_at,
+            key: secret::token_key(&access_token),
+            application_id: app.id,
+            scope: scope.clone(),
+            expires_at: now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)),
             created_at: now,
             generation: app.token_generation,
         };
-        let digest = token.digest.clone();
         // Nothing to check or undo: the row joins the next commit without a job of its own.
         self.store()
             .append(vec![roster_store::Appended::Token(token)])
             .await?;
-        self.inner.tokens.remember(
-            digest,
-            Known {
-                caller: Caller {
-                    application_id: app.id,
-                    client_id: app.client_id,
-                    permissions: app.permissions.clone(),
-                },
-                expires_at,
-            },
-            epoch,
-        );
         Ok(IssuedToken {
             access_token,
             expires_in: ttl.as_secs(),
-            scope: app.permissions.scope(),
+            scope,
         })
     }
 
@@ -257,18 +246,19 @@ impl Service {
         if bearer.is_empty() || bearer.len() > MAX_TOKEN_CHARS {
             return Err(ErrorKind::Unauthenticated.into());
         }
-        let digest = secret::digest(bearer);
+        let key = secret::token_key(bearer);
         let now = self.now();
-        if let Some(known) = self.inner.tokens.known.get(&digest) {
+        if let Some(known) = self.inner.tokens.known.get(&key) {
             self.inner.tokens.hits.increment(1);
             return Inner::caller_if_valid(&known, now);
         }
         self.inner.tokens.misses.increment(1);
         let epoch = self.inner.tokens.epoch();
-        let lookup = digest.clone();
+        let lookup = key.clone();
+        let key_before_0009 = secret::digest(bearer);
         let found = self
             .store()
-            .read(move |tx| Box::pin(async move { tx.token(&lookup).await }))
+            .read(move |tx| Box::pin(async move { tx.token(&lookup, &key_before_0009).await }))
             .await?;
         let (token, app) = found.ok_or(ErrorKind::Unauthenticated)?;
         if token.generation != app.token_generation {
@@ -293,7 +283,7 @@ impl Service {
         };
         let caller = Inner::caller_if_valid(&known, now);
         if caller.is_ok() {
-            self.inner.tokens.remember(digest, known, epoch);
+            self.inner.tokens.remember(key, known, epoch);
         }
         caller
     }

@@ -153,7 +153,7 @@ row! {
 
 row! {
     pub(crate) struct TokenRow {
-        pub digest: String,
+        pub lookup_key: String,
         pub application_id: String,
         pub scope: String,
         pub expires_at: i64,
@@ -185,7 +185,7 @@ impl TokenRow {
         };
         Ok((
             AccessToken {
-                digest: self.digest,
+                key: self.lookup_key,
                 application_id: Id::new(self.application_id),
                 scope: self.scope,
                 expires_at: self.expires_at,

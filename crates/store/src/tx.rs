@@ -30,8 +30,14 @@ pub trait ApplicationTx: Send {
 
 #[async_trait]
 pub trait TokenTx: Send {
-    /// The token with this digest and the application that holds it.
-    async fn token(&mut self, digest: &str) -> Result<Option<(AccessToken, Application)>>;
+    /// The token stored under `key` ([`roster_domain::secret::token_key`]), or under
+    /// `key_before_0009` (its bare digest, the key of tokens issued before migration 0009),
+    /// with its application.
+    async fn token(
+        &mut self,
+        key: &str,
+        key_before_0009: &str,
+    ) -> Result<Option<(AccessToken, Application)>>;
     async fn delete_tokens_expired_before(&mut self, at: Millis) -> Result<u64>;
     async fn delete_tokens_of_application(&mut self, application_id: &ApplicationId)
         -> Result<u64>;
@@ -231,7 +237,6 @@ pub trait SsoTx: Send {
 #[async_trait]
 pub trait SsoTokenTx: Send {
     async fn insert_sso_token(&mut self, token: &SsoAccessToken) -> Result<()>;
-    /// The token with this digest and the application that holds it.
     /// The token, its application and the application's sign-in settings.
     async fn sso_token(
         &mut self,

@@ -32,12 +32,22 @@ async fn account_passwords_are_sealed(backend: Backend) {
         )
         .await;
     assert_eq!(server.db.scalar(&sealed("Acc0unt-pw-2")).await, 1);
+    // Tokens are stored by their issue time and SHA-256 only, never as issued.
+    let stored = |condition: &str| format!("SELECT COUNT(*) FROM access_tokens WHERE {condition}");
     assert_eq!(
         server
             .db
-            .scalar(
-                "SELECT COUNT(*) FROM access_tokens WHERE digest = scope OR length(digest) <> 64"
-            )
+            .scalar(&stored(&format!(
+                "lookup_key LIKE '{}%' AND length(lookup_key) = 76",
+                &token[..12]
+            )))
+            .await,
+        1
+    );
+    assert_eq!(
+        server
+            .db
+            .scalar(&stored(&format!("lookup_key LIKE '%{}%'", &token[12..])))
             .await,
         0
     );

@@ -39,6 +39,32 @@ async fn issues_a_bearer_token(backend: Backend) {
 }
 
 #[on_each_store]
+async fn tokens_stored_before_ordered_keys_still_work(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let token = server.admin().await;
+    // Before migration 0009 a token's key was its bare SHA-256: what follows the time prefix.
+    server
+        .db
+        .exec("UPDATE access_tokens SET lookup_key = substr(lookup_key, 13)")
+        .await;
+    assert_eq!(
+        server
+            .db
+            .scalar("SELECT CAST(MAX(length(lookup_key)) AS BIGINT) FROM access_tokens")
+            .await,
+        64
+    );
+    assert_eq!(server.get(&token, "/users?offset=0&limit=10").await.0, 200);
+    server.db.exec("DELETE FROM access_tokens").await;
+    let another = server.token_for(ADMIN_ID, ADMIN_SECRET).await;
+    server.db.exec("DELETE FROM access_tokens").await;
+    assert_eq!(
+        server.get(&another, "/users?offset=0&limit=10").await.0,
+        401
+    );
+}
+
+#[on_each_store]
 async fn refuses_bad_credentials(backend: Backend) {
     let server = Server::start(backend).await;
     let wrong_grant = server

@@ -15,7 +15,7 @@ impl<B: Backend> StoreTx<'_, B> {
     pub(crate) async fn insert_token_rows(&mut self, tokens: &[AccessToken]) -> Result<()> {
         for chunk in tokens.chunks(1000) {
             let sql = format!(
-                "INSERT INTO access_tokens (digest, application_id, scope, expires_at, \
+                "INSERT INTO access_tokens (lookup_key, application_id, scope, expires_at, \
                  created_at, generation) VALUES {}",
                 values_list::<B>(chunk.len(), 6)
             );
@@ -23,7 +23,7 @@ impl<B: Backend> StoreTx<'_, B> {
                 .iter()
                 .flat_map(|t| -> [&dyn ToArg; 6] {
                     [
-                        &t.digest,
+                        &t.key,
                         &t.application_id,
                         &t.scope,
                         &t.expires_at,
@@ -40,16 +40,20 @@ impl<B: Backend> StoreTx<'_, B> {
 
 #[async_trait]
 impl<B: Backend> TokenTx for StoreTx<'_, B> {
-    async fn token(&mut self, digest: &str) -> Result<Option<(AccessToken, Application)>> {
+    async fn token(
+        &mut self,
+        key: &str,
+        key_before_0009: &str,
+    ) -> Result<Option<(AccessToken, Application)>> {
         let row: Option<TokenRow> = self
             .fetch_optional(
-                "SELECT t.digest, t.application_id, t.scope, t.expires_at, \
+                "SELECT t.lookup_key, t.application_id, t.scope, t.expires_at, \
                  t.created_at AS token_created_at, t.generation, a.name, a.client_id, \
                  a.secret_digest, a.permissions, a.disabled, a.token_generation, \
                  a.created_at, a.updated_at \
                  FROM access_tokens t JOIN applications a ON a.id = t.application_id \
-                 WHERE t.digest = $1",
-                &[&digest],
+                 WHERE t.lookup_key IN ($1, $2)",
+                &[&key, &key_before_0009],
             )
             .await?;
         row.map(TokenRow::into_domain).transpose()
