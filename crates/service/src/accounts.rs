@@ -18,7 +18,7 @@ use roster_domain::role::Role;
 use roster_domain::time::Millis;
 use roster_domain::user::User;
 use roster_domain::user::UserId;
-use roster_domain::{Error, ErrorKind, Result};
+use roster_domain::{ErrorKind, Result};
 use roster_store::prelude::*;
 
 /// An account with the roles it holds.
@@ -292,17 +292,13 @@ impl Service {
                 Box::pin(async move {
                     // An account found under the application proves the application exists;
                     // only a miss needs the second look-up, to say which one is unknown.
-                    let account = match tx.account(&application_id, &account_id).await? {
-                        Some(account) => account,
+                    match tx.account_with_roles(&application_id, &account_id).await? {
+                        Some((account, roles)) => Ok(AccountDetails { account, roles }),
                         None => {
                             existing_application(tx, &application_id).await?;
-                            return Err(ErrorKind::AppAccountNotFound.into());
+                            Err(ErrorKind::AppAccountNotFound.into())
                         }
-                    };
-                    let mut details = with_roles(tx, vec![account]).await?;
-                    details
-                        .pop()
-                        .ok_or_else(|| Error::internal("account vanished"))
+                    }
                 })
             })
             .await

@@ -406,6 +406,42 @@ impl RoleRow {
 }
 
 row! {
+    /// An account with one of its roles, or with none (`role_*` NULL): a left join that reads
+    /// an account and its roles in one statement.
+    pub(crate) struct AccountRoleRow {
+        #[sqlx(flatten)]
+        pub account: AccountRow,
+        pub role_id: Option<String>,
+        pub role_code: Option<String>,
+        pub role_name: Option<String>,
+        pub role_created_at: Option<i64>,
+        pub role_updated_at: Option<i64>,
+    }
+}
+
+impl AccountRoleRow {
+    /// The role of this row, if it has one.
+    pub fn role(&self) -> Option<Role> {
+        let (id, code, created_at) = (
+            self.role_id.clone()?,
+            self.role_code.clone()?,
+            self.role_created_at?,
+        );
+        Some(
+            RoleRow {
+                id,
+                application_id: self.account.application_id.clone(),
+                code,
+                name: self.role_name.clone(),
+                created_at,
+                updated_at: self.role_updated_at,
+            }
+            .into_domain(),
+        )
+    }
+}
+
+row! {
     pub(crate) struct MemberRoleRow {
         pub account_id: String,
         #[sqlx(flatten)]

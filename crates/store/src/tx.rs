@@ -146,6 +146,12 @@ pub trait AccountTx: Send {
         application_id: &ApplicationId,
         id: &AccountId,
     ) -> Result<Option<AppAccount>>;
+    /// The account and the roles it holds (ordered by id), in one statement.
+    async fn account_with_roles(
+        &mut self,
+        application_id: &ApplicationId,
+        id: &AccountId,
+    ) -> Result<Option<(AppAccount, Vec<Role>)>>;
     async fn accounts_of_user(&mut self, user_id: &UserId) -> Result<Vec<AppAccount>>;
     async fn list_accounts(
         &mut self,

@@ -191,6 +191,29 @@ async fn role_members(backend: Backend) {
         shown["roles"],
         json!([{"role_id": role, "role_code": "admin", "role_name": "Admin", "privileges": []}])
     );
+    // An account holding two roles is shown once, with both, in the order of their ids.
+    let (_, body) = server
+        .post(&token, &format!("{base}/role"), json!({"code": "audit"}))
+        .await;
+    let second = body["role_id"].as_str().unwrap().to_owned();
+    let (_, body) = server
+        .post(
+            &token,
+            &format!("{base}/role-member"),
+            json!({"role_id": second, "account_Ids": [b]}),
+        )
+        .await;
+    assert_eq!(body, json!({"success_list": [b], "fail_list": []}));
+    let (status, shown) = server.get(&token, &format!("{base}/accounts/{b}")).await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["id"], json!(b));
+    let codes: Vec<&str> = shown["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["role_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["admin", "audit"]);
     let (status, members) = server
         .get(
             &token,

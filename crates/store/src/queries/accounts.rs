@@ -4,16 +4,18 @@ use crate::backend::Backend;
 use crate::errors::{map_unique, ACCOUNT_UNIQUES};
 use crate::marks::{List, Scope};
 use crate::queries::ACCOUNT_COLUMNS;
-use crate::rows::{to_json, AccountRow};
+use crate::rows::{to_json, AccountRoleRow, AccountRow};
 use crate::store_tx::{touched, StoreTx};
 use crate::tx::AccountTx;
 use async_trait::async_trait;
 use roster_domain::account::{AccountId, AccountType, AppAccount};
 use roster_domain::application::ApplicationId;
 use roster_domain::page::{Page, PageRequest};
+use roster_domain::role::Role;
 use roster_domain::time::Millis;
 use roster_domain::user::UserId;
 use roster_domain::{ErrorKind, Result};
+use std::sync::LazyLock;
 
 impl<B: Backend> StoreTx<'_, B> {
     /// Records account `id` (of application `app`, of type `account_type`) joining
@@ -150,6 +152,34 @@ impl<B: Backend> AccountTx for StoreTx<'_, B> {
         );
         let row: Option<AccountRow> = self.fetch_optional(&sql, &[&application_id, &id]).await?;
         row.map(AccountRow::into_domain).transpose()
+    }
+
+    async fn account_with_roles(
+        &mut self,
+        application_id: &ApplicationId,
+        id: &AccountId,
+    ) -> Result<Option<(AppAccount, Vec<Role>)>> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            let columns = ACCOUNT_COLUMNS
+                .split(',')
+                .map(|c| format!("a.{}", c.trim()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "SELECT {columns}, r.id AS role_id, r.code AS role_code, r.name AS role_name, \
+                 r.created_at AS role_created_at, r.updated_at AS role_updated_at \
+                 FROM app_accounts a \
+                 LEFT JOIN app_role_members m ON m.account_id = a.id \
+                 LEFT JOIN app_roles r ON r.id = m.role_id \
+                 WHERE a.application_id = $1 AND a.id = $2 ORDER BY r.id"
+            )
+        });
+        let rows: Vec<AccountRoleRow> = self.fetch_all(&SQL, &[&application_id, &id]).await?;
+        let roles = rows.iter().filter_map(AccountRoleRow::role).collect();
+        match rows.into_iter().next() {
+            Some(first) => Ok(Some((first.account.into_domain()?, roles))),
+            None => Ok(None),
+        }
     }
 
     async fn accounts_of_user(&mut self, user_id: &UserId) -> Result<Vec<AppAccount>> {
