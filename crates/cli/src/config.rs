@@ -240,7 +240,7 @@ pub struct ServeArgs {
     pub bootstrap_client_id: Option<String>,
     #[command(flatten)]
     pub argon2: Argon2Args,
-    /// PostgreSQL: most pooled connections. Default: 16.
+    /// PostgreSQL: most pooled connections. Default: 4 per CPU of this node, from 4 to 32.
     #[arg(long, env = "ROSTER_PG_MAX_CONNECTIONS")]
     pub pg_max_connections: Option<u32>,
     /// PostgreSQL: statement timeout in milliseconds. Default: 10000.
