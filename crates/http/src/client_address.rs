@@ -7,12 +7,9 @@
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
-use axum::middleware::Next;
-use axum::response::Response;
 use ipnet::IpNet;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
 /// The networks whose `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Default)]
@@ -94,16 +91,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 }
 
 /// Notes each request's [`ClientAddress`].
-pub async fn note(
-    axum::extract::State(proxies): axum::extract::State<Arc<TrustedProxies>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub(crate) fn note(proxies: &TrustedProxies, request: &mut Request) {
     if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
         let client = proxies.client(peer.ip(), request.headers());
         request.extensions_mut().insert(ClientAddress(client));
     }
-    next.run(request).await
 }
 
 #[cfg(test)]

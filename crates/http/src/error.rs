@@ -105,7 +105,7 @@ impl IntoResponse for ApiError {
 
 /// Gives an error body to error responses produced outside our handlers (unknown route,
 /// wrong method, timeout, body limit), so that every error has the same shape.
-pub(crate) async fn ensure_error_body(response: Response) -> Response {
+pub(crate) fn ensure_error_body(response: Response) -> Response {
     let status = response.status();
     let is_json = response
         .headers()

@@ -4,6 +4,7 @@
 mod auth;
 mod client_address;
 mod client_auth;
+mod envelope;
 mod error;
 mod extract;
 mod metrics;
@@ -27,10 +28,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use roster_service::Service;
 use std::time::Duration;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
-use tower_http::trace::TraceLayer;
 
 /// Limits applied to every request.
 #[derive(Debug, Clone)]
@@ -166,129 +163,15 @@ pub fn router(service: Service, settings: &HttpSettings) -> Router {
         .with_state(service)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(
-            settings.request_timeout,
-            time_limit,
+            std::sync::Arc::new(envelope::Envelope {
+                proxies: settings.trusted_proxies.clone(),
+                operations,
+                max_uri_bytes: settings.max_uri_bytes,
+                max_header_bytes: settings.max_header_bytes,
+                request_timeout: settings.request_timeout,
+            }),
+            envelope::envelope,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            (settings.max_uri_bytes, settings.max_header_bytes),
-            limit_request_head,
-        ))
-        .layer(axum::middleware::map_response(error::ensure_error_body))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(axum::middleware::from_fn_with_state(
-            operations,
-            request_log::log_request,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            std::sync::Arc::new(settings.trusted_proxies.clone()),
-            client_address::note,
-        ))
-        .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
-}
-
-/// Request ids as random (version 4) UUIDs, drawn from the thread's generator: tower-http's own
-/// asks the kernel for each one, a system call per request.
-#[derive(Clone, Copy)]
-struct RandomRequestId;
-
-impl MakeRequestId for RandomRequestId {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let bits: u128 = rand::random();
-        let uuid = (bits & !(0xf000 << 64) & !(0xc << 60)) | (0x4000 << 64) | (0x8 << 60);
-        let text = format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            uuid >> 96,
-            (uuid >> 80) & 0xffff,
-            (uuid >> 64) & 0xffff,
-            (uuid >> 48) & 0xffff,
-            uuid & 0xffff_ffff_ffff
-        );
-        axum::http::HeaderValue::from_str(&text)
-            .ok()
-            .map(RequestId::new)
-    }
-}
-
-/// The span every request's log lines carry: method, path, and the query string except on
-/// credential endpoints, where a client may have put a secret in it (it is refused there, but
-/// the line is written first). Headers are never logged: `Authorization` holds credentials.
-fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    let path = request.uri().path();
-    let query = match request.uri().query() {
-        None => "",
-        Some(_) if is_credential_endpoint(path) => "?[redacted]",
-        Some(q) => q,
-    };
-    let separator = if query.is_empty() || query.starts_with('?') {
-        ""
-    } else {
-        "?"
-    };
-    tracing::debug_span!(
-        "request",
-        method = %request.method(),
-        uri = %format_args!("{path}{separator}{query}"),
-        request_id = request
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default(),
-    )
-}
-
-/// Endpoints that take client credentials or sign-in secrets.
-fn is_credential_endpoint(path: &str) -> bool {
-    path.ends_with("/token") || path.starts_with("/api/v1/") || path.starts_with("/api/v2/sdk/")
-}
-
-/// Answers `408` to a request that runs out of time, but only while none of its writes has
-/// started: "timed out" then means "nothing was written". A request whose write began is
-/// waited for and answered as usual (the database bounds how long a write takes).
-async fn time_limit(
-    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let gate = roster_service::WriteGate::default();
-    let run = gate.clone().scope(next.run(request));
-    tokio::pin!(run);
-    tokio::select! {
-        response = &mut run => response,
-        () = tokio::time::sleep(limit) => {
-            if gate.cancel() {
-                ApiError::from(roster_domain::ErrorKind::RequestTimeout).into_response()
-            } else {
-                run.await
-            }
-        }
-    }
-}
-
-/// Refuses requests whose path and query, or headers, are larger than configured.
-async fn limit_request_head(
-    axum::extract::State((max_uri, max_headers)): axum::extract::State<(usize, usize)>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let uri_len = request
-        .uri()
-        .path_and_query()
-        .map_or(0, |p| p.as_str().len());
-    if uri_len > max_uri {
-        return ApiError::from(roster_domain::ErrorKind::UriTooLong).into_response();
-    }
-    let header_len: usize = request
-        .headers()
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len())
-        .sum();
-    if header_len > max_headers {
-        return ApiError::from(roster_domain::ErrorKind::HeadersTooLarge).into_response();
-    }
-    next.run(request).await
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then lets requests in flight
@@ -316,28 +199,4 @@ pub async fn serve(
         shutdown,
     )
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::RandomRequestId;
-    use tower_http::request_id::MakeRequestId;
-
-    #[test]
-    fn request_ids_are_version_4_uuids() {
-        let request = axum::http::Request::new(());
-        for _ in 0..100 {
-            let id = RandomRequestId
-                .make_request_id(&request)
-                .and_then(|id| id.header_value().to_str().ok().map(str::to_owned))
-                .unwrap_or_default();
-            let groups: Vec<usize> = id.split('-').map(str::len).collect();
-            assert_eq!(groups, [8, 4, 4, 4, 12], "{id}");
-            assert_eq!(id.chars().nth(14), Some('4'), "{id}");
-            assert!(
-                matches!(id.chars().nth(19), Some('8' | '9' | 'a' | 'b')),
-                "{id}"
-            );
-        }
-    }
 }

@@ -3,6 +3,7 @@
 //! client id the request authenticated as. Headers are never logged.
 
 use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::sync::{Arc, OnceLock};
@@ -29,42 +30,31 @@ impl RequestInfo {
     }
 }
 
-/// Outermost (inside the request id): writes the line when the answer is ready, and counts
-/// the request in the metrics by operation and status.
-pub(crate) async fn log_request(
-    axum::extract::State(operations): axum::extract::State<Arc<crate::metrics::Operations>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let info = Arc::new(RequestInfo::default());
-    request.extensions_mut().insert(info.clone());
-    let method = request.method().clone();
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    operations.in_flight.increment(1.0);
-    let response = next.run(request).await;
-    operations.in_flight.decrement(1.0);
+/// Writes the line of a request answered with `status`, and counts it in the metrics by
+/// operation and status. The line's fields are gathered only if it is written.
+pub(crate) fn record(
+    operations: &crate::metrics::Operations,
+    method: &Method,
+    info: &RequestInfo,
+    status: StatusCode,
+    started: Instant,
+    request_id: &HeaderValue,
+) {
     let route = info.route.get().map(MatchedPath::as_str);
-    let status = response.status().as_u16();
+    let seconds = started.elapsed().as_secs_f64();
     operations
-        .of(&method, route)
-        .record(status, started.elapsed().as_secs_f64());
+        .of(method, route)
+        .record(status.as_u16(), seconds);
     tracing::info!(
         target: "roster::request",
         method = %method,
         route = route.unwrap_or("(no route)"),
-        status = response.status().as_u16(),
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        request_id = %request_id,
+        status = status.as_u16(),
+        duration_ms = seconds * 1000.0,
+        request_id = request_id.to_str().unwrap_or_default(),
         client_id = info.client_id.get().map_or("", String::as_str),
         "request"
     );
-    response
 }
 
 /// On matched routes only: notes the route template for the log line.
