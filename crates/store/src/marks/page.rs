@@ -8,23 +8,27 @@ use roster_domain::page::{Page, PageRequest};
 use roster_domain::Result;
 
 /// The count of each run of a list, in key order.
-const RUN_COUNTS: &str = "SELECT first_key, row_count FROM page_marks \
+const RUN_COUNTS: &str = "SELECT row_count FROM page_marks \
      WHERE list = $1 AND scope = $2 ORDER BY first_key";
 
-/// From the counts of a list's runs (in key order): the run holding row `skip`, the rows
-/// before it, and the list's total; `None` for a list without runs.
-fn page_start(runs: Vec<(String, i64)>, skip: i64) -> Option<(String, i64, i64)> {
-    let total = runs.iter().map(|(_, count)| count).sum();
+/// The first key of a list's run number `$3` (from 0, in key order).
+const RUN_FIRST_KEY: &str = "SELECT first_key FROM page_marks \
+     WHERE list = $1 AND scope = $2 ORDER BY first_key LIMIT 1 OFFSET $3";
+
+/// From the counts of a list's runs (in key order): which run holds row `skip` (the last one
+/// not past it), the rows before it, and the list's total; `None` for a list without runs.
+fn page_start(counts: &[i64], skip: i64) -> Option<(usize, i64, i64)> {
+    let total = counts.iter().sum();
     let mut before = 0;
     let mut found = None;
-    for (first_key, count) in runs {
+    for (run, count) in counts.iter().enumerate() {
         if before > skip {
             break;
         }
-        found = Some((first_key, before));
+        found = Some((run, before));
         before += count;
     }
-    found.map(|(first_key, before)| (first_key, before, total))
+    found.map(|(run, before)| (run, before, total))
 }
 
 /// Where writers run concurrently, for a page starting at row `$3`: the run holding that row,
@@ -87,11 +91,26 @@ impl<B: Backend> StoreTx<'_, B> {
             .await?
         } else {
             // Summed here: a statement on one database file returns its rows for microseconds,
-            // while SQLite's window functions sort them (3× slower for a 10^6-row list).
-            let runs: Vec<(String, i64)> = self
+            // while SQLite's window functions sort them (3× slower for a 10^6-row list). Only
+            // the counts are read (a key per run would be an allocation per run); the key of
+            // the run wanted is read after.
+            let counts: Vec<(i64,)> = self
                 .fetch_all(RUN_COUNTS, &[&scope.list.name(), &scope.text()])
                 .await?;
-            page_start(runs, skip)
+            let counts: Vec<i64> = counts.into_iter().map(|(count,)| count).collect();
+            match page_start(&counts, skip) {
+                Some((run, before, total)) if skip < total => {
+                    let run = i64::try_from(run).unwrap_or(i64::MAX);
+                    let (first,): (String,) = self
+                        .fetch_optional(RUN_FIRST_KEY, &[&scope.list.name(), &scope.text(), &run])
+                        .await?
+                        .ok_or_else(|| roster_domain::Error::internal("a page mark vanished"))?;
+                    Some((first, before, total))
+                }
+                // Past the end: an empty page, for which no key is needed.
+                Some((_, _, total)) => Some((String::new(), total, total)),
+                None => None,
+            }
         };
         match found {
             Some((first, before, total)) if skip < total => {
@@ -121,19 +140,13 @@ mod tests {
 
     #[test]
     fn the_page_starts_in_the_last_run_not_past_it() {
-        let runs = || {
-            vec![
-                ("a".to_owned(), 3),
-                ("d".to_owned(), 0),
-                ("e".to_owned(), 4),
-            ]
-        };
-        assert_eq!(page_start(runs(), 0), Some(("a".to_owned(), 0, 7)));
-        assert_eq!(page_start(runs(), 2), Some(("a".to_owned(), 0, 7)));
+        let counts = [3, 0, 4];
+        assert_eq!(page_start(&counts, 0), Some((0, 0, 7)));
+        assert_eq!(page_start(&counts, 2), Some((0, 0, 7)));
         // An empty run (rows deleted) starts where the next does: the last one not past `skip`.
-        assert_eq!(page_start(runs(), 3), Some(("e".to_owned(), 3, 7)));
-        assert_eq!(page_start(runs(), 9), Some(("e".to_owned(), 3, 7)));
-        assert_eq!(page_start(Vec::new(), 0), None);
+        assert_eq!(page_start(&counts, 3), Some((2, 3, 7)));
+        assert_eq!(page_start(&counts, 9), Some((2, 3, 7)));
+        assert_eq!(page_start(&[], 0), None);
     }
 
     #[test]
