@@ -420,24 +420,23 @@ row! {
 }
 
 impl AccountRoleRow {
-    /// The role of this row, if it has one.
-    pub fn role(&self) -> Option<Role> {
-        let (id, code, created_at) = (
-            self.role_id.clone()?,
-            self.role_code.clone()?,
-            self.role_created_at?,
-        );
-        Some(
-            RoleRow {
-                id,
-                application_id: self.account.application_id.clone(),
-                code,
-                name: self.role_name.clone(),
-                created_at,
-                updated_at: self.role_updated_at,
-            }
-            .into_domain(),
-        )
+    /// The account of this row, and its role if it has one.
+    pub fn into_parts(self) -> (AccountRow, Option<Role>) {
+        let role = match (self.role_id, self.role_code, self.role_created_at) {
+            (Some(id), Some(code), Some(created_at)) => Some(
+                RoleRow {
+                    id,
+                    application_id: self.account.application_id.clone(),
+                    code,
+                    name: self.role_name,
+                    created_at,
+                    updated_at: self.role_updated_at,
+                }
+                .into_domain(),
+            ),
+            _ => None,
+        };
+        (self.account, role)
     }
 }
 

@@ -83,12 +83,19 @@ impl<B: Backend> StoreTx<'_, B> {
         skip: i64,
         limit: i64,
     ) -> Result<Page<R>> {
-        let found: Option<(String, i64, i64)> = if B::CONCURRENT {
-            self.fetch_optional(
-                FIND_PAGE_WITH_DELTAS,
-                &[&scope.list.name(), &scope.text(), &skip],
-            )
-            .await?
+        // The list's total and, unless the page starts past its end, the first key of the run
+        // the page starts in and the rows before that run.
+        let (total, start): (i64, Option<(String, i64)>) = if B::CONCURRENT {
+            let found: Option<(String, i64, i64)> = self
+                .fetch_optional(
+                    FIND_PAGE_WITH_DELTAS,
+                    &[&scope.list.name(), &scope.text(), &skip],
+                )
+                .await?;
+            match found {
+                Some((first, before, total)) => (total, (skip < total).then_some((first, before))),
+                None => (0, None),
+            }
         } else {
             // Summed here: a statement on one database file returns its rows for microseconds,
             // while SQLite's window functions sort them (3× slower for a 10^6-row list). Only
@@ -105,31 +112,23 @@ impl<B: Backend> StoreTx<'_, B> {
                         .fetch_optional(RUN_FIRST_KEY, &[&scope.list.name(), &scope.text(), &run])
                         .await?
                         .ok_or_else(|| roster_domain::Error::internal("a page mark vanished"))?;
-                    Some((first, before, total))
+                    (total, Some((first, before)))
                 }
-                // Past the end: an empty page, for which no key is needed.
-                Some((_, _, total)) => Some((String::new(), total, total)),
-                None => None,
+                Some((_, _, total)) => (total, None),
+                None => (0, None),
             }
         };
-        match found {
-            Some((first, before, total)) if skip < total => {
-                let sql = window_sql(cols, row_table, scope, skip - before, limit);
-                let mut args: Vec<&dyn ToArg> =
-                    scope.values.iter().map(|v| v as &dyn ToArg).collect();
-                args.push(&first);
-                let items = self.fetch_all(&sql, &args).await?;
-                Ok(Page { total, items })
-            }
-            Some((_, _, total)) => Ok(Page {
+        let Some((first, before)) = start else {
+            return Ok(Page {
                 total,
                 items: Vec::new(),
-            }),
-            None => Ok(Page {
-                total: 0,
-                items: Vec::new(),
-            }),
-        }
+            });
+        };
+        let sql = window_sql(cols, row_table, scope, skip - before, limit);
+        let mut args: Vec<&dyn ToArg> = scope.values.iter().map(|v| v as &dyn ToArg).collect();
+        args.push(&first);
+        let items = self.fetch_all(&sql, &args).await?;
+        Ok(Page { total, items })
     }
 }
 

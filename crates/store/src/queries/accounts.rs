@@ -175,11 +175,14 @@ impl<B: Backend> AccountTx for StoreTx<'_, B> {
             )
         });
         let rows: Vec<AccountRoleRow> = self.fetch_all(&SQL, &[&application_id, &id]).await?;
-        let roles = rows.iter().filter_map(AccountRoleRow::role).collect();
-        match rows.into_iter().next() {
-            Some(first) => Ok(Some((first.account.into_domain()?, roles))),
-            None => Ok(None),
+        let mut account = None;
+        let mut roles = Vec::new();
+        for row in rows {
+            let (row_account, role) = row.into_parts();
+            account.get_or_insert(row_account);
+            roles.extend(role);
         }
+        account.map(|a| Ok((a.into_domain()?, roles))).transpose()
     }
 
     async fn accounts_of_user(&mut self, user_id: &UserId) -> Result<Vec<AppAccount>> {
