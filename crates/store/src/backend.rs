@@ -123,6 +123,10 @@ pub(crate) trait Backend: Send + Sync + Sized + 'static {
     /// Takes a lock (by number) until the transaction ends, where writers run concurrently.
     const TRANSACTION_LOCK: Option<&'static str>;
 
+    /// Whether an insert may stand in a `WITH` (PostgreSQL), so that one statement inserts
+    /// into several tables.
+    const INSERT_IN_WITH: bool;
+
     /// The `n`-th (from 1) placeholder of a statement with many parameters (bulk inserts, IN
     /// lists).
     fn placeholder(n: usize) -> String;
@@ -162,6 +166,7 @@ impl Backend for Postgres {
     const CONCURRENT: bool = true;
     const ROW_LOCK: &'static str = " FOR UPDATE";
     const TRANSACTION_LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock($1)");
+    const INSERT_IN_WITH: bool = true;
 
     fn placeholder(n: usize) -> String {
         format!("${n}")

@@ -6,6 +6,7 @@
 mod backend;
 mod errors;
 mod gate;
+mod inserts;
 mod marks;
 mod postgres;
 mod queries;

@@ -99,7 +99,7 @@ async fn append_batches(
 async fn append_rows(pool: &PgPool, rows: Vec<Appended>) -> Result<()> {
     let mut deferred = Deferred::default();
     deferred.add(rows);
-    if deferred.is_one_insert() {
+    if deferred.is_one_statement::<Postgres>() {
         // One statement commits by itself: BEGIN and COMMIT would be two more round trips.
         let mut conn = pool.acquire().await.map_err(map)?;
         return PgTx::write(&mut conn, deferred).apply_pending().await;

@@ -5,7 +5,10 @@
 
 use crate::backend::{Args, Backend, Decoded};
 use crate::errors::map;
+use crate::inserts::{statement_count, Rows};
+use crate::marks::delta_rows;
 use crate::marks::ListChanges;
+use crate::queries::{audit_rows, code_rows, sso_token_rows, token_rows};
 use roster_domain::application::AccessToken;
 use roster_domain::audit::AuditRecord;
 use roster_domain::page::{Page, PageRequest};
@@ -19,47 +22,55 @@ use roster_domain::{Error, Result};
 pub(crate) struct Deferred {
     /// Rows joining and leaving lists, for the page marks.
     pub lists: ListChanges,
-    /// Audit records, written together.
+    pub rows: DeferredRows,
+}
+
+/// Rows a job only adds, written together at its end.
+#[derive(Debug, Default)]
+pub(crate) struct DeferredRows {
     pub audits: Vec<AuditRecord>,
-    /// Access tokens, written together.
     pub tokens: Vec<AccessToken>,
-    /// Sign-in access tokens and authorization codes, written together.
+    /// Sign-in access tokens and authorization codes.
     pub sso_tokens: Vec<SsoAccessToken>,
     pub sso_codes: Vec<AuthorizationCode>,
+}
+
+impl DeferredRows {
+    /// The rows to insert, by table.
+    fn tables(&self) -> Vec<Rows<'_>> {
+        vec![
+            audit_rows(&self.audits),
+            token_rows(&self.tokens),
+            sso_token_rows(&self.sso_tokens),
+            code_rows(&self.sso_codes),
+        ]
+    }
 }
 
 impl Deferred {
     /// Adds `other`'s writes after these.
     pub(crate) fn append(&mut self, mut other: Deferred) {
         self.lists.append(other.lists);
-        self.audits.append(&mut other.audits);
-        self.tokens.append(&mut other.tokens);
-        self.sso_tokens.append(&mut other.sso_tokens);
-        self.sso_codes.append(&mut other.sso_codes);
+        let (rows, more) = (&mut self.rows, &mut other.rows);
+        rows.audits.append(&mut more.audits);
+        rows.tokens.append(&mut more.tokens);
+        rows.sso_tokens.append(&mut more.sso_tokens);
+        rows.sso_codes.append(&mut more.sso_codes);
     }
 
-    /// Whether these are rows of one table, few enough for one multi-row insert (the inserts
-    /// write up to 500 rows a statement): a statement atomic by itself, which needs no
-    /// transaction around it.
-    pub(crate) fn is_one_insert(&self) -> bool {
-        let rows = [
-            self.audits.len(),
-            self.tokens.len(),
-            self.sso_tokens.len(),
-            self.sso_codes.len(),
-        ];
-        self.lists.is_empty()
-            && rows.iter().filter(|n| **n > 0).count() == 1
-            && rows.iter().all(|n| *n <= 500)
+    /// Whether these are rows only, which `B` writes with one statement: atomic by itself,
+    /// it needs no transaction around it.
+    pub(crate) fn is_one_statement<B: Backend>(&self) -> bool {
+        self.lists.is_empty() && statement_count::<B>(&self.rows.tables()) == 1
     }
 
     /// Adds rows to write.
     pub(crate) fn add(&mut self, rows: Vec<crate::Appended>) {
         for row in rows {
             match row {
-                crate::Appended::Token(token) => self.tokens.push(token),
-                crate::Appended::Audit(record) => self.audits.push(record),
-                crate::Appended::SsoCode(code) => self.sso_codes.push(code),
+                crate::Appended::Token(token) => self.rows.tokens.push(token),
+                crate::Appended::Audit(record) => self.rows.audits.push(record),
+                crate::Appended::SsoCode(code) => self.rows.sso_codes.push(code),
             }
         }
     }
@@ -186,26 +197,15 @@ impl<'c, B: Backend> StoreTx<'c, B> {
         Ok(())
     }
 
-    /// Writes what the job deferred: its audit records and tokens (a statement each), then
-    /// what it changed in lists (see `marks`).
+    /// Writes what the job deferred: what it changed in lists (see `marks`), then its rows
+    /// (audit records, tokens, codes, delta rows) with as few statements as the database
+    /// allows (see `inserts`).
     pub(crate) async fn apply_pending(&mut self) -> Result<()> {
-        if !self.pending.audits.is_empty() {
-            let audits = std::mem::take(&mut self.pending.audits);
-            self.insert_audit_rows(&audits).await?;
-        }
-        if !self.pending.tokens.is_empty() {
-            let tokens = std::mem::take(&mut self.pending.tokens);
-            self.insert_token_rows(&tokens).await?;
-        }
-        if !self.pending.sso_tokens.is_empty() {
-            let tokens = std::mem::take(&mut self.pending.sso_tokens);
-            self.insert_sso_token_rows(&tokens).await?;
-        }
-        if !self.pending.sso_codes.is_empty() {
-            let codes = std::mem::take(&mut self.pending.sso_codes);
-            self.insert_code_rows(&codes).await?;
-        }
-        self.apply_list_changes().await
+        let rows = std::mem::take(&mut self.pending.rows);
+        let deltas = self.apply_list_changes().await?;
+        let mut tables = rows.tables();
+        tables.push(delta_rows(&deltas));
+        self.insert_rows(&tables).await
     }
 }
 
@@ -219,12 +219,13 @@ pub(crate) fn touched(rows: u64, missing: roster_domain::ErrorKind) -> Result<()
 }
 
 /// The `VALUES` list of a statement inserting `rows` rows of `columns` columns, numbered as
-/// `B` numbers the parameters of bulk statements: `($1, $2), ($3, $4)`.
-pub(crate) fn values_list<B: Backend>(rows: usize, columns: usize) -> String {
+/// `B` numbers the parameters of bulk statements, after the statement's first `before`
+/// parameters: `($1, $2), ($3, $4)` after none.
+pub(crate) fn values_list<B: Backend>(before: usize, rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|r| {
             let params = (1..=columns)
-                .map(|c| B::placeholder(r * columns + c))
+                .map(|c| B::placeholder(before + r * columns + c))
                 .collect::<Vec<_>>()
                 .join(", ");
             format!("({params})")

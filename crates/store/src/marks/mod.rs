@@ -29,6 +29,7 @@ mod page;
 mod runs;
 
 pub(crate) use changes::ListChanges;
+pub(crate) use runs::delta_rows;
 
 use crate::backend::Backend;
 

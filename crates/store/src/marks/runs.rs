@@ -10,7 +10,8 @@
 use super::changes::ScopeChanges;
 use super::{merge_below, part, split_above, List, Scope};
 use crate::backend::{Backend, ToArg};
-use crate::store_tx::{values_list, StoreTx};
+use crate::inserts::Rows;
+use crate::store_tx::StoreTx;
 use roster_domain::Result;
 
 /// Most changes to one scope a job records as delta rows; more (a bulk import) are added to
@@ -78,13 +79,31 @@ fn keys_from(list: List, bounded: bool) -> String {
     )
 }
 
+/// A delta row: a net change to one key of a scope, for a fold to move into its run.
+pub(crate) struct Delta {
+    list: &'static str,
+    scope: String,
+    key: String,
+    delta: i64,
+}
+
+/// `deltas` as rows to insert.
+pub(crate) fn delta_rows(deltas: &[Delta]) -> Rows<'_> {
+    Rows::new(
+        "page_mark_deltas (list, scope, row_key, delta)",
+        deltas,
+        |d| [&d.list, &d.scope, &d.key, &d.delta],
+    )
+}
+
 impl<B: Backend> StoreTx<'_, B> {
-    /// Applies what the job changed in lists, per scope (see the module's text).
-    pub(crate) async fn apply_list_changes(&mut self) -> Result<()> {
+    /// Applies what the job changed in lists, per scope (see the module's text); the delta
+    /// rows left to insert with the job's other rows (PostgreSQL).
+    pub(crate) async fn apply_list_changes(&mut self) -> Result<Vec<Delta>> {
+        let mut deltas = Vec::new();
         if self.pending.lists.is_empty() {
-            return Ok(());
+            return Ok(deltas);
         }
-        let mut deltas: Vec<(Scope, String, i64)> = Vec::new();
         for ScopeChanges { scope, keys, gone } in self.pending.lists.take() {
             if gone {
                 self.drop_marks(&scope).await?;
@@ -94,14 +113,19 @@ impl<B: Backend> StoreTx<'_, B> {
                 if keys.len() > MAX_DELTA_ROWS {
                     self.add_to_runs(&scope, &keys).await?;
                 } else {
-                    deltas.extend(keys.into_iter().map(|(k, d)| (scope.clone(), k, d)));
+                    deltas.extend(keys.into_iter().map(|(key, delta)| Delta {
+                        list: scope.list.name(),
+                        scope: scope.text(),
+                        key,
+                        delta,
+                    }));
                 }
                 if super::fold::fold_now() {
                     self.pending.lists.folds.push(scope);
                 }
             }
         }
-        self.insert_deltas(&deltas).await
+        Ok(deltas)
     }
 
     /// Removes the marks (and delta rows) of a scope that no longer exists.
@@ -134,30 +158,6 @@ impl<B: Backend> StoreTx<'_, B> {
             self.settle_mark(scope, &run.first, rows, run.delta, run.next.as_deref())
                 .await?;
         }
-        Ok(())
-    }
-
-    /// Writes the delta rows of a job, in one statement (an account write adds two rows).
-    async fn insert_deltas(&mut self, deltas: &[(Scope, String, i64)]) -> Result<()> {
-        if deltas.is_empty() {
-            return Ok(());
-        }
-        let scopes: Vec<(&str, String)> = deltas
-            .iter()
-            .map(|(scope, _, _)| (scope.list.name(), scope.text()))
-            .collect();
-        let args: Vec<&dyn ToArg> = deltas
-            .iter()
-            .zip(&scopes)
-            .flat_map(|((_, key, delta), (name, text))| -> [&dyn ToArg; 4] {
-                [name, text, key, delta]
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO page_mark_deltas (list, scope, row_key, delta) VALUES {}",
-            values_list::<B>(deltas.len(), 4)
-        );
-        self.execute(&sql, &args).await?;
         Ok(())
     }
 

@@ -1,8 +1,9 @@
 //! The audit log.
 
 use crate::backend::{Backend, ToArg};
+use crate::inserts::Rows;
 use crate::rows::AuditRow;
-use crate::store_tx::{values_list, StoreTx};
+use crate::store_tx::StoreTx;
 use crate::tx::AuditTx;
 use async_trait::async_trait;
 use roster_domain::audit::{AuditEntry, AuditFilter, AuditRecord};
@@ -10,32 +11,22 @@ use roster_domain::page::{Page, PageRequest};
 use roster_domain::time::Millis;
 use roster_domain::Result;
 
-impl<B: Backend> StoreTx<'_, B> {
-    /// Inserts `records` with few statements.
-    pub(crate) async fn insert_audit_rows(&mut self, records: &[AuditRecord]) -> Result<()> {
-        for chunk in records.chunks(1000) {
-            let sql = format!(
-                "INSERT INTO audit_log (at, actor, operation, target_type, target_id, count) \
-                 VALUES {}",
-                values_list::<B>(chunk.len(), 6)
-            );
-            let args: Vec<&dyn ToArg> = chunk
-                .iter()
-                .flat_map(|r| -> [&dyn ToArg; 6] {
-                    [
-                        &r.at,
-                        &r.actor,
-                        &r.operation,
-                        &r.target_type,
-                        &r.target_id,
-                        &r.count,
-                    ]
-                })
-                .collect();
-            self.execute(&sql, &args).await?;
-        }
-        Ok(())
-    }
+/// `records` as rows to insert.
+pub(crate) fn audit_rows(records: &[AuditRecord]) -> Rows<'_> {
+    Rows::new(
+        "audit_log (at, actor, operation, target_type, target_id, count)",
+        records,
+        |r| {
+            [
+                &r.at,
+                &r.actor,
+                &r.operation,
+                &r.target_type,
+                &r.target_id,
+                &r.count,
+            ]
+        },
+    )
 }
 
 /// The WHERE clause `filter` makes, and its arguments in placeholder order.
@@ -69,12 +60,12 @@ fn conditions(filter: &AuditFilter) -> (String, Vec<&dyn ToArg>) {
 impl<B: Backend> AuditTx for StoreTx<'_, B> {
     async fn insert_audit(&mut self, record: &AuditRecord) -> Result<()> {
         // Written with the job's other deferred writes, at its end.
-        self.pending.audits.push(record.clone());
+        self.pending.rows.audits.push(record.clone());
         Ok(())
     }
 
     async fn insert_audits(&mut self, records: &[AuditRecord]) -> Result<()> {
-        self.insert_audit_rows(records).await
+        self.insert_rows(&[audit_rows(records)]).await
     }
 
     async fn delete_audit_before(&mut self, at: Millis, limit: i64) -> Result<u64> {

@@ -16,6 +16,11 @@ mod sso_tokens;
 mod tokens;
 mod users;
 
+pub(crate) use audit::audit_rows;
+pub(crate) use sign_in::code_rows;
+pub(crate) use sso_tokens::sso_token_rows;
+pub(crate) use tokens::token_rows;
+
 pub(crate) const APPLICATION_COLUMNS: &str =
     "id, name, client_id, secret_digest, permissions, disabled, token_generation, created_at, \
      updated_at";

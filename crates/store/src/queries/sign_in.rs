@@ -1,10 +1,11 @@
 //! Signing users in: who a login name is, wrong-password counts and locks, browser sessions,
 //! authorization codes and refresh tokens.
 
-use crate::backend::{Backend, ToArg};
+use crate::backend::Backend;
+use crate::inserts::Rows;
 use crate::queries::{ACCOUNT_COLUMNS, USER_COLUMNS};
 use crate::rows::{AccountRow, CandidateRow, UserRow};
-use crate::store_tx::{values_list, StoreTx};
+use crate::store_tx::StoreTx;
 use crate::tx::SignInTx;
 use async_trait::async_trait;
 use roster_domain::account::AppAccount;
@@ -60,36 +61,27 @@ fn login_mobile_key(login: &str) -> Option<String> {
     (phone_like && key.len() >= 5).then_some(key)
 }
 
-impl<B: Backend> StoreTx<'_, B> {
-    /// Inserts `codes` with few statements.
-    pub(crate) async fn insert_code_rows(&mut self, codes: &[AuthorizationCode]) -> Result<()> {
-        for chunk in codes.chunks(500) {
-            let sql = format!(
-                "INSERT INTO sso_codes (digest, application_id, user_id, redirect_uri, scope, \
-                 nonce, code_challenge, auth_time, expires_at, used_at) VALUES {}",
-                values_list::<B>(chunk.len(), 10)
-            );
-            let args: Vec<&dyn ToArg> = chunk
-                .iter()
-                .flat_map(|c| -> [&dyn ToArg; 10] {
-                    [
-                        &c.digest,
-                        &c.application_id,
-                        &c.user_id,
-                        &c.redirect_uri,
-                        &c.scope,
-                        &c.nonce,
-                        &c.code_challenge,
-                        &c.auth_time,
-                        &c.expires_at,
-                        &c.used_at,
-                    ]
-                })
-                .collect();
-            self.execute(&sql, &args).await?;
-        }
-        Ok(())
-    }
+/// `codes` as rows to insert.
+pub(crate) fn code_rows(codes: &[AuthorizationCode]) -> Rows<'_> {
+    Rows::new(
+        "sso_codes (digest, application_id, user_id, redirect_uri, scope, nonce, \
+         code_challenge, auth_time, expires_at, used_at)",
+        codes,
+        |c| {
+            [
+                &c.digest,
+                &c.application_id,
+                &c.user_id,
+                &c.redirect_uri,
+                &c.scope,
+                &c.nonce,
+                &c.code_challenge,
+                &c.auth_time,
+                &c.expires_at,
+                &c.used_at,
+            ]
+        },
+    )
 }
 
 #[async_trait]
@@ -246,7 +238,7 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
 
     async fn insert_code(&mut self, code: &AuthorizationCode) -> Result<()> {
         // Written with the job's other deferred writes, at its end.
-        self.pending.sso_codes.push(code.clone());
+        self.pending.rows.sso_codes.push(code.clone());
         Ok(())
     }
 

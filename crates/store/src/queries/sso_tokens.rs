@@ -1,9 +1,10 @@
 //! Access tokens of the sign-in endpoints.
 
-use crate::backend::{Backend, ToArg};
+use crate::backend::Backend;
+use crate::inserts::Rows;
 use crate::queries::APPLICATION_COLUMNS;
 use crate::rows::SsoTokenAppRow;
-use crate::store_tx::{values_list, StoreTx};
+use crate::store_tx::StoreTx;
 use crate::tx::SsoTokenTx;
 use async_trait::async_trait;
 use roster_domain::application::{Application, ApplicationId};
@@ -12,41 +13,32 @@ use roster_domain::sso::{SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
 use roster_domain::Result;
 
-impl<B: Backend> StoreTx<'_, B> {
-    /// Inserts `tokens` with few statements.
-    pub(crate) async fn insert_sso_token_rows(&mut self, tokens: &[SsoAccessToken]) -> Result<()> {
-        for chunk in tokens.chunks(500) {
-            let sql = format!(
-                "INSERT INTO sso_tokens (digest, application_id, user_id, scope, expires_at, \
-                 created_at, generation, grant_id) VALUES {}",
-                values_list::<B>(chunk.len(), 8)
-            );
-            let args: Vec<&dyn ToArg> = chunk
-                .iter()
-                .flat_map(|t| -> [&dyn ToArg; 8] {
-                    [
-                        &t.digest,
-                        &t.application_id,
-                        &t.user_id,
-                        &t.scope,
-                        &t.expires_at,
-                        &t.created_at,
-                        &t.generation,
-                        &t.grant_id,
-                    ]
-                })
-                .collect();
-            self.execute(&sql, &args).await?;
-        }
-        Ok(())
-    }
+/// `tokens` as rows to insert.
+pub(crate) fn sso_token_rows(tokens: &[SsoAccessToken]) -> Rows<'_> {
+    Rows::new(
+        "sso_tokens (digest, application_id, user_id, scope, expires_at, created_at, \
+         generation, grant_id)",
+        tokens,
+        |t| {
+            [
+                &t.digest,
+                &t.application_id,
+                &t.user_id,
+                &t.scope,
+                &t.expires_at,
+                &t.created_at,
+                &t.generation,
+                &t.grant_id,
+            ]
+        },
+    )
 }
 
 #[async_trait]
 impl<B: Backend> SsoTokenTx for StoreTx<'_, B> {
     async fn insert_sso_token(&mut self, token: &SsoAccessToken) -> Result<()> {
         // Written with the job's other deferred writes, at its end.
-        self.pending.sso_tokens.push(token.clone());
+        self.pending.rows.sso_tokens.push(token.clone());
         Ok(())
     }
 

@@ -1,41 +1,31 @@
 //! Access tokens.
 
-use crate::backend::{Backend, ToArg};
+use crate::backend::Backend;
+use crate::inserts::Rows;
 use crate::rows::TokenRow;
-use crate::store_tx::{values_list, StoreTx};
+use crate::store_tx::StoreTx;
 use crate::tx::TokenTx;
 use async_trait::async_trait;
 use roster_domain::application::{AccessToken, Application, ApplicationId};
 use roster_domain::time::Millis;
 use roster_domain::Result;
 
-impl<B: Backend> StoreTx<'_, B> {
-    /// Inserts `tokens` with few statements (they are deferred to the end of a job, or of a
-    /// group commit).
-    pub(crate) async fn insert_token_rows(&mut self, tokens: &[AccessToken]) -> Result<()> {
-        for chunk in tokens.chunks(1000) {
-            let sql = format!(
-                "INSERT INTO access_tokens (lookup_key, application_id, scope, expires_at, \
-                 created_at, generation) VALUES {}",
-                values_list::<B>(chunk.len(), 6)
-            );
-            let args: Vec<&dyn ToArg> = chunk
-                .iter()
-                .flat_map(|t| -> [&dyn ToArg; 6] {
-                    [
-                        &t.key,
-                        &t.application_id,
-                        &t.scope,
-                        &t.expires_at,
-                        &t.created_at,
-                        &t.generation,
-                    ]
-                })
-                .collect();
-            self.execute(&sql, &args).await?;
-        }
-        Ok(())
-    }
+/// `tokens` as rows to insert (deferred to the end of a job, or of a group commit).
+pub(crate) fn token_rows(tokens: &[AccessToken]) -> Rows<'_> {
+    Rows::new(
+        "access_tokens (lookup_key, application_id, scope, expires_at, created_at, generation)",
+        tokens,
+        |t| {
+            [
+                &t.key,
+                &t.application_id,
+                &t.scope,
+                &t.expires_at,
+                &t.created_at,
+                &t.generation,
+            ]
+        },
+    )
 }
 
 #[async_trait]

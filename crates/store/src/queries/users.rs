@@ -103,7 +103,7 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
     async fn insert_user(&mut self, u: &User) -> Result<()> {
         let sql = format!(
             "INSERT INTO users ({USER_INSERT_COLUMNS}) VALUES {}",
-            values_list::<B>(1, 33)
+            values_list::<B>(0, 1, 33)
         );
         let computed = Computed::of(u);
         self.execute_or(&sql, &insert_args(u, &computed), |e| {
@@ -119,7 +119,7 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
         for chunk in users.chunks(500) {
             let sql = format!(
                 "INSERT INTO users ({USER_INSERT_COLUMNS}) VALUES {}",
-                values_list::<B>(chunk.len(), 33)
+                values_list::<B>(0, chunk.len(), 33)
             );
             let computed: Vec<Computed> = chunk.iter().map(Computed::of).collect();
             let args: Vec<&dyn ToArg> = chunk

@@ -17,6 +17,7 @@ impl Backend for SqliteFile {
     const CONCURRENT: bool = false;
     const ROW_LOCK: &'static str = "";
     const TRANSACTION_LOCK: Option<&'static str> = None;
+    const INSERT_IN_WITH: bool = false;
 
     /// SQLite looks named parameters up one by one in a list, so thousands of `$n` make
     /// binding quadratic; its anonymous `?` binds in order at no cost.
