@@ -6,7 +6,10 @@
 //! The database's unique constraints back the duplicate checks, so concurrent requests
 //! cannot both succeed.
 
-use crate::lookups::{app_org_id, existing_account, existing_application, existing_user};
+use crate::lookups::{
+    app_org_id, existing_account, existing_application, existing_user,
+    existing_user_and_application,
+};
 use crate::{audit, Caller, Service};
 use roster_domain::account::AccountId;
 use roster_domain::account::{AccountFields, AccountType, AppAccount, AuthorizeFields, NewAccount};
@@ -108,8 +111,8 @@ impl Service {
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
-                    let user = existing_user(tx, &user_id).await?;
-                    let app = existing_application(tx, &application_id).await?;
+                    let (user, app) =
+                        existing_user_and_application(tx, &user_id, &application_id).await?;
                     add_account(
                         tx,
                         &actor,

@@ -69,6 +69,20 @@ pub(crate) async fn app_org_id(
         })
 }
 
+/// The user and the application an account of theirs joins, read at once; when either is
+/// missing, the error of the first missing in path order (user, then application).
+pub(crate) async fn existing_user_and_application(
+    tx: &mut dyn Tx,
+    user_id: &UserId,
+    application_id: &ApplicationId,
+) -> Result<(User, Application)> {
+    if let Some(both) = tx.user_and_application(user_id, application_id).await? {
+        return Ok(both);
+    }
+    let user = existing_user(tx, user_id).await?;
+    Ok((user, existing_application(tx, application_id).await?))
+}
+
 pub(crate) async fn existing_user(tx: &mut dyn Tx, user_id: &UserId) -> Result<User> {
     tx.user(user_id)
         .await?

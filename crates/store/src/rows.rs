@@ -83,6 +83,40 @@ impl ApplicationRow {
 }
 
 row! {
+    /// A user and an application (its columns prefixed `app_`), read at once.
+    pub(crate) struct UserApplicationRow {
+        #[sqlx(flatten)]
+        pub user: UserRow,
+        pub app_id: String,
+        pub app_name: String,
+        pub app_client_id: String,
+        pub app_secret_digest: String,
+        pub app_permissions: String,
+        pub app_disabled: bool,
+        pub app_token_generation: i64,
+        pub app_created_at: i64,
+        pub app_updated_at: i64,
+    }
+}
+
+impl UserApplicationRow {
+    pub fn into_parts(self) -> (UserRow, ApplicationRow) {
+        let app = ApplicationRow {
+            id: self.app_id,
+            name: self.app_name,
+            client_id: self.app_client_id,
+            secret_digest: self.app_secret_digest,
+            permissions: self.app_permissions,
+            disabled: self.app_disabled,
+            token_generation: self.app_token_generation,
+            created_at: self.app_created_at,
+            updated_at: self.app_updated_at,
+        };
+        (self.user, app)
+    }
+}
+
+row! {
     /// An application with its sign-in settings document (if it has one), read at once.
     pub(crate) struct ApplicationSsoRow {
         #[sqlx(flatten)]

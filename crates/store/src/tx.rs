@@ -119,6 +119,13 @@ pub trait UserTx: Send {
     async fn update_user(&mut self, user: &User) -> Result<()>;
     async fn delete_user(&mut self, id: &UserId) -> Result<()>;
     async fn user(&mut self, id: &UserId) -> Result<Option<User>>;
+    /// The user (locked in a write, as by [`UserTx::user`]) and an application, when both
+    /// exist: one statement where two reads would be two round trips on PostgreSQL.
+    async fn user_and_application(
+        &mut self,
+        id: &UserId,
+        application_id: &ApplicationId,
+    ) -> Result<Option<(User, Application)>>;
     async fn user_by_name(&mut self, user_name: &str) -> Result<Option<User>>;
     /// Users, oldest first; only those whose home is `org_id` when given.
     async fn list_users(&mut self, org_id: Option<&str>, page: PageRequest) -> Result<Page<User>>;

@@ -50,3 +50,22 @@ pub(crate) const APP_ORG_COLUMNS: &str =
     "id, application_id, code, name, parent_id, created_at, updated_at";
 
 pub(crate) const ROLE_COLUMNS: &str = "id, application_id, code, name, created_at, updated_at";
+
+/// `columns` (a comma-separated list) each prefixed with the table alias `table`.
+pub(crate) fn prefixed(table: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{table}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `columns` of the table aliased `table`, each renamed with `prefix` (`a.id AS app_id`): for
+/// a join of two tables with columns of the same names.
+pub(crate) fn renamed(table: &str, columns: &str, prefix: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{table}.{c} AS {prefix}{c}", c = c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -3,7 +3,7 @@
 
 use crate::backend::Backend;
 use crate::inserts::Rows;
-use crate::queries::{ACCOUNT_COLUMNS, USER_COLUMNS};
+use crate::queries::{prefixed, ACCOUNT_COLUMNS, USER_COLUMNS};
 use crate::rows::{AccountRow, CandidateRow, UserRow};
 use crate::store_tx::StoreTx;
 use crate::tx::SignInTx;
@@ -41,15 +41,6 @@ type RefreshColumns = (
     i64,
     Option<i64>,
 );
-
-/// `columns` (a comma-separated list) each prefixed with the table alias `table`.
-fn prefixed(table: &str, columns: &str) -> String {
-    columns
-        .split(',')
-        .map(|c| format!("{table}.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// The mobile key a login name may be: only for names made of a phone number's characters,
 /// so that `alice7` never matches the user whose mobile is `7`.

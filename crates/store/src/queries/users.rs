@@ -3,11 +3,12 @@
 use crate::backend::{Backend, ToArg};
 use crate::errors::{map_delete, map_unique, USER_UNIQUES};
 use crate::marks::{List, Scope};
-use crate::queries::{USER_COLUMNS, USER_INSERT_COLUMNS};
-use crate::rows::{secondary_json, to_json, UserRow};
+use crate::queries::{prefixed, renamed, APPLICATION_COLUMNS, USER_COLUMNS, USER_INSERT_COLUMNS};
+use crate::rows::{secondary_json, to_json, UserApplicationRow, UserRow};
 use crate::store_tx::{touched, values_list, StoreTx};
 use crate::tx::UserTx;
 use async_trait::async_trait;
+use roster_domain::application::{Application, ApplicationId};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::time::Millis;
 use roster_domain::user::{mobile_key, user_name_key, User, UserId};
@@ -243,6 +244,30 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
         );
         let row: Option<UserRow> = self.fetch_optional(&sql, &[&id]).await?;
         row.map(UserRow::into_domain).transpose()
+    }
+
+    async fn user_and_application(
+        &mut self,
+        id: &UserId,
+        application_id: &ApplicationId,
+    ) -> Result<Option<(User, Application)>> {
+        let lock = if self.row_lock().is_empty() {
+            ""
+        } else {
+            " FOR UPDATE OF u"
+        };
+        let sql = format!(
+            "SELECT {}, {} FROM users u JOIN applications a ON a.id = $2 WHERE u.id = $1{lock}",
+            prefixed("u", USER_COLUMNS),
+            renamed("a", APPLICATION_COLUMNS, "app_"),
+        );
+        let row: Option<UserApplicationRow> =
+            self.fetch_optional(&sql, &[&id, &application_id]).await?;
+        row.map(|row| {
+            let (user, app) = row.into_parts();
+            Ok((user.into_domain()?, app.into_domain()?))
+        })
+        .transpose()
     }
 
     async fn user_by_name(&mut self, user_name: &str) -> Result<Option<User>> {
