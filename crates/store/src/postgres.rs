@@ -4,11 +4,12 @@
 
 use crate::errors::map;
 use crate::marks::Scope;
+use crate::pg_pool::{PgPool, Pooled};
 use crate::store_tx::{Deferred, StoreTx};
 use crate::{Appended, Create, Job, Output, Store};
 use async_trait::async_trait;
 use roster_domain::{Error, ErrorKind, Result};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, Postgres};
+use sqlx::postgres::{PgConnectOptions, PgConnection, Postgres};
 use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
 use std::time::Duration;
@@ -63,10 +64,6 @@ pub struct PgStore {
 /// Rows to append, and who waits for their commit.
 type AppendRequest = (Vec<Appended>, tokio::sync::oneshot::Sender<Result<()>>);
 
-/// A pooled connection idle longer than this is pinged before use (the server may have closed
-/// it meanwhile).
-const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
-
 /// Most appends written in one transaction.
 const MAX_APPENDS_PER_BATCH: usize = 512;
 
@@ -99,14 +96,46 @@ async fn append_batches(
 async fn append_rows(pool: &PgPool, rows: Vec<Appended>) -> Result<()> {
     let mut deferred = Deferred::default();
     deferred.add(rows);
+    let mut conn = pool.acquire().await.map_err(map)?;
     if deferred.is_one_statement::<Postgres>() {
         // One statement commits by itself: BEGIN and COMMIT would be two more round trips.
-        let mut conn = pool.acquire().await.map_err(map)?;
-        return PgTx::write(&mut conn, deferred).apply_pending().await;
+        PgTx::write(&mut conn, deferred).apply_pending().await?;
+        conn.release();
+        return Ok(());
     }
-    let mut tx = pool.begin().await.map_err(map)?;
-    PgTx::write(&mut tx, deferred).apply_pending().await?;
-    tx.commit().await.map_err(map)
+    in_transaction(conn, |tx| {
+        Box::pin(async move { PgTx::write(tx, deferred).apply_pending().await })
+    })
+    .await
+}
+
+/// Whether a job's `outcome` is the database failing under it (unreachable, or an error
+/// Roster does not expect): its connection may be mid-message or its server gone.
+fn failed_under<T>(outcome: &Result<T>) -> bool {
+    matches!(outcome, Err(e) if matches!(e.kind(), ErrorKind::Unavailable | ErrorKind::Internal))
+}
+
+/// Runs `work` in a transaction on `conn`: committed when it succeeds, rolled back when it
+/// fails. The connection goes back to the pool once the transaction has ended cleanly;
+/// otherwise (the database failed under it) it is closed.
+async fn in_transaction<T>(
+    mut conn: Pooled,
+    work: impl for<'t> FnOnce(&'t mut PgConnection) -> futures::future::BoxFuture<'t, Result<T>>,
+) -> Result<T> {
+    let mut tx = conn.begin().await.map_err(map)?;
+    match work(&mut tx).await {
+        Ok(out) => {
+            tx.commit().await.map_err(map)?;
+            conn.release();
+            Ok(out)
+        }
+        Err(e) => {
+            if tx.rollback().await.is_ok() {
+                conn.release();
+            }
+            Err(e)
+        }
+    }
 }
 
 impl PgStore {
@@ -149,37 +178,21 @@ impl PgStore {
             }
         }
         let _ = first.close().await;
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout)
-            // sqlx pings every connection it hands out: a round trip per request, as much as
-            // a read's own statement. Only a connection idle for a while is checked (one
-            // in steady use has just proved itself).
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for > CHECK_IDLE_AFTER {
-                        conn.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .connect_with(connect)
-            .await
-            .map_err(map)?;
+        let pool = PgPool::new(connect, options.max_connections, options.acquire_timeout);
+        let mut conn = pool.acquire().await.map_err(map)?;
         MIGRATOR
-            .run(&pool)
+            .run(&mut *conn)
             .await
             .map_err(|e| Error::internal(format!("migrating PostgreSQL: {e}")))?;
-        let mut upkeep = pool.begin().await.map_err(map)?;
-        PgTx::write(&mut upkeep, Default::default())
-            .run_maintenance()
-            .await?;
-        upkeep.commit().await.map_err(map)?;
-        let left = {
-            let mut conn = pool.acquire().await.map_err(map)?;
-            PgTx::read(&mut conn).scopes_to_fold().await?
-        };
+        conn.release();
+        let upkeep = pool.acquire().await.map_err(map)?;
+        in_transaction(upkeep, |tx| {
+            Box::pin(async move { PgTx::write(tx, Default::default()).run_maintenance().await })
+        })
+        .await?;
+        let mut conn = pool.acquire().await.map_err(map)?;
+        let left = PgTx::read(&mut conn).scopes_to_fold().await?;
+        conn.release();
         let (appends, requests) = tokio::sync::mpsc::unbounded_channel();
         let appender = tokio::spawn(append_batches(pool.clone(), requests));
         let (folds, scopes) = tokio::sync::mpsc::unbounded_channel();
@@ -237,14 +250,22 @@ async fn fold_rounds(pool: PgPool, mut scopes: tokio::sync::mpsc::UnboundedRecei
 /// serialization conflict) only leaves them for the next fold.
 async fn fold(pool: PgPool, scope: Scope) {
     let folded = async {
-        let mut tx = pool.begin().await.map_err(map)?;
-        sqlx::Executor::execute(&mut *tx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            .await
-            .map_err(map)?;
-        let grew = PgTx::write(&mut tx, Default::default())
-            .fold_marks(&scope)
-            .await?;
-        tx.commit().await.map_err(map)?;
+        let conn = pool.acquire().await.map_err(map)?;
+        let folding = scope.clone();
+        let grew = in_transaction(conn, |tx| {
+            Box::pin(async move {
+                sqlx::Executor::execute(
+                    &mut *tx,
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+                )
+                .await
+                .map_err(map)?;
+                PgTx::write(tx, Default::default())
+                    .fold_marks(&folding)
+                    .await
+            })
+        })
+        .await?;
         if grew {
             // A bulk write just grew the table. Until autovacuum gets to it, the planner has
             // no statistics and the index no visibility map, and it takes a deep page for a
@@ -260,6 +281,7 @@ async fn fold(pool: PgPool, scope: Scope) {
                 .await
                 .map_err(map)?;
             vacuumed.map_err(map)?;
+            conn.release();
         }
         Ok::<(), Error>(())
     }
@@ -272,27 +294,22 @@ async fn fold(pool: PgPool, scope: Scope) {
 impl PgStore {
     /// Runs `job` in a transaction of its own.
     async fn write_job(&self, job: Job) -> Result<Output> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
-        crate::gate::may_start(crate::WriteGate::current().as_ref())?;
-        let (outcome, folds) = {
-            let mut work = PgTx::write(&mut tx, Default::default());
-            let outcome = match job(&mut work).await {
-                Ok(out) => work.apply_pending().await.map(|()| out),
-                Err(e) => Err(e),
-            };
-            (outcome, work.take_folds())
-        };
-        match outcome {
-            Ok(out) => {
-                tx.commit().await.map_err(map)?;
-                self.fold_later(folds);
-                Ok(out)
-            }
-            Err(e) => {
-                let _ = tx.rollback().await;
-                Err(e)
-            }
-        }
+        let conn = self.pool.acquire().await.map_err(map)?;
+        let gate = crate::WriteGate::current();
+        let (out, folds) = in_transaction(conn, |tx| {
+            Box::pin(async move {
+                // Started once it has a connection: a request that timed out waiting for
+                // one wrote nothing.
+                crate::gate::may_start(gate.as_ref())?;
+                let mut work = PgTx::write(tx, Default::default());
+                let out = job(&mut work).await?;
+                work.apply_pending().await?;
+                Ok((out, work.take_folds()))
+            })
+        })
+        .await?;
+        self.fold_later(folds);
+        Ok(out)
     }
 
     /// Hands `rows` to the appender and waits for their commit.
@@ -340,7 +357,11 @@ impl Store for PgStore {
 
     async fn run_read(&self, job: Job) -> Result<Output> {
         let mut conn = self.pool.acquire().await.map_err(map)?;
-        job(&mut PgTx::read(&mut conn)).await
+        let outcome = job(&mut PgTx::read(&mut conn)).await;
+        if !failed_under(&outcome) {
+            conn.release();
+        }
+        outcome
     }
 
     async fn run_snapshot(&self, job: Job) -> Result<Output> {
@@ -353,13 +374,17 @@ impl Store for PgStore {
             Ok(_) => job(&mut PgTx::read(&mut conn)).await,
             Err(e) => Err(map(e)),
         };
-        let _ = conn.execute("ROLLBACK").await;
+        if conn.execute("ROLLBACK").await.is_ok() {
+            conn.release();
+        }
         outcome
     }
 
     async fn ping(&self) -> Result<()> {
         let mut conn = self.pool.acquire().await.map_err(map)?;
-        conn.ping().await.map_err(map)
+        conn.ping().await.map_err(map)?;
+        conn.release();
+        Ok(())
     }
 
     async fn close(&self) {
@@ -386,6 +411,6 @@ impl Store for PgStore {
     }
 
     fn pool_state(&self) -> Option<(u32, usize)> {
-        Some((self.pool.size(), self.pool.num_idle()))
+        Some(self.pool.state())
     }
 }
