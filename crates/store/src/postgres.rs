@@ -99,9 +99,11 @@ async fn append_rows(pool: &PgPool, rows: Vec<Appended>) -> Result<()> {
     let mut conn = pool.acquire().await.map_err(map)?;
     if deferred.is_one_statement::<Postgres>() {
         // One statement commits by itself: BEGIN and COMMIT would be two more round trips.
-        PgTx::write(&mut conn, deferred).apply_pending().await?;
-        conn.release();
-        return Ok(());
+        let written = PgTx::write(&mut conn, deferred).apply_pending().await;
+        if !failed_under(&written) {
+            conn.release();
+        }
+        return written;
     }
     in_transaction(conn, |tx| {
         Box::pin(async move { PgTx::write(tx, deferred).apply_pending().await })
