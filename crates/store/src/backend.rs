@@ -5,14 +5,11 @@
 //!
 //! [`StoreTx<B>`]: crate::store_tx::StoreTx
 
+use crate::pg_client::{to_sqlx, FromPgRow, PgClient};
 use crate::sqlite::FromColumns;
 use futures::future::BoxFuture;
-use futures::{FutureExt, TryFutureExt, TryStreamExt};
+use futures::{FutureExt, TryFutureExt};
 use roster_domain::id::Id;
-use sqlx::encode::Encode;
-use sqlx::postgres::{PgConnection, PgRow, Postgres};
-use sqlx::{Arguments, Database, Executor, FromRow, IntoArguments, Type};
-use std::marker::PhantomData;
 
 /// A value bound to a statement parameter: the few types the schema uses.
 #[derive(Debug, Clone, Copy)]
@@ -100,12 +97,9 @@ impl ToArg for Vec<u8> {
 pub(crate) type Args<'a> = [&'a dyn ToArg];
 
 /// A row type both databases can decode (`rows::row!` structs, tuples).
-pub(crate) trait Decoded:
-    FromColumns + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static
-{
-}
+pub(crate) trait Decoded: FromColumns + FromPgRow + Send + Unpin + 'static {}
 
-impl<T> Decoded for T where T: FromColumns + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static {}
+impl<T> Decoded for T where T: FromColumns + FromPgRow + Send + Unpin + 'static {}
 
 /// One of the two databases Roster stores in.
 pub(crate) trait Backend: Send + Sync + Sized + 'static {
@@ -130,6 +124,10 @@ pub(crate) trait Backend: Send + Sync + Sized + 'static {
     /// The `n`-th (from 1) placeholder of a statement with many parameters (bulk inserts, IN
     /// lists).
     fn placeholder(n: usize) -> String;
+
+    /// Says that the next statement is the transaction's last, so that a backend that can
+    /// sends the commit right behind it, without waiting for the statement's answer first.
+    fn commit_with_next(_conn: &mut Self::Connection) {}
 
     /// Runs `sql`; the rows it touched.
     fn execute<'a>(
@@ -161,8 +159,11 @@ pub(crate) trait Backend: Send + Sync + Sized + 'static {
     ) -> BoxFuture<'a, sqlx::Result<()>>;
 }
 
-impl Backend for Postgres {
-    type Connection = PgConnection;
+/// PostgreSQL, over tokio-postgres (see `pg_client`).
+pub(crate) struct Pg;
+
+impl Backend for Pg {
+    type Connection = PgClient;
     const CONCURRENT: bool = true;
     const ROW_LOCK: &'static str = " FOR UPDATE";
     const TRANSACTION_LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock($1)");
@@ -172,131 +173,56 @@ impl Backend for Postgres {
         format!("${n}")
     }
 
+    fn commit_with_next(conn: &mut PgClient) {
+        conn.commit_with_next();
+    }
+
     fn execute<'a>(
-        conn: &'a mut PgConnection,
+        conn: &'a mut PgClient,
         sql: &'a str,
         args: &'a Args<'a>,
     ) -> BoxFuture<'a, sqlx::Result<u64>> {
-        Statements::<Postgres>::execute(conn, sql, args)
-            .map_ok(|done| done.rows_affected())
-            .boxed()
+        conn.execute(sql, args).map_err(to_sqlx).boxed()
     }
 
     fn fetch_optional<'a, R: Decoded>(
-        conn: &'a mut PgConnection,
+        conn: &'a mut PgClient,
         sql: &'a str,
         args: &'a Args<'a>,
     ) -> BoxFuture<'a, sqlx::Result<Option<R>>> {
-        Statements::<Postgres>::fetch_optional(conn, sql, args)
+        async move {
+            let mut first = None;
+            conn.fetch_each(sql, args, |row| {
+                first.get_or_insert(row);
+            })
+            .await
+            .map_err(to_sqlx)?;
+            Ok(first)
+        }
+        .boxed()
     }
 
     fn fetch_all<'a, R: Decoded>(
-        conn: &'a mut PgConnection,
+        conn: &'a mut PgClient,
         sql: &'a str,
         args: &'a Args<'a>,
     ) -> BoxFuture<'a, sqlx::Result<Vec<R>>> {
-        Statements::<Postgres>::fetch_all(conn, sql, args)
+        async move {
+            let mut rows = Vec::new();
+            conn.fetch_each(sql, args, |row| rows.push(row))
+                .await
+                .map_err(to_sqlx)?;
+            Ok(rows)
+        }
+        .boxed()
     }
 
     fn fetch_each<'a, R: Decoded, F: FnMut(R) + Send + 'a>(
-        conn: &'a mut PgConnection,
+        conn: &'a mut PgClient,
         sql: &'a str,
         args: &'a Args<'a>,
         each: F,
     ) -> BoxFuture<'a, sqlx::Result<()>> {
-        Statements::<Postgres>::fetch_each(conn, sql, args, each)
-    }
-}
-
-/// Running a statement with Roster's arguments on a sqlx database (PostgreSQL; SQLite runs
-/// its statements on rusqlite, in `sqlite::statements`).
-struct Statements<DB>(PhantomData<DB>);
-
-impl<DB> Statements<DB>
-where
-    DB: Database,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
-{
-    /// `args` bound for the database.
-    fn arguments<'q>(args: &'q Args<'q>) -> sqlx::Result<DB::Arguments<'q>> {
-        let mut bound = DB::Arguments::<'q>::default();
-        for arg in args {
-            let added = match arg.arg() {
-                Arg::Text(text) => bound.add(text),
-                Arg::Int(int) => bound.add(int),
-                Arg::Bool(flag) => bound.add(flag),
-                Arg::Bytes(bytes) => bound.add(bytes),
-            };
-            added.map_err(sqlx::Error::Encode)?;
-        }
-        Ok(bound)
-    }
-
-    fn execute<'a>(
-        conn: &'a mut DB::Connection,
-        sql: &'a str,
-        args: &'a Args<'a>,
-    ) -> BoxFuture<'a, sqlx::Result<DB::QueryResult>> {
-        async move {
-            let bound = Self::arguments(args)?;
-            sqlx::query_with(sql, bound).execute(conn).await
-        }
-        .boxed()
-    }
-
-    fn fetch_optional<'a, R>(
-        conn: &'a mut DB::Connection,
-        sql: &'a str,
-        args: &'a Args<'a>,
-    ) -> BoxFuture<'a, sqlx::Result<Option<R>>>
-    where
-        R: for<'r> FromRow<'r, DB::Row> + Send + Unpin,
-    {
-        async move {
-            let bound = Self::arguments(args)?;
-            sqlx::query_as_with(sql, bound).fetch_optional(conn).await
-        }
-        .boxed()
-    }
-
-    fn fetch_all<'a, R>(
-        conn: &'a mut DB::Connection,
-        sql: &'a str,
-        args: &'a Args<'a>,
-    ) -> BoxFuture<'a, sqlx::Result<Vec<R>>>
-    where
-        R: for<'r> FromRow<'r, DB::Row> + Send + Unpin,
-    {
-        async move {
-            let bound = Self::arguments(args)?;
-            sqlx::query_as_with(sql, bound).fetch_all(conn).await
-        }
-        .boxed()
-    }
-
-    fn fetch_each<'a, R, F>(
-        conn: &'a mut DB::Connection,
-        sql: &'a str,
-        args: &'a Args<'a>,
-        mut each: F,
-    ) -> BoxFuture<'a, sqlx::Result<()>>
-    where
-        R: for<'r> FromRow<'r, DB::Row> + Send + Unpin,
-        F: FnMut(R) + Send + 'a,
-    {
-        async move {
-            let bound = Self::arguments(args)?;
-            let mut rows = sqlx::query_as_with(sql, bound).fetch(conn);
-            while let Some(row) = rows.try_next().await? {
-                each(row);
-            }
-            Ok(())
-        }
-        .boxed()
+        conn.fetch_each(sql, args, each).map_err(to_sqlx).boxed()
     }
 }

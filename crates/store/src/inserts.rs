@@ -127,8 +127,22 @@ fn statement<'a, B: Backend>(pieces: &[Piece<'_, 'a>]) -> (String, Vec<&'a dyn T
 impl<B: Backend> StoreTx<'_, B> {
     /// Inserts `tables`' rows with as few statements as the database allows.
     pub(crate) async fn insert_rows(&mut self, tables: &[Rows<'_>]) -> Result<()> {
-        for pieces in statements::<B>(tables) {
-            let (sql, args) = statement::<B>(&pieces);
+        self.insert_rows_then(tables, false).await
+    }
+
+    /// [`Self::insert_rows`]; with `commit`, the last statement is the transaction's last.
+    pub(crate) async fn insert_rows_then(
+        &mut self,
+        tables: &[Rows<'_>],
+        commit: bool,
+    ) -> Result<()> {
+        let statements = statements::<B>(tables);
+        let count = statements.len();
+        for (n, pieces) in statements.iter().enumerate() {
+            if commit && n + 1 == count {
+                self.commit_with_next();
+            }
+            let (sql, args) = statement::<B>(pieces);
             self.execute(&sql, &args).await?;
         }
         Ok(())
@@ -138,8 +152,8 @@ impl<B: Backend> StoreTx<'_, B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::Pg as Postgres;
     use crate::sqlite::SqliteFile;
-    use sqlx::Postgres;
 
     fn audit(items: &[(i64, i64)]) -> Rows<'_> {
         Rows::new("audit_log (at, count)", items, |(at, count)| [at, count])

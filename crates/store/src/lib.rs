@@ -8,6 +8,7 @@ mod errors;
 mod gate;
 mod inserts;
 mod marks;
+mod pg_client;
 mod pg_pool;
 mod postgres;
 mod queries;

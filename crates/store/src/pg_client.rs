@@ -1,0 +1,397 @@
+//! A PostgreSQL connection (tokio-postgres) that sends a statement without waiting for the
+//! answer to the one before: a write transaction's `BEGIN` goes out with its first statement,
+//! and its `COMMIT` right behind its last (the rows it deferred). Two round trips fewer per
+//! write, where a round trip costs more than the statement it carries (see
+//! docs/performance.md); sqlx's driver waits for each answer before it sends the next.
+//! Statements are prepared once per connection and cached, as sqlx did.
+
+use crate::backend::{Arg, Args};
+use futures::{Future, TryStreamExt};
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use tokio_postgres::types::{FromSqlOwned, IsNull, ToSql, Type};
+use tokio_postgres::{Client, Config, NoTls, Row, Statement};
+
+pub(crate) type PgError = tokio_postgres::Error;
+
+/// Most prepared statements a connection keeps (the least recently used goes first): bulk
+/// inserts differ by their number of rows, so their texts do not repeat for ever.
+const CACHED_STATEMENTS: usize = 256;
+
+/// Where a connection is in a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TxState {
+    /// None: each statement commits by itself.
+    Idle,
+    /// Begun, `BEGIN` not sent yet: it goes out with the first statement.
+    Begun,
+    /// `BEGIN` sent.
+    Open,
+}
+
+/// One connection to PostgreSQL; its messages are written and read by a task of its own.
+pub(crate) struct PgClient {
+    client: Client,
+    statements: StatementCache,
+    state: TxState,
+    /// Whether the next statement is the transaction's last, `COMMIT` going right behind it.
+    commit_with_next: bool,
+}
+
+impl PgClient {
+    /// Opens a connection with `config`.
+    pub(crate) async fn connect(config: &Config) -> Result<Self, PgError> {
+        let (client, connection) = config.connect(NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "a PostgreSQL connection ended");
+            }
+        });
+        Ok(Self {
+            client,
+            statements: StatementCache::default(),
+            state: TxState::Idle,
+            commit_with_next: false,
+        })
+    }
+
+    /// Whether the server or the network has closed the connection.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// A round trip, to see that the connection still works.
+    pub(crate) async fn ping(&mut self) -> Result<(), PgError> {
+        self.client.batch_execute("SELECT 1").await
+    }
+
+    /// Begins a transaction; `BEGIN` goes out with its first statement.
+    pub(crate) fn begin(&mut self) {
+        self.state = TxState::Begun;
+        self.commit_with_next = false;
+    }
+
+    /// Says that the next statement is the transaction's last: `COMMIT` goes right behind it
+    /// (or, if it is the transaction's only statement, neither `BEGIN` nor `COMMIT`: a
+    /// statement alone is atomic).
+    pub(crate) fn commit_with_next(&mut self) {
+        self.commit_with_next = self.state != TxState::Idle;
+    }
+
+    /// Commits the transaction, unless its last statement already did.
+    pub(crate) async fn commit(&mut self) -> Result<(), PgError> {
+        self.end("COMMIT").await
+    }
+
+    /// Rolls the transaction back, unless it ended already (its last statement, failing,
+    /// turned the `COMMIT` behind it into a rollback).
+    pub(crate) async fn rollback(&mut self) -> Result<(), PgError> {
+        self.end("ROLLBACK").await
+    }
+
+    async fn end(&mut self, how: &str) -> Result<(), PgError> {
+        let state = std::mem::replace(&mut self.state, TxState::Idle);
+        self.commit_with_next = false;
+        match state {
+            TxState::Open => self.client.batch_execute(how).await,
+            TxState::Idle | TxState::Begun => Ok(()),
+        }
+    }
+
+    /// Runs `sql` (statements without parameters, by the simple protocol); in the
+    /// transaction, if one has begun.
+    pub(crate) async fn batch(&mut self, sql: &str) -> Result<(), PgError> {
+        let begin = self.state == TxState::Begun;
+        if begin {
+            self.state = TxState::Open;
+        }
+        let client = &self.client;
+        pipelined(client, begin, false, client.batch_execute(sql)).await
+    }
+
+    /// Runs `sql`; the rows it touched.
+    pub(crate) async fn execute(&mut self, sql: &str, args: &Args<'_>) -> Result<u64, PgError> {
+        let statement = self.prepared(sql, args).await?;
+        let (begin, commit) = self.next_statement();
+        let client = &self.client;
+        let run = client.execute_raw(&statement, params(args));
+        pipelined(client, begin, commit, run).await
+    }
+
+    /// Hands each row `sql` returns to `each` as it arrives.
+    pub(crate) async fn fetch_each<R: FromPgRow>(
+        &mut self,
+        sql: &str,
+        args: &Args<'_>,
+        mut each: impl FnMut(R),
+    ) -> Result<(), PgError> {
+        let statement = self.prepared(sql, args).await?;
+        let (begin, commit) = self.next_statement();
+        let client = &self.client;
+        let run = async {
+            let rows = client.query_raw(&statement, params(args)).await?;
+            futures::pin_mut!(rows);
+            while let Some(row) = rows.try_next().await? {
+                each(R::from_pg_row(&row)?);
+            }
+            Ok(())
+        };
+        pipelined(client, begin, commit, run).await
+    }
+
+    /// Whether `BEGIN` goes out before the next statement and `COMMIT` behind it; the state
+    /// after both.
+    fn next_statement(&mut self) -> (bool, bool) {
+        let commit = std::mem::take(&mut self.commit_with_next);
+        match (self.state, commit) {
+            (TxState::Begun, true) => {
+                self.state = TxState::Idle;
+                (false, false)
+            }
+            (TxState::Begun, false) => {
+                self.state = TxState::Open;
+                (true, false)
+            }
+            (TxState::Open, true) => {
+                self.state = TxState::Idle;
+                (false, true)
+            }
+            (TxState::Open, false) | (TxState::Idle, _) => (false, false),
+        }
+    }
+
+    /// `sql` prepared for arguments of `args`' types: from the cache, or prepared now.
+    async fn prepared(&mut self, sql: &str, args: &Args<'_>) -> Result<Statement, PgError> {
+        let types: Vec<Type> = args.iter().map(|a| type_of(&a.arg())).collect();
+        if let Some(statement) = self.statements.get(sql, &types) {
+            return Ok(statement);
+        }
+        let statement = self.client.prepare_typed(sql, &types).await?;
+        self.statements.put(sql, statement.clone());
+        Ok(statement)
+    }
+}
+
+/// Runs `statement` with `BEGIN` sent before it and `COMMIT` after it as asked, all three
+/// written before any answer is awaited. The statement's error comes first: after it the
+/// `COMMIT` is a rollback.
+async fn pipelined<T>(
+    client: &Client,
+    begin: bool,
+    commit: bool,
+    statement: impl Future<Output = Result<T, PgError>>,
+) -> Result<T, PgError> {
+    // `join!` polls them in this order, and each sends its message when first polled.
+    let (began, out, committed) = futures::join!(
+        async {
+            if begin {
+                client.batch_execute("BEGIN").await
+            } else {
+                Ok(())
+            }
+        },
+        statement,
+        async {
+            if commit {
+                client.batch_execute("COMMIT").await
+            } else {
+                Ok(())
+            }
+        },
+    );
+    began?;
+    let out = out?;
+    committed?;
+    Ok(out)
+}
+
+/// The PostgreSQL type a statement's parameter is prepared with (as sqlx declared them).
+fn type_of(arg: &Arg<'_>) -> Type {
+    match arg {
+        Arg::Text(_) => Type::TEXT,
+        Arg::Int(_) => Type::INT8,
+        Arg::Bool(_) => Type::BOOL,
+        Arg::Bytes(_) => Type::BYTEA,
+    }
+}
+
+fn params<'a>(args: &'a Args<'a>) -> impl ExactSizeIterator<Item = PgArg<'a>> + 'a {
+    args.iter().map(|a| PgArg(a.arg()))
+}
+
+/// A statement argument as tokio-postgres binds it.
+#[derive(Debug)]
+struct PgArg<'a>(Arg<'a>);
+
+type BoxedError = Box<dyn StdError + Sync + Send>;
+
+impl ToSql for PgArg<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, BoxedError> {
+        match self.0 {
+            Arg::Text(text) => text.to_sql(ty, out),
+            Arg::Int(int) => int.to_sql(ty, out),
+            Arg::Bool(flag) => flag.to_sql(ty, out),
+            Arg::Bytes(bytes) => bytes.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        [Type::TEXT, Type::INT8, Type::BOOL, Type::BYTEA].contains(ty)
+    }
+
+    fn to_sql_checked(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, BoxedError> {
+        match self.0 {
+            Arg::Text(text) => text.to_sql_checked(ty, out),
+            Arg::Int(int) => int.to_sql_checked(ty, out),
+            Arg::Bool(flag) => flag.to_sql_checked(ty, out),
+            Arg::Bytes(bytes) => bytes.to_sql_checked(ty, out),
+        }
+    }
+}
+
+/// Prepared statements by their text, the least recently used dropped (and closed on the
+/// server) first.
+#[derive(Default)]
+struct StatementCache {
+    entries: HashMap<String, (Statement, u64)>,
+    uses: u64,
+}
+
+impl StatementCache {
+    fn get(&mut self, sql: &str, types: &[Type]) -> Option<Statement> {
+        self.uses += 1;
+        let (statement, used) = self.entries.get_mut(sql)?;
+        if statement.params() != types {
+            return None;
+        }
+        *used = self.uses;
+        Some(statement.clone())
+    }
+
+    fn put(&mut self, sql: &str, statement: Statement) {
+        if self.entries.len() >= CACHED_STATEMENTS && !self.entries.contains_key(sql) {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(sql, _)| sql.clone());
+            if let Some(oldest) = oldest {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.entries.insert(sql.to_owned(), (statement, self.uses));
+    }
+}
+
+/// A row type decoded from PostgreSQL's columns (see `rows::row!`).
+pub(crate) trait FromPgRow: Sized {
+    fn from_pg_row(row: &Row) -> Result<Self, PgError>;
+}
+
+/// A field of a row struct: a column by its name, or a row struct flattened into the same
+/// columns.
+pub(crate) trait PgColumn: Sized {
+    fn pg_column(row: &Row, name: &str) -> Result<Self, PgError>;
+}
+
+impl<T: FromSqlOwned> PgColumn for T {
+    fn pg_column(row: &Row, name: &str) -> Result<Self, PgError> {
+        row.try_get(name)
+    }
+}
+
+/// Tuples, as rows of a few unnamed columns, by position.
+macro_rules! tuple_rows {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: FromSqlOwned),+> FromPgRow for ($($t,)+) {
+            fn from_pg_row(row: &Row) -> Result<Self, PgError> {
+                Ok(($(row.try_get::<usize, $t>($i)?,)+))
+            }
+        }
+    };
+}
+
+tuple_rows!(A 0);
+tuple_rows!(A 0, B 1);
+tuple_rows!(A 0, B 1, C 2);
+tuple_rows!(A 0, B 1, C 2, D 3);
+tuple_rows!(A 0, B 1, C 2, D 3, E 4);
+tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+
+/// A PostgreSQL error as sqlx's driver reported it, so that the rules of `errors` read both
+/// databases alike: a server's error with its SQLSTATE and constraint; an unreachable or
+/// closed connection as an I/O error; anything else as a protocol error.
+pub(crate) fn to_sqlx(err: PgError) -> sqlx::Error {
+    if let Some(db) = err.as_db_error() {
+        return sqlx::Error::Database(Box::new(PgDbError {
+            code: db.code().code().to_owned(),
+            message: db.message().to_owned(),
+            constraint: db.constraint().map(str::to_owned),
+        }));
+    }
+    let io = err
+        .source()
+        .is_some_and(|source| source.is::<std::io::Error>());
+    if err.is_closed() || io {
+        sqlx::Error::Io(std::io::Error::other(err))
+    } else {
+        sqlx::Error::Protocol(err.to_string())
+    }
+}
+
+#[derive(Debug)]
+struct PgDbError {
+    code: String,
+    message: String,
+    constraint: Option<String>,
+}
+
+impl std::fmt::Display for PgDbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (SQLSTATE {})", self.message, self.code)
+    }
+}
+
+impl StdError for PgDbError {}
+
+impl sqlx::error::DatabaseError for PgDbError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+        Some(self.code.as_str().into())
+    }
+
+    fn constraint(&self) -> Option<&str> {
+        self.constraint.as_deref()
+    }
+
+    fn as_error(&self) -> &(dyn StdError + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn StdError + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn StdError + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        match self.code.as_str() {
+            "23505" => sqlx::error::ErrorKind::UniqueViolation,
+            "23503" => sqlx::error::ErrorKind::ForeignKeyViolation,
+            "23502" => sqlx::error::ErrorKind::NotNullViolation,
+            "23514" => sqlx::error::ErrorKind::CheckViolation,
+            _ => sqlx::error::ErrorKind::Other,
+        }
+    }
+}
