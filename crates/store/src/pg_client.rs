@@ -395,3 +395,172 @@ impl sqlx::error::DatabaseError for PgDbError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// The server of `ROSTER_TEST_POSTGRES_URL`.
+    fn server() -> Config {
+        let url = std::env::var("ROSTER_TEST_POSTGRES_URL").unwrap_or_default();
+        Config::from_str(&url).unwrap_or_else(|e| panic!("ROSTER_TEST_POSTGRES_URL: {e}"))
+    }
+
+    /// Round trips: how many times the client spoke after the server had answered.
+    #[derive(Default)]
+    struct Turns {
+        count: AtomicUsize,
+        answered: AtomicBool,
+    }
+
+    /// A connection to the server through a proxy that counts its round trips.
+    async fn counted_connection() -> (PgClient, Arc<Turns>) {
+        let config = server();
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let proxy = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let turns = Arc::new(Turns::default());
+        let counting = Arc::clone(&turns);
+        tokio::spawn(async move {
+            let Ok((client, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(server) = TcpStream::connect(("127.0.0.1", port)).await else {
+                return;
+            };
+            let (mut from_client, mut to_client) = client.into_split();
+            let (mut from_server, mut to_server) = server.into_split();
+            let up = Arc::clone(&counting);
+            tokio::spawn(async move {
+                let mut buf = vec![0; 65536];
+                while let Ok(n @ 1..) = from_client.read(&mut buf).await {
+                    if up.answered.swap(false, Ordering::SeqCst) {
+                        up.count.fetch_add(1, Ordering::SeqCst);
+                    }
+                    if to_server
+                        .write_all(buf.get(..n).unwrap_or_default())
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+            let mut buf = vec![0; 65536];
+            while let Ok(n @ 1..) = from_server.read(&mut buf).await {
+                counting.answered.store(true, Ordering::SeqCst);
+                if to_client
+                    .write_all(buf.get(..n).unwrap_or_default())
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        let mut via_proxy = Config::new();
+        via_proxy.host("127.0.0.1").port(proxy.port());
+        if let Some(user) = config.get_user() {
+            via_proxy.user(user);
+        }
+        if let Some(password) = config.get_password() {
+            via_proxy.password(password);
+        }
+        if let Some(dbname) = config.get_dbname() {
+            via_proxy.dbname(dbname);
+        }
+        let conn = PgClient::connect(&via_proxy)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        (conn, turns)
+    }
+
+    /// A table of its own for one test, on a second connection that sees only what commits.
+    async fn table(name: &str) -> PgClient {
+        let mut other = PgClient::connect(&server())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let create = format!("DROP TABLE IF EXISTS {name}; CREATE TABLE {name} (n BIGINT UNIQUE)");
+        other.batch(&create).await.unwrap_or_else(|e| panic!("{e}"));
+        other
+    }
+
+    async fn committed(other: &mut PgClient, name: &str) -> Vec<i64> {
+        let sql = format!("SELECT n FROM {name} ORDER BY n");
+        let mut rows = Vec::new();
+        other
+            .fetch_each(&sql, &[], |(n,): (i64,)| rows.push(n))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        rows
+    }
+
+    #[tokio::test]
+    #[cfg_attr(
+        not(roster_pg),
+        ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+    )]
+    async fn begin_goes_with_the_first_statement_and_commit_behind_the_last() {
+        let name = "pg_client_pipelined";
+        let mut other = table(name).await;
+        let (mut conn, turns) = counted_connection().await;
+        let insert = format!("INSERT INTO {name} VALUES ($1)");
+        // Prepared (a round trip of its own) once, outside what is counted.
+        assert_eq!(conn.execute(&insert, &[&0_i64]).await.ok(), Some(1));
+        let before = turns.count.load(Ordering::SeqCst);
+        conn.begin();
+        assert_eq!(conn.execute(&insert, &[&1_i64]).await.ok(), Some(1));
+        assert_eq!(conn.execute(&insert, &[&2_i64]).await.ok(), Some(1));
+        assert_eq!(committed(&mut other, name).await, [0], "not committed yet");
+        conn.commit_with_next();
+        assert_eq!(conn.execute(&insert, &[&3_i64]).await.ok(), Some(1));
+        assert_eq!(turns.count.load(Ordering::SeqCst) - before, 3, "not 5");
+        assert!(conn.commit().await.is_ok());
+        assert_eq!(committed(&mut other, name).await, [0, 1, 2, 3]);
+
+        // A transaction of one statement needs neither BEGIN nor COMMIT.
+        let before = turns.count.load(Ordering::SeqCst);
+        conn.begin();
+        conn.commit_with_next();
+        assert_eq!(conn.execute(&insert, &[&4_i64]).await.ok(), Some(1));
+        assert!(conn.commit().await.is_ok());
+        assert_eq!(turns.count.load(Ordering::SeqCst) - before, 1);
+        assert_eq!(committed(&mut other, name).await, [0, 1, 2, 3, 4]);
+        let _ = other.batch(&format!("DROP TABLE {name}")).await;
+    }
+
+    #[tokio::test]
+    #[cfg_attr(
+        not(roster_pg),
+        ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+    )]
+    async fn a_failing_last_statement_rolls_its_transaction_back() {
+        let name = "pg_client_rolled_back";
+        let mut other = table(name).await;
+        let (mut conn, _) = counted_connection().await;
+        let insert = format!("INSERT INTO {name} VALUES ($1)");
+        assert!(conn.execute(&insert, &[&1_i64]).await.is_ok());
+        conn.begin();
+        assert!(conn.execute(&insert, &[&2_i64]).await.is_ok());
+        conn.commit_with_next();
+        let failed = conn.execute(&insert, &[&1_i64]).await.map_err(to_sqlx);
+        let unique = failed
+            .err()
+            .and_then(|e| e.into_database_error())
+            .is_some_and(|e| e.is_unique_violation());
+        assert!(unique, "the statement's own error, not the COMMIT's");
+        assert!(conn.rollback().await.is_ok());
+        assert_eq!(committed(&mut other, name).await, [1], "2 rolled back");
+        // The connection is out of the transaction: its next statement commits by itself.
+        assert!(conn.execute(&insert, &[&3_i64]).await.is_ok());
+        assert_eq!(committed(&mut other, name).await, [1, 3]);
+        let _ = other.batch(&format!("DROP TABLE {name}")).await;
+    }
+}
