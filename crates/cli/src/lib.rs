@@ -244,8 +244,18 @@ where
 
 fn init_logging(format: LogFormat) {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let spec = std::env::var("ROSTER_LOG").unwrap_or_default();
+    let mut filter = tracing_subscriber::EnvFilter::try_new(&spec)
+        .ok()
+        .filter(|_| !spec.is_empty())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    // The PostgreSQL driver logs each statement's parameters at debug (password hashes,
+    // sealed passwords, token digests): only when asked for by name.
+    if !spec.contains("tokio_postgres") {
+        if let Ok(quiet) = "tokio_postgres=info".parse() {
+            filter = filter.add_directive(quiet);
+        }
+    }
     // Colours only for a person at a terminal, not in files, pipes or journald.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
