@@ -152,7 +152,7 @@ impl<B: Backend> StoreTx<'_, B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Pg as Postgres;
+    use crate::backend::Pg;
     use crate::sqlite::SqliteFile;
 
     fn audit(items: &[(i64, i64)]) -> Rows<'_> {
@@ -171,9 +171,9 @@ mod tests {
     fn on_postgres_every_table_goes_in_one_statement_numbered_on() {
         let (a, d) = (vec![(1, 2), (3, 4)], vec![(5, 6, 7)]);
         let tables = [audit(&a), deltas(&d)];
-        let statements = statements::<Postgres>(&tables);
+        let statements = statements::<Pg>(&tables);
         assert_eq!(statements.len(), 1);
-        let (sql, args) = statement::<Postgres>(&statements[0]);
+        let (sql, args) = statement::<Pg>(&statements[0]);
         assert_eq!(
             sql,
             "WITH w0 AS (INSERT INTO audit_log (at, count) VALUES ($1, $2), ($3, $4)) \
@@ -199,15 +199,15 @@ mod tests {
         let a: Vec<(i64, i64)> = (0..MAX_PARAMS as i64 / 2 + 10).map(|n| (n, n)).collect();
         let d = vec![(5, 6, 7)];
         let tables = [audit(&a), deltas(&d)];
-        let statements = statements::<Postgres>(&tables);
+        let statements = statements::<Pg>(&tables);
         let sizes: Vec<Vec<usize>> = statements
             .iter()
             .map(|s| s.iter().map(|p| p.to - p.from).collect())
             .collect();
         assert_eq!(sizes, [vec![MAX_PARAMS / 2], vec![10, 1]]);
-        let (sql, args) = statement::<Postgres>(&statements[1]);
+        let (sql, args) = statement::<Pg>(&statements[1]);
         assert!(sql.ends_with("($21, $22, $23)"), "{sql}");
         assert_eq!(args.len(), 23);
-        assert_eq!(statement_count::<Postgres>(&[]), 0);
+        assert_eq!(statement_count::<Pg>(&[]), 0);
     }
 }

@@ -2,7 +2,7 @@
 //! see `runs.rs`).
 
 use super::{split_above, Scope};
-use crate::backend::Pg as Postgres;
+use crate::backend::Pg;
 use crate::store_tx::StoreTx;
 use roster_domain::Result;
 use std::collections::BTreeMap;
@@ -22,7 +22,7 @@ fn net(deltas: Vec<(String, i64)>) -> Vec<(String, i64)> {
     net.into_iter().filter(|(_, d)| *d != 0).collect()
 }
 
-impl StoreTx<'_, Postgres> {
+impl StoreTx<'_, Pg> {
     /// Moves the scope's delta rows into its marks and cuts runs that grew too long, joins
     /// runs that shrank too far. Its own transaction, after the writes, and in one snapshot
     /// (REPEATABLE READ): a delta it does not see stays for the next fold, and a row it counts
@@ -51,7 +51,7 @@ impl StoreTx<'_, Postgres> {
                 "SELECT first_key, next FROM (SELECT first_key, row_count, \
                  LEAD(first_key) OVER (ORDER BY first_key) AS next FROM page_marks \
                  WHERE list = $1 AND scope = $2) m WHERE row_count > $3",
-                &[&name, &text, &split_above::<Postgres>()],
+                &[&name, &text, &split_above::<Pg>()],
             )
             .await?;
         let grew = !long.is_empty();
@@ -76,7 +76,7 @@ impl StoreTx<'_, Postgres> {
             .fetch_all(
                 "SELECT DISTINCT list, scope FROM page_mark_deltas \
                  UNION SELECT list, scope FROM page_marks WHERE row_count > $1",
-                &[&split_above::<Postgres>()],
+                &[&split_above::<Pg>()],
             )
             .await?;
         Ok(stored
