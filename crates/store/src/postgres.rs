@@ -456,3 +456,62 @@ impl Store for PgStore {
         Some(self.pool.state())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_postgres::config::Host;
+
+    fn config(url: &str) -> tokio_postgres::Config {
+        let connect = PgConnectOptions::from_str(url).unwrap();
+        let options = PgStoreOptions {
+            statement_timeout: Duration::from_secs(7),
+            ..PgStoreOptions::default()
+        };
+        client_config(url, &connect, &options).unwrap()
+    }
+
+    #[test]
+    fn the_pool_connects_where_the_url_says_with_the_statement_timeout_added() {
+        let config =
+            config("postgres://alice:pw@db.example:6543/roster?options=-c%20search_path%3Dx");
+        assert_eq!(config.get_hosts(), [Host::Tcp("db.example".to_owned())]);
+        assert_eq!(config.get_ports(), [6543]);
+        assert_eq!(config.get_user(), Some("alice"));
+        assert_eq!(config.get_password(), Some(&b"pw"[..]));
+        assert_eq!(config.get_dbname(), Some("roster"));
+        assert_eq!(
+            config.get_options(),
+            Some("-c search_path=x -c statement_timeout=7000ms"),
+            "the URL's options kept"
+        );
+    }
+
+    #[test]
+    fn where_the_url_is_silent_the_pool_connects_where_migrations_do() {
+        let url = "postgres:///roster";
+        let connect = PgConnectOptions::from_str(url).unwrap();
+        let config = config(url);
+        assert_eq!(config.get_user(), Some(connect.get_username()));
+        assert_eq!(config.get_ports(), [connect.get_port()]);
+        let host = match config.get_hosts() {
+            [Host::Tcp(host)] => host.clone(),
+            [Host::Unix(path)] => path.display().to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(host, connect.get_host());
+        assert_eq!(config.get_options(), Some("-c statement_timeout=7000ms"));
+    }
+
+    #[test]
+    fn a_url_of_another_database_is_refused_with_the_reason() {
+        let connect = PgConnectOptions::from_str("postgres://h/d").unwrap();
+        let err = client_config("mysql://h/d", &connect, &PgStoreOptions::default())
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("not a valid PostgreSQL URL"),
+            "{err}"
+        );
+    }
+}
