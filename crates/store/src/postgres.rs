@@ -193,6 +193,9 @@ impl PgStore {
                 format!("{}ms", options.statement_timeout.as_millis()),
             )])
             .disable_statement_logging();
+        // The pool's settings before anything is written: a URL only one driver reads
+        // fails here, not after the migrations.
+        let client = client_config(url, &connect, &options)?;
         // One connection first: the pool would only say it timed out, not why (refused,
         // unknown database, wrong password).
         let mut first = PgConnection::connect_with(&connect).await.map_err(|e| {
@@ -224,11 +227,7 @@ impl PgStore {
             .await
             .map_err(|e| Error::internal(format!("migrating PostgreSQL: {e}")))?;
         let _ = first.close().await;
-        let pool = PgPool::new(
-            client_config(url, &connect, &options)?,
-            options.max_connections,
-            options.acquire_timeout,
-        );
+        let pool = PgPool::new(client, options.max_connections, options.acquire_timeout);
         let upkeep = pool.acquire().await.map_err(map)?;
         in_transaction(upkeep, |tx| {
             Box::pin(async move { PgTx::write(tx, Default::default()).run_maintenance().await })

@@ -205,7 +205,8 @@ impl<'c, B: Backend> StoreTx<'c, B> {
     }
 
     /// [`Self::apply_pending`] as the transaction's last writes: where the backend can, the
-    /// commit goes right behind the last statement (see `pg_client`).
+    /// commit goes right behind the last statement (see `pg_client`). Nothing may fail after
+    /// it: the transaction may have committed already.
     pub(crate) async fn apply_pending_and_commit(&mut self) -> Result<()> {
         self.apply_pending_then(true).await
     }
