@@ -216,10 +216,10 @@ mod tests {
     use std::str::FromStr;
 
     /// A pool of at most `max` on the server of `ROSTER_TEST_POSTGRES_URL`.
-    fn pool(max: u32, acquire_timeout: Duration) -> Option<PgPool> {
-        let url = std::env::var("ROSTER_TEST_POSTGRES_URL").ok()?;
-        let connect = Config::from_str(&url).ok()?;
-        Some(PgPool::new(connect, max, acquire_timeout))
+    fn pool(max: u32, acquire_timeout: Duration) -> PgPool {
+        let url = std::env::var("ROSTER_TEST_POSTGRES_URL").unwrap_or_default();
+        let connect = Config::from_str(&url).expect("ROSTER_TEST_POSTGRES_URL: a PostgreSQL URL");
+        PgPool::new(connect, max, acquire_timeout)
     }
 
     /// The one value `sql` returns.
@@ -244,26 +244,18 @@ mod tests {
         ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL"
     )]
     async fn a_released_connection_is_reused_and_a_dropped_one_never_is() {
-        let Some(pool) = pool(2, Duration::from_secs(5)) else {
-            panic!("ROSTER_TEST_POSTGRES_URL is not a PostgreSQL URL");
-        };
-        let Ok(mut first) = pool.acquire().await else {
-            panic!("no connection");
-        };
+        let pool = pool(2, Duration::from_secs(5));
+        let mut first = pool.acquire().await.expect("a connection");
         let pid = backend_pid(&mut first).await;
         first.release();
         assert_eq!(pool.state(), (1, 1));
-        let Ok(mut again) = pool.acquire().await else {
-            panic!("no connection");
-        };
+        let mut again = pool.acquire().await.expect("a connection");
         assert_eq!(backend_pid(&mut again).await, pid, "the released one");
         // Dropped mid-transaction (a cancelled request): closed, not handed out again.
         assert!(again.batch("BEGIN").await.is_ok());
         drop(again);
         assert_eq!(pool.state(), (0, 0));
-        let Ok(mut fresh) = pool.acquire().await else {
-            panic!("no connection");
-        };
+        let mut fresh = pool.acquire().await.expect("a connection");
         assert_ne!(backend_pid(&mut fresh).await, pid);
         fresh.release();
         pool.close().await;
@@ -275,12 +267,8 @@ mod tests {
         ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL"
     )]
     async fn acquire_waits_for_a_free_connection_until_its_timeout() {
-        let Some(pool) = pool(1, Duration::from_millis(200)) else {
-            panic!("ROSTER_TEST_POSTGRES_URL is not a PostgreSQL URL");
-        };
-        let Ok(held) = pool.acquire().await else {
-            panic!("no connection");
-        };
+        let pool = pool(1, Duration::from_millis(200));
+        let held = pool.acquire().await.expect("a connection");
         assert!(matches!(
             pool.acquire().await,
             Err(sqlx::Error::PoolTimedOut)
@@ -295,12 +283,8 @@ mod tests {
         ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL"
     )]
     async fn a_closed_pool_hands_out_nothing_and_keeps_nothing() {
-        let Some(pool) = pool(2, Duration::from_secs(5)) else {
-            panic!("ROSTER_TEST_POSTGRES_URL is not a PostgreSQL URL");
-        };
-        let Ok(held) = pool.acquire().await else {
-            panic!("no connection");
-        };
+        let pool = pool(2, Duration::from_secs(5));
+        let held = pool.acquire().await.expect("a connection");
         pool.close().await;
         assert!(matches!(pool.acquire().await, Err(sqlx::Error::PoolClosed)));
         held.release();
