@@ -10,15 +10,17 @@ use crate::lookups::{
     app_org_id, existing_account, existing_application, existing_user,
     existing_user_and_application,
 };
-use crate::{audit, Caller, Service};
+use crate::use_case::Cx;
+use crate::{Caller, Service};
 use roster_domain::account::AccountId;
-use roster_domain::account::{AccountFields, AccountType, AppAccount, AuthorizeFields, NewAccount};
+use roster_domain::account::{
+    AccountChanges, AccountFields, AccountType, AppAccount, AuthorizeFields, NewAccount,
+};
 use roster_domain::application::Application;
 use roster_domain::application::ApplicationId;
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
 use roster_domain::role::Role;
-use roster_domain::time::Millis;
 use roster_domain::user::User;
 use roster_domain::user::UserId;
 use roster_domain::{ErrorKind, Result};
@@ -52,48 +54,6 @@ pub(crate) async fn with_roles(
         .collect())
 }
 
-/// Adds `user`'s account to `app` once both are known to exist; a disabled application takes
-/// no new accounts (the reference's `APP.0003`).
-async fn add_account(
-    tx: &mut dyn Tx,
-    actor: &str,
-    operation: &'static str,
-    app: &Application,
-    user: &User,
-    new: NewAccount,
-    now: Millis,
-) -> Result<AccountId> {
-    if app.disabled {
-        return Err(ErrorKind::ApplicationDisabled.into());
-    }
-    let account_name = new.account_name.unwrap_or_else(|| user.user_name.clone());
-    // No look-before-insert: the insert itself answers "this user already has an account"
-    // before "the name is taken" (see the store), in one statement and without races.
-    let org_id = match &new.org_code {
-        Some(code) => Some(app_org_id(tx, &app.id, code).await?),
-        None => None,
-    };
-    let account = AppAccount {
-        id: AccountId::generate(now),
-        application_id: app.id.clone(),
-        user_id: Some(user.id.clone()),
-        account_name,
-        account_type: AccountType::Basic,
-        name: new.name,
-        org_id,
-        password: new.password,
-        disabled: new.disabled,
-        disabled_by_user: false,
-        extension: new.extension,
-        created_at: now,
-        updated_at: now,
-    };
-    tx.insert_account(&account).await?;
-    tx.insert_audit(&audit(now, actor, operation, "app_account", &account.id))
-        .await?;
-    Ok(account.id)
-}
-
 impl Service {
     /// Authorizes an application account to a user
     /// (`POST /users/{user_id}/applications/{application_id}/accounts`).
@@ -106,25 +66,7 @@ impl Service {
     ) -> Result<AccountId> {
         caller.require(Access::UserWrite)?;
         let new = fields.into_new_account()?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    let (user, app) =
-                        existing_user_and_application(tx, &user_id, &application_id).await?;
-                    add_account(
-                        tx,
-                        &actor,
-                        "CreateAppAccountForUser",
-                        &app,
-                        &user,
-                        new,
-                        clock.now(),
-                    )
-                    .await
-                })
-            })
+        self.write(&caller.client_id, authorize, (user_id, application_id, new))
             .await
     }
 
@@ -138,25 +80,8 @@ impl Service {
         caller.require(Access::AccountWrite)?;
         let (user_id, mut new) = fields.into_new_account()?;
         new.password = self.seal(new.password)?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    let app = existing_application(tx, &application_id).await?;
-                    let user = existing_user(tx, &UserId::new(user_id)).await?;
-                    add_account(
-                        tx,
-                        &actor,
-                        "CreateAppAccount",
-                        &app,
-                        &user,
-                        new,
-                        clock.now(),
-                    )
-                    .await
-                })
-            })
+        let user_id = UserId::new(user_id);
+        self.write(&caller.client_id, add_basic, (application_id, user_id, new))
             .await
     }
 
@@ -171,47 +96,12 @@ impl Service {
         caller.require(Access::AccountWrite)?;
         let mut changes = fields.into_changes()?;
         changes.password = self.seal(changes.password)?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    existing_application(tx, &application_id).await?;
-                    let mut account = existing_account(tx, &application_id, &account_id).await?;
-                    if let Some(name) = changes.account_name {
-                        // A name another account holds is refused by the unique constraint.
-                        account.account_name = name;
-                    }
-                    if let Some(code) = &changes.org_code {
-                        account.org_id = Some(app_org_id(tx, &application_id, code).await?);
-                    }
-                    if let Some(name) = changes.name {
-                        account.name = Some(name);
-                    }
-                    if let Some(password) = changes.password {
-                        account.password = Some(password);
-                    }
-                    if let Some(disabled) = changes.disabled {
-                        account.disabled = disabled;
-                        account.disabled_by_user = false;
-                    }
-                    if let Some(extension) = changes.extension {
-                        account.extension = Some(extension);
-                    }
-                    account.updated_at = clock.now();
-                    tx.update_account(&account).await?;
-                    tx.insert_audit(&audit(
-                        account.updated_at,
-                        &actor,
-                        "UpdateAppAccount",
-                        "app_account",
-                        &account.id,
-                    ))
-                    .await?;
-                    Ok(account.id)
-                })
-            })
-            .await
+        self.write(
+            &caller.client_id,
+            update,
+            (application_id, account_id, changes),
+        )
+        .await
     }
 
     /// `EnableAppAccount` / `DisableAppAccount`.
@@ -223,34 +113,12 @@ impl Service {
         disabled: bool,
     ) -> Result<AccountId> {
         caller.require(Access::AccountWrite)?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    existing_application(tx, &application_id).await?;
-                    let mut account = existing_account(tx, &application_id, &account_id).await?;
-                    account.disabled = disabled;
-                    account.disabled_by_user = false;
-                    account.updated_at = clock.now();
-                    tx.update_account(&account).await?;
-                    let operation = if disabled {
-                        "DisableAppAccount"
-                    } else {
-                        "EnableAppAccount"
-                    };
-                    tx.insert_audit(&audit(
-                        account.updated_at,
-                        &actor,
-                        operation,
-                        "app_account",
-                        &account.id,
-                    ))
-                    .await?;
-                    Ok(account.id)
-                })
-            })
-            .await
+        self.write(
+            &caller.client_id,
+            set_disabled,
+            (application_id, account_id, disabled),
+        )
+        .await
     }
 
     /// `DeleteAppAccount`; its role grants go with it.
@@ -261,24 +129,7 @@ impl Service {
         account_id: AccountId,
     ) -> Result<()> {
         caller.require(Access::AccountWrite)?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    existing_application(tx, &application_id).await?;
-                    let account = existing_account(tx, &application_id, &account_id).await?;
-                    tx.delete_account(&application_id, &account.id).await?;
-                    tx.insert_audit(&audit(
-                        clock.now(),
-                        &actor,
-                        "DeleteAppAccount",
-                        "app_account",
-                        &account.id,
-                    ))
-                    .await
-                })
-            })
+        self.write(&caller.client_id, delete, (application_id, account_id))
             .await
     }
 
@@ -290,21 +141,7 @@ impl Service {
         account_id: AccountId,
     ) -> Result<AccountDetails> {
         caller.require(Access::AccountRead)?;
-        self.store()
-            .read(move |tx| {
-                Box::pin(async move {
-                    // An account found under the application proves the application exists;
-                    // only a miss needs the second look-up, to say which one is unknown.
-                    match tx.account_with_roles(&application_id, &account_id).await? {
-                        Some((account, roles)) => Ok(AccountDetails { account, roles }),
-                        None => {
-                            existing_application(tx, &application_id).await?;
-                            Err(ErrorKind::AppAccountNotFound.into())
-                        }
-                    }
-                })
-            })
-            .await
+        self.read(show, (application_id, account_id)).await
     }
 
     /// `ListAppAccounts`, optionally of one `account_type`.
@@ -316,20 +153,7 @@ impl Service {
         page: PageRequest,
     ) -> Result<Page<AccountDetails>> {
         caller.require(Access::AccountRead)?;
-        self.store()
-            .read(move |tx| {
-                Box::pin(async move {
-                    existing_application(tx, &application_id).await?;
-                    let page = tx
-                        .list_accounts(&application_id, account_type, page)
-                        .await?;
-                    Ok(Page {
-                        total: page.total,
-                        items: with_roles(tx, page.items).await?,
-                    })
-                })
-            })
-            .await
+        self.read(list, (application_id, account_type, page)).await
     }
 
     /// `ListAppAccountsByUserId`: every account of a user (at most one per application).
@@ -339,13 +163,166 @@ impl Service {
         user_id: UserId,
     ) -> Result<Vec<AppAccount>> {
         caller.require(Access::UserRead)?;
-        self.store()
-            .read(move |tx| {
-                Box::pin(async move {
-                    existing_user(tx, &user_id).await?;
-                    tx.accounts_of_user(&user_id).await
-                })
-            })
-            .await
+        self.read(of_user, user_id).await
     }
+}
+
+async fn authorize(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (user_id, application_id, new): (UserId, ApplicationId, NewAccount),
+) -> Result<AccountId> {
+    let (user, app) = existing_user_and_application(tx, &user_id, &application_id).await?;
+    let id = add_account(tx, cx, &app, &user, new).await?;
+    cx.audit("CreateAppAccountForUser", "app_account", &id);
+    Ok(id)
+}
+
+async fn add_basic(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (application_id, user_id, new): (ApplicationId, UserId, NewAccount),
+) -> Result<AccountId> {
+    let app = existing_application(tx, &application_id).await?;
+    let user = existing_user(tx, &user_id).await?;
+    let id = add_account(tx, cx, &app, &user, new).await?;
+    cx.audit("CreateAppAccount", "app_account", &id);
+    Ok(id)
+}
+
+/// Adds `user`'s account to `app` once both are known to exist; a disabled application takes
+/// no new accounts (the reference's `APP.0003`).
+async fn add_account(
+    tx: &mut dyn Tx,
+    cx: &Cx,
+    app: &Application,
+    user: &User,
+    new: NewAccount,
+) -> Result<AccountId> {
+    if app.disabled {
+        return Err(ErrorKind::ApplicationDisabled.into());
+    }
+    let account_name = new.account_name.unwrap_or_else(|| user.user_name.clone());
+    // No look-before-insert: the insert itself answers "this user already has an account"
+    // before "the name is taken" (see the store), in one statement and without races.
+    let org_id = match &new.org_code {
+        Some(code) => Some(app_org_id(tx, &app.id, code).await?),
+        None => None,
+    };
+    let account = AppAccount {
+        id: AccountId::generate(cx.now),
+        application_id: app.id.clone(),
+        user_id: Some(user.id.clone()),
+        account_name,
+        account_type: AccountType::Basic,
+        name: new.name,
+        org_id,
+        password: new.password,
+        disabled: new.disabled,
+        disabled_by_user: false,
+        extension: new.extension,
+        created_at: cx.now,
+        updated_at: cx.now,
+    };
+    tx.insert_account(&account).await?;
+    Ok(account.id)
+}
+
+async fn update(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (application_id, account_id, changes): (ApplicationId, AccountId, AccountChanges),
+) -> Result<AccountId> {
+    existing_application(tx, &application_id).await?;
+    let mut account = existing_account(tx, &application_id, &account_id).await?;
+    if let Some(name) = changes.account_name {
+        // A name another account holds is refused by the unique constraint.
+        account.account_name = name;
+    }
+    if let Some(code) = &changes.org_code {
+        account.org_id = Some(app_org_id(tx, &application_id, code).await?);
+    }
+    if let Some(name) = changes.name {
+        account.name = Some(name);
+    }
+    if let Some(password) = changes.password {
+        account.password = Some(password);
+    }
+    if let Some(disabled) = changes.disabled {
+        account.disabled = disabled;
+        account.disabled_by_user = false;
+    }
+    if let Some(extension) = changes.extension {
+        account.extension = Some(extension);
+    }
+    account.updated_at = cx.now;
+    tx.update_account(&account).await?;
+    cx.audit("UpdateAppAccount", "app_account", &account.id);
+    Ok(account.id)
+}
+
+async fn set_disabled(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (application_id, account_id, disabled): (ApplicationId, AccountId, bool),
+) -> Result<AccountId> {
+    existing_application(tx, &application_id).await?;
+    let mut account = existing_account(tx, &application_id, &account_id).await?;
+    account.disabled = disabled;
+    account.disabled_by_user = false;
+    account.updated_at = cx.now;
+    tx.update_account(&account).await?;
+    let operation = if disabled {
+        "DisableAppAccount"
+    } else {
+        "EnableAppAccount"
+    };
+    cx.audit(operation, "app_account", &account.id);
+    Ok(account.id)
+}
+
+async fn delete(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (application_id, account_id): (ApplicationId, AccountId),
+) -> Result<()> {
+    existing_application(tx, &application_id).await?;
+    let account = existing_account(tx, &application_id, &account_id).await?;
+    tx.delete_account(&application_id, &account.id).await?;
+    cx.audit("DeleteAppAccount", "app_account", &account.id);
+    Ok(())
+}
+
+async fn show(
+    tx: &mut dyn Tx,
+    (application_id, account_id): (ApplicationId, AccountId),
+) -> Result<AccountDetails> {
+    // An account found under the application proves the application exists; only a miss
+    // needs the second look-up, to say which one is unknown.
+    match tx.account_with_roles(&application_id, &account_id).await? {
+        Some((account, roles)) => Ok(AccountDetails { account, roles }),
+        None => {
+            existing_application(tx, &application_id).await?;
+            Err(ErrorKind::AppAccountNotFound.into())
+        }
+    }
+}
+
+async fn list(
+    tx: &mut dyn Tx,
+    (application_id, account_type, page): (ApplicationId, Option<AccountType>, PageRequest),
+) -> Result<Page<AccountDetails>> {
+    existing_application(tx, &application_id).await?;
+    let page = tx
+        .list_accounts(&application_id, account_type, page)
+        .await?;
+    Ok(Page {
+        total: page.total,
+        items: with_roles(tx, page.items).await?,
+    })
+}
+
+async fn of_user(tx: &mut dyn Tx, user_id: UserId) -> Result<Vec<AppAccount>> {
+    existing_user(tx, &user_id).await?;
+    tx.accounts_of_user(&user_id).await
 }

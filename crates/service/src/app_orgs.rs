@@ -1,12 +1,14 @@
 //! Each application's own organization tree, which its accounts' `org_code` refers to.
 
 use crate::lookups::{existing_app_org, existing_app_org_parent, existing_application};
-use crate::{audit, Caller, Service};
+use crate::use_case::Cx;
+use crate::{Caller, Service};
 use roster_domain::application::ApplicationId;
-use roster_domain::organization::{AppOrgFields, AppOrganization};
+use roster_domain::organization::{AppOrgFields, AppOrganization, OrgChanges};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
 use roster_domain::{id, ErrorKind, Result};
+use roster_store::prelude::*;
 use roster_store::LockKey;
 
 impl Service {
@@ -19,37 +21,7 @@ impl Service {
     ) -> Result<String> {
         caller.require(Access::AppWrite)?;
         let new = fields.into_new()?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    existing_application(tx, &application_id).await?;
-                    if let Some(parent) = &new.parent_id {
-                        existing_app_org_parent(tx, &application_id, parent).await?;
-                    }
-                    let now = clock.now();
-                    let org = AppOrganization {
-                        id: id::new_id(now),
-                        application_id,
-                        code: new.code.unwrap_or_default(),
-                        name: new.name.unwrap_or_default(),
-                        parent_id: new.parent_id,
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    tx.insert_app_org(&org).await?;
-                    tx.insert_audit(&audit(
-                        now,
-                        &actor,
-                        "CreateAppOrg",
-                        "app_organization",
-                        &org.id,
-                    ))
-                    .await?;
-                    Ok(org.id)
-                })
-            })
+        self.write(&caller.client_id, create, (application_id, new))
             .await
     }
 
@@ -63,37 +35,7 @@ impl Service {
     ) -> Result<String> {
         caller.require(Access::AppWrite)?;
         let changes = fields.into_changes()?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    tx.lock(LockKey::AppOrganizationTree).await?;
-                    existing_application(tx, &application_id).await?;
-                    let mut org = existing_app_org(tx, &application_id, &org_id).await?;
-                    if let Some(parent) = changes.parent_id {
-                        existing_app_org_parent(tx, &application_id, &parent).await?;
-                        if tx.app_org_in_subtree(&org.id, &parent).await? {
-                            return Err(ErrorKind::AppOrgCycle.into());
-                        }
-                        org.parent_id = Some(parent);
-                    }
-                    if let Some(name) = changes.name {
-                        org.name = name;
-                    }
-                    org.updated_at = clock.now();
-                    tx.update_app_org(&org).await?;
-                    tx.insert_audit(&audit(
-                        org.updated_at,
-                        &actor,
-                        "UpdateAppOrg",
-                        "app_organization",
-                        &org.id,
-                    ))
-                    .await?;
-                    Ok(org.id)
-                })
-            })
+        self.write(&caller.client_id, update, (application_id, org_id, changes))
             .await
     }
 
@@ -105,31 +47,7 @@ impl Service {
         org_id: String,
     ) -> Result<()> {
         caller.require(Access::AppWrite)?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    tx.lock(LockKey::AppOrganizationTree).await?;
-                    existing_application(tx, &application_id).await?;
-                    let org = existing_app_org(tx, &application_id, &org_id).await?;
-                    if tx.app_org_has_children(&org.id).await? {
-                        return Err(ErrorKind::AppOrgHasChildren.into());
-                    }
-                    if tx.app_org_has_accounts(&org.id).await? {
-                        return Err(ErrorKind::AppOrgHasAccounts.into());
-                    }
-                    tx.delete_app_org(&org.id).await?;
-                    tx.insert_audit(&audit(
-                        clock.now(),
-                        &actor,
-                        "DeleteAppOrg",
-                        "app_organization",
-                        &org.id,
-                    ))
-                    .await
-                })
-            })
+        self.write(&caller.client_id, delete, (application_id, org_id))
             .await
     }
 
@@ -141,14 +59,7 @@ impl Service {
         org_id: String,
     ) -> Result<AppOrganization> {
         caller.require(Access::AppRead)?;
-        self.store()
-            .read(move |tx| {
-                Box::pin(async move {
-                    existing_application(tx, &application_id).await?;
-                    existing_app_org(tx, &application_id, &org_id).await
-                })
-            })
-            .await
+        self.read(show, (application_id, org_id)).await
     }
 
     /// `ListAppOrganizations`.
@@ -159,13 +70,88 @@ impl Service {
         page: PageRequest,
     ) -> Result<Page<AppOrganization>> {
         caller.require(Access::AppRead)?;
-        self.store()
-            .read(move |tx| {
-                Box::pin(async move {
-                    existing_application(tx, &application_id).await?;
-                    tx.list_app_orgs(&application_id, page).await
-                })
-            })
-            .await
+        self.read(list, (application_id, page)).await
     }
+}
+
+async fn create(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (application_id, new): (ApplicationId, OrgChanges),
+) -> Result<String> {
+    existing_application(tx, &application_id).await?;
+    if let Some(parent) = &new.parent_id {
+        existing_app_org_parent(tx, &application_id, parent).await?;
+    }
+    let org = AppOrganization {
+        id: id::new_id(cx.now),
+        application_id,
+        code: new.code.unwrap_or_default(),
+        name: new.name.unwrap_or_default(),
+        parent_id: new.parent_id,
+        created_at: cx.now,
+        updated_at: cx.now,
+    };
+    tx.insert_app_org(&org).await?;
+    cx.audit("CreateAppOrg", "app_organization", &org.id);
+    Ok(org.id)
+}
+
+async fn update(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (application_id, org_id, changes): (ApplicationId, String, OrgChanges),
+) -> Result<String> {
+    tx.lock(LockKey::AppOrganizationTree).await?;
+    existing_application(tx, &application_id).await?;
+    let mut org = existing_app_org(tx, &application_id, &org_id).await?;
+    if let Some(parent) = changes.parent_id {
+        existing_app_org_parent(tx, &application_id, &parent).await?;
+        if tx.app_org_in_subtree(&org.id, &parent).await? {
+            return Err(ErrorKind::AppOrgCycle.into());
+        }
+        org.parent_id = Some(parent);
+    }
+    if let Some(name) = changes.name {
+        org.name = name;
+    }
+    org.updated_at = cx.now;
+    tx.update_app_org(&org).await?;
+    cx.audit("UpdateAppOrg", "app_organization", &org.id);
+    Ok(org.id)
+}
+
+async fn delete(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (application_id, org_id): (ApplicationId, String),
+) -> Result<()> {
+    tx.lock(LockKey::AppOrganizationTree).await?;
+    existing_application(tx, &application_id).await?;
+    let org = existing_app_org(tx, &application_id, &org_id).await?;
+    if tx.app_org_has_children(&org.id).await? {
+        return Err(ErrorKind::AppOrgHasChildren.into());
+    }
+    if tx.app_org_has_accounts(&org.id).await? {
+        return Err(ErrorKind::AppOrgHasAccounts.into());
+    }
+    tx.delete_app_org(&org.id).await?;
+    cx.audit("DeleteAppOrg", "app_organization", &org.id);
+    Ok(())
+}
+
+async fn show(
+    tx: &mut dyn Tx,
+    (application_id, org_id): (ApplicationId, String),
+) -> Result<AppOrganization> {
+    existing_application(tx, &application_id).await?;
+    existing_app_org(tx, &application_id, &org_id).await
+}
+
+async fn list(
+    tx: &mut dyn Tx,
+    (application_id, page): (ApplicationId, PageRequest),
+) -> Result<Page<AppOrganization>> {
+    existing_application(tx, &application_id).await?;
+    tx.list_app_orgs(&application_id, page).await
 }

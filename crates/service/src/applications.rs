@@ -1,13 +1,17 @@
 //! Registering applications (the API's clients) and their credentials.
 
-use crate::{audit, Service};
+use crate::use_case::Cx;
+use crate::{Caller, Service};
 use roster_domain::application::ApplicationId;
 use roster_domain::application::{self, Application};
 use roster_domain::audit::SYSTEM_ACTOR;
-use roster_domain::permission::{Permission, Permissions};
-use roster_domain::sso::SsoFields;
+use roster_domain::audit::{AuditEntry, AuditFilter};
+use roster_domain::page::{Page, PageRequest};
+use roster_domain::permission::{Access, Permission, Permissions};
+use roster_domain::sso::{SsoFields, SsoSettings};
 use roster_domain::time::Millis;
-use roster_domain::{secret, Error, Result};
+use roster_domain::{secret, Error, ErrorKind, Result};
+use roster_store::prelude::*;
 
 /// A registered application and its secret, which is shown this once and never again.
 #[derive(Debug, Clone)]
@@ -17,36 +21,16 @@ pub struct NewCredentials {
     pub client_secret: String,
 }
 
-fn new_application(
-    name: String,
-    client_id: String,
-    client_secret: &str,
-    permissions: Permissions,
-    now: Millis,
-) -> Application {
-    Application {
-        id: ApplicationId::generate(now),
-        name,
-        client_id,
-        secret_digest: secret::digest(client_secret),
-        permissions,
-        disabled: false,
-        token_generation: 0,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
 impl Service {
     /// Registers an application with a generated client id and secret.
     pub async fn create_application(
         &self,
-        caller: &crate::Caller,
+        caller: &Caller,
         name: Option<String>,
         permissions: Vec<Permission>,
         sso: Option<SsoFields>,
     ) -> Result<NewCredentials> {
-        caller.require(roster_domain::permission::Access::Admin)?;
+        caller.require(Access::Admin)?;
         let name = application::validate_name(name)?;
         // Checked before anything is written: the application and its settings land together.
         let sso = sso.map(SsoFields::into_settings).transpose()?;
@@ -55,40 +39,13 @@ impl Service {
                 "at least one API permission is needed (for example all or user_all).",
             ));
         }
-        let client_secret = secret::generate();
-        let app = new_application(
+        let new = NewApplication {
             name,
-            secret::generate_client_id(),
-            &client_secret,
-            Permissions::new(permissions),
-            self.now(),
-        );
-        let actor = caller.client_id.clone();
-        let credentials = NewCredentials {
-            application_id: app.id.clone(),
-            client_id: app.client_id.clone(),
-            client_secret,
+            client_id: secret::generate_client_id(),
+            client_secret: secret::generate(),
+            permissions: Permissions::new(permissions),
         };
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    tx.insert_application(&app).await?;
-                    if let Some(settings) = &sso {
-                        tx.put_sso_settings(&app.id, settings, app.created_at)
-                            .await?;
-                    }
-                    tx.insert_audit(&audit(
-                        app.created_at,
-                        &actor,
-                        "CreateApplication",
-                        "application",
-                        &app.id,
-                    ))
-                    .await
-                })
-            })
-            .await?;
-        Ok(credentials)
+        self.write(&caller.client_id, create, (new, sso)).await
     }
 
     /// Creates an `all`-permission application with operator-chosen credentials unless one
@@ -101,74 +58,40 @@ impl Service {
     ) -> Result<bool> {
         application::validate_client_id(client_id)?;
         application::validate_client_secret(client_secret)?;
-        // Names are unique: each bootstrap client gets its own.
-        let app = new_application(
-            format!("bootstrap {client_id}"),
-            client_id.to_owned(),
-            client_secret,
-            Permissions::new(vec![Permission::All]),
-            self.now(),
-        );
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    let created = tx.insert_application_if_absent(&app).await?;
-                    // Not created: another node just did, or a different application holds
-                    // the name; only the first is fine.
-                    if !created && tx.application_by_client_id(&app.client_id).await?.is_none() {
-                        return Err(Error::with_detail(
-                            roster_domain::ErrorKind::ApplicationNameExists,
-                            format!("another application is named '{}'.", app.name),
-                        ));
-                    }
-                    if created {
-                        tx.insert_audit(&audit(
-                            app.created_at,
-                            SYSTEM_ACTOR,
-                            "BootstrapApplication",
-                            "application",
-                            &app.id,
-                        ))
-                        .await?;
-                    }
-                    Ok(created)
-                })
-            })
-            .await
+        let new = NewApplication {
+            // Names are unique: each bootstrap client gets its own.
+            name: format!("bootstrap {client_id}"),
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            permissions: Permissions::new(vec![Permission::All]),
+        };
+        self.write(SYSTEM_ACTOR, bootstrap, new).await
     }
-}
 
-impl Service {
     /// Every application, for administrators (Roster extension).
     pub async fn list_applications(
         &self,
-        caller: &crate::Caller,
-        page: roster_domain::page::PageRequest,
-    ) -> Result<roster_domain::page::Page<Application>> {
-        caller.require(roster_domain::permission::Access::Admin)?;
-        self.store()
-            .read(move |tx| Box::pin(async move { tx.list_applications(page).await }))
-            .await
+        caller: &Caller,
+        page: PageRequest,
+    ) -> Result<Page<Application>> {
+        caller.require(Access::Admin)?;
+        self.read(list, page).await
     }
 
     pub async fn show_application(
         &self,
-        caller: &crate::Caller,
+        caller: &Caller,
         id: ApplicationId,
     ) -> Result<Application> {
-        caller.require(roster_domain::permission::Access::Admin)?;
-        self.store()
-            .read(move |tx| {
-                Box::pin(async move { crate::lookups::existing_application(tx, &id).await })
-            })
-            .await
+        caller.require(Access::Admin)?;
+        self.read(show, id).await
     }
 
     /// Applies `change` to an application in one transaction, audits it, and forgets what
     /// this node cached about tokens (other nodes forget within `token_cache_ttl`).
     async fn change_application<T, F>(
         &self,
-        caller: &crate::Caller,
+        caller: &Caller,
         id: ApplicationId,
         operation: &'static str,
         change: F,
@@ -177,40 +100,9 @@ impl Service {
         T: Send + 'static,
         F: FnOnce(&mut Application) -> Result<T> + Send + 'static,
     {
-        caller.require(roster_domain::permission::Access::Admin)?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
+        caller.require(Access::Admin)?;
         let out = self
-            .store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    let mut app = tx
-                        .application_for_update(&id)
-                        .await?
-                        .ok_or(roster_domain::ErrorKind::ApplicationNotFound)?;
-                    let out = change(&mut app)?;
-                    app.updated_at = clock.now();
-                    let revokes = operation == "RotateClientSecret" || app.disabled;
-                    if revokes {
-                        // Also refuses tokens issued concurrently, which the delete below
-                        // cannot see yet.
-                        app.token_generation = app.token_generation.saturating_add(1);
-                    }
-                    tx.update_application(&app).await?;
-                    if revokes {
-                        tx.delete_tokens_of_application(&app.id).await?;
-                    }
-                    tx.insert_audit(&audit(
-                        app.updated_at,
-                        &actor,
-                        operation,
-                        "application",
-                        &app.id,
-                    ))
-                    .await?;
-                    Ok(out)
-                })
-            })
+            .write(&caller.client_id, apply_change, (id, operation, change))
             .await?;
         self.forget_cached_tokens();
         Ok(out)
@@ -219,7 +111,7 @@ impl Service {
     /// Disables or enables an application; disabling revokes its tokens.
     pub async fn set_application_disabled(
         &self,
-        caller: &crate::Caller,
+        caller: &Caller,
         id: ApplicationId,
         disabled: bool,
     ) -> Result<()> {
@@ -238,7 +130,7 @@ impl Service {
     /// Issues a new client secret; the old one and every token issued with it stop working.
     pub async fn rotate_client_secret(
         &self,
-        caller: &crate::Caller,
+        caller: &Caller,
         id: ApplicationId,
     ) -> Result<NewCredentials> {
         let secret = secret::generate();
@@ -257,11 +149,11 @@ impl Service {
     /// Replaces an application's API permissions.
     pub async fn set_application_permissions(
         &self,
-        caller: &crate::Caller,
+        caller: &Caller,
         id: ApplicationId,
         codes: Vec<String>,
     ) -> Result<Application> {
-        caller.require(roster_domain::permission::Access::Admin)?;
+        caller.require(Access::Admin)?;
         let permissions = codes
             .iter()
             .map(|c| Permission::parse(c))
@@ -275,13 +167,7 @@ impl Service {
         })
         .await
     }
-}
 
-/// Audit records deleted per transaction when trimming: short transactions, so that requests
-/// are not held up behind one long delete.
-const TRIM_BATCH: i64 = 5_000;
-
-impl Service {
     /// Deletes audit records older than the retention period, in short batches; says how
     /// many. Nothing when records are kept for ever.
     pub async fn trim_audit_log(&self) -> Result<u64> {
@@ -293,12 +179,7 @@ impl Service {
             .saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
         let mut deleted = 0;
         loop {
-            let batch = self
-                .store()
-                .write(move |tx| {
-                    Box::pin(async move { tx.delete_audit_before(cutoff, TRIM_BATCH).await })
-                })
-                .await?;
+            let batch = self.write(SYSTEM_ACTOR, trim_audit, cutoff).await?;
             deleted += batch;
             if batch < TRIM_BATCH as u64 {
                 return Ok(deleted);
@@ -310,13 +191,121 @@ impl Service {
     /// Audit records, newest first, for administrators (Roster extension).
     pub async fn list_audit(
         &self,
-        caller: &crate::Caller,
-        filter: roster_domain::audit::AuditFilter,
-        page: roster_domain::page::PageRequest,
-    ) -> Result<roster_domain::page::Page<roster_domain::audit::AuditEntry>> {
-        caller.require(roster_domain::permission::Access::Admin)?;
-        self.store()
-            .read(move |tx| Box::pin(async move { tx.list_audit(&filter, page).await }))
-            .await
+        caller: &Caller,
+        filter: AuditFilter,
+        page: PageRequest,
+    ) -> Result<Page<AuditEntry>> {
+        caller.require(Access::Admin)?;
+        self.read(audit_entries, (filter, page)).await
     }
+}
+
+/// An application to register, before it has an id.
+struct NewApplication {
+    name: String,
+    client_id: String,
+    client_secret: String,
+    permissions: Permissions,
+}
+
+impl NewApplication {
+    fn into_application(self, now: Millis) -> (Application, String) {
+        let app = Application {
+            id: ApplicationId::generate(now),
+            name: self.name,
+            client_id: self.client_id,
+            secret_digest: secret::digest(&self.client_secret),
+            permissions: self.permissions,
+            disabled: false,
+            token_generation: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        (app, self.client_secret)
+    }
+}
+
+async fn create(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (new, sso): (NewApplication, Option<SsoSettings>),
+) -> Result<NewCredentials> {
+    let (app, client_secret) = new.into_application(cx.now);
+    tx.insert_application(&app).await?;
+    if let Some(settings) = &sso {
+        tx.put_sso_settings(&app.id, settings, cx.now).await?;
+    }
+    cx.audit("CreateApplication", "application", &app.id);
+    Ok(NewCredentials {
+        application_id: app.id,
+        client_id: app.client_id,
+        client_secret,
+    })
+}
+
+async fn bootstrap(tx: &mut dyn Tx, cx: &mut Cx, new: NewApplication) -> Result<bool> {
+    let (app, _) = new.into_application(cx.now);
+    let created = tx.insert_application_if_absent(&app).await?;
+    // Not created: another node just did, or a different application holds the name; only
+    // the first is fine.
+    if !created && tx.application_by_client_id(&app.client_id).await?.is_none() {
+        return Err(Error::with_detail(
+            ErrorKind::ApplicationNameExists,
+            format!("another application is named '{}'.", app.name),
+        ));
+    }
+    if created {
+        cx.audit("BootstrapApplication", "application", &app.id);
+    }
+    Ok(created)
+}
+
+async fn apply_change<T, F>(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (id, operation, change): (ApplicationId, &'static str, F),
+) -> Result<T>
+where
+    F: FnOnce(&mut Application) -> Result<T>,
+{
+    let mut app = tx
+        .application_for_update(&id)
+        .await?
+        .ok_or(ErrorKind::ApplicationNotFound)?;
+    let out = change(&mut app)?;
+    app.updated_at = cx.now;
+    let revokes = operation == "RotateClientSecret" || app.disabled;
+    if revokes {
+        // Also refuses tokens issued concurrently, which the delete below cannot see yet.
+        app.token_generation = app.token_generation.saturating_add(1);
+    }
+    tx.update_application(&app).await?;
+    if revokes {
+        tx.delete_tokens_of_application(&app.id).await?;
+    }
+    cx.audit(operation, "application", &app.id);
+    Ok(out)
+}
+
+async fn list(tx: &mut dyn Tx, page: PageRequest) -> Result<Page<Application>> {
+    tx.list_applications(page).await
+}
+
+async fn show(tx: &mut dyn Tx, id: ApplicationId) -> Result<Application> {
+    crate::lookups::existing_application(tx, &id).await
+}
+
+/// Audit records deleted per transaction when trimming: short transactions, so that requests
+/// are not held up behind one long delete.
+const TRIM_BATCH: i64 = 5_000;
+
+async fn trim_audit(tx: &mut dyn Tx, _cx: &mut Cx, before: Millis) -> Result<u64> {
+    tx.delete_audit_before(before, TRIM_BATCH).await
+}
+
+async fn audit_entries(
+    tx: &mut dyn Tx,
+    (filter, page): (AuditFilter, PageRequest),
+) -> Result<Page<AuditEntry>> {
+    tx.list_audit(&filter, page).await
 }

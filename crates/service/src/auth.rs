@@ -8,13 +8,15 @@
 //! use a token many times, and one read then costs less than caching every token issued
 //! (a cache insert costs more than that read when tokens are issued by the thousand).
 
+use crate::use_case::Cx;
 use crate::{Inner, Service, Settings};
 use moka::sync::Cache;
-use roster_domain::application::AccessToken;
-use roster_domain::application::ApplicationId;
+use roster_domain::application::{AccessToken, Application, ApplicationId};
+use roster_domain::audit::SYSTEM_ACTOR;
 use roster_domain::permission::{Access, Permissions};
 use roster_domain::time::Millis;
 use roster_domain::{secret, Error, ErrorKind, Result};
+use roster_store::prelude::*;
 use std::net::IpAddr;
 
 /// Longest client id there can be (`validate_client_id`); longer ones are refused unread.
@@ -203,10 +205,8 @@ impl Service {
             .ok_or(ErrorKind::ClientIdRequired)?
             .to_owned();
         let client_secret = client_secret.unwrap_or_default().to_owned();
-        let lookup = client_id.clone();
         let app = self
-            .store()
-            .read(move |tx| Box::pin(async move { tx.application_by_client_id(&lookup).await }))
+            .read(application_by_client_id, client_id.clone())
             .await?;
         // The same answer for an unknown client and a wrong secret: no client-id probing.
         let app = app
@@ -254,11 +254,8 @@ impl Service {
         }
         self.inner.tokens.misses.increment(1);
         let epoch = self.inner.tokens.epoch();
-        let lookup = key.clone();
-        let key_before_0009 = secret::digest(bearer);
         let found = self
-            .store()
-            .read(move |tx| Box::pin(async move { tx.token(&lookup, &key_before_0009).await }))
+            .read(token, (key.clone(), secret::digest(bearer)))
             .await?;
         let (token, app) = found.ok_or(ErrorKind::Unauthenticated)?;
         if token.generation != app.token_generation {
@@ -297,17 +294,30 @@ impl Service {
     /// still recognized, so its holder learns it expired rather than that it is unknown).
     pub async fn purge_expired_tokens(&self, grace: std::time::Duration) -> Result<u64> {
         self.inner.token_limits.forget_idle();
-        self.inner.sign_in_limits.forget_idle();
+        self.inner.sign_in.forget_idle();
         let before = self.now() - i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    let tenant = tx.delete_tokens_expired_before(before).await?;
-                    let sign_in = tx.delete_sso_tokens_expired_before(before).await?;
-                    let sessions = tx.delete_sign_ins_expired_before(before).await?;
-                    Ok(tenant + sign_in + sessions)
-                })
-            })
-            .await
+        self.write(SYSTEM_ACTOR, purge_expired, before).await
     }
+}
+
+async fn application_by_client_id(
+    tx: &mut dyn Tx,
+    client_id: String,
+) -> Result<Option<Application>> {
+    tx.application_by_client_id(&client_id).await
+}
+
+/// The token stored under `key`, or under `key_before_0009`, with its application.
+async fn token(
+    tx: &mut dyn Tx,
+    (key, key_before_0009): (String, String),
+) -> Result<Option<(AccessToken, Application)>> {
+    tx.token(&key, &key_before_0009).await
+}
+
+async fn purge_expired(tx: &mut dyn Tx, _cx: &mut Cx, before: Millis) -> Result<u64> {
+    let tenant = tx.delete_tokens_expired_before(before).await?;
+    let sign_in = tx.delete_sso_tokens_expired_before(before).await?;
+    let sessions = tx.delete_sign_ins_expired_before(before).await?;
+    Ok(tenant + sign_in + sessions)
 }

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use roster_domain::Result;
-use roster_store::{Appended, Job, Output, Store};
+use roster_store::{Appended, Job, Store};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -40,17 +40,17 @@ impl Store for CountedStore {
         outcome
     }
 
-    async fn run_write(&self, job: Job) -> Result<Output> {
+    async fn run_write(&self, job: Job) -> Result<()> {
         let outcome = self.inner.run_write(job).await;
         self.ended();
         outcome
     }
 
-    async fn run_read(&self, job: Job) -> Result<Output> {
+    async fn run_read(&self, job: Job) -> Result<()> {
         self.inner.run_read(job).await
     }
 
-    async fn run_snapshot(&self, job: Job) -> Result<Output> {
+    async fn run_snapshot(&self, job: Job) -> Result<()> {
         self.inner.run_snapshot(job).await
     }
 

@@ -70,10 +70,7 @@ impl Service {
         if let Some(key) = self.inner.signing_key.get(now) {
             return Ok(key);
         }
-        let keys = self
-            .store()
-            .read(|tx| Box::pin(async move { tx.signing_keys().await }))
-            .await?;
+        let keys = self.read(crate::keys::all_keys, ()).await?;
         let active = keys
             .into_iter()
             .find(SigningKey::is_active)
@@ -90,17 +87,15 @@ impl Service {
     }
 
     /// Signs `claims` as a JWT with the active key (its `kid` in the header).
-    pub(crate) async fn sign_id_token(
-        &self,
-        alg: IdTokenAlg,
-        claims: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<String> {
+    pub(crate) async fn sign_id_token<C>(&self, alg: IdTokenAlg, claims: C) -> Result<String>
+    where
+        C: serde::Serialize + Send + 'static,
+    {
         let key = self.active_signing_key().await?;
         let mut header = Header::new(algorithm(alg));
         header.kid = Some(key.kid.clone());
         // An RSA signature takes about half a millisecond: off the async threads, so that the
         // requests sharing them do not wait behind it.
-        let claims = claims.clone();
         tokio::task::spawn_blocking(move || jsonwebtoken::encode(&header, &claims, &key.key))
             .await
             .map_err(|e| Error::internal(format!("signing an id_token: {e}")))?

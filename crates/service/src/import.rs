@@ -5,7 +5,8 @@
 //! validates them and hashes passwords (on the blocking pool, one per core); the write job
 //! takes the results and inserts them in multi-row statements.
 
-use crate::{audit, Service};
+use crate::use_case::Cx;
+use crate::Service;
 use futures::stream::{FuturesOrdered, StreamExt};
 use roster_domain::audit::AuditRecord;
 use roster_domain::user::{secondary_organizations, NewUser, User, UserFields};
@@ -32,7 +33,7 @@ impl Service {
         actor: &str,
         mut input: mpsc::Receiver<ImportLine>,
     ) -> Result<u64> {
-        let (checked_tx, mut checked) =
+        let (checked_tx, checked) =
             mpsc::channel::<Result<(u64, NewUser, Option<String>)>>(4 * BATCH);
         let service = self.clone();
         let checker = tokio::spawn(async move {
@@ -86,67 +87,87 @@ impl Service {
             }
         });
 
-        let actor = actor.to_owned();
-        let clock = self.clock();
-        let imported = self
-            .store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    let mut orgs: HashMap<String, String> = HashMap::new();
-                    let root = tx.first_root_organization().await?.map(|o| o.id);
-                    let mut users = Vec::with_capacity(BATCH);
-                    let mut records = Vec::with_capacity(BATCH);
-                    let mut first_line = 0;
-                    let mut count = 0u64;
-                    while let Some(item) = checked.recv().await {
-                        let (line, new, password_hash) = item?;
-                        if users.is_empty() {
-                            first_line = line;
-                        }
-                        let org_id = match &new.org_code {
-                            None => root.clone(),
-                            Some(code) => match orgs.get(code) {
-                                Some(id) => Some(id.clone()),
-                                None => {
-                                    let org = tx.organization_by_code(code).await?.ok_or_else(|| {
-                                        at_line(line, Error::with_detail(ErrorKind::OrganizationNotFound, format!("no organization has org_code '{code}'.")))
-                                    })?;
-                                    orgs.insert(code.clone(), org.id.clone());
-                                    Some(org.id)
-                                }
-                            },
-                        };
-                        let secondary = match &new.org_relations {
-                            Some(list) => {
-                                let ids = secondary_organizations(org_id.as_deref(), list, false)
-                                    .map_err(|e| at_line(line, e))?;
-                                for org in &ids {
-                                    if tx.organization(org).await?.is_none() {
-                                        return Err(at_line(line, Error::with_detail(ErrorKind::OrganizationNotFound, format!("user_org_relation_list names {org}, which is no organization."))));
-                                    }
-                                }
-                                ids
-                            }
-                            None => Vec::new(),
-                        };
-                        let now = clock.now();
-                        let user = new.into_user(org_id, secondary, password_hash, now);
-                        records.push(audit(now, &actor, "ImportUser", "user", &user.id));
-                        users.push(user);
-                        count += 1;
-                        if users.len() == BATCH {
-                            flush(tx, &mut users, &mut records, first_line, line).await?;
-                        }
-                    }
-                    let last = first_line + users.len() as u64;
-                    flush(tx, &mut users, &mut records, first_line, last.saturating_sub(1)).await?;
-                    Ok(count)
-                })
-            })
-            .await;
+        let imported = self.write(actor, import, checked).await;
         checker.abort();
         imported
     }
+}
+
+/// Writes the users `checked` yields, in batches, each with its audit record.
+async fn import(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    mut checked: mpsc::Receiver<Result<(u64, NewUser, Option<String>)>>,
+) -> Result<u64> {
+    let mut orgs: HashMap<String, String> = HashMap::new();
+    let root = tx.first_root_organization().await?.map(|o| o.id);
+    let mut users = Vec::with_capacity(BATCH);
+    let mut records = Vec::with_capacity(BATCH);
+    let mut first_line = 0;
+    let mut count = 0u64;
+    while let Some(item) = checked.recv().await {
+        let (line, new, password_hash) = item?;
+        if users.is_empty() {
+            first_line = line;
+        }
+        let org_id = match &new.org_code {
+            None => root.clone(),
+            Some(code) => match orgs.get(code) {
+                Some(id) => Some(id.clone()),
+                None => {
+                    let org = tx.organization_by_code(code).await?.ok_or_else(|| {
+                        at_line(
+                            line,
+                            Error::with_detail(
+                                ErrorKind::OrganizationNotFound,
+                                format!("no organization has org_code '{code}'."),
+                            ),
+                        )
+                    })?;
+                    orgs.insert(code.clone(), org.id.clone());
+                    Some(org.id)
+                }
+            },
+        };
+        let secondary = match &new.org_relations {
+            Some(list) => {
+                let ids = secondary_organizations(org_id.as_deref(), list, false)
+                    .map_err(|e| at_line(line, e))?;
+                for org in &ids {
+                    if tx.organization(org).await?.is_none() {
+                        return Err(at_line(
+                            line,
+                            Error::with_detail(
+                                ErrorKind::OrganizationNotFound,
+                                format!(
+                                    "user_org_relation_list names {org}, which is no organization."
+                                ),
+                            ),
+                        ));
+                    }
+                }
+                ids
+            }
+            None => Vec::new(),
+        };
+        let user = new.into_user(org_id, secondary, password_hash, cx.now);
+        records.push(cx.audit_record("ImportUser", "user", &user.id));
+        users.push(user);
+        count += 1;
+        if users.len() == BATCH {
+            flush(tx, &mut users, &mut records, first_line, line).await?;
+        }
+    }
+    let last = first_line + users.len() as u64;
+    flush(
+        tx,
+        &mut users,
+        &mut records,
+        first_line,
+        last.saturating_sub(1),
+    )
+    .await?;
+    Ok(count)
 }
 
 async fn flush(

@@ -1,13 +1,16 @@
 //! The RSA keys that sign id_tokens: generated at the first start, rotated on demand, the same
 //! on every node because they live in the store (the private half sealed with the secret key).
 
-use crate::{audit, secrets::Sealer, Caller, Service};
+use crate::use_case::Cx;
+use crate::{secrets::Sealer, Caller, Service};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use roster_domain::audit::SYSTEM_ACTOR;
 use roster_domain::permission::Access;
 use roster_domain::signing::{PublicJwk, SigningKey, RETIRED_KEY_PUBLISHED_MS};
 use roster_domain::time::Millis;
 use roster_domain::{Error, ErrorKind, Result};
+use roster_store::prelude::*;
 use roster_store::LockKey;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use rsa::traits::PublicKeyParts;
@@ -70,36 +73,11 @@ impl Service {
     /// starting together agree on one: each generates, the first to commit wins, the others
     /// keep it. Says whether this call added the key.
     pub async fn ensure_signing_key(&self) -> Result<bool> {
-        let has_active = |keys: &[SigningKey]| keys.iter().any(SigningKey::is_active);
-        let keys = self
-            .store()
-            .read(|tx| Box::pin(async move { tx.signing_keys().await }))
-            .await?;
-        if has_active(&keys) {
+        if has_active(&self.read(all_keys, ()).await?) {
             return Ok(false);
         }
         let key = self.generate_key().await?;
-        let kid = key.kid().to_owned();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    tx.lock(LockKey::SigningKeys).await?;
-                    if has_active(&tx.signing_keys().await?) {
-                        return Ok(false);
-                    }
-                    tx.insert_signing_key(&key).await?;
-                    tx.insert_audit(&audit(
-                        key.created_at,
-                        roster_domain::audit::SYSTEM_ACTOR,
-                        "CreateSigningKey",
-                        "signing_key",
-                        &kid,
-                    ))
-                    .await?;
-                    Ok(true)
-                })
-            })
-            .await
+        self.write(SYSTEM_ACTOR, add_first, key).await
     }
 
     /// `roster keys rotate`: a new key signs from now on; the previous one stays published
@@ -107,31 +85,7 @@ impl Service {
     pub async fn rotate_signing_key(&self, caller: &Caller) -> Result<SigningKey> {
         caller.require(Access::Admin)?;
         let key = self.generate_key().await?;
-        let actor = caller.client_id.clone();
-        let rotated = self
-            .store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    tx.lock(LockKey::SigningKeys).await?;
-                    tx.retire_signing_keys(key.created_at).await?;
-                    tx.delete_signing_keys_retired_before(
-                        key.created_at.saturating_sub(RETIRED_KEY_PUBLISHED_MS),
-                    )
-                    .await?;
-                    tx.insert_signing_key(&key).await?;
-                    tx.insert_audit(&audit(
-                        key.created_at,
-                        &actor,
-                        "RotateSigningKey",
-                        "signing_key",
-                        key.kid(),
-                    ))
-                    .await?;
-                    Ok(key)
-                })
-            })
-            .await;
-        let rotated = rotated?;
+        let rotated = self.write(&caller.client_id, rotate, key).await?;
         self.inner.signing_key.clear();
         Ok(rotated)
     }
@@ -139,25 +93,48 @@ impl Service {
     /// Every stored key, newest first (`roster keys list`).
     pub async fn signing_keys(&self, caller: &Caller) -> Result<Vec<SigningKey>> {
         caller.require(Access::Admin)?;
-        self.store()
-            .read(|tx| Box::pin(async move { tx.signing_keys().await }))
-            .await
+        self.read(all_keys, ()).await
     }
 
     /// The published keys, the active one first: the JSON Web Key Set relying parties check
     /// id_token signatures against.
     pub async fn published_keys(&self) -> Result<Vec<PublicJwk>> {
         let now = self.now();
-        let keys = self
-            .store()
-            .read(|tx| Box::pin(async move { tx.signing_keys().await }))
-            .await?;
+        let keys = self.read(all_keys, ()).await?;
         Ok(keys
             .into_iter()
             .filter(|k| k.is_published(now))
             .map(|k| k.public)
             .collect())
     }
+}
+
+fn has_active(keys: &[SigningKey]) -> bool {
+    keys.iter().any(SigningKey::is_active)
+}
+
+pub(crate) async fn all_keys(tx: &mut dyn Tx, (): ()) -> Result<Vec<SigningKey>> {
+    tx.signing_keys().await
+}
+
+async fn add_first(tx: &mut dyn Tx, cx: &mut Cx, key: SigningKey) -> Result<bool> {
+    tx.lock(LockKey::SigningKeys).await?;
+    if has_active(&tx.signing_keys().await?) {
+        return Ok(false);
+    }
+    tx.insert_signing_key(&key).await?;
+    cx.audit("CreateSigningKey", "signing_key", key.kid());
+    Ok(true)
+}
+
+async fn rotate(tx: &mut dyn Tx, cx: &mut Cx, key: SigningKey) -> Result<SigningKey> {
+    tx.lock(LockKey::SigningKeys).await?;
+    tx.retire_signing_keys(key.created_at).await?;
+    tx.delete_signing_keys_retired_before(key.created_at.saturating_sub(RETIRED_KEY_PUBLISHED_MS))
+        .await?;
+    tx.insert_signing_key(&key).await?;
+    cx.audit("RotateSigningKey", "signing_key", key.kid());
+    Ok(key)
 }
 
 #[cfg(test)]

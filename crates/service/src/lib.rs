@@ -20,6 +20,7 @@ mod sign_in;
 mod sso;
 mod throttle;
 mod transfer;
+mod use_case;
 mod users;
 
 pub use accounts::AccountDetails;
@@ -28,15 +29,18 @@ pub use roles::MemberChange;
 pub use applications::NewCredentials;
 pub use auth::{Caller, IssuedToken};
 pub use import::ImportLine;
-pub use oauth::{Introspection, OAuthClient, OAuthToken, TokenKind, TokenRequest};
+pub use oauth::{
+    Authorize, AuthorizeRequest, Claims, Introspection, OAuthClient, OAuthToken, TokenKind,
+    TokenRequest, UserInfo,
+};
 pub use password::Argon2Settings;
 pub use roster_store::WriteGate;
 pub use secrets::SecretKey;
-pub use sign_in::{Authorize, AuthorizeRequest, Login, NewSession, SignInOutcome, SignInSettings};
+pub use sign_in::{Login, NewSession, SignInOutcome, SignInSettings};
 pub use transfer::{ApplicationSso, Record, RoleMember};
 
-use roster_domain::audit::AuditRecord;
 use roster_domain::time::{Clock, Millis, SystemClock};
+use roster_store::prelude::*;
 use roster_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,19 +111,13 @@ struct Inner {
     settings: Settings,
     tokens: auth::TokenCache,
     token_limits: throttle::TokenLimits,
-    sign_in_limits: throttle::SignInLimits,
     refusals: throttle::RefusedTokens,
     passwords: password::Hasher,
     sealer: Option<secrets::Sealer>,
     /// The key that signs id_tokens, as last read.
     signing_key: id_tokens::KeyCache,
-    /// Wrong passwords for names no user has, counted per node.
-    unknown_logins: moka::sync::Cache<String, roster_domain::sign_in::SignInLock>,
-    /// A hash that unknown names' passwords are checked against (made at first use).
-    decoy_hash: tokio::sync::OnceCell<String>,
-    /// What userinfo answered for a token digest, while no write was committed on this node
-    /// since (and for at most `token_cache_ttl`).
-    userinfo: moka::sync::Cache<String, oauth::KnownClaims>,
+    sign_in: sign_in::SignInState,
+    oauth: oauth::OAuthState,
 }
 
 impl Service {
@@ -139,20 +137,12 @@ impl Service {
             inner: Arc::new(Inner {
                 tokens: auth::TokenCache::new(&settings),
                 token_limits: throttle::TokenLimits::new(&settings),
-                sign_in_limits: throttle::SignInLimits::new(settings.sign_in.rate_per_address),
                 refusals: Default::default(),
                 passwords: password::Hasher::new(&settings.argon2)?,
                 sealer: settings.secret_key.as_ref().map(secrets::Sealer::new),
                 signing_key: Default::default(),
-                unknown_logins: moka::sync::Cache::builder()
-                    .max_capacity(100_000)
-                    .time_to_idle(settings.sign_in.lock_duration)
-                    .build(),
-                decoy_hash: tokio::sync::OnceCell::new(),
-                userinfo: moka::sync::Cache::builder()
-                    .max_capacity(settings.token_cache_capacity)
-                    .time_to_live(settings.token_cache_ttl)
-                    .build(),
+                sign_in: sign_in::SignInState::new(&settings.sign_in),
+                oauth: oauth::OAuthState::new(&settings),
                 store: Arc::new(counted_store::CountedStore::new(store)),
                 clock,
                 settings,
@@ -204,10 +194,8 @@ impl Service {
     pub async fn check_store(&self) -> roster_domain::Result<()> {
         self.store().ping().await?;
         if let Some(failure) = self.store().last_write_failure() {
-            let clock = self.clock();
             let probe = self
-                .store()
-                .write(|tx| Box::pin(async move { tx.probe_write(clock.now()).await }))
+                .write(roster_domain::audit::SYSTEM_ACTOR, probe_write, ())
                 .await;
             if let Err(e) = probe {
                 return Err(roster_domain::Error::with_detail(
@@ -223,19 +211,7 @@ impl Service {
     }
 }
 
-fn audit(
-    at: Millis,
-    actor: &str,
-    operation: &'static str,
-    target_type: &'static str,
-    target_id: &str,
-) -> AuditRecord {
-    AuditRecord {
-        at,
-        actor: actor.to_owned(),
-        operation,
-        target_type,
-        target_id: target_id.to_owned(),
-        count: 1,
-    }
+/// A write that changes nothing anyone reads: whether writes work again.
+async fn probe_write(tx: &mut dyn Tx, cx: &mut use_case::Cx, (): ()) -> roster_domain::Result<()> {
+    tx.probe_write(cx.now).await
 }

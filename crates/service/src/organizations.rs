@@ -2,11 +2,13 @@
 //! build a cycle between them.
 
 use crate::lookups::{existing_org, existing_org_parent};
-use crate::{audit, Caller, Service};
-use roster_domain::organization::{OrgFields, Organization};
+use crate::use_case::Cx;
+use crate::{Caller, Service};
+use roster_domain::organization::{OrgChanges, OrgFields, Organization};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
 use roster_domain::{id, ErrorKind, Result};
+use roster_store::prelude::*;
 use roster_store::{LockKey, OrgScope};
 
 impl Service {
@@ -14,37 +16,7 @@ impl Service {
     pub async fn create_organization(&self, caller: &Caller, fields: OrgFields) -> Result<String> {
         caller.require(Access::OrgWrite)?;
         let new = fields.into_new()?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    if let Some(parent) = &new.parent_id {
-                        existing_org_parent(tx, parent).await?;
-                    }
-                    let now = clock.now();
-                    let org = Organization {
-                        id: id::new_id(now),
-                        code: new.code.unwrap_or_default(),
-                        name: new.name.unwrap_or_default(),
-                        parent_id: new.parent_id,
-                        category: new.category.unwrap_or_default(),
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    tx.insert_organization(&org).await?;
-                    tx.insert_audit(&audit(
-                        now,
-                        &actor,
-                        "CreateOrganization",
-                        "organization",
-                        &org.id,
-                    ))
-                    .await?;
-                    Ok(org.id)
-                })
-            })
-            .await
+        self.write(&caller.client_id, create, new).await
     }
 
     /// `UpdateOrganization`: empty or absent fields stay; `parent_id` moves the subtree.
@@ -56,81 +28,20 @@ impl Service {
     ) -> Result<String> {
         caller.require(Access::OrgWrite)?;
         let changes = fields.into_changes()?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    tx.lock(LockKey::OrganizationTree).await?;
-                    let mut org = existing_org(tx, &org_id).await?;
-                    if let Some(parent) = changes.parent_id {
-                        existing_org_parent(tx, &parent).await?;
-                        if tx.organization_in_subtree(&org.id, &parent).await? {
-                            return Err(ErrorKind::OrganizationCycle.into());
-                        }
-                        org.parent_id = Some(parent);
-                    }
-                    if let Some(code) = changes.code {
-                        org.code = code;
-                    }
-                    if let Some(name) = changes.name {
-                        org.name = name;
-                    }
-                    if let Some(category) = changes.category {
-                        org.category = category;
-                    }
-                    org.updated_at = clock.now();
-                    tx.update_organization(&org).await?;
-                    tx.insert_audit(&audit(
-                        org.updated_at,
-                        &actor,
-                        "UpdateOrganization",
-                        "organization",
-                        &org.id,
-                    ))
-                    .await?;
-                    Ok(org.id)
-                })
-            })
+        self.write(&caller.client_id, update, (org_id, changes))
             .await
     }
 
     /// `DeleteOrganization`: only an organization without sub-organizations or users.
     pub async fn delete_organization(&self, caller: &Caller, org_id: String) -> Result<()> {
         caller.require(Access::OrgWrite)?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    tx.lock(LockKey::OrganizationTree).await?;
-                    let org = existing_org(tx, &org_id).await?;
-                    if tx.organization_has_children(&org.id).await? {
-                        return Err(ErrorKind::OrganizationHasChildren.into());
-                    }
-                    if tx.organization_has_members(&org.id).await? {
-                        return Err(ErrorKind::OrganizationHasMembers.into());
-                    }
-                    tx.delete_organization(&org.id).await?;
-                    tx.insert_audit(&audit(
-                        clock.now(),
-                        &actor,
-                        "DeleteOrganization",
-                        "organization",
-                        &org.id,
-                    ))
-                    .await
-                })
-            })
-            .await
+        self.write(&caller.client_id, delete, org_id).await
     }
 
     /// `ShowOrganizationById`.
     pub async fn show_organization(&self, caller: &Caller, org_id: String) -> Result<Organization> {
         caller.require(Access::OrgRead)?;
-        self.store()
-            .read(move |tx| Box::pin(async move { existing_org(tx, &org_id).await }))
-            .await
+        self.read(show, org_id).await
     }
 
     /// `ListOrganizations`: roots, everything, an organization with its children, or with
@@ -143,24 +54,90 @@ impl Service {
         page: PageRequest,
     ) -> Result<Page<Organization>> {
         caller.require(Access::OrgRead)?;
-        self.store()
-            .read(move |tx| {
-                Box::pin(async move {
-                    let scope = match (org_id, all_child) {
-                        (None, false) => OrgScope::Roots,
-                        (None, true) => OrgScope::All,
-                        (Some(id), all) => {
-                            existing_org(tx, &id).await?;
-                            if all {
-                                OrgScope::Subtree(id)
-                            } else {
-                                OrgScope::WithChildren(id)
-                            }
-                        }
-                    };
-                    tx.list_organizations(&scope, page).await
-                })
-            })
-            .await
+        self.read(list, (org_id, all_child, page)).await
     }
+}
+
+async fn create(tx: &mut dyn Tx, cx: &mut Cx, new: OrgChanges) -> Result<String> {
+    if let Some(parent) = &new.parent_id {
+        existing_org_parent(tx, parent).await?;
+    }
+    let org = Organization {
+        id: id::new_id(cx.now),
+        code: new.code.unwrap_or_default(),
+        name: new.name.unwrap_or_default(),
+        parent_id: new.parent_id,
+        category: new.category.unwrap_or_default(),
+        created_at: cx.now,
+        updated_at: cx.now,
+    };
+    tx.insert_organization(&org).await?;
+    cx.audit("CreateOrganization", "organization", &org.id);
+    Ok(org.id)
+}
+
+async fn update(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (org_id, changes): (String, OrgChanges),
+) -> Result<String> {
+    tx.lock(LockKey::OrganizationTree).await?;
+    let mut org = existing_org(tx, &org_id).await?;
+    if let Some(parent) = changes.parent_id {
+        existing_org_parent(tx, &parent).await?;
+        if tx.organization_in_subtree(&org.id, &parent).await? {
+            return Err(ErrorKind::OrganizationCycle.into());
+        }
+        org.parent_id = Some(parent);
+    }
+    if let Some(code) = changes.code {
+        org.code = code;
+    }
+    if let Some(name) = changes.name {
+        org.name = name;
+    }
+    if let Some(category) = changes.category {
+        org.category = category;
+    }
+    org.updated_at = cx.now;
+    tx.update_organization(&org).await?;
+    cx.audit("UpdateOrganization", "organization", &org.id);
+    Ok(org.id)
+}
+
+async fn delete(tx: &mut dyn Tx, cx: &mut Cx, org_id: String) -> Result<()> {
+    tx.lock(LockKey::OrganizationTree).await?;
+    let org = existing_org(tx, &org_id).await?;
+    if tx.organization_has_children(&org.id).await? {
+        return Err(ErrorKind::OrganizationHasChildren.into());
+    }
+    if tx.organization_has_members(&org.id).await? {
+        return Err(ErrorKind::OrganizationHasMembers.into());
+    }
+    tx.delete_organization(&org.id).await?;
+    cx.audit("DeleteOrganization", "organization", &org.id);
+    Ok(())
+}
+
+async fn show(tx: &mut dyn Tx, org_id: String) -> Result<Organization> {
+    existing_org(tx, &org_id).await
+}
+
+async fn list(
+    tx: &mut dyn Tx,
+    (org_id, all_child, page): (Option<String>, bool, PageRequest),
+) -> Result<Page<Organization>> {
+    let scope = match (org_id, all_child) {
+        (None, false) => OrgScope::Roots,
+        (None, true) => OrgScope::All,
+        (Some(id), all) => {
+            existing_org(tx, &id).await?;
+            if all {
+                OrgScope::Subtree(id)
+            } else {
+                OrgScope::WithChildren(id)
+            }
+        }
+    };
+    tx.list_organizations(&scope, page).await
 }

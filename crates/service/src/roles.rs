@@ -2,13 +2,15 @@
 
 use crate::accounts::{with_roles, AccountDetails};
 use crate::lookups::{existing_application, existing_role};
-use crate::{audit, Caller, Service};
+use crate::use_case::Cx;
+use crate::{Caller, Service};
 use roster_domain::account::AccountId;
 use roster_domain::application::ApplicationId;
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
 use roster_domain::role::{Role, RoleFields, RoleMemberFields};
 use roster_domain::{id, Result};
+use roster_store::prelude::*;
 
 /// Which accounts a grant or revocation applied to, and which it could not.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,27 +29,7 @@ impl Service {
     ) -> Result<String> {
         caller.require(Access::AppWrite)?;
         let (code, name) = fields.into_new()?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    existing_application(tx, &application_id).await?;
-                    let now = clock.now();
-                    let role = Role {
-                        id: id::new_id(now),
-                        application_id,
-                        code,
-                        name,
-                        created_at: now,
-                        updated_at: None,
-                    };
-                    tx.insert_role(&role).await?;
-                    tx.insert_audit(&audit(now, &actor, "CreateAppRole", "app_role", &role.id))
-                        .await?;
-                    Ok(role.id)
-                })
-            })
+        self.write(&caller.client_id, create, (application_id, code, name))
             .await
     }
 
@@ -61,22 +43,7 @@ impl Service {
     ) -> Result<String> {
         caller.require(Access::AppWrite)?;
         let name = fields.into_new_name()?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    existing_application(tx, &application_id).await?;
-                    let mut role = existing_role(tx, &application_id, &role_id).await?;
-                    let now = clock.now();
-                    role.name = Some(name);
-                    role.updated_at = Some(now);
-                    tx.update_role(&role).await?;
-                    tx.insert_audit(&audit(now, &actor, "UpdateAppRole", "app_role", &role.id))
-                        .await?;
-                    Ok(role.id)
-                })
-            })
+        self.write(&caller.client_id, rename, (application_id, role_id, name))
             .await
     }
 
@@ -88,24 +55,7 @@ impl Service {
         role_id: String,
     ) -> Result<()> {
         caller.require(Access::AppWrite)?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    existing_application(tx, &application_id).await?;
-                    let role = existing_role(tx, &application_id, &role_id).await?;
-                    tx.delete_role(&role.id).await?;
-                    tx.insert_audit(&audit(
-                        clock.now(),
-                        &actor,
-                        "DeleteAppRole",
-                        "app_role",
-                        &role.id,
-                    ))
-                    .await
-                })
-            })
+        self.write(&caller.client_id, delete, (application_id, role_id))
             .await
     }
 
@@ -117,14 +67,7 @@ impl Service {
         role_id: String,
     ) -> Result<Role> {
         caller.require(Access::AppRead)?;
-        self.store()
-            .read(move |tx| {
-                Box::pin(async move {
-                    existing_application(tx, &application_id).await?;
-                    existing_role(tx, &application_id, &role_id).await
-                })
-            })
-            .await
+        self.read(show, (application_id, role_id)).await
     }
 
     /// `ListAppRoles`.
@@ -135,14 +78,7 @@ impl Service {
         page: PageRequest,
     ) -> Result<Page<Role>> {
         caller.require(Access::AppRead)?;
-        self.store()
-            .read(move |tx| {
-                Box::pin(async move {
-                    existing_application(tx, &application_id).await?;
-                    tx.list_roles(&application_id, page).await
-                })
-            })
-            .await
+        self.read(list, (application_id, page)).await
     }
 
     /// `ListAppRoleMembers`: the accounts holding a role.
@@ -154,19 +90,7 @@ impl Service {
         page: PageRequest,
     ) -> Result<Page<AccountDetails>> {
         caller.require(Access::AppRead)?;
-        self.store()
-            .read(move |tx| {
-                Box::pin(async move {
-                    existing_application(tx, &application_id).await?;
-                    let role = existing_role(tx, &application_id, &role_id).await?;
-                    let page = tx.list_role_members(&role.id, page).await?;
-                    Ok(Page {
-                        total: page.total,
-                        items: with_roles(tx, page.items).await?,
-                    })
-                })
-            })
-            .await
+        self.read(members, (application_id, role_id, page)).await
     }
 
     /// `CreateAppRoleMember` (grant) or `DeleteAppRoleMember` (revoke). Each account id
@@ -181,40 +105,125 @@ impl Service {
     ) -> Result<MemberChange> {
         caller.require(Access::AppWrite)?;
         let (role_id, account_ids) = fields.validate()?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    existing_application(tx, &application_id).await?;
-                    let role = existing_role(tx, &application_id, &role_id).await?;
-                    let now = clock.now();
-                    let mut change = MemberChange::default();
-                    for account_id in account_ids.into_iter().map(AccountId::new) {
-                        let ok = match tx.account(&application_id, &account_id).await? {
-                            None => false,
-                            Some(_) if grant => {
-                                tx.add_role_member(&role.id, &account_id, now).await?;
-                                true
-                            }
-                            Some(_) => tx.remove_role_member(&role.id, &account_id).await?,
-                        };
-                        if ok {
-                            change.success_list.push(account_id.into_string());
-                        } else {
-                            change.fail_list.push(account_id.into_string());
-                        }
-                    }
-                    let operation = if grant {
-                        "CreateAppRoleMember"
-                    } else {
-                        "DeleteAppRoleMember"
-                    };
-                    tx.insert_audit(&audit(now, &actor, operation, "app_role", &role.id))
-                        .await?;
-                    Ok(change)
-                })
-            })
-            .await
+        let change = Membership {
+            application_id,
+            role_id,
+            account_ids,
+            grant,
+        };
+        self.write(&caller.client_id, change_members, change).await
     }
+}
+
+async fn create(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (application_id, code, name): (ApplicationId, String, Option<String>),
+) -> Result<String> {
+    existing_application(tx, &application_id).await?;
+    let role = Role {
+        id: id::new_id(cx.now),
+        application_id,
+        code,
+        name,
+        created_at: cx.now,
+        updated_at: None,
+    };
+    tx.insert_role(&role).await?;
+    cx.audit("CreateAppRole", "app_role", &role.id);
+    Ok(role.id)
+}
+
+async fn rename(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (application_id, role_id, name): (ApplicationId, String, String),
+) -> Result<String> {
+    existing_application(tx, &application_id).await?;
+    let mut role = existing_role(tx, &application_id, &role_id).await?;
+    role.name = Some(name);
+    role.updated_at = Some(cx.now);
+    tx.update_role(&role).await?;
+    cx.audit("UpdateAppRole", "app_role", &role.id);
+    Ok(role.id)
+}
+
+async fn delete(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (application_id, role_id): (ApplicationId, String),
+) -> Result<()> {
+    existing_application(tx, &application_id).await?;
+    let role = existing_role(tx, &application_id, &role_id).await?;
+    tx.delete_role(&role.id).await?;
+    cx.audit("DeleteAppRole", "app_role", &role.id);
+    Ok(())
+}
+
+async fn show(tx: &mut dyn Tx, (application_id, role_id): (ApplicationId, String)) -> Result<Role> {
+    existing_application(tx, &application_id).await?;
+    existing_role(tx, &application_id, &role_id).await
+}
+
+async fn list(
+    tx: &mut dyn Tx,
+    (application_id, page): (ApplicationId, PageRequest),
+) -> Result<Page<Role>> {
+    existing_application(tx, &application_id).await?;
+    tx.list_roles(&application_id, page).await
+}
+
+async fn members(
+    tx: &mut dyn Tx,
+    (application_id, role_id, page): (ApplicationId, String, PageRequest),
+) -> Result<Page<AccountDetails>> {
+    existing_application(tx, &application_id).await?;
+    let role = existing_role(tx, &application_id, &role_id).await?;
+    let page = tx.list_role_members(&role.id, page).await?;
+    Ok(Page {
+        total: page.total,
+        items: with_roles(tx, page.items).await?,
+    })
+}
+
+/// Accounts to grant a role to, or to revoke it from.
+struct Membership {
+    application_id: ApplicationId,
+    role_id: String,
+    account_ids: Vec<String>,
+    grant: bool,
+}
+
+async fn change_members(tx: &mut dyn Tx, cx: &mut Cx, change: Membership) -> Result<MemberChange> {
+    let Membership {
+        application_id,
+        role_id,
+        account_ids,
+        grant,
+    } = change;
+    existing_application(tx, &application_id).await?;
+    let role = existing_role(tx, &application_id, &role_id).await?;
+    let mut changed = MemberChange::default();
+    for account_id in account_ids.into_iter().map(AccountId::new) {
+        let ok = match tx.account(&application_id, &account_id).await? {
+            None => false,
+            Some(_) if grant => {
+                tx.add_role_member(&role.id, &account_id, cx.now).await?;
+                true
+            }
+            Some(_) => tx.remove_role_member(&role.id, &account_id).await?,
+        };
+        if ok {
+            changed.success_list.push(account_id.into_string());
+        } else {
+            changed.fail_list.push(account_id.into_string());
+        }
+    }
+    let operation = if grant {
+        "CreateAppRoleMember"
+    } else {
+        "DeleteAppRoleMember"
+    };
+    cx.audit(operation, "app_role", &role.id);
+    Ok(changed)
 }

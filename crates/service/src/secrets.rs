@@ -6,10 +6,12 @@
 //! the first 8 hex digits of the key's SHA-256, so that a key rotation can tell which key
 //! sealed what.
 
+use crate::use_case::Cx;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 use roster_domain::{secret, Error, Result};
+use roster_store::prelude::*;
 use std::fmt;
 
 /// A 256-bit key; its `Debug` shows only its id.
@@ -102,53 +104,49 @@ impl crate::Service {
     /// transaction: all or nothing. Secrets already under `new` are left as they are. Returns
     /// how many were re-sealed.
     pub async fn reseal_account_passwords(&self, old: &SecretKey, new: &SecretKey) -> Result<u64> {
-        let (opener, sealer, new_id) = (Sealer::new(old), Sealer::new(new), new.id());
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    let mut count = 0u64;
-                    for (id, sealed) in tx.sealed_account_passwords().await? {
-                        if sealed.starts_with(&format!("v1:{new_id}:")) {
-                            continue;
-                        }
-                        let plain = opener.open(&sealed).map_err(|_| {
-                            Error::invalid(format!(
-                                "account {id}: its password is not sealed with the old key; nothing was changed."
-                            ))
-                        })?;
-                        tx.set_sealed_account_password(&id, &sealer.seal(&plain)?).await?;
-                        count += 1;
-                    }
-                    // The private halves of the signing keys are sealed the same way.
-                    for key in tx.signing_keys().await? {
-                        if key.sealed_private_key.starts_with(&format!("v1:{new_id}:")) {
-                            continue;
-                        }
-                        let plain = opener.open(&key.sealed_private_key).map_err(|_| {
-                            Error::invalid(format!(
-                                "signing key {}: it is not sealed with the old key; nothing was changed.",
-                                key.kid()
-                            ))
-                        })?;
-                        tx.set_sealed_signing_key(key.kid(), &sealer.seal(&plain)?)
-                            .await?;
-                        count += 1;
-                    }
-                    let now = clock.now();
-                    tx.insert_audit(&crate::audit(
-                        now,
-                        roster_domain::audit::CLI_ACTOR,
-                        "ResealAccountPasswords",
-                        "secret_key",
-                        &new_id,
-                    ))
-                    .await?;
-                    Ok(count)
-                })
-            })
+        let keys = (Sealer::new(old), Sealer::new(new), new.id());
+        self.write(roster_domain::audit::CLI_ACTOR, reseal, keys)
             .await
     }
+}
+
+async fn reseal(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (opener, sealer, new_id): (Sealer, Sealer, String),
+) -> Result<u64> {
+    let under_new = format!("v1:{new_id}:");
+    let mut count = 0u64;
+    for (id, sealed) in tx.sealed_account_passwords().await? {
+        if sealed.starts_with(&under_new) {
+            continue;
+        }
+        let plain = opener.open(&sealed).map_err(|_| {
+            Error::invalid(format!(
+                "account {id}: its password is not sealed with the old key; nothing was changed."
+            ))
+        })?;
+        tx.set_sealed_account_password(&id, &sealer.seal(&plain)?)
+            .await?;
+        count += 1;
+    }
+    // The private halves of the signing keys are sealed the same way.
+    for key in tx.signing_keys().await? {
+        if key.sealed_private_key.starts_with(&under_new) {
+            continue;
+        }
+        let plain = opener.open(&key.sealed_private_key).map_err(|_| {
+            Error::invalid(format!(
+                "signing key {}: it is not sealed with the old key; nothing was changed.",
+                key.kid()
+            ))
+        })?;
+        tx.set_sealed_signing_key(key.kid(), &sealer.seal(&plain)?)
+            .await?;
+        count += 1;
+    }
+    cx.audit("ResealAccountPasswords", "secret_key", &new_id);
+    Ok(count)
 }
 
 #[cfg(test)]

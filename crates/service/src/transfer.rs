@@ -4,7 +4,8 @@
 //! passwords) and role members. Export reads one snapshot; import is all or nothing, into an
 //! empty database. So moving from SQLite to PostgreSQL is one pipe.
 
-use crate::{audit, Caller, Service};
+use crate::use_case::Cx;
+use crate::{Caller, Service};
 use roster_domain::account::AccountId;
 use roster_domain::account::AppAccount;
 use roster_domain::application::Application;
@@ -210,9 +211,7 @@ impl Service {
     /// Sends every record of the directory to `out`, from one snapshot; says how many.
     pub async fn export_all(&self, caller: &Caller, out: mpsc::Sender<Record>) -> Result<u64> {
         caller.require(roster_domain::permission::Access::Admin)?;
-        self.store()
-            .snapshot(move |tx| Box::pin(async move { export_into(tx, &out).await }))
-            .await
+        self.snapshot(export, out).await
     }
 
     /// Loads records (as `export_all` sends them) into an empty directory, all or nothing;
@@ -220,75 +219,80 @@ impl Service {
     pub async fn import_all(
         &self,
         caller: &Caller,
-        mut records: mpsc::Receiver<(u64, Result<Record>)>,
+        records: mpsc::Receiver<(u64, Result<Record>)>,
     ) -> Result<u64> {
         caller.require(roster_domain::permission::Access::Admin)?;
-        let actor = caller.client_id.clone();
-        let clock = self.clock();
-        self.store()
-            .write(move |tx| {
-                Box::pin(async move {
-                    let one = PageRequest::new(Some(0), Some(1))?;
-                    let occupied = tx.list_applications(one).await?.total
-                        + tx.list_organizations(&OrgScope::All, one).await?.total
-                        + tx.list_users(None, one).await?.total;
-                    if occupied > 0 {
-                        return Err(Error::invalid(
-                            "the database is not empty: import into one without applications, organizations or users.",
-                        ));
-                    }
-                    let mut count = 0u64;
-                    let mut users: Vec<User> = Vec::new();
-                    while let Some((line, record)) = records.recv().await {
-                        let at_line = |e: Error| {
-                            Error::with_detail(e.kind(), format!("line {line}: {}", e.client_message()))
-                        };
-                        let record = record.map_err(at_line)?;
-                        if !matches!(record, Record::User(_)) && !users.is_empty() {
-                            flush_users(tx, &mut users).await.map_err(at_line)?;
-                        }
-                        let done = match record {
-                            Record::Application(app) => tx.insert_application(&app).await,
-                            Record::SigningKey(key) => tx.insert_signing_key(&key).await,
-                            Record::Sso(sso) => {
-                                sso.settings.validate()?;
-                                let at = clock.now();
-                                tx.put_sso_settings(&sso.application_id, &sso.settings, at)
-                                    .await
-                            }
-                            Record::Organization(org) => tx.insert_organization(&org).await,
-                            Record::User(user) => {
-                                users.push(*user);
-                                if users.len() == USER_BATCH {
-                                    flush_users(tx, &mut users).await
-                                } else {
-                                    Ok(())
-                                }
-                            }
-                            Record::AppOrganization(org) => tx.insert_app_org(&org).await,
-                            Record::Role(role) => tx.insert_role(&role).await,
-                            Record::Account(account) => tx.insert_account(&account).await,
-                            Record::RoleMember(m) => tx
-                                .add_role_member(&m.role_id, &m.account_id, clock.now())
-                                .await
-                                .map(|_| ()),
-                        };
-                        done.map_err(at_line)?;
-                        count += 1;
-                    }
-                    if !users.is_empty() {
-                        flush_users(tx, &mut users).await?;
-                    }
-                    if count == 0 {
-                        return Err(Error::with_detail(ErrorKind::MalformedBody, "nothing to import."));
-                    }
-                    tx.insert_audit(&audit(clock.now(), &actor, "ImportAll", "directory", "all"))
-                        .await?;
-                    Ok(count)
-                })
-            })
-            .await
+        self.write(&caller.client_id, import, records).await
     }
+}
+
+async fn export(tx: &mut dyn Tx, out: mpsc::Sender<Record>) -> Result<u64> {
+    export_into(tx, &out).await
+}
+
+async fn import(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    mut records: mpsc::Receiver<(u64, Result<Record>)>,
+) -> Result<u64> {
+    let one = PageRequest::new(Some(0), Some(1))?;
+    let occupied = tx.list_applications(one).await?.total
+        + tx.list_organizations(&OrgScope::All, one).await?.total
+        + tx.list_users(None, one).await?.total;
+    if occupied > 0 {
+        return Err(Error::invalid(
+            "the database is not empty: import into one without applications, organizations or users.",
+        ));
+    }
+    let mut count = 0u64;
+    let mut users: Vec<User> = Vec::new();
+    while let Some((line, record)) = records.recv().await {
+        let at_line =
+            |e: Error| Error::with_detail(e.kind(), format!("line {line}: {}", e.client_message()));
+        let record = record.map_err(at_line)?;
+        if !matches!(record, Record::User(_)) && !users.is_empty() {
+            flush_users(tx, &mut users).await.map_err(at_line)?;
+        }
+        let done = match record {
+            Record::Application(app) => tx.insert_application(&app).await,
+            Record::SigningKey(key) => tx.insert_signing_key(&key).await,
+            Record::Sso(sso) => {
+                sso.settings.validate()?;
+                let at = cx.now;
+                tx.put_sso_settings(&sso.application_id, &sso.settings, at)
+                    .await
+            }
+            Record::Organization(org) => tx.insert_organization(&org).await,
+            Record::User(user) => {
+                users.push(*user);
+                if users.len() == USER_BATCH {
+                    flush_users(tx, &mut users).await
+                } else {
+                    Ok(())
+                }
+            }
+            Record::AppOrganization(org) => tx.insert_app_org(&org).await,
+            Record::Role(role) => tx.insert_role(&role).await,
+            Record::Account(account) => tx.insert_account(&account).await,
+            Record::RoleMember(m) => tx
+                .add_role_member(&m.role_id, &m.account_id, cx.now)
+                .await
+                .map(|_| ()),
+        };
+        done.map_err(at_line)?;
+        count += 1;
+    }
+    if !users.is_empty() {
+        flush_users(tx, &mut users).await?;
+    }
+    if count == 0 {
+        return Err(Error::with_detail(
+            ErrorKind::MalformedBody,
+            "nothing to import.",
+        ));
+    }
+    cx.audit("ImportAll", "directory", "all");
+    Ok(count)
 }
 
 #[cfg(test)]

@@ -30,13 +30,12 @@ pub use tx::{
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use roster_domain::{Error, Result};
-use std::any::Any;
 use std::sync::Arc;
 
-/// What a unit of work hands back, type-erased so that [`Store`] stays object-safe.
-pub type Output = Box<dyn Any + Send>;
-/// A unit of work: runs inside one transaction (writes) or on one connection (reads).
-pub type Job = Box<dyn for<'t> FnOnce(&'t mut dyn Tx) -> BoxFuture<'t, Result<Output>> + Send>;
+/// A unit of work: runs inside one transaction (writes) or on one connection (reads). Its
+/// result travels back beside it (see [`dyn Store::write`]), so that [`Store`] stays
+/// object-safe without erasing the result's type.
+pub type Job = Box<dyn for<'t> FnOnce(&'t mut dyn Tx) -> BoxFuture<'t, Result<()>> + Send>;
 
 /// A row that only needs to be added, durably: no reads, no checks, nothing to undo. On
 /// SQLite it joins the next group commit without a job of its own.
@@ -54,12 +53,12 @@ pub trait Store: Send + Sync + 'static {
     async fn append(&self, rows: Vec<Appended>) -> Result<()>;
     /// Runs `job` in a transaction. `Ok` means committed and durable; `Err` means nothing
     /// of the job was written.
-    async fn run_write(&self, job: Job) -> Result<Output>;
+    async fn run_write(&self, job: Job) -> Result<()>;
     /// Runs `job` on a read connection. It must not write.
-    async fn run_read(&self, job: Job) -> Result<Output>;
+    async fn run_read(&self, job: Job) -> Result<()>;
     /// Runs `job` in a read-only transaction that sees one snapshot of the whole database
     /// however long it takes (exports), while writers go on.
-    async fn run_snapshot(&self, job: Job) -> Result<Output>;
+    async fn run_snapshot(&self, job: Job) -> Result<()>;
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;
     /// Why the last write failed for want of the database (a full disk, a lost server), if
@@ -104,10 +103,9 @@ impl dyn Store {
         T: Send + 'static,
         F: for<'t> FnOnce(&'t mut dyn Tx) -> BoxFuture<'t, Result<T>> + Send + 'static,
     {
-        let job: Job = Box::new(move |tx| {
-            Box::pin(async move { work(tx).await.map(|v| Box::new(v) as Output) })
-        });
-        downcast(self.run_write(job).await?)
+        let (job, result) = with_result(work);
+        self.run_write(job).await?;
+        result.take()
     }
 
     /// Runs a read use case on one connection.
@@ -116,10 +114,9 @@ impl dyn Store {
         T: Send + 'static,
         F: for<'t> FnOnce(&'t mut dyn Tx) -> BoxFuture<'t, Result<T>> + Send + 'static,
     {
-        let job: Job = Box::new(move |tx| {
-            Box::pin(async move { work(tx).await.map(|v| Box::new(v) as Output) })
-        });
-        downcast(self.run_read(job).await?)
+        let (job, result) = with_result(work);
+        self.run_read(job).await?;
+        result.take()
     }
 
     /// Runs a read use case that must see one snapshot of the database (`run_snapshot`).
@@ -128,17 +125,39 @@ impl dyn Store {
         T: Send + 'static,
         F: for<'t> FnOnce(&'t mut dyn Tx) -> BoxFuture<'t, Result<T>> + Send + 'static,
     {
-        let job: Job = Box::new(move |tx| {
-            Box::pin(async move { work(tx).await.map(|v| Box::new(v) as Output) })
-        });
-        downcast(self.run_snapshot(job).await?)
+        let (job, result) = with_result(work);
+        self.run_snapshot(job).await?;
+        result.take()
     }
 }
 
-fn downcast<T: 'static>(out: Output) -> Result<T> {
-    out.downcast::<T>()
-        .map(|b| *b)
-        .map_err(|_| Error::internal("store returned a value of the wrong type"))
+/// Where a job leaves its result: read only once the store says the job's transaction ended
+/// well (a job may finish and its batch's commit still fail).
+struct JobResult<T>(tokio::sync::oneshot::Receiver<T>);
+
+impl<T> JobResult<T> {
+    fn take(mut self) -> Result<T> {
+        self.0
+            .try_recv()
+            .map_err(|_| Error::internal("the store reported a job done that did not finish"))
+    }
+}
+
+fn with_result<T, F>(work: F) -> (Job, JobResult<T>)
+where
+    T: Send + 'static,
+    F: for<'t> FnOnce(&'t mut dyn Tx) -> BoxFuture<'t, Result<T>> + Send + 'static,
+{
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move |tx| {
+        Box::pin(async move {
+            let value = work(tx).await?;
+            // The receiver is gone only when the caller stopped waiting: nothing to hand.
+            let _ = sender.send(value);
+            Ok(())
+        })
+    });
+    (job, JobResult(receiver))
 }
 
 /// Opens the store a database URL names: `sqlite://…` or `postgres://…`, creating the SQLite

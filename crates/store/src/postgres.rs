@@ -8,7 +8,7 @@ use crate::marks::Scope;
 use crate::pg_client::{to_sqlx, PgClient, PgError};
 use crate::pg_pool::{PgPool, Pooled};
 use crate::store_tx::{Deferred, StoreTx};
-use crate::{Appended, Create, Job, Output, Store};
+use crate::{Appended, Create, Job, Store};
 use async_trait::async_trait;
 use roster_domain::{Error, ErrorKind, Result};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -333,23 +333,23 @@ async fn fold(pool: PgPool, scope: Scope) {
 
 impl PgStore {
     /// Runs `job` in a transaction of its own.
-    async fn write_job(&self, job: Job) -> Result<Output> {
+    async fn write_job(&self, job: Job) -> Result<()> {
         let conn = self.pool.acquire().await.map_err(map)?;
         let gate = crate::WriteGate::current();
-        let (out, folds) = in_transaction(conn, |tx| {
+        let folds = in_transaction(conn, |tx| {
             Box::pin(async move {
                 // Started once it has a connection: a request that timed out waiting for
                 // one wrote nothing.
                 crate::gate::may_start(gate.as_ref())?;
                 let mut work = PgTx::write(tx, Default::default());
-                let out = job(&mut work).await?;
+                job(&mut work).await?;
                 work.apply_pending_and_commit().await?;
-                Ok((out, work.take_folds()))
+                Ok(work.take_folds())
             })
         })
         .await?;
         self.fold_later(folds);
-        Ok(out)
+        Ok(())
     }
 
     /// Hands `rows` to the appender and waits for their commit.
@@ -379,7 +379,7 @@ impl PgStore {
 
 #[async_trait]
 impl Store for PgStore {
-    async fn run_write(&self, job: Job) -> Result<Output> {
+    async fn run_write(&self, job: Job) -> Result<()> {
         let outcome = self.write_job(job).await;
         self.write_health.record(&outcome);
         outcome
@@ -395,7 +395,7 @@ impl Store for PgStore {
         self.write_health.failure()
     }
 
-    async fn run_read(&self, job: Job) -> Result<Output> {
+    async fn run_read(&self, job: Job) -> Result<()> {
         let mut conn = self.pool.acquire().await.map_err(map)?;
         let outcome = job(&mut PgTx::read(&mut conn)).await;
         if !failed_under(&outcome) {
@@ -404,7 +404,7 @@ impl Store for PgStore {
         outcome
     }
 
-    async fn run_snapshot(&self, job: Job) -> Result<Output> {
+    async fn run_snapshot(&self, job: Job) -> Result<()> {
         let mut conn = self.pool.acquire().await.map_err(map)?;
         let outcome = match conn
             .batch(

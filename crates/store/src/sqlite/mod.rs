@@ -24,7 +24,7 @@ use writer::{checkpoint_loop, write_loop, Queued, Work};
 
 use crate::errors::map;
 use crate::store_tx::{Deferred, StoreTx};
-use crate::{Appended, Create, Job, Output, Store, WriteGate};
+use crate::{Appended, Create, Job, Store, WriteGate};
 use async_trait::async_trait;
 use roster_domain::{Error, ErrorKind, Result};
 use rusqlite::{Connection, OpenFlags};
@@ -256,7 +256,7 @@ pub(crate) async fn backup(url: &str, to: &std::path::Path) -> Result<u64> {
 
 impl SqliteStore {
     /// Hands `work` to the writer and waits until the commit that holds it is durable.
-    async fn submit(&self, work: Work) -> Result<Output> {
+    async fn submit(&self, work: Work) -> Result<()> {
         let (reply, answer) = oneshot::channel();
         let queued = self.jobs.max_capacity() - self.jobs.capacity();
         self.queue_depth.set(queued as f64);
@@ -275,7 +275,7 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn run_write(&self, job: Job) -> Result<Output> {
+    async fn run_write(&self, job: Job) -> Result<()> {
         self.submit(Work::Job(job)).await
     }
 
@@ -283,13 +283,13 @@ impl Store for SqliteStore {
         self.submit(Work::Append(rows)).await.map(|_| ())
     }
 
-    async fn run_read(&self, job: Job) -> Result<Output> {
+    async fn run_read(&self, job: Job) -> Result<()> {
         let mut reader = self.readers.acquire().await?;
         let mut tx = SqliteTx::read(reader.conn()?);
         job(&mut tx).await
     }
 
-    async fn run_snapshot(&self, job: Job) -> Result<Output> {
+    async fn run_snapshot(&self, job: Job) -> Result<()> {
         let mut reader = self.readers.acquire().await?;
         tokio::task::spawn_blocking(move || {
             let conn = reader.conn()?;

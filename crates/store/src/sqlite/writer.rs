@@ -3,7 +3,7 @@
 
 use super::{statement, SqliteTx};
 use crate::store_tx::Deferred;
-use crate::{Appended, Job, Output, WriteGate};
+use crate::{Appended, Job, WriteGate};
 use roster_domain::{Error, Result};
 use rusqlite::Connection;
 use std::panic::AssertUnwindSafe;
@@ -16,7 +16,7 @@ const MAX_BATCH: usize = 512;
 /// fsync of its own), so that a busy writer does not cause one per commit.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
-type Reply = oneshot::Sender<Result<Output>>;
+type Reply = oneshot::Sender<Result<()>>;
 /// A queued write: what to do, where to answer, and the gate of the request that asked.
 pub(super) type Queued = (Work, Reply, Option<WriteGate>);
 
@@ -109,9 +109,9 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Queued>, measured: &Write
             Work::Job(job) => run_in_savepoint(conn, job, &mut deferred),
             Work::Append(rows) => {
                 deferred.add(rows);
-                Ok(Box::new(()) as Output)
+                Ok(())
             }
-            Work::Stop => Ok(Box::new(()) as Output),
+            Work::Stop => Ok(()),
         };
         answers.push((reply, answer));
     }
@@ -139,7 +139,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Queued>, measured: &Write
 }
 
 /// Runs `job` in a savepoint; a job that succeeds adds its deferred writes to `deferred`.
-fn run_in_savepoint(conn: &mut Connection, job: Job, deferred: &mut Deferred) -> Result<Output> {
+fn run_in_savepoint(conn: &mut Connection, job: Job, deferred: &mut Deferred) -> Result<()> {
     // Released after each job: left open, nested savepoints make SQLite keep page images for
     // every level, which costs more than the RELEASE statement saves (measured).
     statement(conn, "SAVEPOINT job")?;

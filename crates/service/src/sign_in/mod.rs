@@ -1,0 +1,101 @@
+//! People signing in: the password check with the lock after too many wrong passwords
+//! (`password`), browser sessions and global logout (`session`), and who may sign in to an
+//! application (`principal`): a user holding an enabled account in it, the user enabled and
+//! not locked, the application enabled (docs/sso.md). The protocols that sign people in to
+//! applications (`crate::oauth`) build on these; nothing here knows a protocol.
+
+mod password;
+mod principal;
+mod session;
+
+pub use password::SignInOutcome;
+pub(crate) use password::{Attempt, PasswordCheck};
+pub(crate) use principal::{candidate, needs_roles, Candidate};
+pub(crate) use session::session_digest;
+pub use session::{Login, NewSession};
+
+use crate::Service;
+use roster_domain::sign_in::SignInLock;
+use roster_domain::time::Millis;
+use roster_domain::user::UserId;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Tunables of signing in.
+#[derive(Debug, Clone)]
+pub struct SignInSettings {
+    /// A session unused this long ends.
+    pub session_idle: Duration,
+    /// A session ends this long after the password was entered, however used.
+    pub session_lifetime: Duration,
+    /// Wrong passwords in a row that lock the user.
+    pub max_failed_sign_ins: u32,
+    /// How long the lock holds.
+    pub lock_duration: Duration,
+    /// How long an authorization code may wait for its exchange.
+    pub code_ttl: Duration,
+    /// Password checks allowed per second from one source address (bursts of twice that);
+    /// 0: no limit. Each costs an Argon2 hash, so a flood from one address cannot take every
+    /// core from everyone else's sign-ins.
+    pub rate_per_address: u32,
+}
+
+impl Default for SignInSettings {
+    fn default() -> Self {
+        Self {
+            session_idle: Duration::from_secs(30 * 60),
+            session_lifetime: Duration::from_secs(12 * 3600),
+            max_failed_sign_ins: 5,
+            lock_duration: Duration::from_secs(30 * 60),
+            code_ttl: Duration::from_secs(300),
+            rate_per_address: 10,
+        }
+    }
+}
+
+/// What signing in keeps in memory on each node.
+pub(crate) struct SignInState {
+    /// Password checks per source address.
+    limits: crate::throttle::SignInLimits,
+    /// Wrong passwords for names no user has, counted per node.
+    unknown_logins: moka::sync::Cache<String, SignInLock>,
+    /// A hash that unknown names' passwords are checked against (made at first use).
+    decoy_hash: tokio::sync::OnceCell<String>,
+}
+
+impl SignInState {
+    pub(crate) fn new(settings: &SignInSettings) -> Self {
+        Self {
+            limits: crate::throttle::SignInLimits::new(settings.rate_per_address),
+            unknown_logins: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_idle(settings.lock_duration)
+                .build(),
+            decoy_hash: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Forgets the rate limits' idle keys (with the token purge).
+    pub(crate) fn forget_idle(&self) {
+        self.limits.forget_idle();
+    }
+}
+
+pub(crate) fn millis(d: Duration) -> Millis {
+    Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+}
+
+/// The audit actor of a sign-in event: the user (or `unknown`) at the source address.
+pub(crate) fn actor(user: Option<&UserId>, source: IpAddr) -> String {
+    format!("{}@{source}", user.map_or("unknown", |u| u.as_str()))
+}
+
+impl Service {
+    pub(crate) fn sign_in_settings(&self) -> &SignInSettings {
+        &self.inner.settings.sign_in
+    }
+
+    fn sign_in_state(&self) -> &SignInState {
+        &self.inner.sign_in
+    }
+}

@@ -1,0 +1,82 @@
+//! Who may sign in to an application, as the store holds them now.
+
+use roster_domain::application::{Application, ApplicationId};
+use roster_domain::sign_in::SignInLock;
+use roster_domain::sso::{ClaimSource, Principal, SsoSettings};
+use roster_domain::time::Millis;
+use roster_domain::user::UserId;
+use roster_domain::Result;
+use roster_store::prelude::*;
+
+/// Who is signing in, as the store holds them now, and why they may not (if they may not).
+pub(crate) struct Candidate {
+    pub principal: Option<Principal>,
+    pub lock: SignInLock,
+}
+
+impl Candidate {
+    /// The principal if the user may sign in to `app` at `now`, else why not.
+    pub(crate) fn admit(self, app: &Application, now: Millis) -> Result<Principal, &'static str> {
+        let Some(p) = self.principal else {
+            return Err("The user holds no account in this application.");
+        };
+        if app.disabled {
+            Err("The application is disabled.")
+        } else if p.user.disabled {
+            Err("The user is disabled.")
+        } else if self.lock.remaining(now).is_some() {
+            Err("The user is locked.")
+        } else if p.account.disabled {
+            Err("The user's account in this application is disabled.")
+        } else {
+            Ok(p)
+        }
+    }
+}
+
+/// Reads the user and their lock, their account in the application, and (`with_roles`) the
+/// codes of the account's roles, which only a `roles` claim needs.
+pub(crate) async fn candidate(
+    tx: &mut dyn Tx,
+    application_id: &ApplicationId,
+    user_id: &UserId,
+    with_roles: bool,
+) -> Result<Candidate> {
+    let Some((user, lock, account)) = tx.sign_in_candidate(application_id, user_id).await? else {
+        return Ok(Candidate {
+            principal: None,
+            lock: SignInLock::default(),
+        });
+    };
+    let Some(account) = account else {
+        return Ok(Candidate {
+            principal: None,
+            lock,
+        });
+    };
+    let role_codes = if with_roles {
+        tx.roles_of_accounts(std::slice::from_ref(&account.id))
+            .await?
+            .into_iter()
+            .map(|(_, role)| role.code)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Candidate {
+        principal: Some(Principal {
+            user,
+            account,
+            role_codes,
+        }),
+        lock,
+    })
+}
+
+/// Whether the claims of `settings` need the account's roles read.
+pub(crate) fn needs_roles(settings: &SsoSettings) -> bool {
+    settings
+        .claims
+        .iter()
+        .any(|c| c.source == ClaimSource::Roles)
+}

@@ -1,0 +1,209 @@
+//! Browser sessions: begun by the login page's password check, kept in the store (so every
+//! node knows them), touched as used, ended by logout or by time.
+
+use super::{actor, millis, Attempt, PasswordCheck, SignInOutcome};
+use crate::use_case::Cx;
+use crate::Service;
+use roster_domain::application::Application;
+use roster_domain::audit::SYSTEM_ACTOR;
+use roster_domain::sign_in::SsoSession;
+use roster_domain::sso::url_admitted;
+use roster_domain::time::Millis;
+use roster_domain::{secret, Result};
+use roster_store::prelude::*;
+use std::net::IpAddr;
+
+/// A session is written back as used at most this often.
+const SESSION_TOUCH_MS: Millis = 60_000;
+/// Longest session cookie looked up.
+const MAX_COOKIE_CHARS: usize = 200;
+/// Longest client id looked up.
+const MAX_CLIENT_ID_CHARS: usize = 128;
+
+/// What the login page's form sent.
+#[derive(Debug, Clone, Copy)]
+pub struct Login<'a> {
+    pub login: &'a str,
+    pub password: &'a str,
+    pub source: IpAddr,
+    /// The session the browser held before, which signing in replaces.
+    pub previous_session: Option<&'a str>,
+    /// The application the browser came from, if any (for the audit record).
+    pub client_id: Option<&'a str>,
+}
+
+/// A session that signing in began: `cookie` is its secret, for the browser only.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub cookie: String,
+}
+
+/// The stored form of a session cookie, unless it cannot be one.
+pub(crate) fn session_digest(cookie: &str) -> Option<String> {
+    (!cookie.is_empty() && cookie.len() <= MAX_COOKIE_CHARS).then(|| secret::digest(cookie))
+}
+
+impl Service {
+    /// The login page's form: checks the password, counting wrong ones, and begins a session.
+    pub async fn sign_in(&self, login: Login<'_>) -> Result<SignInOutcome> {
+        let application_id = match login.client_id {
+            Some(client_id) => self.application_by_client_id(client_id).await?,
+            None => None,
+        }
+        .map(|a| a.id.into_string())
+        .unwrap_or_default();
+        let attempt = Attempt {
+            source: login.source,
+            application: &application_id,
+        };
+        let user = match self
+            .check_password(login.login, login.password, attempt)
+            .await?
+        {
+            PasswordCheck::Right(user) => user,
+            PasswordCheck::Wrong(outcome) => return Ok(outcome),
+        };
+        let cookie = secret::generate();
+        let begin = Begin {
+            digest: secret::digest(&cookie),
+            lifetime: millis(self.sign_in_settings().session_lifetime),
+            user: user.id.clone(),
+            previous: login.previous_session.map(secret::digest),
+            application_id,
+        };
+        let actor = actor(Some(&user.id), login.source);
+        self.write(&actor, begin_session, begin).await?;
+        Ok(SignInOutcome::SignedIn(NewSession { cookie }))
+    }
+
+    /// `found` if it is still live, its use noted (at most once a minute) for the idle
+    /// lifetime.
+    pub(crate) async fn live_session(
+        &self,
+        found: Option<SsoSession>,
+    ) -> Result<Option<SsoSession>> {
+        let now = self.now();
+        let idle = millis(self.sign_in_settings().session_idle);
+        let Some(session) = found.filter(|s| s.is_live(now, idle)) else {
+            return Ok(None);
+        };
+        if now.saturating_sub(session.last_seen_at) >= SESSION_TOUCH_MS {
+            self.write(SYSTEM_ACTOR, touch, session.digest.clone())
+                .await?;
+        }
+        Ok(Some(session))
+    }
+
+    /// `GET /api/v1/logout`: ends the browser's session (on every node: it lives in the
+    /// store) and says whether `redirect_url` may be followed: a logout URL registered by the
+    /// application `client_id` names, or by any application when none is named.
+    pub async fn sign_out(
+        &self,
+        cookie: Option<&str>,
+        redirect_url: Option<&str>,
+        client_id: Option<&str>,
+        source: IpAddr,
+    ) -> Result<bool> {
+        let end = End {
+            digest: cookie.filter(|c| !c.is_empty()).map(secret::digest),
+            redirect: redirect_url.map(str::to_owned),
+            client_id: client_id.filter(|c| !c.is_empty()).map(str::to_owned),
+            source,
+        };
+        self.write(&actor(None, source), end_session, end).await
+    }
+
+    /// The application `client_id` names, if any.
+    pub(crate) async fn application_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Application>> {
+        if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID_CHARS {
+            return Ok(None);
+        }
+        self.read(application_by_client_id, client_id.to_owned())
+            .await
+    }
+
+    /// The name of the application `client_id` names, for the login page to show.
+    pub async fn application_name(&self, client_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .application_by_client_id(client_id)
+            .await?
+            .map(|a| a.name))
+    }
+}
+
+/// A session to begin.
+struct Begin {
+    digest: String,
+    lifetime: Millis,
+    user: roster_domain::user::UserId,
+    /// The digest of the session the browser held before.
+    previous: Option<String>,
+    application_id: String,
+}
+
+async fn begin_session(tx: &mut dyn Tx, cx: &mut Cx, begin: Begin) -> Result<()> {
+    // A new session id at every sign-in: a session id planted before it (session fixation)
+    // never becomes a signed-in one.
+    if let Some(previous) = &begin.previous {
+        tx.delete_session(previous).await?;
+    }
+    tx.insert_session(&SsoSession {
+        digest: begin.digest,
+        user_id: begin.user,
+        auth_time: cx.now,
+        last_seen_at: cx.now,
+        expires_at: cx.now.saturating_add(begin.lifetime),
+    })
+    .await?;
+    cx.audit("SignIn", "session", &begin.application_id);
+    Ok(())
+}
+
+async fn touch(tx: &mut dyn Tx, cx: &mut Cx, digest: String) -> Result<()> {
+    tx.touch_session(&digest, cx.now).await
+}
+
+/// A logout.
+struct End {
+    digest: Option<String>,
+    redirect: Option<String>,
+    client_id: Option<String>,
+    source: IpAddr,
+}
+
+/// Ends the session, if there is one, and says whether the redirect is registered.
+async fn end_session(tx: &mut dyn Tx, cx: &mut Cx, end: End) -> Result<bool> {
+    if let Some(digest) = &end.digest {
+        if let Some(session) = tx.session(digest).await? {
+            tx.delete_session(digest).await?;
+            // Only now is it known who signs out.
+            cx.act_as(actor(Some(&session.user_id), end.source));
+            cx.audit("SignOut", "session", "");
+        }
+    }
+    let Some(redirect) = end.redirect else {
+        return Ok(false);
+    };
+    let urls: Vec<String> = match end.client_id {
+        Some(client_id) => match tx.application_by_client_id(&client_id).await? {
+            Some(app) => tx
+                .sso_settings(&app.id)
+                .await?
+                .map(|s| s.logout_urls)
+                .unwrap_or_default(),
+            None => Vec::new(),
+        },
+        None => tx.all_logout_urls().await?,
+    };
+    Ok(url_admitted(&urls, &redirect))
+}
+
+async fn application_by_client_id(
+    tx: &mut dyn Tx,
+    client_id: String,
+) -> Result<Option<Application>> {
+    tx.application_by_client_id(&client_id).await
+}
