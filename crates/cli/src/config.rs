@@ -58,6 +58,7 @@ pub struct FileConfig {
     pub bootstrap_client_secret: Option<Secret>,
     pub secret_key: Option<Secret>,
     pub metrics_token: Option<Secret>,
+    pub signing_key_file: Option<PathBuf>,
     #[serde(default)]
     pub argon2: Argon2File,
     #[serde(default)]
@@ -163,6 +164,12 @@ pub struct ServeArgs {
     /// picks a free port, and the chosen address is printed). Default: 127.0.0.1:8080.
     #[arg(long, env = "ROSTER_LISTEN")]
     pub listen: Option<String>,
+    /// RSA private key (PEM: PKCS#8 or PKCS#1, 2048 bits or more) that signs id_tokens when
+    /// the database has no signing key yet, instead of a generated one: the same JWKS on every
+    /// fresh database (test suites). Read only at that first start; `roster keys rotate`
+    /// generates the keys after it.
+    #[arg(long, env = "ROSTER_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
     /// Lifetime of access tokens, in seconds (the token's `expires_in`). Default: 1800.
     #[arg(long, env = "ROSTER_TOKEN_TTL_SECS")]
     pub token_ttl_secs: Option<u64>,
@@ -323,6 +330,8 @@ pub struct ServeConfig {
     pub secret_key: Option<Secret>,
     /// The bearer token `/metrics` asks for, if any.
     pub metrics_token: Option<Secret>,
+    /// The first signing key, if one was given (`--signing-key-file`).
+    pub first_signing_key: Option<roster_service::FirstSigningKey>,
     pub service: roster_service::Settings,
     pub http: roster_http::HttpSettings,
     pub postgres: roster_store::PgStoreOptions,
@@ -397,8 +406,21 @@ impl ServeArgs {
             .unwrap_or(defaults.token_cache_ttl);
         let argon2 = self.argon2.settings(&file);
         let secret_key = secret_from_env("ROSTER_SECRET_KEY")?.or(file.secret_key.clone());
+        // Read now: a key file that cannot be read stops the start before anything is made.
+        let first_signing_key = match self.signing_key_file.or(file.signing_key_file.clone()) {
+            Some(path) => {
+                let reading = || format!("reading the signing key file {}", path.display());
+                let pem = std::fs::read_to_string(&path).with_context(reading)?;
+                let key = roster_service::FirstSigningKey::from_pem(&pem)
+                    .map_err(|e| anyhow::anyhow!("{}", e.client_message()))
+                    .with_context(reading)?;
+                Some(key)
+            }
+            None => None,
+        };
         Ok(ServeConfig {
             secret_key,
+            first_signing_key,
             database: database_url(&self.db, &file),
             listen: self
                 .listen

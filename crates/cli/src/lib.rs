@@ -308,7 +308,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
 
     // Sign-in needs a key to sign id_tokens with: the first node to start makes it.
     let generated = service
-        .ensure_signing_key()
+        .ensure_signing_key(config.first_signing_key.as_ref())
         .await
         .map_err(operator_error)
         .context("making sure a signing key exists")?;

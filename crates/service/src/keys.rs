@@ -1,5 +1,7 @@
-//! The RSA keys that sign id_tokens: generated at the first start, rotated on demand, the same
-//! on every node because they live in the store (the private half sealed with the secret key).
+//! The RSA keys that sign id_tokens: generated at the first start (or read from a PEM file the
+//! operator gives, for a JWKS that stays the same from one fresh database to the next),
+//! rotated on demand, the same on every node because they live in the store (the private half
+//! sealed with the secret key).
 
 use crate::use_case::Cx;
 use crate::{secrets::Sealer, Caller, Service};
@@ -30,6 +32,44 @@ fn thumbprint(n: &str, e: &str) -> String {
 fn generate(sealer: &Sealer, now: Millis) -> Result<SigningKey> {
     let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, RSA_BITS)
         .map_err(|e| Error::internal(format!("generating an RSA key: {e}")))?;
+    signing_key(&private, sealer, now)
+}
+
+/// An RSA private key an operator gives as the first signing key (`--signing-key-file`),
+/// checked when the settings are read. `Debug` shows nothing of it.
+pub struct FirstSigningKey(RsaPrivateKey);
+
+impl FirstSigningKey {
+    /// The key in `pem`: PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`, 2048 bits or more.
+    pub fn from_pem(pem: &str) -> Result<Self> {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        use rsa::pkcs8::DecodePrivateKey;
+        let private = RsaPrivateKey::from_pkcs8_pem(pem)
+            .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem))
+            .map_err(|_| {
+                Error::invalid(
+                    "the signing key file holds no RSA private key in PEM form (PKCS#8 \
+                     \"PRIVATE KEY\" or PKCS#1 \"RSA PRIVATE KEY\"); e.g. openssl genpkey \
+                     -algorithm RSA -pkeyopt rsa_keygen_bits:2048",
+                )
+            })?;
+        let bits = private.size() * 8;
+        if bits < RSA_BITS {
+            return Err(Error::invalid(format!(
+                "the signing key has {bits} bits; it needs at least {RSA_BITS}."
+            )));
+        }
+        Ok(Self(private))
+    }
+}
+
+impl std::fmt::Debug for FirstSigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FirstSigningKey(***)")
+    }
+}
+
+fn signing_key(private: &RsaPrivateKey, sealer: &Sealer, now: Millis) -> Result<SigningKey> {
     let pem = private
         .to_pkcs8_pem(LineEnding::LF)
         .map_err(|e| Error::internal(format!("encoding the RSA key: {e}")))?;
@@ -69,14 +109,18 @@ impl Service {
             .map_err(|e| Error::internal(format!("key generation stopped: {e}")))?
     }
 
-    /// Makes sure a key signs (at a first start): generates one unless a key is active. Nodes
-    /// starting together agree on one: each generates, the first to commit wins, the others
-    /// keep it. Says whether this call added the key.
-    pub async fn ensure_signing_key(&self) -> Result<bool> {
+    /// Makes sure a key signs (at a first start): unless a key is active, adds `first` or else
+    /// a generated one. Nodes starting together agree on
+    /// one: the first to commit wins, the others keep it. Says whether this call added the
+    /// key.
+    pub async fn ensure_signing_key(&self, first: Option<&FirstSigningKey>) -> Result<bool> {
         if has_active(&self.read(all_keys, ()).await?) {
             return Ok(false);
         }
-        let key = self.generate_key().await?;
+        let key = match first {
+            Some(FirstSigningKey(key)) => signing_key(key, self.signing_sealer()?, self.now())?,
+            None => self.generate_key().await?,
+        };
         self.write(SYSTEM_ACTOR, add_first, key).await
     }
 

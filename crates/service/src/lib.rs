@@ -29,6 +29,7 @@ pub use roles::MemberChange;
 pub use applications::NewCredentials;
 pub use auth::{Caller, IssuedToken};
 pub use import::ImportLine;
+pub use keys::FirstSigningKey;
 pub use oauth::{
     Authorize, AuthorizeRequest, Claims, Introspection, OAuthClient, OAuthToken, TokenKind,
     TokenRequest, UserInfo,

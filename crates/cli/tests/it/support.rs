@@ -13,6 +13,12 @@ pub const ADMIN_ID: &str = "it-admin";
 pub const ADMIN_SECRET: &str = "it-admin-secret-0123456789";
 pub const TEST_SECRET_KEY: &str =
     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+/// The first signing key of every test server (`--signing-key-file`): generating an RSA key
+/// at each start cost the suite a fifth of its time. A test of key generation unsets it.
+pub const TEST_SIGNING_KEY_FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/test-signing-key.pem"
+);
 
 /// Runs an `async fn name(backend: Backend)` test once on each store.
 pub use roster_test_macros::on_each_store;
@@ -194,6 +200,7 @@ pub fn base_env(cmd: &mut Command) {
         .env("ROSTER_ARGON2_ALLOW_WEAK", "true")
         .env("ROSTER_SECRET_KEY", TEST_SECRET_KEY)
         .env_remove("ROSTER_SECRET_KEY_FILE")
+        .env("ROSTER_SIGNING_KEY_FILE", TEST_SIGNING_KEY_FILE)
         .env("ROSTER_LOG", "warn");
 }
 
