@@ -9,11 +9,11 @@ mod error;
 mod extract;
 mod metrics;
 mod oauth_error;
+pub mod pages;
 mod params;
 mod request_log;
 mod routes;
 mod server;
-mod sign_in_page;
 mod views;
 mod wire;
 

@@ -173,18 +173,51 @@ pub fn hidden(page: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page.find(&marker)? + marker.len();
     let end = start + page[start..].find('"')?;
-    Some(
-        page[start..end]
-            .replace("&amp;", "&")
-            .replace("&quot;", "\""),
-    )
+    Some(unescape(&page[start..end]))
+}
+
+/// Text as HTML escapes it (character references, by name or number), as a browser reads it.
+pub fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let Some(end) = rest.find(';') else { break };
+        let name = &rest[1..end];
+        let decoded = match name {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => name
+                .strip_prefix("#x")
+                .map(|hex| u32::from_str_radix(hex, 16))
+                .or_else(|| name.strip_prefix('#').map(str::parse))
+                .and_then(Result::ok)
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The text of the page's alert (an error message), if any.
 pub fn alert(page: &str) -> Option<String> {
     let start = page.find("role=\"alert\">")? + "role=\"alert\">".len();
     let end = start + page[start..].find('<')?;
-    Some(page[start..end].to_owned())
+    Some(unescape(&page[start..end]))
 }
 
 /// A query (or fragment) parameter of a URL.

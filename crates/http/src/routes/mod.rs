@@ -22,6 +22,11 @@ pub fn router() -> OpenApiRouter<Service> {
         .merge(sso_settings::router())
         .merge(oauth2::router())
         .merge(sign_in::router())
+        // Not an API operation: no place in the OpenAPI document.
+        .route(
+            "/assets/roster.css",
+            axum::routing::get(crate::pages::stylesheet),
+        )
         .nest(
             "/api/v2/tenant",
             OpenApiRouter::new()

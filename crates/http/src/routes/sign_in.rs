@@ -6,7 +6,8 @@
 
 use crate::client_address::ClientAddress;
 use crate::oauth_error::OAuthErrorBody;
-use crate::sign_in_page::{self, html, Lang, LoginForm, Text};
+use crate::pages::sign_in::{self as sign_in_page, LoginForm, Text};
+use crate::pages::{html, render, Lang};
 use crate::Site;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
@@ -269,15 +270,14 @@ async fn login_form(
         Some(client_id) => service.application_name(&client_id).await.ok().flatten(),
         None => None,
     };
-    let body = LoginForm {
+    let body = render(&LoginForm {
         lang,
         csrf_token: &token,
         return_to,
         application: application.as_deref(),
         user_name,
         error,
-    }
-    .render();
+    });
     let mut response = html(status, body);
     if held.is_none() {
         response.headers_mut().append(

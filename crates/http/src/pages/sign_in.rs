@@ -1,0 +1,174 @@
+//! The sign-in pages: the login form, and the page that says why a sign-in cannot go on (or
+//! that the user signed out). Templates in `templates/sign_in/`.
+
+use super::Lang;
+use askama::Template;
+
+/// A text of the pages, in both languages.
+#[derive(Debug, Clone, Copy)]
+pub enum Text {
+    Title,
+    Heading,
+    UserName,
+    Password,
+    Submit,
+    /// For `application`: the name of the application being signed in to.
+    SigningInTo,
+    FormExpired,
+    Disabled,
+    SignedOut,
+    SignedIn,
+    CannotContinue,
+    TooManyAttempts,
+}
+
+impl Text {
+    pub fn get(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Text::Title, Lang::En) => "Sign in - Roster",
+            (Text::Title, Lang::Zh) => "登录 - Roster",
+            (Text::Heading, Lang::En) => "Sign in",
+            (Text::Heading, Lang::Zh) => "登录",
+            (Text::UserName, Lang::En) => "User name, mobile or email",
+            (Text::UserName, Lang::Zh) => "用户名、手机号或邮箱",
+            (Text::Password, Lang::En) => "Password",
+            (Text::Password, Lang::Zh) => "密码",
+            (Text::Submit, Lang::En) => "Sign in",
+            (Text::Submit, Lang::Zh) => "登录",
+            (Text::SigningInTo, Lang::En) => "to continue to",
+            (Text::SigningInTo, Lang::Zh) => "以继续访问",
+            (Text::FormExpired, Lang::En) => {
+                "The form expired or did not come from this page. Please sign in again."
+            }
+            (Text::FormExpired, Lang::Zh) => "表单已过期或并非来自本页面，请重新登录。",
+            (Text::Disabled, Lang::En) => "This user is disabled. Ask your administrator.",
+            (Text::Disabled, Lang::Zh) => "该用户已被禁用，请联系管理员。",
+            (Text::SignedOut, Lang::En) => "You are signed out.",
+            (Text::SignedOut, Lang::Zh) => "您已退出登录。",
+            (Text::SignedIn, Lang::En) => "You are signed in.",
+            (Text::SignedIn, Lang::Zh) => "您已登录。",
+            (Text::CannotContinue, Lang::En) => "Sign-in cannot continue",
+            (Text::CannotContinue, Lang::Zh) => "无法继续登录",
+            (Text::TooManyAttempts, Lang::En) => {
+                "Too many sign-in attempts from your network address. Wait a moment and try again."
+            }
+            (Text::TooManyAttempts, Lang::Zh) => "来自您网络地址的登录尝试过多，请稍后再试。",
+        }
+    }
+}
+
+/// The reference's `LOGIN.0002` text with the attempts left.
+pub fn wrong_password(lang: Lang, remaining: u32) -> String {
+    match lang {
+        Lang::En => format!("Invalid account name or password. Remaining attempts: {remaining}"),
+        Lang::Zh => format!("账号名或密码错误。剩余尝试次数：{remaining}"),
+    }
+}
+
+/// The reference's lockout text, with the time left.
+pub fn locked(lang: Lang, unlock_in_secs: u64) -> String {
+    let (minutes, seconds) = (unlock_in_secs / 60, unlock_in_secs % 60);
+    match lang {
+        Lang::En => format!(
+            "The user is locked after too many failed sign-ins. It will be unlocked in \
+             {minutes} minutes and {seconds} seconds."
+        ),
+        Lang::Zh => {
+            format!("由于多次登录失败,用户已被锁定。它将在 {minutes} 分钟和 {seconds} 秒内解锁")
+        }
+    }
+}
+
+/// The login form.
+#[derive(Template)]
+#[template(path = "sign_in/login.html")]
+pub struct LoginForm<'a> {
+    pub lang: Lang,
+    pub csrf_token: &'a str,
+    pub return_to: Option<&'a str>,
+    /// The name of the application being signed in to.
+    pub application: Option<&'a str>,
+    pub user_name: &'a str,
+    pub error: Option<String>,
+}
+
+impl LoginForm<'_> {
+    fn text(&self, text: Text) -> &'static str {
+        text.get(self.lang)
+    }
+}
+
+/// A page with one message (why sign-in cannot continue, or that the user signed out).
+#[derive(Template)]
+#[template(path = "sign_in/message.html")]
+pub struct Message<'a> {
+    pub lang: Lang,
+    pub heading: Text,
+    pub message: &'a str,
+}
+
+impl Message<'_> {
+    fn text(&self, text: Text) -> &'static str {
+        text.get(self.lang)
+    }
+}
+
+/// The page of one message.
+pub fn message(lang: Lang, heading: Text, message: &str) -> String {
+    super::render(&Message {
+        lang,
+        heading,
+        message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inserted_text_is_escaped() {
+        let html = super::super::render(&LoginForm {
+            lang: Lang::En,
+            csrf_token: "t",
+            return_to: Some("/x?a=1&b=\"><script>"),
+            application: Some("<b>app</b>"),
+            user_name: "\"onfocus=",
+            error: Some("<i>no</i>".into()),
+        });
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(!html.contains("<b>app"), "{html}");
+        assert!(!html.contains("<i>no"), "{html}");
+        assert!(
+            html.contains("&#34;onfocus=") || html.contains("&quot;onfocus="),
+            "{html}"
+        );
+        let page = message(Lang::Zh, Text::CannotContinue, "<a href=x>");
+        assert!(!page.contains("<a href"), "{page}");
+        assert!(page.contains("无法继续登录"), "{page}");
+        assert!(page.contains("lang=\"zh-CN\""), "{page}");
+    }
+
+    #[test]
+    fn the_password_is_asked_first_once_the_name_is_known() {
+        let form = |user_name| LoginForm {
+            lang: Lang::En,
+            csrf_token: "t",
+            return_to: None,
+            application: None,
+            user_name,
+            error: None,
+        };
+        let fresh = super::super::render(&form(""));
+        assert!(
+            fresh.contains("autocomplete=\"username\" required autofocus"),
+            "{fresh}"
+        );
+        let again = super::super::render(&form("ann"));
+        assert!(
+            again.contains("current-password\" required autofocus"),
+            "{again}"
+        );
+        assert!(!again.contains("aria-invalid"), "{again}");
+    }
+}
