@@ -2,7 +2,7 @@
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorResponses};
-use crate::extract::{JsonBody, PathIds, QueryParams};
+use crate::extract::{JsonBody, PathIds, Query};
 use crate::params::{AccountFilter, AccountPath, AppPath, Paging};
 use crate::views::{AccountIdView, AccountList, AccountView};
 use axum::extract::State;
@@ -168,8 +168,8 @@ async fn list(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
     PathIds(path): PathIds<AppPath>,
-    QueryParams(filter): QueryParams<AccountFilter>,
-    QueryParams(paging): QueryParams<Paging>,
+    Query(filter, _): Query<AccountFilter>,
+    Query(paging, _): Query<Paging>,
 ) -> Result<Json<AccountList<AccountView>>, ApiError> {
     let page = service
         .list_accounts(

@@ -3,7 +3,7 @@
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorResponses};
-use crate::extract::{JsonBody, PathIds, QueryParams};
+use crate::extract::{JsonBody, PathIds, Query};
 use crate::params::{AppPath, AuditQuery, Paging};
 use crate::views::{
     ApplicationIdView, ApplicationList, ApplicationView, AuditList, CredentialsView,
@@ -80,7 +80,7 @@ async fn create(
 async fn list(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
-    QueryParams(paging): QueryParams<Paging>,
+    Query(paging, _): Query<Paging>,
 ) -> Result<Json<ApplicationList>, ApiError> {
     let page = service.list_applications(&caller, paging.page()?).await?;
     Ok(Json(page.into()))
@@ -216,8 +216,8 @@ async fn permissions(
 async fn audit(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
-    QueryParams(query): QueryParams<AuditQuery>,
-    QueryParams(paging): QueryParams<Paging>,
+    Query(query, _): Query<AuditQuery>,
+    Query(paging, _): Query<Paging>,
 ) -> Result<Json<AuditList>, ApiError> {
     let page = service
         .list_audit(&caller, query.filter()?, paging.page()?)

@@ -2,7 +2,7 @@
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorResponses};
-use crate::extract::{JsonBody, PathIds, QueryParams};
+use crate::extract::{JsonBody, PathIds, Query};
 use crate::params::{AppOrgPath, AppPath, Paging};
 use crate::views::{AppOrgView, OrgIdView, OrgList};
 use axum::extract::State;
@@ -121,7 +121,7 @@ async fn list(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
     PathIds(path): PathIds<AppPath>,
-    QueryParams(paging): QueryParams<Paging>,
+    Query(paging, _): Query<Paging>,
 ) -> Result<Json<OrgList<AppOrgView>>, ApiError> {
     let page = service
         .list_app_orgs(&caller, path.application_id, paging.page()?)

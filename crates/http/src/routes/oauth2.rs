@@ -5,9 +5,9 @@
 
 use crate::client_address::ClientAddress;
 use crate::client_auth::{client_credentials, ClientCredentials};
+use crate::extract::{read_form, Query};
 use crate::oauth_error::{OAuthError, OAuthErrorBody, OAuthErrorResponses};
 use crate::Site;
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -66,7 +66,6 @@ pub struct SignInRequest {
     form: SignInForm,
     credentials: ClientCredentials,
     source: ClientAddress,
-    query: Option<String>,
 }
 
 impl SignInRequest {
@@ -102,30 +101,10 @@ impl<S: Send + Sync> FromRequest<S> for SignInRequest {
         let source = ClientAddress::from_request_parts(&mut parts, state)
             .await
             .unwrap_or(ClientAddress(std::net::IpAddr::from([0, 0, 0, 0])));
-        let is_form = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.to_ascii_lowercase()
-                    .starts_with("application/x-www-form-urlencoded")
-            });
-        let body = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-            .await
-            .map_err(|r| Error::with_detail(ErrorKind::MalformedBody, r.body_text()))?;
-        if !is_form && !body.is_empty() {
-            return Err(Error::with_detail(
-                ErrorKind::UnsupportedMediaType,
-                "Send the parameters as application/x-www-form-urlencoded.",
-            )
-            .into());
-        }
-        let form: SignInForm = serde_urlencoded::from_bytes(&body)
-            .map_err(|e| Error::with_detail(ErrorKind::MalformedBody, e.to_string()))?;
-        let query = parts.uri.query().map(str::to_owned);
+        let form: SignInForm = read_form(Request::from_parts(parts.clone(), body), state).await?;
         let credentials = client_credentials(
             &parts.headers,
-            query.as_deref(),
+            parts.uri.query(),
             form.client_id.clone(),
             form.client_secret.clone(),
         )?;
@@ -133,7 +112,6 @@ impl<S: Send + Sync> FromRequest<S> for SignInRequest {
             form,
             credentials,
             source,
-            query,
         })
     }
 }
@@ -452,12 +430,10 @@ pub struct CheckTokenQuery {
 )]
 async fn check_token(
     State(service): State<Service>,
+    Query(query, _): Query<CheckTokenQuery, OAuthError>,
     mut request: SignInRequest,
 ) -> Result<Json<IntrospectionView>, OAuthError> {
     if request.form.token.is_none() {
-        let query: CheckTokenQuery =
-            serde_urlencoded::from_str(request.query.as_deref().unwrap_or_default())
-                .map_err(|e| Error::with_detail(ErrorKind::MalformedBody, e.to_string()))?;
         request.form.token = query.token;
     }
     match service

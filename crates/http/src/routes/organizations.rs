@@ -2,7 +2,7 @@
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorResponses};
-use crate::extract::{JsonBody, PathIds, QueryParams};
+use crate::extract::{JsonBody, PathIds, Query};
 use crate::params::{OrgFilter, OrgPath, Paging};
 use crate::views::{OrgIdView, OrgList, OrgView};
 use axum::extract::State;
@@ -116,8 +116,8 @@ async fn show(
 async fn list(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
-    QueryParams(filter): QueryParams<OrgFilter>,
-    QueryParams(paging): QueryParams<Paging>,
+    Query(filter, _): Query<OrgFilter>,
+    Query(paging, _): Query<Paging>,
 ) -> Result<Json<OrgList<OrgView>>, ApiError> {
     let page = service
         .list_organizations(

@@ -4,7 +4,7 @@
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorResponses};
-use crate::extract::{JsonBody, PathIds, QueryParams};
+use crate::extract::{JsonBody, PathIds, Query};
 use crate::params::{AppPath, MemberPaging, Paging, RolePath};
 use crate::views::{MemberChangeView, RoleIdView, RoleList, RoleMemberList, RoleView};
 use axum::extract::State;
@@ -126,7 +126,7 @@ async fn list(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
     PathIds(path): PathIds<AppPath>,
-    QueryParams(paging): QueryParams<Paging>,
+    Query(paging, _): Query<Paging>,
 ) -> Result<Json<RoleList>, ApiError> {
     let request = paging.page()?;
     let page = service
@@ -154,7 +154,7 @@ async fn members(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
     PathIds(path): PathIds<RolePath>,
-    QueryParams(paging): QueryParams<MemberPaging>,
+    Query(paging, _): Query<MemberPaging>,
 ) -> Result<Json<RoleMemberList>, ApiError> {
     // The one list whose page size the reference bounds below: 10 to 100.
     let request = paging.page()?;

@@ -5,11 +5,13 @@
 //! knows it.
 
 use crate::client_address::ClientAddress;
+use crate::extract::{Form, Query, Refusal};
 use crate::oauth_error::OAuthErrorBody;
 use crate::pages::sign_in::{self as sign_in_page, LoginForm, Text};
 use crate::pages::{html, render, Lang};
 use crate::Site;
 use axum::extract::State;
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -104,6 +106,43 @@ fn cannot_continue(headers: &HeaderMap, status: StatusCode, error: &str, why: &s
     }
 }
 
+/// How the sign-in routes refuse a request they cannot read: a page for browsers, OAuth's
+/// error body for programs, as every other answer of theirs.
+pub struct Refused(Response);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl Refusal for Refused {
+    fn refuse(parts: &Parts, error: roster_domain::Error) -> Self {
+        Self(refusal(&parts.headers, &error))
+    }
+}
+
+/// How the login page refuses a request it cannot read: always with a page (the form is
+/// for people).
+pub struct PageRefused(Response);
+
+impl IntoResponse for PageRefused {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl Refusal for PageRefused {
+    fn refuse(parts: &Parts, error: roster_domain::Error) -> Self {
+        Self(refusal(&html_only(&parts.headers), &error))
+    }
+}
+
+fn refusal(headers: &HeaderMap, error: &roster_domain::Error) -> Response {
+    let status = StatusCode::from_u16(error.kind().status()).unwrap_or(StatusCode::BAD_REQUEST);
+    cannot_continue(headers, status, "invalid_request", &error.client_message())
+}
+
 fn server_error(headers: &HeaderMap, err: &roster_domain::Error) -> Response {
     tracing::error!(
         code = err.kind().code(),
@@ -170,18 +209,8 @@ async fn authorize(
     ClientAddress(source): ClientAddress,
     headers: HeaderMap,
     uri: Uri,
+    Query(query, _): Query<AuthorizeQuery, Refused>,
 ) -> Response {
-    let query: AuthorizeQuery = match serde_urlencoded::from_str(uri.query().unwrap_or_default()) {
-        Ok(q) => q,
-        Err(e) => {
-            return cannot_continue(
-                &headers,
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                &format!("The query is not valid: {e}"),
-            )
-        }
-    };
     let request = AuthorizeRequest {
         response_type: query.response_type,
         client_id: query.client_id,
@@ -304,10 +333,8 @@ async fn login_page(
     State(service): State<Service>,
     Extension(site): Extension<Site>,
     headers: HeaderMap,
-    uri: Uri,
+    Query(query, _): Query<LoginQuery, PageRefused>,
 ) -> Response {
-    let query: LoginQuery =
-        serde_urlencoded::from_str(uri.query().unwrap_or_default()).unwrap_or_default();
     let return_to = safe_return(query.return_to.as_deref());
     login_form(
         &service,
@@ -336,6 +363,8 @@ async fn login_page(
         (status = 403, description = "The form's CSRF token is missing or wrong: the form again.", content_type = "text/html"),
         (status = 429, description = "Too many password checks from this address: the form again.", content_type = "text/html"),
         (status = 400, description = "The form is not valid.", content_type = "text/html"),
+        (status = 413, description = "The form is too large.", content_type = "text/html"),
+        (status = 415, description = "The body is not form-encoded.", content_type = "text/html"),
         (status = 500, description = "Internal error.", content_type = "text/html"),
         (status = 503, description = "The database cannot be reached.", content_type = "text/html")
     )
@@ -345,19 +374,9 @@ async fn login(
     Extension(site): Extension<Site>,
     ClientAddress(source): ClientAddress,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    Form(fields, _): Form<LoginFields, PageRefused>,
 ) -> Response {
     let lang = Lang::from_headers(&headers);
-    let fields: LoginFields = match serde_urlencoded::from_bytes(&body) {
-        Ok(fields) => fields,
-        Err(e) => {
-            let why = format!("The form is not valid: {e}");
-            return html(
-                StatusCode::BAD_REQUEST,
-                sign_in_page::message(lang, Text::CannotContinue, &why),
-            );
-        }
-    };
     let return_to = safe_return(fields.return_to.as_deref());
     let user_name = fields.user_name.as_deref().unwrap_or_default();
     let csrf_ok = match (cookie(&headers, CSRF_COOKIE), fields.csrf_token.as_deref()) {
@@ -470,11 +489,9 @@ async fn logout(
     Extension(site): Extension<Site>,
     ClientAddress(source): ClientAddress,
     headers: HeaderMap,
-    uri: Uri,
+    Query(query, _): Query<LogoutQuery, Refused>,
 ) -> Response {
     let lang = Lang::from_headers(&headers);
-    let query: LogoutQuery =
-        serde_urlencoded::from_str(uri.query().unwrap_or_default()).unwrap_or_default();
     let redirect_url = query.redirect_url.as_deref().filter(|u| !u.is_empty());
     let allowed = match service
         .sign_out(

@@ -3,12 +3,11 @@
 use crate::client_address::ClientAddress;
 use crate::client_auth::client_credentials;
 use crate::error::ApiError;
+use crate::extract::{Form, Query};
 use crate::views::TokenView;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, Uri};
+use axum::http::{HeaderMap, Uri};
 use axum::Json;
-use roster_domain::{Error, ErrorKind};
 use roster_service::Service;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -47,22 +46,10 @@ async fn issue(
     uri: Uri,
     headers: HeaderMap,
     info: Option<axum::Extension<std::sync::Arc<crate::request_log::RequestInfo>>>,
-    body: Bytes,
+    Query(query, _): Query<TokenRequest>,
+    Form(form, _): Form<TokenRequest>,
 ) -> Result<Json<TokenView>, ApiError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.to_ascii_lowercase())
-        .is_none_or(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form && !body.is_empty() {
-        return Err(Error::with_detail(
-            ErrorKind::UnsupportedMediaType,
-            "Send the credentials as application/x-www-form-urlencoded.",
-        )
-        .into());
-    }
-    let form = parse_form(&body)?;
-    let query = parse_form(uri.query().unwrap_or_default().as_bytes())?;
+    // The query is read for `grant_type` only; `client_credentials` refuses credentials there.
     let credentials =
         client_credentials(&headers, uri.query(), form.client_id, form.client_secret)?;
     if let (Some(axum::Extension(info)), Some(client_id)) = (&info, &credentials.client_id) {
@@ -83,9 +70,4 @@ async fn issue(
         scope: issued.scope,
         id_token: None,
     }))
-}
-
-fn parse_form(bytes: &[u8]) -> Result<TokenRequest, ApiError> {
-    serde_urlencoded::from_bytes(bytes)
-        .map_err(|e| Error::with_detail(ErrorKind::MalformedBody, e.to_string()).into())
 }

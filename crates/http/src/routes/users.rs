@@ -2,7 +2,7 @@
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorResponses};
-use crate::extract::{JsonBody, PathIds, QueryParams};
+use crate::extract::{JsonBody, PathIds, Query};
 use crate::params::{Paging, UserAppPath, UserFilter, UserPath};
 use crate::views::{AccountIdView, AccountList, UserAccountView, UserIdView, UserList, UserView};
 use axum::extract::State;
@@ -66,8 +66,8 @@ async fn create_user(
 async fn list_users(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
-    QueryParams(filter): QueryParams<UserFilter>,
-    QueryParams(paging): QueryParams<Paging>,
+    Query(filter, _): Query<UserFilter>,
+    Query(paging, _): Query<Paging>,
 ) -> Result<Json<UserList>, ApiError> {
     let page = service
         .list_users(
