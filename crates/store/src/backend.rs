@@ -1,14 +1,15 @@
-//! What differs between the two databases, and nothing else. The queries are written once, in
+//! What differs between the two databases, and nothing else; each database's [`Backend`] is
+//! implemented beside its driver (`sqlite/statements.rs`, `pg/statements.rs`). The queries are written once, in
 //! SQL both accept (`$n` placeholders, standard types), against [`StoreTx<B>`]; a [`Backend`]
 //! says how a statement runs on its connection and the few things the SQL cannot hide: how
 //! writers take locks, whether they run concurrently, how bulk statements number parameters.
 //!
 //! [`StoreTx<B>`]: crate::store_tx::StoreTx
 
-use crate::pg_client::{to_sqlx, FromPgRow, PgClient};
-use crate::sqlite::FromColumns;
+use crate::errors::DbError;
+use crate::pg::decode::FromPgRow;
+use crate::sqlite::decode::FromColumns;
 use futures::future::BoxFuture;
-use futures::{FutureExt, TryFutureExt};
 use roster_domain::id::Id;
 
 /// A value bound to a statement parameter: the few types the schema uses.
@@ -134,21 +135,21 @@ pub(crate) trait Backend: Send + Sync + Sized + 'static {
         conn: &'a mut Self::Connection,
         sql: &'a str,
         args: &'a Args<'a>,
-    ) -> BoxFuture<'a, sqlx::Result<u64>>;
+    ) -> BoxFuture<'a, Result<u64, DbError>>;
 
     /// The first row `sql` returns, if any.
     fn fetch_optional<'a, R: Decoded>(
         conn: &'a mut Self::Connection,
         sql: &'a str,
         args: &'a Args<'a>,
-    ) -> BoxFuture<'a, sqlx::Result<Option<R>>>;
+    ) -> BoxFuture<'a, Result<Option<R>, DbError>>;
 
     /// Every row `sql` returns.
     fn fetch_all<'a, R: Decoded>(
         conn: &'a mut Self::Connection,
         sql: &'a str,
         args: &'a Args<'a>,
-    ) -> BoxFuture<'a, sqlx::Result<Vec<R>>>;
+    ) -> BoxFuture<'a, Result<Vec<R>, DbError>>;
 
     /// Hands each row `sql` returns to `each` as it arrives, without holding them all.
     fn fetch_each<'a, R: Decoded, F: FnMut(R) + Send + 'a>(
@@ -156,73 +157,21 @@ pub(crate) trait Backend: Send + Sync + Sized + 'static {
         sql: &'a str,
         args: &'a Args<'a>,
         each: F,
-    ) -> BoxFuture<'a, sqlx::Result<()>>;
+    ) -> BoxFuture<'a, Result<(), DbError>>;
 }
 
-/// PostgreSQL, over tokio-postgres (see `pg_client`).
-pub(crate) struct Pg;
-
-impl Backend for Pg {
-    type Connection = PgClient;
-    const CONCURRENT: bool = true;
-    const ROW_LOCK: &'static str = " FOR UPDATE";
-    const TRANSACTION_LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock($1)");
-    const INSERT_IN_WITH: bool = true;
-
-    fn placeholder(n: usize) -> String {
-        format!("${n}")
-    }
-
-    fn commit_with_next(conn: &mut PgClient) {
-        conn.commit_with_next();
-    }
-
-    fn execute<'a>(
-        conn: &'a mut PgClient,
-        sql: &'a str,
-        args: &'a Args<'a>,
-    ) -> BoxFuture<'a, sqlx::Result<u64>> {
-        conn.execute(sql, args).map_err(to_sqlx).boxed()
-    }
-
-    fn fetch_optional<'a, R: Decoded>(
-        conn: &'a mut PgClient,
-        sql: &'a str,
-        args: &'a Args<'a>,
-    ) -> BoxFuture<'a, sqlx::Result<Option<R>>> {
-        async move {
-            let mut first = None;
-            conn.fetch_each(sql, args, |row| {
-                first.get_or_insert(row);
-            })
-            .await
-            .map_err(to_sqlx)?;
-            Ok(first)
-        }
-        .boxed()
-    }
-
-    fn fetch_all<'a, R: Decoded>(
-        conn: &'a mut PgClient,
-        sql: &'a str,
-        args: &'a Args<'a>,
-    ) -> BoxFuture<'a, sqlx::Result<Vec<R>>> {
-        async move {
-            let mut rows = Vec::new();
-            conn.fetch_each(sql, args, |row| rows.push(row))
-                .await
-                .map_err(to_sqlx)?;
-            Ok(rows)
-        }
-        .boxed()
-    }
-
-    fn fetch_each<'a, R: Decoded, F: FnMut(R) + Send + 'a>(
-        conn: &'a mut PgClient,
-        sql: &'a str,
-        args: &'a Args<'a>,
-        each: F,
-    ) -> BoxFuture<'a, sqlx::Result<()>> {
-        conn.fetch_each(sql, args, each).map_err(to_sqlx).boxed()
-    }
+/// The `VALUES` list of a statement inserting `rows` rows of `columns` columns, numbered as
+/// `B` numbers the parameters of bulk statements, after the statement's first `before`
+/// parameters: `($1, $2), ($3, $4)` after none.
+pub(crate) fn values_list<B: Backend>(before: usize, rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let params = (1..=columns)
+                .map(|c| B::placeholder(before + r * columns + c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({params})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

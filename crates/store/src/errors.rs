@@ -1,7 +1,98 @@
-//! Turning database errors into catalog errors: a unique-constraint violation becomes the
-//! client error it means; anything else is logged in full and shown as a server error.
+//! Database errors: both drivers' errors read as one [`DbError`] (by the driver's own module),
+//! then turned into catalog errors here: a unique-constraint violation becomes the client
+//! error it means; anything else is logged in full and shown as a server error.
 
 use roster_domain::{Error, ErrorKind};
+
+/// What a database said went wrong, whichever database and driver said it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DbError {
+    /// A unique constraint: PostgreSQL names it; SQLite's message names its columns.
+    Unique {
+        constraint: Option<String>,
+        message: String,
+    },
+    /// A foreign key (PostgreSQL names it).
+    ForeignKey {
+        constraint: Option<String>,
+        message: String,
+    },
+    /// The database cannot be reached or cannot take the work now: a retry may succeed.
+    Unavailable(String),
+    Other(String),
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbError::Unique { message, .. } | DbError::ForeignKey { message, .. } => {
+                f.write_str(message)
+            }
+            DbError::Unavailable(message) | DbError::Other(message) => f.write_str(message),
+        }
+    }
+}
+
+impl DbError {
+    /// A PostgreSQL server's error: its SQLSTATE, message and constraint.
+    pub(crate) fn from_sqlstate(code: &str, message: &str, constraint: Option<&str>) -> Self {
+        let message = format!("{message} (SQLSTATE {code})");
+        let constraint = constraint.map(str::to_owned);
+        match code {
+            "23505" => DbError::Unique {
+                constraint,
+                message,
+            },
+            "23503" => DbError::ForeignKey {
+                constraint,
+                message,
+            },
+            code if is_unavailable(code) => DbError::Unavailable(message),
+            _ => DbError::Other(message),
+        }
+    }
+
+    /// A SQLite error: its extended result code and message.
+    pub(crate) fn from_sqlite(extended_code: i32, message: &str) -> Self {
+        use rusqlite::ffi;
+        let message = format!("(code: {extended_code}) {message}");
+        match extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => DbError::Unique {
+                constraint: None,
+                message,
+            },
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => DbError::ForeignKey {
+                constraint: None,
+                message,
+            },
+            code if is_unavailable(&code.to_string()) => DbError::Unavailable(message),
+            _ => DbError::Other(message),
+        }
+    }
+}
+
+/// sqlx still creates and migrates the databases.
+impl From<sqlx::Error> for DbError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                DbError::Unavailable(err.to_string())
+            }
+            sqlx::Error::Database(db) => {
+                let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+                if code.len() < 5 {
+                    match code.parse::<i32>() {
+                        Ok(sqlite) => DbError::from_sqlite(sqlite, db.message()),
+                        Err(_) => DbError::Other(err.to_string()),
+                    }
+                } else {
+                    DbError::from_sqlstate(&code, db.message(), db.constraint())
+                }
+            }
+            _ => DbError::Other(err.to_string()),
+        }
+    }
+}
 
 /// A uniqueness rule of the schema and the client error its violation means.
 pub(crate) struct Unique {
@@ -176,17 +267,19 @@ const REFERENCES: &[Reference] = &[
 ];
 
 /// The foreign key `err` violates, if it is a foreign-key violation Roster knows.
-fn violated_reference(err: &sqlx::Error) -> Option<&'static Reference> {
-    let db = err.as_database_error()?;
-    if !db.is_foreign_key_violation() {
+fn violated_reference(err: &DbError) -> Option<&'static Reference> {
+    let DbError::ForeignKey {
+        constraint: Some(name),
+        ..
+    } = err
+    else {
         return None;
-    }
-    let name = db.constraint()?;
+    };
     REFERENCES.iter().find(|r| r.constraint == name)
 }
 
 /// Maps an error of a delete: a row that still names the deleted one is "in use".
-pub(crate) fn map_delete(err: sqlx::Error) -> Error {
+pub(crate) fn map_delete(err: DbError) -> Error {
     match violated_reference(&err) {
         Some(r) if r.in_use == ErrorKind::Unavailable => {
             Error::with_detail(r.in_use, "rows were added for it concurrently; retry")
@@ -197,16 +290,17 @@ pub(crate) fn map_delete(err: sqlx::Error) -> Error {
 }
 
 /// Maps an error of a statement that may violate one of `uniques`.
-pub(crate) fn map_unique(err: sqlx::Error, uniques: &[Unique]) -> Error {
-    if let Some(db) = err.as_database_error() {
-        if db.is_unique_violation() {
-            let message = db.message();
-            for rule in uniques {
-                let by_name = db.constraint() == Some(rule.constraint);
-                let by_columns = message.ends_with(rule.columns);
-                if by_name || by_columns {
-                    return Error::new(rule.error);
-                }
+pub(crate) fn map_unique(err: DbError, uniques: &[Unique]) -> Error {
+    if let DbError::Unique {
+        constraint,
+        message,
+    } = &err
+    {
+        for rule in uniques {
+            let by_name = constraint.as_deref() == Some(rule.constraint);
+            let by_columns = message.ends_with(rule.columns);
+            if by_name || by_columns {
+                return Error::new(rule.error);
             }
         }
     }
@@ -214,21 +308,16 @@ pub(crate) fn map_unique(err: sqlx::Error, uniques: &[Unique]) -> Error {
 }
 
 /// Maps any other database error: a known foreign-key violation to the catalog's "does not
-/// exist"; unavailable when the database cannot be reached or cannot
-/// take the write now, internal otherwise. The detail goes to logs only.
-pub(crate) fn map(err: sqlx::Error) -> Error {
+/// exist"; unavailable when the database cannot be reached or cannot take the write now,
+/// internal otherwise. The detail goes to logs only.
+pub(crate) fn map(err: impl Into<DbError>) -> Error {
+    let err = err.into();
     if let Some(reference) = violated_reference(&err) {
         return Error::new(reference.missing);
     }
-    let unavailable = match &err {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
-        sqlx::Error::Database(db) => db.code().as_deref().is_some_and(is_unavailable),
-        _ => false,
-    };
-    if unavailable {
-        Error::with_detail(ErrorKind::Unavailable, err.to_string())
-    } else {
-        Error::internal(err.to_string())
+    match err {
+        DbError::Unavailable(message) => Error::with_detail(ErrorKind::Unavailable, message),
+        other => Error::internal(other.to_string()),
     }
 }
 
@@ -252,7 +341,63 @@ fn is_unavailable(code: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_unavailable;
+    use super::*;
+
+    #[test]
+    fn both_databases_errors_read_as_one_kind() {
+        use rusqlite::ffi;
+        let pg = |code| DbError::from_sqlstate(code, "m", Some("users_mobile_key"));
+        assert!(
+            matches!(pg("23505"), DbError::Unique { constraint: Some(c), .. } if c == "users_mobile_key")
+        );
+        assert!(matches!(pg("23503"), DbError::ForeignKey { .. }));
+        assert!(matches!(pg("57P01"), DbError::Unavailable(_)));
+        assert!(matches!(pg("42601"), DbError::Other(_)));
+        let lite = |code| DbError::from_sqlite(code, "UNIQUE constraint failed: users.mobile_key");
+        assert!(matches!(
+            lite(ffi::SQLITE_CONSTRAINT_UNIQUE),
+            DbError::Unique { .. }
+        ));
+        assert!(matches!(
+            lite(ffi::SQLITE_CONSTRAINT_PRIMARYKEY),
+            DbError::Unique { .. }
+        ));
+        assert!(matches!(
+            lite(ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+            DbError::ForeignKey { .. }
+        ));
+        assert!(matches!(lite(ffi::SQLITE_FULL), DbError::Unavailable(_)));
+        assert!(matches!(
+            lite(ffi::SQLITE_IOERR_FSYNC),
+            DbError::Unavailable(_)
+        ));
+        assert!(matches!(
+            lite(ffi::SQLITE_CONSTRAINT_CHECK),
+            DbError::Other(_)
+        ));
+    }
+
+    #[test]
+    fn violations_become_the_client_errors_they_mean() {
+        // By constraint name (PostgreSQL) and by the columns in the message (SQLite).
+        let by_name = DbError::from_sqlstate("23505", "duplicate", Some("users_mobile_key"));
+        assert_eq!(
+            map_unique(by_name, USER_UNIQUES).kind(),
+            ErrorKind::MobileExists
+        );
+        let by_columns =
+            DbError::from_sqlite(2067, "UNIQUE constraint failed: users.user_name_key");
+        assert_eq!(
+            map_unique(by_columns, USER_UNIQUES).kind(),
+            ErrorKind::UserNameExists
+        );
+        let fk = || DbError::from_sqlstate("23503", "fk", Some("users_org_id_fkey"));
+        assert_eq!(map(fk()).kind(), ErrorKind::OrganizationNotFound);
+        assert_eq!(map_delete(fk()).kind(), ErrorKind::OrganizationHasMembers);
+        let gone = DbError::Unavailable("connection closed".into());
+        assert_eq!(map(gone).kind(), ErrorKind::Unavailable);
+        assert!(map(DbError::Other("syntax".into())).is_server_side());
+    }
 
     #[test]
     fn retryable_and_unreachable_database_codes_are_unavailable() {

@@ -4,9 +4,7 @@
 //! one per table, and a round trip costs more than the insert. SQLite allows no insert in a
 //! `WITH` and has no round trips: a statement per table.
 
-use crate::backend::{Backend, ToArg};
-use crate::store_tx::{values_list, StoreTx};
-use roster_domain::Result;
+use crate::backend::{values_list, Backend, ToArg};
 
 /// Most parameters of one statement: far under both databases' limits (SQLite 32,766,
 /// PostgreSQL 65,535), so that a statement's text stays cheap to build and parse.
@@ -98,7 +96,7 @@ fn statements<'r, 'a, B: Backend>(tables: &'r [Rows<'a>]) -> Vec<Vec<Piece<'r, '
     statements
 }
 
-/// How many statements [`StoreTx::insert_rows`] writes `tables` with.
+/// How many statements `tables` are inserted with.
 pub(crate) fn statement_count<B: Backend>(tables: &[Rows<'_>]) -> usize {
     statements::<B>(tables).len()
 }
@@ -124,35 +122,20 @@ fn statement<'a, B: Backend>(pieces: &[Piece<'_, 'a>]) -> (String, Vec<&'a dyn T
     (sql, args)
 }
 
-impl<B: Backend> StoreTx<'_, B> {
-    /// Inserts `tables`' rows with as few statements as the database allows.
-    pub(crate) async fn insert_rows(&mut self, tables: &[Rows<'_>]) -> Result<()> {
-        self.insert_rows_then(tables, false).await
-    }
-
-    /// [`Self::insert_rows`]; with `commit`, the last statement is the transaction's last.
-    pub(crate) async fn insert_rows_then(
-        &mut self,
-        tables: &[Rows<'_>],
-        commit: bool,
-    ) -> Result<()> {
-        let statements = statements::<B>(tables);
-        let count = statements.len();
-        for (n, pieces) in statements.iter().enumerate() {
-            if commit && n + 1 == count {
-                self.commit_with_next();
-            }
-            let (sql, args) = statement::<B>(pieces);
-            self.execute(&sql, &args).await?;
-        }
-        Ok(())
-    }
+/// The statements that insert `tables`' rows, with their arguments, as few as `B` allows.
+pub(crate) fn insert_statements<'a, B: Backend>(
+    tables: &[Rows<'a>],
+) -> Vec<(String, Vec<&'a dyn ToArg>)> {
+    statements::<B>(tables)
+        .iter()
+        .map(|pieces| statement::<B>(pieces))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Pg;
+    use crate::pg::Pg;
     use crate::sqlite::SqliteFile;
 
     fn audit(items: &[(i64, i64)]) -> Rows<'_> {

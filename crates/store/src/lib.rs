@@ -8,9 +8,7 @@ mod errors;
 mod gate;
 mod inserts;
 mod marks;
-mod pg_client;
-mod pg_pool;
-mod postgres;
+mod pg;
 mod queries;
 mod rows;
 mod sqlite;
@@ -20,7 +18,7 @@ pub mod testing;
 mod tx;
 
 pub use gate::WriteGate;
-pub use postgres::{PgStore, PgStoreOptions};
+pub use pg::{PgStore, PgStoreOptions};
 pub use sqlite::SqliteStore;
 pub use tx::{
     AccountTx, AppOrgTx, ApplicationTx, AuditTx, LockKey, MaintenanceTx, OrgScope, OrganizationTx,

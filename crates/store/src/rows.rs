@@ -10,8 +10,8 @@ use roster_domain::user::{User, UserAttrs};
 use roster_domain::{Error, Result};
 use serde_json::{Map, Value};
 
-/// Declares a row struct both databases decode, by column name (`sqlite::FromColumns`,
-/// `pg_client::FromPgRow`). A field whose type is a row struct is read from the same columns.
+/// Declares a row struct both databases decode, by column name (`sqlite::decode::FromColumns`,
+/// `pg::decode::FromPgRow`). A field whose type is a row struct is read from the same columns.
 macro_rules! row {
     (
         $(#[$meta:meta])*
@@ -24,31 +24,31 @@ macro_rules! row {
             $($(#[$field_meta])* pub $field: $ty,)*
         }
 
-        impl crate::sqlite::FromColumns for $name {
-            fn from_columns(row: &mut crate::sqlite::Columns<'_, '_>) -> rusqlite::Result<Self> {
+        impl crate::sqlite::decode::FromColumns for $name {
+            fn from_columns(row: &mut crate::sqlite::decode::Columns<'_, '_>) -> rusqlite::Result<Self> {
                 Ok(Self {
-                    $($field: crate::sqlite::Column::column(row, stringify!($field))?,)*
+                    $($field: crate::sqlite::decode::Column::column(row, stringify!($field))?,)*
                 })
             }
         }
 
-        impl crate::sqlite::Column for $name {
-            fn column(row: &mut crate::sqlite::Columns<'_, '_>, _: &str) -> rusqlite::Result<Self> {
-                <Self as crate::sqlite::FromColumns>::from_columns(row)
+        impl crate::sqlite::decode::Column for $name {
+            fn column(row: &mut crate::sqlite::decode::Columns<'_, '_>, _: &str) -> rusqlite::Result<Self> {
+                <Self as crate::sqlite::decode::FromColumns>::from_columns(row)
             }
         }
 
-        impl crate::pg_client::FromPgRow for $name {
+        impl crate::pg::decode::FromPgRow for $name {
             fn from_pg_row(row: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
                 Ok(Self {
-                    $($field: crate::pg_client::PgColumn::pg_column(row, stringify!($field))?,)*
+                    $($field: crate::pg::decode::PgColumn::pg_column(row, stringify!($field))?,)*
                 })
             }
         }
 
-        impl crate::pg_client::PgColumn for $name {
+        impl crate::pg::decode::PgColumn for $name {
             fn pg_column(row: &tokio_postgres::Row, _: &str) -> Result<Self, tokio_postgres::Error> {
-                <Self as crate::pg_client::FromPgRow>::from_pg_row(row)
+                <Self as crate::pg::decode::FromPgRow>::from_pg_row(row)
             }
         }
     };

@@ -5,7 +5,8 @@
 
 use crate::backend::{Args, Backend, Decoded};
 use crate::errors::map;
-use crate::inserts::{statement_count, Rows};
+use crate::errors::DbError;
+use crate::inserts::{insert_statements, statement_count, Rows};
 use crate::marks::delta_rows;
 use crate::marks::ListChanges;
 use crate::queries::{audit_rows, code_rows, sso_token_rows, token_rows};
@@ -129,7 +130,7 @@ impl<'c, B: Backend> StoreTx<'c, B> {
         &mut self,
         sql: &str,
         args: &Args<'_>,
-        on_error: impl FnOnce(sqlx::Error) -> Error + Send,
+        on_error: impl FnOnce(DbError) -> Error + Send,
     ) -> Result<u64> {
         B::execute(self.conn, sql, args).await.map_err(on_error)
     }
@@ -148,7 +149,7 @@ impl<'c, B: Backend> StoreTx<'c, B> {
         &mut self,
         sql: &str,
         args: &Args<'_>,
-        on_error: impl FnOnce(sqlx::Error) -> Error + Send,
+        on_error: impl FnOnce(DbError) -> Error + Send,
     ) -> Result<Option<R>> {
         B::fetch_optional(self.conn, sql, args)
             .await
@@ -205,7 +206,7 @@ impl<'c, B: Backend> StoreTx<'c, B> {
     }
 
     /// [`Self::apply_pending`] as the transaction's last writes: where the backend can, the
-    /// commit goes right behind the last statement (see `pg_client`). Nothing may fail after
+    /// commit goes right behind the last statement (see `pg/client.rs`). Nothing may fail after
     /// it: the transaction may have committed already.
     pub(crate) async fn apply_pending_and_commit(&mut self) -> Result<()> {
         self.apply_pending_then(true).await
@@ -234,18 +235,26 @@ pub(crate) fn touched(rows: u64, missing: roster_domain::ErrorKind) -> Result<()
     }
 }
 
-/// The `VALUES` list of a statement inserting `rows` rows of `columns` columns, numbered as
-/// `B` numbers the parameters of bulk statements, after the statement's first `before`
-/// parameters: `($1, $2), ($3, $4)` after none.
-pub(crate) fn values_list<B: Backend>(before: usize, rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let params = (1..=columns)
-                .map(|c| B::placeholder(before + r * columns + c))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!("({params})")
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+impl<B: Backend> StoreTx<'_, B> {
+    /// Inserts `tables`' rows with as few statements as the database allows.
+    pub(crate) async fn insert_rows(&mut self, tables: &[Rows<'_>]) -> Result<()> {
+        self.insert_rows_then(tables, false).await
+    }
+
+    /// [`Self::insert_rows`]; with `commit`, the last statement is the transaction's last.
+    pub(crate) async fn insert_rows_then(
+        &mut self,
+        tables: &[Rows<'_>],
+        commit: bool,
+    ) -> Result<()> {
+        let statements = insert_statements::<B>(tables);
+        let count = statements.len();
+        for (n, (sql, args)) in statements.iter().enumerate() {
+            if commit && n + 1 == count {
+                self.commit_with_next();
+            }
+            self.execute(sql, args).await?;
+        }
+        Ok(())
+    }
 }

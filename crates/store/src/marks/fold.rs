@@ -2,7 +2,7 @@
 //! see `runs.rs`).
 
 use super::{split_above, Scope};
-use crate::backend::Pg;
+use crate::pg::Pg;
 use crate::store_tx::StoreTx;
 use roster_domain::Result;
 use std::collections::BTreeMap;

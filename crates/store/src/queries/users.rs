@@ -1,11 +1,11 @@
 //! Users.
 
-use crate::backend::{Backend, ToArg};
+use crate::backend::{values_list, Backend, ToArg};
 use crate::errors::{map_delete, map_unique, USER_UNIQUES};
 use crate::marks::{List, Scope};
 use crate::queries::{prefixed, renamed, APPLICATION_COLUMNS, USER_COLUMNS, USER_INSERT_COLUMNS};
 use crate::rows::{secondary_json, to_json, UserApplicationRow, UserRow};
-use crate::store_tx::{touched, values_list, StoreTx};
+use crate::store_tx::{touched, StoreTx};
 use crate::tx::UserTx;
 use async_trait::async_trait;
 use roster_domain::application::{Application, ApplicationId};

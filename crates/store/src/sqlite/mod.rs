@@ -13,11 +13,12 @@
 //! of a small pool: a read is a few statements of microseconds each, cheaper than a hand-off
 //! to another thread. A snapshot (an export, long) runs on a blocking thread instead.
 
+pub(crate) mod decode;
 mod readers;
 mod statements;
 mod writer;
 
-pub(crate) use statements::{Column, Columns, FromColumns, SqliteFile};
+pub(crate) use statements::SqliteFile;
 
 use readers::Readers;
 use writer::{checkpoint_loop, write_loop, Queued, Work};

@@ -1,13 +1,16 @@
 //! Roster's statements on a rusqlite connection, run where the caller is (a store thread or a
 //! read on the request's own thread): parameters bound by number (`$n`) or in order (`?`),
-//! rows decoded by column name, and errors reported as sqlx reports SQLite's, so that
+//! rows decoded by column name (`decode.rs`), and errors read as [`DbError`]s, so that
 //! `errors.rs` maps both databases' errors in one place.
 
+use super::decode::{decode, FromColumns};
 use crate::backend::{Arg, Args, Backend, Decoded};
+use crate::errors::DbError;
 use futures::future::{self, BoxFuture, FutureExt};
-use rusqlite::types::FromSql;
-use rusqlite::{Connection, Row, Statement};
-use std::borrow::Cow;
+use rusqlite::{Connection, Statement};
+
+/// What a statement gives, or what the database said.
+type Result<T> = std::result::Result<T, DbError>;
 
 /// The embedded database as a [`Backend`]: one SQLite file, one writer.
 pub(crate) struct SqliteFile;
@@ -29,7 +32,7 @@ impl Backend for SqliteFile {
         conn: &'a mut Connection,
         sql: &'a str,
         args: &'a Args<'a>,
-    ) -> BoxFuture<'a, sqlx::Result<u64>> {
+    ) -> BoxFuture<'a, Result<u64>> {
         future::ready(execute(conn, sql, args)).boxed()
     }
 
@@ -37,7 +40,7 @@ impl Backend for SqliteFile {
         conn: &'a mut Connection,
         sql: &'a str,
         args: &'a Args<'a>,
-    ) -> BoxFuture<'a, sqlx::Result<Option<R>>> {
+    ) -> BoxFuture<'a, Result<Option<R>>> {
         let first = with_statement(conn, sql, args, |stmt| {
             let mut rows = stmt.raw_query();
             rows.next()?.map(decode).transpose()
@@ -49,7 +52,7 @@ impl Backend for SqliteFile {
         conn: &'a mut Connection,
         sql: &'a str,
         args: &'a Args<'a>,
-    ) -> BoxFuture<'a, sqlx::Result<Vec<R>>> {
+    ) -> BoxFuture<'a, Result<Vec<R>>> {
         let mut all = Vec::new();
         let all = for_each_row(conn, sql, args, |row| all.push(row)).map(|()| all);
         future::ready(all).boxed()
@@ -60,7 +63,7 @@ impl Backend for SqliteFile {
         sql: &'a str,
         args: &'a Args<'a>,
         each: F,
-    ) -> BoxFuture<'a, sqlx::Result<()>> {
+    ) -> BoxFuture<'a, Result<()>> {
         let done = for_each_row(conn, sql, args, each);
         future::ready(done).boxed()
     }
@@ -72,7 +75,7 @@ fn for_each_row<R: FromColumns>(
     sql: &str,
     args: &Args<'_>,
     mut each: impl FnMut(R),
-) -> sqlx::Result<()> {
+) -> Result<()> {
     with_statement(conn, sql, args, |stmt| {
         let mut rows = stmt.raw_query();
         while let Some(row) = rows.next()? {
@@ -83,7 +86,7 @@ fn for_each_row<R: FromColumns>(
 }
 
 /// Runs `sql` to its end; the rows it changed.
-pub(crate) fn execute(conn: &Connection, sql: &str, args: &Args<'_>) -> sqlx::Result<u64> {
+pub(crate) fn execute(conn: &Connection, sql: &str, args: &Args<'_>) -> Result<u64> {
     with_statement(conn, sql, args, |stmt| {
         // Stepped through rather than `execute`d: a statement may return rows (`RETURNING`,
         // some PRAGMAs), which `execute` refuses.
@@ -101,10 +104,10 @@ fn with_statement<T>(
     sql: &str,
     args: &Args<'_>,
     run: impl FnOnce(&mut Statement<'_>) -> rusqlite::Result<T>,
-) -> sqlx::Result<T> {
+) -> Result<T> {
     conn.prepare_cached(sql)
         .and_then(|mut stmt| bind(&mut stmt, args).and_then(|()| run(&mut stmt)))
-        .map_err(to_sqlx)
+        .map_err(to_db_error)
 }
 
 /// Binds each parameter of `stmt`: `$n` (or `?n`) to the `n`-th argument, wherever and however
@@ -135,139 +138,14 @@ fn bind(stmt: &mut Statement<'_>, args: &Args<'_>) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn decode<R: FromColumns>(row: &Row<'_>) -> rusqlite::Result<R> {
-    R::from_columns(&mut Columns { row, next: 0 })
-}
-
-/// A row being decoded, and the column after the one read last: a struct's fields usually
-/// follow the `SELECT` list, so a column is found by name without a search.
-pub(crate) struct Columns<'r, 's> {
-    row: &'r Row<'s>,
-    next: usize,
-}
-
-impl Columns<'_, '_> {
-    /// The column named `name`.
-    fn named<T: FromSql>(&mut self, name: &str) -> rusqlite::Result<T> {
-        let stmt: &Statement<'_> = self.row.as_ref();
-        let index = match stmt.column_name(self.next) {
-            Ok(next) if next.eq_ignore_ascii_case(name) => self.next,
-            _ => stmt.column_index(name)?,
-        };
-        self.next = index + 1;
-        self.row.get(index)
-    }
-
-    /// The next column, in order (tuples).
-    fn next<T: FromSql>(&mut self) -> rusqlite::Result<T> {
-        let index = self.next;
-        self.next += 1;
-        self.row.get(index)
-    }
-}
-
-/// A row type decoded from SQLite's columns (see `rows::row!`).
-pub(crate) trait FromColumns: Sized {
-    fn from_columns(row: &mut Columns<'_, '_>) -> rusqlite::Result<Self>;
-}
-
-/// A field of a row struct: a column by its name, or a row struct flattened into the same
-/// columns.
-pub(crate) trait Column: Sized {
-    fn column(row: &mut Columns<'_, '_>, name: &str) -> rusqlite::Result<Self>;
-}
-
-impl<T: FromSql> Column for T {
-    fn column(row: &mut Columns<'_, '_>, name: &str) -> rusqlite::Result<Self> {
-        row.named(name)
-    }
-}
-
-/// Tuples, as rows of a few unnamed columns, by position.
-macro_rules! tuple_rows {
-    ($($t:ident),+) => {
-        impl<$($t: FromSql),+> FromColumns for ($($t,)+) {
-            fn from_columns(row: &mut Columns<'_, '_>) -> rusqlite::Result<Self> {
-                Ok(($(row.next::<$t>()?,)+))
-            }
-        }
-    };
-}
-
-tuple_rows!(A);
-tuple_rows!(A, B);
-tuple_rows!(A, B, C);
-tuple_rows!(A, B, C, D);
-tuple_rows!(A, B, C, D, E);
-tuple_rows!(A, B, C, D, E, F);
-tuple_rows!(A, B, C, D, E, F, G);
-tuple_rows!(A, B, C, D, E, F, G, H);
-tuple_rows!(A, B, C, D, E, F, G, H, I);
-tuple_rows!(A, B, C, D, E, F, G, H, I, J);
-tuple_rows!(A, B, C, D, E, F, G, H, I, J, K);
-tuple_rows!(A, B, C, D, E, F, G, H, I, J, K, L);
-
-/// A SQLite error as sqlx's SQLite driver reports it: the extended result code as the code,
-/// constraint violations by kind.
-#[derive(Debug)]
-struct SqliteError {
-    code: i32,
-    message: String,
-}
-
-impl std::fmt::Display for SqliteError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "(code: {}) {}", self.code, self.message)
-    }
-}
-
-impl std::error::Error for SqliteError {}
-
-impl sqlx::error::DatabaseError for SqliteError {
-    fn message(&self) -> &str {
-        &self.message
-    }
-
-    fn code(&self) -> Option<Cow<'_, str>> {
-        Some(self.code.to_string().into())
-    }
-
-    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
-        self
-    }
-
-    fn kind(&self) -> sqlx::error::ErrorKind {
-        use rusqlite::ffi;
-        match self.code {
-            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-                sqlx::error::ErrorKind::UniqueViolation
-            }
-            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => sqlx::error::ErrorKind::ForeignKeyViolation,
-            ffi::SQLITE_CONSTRAINT_NOTNULL => sqlx::error::ErrorKind::NotNullViolation,
-            ffi::SQLITE_CONSTRAINT_CHECK => sqlx::error::ErrorKind::CheckViolation,
-            _ => sqlx::error::ErrorKind::Other,
-        }
-    }
-}
-
-/// A rusqlite error as a sqlx error (see [`SqliteError`]).
-pub(crate) fn to_sqlx(err: rusqlite::Error) -> sqlx::Error {
+/// A rusqlite error as the store reads database errors.
+pub(crate) fn to_db_error(err: rusqlite::Error) -> DbError {
     match err {
-        rusqlite::Error::SqliteFailure(failure, message) => {
-            sqlx::Error::Database(Box::new(SqliteError {
-                code: failure.extended_code,
-                message: message.unwrap_or_else(|| failure.to_string()),
-            }))
-        }
-        other => sqlx::Error::Decode(Box::new(other)),
+        rusqlite::Error::SqliteFailure(failure, message) => DbError::from_sqlite(
+            failure.extended_code,
+            &message.unwrap_or_else(|| failure.to_string()),
+        ),
+        other => DbError::Other(other.to_string()),
     }
 }
 
@@ -310,7 +188,7 @@ mod tests {
     }
 
     #[test]
-    fn a_unique_violation_reads_as_sqlx_reports_it() {
+    fn a_unique_violation_reads_as_one() {
         let mut conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
         let create = "CREATE TABLE t (name TEXT UNIQUE)";
         block_on(SqliteFile::execute(&mut conn, create, &[])).unwrap_or_else(|e| panic!("{e}"));
@@ -318,9 +196,10 @@ mod tests {
         block_on(SqliteFile::execute(&mut conn, insert, &[&"a"])).unwrap_or_else(|e| panic!("{e}"));
         let err = block_on(SqliteFile::execute(&mut conn, insert, &[&"a"]))
             .err()
-            .and_then(|e| e.into_database_error())
             .unwrap_or_else(|| panic!("no database error"));
-        assert!(err.is_unique_violation());
-        assert!(err.message().ends_with("t.name"), "{}", err.message());
+        assert!(
+            matches!(&err, DbError::Unique { message, .. } if message.ends_with("t.name")),
+            "{err:?}"
+        );
     }
 }

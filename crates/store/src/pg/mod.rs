@@ -2,14 +2,20 @@
 //! transaction on a pooled connection; PostgreSQL itself serializes conflicting writes and
 //! enforces the unique constraints.
 
-use crate::backend::Pg;
 use crate::errors::map;
 use crate::marks::Scope;
-use crate::pg_client::{to_sqlx, PgClient, PgError};
-use crate::pg_pool::{PgPool, Pooled};
+pub(crate) mod client;
+pub(crate) mod decode;
+mod pool;
+mod statements;
+
+pub(crate) use statements::Pg;
+
 use crate::store_tx::{Deferred, StoreTx};
 use crate::{Appended, Create, Job, Store};
 use async_trait::async_trait;
+use client::{to_db_error, PgClient, PgError};
+use pool::{PgPool, Pooled};
 use roster_domain::{Error, ErrorKind, Result};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -20,7 +26,7 @@ type PgTx<'c> = StoreTx<'c, Pg>;
 
 /// A connection's error as a catalog error.
 fn map_pg(err: PgError) -> Error {
-    map(to_sqlx(err))
+    map(to_db_error(err))
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

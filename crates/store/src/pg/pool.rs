@@ -6,7 +6,12 @@
 //! a failed commit) is closed, never reused. An idle connection is pinged before reuse only
 //! after a second idle (the server may have closed it meanwhile).
 
-use crate::pg_client::{to_sqlx, PgClient};
+use super::client::{to_db_error, PgClient};
+use crate::errors::DbError;
+
+/// Why no connection was handed out.
+const POOL_TIMED_OUT: &str = "pool timed out while waiting for an open connection";
+const POOL_CLOSED: &str = "attempted to acquire a connection on a closed pool";
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -78,17 +83,17 @@ impl PgPool {
 
     /// A connection: an idle one, or a new one while fewer than the most are open; waits
     /// for one to come back otherwise, for up to the acquire timeout.
-    pub(crate) async fn acquire(&self) -> sqlx::Result<Pooled> {
+    pub(crate) async fn acquire(&self) -> Result<Pooled, DbError> {
         tokio::time::timeout(self.inner.acquire_timeout, self.take())
             .await
-            .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+            .unwrap_or_else(|_| Err(DbError::Unavailable(POOL_TIMED_OUT.to_owned())))
     }
 
-    async fn take(&self) -> sqlx::Result<Pooled> {
+    async fn take(&self) -> Result<Pooled, DbError> {
         let permit = Arc::clone(&self.inner.permits)
             .acquire_owned()
             .await
-            .map_err(|_| sqlx::Error::PoolClosed)?;
+            .map_err(|_| DbError::Unavailable(POOL_CLOSED.to_owned()))?;
         while let Some(mut idle) = self.inner.pop_idle() {
             if idle.conn.is_closed() {
                 continue;
@@ -105,7 +110,7 @@ impl PgPool {
         }
         let conn = PgClient::connect(&self.inner.connect)
             .await
-            .map_err(to_sqlx)?;
+            .map_err(to_db_error)?;
         Ok(Pooled {
             conn,
             opened: Instant::now(),
@@ -271,7 +276,7 @@ mod tests {
         let held = pool.acquire().await.expect("a connection");
         assert!(matches!(
             pool.acquire().await,
-            Err(sqlx::Error::PoolTimedOut)
+            Err(DbError::Unavailable(why)) if why == POOL_TIMED_OUT
         ));
         held.release();
         assert!(pool.acquire().await.is_ok());
@@ -286,7 +291,10 @@ mod tests {
         let pool = pool(2, Duration::from_secs(5));
         let held = pool.acquire().await.expect("a connection");
         pool.close().await;
-        assert!(matches!(pool.acquire().await, Err(sqlx::Error::PoolClosed)));
+        assert!(matches!(
+            pool.acquire().await,
+            Err(DbError::Unavailable(why)) if why == POOL_CLOSED
+        ));
         held.release();
         assert_eq!(
             pool.state().1,

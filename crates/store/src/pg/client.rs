@@ -5,12 +5,14 @@
 //! docs/performance.md); sqlx's driver waits for each answer before it sends the next.
 //! Statements are prepared once per connection and cached, as sqlx did.
 
+use super::decode::FromPgRow;
 use crate::backend::{Arg, Args};
+use crate::errors::DbError;
 use futures::{Future, TryStreamExt};
 use std::collections::HashMap;
 use std::error::Error as StdError;
-use tokio_postgres::types::{FromSqlOwned, IsNull, ToSql, Type};
-use tokio_postgres::{Client, Config, NoTls, Row, Statement};
+use tokio_postgres::types::{IsNull, ToSql, Type};
+use tokio_postgres::{Client, Config, NoTls, Statement};
 
 pub(crate) type PgError = tokio_postgres::Error;
 
@@ -283,116 +285,19 @@ impl StatementCache {
     }
 }
 
-/// A row type decoded from PostgreSQL's columns (see `rows::row!`).
-pub(crate) trait FromPgRow: Sized {
-    fn from_pg_row(row: &Row) -> Result<Self, PgError>;
-}
-
-/// A field of a row struct: a column by its name, or a row struct flattened into the same
-/// columns.
-pub(crate) trait PgColumn: Sized {
-    fn pg_column(row: &Row, name: &str) -> Result<Self, PgError>;
-}
-
-impl<T: FromSqlOwned> PgColumn for T {
-    fn pg_column(row: &Row, name: &str) -> Result<Self, PgError> {
-        row.try_get(name)
-    }
-}
-
-/// Tuples, as rows of a few unnamed columns, by position.
-macro_rules! tuple_rows {
-    ($($t:ident $i:tt),+) => {
-        impl<$($t: FromSqlOwned),+> FromPgRow for ($($t,)+) {
-            fn from_pg_row(row: &Row) -> Result<Self, PgError> {
-                Ok(($(row.try_get::<usize, $t>($i)?,)+))
-            }
-        }
-    };
-}
-
-tuple_rows!(A 0);
-tuple_rows!(A 0, B 1);
-tuple_rows!(A 0, B 1, C 2);
-tuple_rows!(A 0, B 1, C 2, D 3);
-tuple_rows!(A 0, B 1, C 2, D 3, E 4);
-tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5);
-tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
-tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
-tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
-tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
-tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
-tuple_rows!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
-
-/// A PostgreSQL error as sqlx's driver reported it, so that the rules of `errors` read both
-/// databases alike: a server's error with its SQLSTATE and constraint; an unreachable or
-/// closed connection as an I/O error; anything else as a protocol error.
-pub(crate) fn to_sqlx(err: PgError) -> sqlx::Error {
+/// A PostgreSQL error as the store reads database errors: a server's error by its SQLSTATE
+/// and constraint; an unreachable or closed connection as unavailable.
+pub(crate) fn to_db_error(err: PgError) -> DbError {
     if let Some(db) = err.as_db_error() {
-        return sqlx::Error::Database(Box::new(PgDbError {
-            code: db.code().code().to_owned(),
-            message: db.message().to_owned(),
-            constraint: db.constraint().map(str::to_owned),
-        }));
+        return DbError::from_sqlstate(db.code().code(), db.message(), db.constraint());
     }
     let io = err
         .source()
         .is_some_and(|source| source.is::<std::io::Error>());
     if err.is_closed() || io {
-        sqlx::Error::Io(std::io::Error::other(err))
+        DbError::Unavailable(err.to_string())
     } else {
-        sqlx::Error::Protocol(err.to_string())
-    }
-}
-
-#[derive(Debug)]
-struct PgDbError {
-    code: String,
-    message: String,
-    constraint: Option<String>,
-}
-
-impl std::fmt::Display for PgDbError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (SQLSTATE {})", self.message, self.code)
-    }
-}
-
-impl StdError for PgDbError {}
-
-impl sqlx::error::DatabaseError for PgDbError {
-    fn message(&self) -> &str {
-        &self.message
-    }
-
-    fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
-        Some(self.code.as_str().into())
-    }
-
-    fn constraint(&self) -> Option<&str> {
-        self.constraint.as_deref()
-    }
-
-    fn as_error(&self) -> &(dyn StdError + Send + Sync + 'static) {
-        self
-    }
-
-    fn as_error_mut(&mut self) -> &mut (dyn StdError + Send + Sync + 'static) {
-        self
-    }
-
-    fn into_error(self: Box<Self>) -> Box<dyn StdError + Send + Sync + 'static> {
-        self
-    }
-
-    fn kind(&self) -> sqlx::error::ErrorKind {
-        match self.code.as_str() {
-            "23505" => sqlx::error::ErrorKind::UniqueViolation,
-            "23503" => sqlx::error::ErrorKind::ForeignKeyViolation,
-            "23502" => sqlx::error::ErrorKind::NotNullViolation,
-            "23514" => sqlx::error::ErrorKind::CheckViolation,
-            _ => sqlx::error::ErrorKind::Other,
-        }
+        DbError::Other(err.to_string())
     }
 }
 
@@ -550,11 +455,8 @@ mod tests {
         conn.begin();
         assert!(conn.execute(&insert, &[&2_i64]).await.is_ok());
         conn.commit_with_next();
-        let failed = conn.execute(&insert, &[&1_i64]).await.map_err(to_sqlx);
-        let unique = failed
-            .err()
-            .and_then(|e| e.into_database_error())
-            .is_some_and(|e| e.is_unique_violation());
+        let failed = conn.execute(&insert, &[&1_i64]).await.map_err(to_db_error);
+        let unique = matches!(failed, Err(DbError::Unique { .. }));
         assert!(unique, "the statement's own error, not the COMMIT's");
         assert!(conn.rollback().await.is_ok());
         assert_eq!(committed(&mut other, name).await, [1], "2 rolled back");
