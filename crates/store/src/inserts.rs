@@ -12,8 +12,9 @@ const MAX_PARAMS: usize = 6_000;
 
 /// Rows to insert into one table.
 pub(crate) struct Rows<'a> {
-    /// The table and its columns: `audit_log (at, actor, …)`.
+    /// The table, with its columns (`audit_log (at, actor, …)`) unless `column_names` has them.
     into: &'static str,
+    column_names: Option<&'static str>,
     columns: usize,
     /// Each row's values in column order, row after row.
     values: Vec<&'a dyn ToArg>,
@@ -26,11 +27,28 @@ impl<'a> Rows<'a> {
         items: &'a [T],
         row: impl Fn(&'a T) -> [&'a dyn ToArg; N],
     ) -> Self {
-        debug_assert_eq!(into.matches(',').count() + 1, N, "{into}");
+        debug_assert!(
+            into.matches(',').count() + 1 == N || !into.contains('('),
+            "{into}"
+        );
         Self {
             into,
+            column_names: None,
             columns: N,
             values: items.iter().flat_map(row).collect(),
+        }
+    }
+
+    /// The rows of a table declared with `rows::table_row!`: its `COLUMNS` and `values`.
+    pub(crate) fn of_table<T, const N: usize>(
+        table: &'static str,
+        columns: &'static str,
+        items: &'a [T],
+        row: impl Fn(&'a T) -> [&'a dyn ToArg; N],
+    ) -> Self {
+        Self {
+            column_names: Some(columns),
+            ..Self::new(table, items, row)
         }
     }
 
@@ -106,11 +124,14 @@ fn statement<'a, B: Backend>(pieces: &[Piece<'_, 'a>]) -> (String, Vec<&'a dyn T
     let mut sql = String::new();
     let mut args: Vec<&'a dyn ToArg> = Vec::new();
     for (n, piece) in pieces.iter().enumerate() {
-        let insert = format!(
-            "INSERT INTO {} VALUES {}",
-            piece.rows.into,
-            values_list::<B>(args.len(), piece.to - piece.from, piece.rows.columns)
-        );
+        let values = values_list::<B>(args.len(), piece.to - piece.from, piece.rows.columns);
+        let insert = match piece.rows.column_names {
+            Some(columns) => format!(
+                "INSERT INTO {} ({columns}) VALUES {values}",
+                piece.rows.into
+            ),
+            None => format!("INSERT INTO {} VALUES {values}", piece.rows.into),
+        };
         args.extend(piece.values());
         if n + 1 == pieces.len() {
             sql.push_str(&insert);

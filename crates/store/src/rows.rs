@@ -6,7 +6,8 @@ use roster_domain::id::Id;
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::permission::Permissions;
 use roster_domain::role::Role;
-use roster_domain::user::{User, UserAttrs};
+use roster_domain::sign_in::{AuthorizationCode, RefreshToken, SsoSession};
+use roster_domain::user::{mobile_key, user_name_key, User, UserAttrs};
 use roster_domain::{Error, Result};
 use serde_json::{Map, Value};
 
@@ -51,6 +52,63 @@ macro_rules! row {
                 <Self as crate::pg::decode::FromPgRow>::from_pg_row(row)
             }
         }
+    };
+}
+
+/// Declares the row of a table: decoded by column name as [`row!`] declares it, and written
+/// from the same fields, so that a table's columns are listed once, in the struct: `COLUMNS`
+/// for `SELECT` and `INSERT`, [`values`](#method.values) for the insert's arguments in that
+/// order, and `assignments` for an `UPDATE`. Every field is a column (no nested rows).
+macro_rules! table_row {
+    (
+        $(#[$meta:meta])*
+        pub(crate) struct $name:ident {
+            $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)*
+        }
+    ) => {
+        row! {
+            $(#[$meta])*
+            pub(crate) struct $name {
+                $($(#[$field_meta])* pub $field: $ty,)*
+            }
+        }
+
+        #[allow(dead_code)]
+        impl $name {
+            /// The table's columns, in field order.
+            pub const COLUMNS: &'static str = column_list!($($field),*);
+            /// How many there are.
+            pub const COLUMN_COUNT: usize = [$(stringify!($field)),*].len();
+
+            /// The fields as statement arguments, in `COLUMNS` order.
+            pub fn values(&self) -> [&dyn crate::backend::ToArg; Self::COLUMN_COUNT] {
+                [$(&self.$field),*]
+            }
+
+            /// `column = $n, …` for every column but those in `keep` (numbered from 1 as `B`
+            /// numbers parameters), and their arguments in that order.
+            pub fn assignments<B: crate::backend::Backend>(
+                &self,
+                keep: &[&str],
+            ) -> (String, Vec<&dyn crate::backend::ToArg>) {
+                let mut set: Vec<String> = Vec::new();
+                let mut args: Vec<&dyn crate::backend::ToArg> = Vec::new();
+                $(
+                    if !keep.contains(&stringify!($field)) {
+                        args.push(&self.$field);
+                        set.push(format!("{} = {}", stringify!($field), B::placeholder(args.len())));
+                    }
+                )*
+                (set.join(", "), args)
+            }
+        }
+    };
+}
+
+/// `a, b, c` of fields `a`, `b`, `c`.
+macro_rules! column_list {
+    ($first:ident $(, $rest:ident)*) => {
+        concat!(stringify!($first) $(, ", ", stringify!($rest))*)
     };
 }
 
@@ -265,7 +323,8 @@ impl OrganizationRow {
     }
 }
 
-row! {
+table_row! {
+    /// A row of `users`.
     pub(crate) struct UserRow {
         pub id: String,
         pub org_id: Option<String>,
@@ -298,6 +357,10 @@ row! {
         pub created_at: i64,
         pub updated_at: i64,
         pub org_relations: Option<String>,
+        /// The keys the unique constraints fold names and mobiles by: written, never read (a
+        /// row written other than through Roster may lack them until `roster reindex`).
+        pub user_name_key: Option<String>,
+        pub mobile_key: Option<String>,
     }
 }
 
@@ -312,6 +375,46 @@ pub(crate) fn secondary_json(org_ids: &[String]) -> Option<String> {
 }
 
 impl UserRow {
+    /// The row that stores `u`.
+    pub fn of(u: &User) -> Self {
+        let attrs = u.attrs.clone();
+        Self {
+            id: u.id.as_str().to_owned(),
+            org_id: u.org_id.clone(),
+            user_name: u.user_name.clone(),
+            mobile: u.mobile.clone(),
+            name: u.name.clone(),
+            email: u.email.clone(),
+            employee_id: u.employee_id.clone(),
+            first_name: u.first_name.clone(),
+            middle_name: u.middle_name.clone(),
+            last_name: u.last_name.clone(),
+            password_hash: u.password_hash.clone(),
+            pwd_must_modify: u.pwd_must_modify,
+            pwd_change_at: u.pwd_change_at,
+            attr_gender: attrs.gender,
+            attr_birthday: attrs.birthday,
+            attr_nick_name: attrs.nick_name,
+            attr_identity_type: attrs.identity_type,
+            attr_identity_number: attrs.identity_number,
+            attr_area: attrs.area,
+            attr_city: attrs.city,
+            attr_manager_id: attrs.manager_id,
+            attr_user_type: attrs.user_type,
+            attr_hire_date: attrs.hire_date,
+            attr_work_place: attrs.work_place,
+            extension: to_json(&u.extension),
+            disabled: u.disabled,
+            locked: u.locked,
+            grade: u.grade,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+            org_relations: secondary_json(&u.secondary_org_ids),
+            user_name_key: Some(user_name_key(&u.user_name)),
+            mobile_key: Some(mobile_key(&u.mobile)),
+        }
+    }
+
     pub fn into_domain(self) -> Result<User> {
         let secondary_org_ids = match &self.org_relations {
             Some(text) => serde_json::from_str(text).map_err(|e| {
@@ -510,6 +613,185 @@ impl AuditRow {
             target_type: self.target_type,
             target_id: self.target_id,
             count: self.count,
+        }
+    }
+}
+
+table_row! {
+    /// A row of `sso_sessions`.
+    pub(crate) struct SessionRow {
+        pub digest: String,
+        pub user_id: String,
+        pub auth_time: i64,
+        pub last_seen_at: i64,
+        pub expires_at: i64,
+    }
+}
+
+impl SessionRow {
+    pub fn of(s: &SsoSession) -> Self {
+        Self {
+            digest: s.digest.clone(),
+            user_id: s.user_id.as_str().to_owned(),
+            auth_time: s.auth_time,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at,
+        }
+    }
+
+    pub fn into_domain(self) -> SsoSession {
+        SsoSession {
+            digest: self.digest,
+            user_id: Id::new(self.user_id),
+            auth_time: self.auth_time,
+            last_seen_at: self.last_seen_at,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+table_row! {
+    /// A row of `sso_codes`.
+    #[derive(Debug)]
+    pub(crate) struct CodeRow {
+        pub digest: String,
+        pub application_id: String,
+        pub user_id: String,
+        pub redirect_uri: String,
+        pub scope: String,
+        pub nonce: Option<String>,
+        pub code_challenge: Option<String>,
+        pub auth_time: i64,
+        pub expires_at: i64,
+        pub used_at: Option<i64>,
+    }
+}
+
+impl CodeRow {
+    pub fn of(c: &AuthorizationCode) -> Self {
+        Self {
+            digest: c.digest.clone(),
+            application_id: c.application_id.as_str().to_owned(),
+            user_id: c.user_id.as_str().to_owned(),
+            redirect_uri: c.redirect_uri.clone(),
+            scope: c.scope.clone(),
+            nonce: c.nonce.clone(),
+            code_challenge: c.code_challenge.clone(),
+            auth_time: c.auth_time,
+            expires_at: c.expires_at,
+            used_at: c.used_at,
+        }
+    }
+
+    pub fn into_domain(self) -> AuthorizationCode {
+        AuthorizationCode {
+            digest: self.digest,
+            application_id: Id::new(self.application_id),
+            user_id: Id::new(self.user_id),
+            redirect_uri: self.redirect_uri,
+            scope: self.scope,
+            nonce: self.nonce,
+            code_challenge: self.code_challenge,
+            auth_time: self.auth_time,
+            expires_at: self.expires_at,
+            used_at: self.used_at,
+        }
+    }
+}
+
+table_row! {
+    /// A row of `sso_refresh_tokens`.
+    pub(crate) struct RefreshTokenRow {
+        pub digest: String,
+        pub application_id: String,
+        pub user_id: String,
+        pub grant_id: String,
+        pub scope: String,
+        pub auth_time: i64,
+        pub expires_at: i64,
+        pub created_at: i64,
+        pub generation: i64,
+        pub used_at: Option<i64>,
+    }
+}
+
+impl RefreshTokenRow {
+    pub fn of(t: &RefreshToken) -> Self {
+        Self {
+            digest: t.digest.clone(),
+            application_id: t.application_id.as_str().to_owned(),
+            user_id: t.user_id.as_str().to_owned(),
+            grant_id: t.grant_id.clone(),
+            scope: t.scope.clone(),
+            auth_time: t.auth_time,
+            expires_at: t.expires_at,
+            created_at: t.created_at,
+            generation: t.generation,
+            used_at: t.used_at,
+        }
+    }
+
+    pub fn into_domain(self) -> RefreshToken {
+        RefreshToken {
+            digest: self.digest,
+            application_id: Id::new(self.application_id),
+            user_id: Id::new(self.user_id),
+            grant_id: self.grant_id,
+            scope: self.scope,
+            auth_time: self.auth_time,
+            expires_at: self.expires_at,
+            created_at: self.created_at,
+            generation: self.generation,
+            used_at: self.used_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod table_row_tests {
+    use super::*;
+    use crate::pg::Pg;
+    use crate::sqlite::SqliteFile;
+
+    fn session() -> SessionRow {
+        SessionRow {
+            digest: "d".into(),
+            user_id: "u".into(),
+            auth_time: 1,
+            last_seen_at: 2,
+            expires_at: 3,
+        }
+    }
+
+    #[test]
+    fn a_table_lists_its_columns_once_for_reads_inserts_and_updates() {
+        assert_eq!(
+            SessionRow::COLUMNS,
+            "digest, user_id, auth_time, last_seen_at, expires_at"
+        );
+        assert_eq!(SessionRow::COLUMN_COUNT, 5);
+        assert_eq!(session().values().len(), 5);
+        let row = session();
+        let (set, args) = row.assignments::<Pg>(&["digest", "auth_time"]);
+        assert_eq!(set, "user_id = $1, last_seen_at = $2, expires_at = $3");
+        assert_eq!(args.len(), 3);
+        let (set, _) = row.assignments::<SqliteFile>(&["digest"]);
+        assert!(set.starts_with("user_id = ?, auth_time = ?"), "{set}");
+    }
+
+    #[test]
+    fn a_user_row_carries_every_stored_column_and_its_keys() {
+        // The columns of migration 0001 and later that a user is written with.
+        let columns: Vec<&str> = UserRow::COLUMNS.split(", ").collect();
+        assert_eq!(columns.len(), UserRow::COLUMN_COUNT);
+        for stored in [
+            "id",
+            "org_relations",
+            "user_name_key",
+            "mobile_key",
+            "locked",
+        ] {
+            assert!(columns.contains(&stored), "{stored}");
         }
     }
 }

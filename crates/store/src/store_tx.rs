@@ -10,10 +10,10 @@ use crate::inserts::{insert_statements, statement_count, Rows};
 use crate::marks::delta_rows;
 use crate::marks::ListChanges;
 use crate::queries::{audit_rows, code_rows, sso_token_rows, token_rows};
+use crate::rows::CodeRow;
 use roster_domain::application::AccessToken;
 use roster_domain::audit::AuditRecord;
 use roster_domain::page::{Page, PageRequest};
-use roster_domain::sign_in::AuthorizationCode;
 use roster_domain::sso::SsoAccessToken;
 use roster_domain::{Error, Result};
 
@@ -33,7 +33,7 @@ pub(crate) struct DeferredRows {
     pub tokens: Vec<AccessToken>,
     /// Sign-in access tokens and authorization codes.
     pub sso_tokens: Vec<SsoAccessToken>,
-    pub sso_codes: Vec<AuthorizationCode>,
+    pub sso_codes: Vec<CodeRow>,
 }
 
 impl DeferredRows {
@@ -71,7 +71,7 @@ impl Deferred {
             match row {
                 crate::Appended::Token(token) => self.rows.tokens.push(token),
                 crate::Appended::Audit(record) => self.rows.audits.push(record),
-                crate::Appended::SsoCode(code) => self.rows.sso_codes.push(code),
+                crate::Appended::SsoCode(code) => self.rows.sso_codes.push(CodeRow::of(&code)),
             }
         }
     }

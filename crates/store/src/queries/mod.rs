@@ -25,20 +25,6 @@ pub(crate) const APPLICATION_COLUMNS: &str =
     "id, name, client_id, secret_digest, permissions, disabled, token_generation, created_at, \
      updated_at";
 
-pub(crate) const USER_COLUMNS: &str = "id, org_id, user_name, mobile, name, email, employee_id, \
-     first_name, middle_name, last_name, password_hash, pwd_must_modify, pwd_change_at, \
-     attr_gender, attr_birthday, attr_nick_name, attr_identity_type, attr_identity_number, \
-     attr_area, attr_city, attr_manager_id, attr_user_type, attr_hire_date, attr_work_place, \
-     extension, disabled, locked, grade, created_at, updated_at, org_relations";
-
-/// The columns a user row is written with: `USER_COLUMNS` and the uniqueness keys.
-pub(crate) const USER_INSERT_COLUMNS: &str = "id, org_id, user_name, mobile, name, email, \
-     employee_id, first_name, middle_name, last_name, password_hash, pwd_must_modify, \
-     pwd_change_at, attr_gender, attr_birthday, attr_nick_name, attr_identity_type, \
-     attr_identity_number, attr_area, attr_city, attr_manager_id, attr_user_type, \
-     attr_hire_date, attr_work_place, extension, disabled, locked, grade, created_at, \
-     updated_at, org_relations, user_name_key, mobile_key";
-
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, application_id, user_id, account_name, \
      account_type, name, org_id, password_secret, disabled, disabled_by_user, extension, \
      created_at, updated_at";

@@ -1,46 +1,19 @@
 //! Signing users in: who a login name is, wrong-password counts and locks, browser sessions,
 //! authorization codes and refresh tokens.
 
-use crate::backend::Backend;
+use crate::backend::{values_list, Backend};
 use crate::inserts::Rows;
-use crate::queries::{prefixed, ACCOUNT_COLUMNS, USER_COLUMNS};
-use crate::rows::{AccountRow, CandidateRow, UserRow};
+use crate::queries::{prefixed, ACCOUNT_COLUMNS};
+use crate::rows::{AccountRow, CandidateRow, CodeRow, RefreshTokenRow, SessionRow, UserRow};
 use crate::store_tx::StoreTx;
 use crate::tx::SignInTx;
 use async_trait::async_trait;
 use roster_domain::account::AppAccount;
 use roster_domain::application::ApplicationId;
-use roster_domain::id::Id;
 use roster_domain::sign_in::{AuthorizationCode, RefreshToken, SignInLock, SsoSession};
 use roster_domain::time::Millis;
 use roster_domain::user::{mobile_key, user_name_key, User, UserId};
 use roster_domain::Result;
-
-type SessionColumns = (String, String, i64, i64, i64);
-type CodeColumns = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    i64,
-    Option<i64>,
-);
-type RefreshColumns = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    i64,
-    i64,
-    Option<i64>,
-);
 
 /// The mobile key a login name may be: only for names made of a phone number's characters,
 /// so that `alice7` never matches the user whose mobile is `7`.
@@ -53,34 +26,17 @@ fn login_mobile_key(login: &str) -> Option<String> {
 }
 
 /// `codes` as rows to insert.
-pub(crate) fn code_rows(codes: &[AuthorizationCode]) -> Rows<'_> {
-    Rows::new(
-        "sso_codes (digest, application_id, user_id, redirect_uri, scope, nonce, \
-         code_challenge, auth_time, expires_at, used_at)",
-        codes,
-        |c| {
-            [
-                &c.digest,
-                &c.application_id,
-                &c.user_id,
-                &c.redirect_uri,
-                &c.scope,
-                &c.nonce,
-                &c.code_challenge,
-                &c.auth_time,
-                &c.expires_at,
-                &c.used_at,
-            ]
-        },
-    )
+pub(crate) fn code_rows(codes: &[CodeRow]) -> Rows<'_> {
+    Rows::of_table("sso_codes", CodeRow::COLUMNS, codes, CodeRow::values)
 }
 
 #[async_trait]
 impl<B: Backend> SignInTx for StoreTx<'_, B> {
     async fn users_by_login(&mut self, login: &str) -> Result<Vec<User>> {
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE user_name_key = $1 OR mobile_key = $2 \
-             OR lower(email) = lower($3) ORDER BY id LIMIT 3"
+            "SELECT {} FROM users WHERE user_name_key = $1 OR mobile_key = $2 \
+             OR lower(email) = lower($3) ORDER BY id LIMIT 3",
+            UserRow::COLUMNS
         );
         let rows: Vec<UserRow> = self
             .fetch_all(
@@ -107,7 +63,7 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
         application_id: &ApplicationId,
         user_id: &UserId,
     ) -> Result<Option<(User, SignInLock, Option<AppAccount>)>> {
-        let user_columns = prefixed("u", USER_COLUMNS);
+        let user_columns = prefixed("u", UserRow::COLUMNS);
         let account_columns = ACCOUNT_COLUMNS
             .split(',')
             .map(str::trim)
@@ -177,38 +133,23 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
     }
 
     async fn insert_session(&mut self, s: &SsoSession) -> Result<()> {
-        self.execute(
-            "INSERT INTO sso_sessions (digest, user_id, auth_time, last_seen_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &s.digest,
-                &s.user_id,
-                &s.auth_time,
-                &s.last_seen_at,
-                &s.expires_at,
-            ],
-        )
-        .await?;
+        let row = SessionRow::of(s);
+        let sql = format!(
+            "INSERT INTO sso_sessions ({}) VALUES {}",
+            SessionRow::COLUMNS,
+            values_list::<B>(0, 1, SessionRow::COLUMN_COUNT)
+        );
+        self.execute(&sql, &row.values()).await?;
         Ok(())
     }
 
     async fn session(&mut self, digest: &str) -> Result<Option<SsoSession>> {
-        let row: Option<SessionColumns> = self
-            .fetch_optional(
-                "SELECT digest, user_id, auth_time, last_seen_at, expires_at FROM sso_sessions \
-                 WHERE digest = $1",
-                &[&digest],
-            )
-            .await?;
-        Ok(row.map(
-            |(digest, user_id, auth_time, last_seen_at, expires_at)| SsoSession {
-                digest,
-                user_id: Id::new(user_id),
-                auth_time,
-                last_seen_at,
-                expires_at,
-            },
-        ))
+        let sql = format!(
+            "SELECT {} FROM sso_sessions WHERE digest = $1",
+            SessionRow::COLUMNS
+        );
+        let row: Option<SessionRow> = self.fetch_optional(&sql, &[&digest]).await?;
+        Ok(row.map(SessionRow::into_domain))
     }
 
     async fn touch_session(&mut self, digest: &str, at: Millis) -> Result<()> {
@@ -229,43 +170,17 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
 
     async fn insert_code(&mut self, code: &AuthorizationCode) -> Result<()> {
         // Written with the job's other deferred writes, at its end.
-        self.pending.rows.sso_codes.push(code.clone());
+        self.pending.rows.sso_codes.push(CodeRow::of(code));
         Ok(())
     }
 
     async fn code(&mut self, digest: &str) -> Result<Option<AuthorizationCode>> {
-        let row: Option<CodeColumns> = self
-            .fetch_optional(
-                "SELECT digest, application_id, user_id, redirect_uri, scope, nonce, \
-                 code_challenge, auth_time, expires_at, used_at FROM sso_codes WHERE digest = $1",
-                &[&digest],
-            )
-            .await?;
-        Ok(row.map(
-            |(
-                digest,
-                application_id,
-                user_id,
-                redirect_uri,
-                scope,
-                nonce,
-                code_challenge,
-                auth_time,
-                expires_at,
-                used_at,
-            )| AuthorizationCode {
-                digest,
-                application_id: Id::new(application_id),
-                user_id: Id::new(user_id),
-                redirect_uri,
-                scope,
-                nonce,
-                code_challenge,
-                auth_time,
-                expires_at,
-                used_at,
-            },
-        ))
+        let sql = format!(
+            "SELECT {} FROM sso_codes WHERE digest = $1",
+            CodeRow::COLUMNS
+        );
+        let row: Option<CodeRow> = self.fetch_optional(&sql, &[&digest]).await?;
+        Ok(row.map(CodeRow::into_domain))
     }
 
     async fn use_code(&mut self, digest: &str, at: Millis) -> Result<bool> {
@@ -279,60 +194,23 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
     }
 
     async fn insert_refresh_token(&mut self, t: &RefreshToken) -> Result<()> {
-        self.execute(
-            "INSERT INTO sso_refresh_tokens (digest, application_id, user_id, grant_id, scope, \
-             auth_time, expires_at, created_at, generation, used_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[
-                &t.digest,
-                &t.application_id,
-                &t.user_id,
-                &t.grant_id,
-                &t.scope,
-                &t.auth_time,
-                &t.expires_at,
-                &t.created_at,
-                &t.generation,
-                &t.used_at,
-            ],
-        )
-        .await?;
+        let row = RefreshTokenRow::of(t);
+        let sql = format!(
+            "INSERT INTO sso_refresh_tokens ({}) VALUES {}",
+            RefreshTokenRow::COLUMNS,
+            values_list::<B>(0, 1, RefreshTokenRow::COLUMN_COUNT)
+        );
+        self.execute(&sql, &row.values()).await?;
         Ok(())
     }
 
     async fn refresh_token(&mut self, digest: &str) -> Result<Option<RefreshToken>> {
-        let row: Option<RefreshColumns> = self
-            .fetch_optional(
-                "SELECT digest, application_id, user_id, grant_id, scope, auth_time, expires_at, \
-                 created_at, generation, used_at FROM sso_refresh_tokens WHERE digest = $1",
-                &[&digest],
-            )
-            .await?;
-        Ok(row.map(
-            |(
-                digest,
-                application_id,
-                user_id,
-                grant_id,
-                scope,
-                auth_time,
-                expires_at,
-                created_at,
-                generation,
-                used_at,
-            )| RefreshToken {
-                digest,
-                application_id: Id::new(application_id),
-                user_id: Id::new(user_id),
-                grant_id,
-                scope,
-                auth_time,
-                expires_at,
-                created_at,
-                generation,
-                used_at,
-            },
-        ))
+        let sql = format!(
+            "SELECT {} FROM sso_refresh_tokens WHERE digest = $1",
+            RefreshTokenRow::COLUMNS
+        );
+        let row: Option<RefreshTokenRow> = self.fetch_optional(&sql, &[&digest]).await?;
+        Ok(row.map(RefreshTokenRow::into_domain))
     }
 
     async fn use_refresh_token(&mut self, digest: &str, at: Millis) -> Result<bool> {

@@ -3,75 +3,16 @@
 use crate::backend::{values_list, Backend, ToArg};
 use crate::errors::{map_delete, map_unique, USER_UNIQUES};
 use crate::marks::{List, Scope};
-use crate::queries::{prefixed, renamed, APPLICATION_COLUMNS, USER_COLUMNS, USER_INSERT_COLUMNS};
-use crate::rows::{secondary_json, to_json, UserApplicationRow, UserRow};
+use crate::queries::{prefixed, renamed, APPLICATION_COLUMNS};
+use crate::rows::{UserApplicationRow, UserRow};
 use crate::store_tx::{touched, StoreTx};
 use crate::tx::UserTx;
 use async_trait::async_trait;
 use roster_domain::application::{Application, ApplicationId};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::time::Millis;
-use roster_domain::user::{mobile_key, user_name_key, User, UserId};
+use roster_domain::user::{user_name_key, User, UserId};
 use roster_domain::{ErrorKind, Result};
-
-/// The columns of a user row that are computed from the user rather than stored in it: JSON
-/// texts and uniqueness keys.
-struct Computed {
-    extension: Option<String>,
-    org_relations: Option<String>,
-    user_name_key: String,
-    mobile_key: String,
-}
-
-impl Computed {
-    fn of(u: &User) -> Self {
-        Self {
-            extension: to_json(&u.extension),
-            org_relations: secondary_json(&u.secondary_org_ids),
-            user_name_key: user_name_key(&u.user_name),
-            mobile_key: mobile_key(&u.mobile),
-        }
-    }
-}
-
-/// The 33 values of `USER_INSERT_COLUMNS` for user `u`, in that order.
-fn insert_args<'a>(u: &'a User, c: &'a Computed) -> [&'a dyn ToArg; 33] {
-    [
-        &u.id,
-        &u.org_id,
-        &u.user_name,
-        &u.mobile,
-        &u.name,
-        &u.email,
-        &u.employee_id,
-        &u.first_name,
-        &u.middle_name,
-        &u.last_name,
-        &u.password_hash,
-        &u.pwd_must_modify,
-        &u.pwd_change_at,
-        &u.attrs.gender,
-        &u.attrs.birthday,
-        &u.attrs.nick_name,
-        &u.attrs.identity_type,
-        &u.attrs.identity_number,
-        &u.attrs.area,
-        &u.attrs.city,
-        &u.attrs.manager_id,
-        &u.attrs.user_type,
-        &u.attrs.hire_date,
-        &u.attrs.work_place,
-        &c.extension,
-        &u.disabled,
-        &u.locked,
-        &u.grade,
-        &u.created_at,
-        &u.updated_at,
-        &c.org_relations,
-        &c.user_name_key,
-        &c.mobile_key,
-    ]
-}
 
 impl<B: Backend> StoreTx<'_, B> {
     /// Records user `id` (of organization `org_id`) joining (`delta` = 1) or leaving (-1) the
@@ -103,31 +44,27 @@ impl<B: Backend> StoreTx<'_, B> {
 impl<B: Backend> UserTx for StoreTx<'_, B> {
     async fn insert_user(&mut self, u: &User) -> Result<()> {
         let sql = format!(
-            "INSERT INTO users ({USER_INSERT_COLUMNS}) VALUES {}",
-            values_list::<B>(0, 1, 33)
+            "INSERT INTO users ({}) VALUES {}",
+            UserRow::COLUMNS,
+            values_list::<B>(0, 1, UserRow::COLUMN_COUNT)
         );
-        let computed = Computed::of(u);
-        self.execute_or(&sql, &insert_args(u, &computed), |e| {
-            map_unique(e, USER_UNIQUES)
-        })
-        .await?;
+        let row = UserRow::of(u);
+        self.execute_or(&sql, &row.values(), |e| map_unique(e, USER_UNIQUES))
+            .await?;
         self.user_joined(&u.id, u.org_id.as_deref(), 1);
         self.insert_relations(&u.id, &u.secondary_org_ids).await
     }
 
     async fn insert_users(&mut self, users: &[User]) -> Result<()> {
-        // 500 rows × 33 columns stays under both databases' parameter limits.
+        // 500 rows of a user's columns stay under both databases' parameter limits.
         for chunk in users.chunks(500) {
             let sql = format!(
-                "INSERT INTO users ({USER_INSERT_COLUMNS}) VALUES {}",
-                values_list::<B>(0, chunk.len(), 33)
+                "INSERT INTO users ({}) VALUES {}",
+                UserRow::COLUMNS,
+                values_list::<B>(0, chunk.len(), UserRow::COLUMN_COUNT)
             );
-            let computed: Vec<Computed> = chunk.iter().map(Computed::of).collect();
-            let args: Vec<&dyn ToArg> = chunk
-                .iter()
-                .zip(&computed)
-                .flat_map(|(u, c)| insert_args(u, c))
-                .collect();
+            let rows: Vec<UserRow> = chunk.iter().map(UserRow::of).collect();
+            let args: Vec<&dyn ToArg> = rows.iter().flat_map(UserRow::values).collect();
             self.execute_or(&sql, &args, |e| map_unique(e, USER_UNIQUES))
                 .await?;
             for u in chunk {
@@ -141,7 +78,7 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
     }
 
     async fn update_user(&mut self, u: &User) -> Result<()> {
-        let computed = Computed::of(u);
+        let row = UserRow::of(u);
         let before: Option<(Option<String>, Option<String>)> = self
             .fetch_optional(
                 "SELECT org_id, org_relations FROM users WHERE id = $1",
@@ -150,7 +87,7 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
             .await?;
         let relations_changed = before
             .as_ref()
-            .is_some_and(|(_, old)| *old != computed.org_relations);
+            .is_some_and(|(_, old)| *old != row.org_relations);
         if relations_changed {
             self.execute(
                 "DELETE FROM user_org_relations WHERE user_id = $1",
@@ -173,53 +110,14 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
         }
         // `locked` is not written here: only the sign-in lock changes it
         // (`set_sign_in_lock`), so an update cannot undo a lock set meanwhile.
+        let (set, mut args) = row.assignments::<B>(&["id", "locked", "created_at"]);
+        args.push(&row.id);
+        let sql = format!(
+            "UPDATE users SET {set} WHERE id = {}",
+            B::placeholder(args.len())
+        );
         let rows = self
-            .execute_or(
-                "UPDATE users SET org_id = $1, user_name = $2, mobile = $3, name = $4, \
-                 email = $5, employee_id = $6, first_name = $7, middle_name = $8, \
-                 last_name = $9, password_hash = $10, pwd_must_modify = $11, \
-                 pwd_change_at = $12, attr_gender = $13, attr_birthday = $14, \
-                 attr_nick_name = $15, attr_identity_type = $16, attr_identity_number = $17, \
-                 attr_area = $18, attr_city = $19, attr_manager_id = $20, \
-                 attr_user_type = $21, attr_hire_date = $22, attr_work_place = $23, \
-                 extension = $24, disabled = $25, grade = $26, \
-                 updated_at = $27, user_name_key = $29, mobile_key = $30, \
-                 org_relations = $31 WHERE id = $28",
-                &[
-                    &u.org_id,
-                    &u.user_name,
-                    &u.mobile,
-                    &u.name,
-                    &u.email,
-                    &u.employee_id,
-                    &u.first_name,
-                    &u.middle_name,
-                    &u.last_name,
-                    &u.password_hash,
-                    &u.pwd_must_modify,
-                    &u.pwd_change_at,
-                    &u.attrs.gender,
-                    &u.attrs.birthday,
-                    &u.attrs.nick_name,
-                    &u.attrs.identity_type,
-                    &u.attrs.identity_number,
-                    &u.attrs.area,
-                    &u.attrs.city,
-                    &u.attrs.manager_id,
-                    &u.attrs.user_type,
-                    &u.attrs.hire_date,
-                    &u.attrs.work_place,
-                    &computed.extension,
-                    &u.disabled,
-                    &u.grade,
-                    &u.updated_at,
-                    &u.id,
-                    &computed.user_name_key,
-                    &computed.mobile_key,
-                    &computed.org_relations,
-                ],
-                |e| map_unique(e, USER_UNIQUES),
-            )
+            .execute_or(&sql, &args, |e| map_unique(e, USER_UNIQUES))
             .await?;
         touched(rows, ErrorKind::UserNotFound)
     }
@@ -239,7 +137,8 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
 
     async fn user(&mut self, id: &UserId) -> Result<Option<User>> {
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE id = $1{}",
+            "SELECT {} FROM users WHERE id = $1{}",
+            UserRow::COLUMNS,
             self.row_lock()
         );
         let row: Option<UserRow> = self.fetch_optional(&sql, &[&id]).await?;
@@ -258,7 +157,7 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
         };
         let sql = format!(
             "SELECT {}, {} FROM users u JOIN applications a ON a.id = $2 WHERE u.id = $1{lock}",
-            prefixed("u", USER_COLUMNS),
+            prefixed("u", UserRow::COLUMNS),
             renamed("a", APPLICATION_COLUMNS, "app_"),
         );
         let row: Option<UserApplicationRow> =
@@ -271,7 +170,10 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
     }
 
     async fn user_by_name(&mut self, user_name: &str) -> Result<Option<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE user_name_key = $1");
+        let sql = format!(
+            "SELECT {} FROM users WHERE user_name_key = $1",
+            UserRow::COLUMNS
+        );
         let row: Option<UserRow> = self
             .fetch_optional(&sql, &[&user_name_key(user_name)])
             .await?;
@@ -292,7 +194,10 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
         };
         let rows: Page<UserRow> = self
             .fetch_page(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE {filter} ORDER BY updated_at, id"),
+                &format!(
+                    "SELECT {} FROM users WHERE {filter} ORDER BY updated_at, id",
+                    UserRow::COLUMNS
+                ),
                 &format!("SELECT COUNT(*) FROM users WHERE {filter}"),
                 page,
                 &[&after, &org_id],
@@ -307,7 +212,7 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
             None => Scope::new(List::Users, &[]),
         };
         let rows: Page<UserRow> = self
-            .marked_page(USER_COLUMNS, "users", &scope, page)
+            .marked_page(UserRow::COLUMNS, "users", &scope, page)
             .await?;
         rows.try_map(UserRow::into_domain)
     }
