@@ -1,10 +1,12 @@
-//! Configuration, in layers: built-in defaults, then a TOML file (`--config`), then `ROSTER_*`
-//! environment variables, then command-line flags. Secrets may also come from a file named by
-//! the `…_FILE` variable, and never appear in `Debug` output.
+//! Configuration, declared once: every setting is a field of [`Settings`], which is at the same
+//! time a TOML key of the file (`--config`, serde) and a flag with its `ROSTER_*` variable
+//! (clap). Layers, lowest first: built-in defaults, the file, variables, flags ([`load`]).
+//! Secrets come from the file or from a variable (or the file a `…_FILE` variable names),
+//! never from flags, and never appear in `Debug` output.
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,7 +15,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "sqlite://roster-data/roster.db";
 
 /// A secret value: printed as `***`.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
@@ -29,137 +31,14 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// The TOML file. Every key is optional; see `docs/configuration.md`.
-#[derive(Debug, Default, Deserialize)]
+/// Every setting, as the TOML file names it; as flags, those of `roster serve`. Every key is
+/// optional: an absent one takes the default its flag's help names.
+#[derive(Debug, Default, Args, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    pub listen: Option<String>,
+pub struct Settings {
+    /// Database URL (the flag is every command's `--database`).
+    #[arg(skip)]
     pub database: Option<String>,
-    pub token_ttl_secs: Option<u64>,
-    pub token_cache_ttl_ms: Option<u64>,
-    pub token_rate_per_client: Option<u32>,
-    pub token_rate_per_address: Option<u32>,
-    pub max_body_bytes: Option<usize>,
-    pub request_timeout_secs: Option<u64>,
-    pub header_timeout_secs: Option<u64>,
-    pub max_connections: Option<usize>,
-    pub max_connections_per_address: Option<usize>,
-    pub trusted_proxies: Option<Vec<String>>,
-    pub public_url: Option<String>,
-    pub session_idle_minutes: Option<u64>,
-    pub session_lifetime_hours: Option<u64>,
-    pub max_failed_sign_ins: Option<u32>,
-    pub lock_minutes: Option<u64>,
-    pub sign_in_rate_per_address: Option<u32>,
-    pub log_format: Option<LogFormat>,
-    pub on_user_delete: Option<OnUserDelete>,
-    pub audit_retention_days: Option<u64>,
-    pub bootstrap_client_id: Option<String>,
-    pub bootstrap_client_secret: Option<Secret>,
-    pub secret_key: Option<Secret>,
-    pub metrics_token: Option<Secret>,
-    pub signing_key_file: Option<PathBuf>,
-    #[serde(default)]
-    pub argon2: Argon2File,
-    #[serde(default)]
-    pub postgres: PostgresFile,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Argon2File {
-    pub memory_kib: Option<u32>,
-    pub iterations: Option<u32>,
-    pub parallelism: Option<u32>,
-    pub allow_weak: Option<bool>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PostgresFile {
-    pub max_connections: Option<u32>,
-    pub acquire_timeout_ms: Option<u64>,
-    pub statement_timeout_ms: Option<u64>,
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    #[default]
-    Text,
-    Json,
-}
-
-/// What happens to a deleted user's application accounts.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum OnUserDelete {
-    /// Delete them (the reference's default).
-    Delete,
-    /// Keep them as orphan accounts.
-    Orphan,
-}
-
-/// Flags shared by every command that opens the database.
-#[derive(Debug, Args)]
-pub struct DatabaseArgs {
-    /// Database URL: sqlite://PATH (embedded; a relative PATH is relative to the current
-    /// folder) or postgres://USER@HOST:PORT/DB. Default: sqlite://roster-data/roster.db.
-    #[arg(long, env = "ROSTER_DATABASE")]
-    pub database: Option<String>,
-    /// TOML configuration file.
-    #[arg(long, env = "ROSTER_CONFIG")]
-    pub config: Option<PathBuf>,
-}
-
-/// How user passwords are hashed, for `roster serve` and `roster import users`; each flag also
-/// reads its `ROSTER_*` variable, then the `[argon2]` table of the configuration file.
-#[derive(Debug, Args)]
-pub struct Argon2Args {
-    /// Argon2id memory cost in KiB (user passwords). Default: 19456.
-    #[arg(long, env = "ROSTER_ARGON2_MEMORY_KIB")]
-    pub argon2_memory_kib: Option<u32>,
-    /// Argon2id iterations. Default: 2.
-    #[arg(long, env = "ROSTER_ARGON2_ITERATIONS")]
-    pub argon2_iterations: Option<u32>,
-    /// Argon2id lanes. Default: 1.
-    #[arg(long, env = "ROSTER_ARGON2_PARALLELISM")]
-    pub argon2_parallelism: Option<u32>,
-    /// Allow Argon2 parameters below the recommended minimum (tests only). Default: false.
-    #[arg(long, env = "ROSTER_ARGON2_ALLOW_WEAK")]
-    pub argon2_allow_weak: Option<bool>,
-}
-
-impl Argon2Args {
-    /// Flags and variables over the file's `[argon2]`, over the defaults.
-    pub fn settings(&self, file: &FileConfig) -> roster_service::Argon2Settings {
-        let defaults = roster_service::Argon2Settings::default();
-        roster_service::Argon2Settings {
-            memory_kib: self
-                .argon2_memory_kib
-                .or(file.argon2.memory_kib)
-                .unwrap_or(defaults.memory_kib),
-            iterations: self
-                .argon2_iterations
-                .or(file.argon2.iterations)
-                .unwrap_or(defaults.iterations),
-            parallelism: self
-                .argon2_parallelism
-                .or(file.argon2.parallelism)
-                .unwrap_or(defaults.parallelism),
-            allow_weak: self
-                .argon2_allow_weak
-                .or(file.argon2.allow_weak)
-                .unwrap_or(false),
-        }
-    }
-}
-
-/// `roster serve` flags; each also reads its `ROSTER_*` variable.
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    #[command(flatten)]
-    pub db: DatabaseArgs,
     /// Address to listen on, HOST:PORT (a name such as localhost or an IP address; port 0
     /// picks a free port, and the chosen address is printed). Default: 127.0.0.1:8080.
     #[arg(long, env = "ROSTER_LISTEN")]
@@ -208,7 +87,7 @@ pub struct ServeArgs {
         env = "ROSTER_TRUSTED_PROXIES",
         value_delimiter = ','
     )]
-    pub trusted_proxies: Vec<String>,
+    pub trusted_proxies: Option<Vec<String>>,
     /// The URL users and applications reach Roster at, e.g. https://sso.example.com: the
     /// id_tokens' issuer, the discovery document's links; https makes cookies Secure.
     /// Default: http:// and the address listened on.
@@ -245,105 +124,187 @@ pub struct ServeArgs {
     /// and a fresh database then has no application: see `roster app create`.
     #[arg(long, env = "ROSTER_BOOTSTRAP_CLIENT_ID")]
     pub bootstrap_client_id: Option<String>,
+    /// Secret of the bootstrap application (ROSTER_BOOTSTRAP_CLIENT_SECRET[_FILE]).
+    #[arg(skip)]
+    pub bootstrap_client_secret: Option<Secret>,
+    /// The key that seals account passwords and signing keys (ROSTER_SECRET_KEY[_FILE]).
+    #[arg(skip)]
+    pub secret_key: Option<Secret>,
+    /// The bearer token `/metrics` asks for (ROSTER_METRICS_TOKEN[_FILE]).
+    #[arg(skip)]
+    pub metrics_token: Option<Secret>,
     #[command(flatten)]
-    pub argon2: Argon2Args,
+    #[serde(default)]
+    pub argon2: Argon2Settings,
+    #[command(flatten)]
+    #[serde(default)]
+    pub postgres: PostgresSettings,
+}
+
+/// How user passwords are hashed (`[argon2]`), for `roster serve` and `roster import users`.
+#[derive(Debug, Default, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Argon2Settings {
+    /// Argon2id memory cost in KiB (user passwords). Default: 19456.
+    #[arg(
+        id = "argon2_memory_kib",
+        value_name = "KIB",
+        long = "argon2-memory-kib",
+        env = "ROSTER_ARGON2_MEMORY_KIB"
+    )]
+    pub memory_kib: Option<u32>,
+    /// Argon2id iterations. Default: 2.
+    #[arg(
+        id = "argon2_iterations",
+        value_name = "N",
+        long = "argon2-iterations",
+        env = "ROSTER_ARGON2_ITERATIONS"
+    )]
+    pub iterations: Option<u32>,
+    /// Argon2id lanes. Default: 1.
+    #[arg(
+        id = "argon2_parallelism",
+        value_name = "N",
+        long = "argon2-parallelism",
+        env = "ROSTER_ARGON2_PARALLELISM"
+    )]
+    pub parallelism: Option<u32>,
+    /// Allow Argon2 parameters below the recommended minimum (tests only). Default: false.
+    #[arg(
+        id = "argon2_allow_weak",
+        value_name = "BOOL",
+        long = "argon2-allow-weak",
+        env = "ROSTER_ARGON2_ALLOW_WEAK"
+    )]
+    pub allow_weak: Option<bool>,
+}
+
+/// The PostgreSQL store's pool (`[postgres]`).
+#[derive(Debug, Default, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresSettings {
     /// PostgreSQL: most pooled connections. Default: 4 per CPU of this node, from 4 to 32.
-    #[arg(long, env = "ROSTER_PG_MAX_CONNECTIONS")]
-    pub pg_max_connections: Option<u32>,
+    #[arg(
+        id = "pg_max_connections",
+        value_name = "N",
+        long = "pg-max-connections",
+        env = "ROSTER_PG_MAX_CONNECTIONS"
+    )]
+    pub max_connections: Option<u32>,
+    /// PostgreSQL: how long a request waits for a pooled connection, in milliseconds.
+    /// Default: 5000.
+    #[arg(
+        id = "pg_acquire_timeout_ms",
+        value_name = "MS",
+        long = "pg-acquire-timeout-ms",
+        env = "ROSTER_PG_ACQUIRE_TIMEOUT_MS"
+    )]
+    pub acquire_timeout_ms: Option<u64>,
     /// PostgreSQL: statement timeout in milliseconds. Default: 10000.
-    #[arg(long, env = "ROSTER_PG_STATEMENT_TIMEOUT_MS")]
-    pub pg_statement_timeout_ms: Option<u64>,
+    #[arg(
+        id = "pg_statement_timeout_ms",
+        value_name = "MS",
+        long = "pg-statement-timeout-ms",
+        env = "ROSTER_PG_STATEMENT_TIMEOUT_MS"
+    )]
+    pub statement_timeout_ms: Option<u64>,
 }
 
-/// The public URL, checked: an absolute http(s) URL without query or fragment.
-fn public_url(text: Option<String>) -> Result<Option<String>> {
-    let Some(text) = text.filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    let url = url::Url::parse(&text)
-        .with_context(|| format!("public URL '{text}' is not an absolute URL"))?;
-    if !matches!(url.scheme(), "http" | "https")
-        || url.host_str().is_none()
-        || url.query().is_some()
-        || url.fragment().is_some()
-    {
-        anyhow::bail!(
-            "public URL '{text}' must be an http or https URL with a host, without query or \
-             fragment"
-        );
-    }
-    Ok(Some(text.trim_end_matches('/').to_owned()))
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
-impl ServeArgs {
-    /// Sessions and the lock after wrong passwords: flags and variables over the file, over
-    /// the defaults.
-    fn sign_in_settings(&self, file: &FileConfig) -> Result<roster_service::SignInSettings> {
-        let defaults = roster_service::SignInSettings::default();
-        let minutes = |m: u64| Duration::from_secs(m.saturating_mul(60));
-        let settings = roster_service::SignInSettings {
-            session_idle: self
-                .session_idle_minutes
-                .or(file.session_idle_minutes)
-                .map_or(defaults.session_idle, minutes),
-            session_lifetime: self
-                .session_lifetime_hours
-                .or(file.session_lifetime_hours)
-                .map_or(defaults.session_lifetime, |h| minutes(h.saturating_mul(60))),
-            max_failed_sign_ins: self
-                .max_failed_sign_ins
-                .or(file.max_failed_sign_ins)
-                .unwrap_or(defaults.max_failed_sign_ins),
-            lock_duration: self
-                .lock_minutes
-                .or(file.lock_minutes)
-                .map_or(defaults.lock_duration, minutes),
-            code_ttl: defaults.code_ttl,
-            rate_per_address: self
-                .sign_in_rate_per_address
-                .or(file.sign_in_rate_per_address)
-                .unwrap_or(defaults.rate_per_address),
-        };
-        if settings.session_idle.is_zero()
-            || settings.session_lifetime.is_zero()
-            || settings.max_failed_sign_ins == 0
-            || settings.lock_duration.is_zero()
-        {
-            anyhow::bail!(
-                "session_idle_minutes, session_lifetime_hours, max_failed_sign_ins and \
-                 lock_minutes must be at least 1"
-            );
-        }
+/// What happens to a deleted user's application accounts.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OnUserDelete {
+    /// Delete them (the reference's default).
+    Delete,
+    /// Keep them as orphan accounts.
+    Orphan,
+}
+
+/// Flags shared by every command that opens the database.
+#[derive(Debug, Default, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: sqlite://PATH (embedded; a relative PATH is relative to the current
+    /// folder) or postgres://USER@HOST:PORT/DB. Default: sqlite://roster-data/roster.db.
+    #[arg(long, env = "ROSTER_DATABASE")]
+    pub database: Option<String>,
+    /// TOML configuration file.
+    #[arg(long, env = "ROSTER_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+impl DatabaseArgs {
+    /// The settings of the file this names, under `flags` (variables and flags), with the
+    /// secrets of the environment, and the database this names.
+    pub fn settings(&self, flags: Settings) -> Result<Settings> {
+        let mut settings = load(self.config.as_deref(), flags)?;
+        settings.database = self.database.clone().or(settings.database);
         Ok(settings)
     }
+
+    /// The settings of the file alone (for the commands that take no other flags).
+    pub fn file_settings(&self) -> Result<Settings> {
+        self.settings(Settings::default())
+    }
 }
 
-/// Everything `roster serve` runs with, defaults filled in.
-#[derive(Debug)]
-pub struct ServeConfig {
-    /// HOST:PORT, resolved when binding.
-    pub listen: String,
-    pub database: String,
-    pub log_format: LogFormat,
-    pub bootstrap: Option<(String, Secret)>,
-    /// The key that seals account passwords, if configured (else see `key_file_for`).
-    pub secret_key: Option<Secret>,
-    /// The bearer token `/metrics` asks for, if any.
-    pub metrics_token: Option<Secret>,
-    /// The first signing key, if one was given (`--signing-key-file`).
-    pub first_signing_key: Option<roster_service::FirstSigningKey>,
-    pub service: roster_service::Settings,
-    pub http: roster_http::HttpSettings,
-    pub postgres: roster_store::PgStoreOptions,
-}
-
-pub fn read_file_config(path: Option<&Path>) -> Result<FileConfig> {
-    let Some(path) = path else {
-        return Ok(FileConfig::default());
+/// `flags` (what clap read from flags and variables) over the file at `path`, with each
+/// secret from its variable (or the file its `…_FILE` variable names) over the file's.
+pub fn load(path: Option<&Path>, flags: Settings) -> Result<Settings> {
+    let file = match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading configuration file {}", path.display()))?;
+            toml::from_str::<Settings>(&text)
+                .with_context(|| format!("in configuration file {}", path.display()))?
+        }
+        None => Settings::default(),
     };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading configuration file {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("in configuration file {}", path.display()))
+    let mut merged = serde_json::to_value(file).context("reading the configuration")?;
+    let over = serde_json::to_value(flags).context("reading the flags")?;
+    overlay(&mut merged, over);
+    let mut settings: Settings =
+        serde_json::from_value(merged).context("layering the configuration")?;
+    for (name, slot) in [
+        (
+            "ROSTER_BOOTSTRAP_CLIENT_SECRET",
+            &mut settings.bootstrap_client_secret,
+        ),
+        ("ROSTER_SECRET_KEY", &mut settings.secret_key),
+        ("ROSTER_METRICS_TOKEN", &mut settings.metrics_token),
+    ] {
+        if let Some(secret) = secret_from_env(name)? {
+            *slot = Some(secret);
+        }
+    }
+    Ok(settings)
+}
+
+/// Puts every value `over` sets (not null) over `base`, table by table.
+fn overlay(base: &mut serde_json::Value, over: serde_json::Value) {
+    use serde_json::Value;
+    match (base, over) {
+        (Value::Object(base), Value::Object(over)) => {
+            for (key, value) in over {
+                match base.get_mut(&key) {
+                    Some(slot) => overlay(slot, value),
+                    None if !value.is_null() => {
+                        base.insert(key, value);
+                    }
+                    None => {}
+                }
+            }
+        }
+        (_, Value::Null) => {}
+        (slot, value) => *slot = value,
+    }
 }
 
 /// A secret from `NAME` or from the file named by `NAME_FILE` (not both).
@@ -365,52 +326,88 @@ pub fn secret_from_env(name: &str) -> Result<Option<Secret>> {
     }
 }
 
-pub fn database_url(args: &DatabaseArgs, file: &FileConfig) -> String {
-    args.database
-        .clone()
-        .or_else(|| file.database.clone())
-        .unwrap_or_else(|| DEFAULT_DATABASE.to_owned())
-}
+impl Settings {
+    /// The database URL, or the default.
+    pub fn database_url(&self) -> String {
+        self.database
+            .clone()
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned())
+    }
 
-impl ServeArgs {
-    pub fn resolve(self) -> Result<ServeConfig> {
-        let file = read_file_config(self.db.config.as_deref())?;
-        let sign_in = self.sign_in_settings(&file)?;
+    /// How user passwords are hashed.
+    pub fn argon2(&self) -> roster_service::Argon2Settings {
+        let defaults = roster_service::Argon2Settings::default();
+        let a = &self.argon2;
+        roster_service::Argon2Settings {
+            memory_kib: a.memory_kib.unwrap_or(defaults.memory_kib),
+            iterations: a.iterations.unwrap_or(defaults.iterations),
+            parallelism: a.parallelism.unwrap_or(defaults.parallelism),
+            allow_weak: a.allow_weak.unwrap_or(false),
+        }
+    }
+
+    /// How long audit records are kept; `None`: for ever (0 days).
+    pub fn audit_retention(&self) -> Option<Duration> {
+        let days = self
+            .audit_retention_days
+            .unwrap_or(roster_service::DEFAULT_AUDIT_RETENTION_DAYS);
+        (days > 0).then(|| Duration::from_secs(days.saturating_mul(86_400)))
+    }
+
+    /// Sessions and the lock after wrong passwords.
+    fn sign_in(&self) -> Result<roster_service::SignInSettings> {
+        let defaults = roster_service::SignInSettings::default();
+        let minutes = |m: u64| Duration::from_secs(m.saturating_mul(60));
+        let settings = roster_service::SignInSettings {
+            session_idle: self
+                .session_idle_minutes
+                .map_or(defaults.session_idle, minutes),
+            session_lifetime: self
+                .session_lifetime_hours
+                .map_or(defaults.session_lifetime, |h| minutes(h.saturating_mul(60))),
+            max_failed_sign_ins: self
+                .max_failed_sign_ins
+                .unwrap_or(defaults.max_failed_sign_ins),
+            lock_duration: self.lock_minutes.map_or(defaults.lock_duration, minutes),
+            code_ttl: defaults.code_ttl,
+            rate_per_address: self
+                .sign_in_rate_per_address
+                .unwrap_or(defaults.rate_per_address),
+        };
+        if settings.session_idle.is_zero()
+            || settings.session_lifetime.is_zero()
+            || settings.max_failed_sign_ins == 0
+            || settings.lock_duration.is_zero()
+        {
+            bail!(
+                "session_idle_minutes, session_lifetime_hours, max_failed_sign_ins and \
+                 lock_minutes must be at least 1"
+            );
+        }
+        Ok(settings)
+    }
+
+    /// Everything `roster serve` runs with, defaults filled in and checked; the signing key
+    /// file read (so that a bad one stops the start before anything is made).
+    pub fn serve(self) -> Result<ServeConfig> {
         let defaults = roster_service::Settings::default();
         let http_defaults = roster_http::HttpSettings::default();
         let pg_defaults = roster_store::PgStoreOptions::default();
-
-        let bootstrap_id = self
-            .bootstrap_client_id
-            .or(file.bootstrap_client_id.clone());
-        let bootstrap_secret = secret_from_env("ROSTER_BOOTSTRAP_CLIENT_SECRET")?
-            .or(file.bootstrap_client_secret.clone());
-        let bootstrap = match (bootstrap_id, bootstrap_secret) {
-            (Some(id), Some(secret)) => Some((id, secret)),
+        let bootstrap = match (&self.bootstrap_client_id, &self.bootstrap_client_secret) {
+            (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
             (None, None) => None,
             _ => bail!(
                 "set both ROSTER_BOOTSTRAP_CLIENT_ID and ROSTER_BOOTSTRAP_CLIENT_SECRET (or _FILE), or neither"
             ),
         };
-        let token_ttl_secs = self
-            .token_ttl_secs
-            .or(file.token_ttl_secs)
-            .unwrap_or(defaults.token_ttl.as_secs());
+        let token_ttl_secs = self.token_ttl_secs.unwrap_or(defaults.token_ttl.as_secs());
         if token_ttl_secs == 0 {
             bail!("token_ttl_secs must be at least 1");
         }
-        let cache_ms = self
-            .token_cache_ttl_ms
-            .or(file.token_cache_ttl_ms)
-            .map(Duration::from_millis)
-            .unwrap_or(defaults.token_cache_ttl);
-        let argon2 = self.argon2.settings(&file);
-        let secret_key = secret_from_env("ROSTER_SECRET_KEY")?.or(file.secret_key.clone());
-        // Read now: a key file that cannot be read stops the start before anything is made.
-        let first_signing_key = match self.signing_key_file.or(file.signing_key_file.clone()) {
+        let first_signing_key = match &self.signing_key_file {
             Some(path) => {
                 let reading = || format!("reading the signing key file {}", path.display());
-                let pem = std::fs::read_to_string(&path).with_context(reading)?;
+                let pem = std::fs::read_to_string(path).with_context(reading)?;
                 let key = roster_service::FirstSigningKey::from_pem(&pem)
                     .map_err(|e| anyhow::anyhow!("{}", e.client_message()))
                     .with_context(reading)?;
@@ -418,105 +415,157 @@ impl ServeArgs {
             }
             None => None,
         };
+        let service = roster_service::Settings {
+            token_ttl: Duration::from_secs(token_ttl_secs),
+            token_cache_ttl: self
+                .token_cache_ttl_ms
+                .map(Duration::from_millis)
+                .unwrap_or(defaults.token_cache_ttl),
+            argon2: self.argon2(),
+            token_rate_per_client: self
+                .token_rate_per_client
+                .unwrap_or(defaults.token_rate_per_client),
+            token_rate_per_address: self
+                .token_rate_per_address
+                .unwrap_or(defaults.token_rate_per_address),
+            audit_retention: self.audit_retention(),
+            sign_in: self.sign_in()?,
+            on_user_delete: match self.on_user_delete {
+                Some(OnUserDelete::Orphan) => roster_service::UserDeletePolicy::OrphanAccounts,
+                Some(OnUserDelete::Delete) | None => {
+                    roster_service::UserDeletePolicy::DeleteAccounts
+                }
+            },
+            ..defaults
+        };
+        let connections = roster_http::ConnectionLimits {
+            header_timeout: self
+                .header_timeout_secs
+                .map(Duration::from_secs)
+                .unwrap_or(http_defaults.connections.header_timeout),
+            max_connections: self
+                .max_connections
+                .unwrap_or(http_defaults.connections.max_connections),
+            max_per_address: self
+                .max_connections_per_address
+                .unwrap_or(http_defaults.connections.max_per_address),
+        };
+        let http = roster_http::HttpSettings {
+            max_body_bytes: self.max_body_bytes.unwrap_or(http_defaults.max_body_bytes),
+            max_uri_bytes: http_defaults.max_uri_bytes,
+            max_header_bytes: http_defaults.max_header_bytes,
+            request_timeout: self
+                .request_timeout_secs
+                .map(Duration::from_secs)
+                .unwrap_or(http_defaults.request_timeout),
+            connections,
+            // Set up by `serve` with the metrics recorder.
+            metrics: None,
+            trusted_proxies: roster_http::TrustedProxies::parse(
+                self.trusted_proxies.as_deref().unwrap_or_default(),
+            )
+            .map_err(anyhow::Error::msg)?,
+            public_url: public_url(self.public_url.clone())?,
+        };
+        let postgres = roster_store::PgStoreOptions {
+            max_connections: self
+                .postgres
+                .max_connections
+                .unwrap_or(pg_defaults.max_connections),
+            acquire_timeout: self
+                .postgres
+                .acquire_timeout_ms
+                .map(Duration::from_millis)
+                .unwrap_or(pg_defaults.acquire_timeout),
+            statement_timeout: self
+                .postgres
+                .statement_timeout_ms
+                .map(Duration::from_millis)
+                .unwrap_or(pg_defaults.statement_timeout),
+        };
         Ok(ServeConfig {
-            secret_key,
-            first_signing_key,
-            database: database_url(&self.db, &file),
+            database: self.database_url(),
             listen: self
                 .listen
-                .or(file.listen.clone())
+                .clone()
                 .unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
-            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+            log_format: self.log_format.unwrap_or_default(),
             bootstrap,
-            service: roster_service::Settings {
-                token_ttl: Duration::from_secs(token_ttl_secs),
-                token_cache_ttl: cache_ms,
-                argon2,
-                token_rate_per_client: self
-                    .token_rate_per_client
-                    .or(file.token_rate_per_client)
-                    .unwrap_or(defaults.token_rate_per_client),
-                token_rate_per_address: self
-                    .token_rate_per_address
-                    .or(file.token_rate_per_address)
-                    .unwrap_or(defaults.token_rate_per_address),
-                audit_retention: audit_retention(self.audit_retention_days, &file),
-                sign_in,
-                on_user_delete: match self.on_user_delete.or(file.on_user_delete) {
-                    Some(OnUserDelete::Orphan) => roster_service::UserDeletePolicy::OrphanAccounts,
-                    Some(OnUserDelete::Delete) | None => {
-                        roster_service::UserDeletePolicy::DeleteAccounts
-                    }
-                },
-                ..defaults
-            },
-            http: roster_http::HttpSettings {
-                max_body_bytes: self
-                    .max_body_bytes
-                    .or(file.max_body_bytes)
-                    .unwrap_or(http_defaults.max_body_bytes),
-                max_uri_bytes: http_defaults.max_uri_bytes,
-                max_header_bytes: http_defaults.max_header_bytes,
-                request_timeout: self
-                    .request_timeout_secs
-                    .or(file.request_timeout_secs)
-                    .map(Duration::from_secs)
-                    .unwrap_or(http_defaults.request_timeout),
-                connections: roster_http::ConnectionLimits {
-                    header_timeout: self
-                        .header_timeout_secs
-                        .or(file.header_timeout_secs)
-                        .map(Duration::from_secs)
-                        .unwrap_or(http_defaults.connections.header_timeout),
-                    max_connections: self
-                        .max_connections
-                        .or(file.max_connections)
-                        .unwrap_or(http_defaults.connections.max_connections),
-                    max_per_address: self
-                        .max_connections_per_address
-                        .or(file.max_connections_per_address)
-                        .unwrap_or(http_defaults.connections.max_per_address),
-                },
-                // Set up by `serve` with the metrics recorder.
-                metrics: None,
-                trusted_proxies: {
-                    let entries = if self.trusted_proxies.is_empty() {
-                        file.trusted_proxies.clone().unwrap_or_default()
-                    } else {
-                        self.trusted_proxies.clone()
-                    };
-                    roster_http::TrustedProxies::parse(&entries).map_err(anyhow::Error::msg)?
-                },
-                public_url: public_url(self.public_url.clone().or(file.public_url.clone()))?,
-            },
-            metrics_token: secret_from_env("ROSTER_METRICS_TOKEN")?.or(file.metrics_token.clone()),
-            postgres: roster_store::PgStoreOptions {
-                max_connections: self
-                    .pg_max_connections
-                    .or(file.postgres.max_connections)
-                    .unwrap_or(pg_defaults.max_connections),
-                acquire_timeout: file
-                    .postgres
-                    .acquire_timeout_ms
-                    .map(Duration::from_millis)
-                    .unwrap_or(pg_defaults.acquire_timeout),
-                statement_timeout: self
-                    .pg_statement_timeout_ms
-                    .or(file.postgres.statement_timeout_ms)
-                    .map(Duration::from_millis)
-                    .unwrap_or(pg_defaults.statement_timeout),
-            },
+            secret_key: self.secret_key,
+            first_signing_key,
+            metrics_token: self.metrics_token,
+            service,
+            http,
+            postgres,
         })
     }
 }
 
-/// How long audit records are kept: `days` (flag or variable), else the file's, else the
-/// default; 0 keeps them for ever.
-pub fn audit_retention(days: Option<u64>, file: &FileConfig) -> Option<Duration> {
-    let days = days
-        .or(file.audit_retention_days)
-        .unwrap_or(roster_service::DEFAULT_AUDIT_RETENTION_DAYS);
-    (days > 0).then(|| Duration::from_secs(days.saturating_mul(86_400)))
+/// Everything `roster serve` runs with, defaults filled in.
+#[derive(Debug)]
+pub struct ServeConfig {
+    /// HOST:PORT, resolved when binding.
+    pub listen: String,
+    pub database: String,
+    pub log_format: LogFormat,
+    pub bootstrap: Option<(String, Secret)>,
+    /// The key that seals account passwords, if configured (else see [`secret_key`]).
+    pub secret_key: Option<Secret>,
+    /// The first signing key, if one was given (`--signing-key-file`).
+    pub first_signing_key: Option<roster_service::FirstSigningKey>,
+    /// The bearer token `/metrics` asks for, if any.
+    pub metrics_token: Option<Secret>,
+    pub service: roster_service::Settings,
+    pub http: roster_http::HttpSettings,
+    pub postgres: roster_store::PgStoreOptions,
+}
+
+/// The public URL, checked: an absolute http(s) URL without query or fragment.
+fn public_url(text: Option<String>) -> Result<Option<String>> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let url = url::Url::parse(&text)
+        .with_context(|| format!("public URL '{text}' is not an absolute URL"))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host_str().is_none()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        bail!(
+            "public URL '{text}' must be an http or https URL with a host, without query or \
+             fragment"
+        );
+    }
+    Ok(Some(text.trim_end_matches('/').to_owned()))
+}
+
+/// Whether finding the secret key may make one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFile {
+    /// `roster serve` on an embedded database: the key file is made if it is not there.
+    CreateIfMissing,
+    /// Admin commands: only a key file that exists.
+    Existing,
+}
+
+/// The secret key, in the one place it is looked for: the configured one (variable or
+/// file), else on an embedded database the key file beside it (`roster.key`).
+pub fn secret_key(
+    configured: Option<&Secret>,
+    database_url: &str,
+    key_file: KeyFile,
+) -> Result<Option<(String, Option<PathBuf>)>> {
+    if let Some(key) = configured {
+        return Ok(Some((key.expose().to_owned(), None)));
+    }
+    let Some(path) = key_file_for(database_url) else {
+        return Ok(None);
+    };
+    if key_file == KeyFile::Existing && !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some((key_from_file(&path)?, Some(path))))
 }
 
 /// The database a URL names, as an operator wants to read it: an embedded store's file as an
@@ -555,14 +604,14 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Where an embedded store keeps its generated secret key: beside the database file.
-pub fn key_file_for(database_url: &str) -> Option<PathBuf> {
+fn key_file_for(database_url: &str) -> Option<PathBuf> {
     let path = sqlite_path(database_url)?;
     let dir = Path::new(path).parent().unwrap_or(Path::new(""));
     Some(dir.join("roster.key"))
 }
 
 /// The key file's key, created (readable by its owner only) if it does not exist yet.
-pub fn key_from_file(path: &Path) -> Result<String> {
+fn key_from_file(path: &Path) -> Result<String> {
     if path.exists() {
         return Ok(std::fs::read_to_string(path)
             .with_context(|| format!("reading the secret key {}", path.display()))?
@@ -580,4 +629,67 @@ pub fn key_from_file(path: &Path) -> Result<String> {
     std::io::Write::write_all(&mut file, format!("{key}\n").as_bytes())?;
     file.sync_all()?;
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut f, text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn flags_go_over_the_file_and_the_file_over_the_defaults() {
+        let f = file(
+            "token_ttl_secs = 100\nlisten = \"0.0.0.0:1\"\n[argon2]\nmemory_kib = 8\n\
+             iterations = 3\n[postgres]\nstatement_timeout_ms = 7\n",
+        );
+        let flags = Settings {
+            token_ttl_secs: Some(300),
+            argon2: Argon2Settings {
+                iterations: Some(4),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let s = load(Some(f.path()), flags).unwrap();
+        assert_eq!(s.token_ttl_secs, Some(300), "a flag wins");
+        assert_eq!(s.listen.as_deref(), Some("0.0.0.0:1"), "the file fills in");
+        assert_eq!(s.argon2.memory_kib, Some(8), "tables merge key by key");
+        assert_eq!(s.argon2.iterations, Some(4));
+        assert_eq!(s.postgres.statement_timeout_ms, Some(7));
+        let serve = s.serve().unwrap();
+        assert_eq!(serve.service.token_ttl, Duration::from_secs(300));
+        assert_eq!(serve.service.argon2.memory_kib, 8);
+        assert_eq!(serve.postgres.statement_timeout, Duration::from_millis(7));
+        assert_eq!(
+            serve.database, DEFAULT_DATABASE,
+            "a default where nothing is said"
+        );
+    }
+
+    #[test]
+    fn the_file_is_checked_key_by_key() {
+        let typo = file("token_tll_secs = 100\n");
+        let err = format!(
+            "{:#}",
+            load(Some(typo.path()), Settings::default()).unwrap_err()
+        );
+        assert!(err.contains("token_tll_secs"), "{err}");
+        let wrong = file("[argon2]\nmemory_kib = \"lots\"\n");
+        let err = format!(
+            "{:#}",
+            load(Some(wrong.path()), Settings::default()).unwrap_err()
+        );
+        assert!(err.contains("memory_kib"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_example_configuration_reads() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../packaging/roster.toml");
+        load(Some(Path::new(example)), Settings::default()).unwrap();
+    }
 }

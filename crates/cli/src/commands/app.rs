@@ -1,8 +1,8 @@
 //! `roster app …`: the applications (the API's clients), managed by the operator who holds the
 //! database. Each prints the JSON document the HTTP extension `/roster/v1/applications` answers.
 
+use super::{open_for_command, operator_error, print_json};
 use crate::config::DatabaseArgs;
-use crate::{open_for_command, operator_error, print_json};
 use anyhow::Result;
 use clap::Subcommand;
 use roster_domain::application::ApplicationId;

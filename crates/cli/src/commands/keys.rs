@@ -1,0 +1,93 @@
+//! `roster keys …` (the RSA keys that sign id_tokens) and `roster rotate-secret-key` (the key
+//! that seals secrets).
+
+use super::{open_for_command, operator_error, print_json};
+use crate::config::{self, DatabaseArgs, KeyFile};
+use anyhow::{Context, Result};
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// List the signing keys, newest first: {"keys": [{"kid","created_at","retired_at",
+    /// "active","published"}]}.
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Generate a new signing key, which signs from now on; the previous one stays in the key
+    /// set until the tokens it signed have expired (a day). Needs the secret key
+    /// (ROSTER_SECRET_KEY, or the key file beside an embedded database). Prints {"kid"}.
+    Rotate {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+pub async fn run(command: KeysCommand) -> Result<()> {
+    let operator = roster_service::Caller::operator();
+    match command {
+        KeysCommand::List { db } => {
+            let (store, service) =
+                open_for_command(&db, roster_service::Settings::default()).await?;
+            let listed = service.signing_keys(&operator).await;
+            store.close().await;
+            let now = roster_domain::time::now_millis();
+            let keys: Vec<serde_json::Value> = listed
+                .map_err(operator_error)?
+                .iter()
+                .map(|k| {
+                    serde_json::json!({
+                        "kid": k.kid(),
+                        "created_at": roster_domain::time::format_millis(k.created_at),
+                        "retired_at": k.retired_at.map(roster_domain::time::format_millis),
+                        "active": k.is_active(),
+                        "published": k.is_published(now),
+                    })
+                })
+                .collect();
+            print_json(&serde_json::json!({ "keys": keys }))
+        }
+        KeysCommand::Rotate { db } => {
+            let configured = db.file_settings()?;
+            let url = configured.database_url();
+            let found =
+                config::secret_key(configured.secret_key.as_ref(), &url, KeyFile::Existing)?;
+            let Some((key_hex, _)) = found else {
+                anyhow::bail!(
+                    "set ROSTER_SECRET_KEY (or ROSTER_SECRET_KEY_FILE), the key the servers \
+                     use: signing keys are sealed with it"
+                );
+            };
+            let settings = roster_service::Settings {
+                secret_key: Some(
+                    roster_service::SecretKey::from_hex(&key_hex)
+                        .map_err(operator_error)
+                        .context("the secret key")?,
+                ),
+                ..roster_service::Settings::default()
+            };
+            let (store, service) = open_for_command(&db, settings).await?;
+            let rotated = service.rotate_signing_key(&operator).await;
+            store.close().await;
+            let key = rotated.map_err(operator_error)?;
+            print_json(&serde_json::json!({ "kid": key.kid() }))
+        }
+    }
+}
+
+pub async fn rotate_secret_key(db: DatabaseArgs) -> Result<()> {
+    let read_key = |name: &str| -> Result<roster_service::SecretKey> {
+        let secret = config::secret_from_env(name)?
+            .with_context(|| format!("set {name} (or {name}_FILE)"))?;
+        roster_service::SecretKey::from_hex(secret.expose())
+            .map_err(operator_error)
+            .with_context(|| name.to_owned())
+    };
+    let old = read_key("ROSTER_SECRET_KEY_OLD")?;
+    let new = read_key("ROSTER_SECRET_KEY")?;
+    let (store, service) = open_for_command(&db, roster_service::Settings::default()).await?;
+    let resealed = service.reseal_account_passwords(&old, &new).await;
+    store.close().await;
+    let resealed = resealed.map_err(operator_error)?;
+    print_json(&serde_json::json!({ "resealed": resealed }))
+}

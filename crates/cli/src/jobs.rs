@@ -1,0 +1,87 @@
+//! What `roster serve` does in the background, besides answering requests: each job runs on
+//! a timer for as long as the server runs.
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use roster_service::Service;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// The background jobs of a running server.
+pub struct Jobs(Vec<JoinHandle<()>>);
+
+impl Jobs {
+    /// Starts every job over `service` and the metrics recorder `metrics`.
+    pub fn start(service: &Service, metrics: PrometheusHandle) -> Self {
+        Self(vec![
+            tokio::spawn(upkeep(service.clone())),
+            tokio::spawn(flush_refused_tokens(service.clone())),
+            tokio::spawn(lift_expired_locks(service.clone())),
+            tokio::spawn(fold_metrics(metrics)),
+        ])
+    }
+
+    /// Stops them; what they would do next is left to the next start (or another node).
+    pub fn stop(self) {
+        for job in self.0 {
+            job.abort();
+        }
+    }
+}
+
+/// Every 10 minutes, from the start: expired tokens are deleted once a day old (until then
+/// their holders hear "expired"), and audit records past the retention period.
+async fn upkeep(service: Service) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match service
+            .purge_expired_tokens(Duration::from_secs(86_400))
+            .await
+        {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "purged expired tokens"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purging expired tokens failed"),
+        }
+        match service.trim_audit_log().await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "trimmed the audit log"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "trimming the audit log failed"),
+        }
+    }
+}
+
+/// Every minute: locks after wrong passwords that ran out are lifted in the store, so that
+/// ShowUser stops showing them within a minute.
+async fn lift_expired_locks(service: Service) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match service.unlock_expired_locks().await {
+            Ok(n) if n > 0 => tracing::info!(unlocked = n, "lifted expired sign-in locks"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "lifting expired sign-in locks failed"),
+        }
+    }
+}
+
+/// Refused token requests are counted in memory and written every 10 seconds, one record
+/// per client id, address and reason.
+async fn flush_refused_tokens(service: Service) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        if let Err(e) = service.flush_refused_tokens().await {
+            tracing::warn!(error = %e, "auditing refused token requests failed");
+        }
+    }
+}
+
+/// Every 5 seconds: histogram samples wait in memory until folded in, so memory stays flat
+/// whether or not anything scrapes `/metrics`.
+async fn fold_metrics(metrics: PrometheusHandle) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        metrics.run_upkeep();
+    }
+}
