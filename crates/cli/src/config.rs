@@ -2,7 +2,8 @@
 //! time a TOML key of the file (`--config`, serde) and a flag with its `ROSTER_*` variable
 //! (clap). Layers, lowest first: built-in defaults, the file, variables, flags ([`load`]).
 //! Secrets come from the file or from a variable (or the file a `…_FILE` variable names),
-//! never from flags, and never appear in `Debug` output.
+//! never from flags, and never appear in `Debug` output. (Long because it is the declaration
+//! of every setting, with the help text each flag shows.)
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -390,9 +391,6 @@ impl Settings {
     /// Everything `roster serve` runs with, defaults filled in and checked; the signing key
     /// file read (so that a bad one stops the start before anything is made).
     pub fn serve(self) -> Result<ServeConfig> {
-        let defaults = roster_service::Settings::default();
-        let http_defaults = roster_http::HttpSettings::default();
-        let pg_defaults = roster_store::PgStoreOptions::default();
         let bootstrap = match (&self.bootstrap_client_id, &self.bootstrap_client_secret) {
             (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
             (None, None) => None,
@@ -400,10 +398,6 @@ impl Settings {
                 "set both ROSTER_BOOTSTRAP_CLIENT_ID and ROSTER_BOOTSTRAP_CLIENT_SECRET (or _FILE), or neither"
             ),
         };
-        let token_ttl_secs = self.token_ttl_secs.unwrap_or(defaults.token_ttl.as_secs());
-        if token_ttl_secs == 0 {
-            bail!("token_ttl_secs must be at least 1");
-        }
         let first_signing_key = match &self.signing_key_file {
             Some(path) => {
                 let reading = || format!("reading the signing key file {}", path.display());
@@ -415,7 +409,31 @@ impl Settings {
             }
             None => None,
         };
-        let service = roster_service::Settings {
+        Ok(ServeConfig {
+            database: self.database_url(),
+            listen: self
+                .listen
+                .clone()
+                .unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+            log_format: self.log_format.unwrap_or_default(),
+            bootstrap,
+            first_signing_key,
+            service: self.service()?,
+            http: self.http()?,
+            postgres: self.postgres(),
+            secret_key: self.secret_key,
+            metrics_token: self.metrics_token,
+        })
+    }
+
+    /// The use cases' settings.
+    fn service(&self) -> Result<roster_service::Settings> {
+        let defaults = roster_service::Settings::default();
+        let token_ttl_secs = self.token_ttl_secs.unwrap_or(defaults.token_ttl.as_secs());
+        if token_ttl_secs == 0 {
+            bail!("token_ttl_secs must be at least 1");
+        }
+        Ok(roster_service::Settings {
             token_ttl: Duration::from_secs(token_ttl_secs),
             token_cache_ttl: self
                 .token_cache_ttl_ms
@@ -437,27 +455,32 @@ impl Settings {
                 }
             },
             ..defaults
-        };
+        })
+    }
+
+    /// The HTTP server's limits, proxies and public URL.
+    fn http(&self) -> Result<roster_http::HttpSettings> {
+        let defaults = roster_http::HttpSettings::default();
         let connections = roster_http::ConnectionLimits {
             header_timeout: self
                 .header_timeout_secs
                 .map(Duration::from_secs)
-                .unwrap_or(http_defaults.connections.header_timeout),
+                .unwrap_or(defaults.connections.header_timeout),
             max_connections: self
                 .max_connections
-                .unwrap_or(http_defaults.connections.max_connections),
+                .unwrap_or(defaults.connections.max_connections),
             max_per_address: self
                 .max_connections_per_address
-                .unwrap_or(http_defaults.connections.max_per_address),
+                .unwrap_or(defaults.connections.max_per_address),
         };
-        let http = roster_http::HttpSettings {
-            max_body_bytes: self.max_body_bytes.unwrap_or(http_defaults.max_body_bytes),
-            max_uri_bytes: http_defaults.max_uri_bytes,
-            max_header_bytes: http_defaults.max_header_bytes,
+        Ok(roster_http::HttpSettings {
+            max_body_bytes: self.max_body_bytes.unwrap_or(defaults.max_body_bytes),
+            max_uri_bytes: defaults.max_uri_bytes,
+            max_header_bytes: defaults.max_header_bytes,
             request_timeout: self
                 .request_timeout_secs
                 .map(Duration::from_secs)
-                .unwrap_or(http_defaults.request_timeout),
+                .unwrap_or(defaults.request_timeout),
             connections,
             // Set up by `serve` with the metrics recorder.
             metrics: None,
@@ -466,38 +489,24 @@ impl Settings {
             )
             .map_err(anyhow::Error::msg)?,
             public_url: public_url(self.public_url.clone())?,
-        };
-        let postgres = roster_store::PgStoreOptions {
-            max_connections: self
-                .postgres
-                .max_connections
-                .unwrap_or(pg_defaults.max_connections),
-            acquire_timeout: self
-                .postgres
+        })
+    }
+
+    /// The PostgreSQL store's pool.
+    fn postgres(&self) -> roster_store::PgStoreOptions {
+        let defaults = roster_store::PgStoreOptions::default();
+        let pg = &self.postgres;
+        roster_store::PgStoreOptions {
+            max_connections: pg.max_connections.unwrap_or(defaults.max_connections),
+            acquire_timeout: pg
                 .acquire_timeout_ms
                 .map(Duration::from_millis)
-                .unwrap_or(pg_defaults.acquire_timeout),
-            statement_timeout: self
-                .postgres
+                .unwrap_or(defaults.acquire_timeout),
+            statement_timeout: pg
                 .statement_timeout_ms
                 .map(Duration::from_millis)
-                .unwrap_or(pg_defaults.statement_timeout),
-        };
-        Ok(ServeConfig {
-            database: self.database_url(),
-            listen: self
-                .listen
-                .clone()
-                .unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
-            log_format: self.log_format.unwrap_or_default(),
-            bootstrap,
-            secret_key: self.secret_key,
-            first_signing_key,
-            metrics_token: self.metrics_token,
-            service,
-            http,
-            postgres,
-        })
+                .unwrap_or(defaults.statement_timeout),
+        }
     }
 }
 

@@ -140,58 +140,70 @@ async fn export_into(tx: &mut dyn Tx, out: &mpsc::Sender<Record>) -> Result<u64>
         }
     }
     for app in &applications {
-        let mut app_orgs = Vec::new();
-        for n in 0.. {
-            let listed = tx.list_app_orgs(&app.id, page(n)?).await?;
-            let last = is_last(&listed);
-            app_orgs.extend(listed.items);
-            if last {
-                break;
-            }
+        count += export_application(tx, out, app).await?;
+    }
+    Ok(count)
+}
+
+/// Sends what belongs to one application: its organizations (parents first), roles,
+/// accounts and role members; says how many.
+async fn export_application(
+    tx: &mut dyn Tx,
+    out: &mpsc::Sender<Record>,
+    app: &Application,
+) -> Result<u64> {
+    let mut count = 0u64;
+    let mut app_orgs = Vec::new();
+    for n in 0.. {
+        let listed = tx.list_app_orgs(&app.id, page(n)?).await?;
+        let last = is_last(&listed);
+        app_orgs.extend(listed.items);
+        if last {
+            break;
         }
-        for org in parents_first(app_orgs, |o| (o.id.as_str(), o.parent_id.as_deref())) {
-            send(out, Record::AppOrganization(org)).await?;
+    }
+    for org in parents_first(app_orgs, |o| (o.id.as_str(), o.parent_id.as_deref())) {
+        send(out, Record::AppOrganization(org)).await?;
+        count += 1;
+    }
+    let mut roles = Vec::new();
+    for n in 0.. {
+        let listed = tx.list_roles(&app.id, page(n)?).await?;
+        let last = is_last(&listed);
+        roles.extend(listed.items);
+        if last {
+            break;
+        }
+    }
+    for role in &roles {
+        send(out, Record::Role(role.clone())).await?;
+        count += 1;
+    }
+    for n in 0.. {
+        let listed = tx.list_accounts(&app.id, None, page(n)?).await?;
+        let last = is_last(&listed);
+        for account in listed.items {
+            send(out, Record::Account(account)).await?;
             count += 1;
         }
-        let mut roles = Vec::new();
-        for n in 0.. {
-            let listed = tx.list_roles(&app.id, page(n)?).await?;
-            let last = is_last(&listed);
-            roles.extend(listed.items);
-            if last {
-                break;
-            }
+        if last {
+            break;
         }
-        for role in &roles {
-            send(out, Record::Role(role.clone())).await?;
-            count += 1;
-        }
+    }
+    for role in &roles {
         for n in 0.. {
-            let listed = tx.list_accounts(&app.id, None, page(n)?).await?;
+            let listed = tx.list_role_members(&role.id, page(n)?).await?;
             let last = is_last(&listed);
             for account in listed.items {
-                send(out, Record::Account(account)).await?;
+                let member = RoleMember {
+                    role_id: role.id.clone(),
+                    account_id: account.id,
+                };
+                send(out, Record::RoleMember(member)).await?;
                 count += 1;
             }
             if last {
                 break;
-            }
-        }
-        for role in &roles {
-            for n in 0.. {
-                let listed = tx.list_role_members(&role.id, page(n)?).await?;
-                let last = is_last(&listed);
-                for account in listed.items {
-                    let member = RoleMember {
-                        role_id: role.id.clone(),
-                        account_id: account.id,
-                    };
-                    send(out, Record::RoleMember(member)).await?;
-                    count += 1;
-                }
-                if last {
-                    break;
-                }
             }
         }
     }

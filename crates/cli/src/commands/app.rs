@@ -134,49 +134,13 @@ async fn execute(service: &Service, command: AppCommand) -> Result<()> {
             sso,
             sign_in,
             ..
-        } => {
-            let sso = match sso {
-                Some(protocol) => Some(sign_in.fields(Some(&protocol), None)?),
-                None if sign_in.is_empty() => None,
-                None => anyhow::bail!("sign-in flags need --sso oauth2|oidc"),
-            };
-            let permissions = api_permissions
-                .iter()
-                .map(|c| Permission::parse(c))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(operator_error)?;
-            let created = service
-                .create_application(&operator, Some(name), permissions, sso)
-                .await
-                .map_err(operator_error)?;
-            print_json(&CredentialsView::from(created))
-        }
+        } => create(service, name, api_permissions, sso, sign_in).await,
         AppCommand::Sso {
             application_id,
             protocol,
             sign_in,
             ..
-        } => {
-            let current = match service.show_sso(&operator, application_id.clone()).await {
-                Ok(settings) => Some(settings),
-                Err(e) if e.kind() == roster_domain::ErrorKind::SsoNotConfigured => None,
-                Err(e) => return Err(operator_error(e)),
-            };
-            if protocol.is_none() && sign_in.is_empty() {
-                return match current {
-                    Some(settings) => print_json(&settings),
-                    None => Err(operator_error(
-                        roster_domain::ErrorKind::SsoNotConfigured.into(),
-                    )),
-                };
-            }
-            let fields = sign_in.fields(protocol.as_deref(), current)?;
-            let settings = service
-                .set_sso(&operator, application_id, fields)
-                .await
-                .map_err(operator_error)?;
-            print_json(&settings)
-        }
+        } => set_sso(service, application_id, protocol, sign_in).await,
         AppCommand::List { offset, limit, .. } => {
             let page = roster_domain::page::PageRequest::new(Some(offset), Some(limit))
                 .map_err(operator_error)?;
@@ -218,6 +182,60 @@ async fn execute(service: &Service, command: AppCommand) -> Result<()> {
             print_json(&ApplicationView::from(app))
         }
     }
+}
+
+/// `app create`: an application, with sign-in settings if `--sso` names a protocol.
+async fn create(
+    service: &Service,
+    name: String,
+    api_permissions: Vec<String>,
+    sso: Option<String>,
+    sign_in: SignInArgs,
+) -> Result<()> {
+    let sso = match sso {
+        Some(protocol) => Some(sign_in.fields(Some(&protocol), None)?),
+        None if sign_in.is_empty() => None,
+        None => anyhow::bail!("sign-in flags need --sso oauth2|oidc"),
+    };
+    let permissions = api_permissions
+        .iter()
+        .map(|c| Permission::parse(c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(operator_error)?;
+    let created = service
+        .create_application(&Caller::operator(), Some(name), permissions, sso)
+        .await
+        .map_err(operator_error)?;
+    print_json(&CredentialsView::from(created))
+}
+
+/// `app sso`: shows the sign-in settings, or changes those the flags name.
+async fn set_sso(
+    service: &Service,
+    application_id: ApplicationId,
+    protocol: Option<String>,
+    sign_in: SignInArgs,
+) -> Result<()> {
+    let operator = Caller::operator();
+    let current = match service.show_sso(&operator, application_id.clone()).await {
+        Ok(settings) => Some(settings),
+        Err(e) if e.kind() == roster_domain::ErrorKind::SsoNotConfigured => None,
+        Err(e) => return Err(operator_error(e)),
+    };
+    if protocol.is_none() && sign_in.is_empty() {
+        return match current {
+            Some(settings) => print_json(&settings),
+            None => Err(operator_error(
+                roster_domain::ErrorKind::SsoNotConfigured.into(),
+            )),
+        };
+    }
+    let fields = sign_in.fields(protocol.as_deref(), current)?;
+    let settings = service
+        .set_sso(&operator, application_id, fields)
+        .await
+        .map_err(operator_error)?;
+    print_json(&settings)
 }
 
 async fn set_disabled(

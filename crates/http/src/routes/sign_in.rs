@@ -408,19 +408,7 @@ async fn login(
         .await;
     let error = match outcome {
         Ok(SignInOutcome::SignedIn(session)) => {
-            let mut response = match return_to {
-                Some(back) => redirect(StatusCode::SEE_OTHER, back),
-                None => html(
-                    StatusCode::OK,
-                    sign_in_page::message(lang, Text::SignedIn, Text::SignedIn.get(lang)),
-                ),
-            };
-            let lifetime = service.settings().sign_in.session_lifetime.as_secs();
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                set_cookie(&site, SESSION_COOKIE, &session.cookie, "/", Some(lifetime)),
-            );
-            return response;
+            return signed_in(&service, &site, lang, return_to, &session.cookie)
         }
         Ok(SignInOutcome::WrongPassword { remaining }) => {
             sign_in_page::wrong_password(lang, remaining)
@@ -455,6 +443,29 @@ async fn login(
         Some(error),
     )
     .await
+}
+
+/// Signed in: the session's cookie, and on to the authorization request (or a page saying so).
+fn signed_in(
+    service: &Service,
+    site: &Site,
+    lang: Lang,
+    return_to: Option<&str>,
+    cookie: &str,
+) -> Response {
+    let mut response = match return_to {
+        Some(back) => redirect(StatusCode::SEE_OTHER, back),
+        None => html(
+            StatusCode::OK,
+            sign_in_page::message(lang, Text::SignedIn, Text::SignedIn.get(lang)),
+        ),
+    };
+    let lifetime = service.settings().sign_in.session_lifetime.as_secs();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(site, SESSION_COOKIE, cookie, "/", Some(lifetime)),
+    );
+    response
 }
 
 /// The parameters of global logout.

@@ -167,20 +167,7 @@ fn check(
             app.name
         ))
     })?;
-    let redirect_uri = match request.redirect_uri.as_deref() {
-        Some(uri) if url_admitted(&settings.redirect_uris, uri) => uri.to_owned(),
-        // Spring Security OAuth's words, which OneAccess users have seen.
-        Some(uri) => {
-            return Err(untrusted(format!(
-                "Invalid redirect: {uri} does not match one of the registered values."
-            )))
-        }
-        None => settings
-            .redirect_uris
-            .first()
-            .cloned()
-            .ok_or_else(|| untrusted("No redirect URI is registered.".into()))?,
-    };
+    let redirect_uri = registered_redirect(request, &settings)?;
     let response_type = request
         .response_type
         .as_deref()
@@ -230,29 +217,8 @@ fn check(
     {
         return Err(reply.error("invalid_request", "nonce is too long."));
     }
-    let code_challenge = match (&request.code_challenge, &request.code_challenge_method) {
-        (None, None) => None,
-        (Some(c), Some(m)) if m == "S256" && well_formed_challenge(c) => Some(c.clone()),
-        (Some(_), Some(m)) if m == "S256" => {
-            return Err(reply.error(
-                "invalid_request",
-                "code_challenge must be 43 base64url characters (RFC 7636).",
-            ))
-        }
-        _ => {
-            return Err(reply.error(
-                "invalid_request",
-                "PKCE needs code_challenge with code_challenge_method S256 (plain is not \
-                 accepted).",
-            ))
-        }
-    };
-    if code_challenge.is_some() && response_type != ResponseType::Code {
-        return Err(reply.error(
-            "invalid_request",
-            "PKCE applies to the authorization code flow only.",
-        ));
-    }
+    let code_challenge = code_challenge(request, response_type)
+        .map_err(|why| reply.error("invalid_request", why))?;
     let no_page = request
         .prompt
         .as_deref()
@@ -267,6 +233,50 @@ fn check(
         code_challenge,
         no_page,
     })
+}
+
+/// The redirect URI a request names, if registered, or the first registered one; else the
+/// page that says so.
+fn registered_redirect(
+    request: &AuthorizeRequest,
+    settings: &SsoSettings,
+) -> Result<String, Authorize> {
+    match request.redirect_uri.as_deref() {
+        Some(uri) if url_admitted(&settings.redirect_uris, uri) => Ok(uri.to_owned()),
+        // Spring Security OAuth's words, which OneAccess users have seen.
+        Some(uri) => Err(Authorize::Untrusted(format!(
+            "Invalid redirect: {uri} does not match one of the registered values."
+        ))),
+        None => settings
+            .redirect_uris
+            .first()
+            .cloned()
+            .ok_or_else(|| Authorize::Untrusted("No redirect URI is registered.".into())),
+    }
+}
+
+/// The PKCE challenge of a request (RFC 7636 §4.3), if it has one; else why it is refused.
+fn code_challenge(
+    request: &AuthorizeRequest,
+    response_type: ResponseType,
+) -> Result<Option<String>, &'static str> {
+    let challenge = match (&request.code_challenge, &request.code_challenge_method) {
+        (None, None) => return Ok(None),
+        (Some(c), Some(m)) if m == "S256" && well_formed_challenge(c) => c.clone(),
+        (Some(_), Some(m)) if m == "S256" => {
+            return Err("code_challenge must be 43 base64url characters (RFC 7636).")
+        }
+        _ => {
+            return Err(
+                "PKCE needs code_challenge with code_challenge_method S256 (plain is \
+                        not accepted).",
+            )
+        }
+    };
+    if response_type != ResponseType::Code {
+        return Err("PKCE applies to the authorization code flow only.");
+    }
+    Ok(Some(challenge))
 }
 
 /// A PKCE code challenge (RFC 7636 §4.2): 43 base64url characters, a SHA-256 digest.
@@ -321,52 +331,68 @@ impl Service {
             }
         };
         let record = signed_in(now, &session.user_id, &checked.app.id, source);
-        let Checked {
-            app,
-            settings,
-            reply,
-            response_type,
-            scope,
-            nonce,
-            code_challenge,
-            ..
-        } = checked;
-        let (token, id_token) = match response_type {
-            ResponseType::Code => {
-                let code = secret::generate();
-                let row = AuthorizationCode {
-                    digest: secret::digest(&code),
-                    application_id: app.id.clone(),
-                    user_id: session.user_id.clone(),
-                    redirect_uri: reply.redirect_uri.clone(),
-                    scope,
-                    nonce,
-                    code_challenge,
+        match checked.response_type {
+            ResponseType::Code => self.issue_code(checked, &session, record).await,
+            ResponseType::Implicit { token, id_token } => {
+                let issue = Issue {
+                    principal,
+                    scope: checked.scope.clone(),
                     auth_time: session.auth_time,
-                    expires_at: now.saturating_add(millis(self.sign_in_settings().code_ttl)),
-                    used_at: None,
+                    nonce: checked.nonce.clone(),
+                    grant_id: secret::generate(),
+                    access_token: token,
+                    refresh_token: false,
+                    id_token,
+                    issuer: issuer.to_owned(),
                 };
-                // Nothing to read or check: the rows join the next group commit.
-                self.store()
-                    .append(vec![Appended::SsoCode(row), Appended::Audit(record)])
-                    .await?;
-                return Ok(Authorize::Redirect(reply.with(&[("code", &code)])));
+                self.issue_implicit(checked, issue, record).await
             }
-            ResponseType::Implicit { token, id_token } => (token, id_token),
-        };
-        let issue = Issue {
-            principal,
-            scope,
+        }
+    }
+
+    /// The code flow: a code for the signed-in user, back to the application.
+    async fn issue_code(
+        &self,
+        checked: Checked,
+        session: &SsoSession,
+        record: AuditRecord,
+    ) -> Result<Authorize> {
+        let now = self.now();
+        let code = secret::generate();
+        let row = AuthorizationCode {
+            digest: secret::digest(&code),
+            application_id: checked.app.id.clone(),
+            user_id: session.user_id.clone(),
+            redirect_uri: checked.reply.redirect_uri.clone(),
+            scope: checked.scope,
+            nonce: checked.nonce,
+            code_challenge: checked.code_challenge,
             auth_time: session.auth_time,
-            nonce,
-            grant_id: secret::generate(),
-            access_token: token,
-            refresh_token: false,
-            id_token,
-            issuer: issuer.to_owned(),
+            expires_at: now.saturating_add(millis(self.sign_in_settings().code_ttl)),
+            used_at: None,
         };
+        // Nothing to read or check: the rows join the next group commit.
+        self.store()
+            .append(vec![Appended::SsoCode(row), Appended::Audit(record)])
+            .await?;
+        Ok(Authorize::Redirect(checked.reply.with(&[("code", &code)])))
+    }
+
+    /// The implicit flow: the tokens themselves, in the fragment.
+    async fn issue_implicit(
+        &self,
+        checked: Checked,
+        issue: Issue,
+        record: AuditRecord,
+    ) -> Result<Authorize> {
         let issued = self
-            .issue_user_tokens(&app, &settings, issue, Spend::Nothing, Some(record))
+            .issue_user_tokens(
+                &checked.app,
+                &checked.settings,
+                issue,
+                Spend::Nothing,
+                Some(record),
+            )
             .await?;
         let expires_in = issued.expires_in.to_string();
         let mut params: Vec<(&str, &str)> = Vec::new();
@@ -381,7 +407,7 @@ impl Service {
             params.push(("id_token", id.as_str()));
         }
         params.push(("scope", issued.scope.as_str()));
-        Ok(Authorize::Redirect(reply.with(&params)))
+        Ok(Authorize::Redirect(checked.reply.with(&params)))
     }
 }
 

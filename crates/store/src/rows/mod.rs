@@ -1,0 +1,409 @@
+//! Rows as both databases return them, and their conversion to domain entities.
+
+use roster_domain::account::{AccountType, AppAccount};
+use roster_domain::application::{AccessToken, Application};
+use roster_domain::id::Id;
+use roster_domain::organization::{AppOrganization, Organization};
+use roster_domain::permission::Permissions;
+use roster_domain::role::Role;
+use roster_domain::{Error, Result};
+use serde_json::{Map, Value};
+
+/// Declares a row struct both databases decode, by column name (`sqlite::decode::FromColumns`,
+/// `pg::decode::FromPgRow`). A field whose type is a row struct is read from the same columns.
+macro_rules! row {
+    (
+        $(#[$meta:meta])*
+        pub(crate) struct $name:ident {
+            $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        pub(crate) struct $name {
+            $($(#[$field_meta])* pub $field: $ty,)*
+        }
+
+        impl crate::sqlite::decode::FromColumns for $name {
+            fn from_columns(row: &mut crate::sqlite::decode::Columns<'_, '_>) -> rusqlite::Result<Self> {
+                Ok(Self {
+                    $($field: crate::sqlite::decode::Column::column(row, stringify!($field))?,)*
+                })
+            }
+        }
+
+        impl crate::sqlite::decode::Column for $name {
+            fn column(row: &mut crate::sqlite::decode::Columns<'_, '_>, _: &str) -> rusqlite::Result<Self> {
+                <Self as crate::sqlite::decode::FromColumns>::from_columns(row)
+            }
+        }
+
+        impl crate::pg::decode::FromPgRow for $name {
+            fn from_pg_row(row: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
+                Ok(Self {
+                    $($field: crate::pg::decode::PgColumn::pg_column(row, stringify!($field))?,)*
+                })
+            }
+        }
+
+        impl crate::pg::decode::PgColumn for $name {
+            fn pg_column(row: &tokio_postgres::Row, _: &str) -> Result<Self, tokio_postgres::Error> {
+                <Self as crate::pg::decode::FromPgRow>::from_pg_row(row)
+            }
+        }
+    };
+}
+
+/// Declares the row of a table: decoded by column name as [`row!`] declares it, and written
+/// from the same fields, so that a table's columns are listed once, in the struct: `COLUMNS`
+/// for `SELECT` and `INSERT`, [`values`](#method.values) for the insert's arguments in that
+/// order, and `assignments` for an `UPDATE`. Every field is a column (no nested rows).
+macro_rules! table_row {
+    (
+        $(#[$meta:meta])*
+        pub(crate) struct $name:ident {
+            $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)*
+        }
+    ) => {
+        row! {
+            $(#[$meta])*
+            pub(crate) struct $name {
+                $($(#[$field_meta])* pub $field: $ty,)*
+            }
+        }
+
+        #[allow(dead_code)]
+        impl $name {
+            /// The table's columns, in field order.
+            pub const COLUMNS: &'static str = column_list!($($field),*);
+            /// How many there are.
+            pub const COLUMN_COUNT: usize = [$(stringify!($field)),*].len();
+
+            /// The fields as statement arguments, in `COLUMNS` order.
+            pub fn values(&self) -> [&dyn crate::backend::ToArg; Self::COLUMN_COUNT] {
+                [$(&self.$field),*]
+            }
+
+            /// `column = $n, …` for every column but those in `keep` (numbered from 1 as `B`
+            /// numbers parameters), and their arguments in that order.
+            pub fn assignments<B: crate::backend::Backend>(
+                &self,
+                keep: &[&str],
+            ) -> (String, Vec<&dyn crate::backend::ToArg>) {
+                let mut set: Vec<String> = Vec::new();
+                let mut args: Vec<&dyn crate::backend::ToArg> = Vec::new();
+                $(
+                    if !keep.contains(&stringify!($field)) {
+                        args.push(&self.$field);
+                        set.push(format!("{} = {}", stringify!($field), B::placeholder(args.len())));
+                    }
+                )*
+                (set.join(", "), args)
+            }
+        }
+    };
+}
+
+/// `a, b, c` of fields `a`, `b`, `c`.
+macro_rules! column_list {
+    ($first:ident $(, $rest:ident)*) => {
+        concat!(stringify!($first) $(, ", ", stringify!($rest))*)
+    };
+}
+
+mod sign_in;
+mod users;
+
+pub(crate) use sign_in::{CandidateRow, CodeRow, RefreshTokenRow, SessionRow};
+pub(crate) use users::{UserApplicationRow, UserRow};
+
+fn json_object(field: &str, text: Option<String>) -> Result<Option<Map<String, Value>>> {
+    text.map(|t| serde_json::from_str(&t))
+        .transpose()
+        .map_err(|e| Error::internal(format!("stored {field} is not a JSON object: {e}")))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &Option<T>) -> Option<String> {
+    value.as_ref().and_then(|v| serde_json::to_string(v).ok())
+}
+
+row! {
+    pub(crate) struct ApplicationRow {
+        pub id: String,
+        pub name: String,
+        pub client_id: String,
+        pub secret_digest: String,
+        pub permissions: String,
+        pub disabled: bool,
+        pub token_generation: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+}
+
+impl ApplicationRow {
+    pub fn into_domain(self) -> Result<Application> {
+        Ok(Application {
+            permissions: Permissions::parse_scope(&self.permissions)?,
+            id: Id::new(self.id),
+            name: self.name,
+            client_id: self.client_id,
+            secret_digest: self.secret_digest,
+            disabled: self.disabled,
+            token_generation: self.token_generation,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+row! {
+    /// An application with its sign-in settings document (if it has one), read at once.
+    pub(crate) struct ApplicationSsoRow {
+        pub app: ApplicationRow,
+        pub sso_settings: Option<String>,
+    }
+}
+
+row! {
+    /// A sign-in access token (its columns prefixed `t_`, as the application has columns of the
+    /// same names) with its application and that application's sign-in settings.
+    pub(crate) struct SsoTokenAppRow {
+        pub t_digest: String,
+        pub t_user_id: Option<String>,
+        pub t_scope: String,
+        pub t_expires_at: i64,
+        pub t_created_at: i64,
+        pub t_generation: i64,
+        pub t_grant_id: Option<String>,
+        pub app: ApplicationSsoRow,
+    }
+}
+
+row! {
+    pub(crate) struct TokenRow {
+        pub lookup_key: String,
+        pub application_id: String,
+        pub scope: String,
+        pub expires_at: i64,
+        pub token_created_at: i64,
+        pub generation: i64,
+        pub name: String,
+        pub client_id: String,
+        pub secret_digest: String,
+        pub permissions: String,
+        pub disabled: bool,
+        pub token_generation: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+}
+
+impl TokenRow {
+    pub fn into_domain(self) -> Result<(AccessToken, Application)> {
+        let app = ApplicationRow {
+            id: self.application_id.clone(),
+            name: self.name,
+            client_id: self.client_id,
+            secret_digest: self.secret_digest,
+            permissions: self.permissions,
+            disabled: self.disabled,
+            token_generation: self.token_generation,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        };
+        Ok((
+            AccessToken {
+                key: self.lookup_key,
+                application_id: Id::new(self.application_id),
+                scope: self.scope,
+                expires_at: self.expires_at,
+                created_at: self.token_created_at,
+                generation: self.generation,
+            },
+            app.into_domain()?,
+        ))
+    }
+}
+
+row! {
+    pub(crate) struct OrganizationRow {
+        pub id: String,
+        pub code: String,
+        pub name: String,
+        pub parent_id: Option<String>,
+        pub category: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+}
+
+impl OrganizationRow {
+    pub fn into_domain(self) -> Organization {
+        Organization {
+            id: self.id,
+            code: self.code,
+            name: self.name,
+            parent_id: self.parent_id,
+            category: self.category,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+row! {
+    pub(crate) struct AccountRow {
+        pub id: String,
+        pub application_id: String,
+        pub user_id: Option<String>,
+        pub account_name: String,
+        pub account_type: String,
+        pub name: Option<String>,
+        pub org_id: Option<String>,
+        pub password_secret: Option<String>,
+        pub disabled: bool,
+        pub disabled_by_user: bool,
+        pub extension: Option<String>,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+}
+
+impl AccountRow {
+    pub fn into_domain(self) -> Result<AppAccount> {
+        Ok(AppAccount {
+            account_type: AccountType::parse(&self.account_type).map_err(|_| {
+                Error::internal(format!("stored account_type {}", self.account_type))
+            })?,
+            extension: json_object("extension", self.extension)?,
+            id: Id::new(self.id),
+            application_id: Id::new(self.application_id),
+            user_id: self.user_id.map(Id::new),
+            account_name: self.account_name,
+            name: self.name,
+            org_id: self.org_id,
+            password: self.password_secret,
+            disabled: self.disabled,
+            disabled_by_user: self.disabled_by_user,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+row! {
+    pub(crate) struct AppOrgRow {
+        pub id: String,
+        pub application_id: String,
+        pub code: String,
+        pub name: String,
+        pub parent_id: Option<String>,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+}
+
+impl AppOrgRow {
+    pub fn into_domain(self) -> AppOrganization {
+        AppOrganization {
+            id: self.id,
+            application_id: Id::new(self.application_id),
+            code: self.code,
+            name: self.name,
+            parent_id: self.parent_id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+row! {
+    pub(crate) struct RoleRow {
+        pub id: String,
+        pub application_id: String,
+        pub code: String,
+        pub name: Option<String>,
+        pub created_at: i64,
+        pub updated_at: Option<i64>,
+    }
+}
+
+impl RoleRow {
+    pub fn into_domain(self) -> Role {
+        Role {
+            id: self.id,
+            application_id: Id::new(self.application_id),
+            code: self.code,
+            name: self.name,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+row! {
+    /// An account with one of its roles, or with none (`role_*` NULL): a left join that reads
+    /// an account and its roles in one statement.
+    pub(crate) struct AccountRoleRow {
+        pub account: AccountRow,
+        pub role_id: Option<String>,
+        pub role_code: Option<String>,
+        pub role_name: Option<String>,
+        pub role_created_at: Option<i64>,
+        pub role_updated_at: Option<i64>,
+    }
+}
+
+impl AccountRoleRow {
+    /// The account of this row, and its role if it has one.
+    pub fn into_parts(self) -> (AccountRow, Option<Role>) {
+        let role = match (self.role_id, self.role_code, self.role_created_at) {
+            (Some(id), Some(code), Some(created_at)) => Some(
+                RoleRow {
+                    id,
+                    application_id: self.account.application_id.clone(),
+                    code,
+                    name: self.role_name,
+                    created_at,
+                    updated_at: self.role_updated_at,
+                }
+                .into_domain(),
+            ),
+            _ => None,
+        };
+        (self.account, role)
+    }
+}
+
+row! {
+    pub(crate) struct MemberRoleRow {
+        pub account_id: String,
+        pub role: RoleRow,
+    }
+}
+
+row! {
+    pub(crate) struct AuditRow {
+        pub id: i64,
+        pub at: i64,
+        pub actor: String,
+        pub operation: String,
+        pub target_type: String,
+        pub target_id: String,
+        pub count: i64,
+    }
+}
+
+impl AuditRow {
+    pub fn into_domain(self) -> roster_domain::audit::AuditEntry {
+        roster_domain::audit::AuditEntry {
+            id: self.id,
+            at: self.at,
+            actor: self.actor,
+            operation: self.operation,
+            target_type: self.target_type,
+            target_id: self.target_id,
+            count: self.count,
+        }
+    }
+}
