@@ -395,4 +395,139 @@ mod sign_in {
         );
         s.f.finish().await;
     }
+
+    fn error(answer: Authorize) -> String {
+        match answer {
+            Authorize::Redirect(url) => url
+                .split_once("error=")
+                .map(|(_, e)| e.split('&').next().unwrap().to_owned())
+                .unwrap_or_else(|| panic!("no error in {url}")),
+            other => panic!("no redirect: {other:?}"),
+        }
+    }
+
+    /// Who may sign in is decided again at every step, from the store as it is now: a
+    /// signed-in session does not carry a user past a disabled account, user or application.
+    #[on_each_store]
+    async fn each_step_admits_only_who_may_sign_in_now(backend: Backend) {
+        let s = sign_in_fixture(backend).await;
+        let operator = Caller::operator();
+        let session = cookie(s.sign_in(PASSWORD).await);
+        let user_id = roster_domain::user::UserId::new(s.user_id.clone());
+        let accounts =
+            s.f.service
+                .accounts_of_user(&operator, user_id.clone())
+                .await
+                .unwrap();
+        let (app_id, account_id) = (accounts[0].application_id.clone(), accounts[0].id.clone());
+        let service = &s.f.service;
+        service
+            .set_account_disabled(&operator, app_id.clone(), account_id.clone(), true)
+            .await
+            .unwrap();
+        assert_eq!(error(s.authorize(&session).await), "access_denied");
+        service
+            .set_account_disabled(&operator, app_id.clone(), account_id, false)
+            .await
+            .unwrap();
+        let fresh = code(s.authorize(&session).await);
+        service
+            .set_user_disabled(&operator, user_id.clone(), true)
+            .await
+            .unwrap();
+        assert_eq!(error(s.authorize(&session).await), "access_denied");
+        assert_eq!(
+            s.exchange(&fresh).await.unwrap_err().kind(),
+            ErrorKind::InvalidGrant,
+            "a code issued before the user was disabled"
+        );
+        assert!(matches!(s.sign_in(PASSWORD).await, SignInOutcome::Disabled));
+        service
+            .set_user_disabled(&operator, user_id, false)
+            .await
+            .unwrap();
+        service
+            .set_application_disabled(&operator, app_id, true)
+            .await
+            .unwrap();
+        assert_eq!(error(s.authorize(&session).await), "access_denied");
+        s.f.finish().await;
+    }
+
+    /// A refresh token is exchanged once for a new one; the old one presented again ends
+    /// everything its grant issued.
+    #[on_each_store]
+    async fn a_refresh_token_is_spent_once_and_its_reuse_ends_the_grant(backend: Backend) {
+        let s = sign_in_fixture(backend).await;
+        let operator = Caller::operator();
+        let app =
+            s.f.service
+                .accounts_of_user(
+                    &operator,
+                    roster_domain::user::UserId::new(s.user_id.clone()),
+                )
+                .await
+                .unwrap()[0]
+                .application_id
+                .clone();
+        let sso = serde_json::from_value(json!({
+            "protocol": "oauth2", "redirect_uris": ["https://app.example.com/cb"],
+            "refresh_token_ttl_secs": 3600
+        }))
+        .unwrap();
+        s.f.service.set_sso(&operator, app, sso).await.unwrap();
+        let session = cookie(s.sign_in(PASSWORD).await);
+        let code = code(s.authorize(&session).await);
+        let client = OAuthClient {
+            client_id: Some(&s.client_id),
+            client_secret: Some(&s.client_secret),
+            source: Some(SOURCE),
+        };
+        let token = |grant_type, code, refresh_token| TokenRequest {
+            grant_type: Some(grant_type),
+            code,
+            refresh_token,
+            ..Default::default()
+        };
+        let issuer = "http://roster.test";
+        let first =
+            s.f.service
+                .oauth_token(
+                    client,
+                    &token("authorization_code", Some(&code), None),
+                    issuer,
+                )
+                .await
+                .unwrap();
+        let old = first.refresh_token.unwrap();
+        let second =
+            s.f.service
+                .oauth_token(client, &token("refresh_token", None, Some(&old)), issuer)
+                .await
+                .unwrap();
+        let new_access = second.access_token.unwrap();
+        assert!(s.f.service.userinfo(&new_access).await.is_ok());
+        let reused =
+            s.f.service
+                .oauth_token(client, &token("refresh_token", None, Some(&old)), issuer)
+                .await
+                .unwrap_err();
+        assert_eq!(reused.kind(), ErrorKind::InvalidGrant);
+        assert_eq!(
+            s.f.service.userinfo(&new_access).await.unwrap_err().kind(),
+            ErrorKind::Unauthenticated,
+            "the reuse ended what the rotation issued"
+        );
+        let rotated = second.refresh_token.unwrap();
+        let after =
+            s.f.service
+                .oauth_token(
+                    client,
+                    &token("refresh_token", None, Some(&rotated)),
+                    issuer,
+                )
+                .await;
+        assert_eq!(after.unwrap_err().kind(), ErrorKind::InvalidGrant);
+        s.f.finish().await;
+    }
 }
