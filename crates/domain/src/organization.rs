@@ -6,16 +6,21 @@ use crate::time::Millis;
 use crate::{validate, Error, ErrorKind, Result};
 use serde::{Deserialize, Serialize};
 
+/// The id of an organization of the tenant's tree.
+pub type OrganizationId = crate::id::Id<Organization>;
+/// The id of an organization of an application's own tree.
+pub type AppOrgId = crate::id::Id<AppOrganization>;
+
 pub const MAX_CODE_CHARS: usize = 64;
 pub const MAX_NAME_CHARS: usize = 100;
 pub const DEFAULT_CATEGORY: &str = "department";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Organization {
-    pub id: String,
+    pub id: OrganizationId,
     pub code: String,
     pub name: String,
-    pub parent_id: Option<String>,
+    pub parent_id: Option<OrganizationId>,
     pub category: String,
     pub created_at: Millis,
     pub updated_at: Millis,
@@ -23,11 +28,11 @@ pub struct Organization {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppOrganization {
-    pub id: String,
+    pub id: AppOrgId,
     pub application_id: ApplicationId,
     pub code: String,
     pub name: String,
-    pub parent_id: Option<String>,
+    pub parent_id: Option<AppOrgId>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }

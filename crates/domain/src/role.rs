@@ -7,9 +7,12 @@ use serde::{Deserialize, Serialize};
 
 pub const MAX_MEMBERS_PER_CALL: usize = 50;
 
+/// The id of an application role.
+pub type RoleId = crate::id::Id<Role>;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Role {
-    pub id: String,
+    pub id: RoleId,
     pub application_id: ApplicationId,
     pub code: String,
     pub name: Option<String>,

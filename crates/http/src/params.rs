@@ -11,7 +11,9 @@ use crate::error::ApiError;
 use roster_domain::account::{AccountId, AccountType};
 use roster_domain::application::ApplicationId;
 use roster_domain::audit::AuditFilter;
+use roster_domain::organization::{AppOrgId, OrganizationId};
 use roster_domain::page::PageRequest;
+use roster_domain::role::RoleId;
 use roster_domain::time::Millis;
 use roster_domain::user::UserId;
 use roster_domain::Error;
@@ -47,7 +49,8 @@ pub struct AppOrgPath {
     #[param(value_type = String)]
     pub application_id: ApplicationId,
     /// Org id.
-    pub org_id: String,
+    #[param(value_type = String)]
+    pub org_id: AppOrgId,
 }
 
 /// An application's role.
@@ -58,7 +61,8 @@ pub struct RolePath {
     #[param(value_type = String)]
     pub application_id: ApplicationId,
     /// Role id.
-    pub role_id: String,
+    #[param(value_type = String)]
+    pub role_id: RoleId,
 }
 
 /// `/organizations/{org_id}`.
@@ -66,7 +70,8 @@ pub struct RolePath {
 #[into_params(parameter_in = Path)]
 pub struct OrgPath {
     /// Org id.
-    pub org_id: String,
+    #[param(value_type = String)]
+    pub org_id: OrganizationId,
 }
 
 /// `/users/{user_id}`.

@@ -114,7 +114,7 @@ impl From<AccountDetails> for AccountView {
                 .roles
                 .into_iter()
                 .map(|r| AccountRoleView {
-                    role_id: r.id,
+                    role_id: r.id.into_string(),
                     role_code: r.code,
                     role_name: r.name,
                     privileges: Vec::new(),
@@ -258,10 +258,10 @@ pub struct OrgView {
 impl From<Organization> for OrgView {
     fn from(o: Organization) -> Self {
         Self {
-            org_id: o.id,
+            org_id: o.id.into_string(),
             org_code: o.code,
             name: o.name,
-            parent_id: o.parent_id,
+            parent_id: o.parent_id.map(|p| p.into_string()),
             category: o.category,
         }
     }
@@ -279,10 +279,10 @@ pub struct AppOrgView {
 impl From<AppOrganization> for AppOrgView {
     fn from(o: AppOrganization) -> Self {
         Self {
-            org_id: o.id,
+            org_id: o.id.into_string(),
             org_code: o.code,
             name: o.name,
-            parent_id: o.parent_id,
+            parent_id: o.parent_id.map(|p| p.into_string()),
         }
     }
 }
@@ -322,7 +322,7 @@ pub struct RoleView {
 impl From<Role> for RoleView {
     fn from(r: Role) -> Self {
         Self {
-            id: r.id,
+            id: r.id.into_string(),
             code: r.code,
             name: r.name,
             created_at: format_millis(r.created_at),

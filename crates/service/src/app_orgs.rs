@@ -4,10 +4,10 @@ use crate::lookups::{existing_app_org, existing_app_org_parent, existing_applica
 use crate::use_case::Cx;
 use crate::{Caller, Service};
 use roster_domain::application::ApplicationId;
-use roster_domain::organization::{AppOrgFields, AppOrganization, OrgChanges};
+use roster_domain::organization::{AppOrgFields, AppOrgId, AppOrganization, OrgChanges};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
-use roster_domain::{id, ErrorKind, Result};
+use roster_domain::{ErrorKind, Result};
 use roster_store::prelude::*;
 use roster_store::LockKey;
 
@@ -18,7 +18,7 @@ impl Service {
         caller: &Caller,
         application_id: ApplicationId,
         fields: AppOrgFields,
-    ) -> Result<String> {
+    ) -> Result<AppOrgId> {
         caller.require(Access::AppWrite)?;
         let new = fields.into_new()?;
         self.write(&caller.client_id, create, (application_id, new))
@@ -30,9 +30,9 @@ impl Service {
         &self,
         caller: &Caller,
         application_id: ApplicationId,
-        org_id: String,
+        org_id: AppOrgId,
         fields: AppOrgFields,
-    ) -> Result<String> {
+    ) -> Result<AppOrgId> {
         caller.require(Access::AppWrite)?;
         let changes = fields.into_changes()?;
         self.write(&caller.client_id, update, (application_id, org_id, changes))
@@ -44,7 +44,7 @@ impl Service {
         &self,
         caller: &Caller,
         application_id: ApplicationId,
-        org_id: String,
+        org_id: AppOrgId,
     ) -> Result<()> {
         caller.require(Access::AppWrite)?;
         self.write(&caller.client_id, delete, (application_id, org_id))
@@ -56,7 +56,7 @@ impl Service {
         &self,
         caller: &Caller,
         application_id: ApplicationId,
-        org_id: String,
+        org_id: AppOrgId,
     ) -> Result<AppOrganization> {
         caller.require(Access::AppRead)?;
         self.read(show, (application_id, org_id)).await
@@ -78,17 +78,17 @@ async fn create(
     tx: &mut dyn Tx,
     cx: &mut Cx,
     (application_id, new): (ApplicationId, OrgChanges),
-) -> Result<String> {
+) -> Result<AppOrgId> {
     existing_application(tx, &application_id).await?;
     if let Some(parent) = &new.parent_id {
         existing_app_org_parent(tx, &application_id, parent).await?;
     }
     let org = AppOrganization {
-        id: id::new_id(cx.now),
+        id: AppOrgId::generate(cx.now),
         application_id,
         code: new.code.unwrap_or_default(),
         name: new.name.unwrap_or_default(),
-        parent_id: new.parent_id,
+        parent_id: new.parent_id.map(AppOrgId::new),
         created_at: cx.now,
         updated_at: cx.now,
     };
@@ -100,8 +100,8 @@ async fn create(
 async fn update(
     tx: &mut dyn Tx,
     cx: &mut Cx,
-    (application_id, org_id, changes): (ApplicationId, String, OrgChanges),
-) -> Result<String> {
+    (application_id, org_id, changes): (ApplicationId, AppOrgId, OrgChanges),
+) -> Result<AppOrgId> {
     tx.lock(LockKey::AppOrganizationTree).await?;
     existing_application(tx, &application_id).await?;
     let mut org = existing_app_org(tx, &application_id, &org_id).await?;
@@ -110,7 +110,7 @@ async fn update(
         if tx.app_org_in_subtree(&org.id, &parent).await? {
             return Err(ErrorKind::AppOrgCycle.into());
         }
-        org.parent_id = Some(parent);
+        org.parent_id = Some(AppOrgId::new(parent));
     }
     if let Some(name) = changes.name {
         org.name = name;
@@ -124,7 +124,7 @@ async fn update(
 async fn delete(
     tx: &mut dyn Tx,
     cx: &mut Cx,
-    (application_id, org_id): (ApplicationId, String),
+    (application_id, org_id): (ApplicationId, AppOrgId),
 ) -> Result<()> {
     tx.lock(LockKey::AppOrganizationTree).await?;
     existing_application(tx, &application_id).await?;
@@ -142,7 +142,7 @@ async fn delete(
 
 async fn show(
     tx: &mut dyn Tx,
-    (application_id, org_id): (ApplicationId, String),
+    (application_id, org_id): (ApplicationId, AppOrgId),
 ) -> Result<AppOrganization> {
     existing_application(tx, &application_id).await?;
     existing_app_org(tx, &application_id, &org_id).await

@@ -100,7 +100,10 @@ async fn import(
     mut checked: mpsc::Receiver<Result<(u64, NewUser, Option<String>)>>,
 ) -> Result<u64> {
     let mut orgs: HashMap<String, String> = HashMap::new();
-    let root = tx.first_root_organization().await?.map(|o| o.id);
+    let root = tx
+        .first_root_organization()
+        .await?
+        .map(|o| o.id.into_string());
     let mut users = Vec::with_capacity(BATCH);
     let mut records = Vec::with_capacity(BATCH);
     let mut first_line = 0;
@@ -124,8 +127,9 @@ async fn import(
                             ),
                         )
                     })?;
-                    orgs.insert(code.clone(), org.id.clone());
-                    Some(org.id)
+                    let id = org.id.into_string();
+                    orgs.insert(code.clone(), id.clone());
+                    Some(id)
                 }
             },
         };

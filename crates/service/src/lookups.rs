@@ -60,7 +60,7 @@ pub(crate) async fn app_org_id(
 ) -> Result<String> {
     tx.app_org_by_code(application_id, code)
         .await?
-        .map(|o| o.id)
+        .map(|o| o.id.into_string())
         .ok_or_else(|| {
             Error::with_detail(
                 ErrorKind::AppOrgNotFound,
@@ -93,7 +93,7 @@ pub(crate) async fn existing_user(tx: &mut dyn Tx, user_id: &UserId) -> Result<U
 pub(crate) async fn org_id_for_code(tx: &mut dyn Tx, code: &str) -> Result<String> {
     tx.organization_by_code(code)
         .await?
-        .map(|o| o.id)
+        .map(|o| o.id.into_string())
         .ok_or_else(|| {
             Error::with_detail(
                 ErrorKind::OrganizationNotFound,

@@ -4,16 +4,20 @@
 use crate::lookups::{existing_org, existing_org_parent};
 use crate::use_case::Cx;
 use crate::{Caller, Service};
-use roster_domain::organization::{OrgChanges, OrgFields, Organization};
+use roster_domain::organization::{OrgChanges, OrgFields, Organization, OrganizationId};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
-use roster_domain::{id, ErrorKind, Result};
+use roster_domain::{ErrorKind, Result};
 use roster_store::prelude::*;
 use roster_store::{LockKey, OrgScope};
 
 impl Service {
     /// `CreateOrganization` → the new organization's id.
-    pub async fn create_organization(&self, caller: &Caller, fields: OrgFields) -> Result<String> {
+    pub async fn create_organization(
+        &self,
+        caller: &Caller,
+        fields: OrgFields,
+    ) -> Result<OrganizationId> {
         caller.require(Access::OrgWrite)?;
         let new = fields.into_new()?;
         self.write(&caller.client_id, create, new).await
@@ -23,9 +27,9 @@ impl Service {
     pub async fn update_organization(
         &self,
         caller: &Caller,
-        org_id: String,
+        org_id: OrganizationId,
         fields: OrgFields,
-    ) -> Result<String> {
+    ) -> Result<OrganizationId> {
         caller.require(Access::OrgWrite)?;
         let changes = fields.into_changes()?;
         self.write(&caller.client_id, update, (org_id, changes))
@@ -33,13 +37,17 @@ impl Service {
     }
 
     /// `DeleteOrganization`: only an organization without sub-organizations or users.
-    pub async fn delete_organization(&self, caller: &Caller, org_id: String) -> Result<()> {
+    pub async fn delete_organization(&self, caller: &Caller, org_id: OrganizationId) -> Result<()> {
         caller.require(Access::OrgWrite)?;
         self.write(&caller.client_id, delete, org_id).await
     }
 
     /// `ShowOrganizationById`.
-    pub async fn show_organization(&self, caller: &Caller, org_id: String) -> Result<Organization> {
+    pub async fn show_organization(
+        &self,
+        caller: &Caller,
+        org_id: OrganizationId,
+    ) -> Result<Organization> {
         caller.require(Access::OrgRead)?;
         self.read(show, org_id).await
     }
@@ -49,7 +57,7 @@ impl Service {
     pub async fn list_organizations(
         &self,
         caller: &Caller,
-        org_id: Option<String>,
+        org_id: Option<OrganizationId>,
         all_child: bool,
         page: PageRequest,
     ) -> Result<Page<Organization>> {
@@ -58,15 +66,15 @@ impl Service {
     }
 }
 
-async fn create(tx: &mut dyn Tx, cx: &mut Cx, new: OrgChanges) -> Result<String> {
+async fn create(tx: &mut dyn Tx, cx: &mut Cx, new: OrgChanges) -> Result<OrganizationId> {
     if let Some(parent) = &new.parent_id {
         existing_org_parent(tx, parent).await?;
     }
     let org = Organization {
-        id: id::new_id(cx.now),
+        id: OrganizationId::generate(cx.now),
         code: new.code.unwrap_or_default(),
         name: new.name.unwrap_or_default(),
-        parent_id: new.parent_id,
+        parent_id: new.parent_id.map(OrganizationId::new),
         category: new.category.unwrap_or_default(),
         created_at: cx.now,
         updated_at: cx.now,
@@ -79,8 +87,8 @@ async fn create(tx: &mut dyn Tx, cx: &mut Cx, new: OrgChanges) -> Result<String>
 async fn update(
     tx: &mut dyn Tx,
     cx: &mut Cx,
-    (org_id, changes): (String, OrgChanges),
-) -> Result<String> {
+    (org_id, changes): (OrganizationId, OrgChanges),
+) -> Result<OrganizationId> {
     tx.lock(LockKey::OrganizationTree).await?;
     let mut org = existing_org(tx, &org_id).await?;
     if let Some(parent) = changes.parent_id {
@@ -88,7 +96,7 @@ async fn update(
         if tx.organization_in_subtree(&org.id, &parent).await? {
             return Err(ErrorKind::OrganizationCycle.into());
         }
-        org.parent_id = Some(parent);
+        org.parent_id = Some(OrganizationId::new(parent));
     }
     if let Some(code) = changes.code {
         org.code = code;
@@ -105,7 +113,7 @@ async fn update(
     Ok(org.id)
 }
 
-async fn delete(tx: &mut dyn Tx, cx: &mut Cx, org_id: String) -> Result<()> {
+async fn delete(tx: &mut dyn Tx, cx: &mut Cx, org_id: OrganizationId) -> Result<()> {
     tx.lock(LockKey::OrganizationTree).await?;
     let org = existing_org(tx, &org_id).await?;
     if tx.organization_has_children(&org.id).await? {
@@ -119,13 +127,13 @@ async fn delete(tx: &mut dyn Tx, cx: &mut Cx, org_id: String) -> Result<()> {
     Ok(())
 }
 
-async fn show(tx: &mut dyn Tx, org_id: String) -> Result<Organization> {
+async fn show(tx: &mut dyn Tx, org_id: OrganizationId) -> Result<Organization> {
     existing_org(tx, &org_id).await
 }
 
 async fn list(
     tx: &mut dyn Tx,
-    (org_id, all_child, page): (Option<String>, bool, PageRequest),
+    (org_id, all_child, page): (Option<OrganizationId>, bool, PageRequest),
 ) -> Result<Page<Organization>> {
     let scope = match (org_id, all_child) {
         (None, false) => OrgScope::Roots,
@@ -133,9 +141,9 @@ async fn list(
         (Some(id), all) => {
             existing_org(tx, &id).await?;
             if all {
-                OrgScope::Subtree(id)
+                OrgScope::Subtree(id.into_string())
             } else {
-                OrgScope::WithChildren(id)
+                OrgScope::WithChildren(id.into_string())
             }
         }
     };

@@ -8,8 +8,8 @@ use roster_domain::account::AccountId;
 use roster_domain::application::ApplicationId;
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
-use roster_domain::role::{Role, RoleFields, RoleMemberFields};
-use roster_domain::{id, Result};
+use roster_domain::role::{Role, RoleFields, RoleId, RoleMemberFields};
+use roster_domain::Result;
 use roster_store::prelude::*;
 
 /// Which accounts a grant or revocation applied to, and which it could not.
@@ -26,7 +26,7 @@ impl Service {
         caller: &Caller,
         application_id: ApplicationId,
         fields: RoleFields,
-    ) -> Result<String> {
+    ) -> Result<RoleId> {
         caller.require(Access::AppWrite)?;
         let (code, name) = fields.into_new()?;
         self.write(&caller.client_id, create, (application_id, code, name))
@@ -38,9 +38,9 @@ impl Service {
         &self,
         caller: &Caller,
         application_id: ApplicationId,
-        role_id: String,
+        role_id: RoleId,
         fields: RoleFields,
-    ) -> Result<String> {
+    ) -> Result<RoleId> {
         caller.require(Access::AppWrite)?;
         let name = fields.into_new_name()?;
         self.write(&caller.client_id, rename, (application_id, role_id, name))
@@ -52,7 +52,7 @@ impl Service {
         &self,
         caller: &Caller,
         application_id: ApplicationId,
-        role_id: String,
+        role_id: RoleId,
     ) -> Result<()> {
         caller.require(Access::AppWrite)?;
         self.write(&caller.client_id, delete, (application_id, role_id))
@@ -64,7 +64,7 @@ impl Service {
         &self,
         caller: &Caller,
         application_id: ApplicationId,
-        role_id: String,
+        role_id: RoleId,
     ) -> Result<Role> {
         caller.require(Access::AppRead)?;
         self.read(show, (application_id, role_id)).await
@@ -86,7 +86,7 @@ impl Service {
         &self,
         caller: &Caller,
         application_id: ApplicationId,
-        role_id: String,
+        role_id: RoleId,
         page: PageRequest,
     ) -> Result<Page<AccountDetails>> {
         caller.require(Access::AppRead)?;
@@ -107,7 +107,7 @@ impl Service {
         let (role_id, account_ids) = fields.validate()?;
         let change = Membership {
             application_id,
-            role_id,
+            role_id: RoleId::new(role_id),
             account_ids,
             grant,
         };
@@ -119,10 +119,10 @@ async fn create(
     tx: &mut dyn Tx,
     cx: &mut Cx,
     (application_id, code, name): (ApplicationId, String, Option<String>),
-) -> Result<String> {
+) -> Result<RoleId> {
     existing_application(tx, &application_id).await?;
     let role = Role {
-        id: id::new_id(cx.now),
+        id: RoleId::generate(cx.now),
         application_id,
         code,
         name,
@@ -137,8 +137,8 @@ async fn create(
 async fn rename(
     tx: &mut dyn Tx,
     cx: &mut Cx,
-    (application_id, role_id, name): (ApplicationId, String, String),
-) -> Result<String> {
+    (application_id, role_id, name): (ApplicationId, RoleId, String),
+) -> Result<RoleId> {
     existing_application(tx, &application_id).await?;
     let mut role = existing_role(tx, &application_id, &role_id).await?;
     role.name = Some(name);
@@ -151,7 +151,7 @@ async fn rename(
 async fn delete(
     tx: &mut dyn Tx,
     cx: &mut Cx,
-    (application_id, role_id): (ApplicationId, String),
+    (application_id, role_id): (ApplicationId, RoleId),
 ) -> Result<()> {
     existing_application(tx, &application_id).await?;
     let role = existing_role(tx, &application_id, &role_id).await?;
@@ -160,7 +160,7 @@ async fn delete(
     Ok(())
 }
 
-async fn show(tx: &mut dyn Tx, (application_id, role_id): (ApplicationId, String)) -> Result<Role> {
+async fn show(tx: &mut dyn Tx, (application_id, role_id): (ApplicationId, RoleId)) -> Result<Role> {
     existing_application(tx, &application_id).await?;
     existing_role(tx, &application_id, &role_id).await
 }
@@ -175,7 +175,7 @@ async fn list(
 
 async fn members(
     tx: &mut dyn Tx,
-    (application_id, role_id, page): (ApplicationId, String, PageRequest),
+    (application_id, role_id, page): (ApplicationId, RoleId, PageRequest),
 ) -> Result<Page<AccountDetails>> {
     existing_application(tx, &application_id).await?;
     let role = existing_role(tx, &application_id, &role_id).await?;
@@ -189,7 +189,7 @@ async fn members(
 /// Accounts to grant a role to, or to revoke it from.
 struct Membership {
     application_id: ApplicationId,
-    role_id: String,
+    role_id: RoleId,
     account_ids: Vec<String>,
     grant: bool,
 }

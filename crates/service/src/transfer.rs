@@ -48,7 +48,7 @@ pub struct ApplicationSso {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleMember {
-    pub role_id: String,
+    pub role_id: roster_domain::role::RoleId,
     pub account_id: AccountId,
 }
 

@@ -137,7 +137,10 @@ async fn create(
 ) -> Result<UserId> {
     let org_id = match &new.org_code {
         Some(code) => Some(org_id_for_code(tx, code).await?),
-        None => tx.first_root_organization().await?.map(|o| o.id),
+        None => tx
+            .first_root_organization()
+            .await?
+            .map(|o| o.id.into_string()),
     };
     let secondary = match &new.org_relations {
         Some(list) => secondary_organizations(org_id.as_deref(), list, false)?,

@@ -76,7 +76,7 @@ impl Fixture {
             .items
     }
 
-    async fn create_org(&self, code: &str) -> String {
+    async fn create_org(&self, code: &str) -> roster_domain::organization::OrganizationId {
         let fields = serde_json::from_value(json!({"code": code, "name": code})).unwrap();
         self.service
             .create_organization(&Caller::operator(), fields)
@@ -174,7 +174,11 @@ async fn audit_records_go_when_the_clock_passes_the_retention(backend: Backend) 
     let c = f.create_org("C").await;
     assert_eq!(f.service.trim_audit_log().await.unwrap(), 2);
     let left: Vec<String> = f.audit().await.into_iter().map(|e| e.target_id).collect();
-    assert_eq!(left, vec![c], "only the record of C is young enough");
+    assert_eq!(
+        left,
+        vec![c.into_string()],
+        "only the record of C is young enough"
+    );
     f.finish().await;
 }
 

@@ -57,10 +57,10 @@ fn user(id: String, org: &str) -> User {
 
 fn org(id: &str, parent: Option<&str>) -> Organization {
     Organization {
-        id: id.to_owned(),
+        id: Id::new(id),
         code: format!("c{id}"),
         name: format!("n{id}"),
-        parent_id: parent.map(str::to_owned),
+        parent_id: parent.map(Id::new),
         category: "department".into(),
         created_at: 0,
         updated_at: 0,
@@ -266,7 +266,10 @@ async fn exercise(store: Arc<dyn Store>) {
             .unwrap();
         let roots = pages!(store, |tx, page| {
             let p = tx.list_organizations(&OrgScope::Roots, page).await?;
-            Ok((p.total, p.items.into_iter().map(|o| o.id).collect()))
+            Ok((
+                p.total,
+                p.items.into_iter().map(|o| o.id.into_string()).collect(),
+            ))
         });
         let mut sorted = orgs.clone();
         sorted.sort();
@@ -343,7 +346,7 @@ async fn exercise(store: Arc<dyn Store>) {
                             tx.delete_organization(&c).await?;
                         }
                         let mut o = tx.organization(&moved_in).await?.unwrap();
-                        o.parent_id = Some(parent);
+                        o.parent_id = Some(Id::new(parent));
                         tx.update_organization(&o).await
                     })
                 })
@@ -356,7 +359,10 @@ async fn exercise(store: Arc<dyn Store>) {
             let p = tx
                 .list_organizations(&OrgScope::WithChildren(p2), page)
                 .await?;
-            Ok((p.total, p.items.into_iter().map(|o| o.id).collect()))
+            Ok((
+                p.total,
+                p.items.into_iter().map(|o| o.id.into_string()).collect(),
+            ))
         });
         children.insert(parent);
         expect(listed, children.iter().cloned());
@@ -383,7 +389,7 @@ async fn exercise(store: Arc<dyn Store>) {
                     })
                     .await?;
                     tx.insert_role(&Role {
-                        id: role,
+                        id: Id::new(role),
                         application_id: Id::new(app),
                         code: "r".into(),
                         name: None,

@@ -39,7 +39,12 @@ async fn create(
     let org_id = service
         .create_app_org(&caller, path.application_id, fields)
         .await?;
-    Ok((StatusCode::CREATED, Json(OrgIdView { org_id })))
+    Ok((
+        StatusCode::CREATED,
+        Json(OrgIdView {
+            org_id: org_id.into_string(),
+        }),
+    ))
 }
 
 /// `UpdateAppOrg` → 200 `{"org_id"}`.
@@ -62,7 +67,9 @@ async fn update(
     let org_id = service
         .update_app_org(&caller, path.application_id, path.org_id, fields)
         .await?;
-    Ok(Json(OrgIdView { org_id }))
+    Ok(Json(OrgIdView {
+        org_id: org_id.into_string(),
+    }))
 }
 
 /// `DeleteAppOrg` → 204.

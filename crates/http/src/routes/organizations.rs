@@ -8,7 +8,7 @@ use crate::views::{OrgIdView, OrgList, OrgView};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use roster_domain::organization::OrgFields;
+use roster_domain::organization::{OrgFields, OrganizationId};
 use roster_service::Service;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -35,7 +35,12 @@ async fn create(
     JsonBody(fields): JsonBody<OrgFields>,
 ) -> Result<(StatusCode, Json<OrgIdView>), ApiError> {
     let org_id = service.create_organization(&caller, fields).await?;
-    Ok((StatusCode::CREATED, Json(OrgIdView { org_id })))
+    Ok((
+        StatusCode::CREATED,
+        Json(OrgIdView {
+            org_id: org_id.into_string(),
+        }),
+    ))
 }
 
 /// `UpdateOrganization` → 200 `{"org_id"}`.
@@ -58,7 +63,9 @@ async fn update(
     let org_id = service
         .update_organization(&caller, path.org_id, fields)
         .await?;
-    Ok(Json(OrgIdView { org_id }))
+    Ok(Json(OrgIdView {
+        org_id: org_id.into_string(),
+    }))
 }
 
 /// `DeleteOrganization` → 204.
@@ -122,7 +129,7 @@ async fn list(
     let page = service
         .list_organizations(
             &caller,
-            filter.org_id(),
+            filter.org_id().map(OrganizationId::new),
             filter.all_child()?,
             paging.page()?,
         )

@@ -44,7 +44,9 @@ async fn create(
     let role_id = service
         .create_role(&caller, path.application_id, fields)
         .await?;
-    Ok(Json(RoleIdView { role_id }))
+    Ok(Json(RoleIdView {
+        role_id: role_id.into_string(),
+    }))
 }
 
 /// `UpdateAppRole` → 200 `{"role_id"}`.
@@ -67,7 +69,9 @@ async fn update(
     let role_id = service
         .update_role(&caller, path.application_id, path.role_id, fields)
         .await?;
-    Ok(Json(RoleIdView { role_id }))
+    Ok(Json(RoleIdView {
+        role_id: role_id.into_string(),
+    }))
 }
 
 /// `DeleteAppRole` → 200 with no body.

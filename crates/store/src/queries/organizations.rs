@@ -133,7 +133,9 @@ impl<B: Backend> OrganizationTx for StoreTx<'_, B> {
                 &[&o.id],
             )
             .await?;
-        if let Some((parent,)) = before.filter(|(parent,)| *parent != o.parent_id) {
+        if let Some((parent,)) =
+            before.filter(|(parent,)| parent.as_deref() != o.parent_id.as_deref())
+        {
             let lists = &mut self.pending.lists;
             lists.add_to(siblings(parent.as_deref()), &o.id, -1);
             lists.add_to(siblings(o.parent_id.as_deref()), &o.id, 1);

@@ -240,10 +240,10 @@ row! {
 impl OrganizationRow {
     pub fn into_domain(self) -> Organization {
         Organization {
-            id: self.id,
+            id: Id::new(self.id),
             code: self.code,
             name: self.name,
-            parent_id: self.parent_id,
+            parent_id: self.parent_id.map(Id::new),
             category: self.category,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -306,11 +306,11 @@ row! {
 impl AppOrgRow {
     pub fn into_domain(self) -> AppOrganization {
         AppOrganization {
-            id: self.id,
+            id: Id::new(self.id),
             application_id: Id::new(self.application_id),
             code: self.code,
             name: self.name,
-            parent_id: self.parent_id,
+            parent_id: self.parent_id.map(Id::new),
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -331,7 +331,7 @@ row! {
 impl RoleRow {
     pub fn into_domain(self) -> Role {
         Role {
-            id: self.id,
+            id: Id::new(self.id),
             application_id: Id::new(self.application_id),
             code: self.code,
             name: self.name,
