@@ -486,6 +486,33 @@ pub async fn read(res: reqwest::Response) -> (u16, Value) {
 }
 
 /// Asserts an error answer: status, code, and the body shape every error has.
+/// One request of a table of refusals: method, path, body (`Value::Null`: none), and the
+/// status and catalog code it is refused with.
+pub type Refusal<'a> = (&'a str, &'a str, Value, u16, &'a str);
+
+impl Server {
+    /// Sends each request of `cases` with `token`, and checks each is refused with its status
+    /// and code, in the catalog's body; a failure names the case.
+    pub async fn assert_refusals(&self, token: &str, cases: &[Refusal<'_>]) {
+        for (method, path, body, status, code) in cases {
+            let answer = match *method {
+                "GET" => self.get(token, path).await,
+                "POST" => self.post(token, path, body.clone()).await,
+                "PUT" => self.put(token, path, body.clone()).await,
+                "DELETE" => self.delete(token, path).await,
+                other => panic!("no such method in a refusal table: {other}"),
+            };
+            assert_eq!(
+                (answer.0, answer.1["error_code"].as_str()),
+                (*status, Some(*code)),
+                "{method} {path} {body}: {}",
+                answer.1
+            );
+            assert_error(&answer, *status, code);
+        }
+    }
+}
+
 pub fn assert_error(answer: &(u16, Value), status: u16, code: &str) {
     let (s, body) = answer;
     assert_eq!(

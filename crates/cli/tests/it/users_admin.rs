@@ -42,39 +42,31 @@ async fn update_changes_only_what_is_given(backend: Backend) {
     );
     assert_eq!(after["extension"], json!({"b": 2}));
     assert_eq!(after["pwd_must_modify"], false);
-    assert_error(
-        &server
-            .put(&token, &path, json!({"user_name": "lisi"}))
-            .await,
-        400,
-        "USER.0002",
-    );
-    assert_error(
-        &server
-            .put(&token, &path, json!({"mobile": mobile_for("lisi")}))
-            .await,
-        400,
-        "USER.0003",
-    );
-    assert_error(
-        &server
-            .put(&token, &path, json!({"org_code": "nowhere"}))
-            .await,
-        400,
-        "ORG.0001",
-    );
-    assert_error(
-        &server.put(&token, &path, json!({"email": "bad"})).await,
-        400,
-        "PARAM.0001",
-    );
-    assert_error(
-        &server
-            .put(&token, &format!("/users/{GHOST}"), json!({"name": "x"}))
-            .await,
-        400,
-        "USER.0001",
-    );
+    let ghost = format!("/users/{GHOST}");
+    server
+        .assert_refusals(
+            &token,
+            &[
+                ("PUT", &path, json!({"user_name": "lisi"}), 400, "USER.0002"),
+                (
+                    "PUT",
+                    &path,
+                    json!({"mobile": mobile_for("lisi")}),
+                    400,
+                    "USER.0003",
+                ),
+                (
+                    "PUT",
+                    &path,
+                    json!({"org_code": "nowhere"}),
+                    400,
+                    "ORG.0001",
+                ),
+                ("PUT", &path, json!({"email": "bad"}), 400, "PARAM.0001"),
+                ("PUT", &ghost, json!({"name": "x"}), 400, "USER.0001"),
+            ],
+        )
+        .await;
     assert_eq!(
         server.get(&token, &path).await.1["user_name"],
         "zs",
@@ -252,31 +244,29 @@ async fn passwords(backend: Backend) {
         .await;
     let id = body["user_id"].as_str().unwrap().to_owned();
     let verify = format!("/users/{id}/change-password-verify");
-    assert_error(
-        &server
-            .put(
-                &token,
-                &verify,
-                json!({"old_password": "wrong", "password": "New-pass-2"}),
-            )
-            .await,
-        400,
-        "USER.0004",
-    );
-    assert_error(
-        &server
-            .put(&token, &verify, json!({"password": "New-pass-2"}))
-            .await,
-        400,
-        "PARAM.0001",
-    );
-    assert_error(
-        &server
-            .put(&token, &verify, json!({"old_password": "Old-pass-1"}))
-            .await,
-        400,
-        "PARAM.0001",
-    );
+    let new = "New-pass-2";
+    server
+        .assert_refusals(
+            &token,
+            &[
+                (
+                    "PUT",
+                    &verify,
+                    json!({"old_password": "wrong", "password": new}),
+                    400,
+                    "USER.0004",
+                ),
+                ("PUT", &verify, json!({"password": new}), 400, "PARAM.0001"),
+                (
+                    "PUT",
+                    &verify,
+                    json!({"old_password": "Old-pass-1"}),
+                    400,
+                    "PARAM.0001",
+                ),
+            ],
+        )
+        .await;
     let (status, body) = server
         .put(
             &token,
