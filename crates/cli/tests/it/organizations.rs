@@ -35,40 +35,60 @@ async fn create_show_and_rules(backend: Backend) {
         (Some(hq.as_str()), Some("group"))
     );
 
+    let orgs = "/organizations";
+    server
+        .assert_refusals(
+            &token,
+            &[
+                ("POST", orgs, json!({"name": "x"}), 400, "ORG.0010"),
+                ("POST", orgs, json!({"code": "x"}), 400, "ORG.0011"),
+                (
+                    "POST",
+                    orgs,
+                    json!({"code": "1000000", "name": "other"}),
+                    400,
+                    "ORG.0012",
+                ),
+                (
+                    "POST",
+                    orgs,
+                    json!({"code": "a b", "name": "x"}),
+                    400,
+                    "ORG.0014",
+                ),
+                (
+                    "POST",
+                    orgs,
+                    json!({"code": "ok", "name": "a/b"}),
+                    400,
+                    "ORG.0015",
+                ),
+                (
+                    "POST",
+                    orgs,
+                    json!({"code": "ok", "name": "x", "parent_id": GHOST}),
+                    400,
+                    "ORG.0002",
+                ),
+                // Names are unique among siblings only.
+                (
+                    "POST",
+                    orgs,
+                    json!({"code": "dup", "name": "R&D Team", "parent_id": hq}),
+                    400,
+                    "ORG.0005",
+                ),
+                (
+                    "POST",
+                    orgs,
+                    json!({"code": "dup", "name": "总部"}),
+                    400,
+                    "ORG.0005",
+                ),
+            ],
+        )
+        .await;
     let post = |body: Value| server.post(&token, "/organizations", body);
-    assert_error(&post(json!({"name": "x"})).await, 400, "ORG.0010");
-    assert_error(&post(json!({"code": "x"})).await, 400, "ORG.0011");
-    assert_error(
-        &post(json!({"code": "1000000", "name": "other"})).await,
-        400,
-        "ORG.0012",
-    );
-    assert_error(
-        &post(json!({"code": "a b", "name": "x"})).await,
-        400,
-        "ORG.0014",
-    );
-    assert_error(
-        &post(json!({"code": "ok", "name": "a/b"})).await,
-        400,
-        "ORG.0015",
-    );
-    assert_error(
-        &post(json!({"code": "ok", "name": "x", "parent_id": GHOST})).await,
-        400,
-        "ORG.0002",
-    );
-    // Names are unique among siblings only.
-    assert_error(
-        &post(json!({"code": "dup", "name": "R&D Team", "parent_id": hq})).await,
-        400,
-        "ORG.0005",
-    );
-    assert_error(
-        &post(json!({"code": "dup", "name": "总部"})).await,
-        400,
-        "ORG.0005",
-    );
     assert_eq!(
         post(json!({"code": "dup", "name": "R&D Team", "parent_id": rd}))
             .await
@@ -116,35 +136,19 @@ async fn update_moves_without_cycles(backend: Backend) {
         ),
         (Some("A-one"), Some("A1"), Some(a.as_str()))
     );
-    assert_error(
-        &server
-            .put(&token, &path(&a), json!({"parent_id": a11}))
-            .await,
-        400,
-        "ORG.0006",
-    );
-    assert_error(
-        &server.put(&token, &path(&a), json!({"parent_id": a})).await,
-        400,
-        "ORG.0006",
-    );
-    assert_error(
-        &server
-            .put(&token, &path(&a), json!({"parent_id": GHOST}))
-            .await,
-        400,
-        "ORG.0002",
-    );
-    assert_error(
-        &server.put(&token, &path(&a), json!({"code": "B"})).await,
-        400,
-        "ORG.0012",
-    );
-    assert_error(
-        &server.put(&token, &path(GHOST), json!({"name": "x"})).await,
-        400,
-        "ORG.0001",
-    );
+    let (to_a, ghost) = (path(&a), path(GHOST));
+    server
+        .assert_refusals(
+            &token,
+            &[
+                ("PUT", &to_a, json!({"parent_id": a11}), 400, "ORG.0006"),
+                ("PUT", &to_a, json!({"parent_id": a}), 400, "ORG.0006"),
+                ("PUT", &to_a, json!({"parent_id": GHOST}), 400, "ORG.0002"),
+                ("PUT", &to_a, json!({"code": "B"}), 400, "ORG.0012"),
+                ("PUT", &ghost, json!({"name": "x"}), 400, "ORG.0001"),
+            ],
+        )
+        .await;
     assert_eq!(
         server
             .put(&token, &path(&a1), json!({"parent_id": b}))
