@@ -154,7 +154,7 @@ async fn import(
             }
             None => Vec::new(),
         };
-        let user = new.into_user(org_id, secondary, password_hash, cx.now);
+        let user = new.into_user(org_id, secondary, password_hash, cx.tick());
         records.push(cx.audit_record("ImportUser", "user", &user.id));
         users.push(user);
         count += 1;

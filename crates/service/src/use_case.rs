@@ -21,17 +21,26 @@ use std::sync::Arc;
 pub(crate) struct Cx {
     /// The time the transaction began: every record the use case writes carries it.
     pub now: Millis,
+    clock: Arc<dyn Clock>,
     actor: String,
     audits: Vec<AuditRecord>,
 }
 
 impl Cx {
-    fn new(clock: &dyn Clock, actor: String) -> Self {
+    fn new(clock: Arc<dyn Clock>, actor: String) -> Self {
         Self {
             now: clock.now(),
+            clock,
             actor,
             audits: Vec::new(),
         }
+    }
+
+    /// The time now, read again: for a use case that makes many rows in one long
+    /// transaction (a bulk import), whose ids carry their creation time, so that rows made
+    /// one after the other get ids in that order (and sit together in the tables' indexes).
+    pub fn tick(&self) -> Millis {
+        self.clock.now()
     }
 
     /// Acts as `actor` from now on: for a use case that learns who acts from what it reads
@@ -109,7 +118,7 @@ impl Service {
         self.store()
             .write(move |tx| {
                 Box::pin(async move {
-                    let mut cx = Cx::new(clock.as_ref(), actor);
+                    let mut cx = Cx::new(clock, actor);
                     let out = use_case(&mut *tx, &mut cx, input).await?;
                     for record in &cx.audits {
                         tx.insert_audit(record).await?;

@@ -4,7 +4,7 @@ use crate::backend::Backend;
 use crate::errors::{map_unique, ACCOUNT_UNIQUES};
 use crate::marks::{List, Scope};
 use crate::queries::ACCOUNT_COLUMNS;
-use crate::rows::{to_json, AccountRoleRow, AccountRow};
+use crate::rows::{AccountRoleRow, AccountRow};
 use crate::store_tx::{touched, StoreTx};
 use crate::tx::AccountTx;
 use async_trait::async_trait;
@@ -53,31 +53,13 @@ impl<B: Backend> AccountTx for StoreTx<'_, B> {
     async fn insert_account(&mut self, a: &AppAccount) -> Result<()> {
         // Conflict on (application, user) first, whatever else conflicts too: a user who
         // already has an account hears that, even when racing another request.
-        let sql = format!(
-            "INSERT INTO app_accounts ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-             $8, $9, $10, $11, $12, $13) ON CONFLICT (application_id, user_id) DO NOTHING"
-        );
-        let extension = to_json(&a.extension);
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            let insert = AccountRow::insert_sql("app_accounts");
+            format!("{insert} ON CONFLICT (application_id, user_id) DO NOTHING")
+        });
+        let row = AccountRow::of(a);
         let rows = self
-            .execute_or(
-                &sql,
-                &[
-                    &a.id,
-                    &a.application_id,
-                    &a.user_id,
-                    &a.account_name,
-                    &a.account_type.as_str(),
-                    &a.name,
-                    &a.org_id,
-                    &a.password,
-                    &a.disabled,
-                    &a.disabled_by_user,
-                    &extension,
-                    &a.created_at,
-                    &a.updated_at,
-                ],
-                |e| map_unique(e, ACCOUNT_UNIQUES),
-            )
+            .execute_or(&SQL, &row.values(), |e| map_unique(e, ACCOUNT_UNIQUES))
             .await?;
         if rows == 0 {
             return Err(ErrorKind::AppAccountExists.into());
@@ -96,29 +78,22 @@ impl<B: Backend> AccountTx for StoreTx<'_, B> {
         if let Some((old_type,)) = before.filter(|(t,)| t != a.account_type.as_str()) {
             self.account_retyped(&a.id, &a.application_id, &old_type, a.account_type.as_str());
         }
-        let extension = to_json(&a.extension);
-        let rows = self
-            .execute_or(
-                "UPDATE app_accounts SET account_name = $1, name = $2, org_id = $3, \
-                 password_secret = $4, disabled = $5, disabled_by_user = $6, extension = $7, \
-                 updated_at = $8, user_id = $9, account_type = $10 \
-                 WHERE application_id = $11 AND id = $12",
-                &[
-                    &a.account_name,
-                    &a.name,
-                    &a.org_id,
-                    &a.password,
-                    &a.disabled,
-                    &a.disabled_by_user,
-                    &extension,
-                    &a.updated_at,
-                    &a.user_id,
-                    &a.account_type.as_str(),
-                    &a.application_id,
-                    &a.id,
-                ],
-                |e| map_unique(e, ACCOUNT_UNIQUES),
+        const KEEP: &[&str] = &["id", "application_id", "created_at"];
+        let row = AccountRow::of(a);
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            let set = AccountRow::set_sql(KEEP);
+            format!(
+                "UPDATE app_accounts SET {} WHERE application_id = ${} AND id = ${}",
+                set.0,
+                set.1 + 1,
+                set.1 + 2
             )
+        });
+        let mut args = row.assigned_values(KEEP);
+        args.push(&row.application_id);
+        args.push(&row.id);
+        let rows = self
+            .execute_or(&SQL, &args, |e| map_unique(e, ACCOUNT_UNIQUES))
             .await?;
         touched(rows, ErrorKind::AppAccountNotFound)
     }

@@ -12,27 +12,15 @@ use roster_domain::application::ApplicationId;
 use roster_domain::organization::AppOrganization;
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::{ErrorKind, Result};
+use std::sync::LazyLock;
 
 #[async_trait]
 impl<B: Backend> AppOrgTx for StoreTx<'_, B> {
     async fn insert_app_org(&mut self, o: &AppOrganization) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO app_organizations ({APP_ORG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        );
-        self.execute_or(
-            &sql,
-            &[
-                &o.id,
-                &o.application_id,
-                &o.code,
-                &o.name,
-                &o.parent_id,
-                &o.created_at,
-                &o.updated_at,
-            ],
-            |e| map_unique(e, APP_ORG_UNIQUES),
-        )
-        .await?;
+        static SQL: LazyLock<String> = LazyLock::new(|| AppOrgRow::insert_sql("app_organizations"));
+        let row = AppOrgRow::of(o);
+        self.execute_or(&SQL, &row.values(), |e| map_unique(e, APP_ORG_UNIQUES))
+            .await?;
         self.pending
             .lists
             .add(List::AppOrganizations, &[&o.application_id], &o.id, 1);
@@ -40,13 +28,20 @@ impl<B: Backend> AppOrgTx for StoreTx<'_, B> {
     }
 
     async fn update_app_org(&mut self, o: &AppOrganization) -> Result<()> {
-        let rows = self
-            .execute(
-                "UPDATE app_organizations SET name = $1, parent_id = $2, updated_at = $3 \
-                 WHERE id = $4",
-                &[&o.name, &o.parent_id, &o.updated_at, &o.id],
+        // The code cannot change, nor the application.
+        const KEEP: &[&str] = &["id", "application_id", "code", "created_at"];
+        let row = AppOrgRow::of(o);
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            let set = AppOrgRow::set_sql(KEEP);
+            format!(
+                "UPDATE app_organizations SET {} WHERE id = ${}",
+                set.0,
+                set.1 + 1
             )
-            .await?;
+        });
+        let mut args = row.assigned_values(KEEP);
+        args.push(&row.id);
+        let rows = self.execute(&SQL, &args).await?;
         touched(rows, ErrorKind::AppOrgNotFound)
     }
 

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use roster_domain::application::{Application, ApplicationId};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::{ErrorKind, Result};
+use std::sync::LazyLock;
 
 impl<B: Backend> StoreTx<'_, B> {
     /// The application whose `column` (unique) is `value`, its read ended by `lock`.
@@ -28,26 +29,11 @@ impl<B: Backend> StoreTx<'_, B> {
 
     /// Inserts `app`, with `on_conflict` appended to the statement; says whether it did.
     async fn add_application(&mut self, app: &Application, on_conflict: &str) -> Result<bool> {
-        let sql = format!(
-            "INSERT INTO applications ({APPLICATION_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9){on_conflict}"
-        );
+        static SQL: LazyLock<String> = LazyLock::new(|| ApplicationRow::insert_sql("applications"));
+        let sql = format!("{}{on_conflict}", *SQL);
+        let row = ApplicationRow::of(app);
         let rows = self
-            .execute_or(
-                &sql,
-                &[
-                    &app.id,
-                    &app.name,
-                    &app.client_id,
-                    &app.secret_digest,
-                    &app.permissions.scope(),
-                    &app.disabled,
-                    &app.token_generation,
-                    &app.created_at,
-                    &app.updated_at,
-                ],
-                |e| map_unique(e, APPLICATION_UNIQUES),
-            )
+            .execute_or(&sql, &row.values(), |e| map_unique(e, APPLICATION_UNIQUES))
             .await?;
         if rows == 1 {
             self.pending.lists.add(List::Applications, &[], &app.id, 1);
@@ -69,21 +55,20 @@ impl<B: Backend> ApplicationTx for StoreTx<'_, B> {
     }
 
     async fn update_application(&mut self, app: &Application) -> Result<()> {
-        let rows = self
-            .execute_or(
-                "UPDATE applications SET name = $1, secret_digest = $2, permissions = $3, \
-                 disabled = $4, token_generation = $5, updated_at = $6 WHERE id = $7",
-                &[
-                    &app.name,
-                    &app.secret_digest,
-                    &app.permissions.scope(),
-                    &app.disabled,
-                    &app.token_generation,
-                    &app.updated_at,
-                    &app.id,
-                ],
-                |e| map_unique(e, APPLICATION_UNIQUES),
+        const KEEP: &[&str] = &["id", "client_id", "created_at"];
+        let row = ApplicationRow::of(app);
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            let set = ApplicationRow::set_sql(KEEP);
+            format!(
+                "UPDATE applications SET {} WHERE id = ${}",
+                set.0,
+                set.1 + 1
             )
+        });
+        let mut args = row.assigned_values(KEEP);
+        args.push(&row.id);
+        let rows = self
+            .execute_or(&SQL, &args, |e| map_unique(e, APPLICATION_UNIQUES))
             .await?;
         touched(rows, ErrorKind::ApplicationNotFound)
     }

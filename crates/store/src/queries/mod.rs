@@ -16,26 +16,19 @@ mod sso_tokens;
 mod tokens;
 mod users;
 
+use crate::rows::{AccountRow, AppOrgRow, ApplicationRow, OrganizationRow, RoleRow};
+
 pub(crate) use audit::audit_rows;
 pub(crate) use sign_in::code_rows;
 pub(crate) use sso_tokens::sso_token_rows;
 pub(crate) use tokens::token_rows;
 
-pub(crate) const APPLICATION_COLUMNS: &str =
-    "id, name, client_id, secret_digest, permissions, disabled, token_generation, created_at, \
-     updated_at";
-
-pub(crate) const ACCOUNT_COLUMNS: &str = "id, application_id, user_id, account_name, \
-     account_type, name, org_id, password_secret, disabled, disabled_by_user, extension, \
-     created_at, updated_at";
-
-pub(crate) const ORGANIZATION_COLUMNS: &str =
-    "id, code, name, parent_id, category, created_at, updated_at";
-
-pub(crate) const APP_ORG_COLUMNS: &str =
-    "id, application_id, code, name, parent_id, created_at, updated_at";
-
-pub(crate) const ROLE_COLUMNS: &str = "id, application_id, code, name, created_at, updated_at";
+// Each table's columns, as its row struct lists them (`rows::table_row!`).
+pub(crate) const APPLICATION_COLUMNS: &str = ApplicationRow::COLUMNS;
+pub(crate) const ACCOUNT_COLUMNS: &str = AccountRow::COLUMNS;
+pub(crate) const ORGANIZATION_COLUMNS: &str = OrganizationRow::COLUMNS;
+pub(crate) const APP_ORG_COLUMNS: &str = AppOrgRow::COLUMNS;
+pub(crate) const ROLE_COLUMNS: &str = RoleRow::COLUMNS;
 
 /// `columns` (a comma-separated list) each prefixed with the table alias `table`.
 pub(crate) fn prefixed(table: &str, columns: &str) -> String {

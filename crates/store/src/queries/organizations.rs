@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use roster_domain::organization::Organization;
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::{ErrorKind, Result};
+use std::sync::LazyLock;
 
 /// Ids of `$1` and all its descendants, in `table`.
 pub(crate) fn subtree_cte(table: &str) -> String {
@@ -106,22 +107,11 @@ impl<B: Backend> OrganizationTx for StoreTx<'_, B> {
     }
 
     async fn insert_organization(&mut self, o: &Organization) -> Result<()> {
-        self.execute_or(
-            "INSERT INTO organizations (id, code, name, parent_id, parent_key, category, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[
-                &o.id,
-                &o.code,
-                &o.name,
-                &o.parent_id,
-                &o.parent_id.as_deref().unwrap_or(""),
-                &o.category,
-                &o.created_at,
-                &o.updated_at,
-            ],
-            |e| map_unique(e, ORGANIZATION_UNIQUES),
-        )
-        .await?;
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| OrganizationRow::insert_sql("organizations"));
+        let row = OrganizationRow::of(o);
+        self.execute_or(&SQL, &row.values(), |e| map_unique(e, ORGANIZATION_UNIQUES))
+            .await?;
         self.org_joined(&o.id, o.parent_id.as_deref(), 1);
         Ok(())
     }
@@ -140,21 +130,20 @@ impl<B: Backend> OrganizationTx for StoreTx<'_, B> {
             lists.add_to(siblings(parent.as_deref()), &o.id, -1);
             lists.add_to(siblings(o.parent_id.as_deref()), &o.id, 1);
         }
-        let rows = self
-            .execute_or(
-                "UPDATE organizations SET code = $1, name = $2, parent_id = $3, \
-                 parent_key = $4, category = $5, updated_at = $6 WHERE id = $7",
-                &[
-                    &o.code,
-                    &o.name,
-                    &o.parent_id,
-                    &o.parent_id.as_deref().unwrap_or(""),
-                    &o.category,
-                    &o.updated_at,
-                    &o.id,
-                ],
-                |e| map_unique(e, ORGANIZATION_UNIQUES),
+        const KEEP: &[&str] = &["id", "created_at"];
+        let row = OrganizationRow::of(o);
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            let set = OrganizationRow::set_sql(KEEP);
+            format!(
+                "UPDATE organizations SET {} WHERE id = ${}",
+                set.0,
+                set.1 + 1
             )
+        });
+        let mut args = row.assigned_values(KEEP);
+        args.push(&row.id);
+        let rows = self
+            .execute_or(&SQL, &args, |e| map_unique(e, ORGANIZATION_UNIQUES))
             .await?;
         touched(rows, ErrorKind::OrganizationNotFound)
     }

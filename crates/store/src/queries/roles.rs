@@ -15,24 +15,15 @@ use roster_domain::page::{Page, PageRequest};
 use roster_domain::role::Role;
 use roster_domain::time::Millis;
 use roster_domain::{ErrorKind, Result};
+use std::sync::LazyLock;
 
 #[async_trait]
 impl<B: Backend> RoleTx for StoreTx<'_, B> {
     async fn insert_role(&mut self, r: &Role) -> Result<()> {
-        let sql = format!("INSERT INTO app_roles ({ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
-        self.execute_or(
-            &sql,
-            &[
-                &r.id,
-                &r.application_id,
-                &r.code,
-                &r.name,
-                &r.created_at,
-                &r.updated_at,
-            ],
-            |e| map_unique(e, ROLE_UNIQUES),
-        )
-        .await?;
+        static SQL: LazyLock<String> = LazyLock::new(|| RoleRow::insert_sql("app_roles"));
+        let row = RoleRow::of(r);
+        self.execute_or(&SQL, &row.values(), |e| map_unique(e, ROLE_UNIQUES))
+            .await?;
         self.pending
             .lists
             .add(List::Roles, &[&r.application_id], &r.id, 1);
@@ -40,12 +31,16 @@ impl<B: Backend> RoleTx for StoreTx<'_, B> {
     }
 
     async fn update_role(&mut self, r: &Role) -> Result<()> {
-        let rows = self
-            .execute(
-                "UPDATE app_roles SET name = $1, updated_at = $2 WHERE id = $3",
-                &[&r.name, &r.updated_at, &r.id],
-            )
-            .await?;
+        // The code cannot change, nor the application.
+        const KEEP: &[&str] = &["id", "application_id", "code", "created_at"];
+        let row = RoleRow::of(r);
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            let set = RoleRow::set_sql(KEEP);
+            format!("UPDATE app_roles SET {} WHERE id = ${}", set.0, set.1 + 1)
+        });
+        let mut args = row.assigned_values(KEEP);
+        args.push(&row.id);
+        let rows = self.execute(&SQL, &args).await?;
         touched(rows, ErrorKind::RoleNotFound)
     }
 

@@ -1,7 +1,7 @@
 //! Signing users in: who a login name is, wrong-password counts and locks, browser sessions,
 //! authorization codes and refresh tokens.
 
-use crate::backend::{values_list, Backend};
+use crate::backend::Backend;
 use crate::inserts::Rows;
 use crate::queries::{prefixed, ACCOUNT_COLUMNS};
 use crate::rows::{AccountRow, CandidateRow, CodeRow, RefreshTokenRow, SessionRow, UserRow};
@@ -14,6 +14,7 @@ use roster_domain::sign_in::{AuthorizationCode, RefreshToken, SignInLock, SsoSes
 use roster_domain::time::Millis;
 use roster_domain::user::{mobile_key, user_name_key, User, UserId};
 use roster_domain::Result;
+use std::sync::LazyLock;
 
 /// The mobile key a login name may be: only for names made of a phone number's characters,
 /// so that `alice7` never matches the user whose mobile is `7`.
@@ -133,13 +134,9 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
     }
 
     async fn insert_session(&mut self, s: &SsoSession) -> Result<()> {
+        static SQL: LazyLock<String> = LazyLock::new(|| SessionRow::insert_sql("sso_sessions"));
         let row = SessionRow::of(s);
-        let sql = format!(
-            "INSERT INTO sso_sessions ({}) VALUES {}",
-            SessionRow::COLUMNS,
-            values_list::<B>(0, 1, SessionRow::COLUMN_COUNT)
-        );
-        self.execute(&sql, &row.values()).await?;
+        self.execute(&SQL, &row.values()).await?;
         Ok(())
     }
 
@@ -194,13 +191,10 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
     }
 
     async fn insert_refresh_token(&mut self, t: &RefreshToken) -> Result<()> {
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| RefreshTokenRow::insert_sql("sso_refresh_tokens"));
         let row = RefreshTokenRow::of(t);
-        let sql = format!(
-            "INSERT INTO sso_refresh_tokens ({}) VALUES {}",
-            RefreshTokenRow::COLUMNS,
-            values_list::<B>(0, 1, RefreshTokenRow::COLUMN_COUNT)
-        );
-        self.execute(&sql, &row.values()).await?;
+        self.execute(&SQL, &row.values()).await?;
         Ok(())
     }
 

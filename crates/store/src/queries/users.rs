@@ -13,6 +13,7 @@ use roster_domain::page::{Page, PageRequest};
 use roster_domain::time::Millis;
 use roster_domain::user::{user_name_key, User, UserId};
 use roster_domain::{ErrorKind, Result};
+use std::sync::LazyLock;
 
 impl<B: Backend> StoreTx<'_, B> {
     /// Records user `id` (of organization `org_id`) joining (`delta` = 1) or leaving (-1) the
@@ -43,13 +44,9 @@ impl<B: Backend> StoreTx<'_, B> {
 #[async_trait]
 impl<B: Backend> UserTx for StoreTx<'_, B> {
     async fn insert_user(&mut self, u: &User) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO users ({}) VALUES {}",
-            UserRow::COLUMNS,
-            values_list::<B>(0, 1, UserRow::COLUMN_COUNT)
-        );
+        static SQL: LazyLock<String> = LazyLock::new(|| UserRow::insert_sql("users"));
         let row = UserRow::of(u);
-        self.execute_or(&sql, &row.values(), |e| map_unique(e, USER_UNIQUES))
+        self.execute_or(&SQL, &row.values(), |e| map_unique(e, USER_UNIQUES))
             .await?;
         self.user_joined(&u.id, u.org_id.as_deref(), 1);
         self.insert_relations(&u.id, &u.secondary_org_ids).await
@@ -110,14 +107,15 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
         }
         // `locked` is not written here: only the sign-in lock changes it
         // (`set_sign_in_lock`), so an update cannot undo a lock set meanwhile.
-        let (set, mut args) = row.assignments::<B>(&["id", "locked", "created_at"]);
+        const KEEP: &[&str] = &["id", "locked", "created_at"];
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            let set = UserRow::set_sql(KEEP);
+            format!("UPDATE users SET {} WHERE id = ${}", set.0, set.1 + 1)
+        });
+        let mut args = row.assigned_values(KEEP);
         args.push(&row.id);
-        let sql = format!(
-            "UPDATE users SET {set} WHERE id = {}",
-            B::placeholder(args.len())
-        );
         let rows = self
-            .execute_or(&sql, &args, |e| map_unique(e, USER_UNIQUES))
+            .execute_or(&SQL, &args, |e| map_unique(e, USER_UNIQUES))
             .await?;
         touched(rows, ErrorKind::UserNotFound)
     }

@@ -83,21 +83,43 @@ macro_rules! table_row {
                 [$(&self.$field),*]
             }
 
-            /// `column = $n, …` for every column but those in `keep` (numbered from 1 as `B`
-            /// numbers parameters), and their arguments in that order.
-            pub fn assignments<B: crate::backend::Backend>(
-                &self,
-                keep: &[&str],
-            ) -> (String, Vec<&dyn crate::backend::ToArg>) {
-                let mut set: Vec<String> = Vec::new();
+            /// `INSERT INTO table (columns) VALUES ($1, …)`, for [`values`](Self::values);
+            /// `$n` placeholders, which both databases read. Built once per table: call it
+            /// from a `LazyLock`.
+            pub fn insert_sql(table: &str) -> String {
+                let placeholders: Vec<String> =
+                    (1..=Self::COLUMN_COUNT).map(|n| format!("${n}")).collect();
+                format!(
+                    "INSERT INTO {table} ({}) VALUES ({})",
+                    Self::COLUMNS,
+                    placeholders.join(", ")
+                )
+            }
+
+            /// `column = $1, …` for every column but those in `keep`, and how many there are
+            /// (the next parameter's number, less one), for
+            /// [`assigned_values`](Self::assigned_values).
+            pub fn set_sql(keep: &[&str]) -> (String, usize) {
+                let set: Vec<String> = [$(stringify!($field)),*]
+                    .iter()
+                    .filter(|c| !keep.contains(c))
+                    .enumerate()
+                    .map(|(n, c)| format!("{c} = ${}", n + 1))
+                    .collect();
+                let count = set.len();
+                (set.join(", "), count)
+            }
+
+            /// The values of every column but those in `keep`, in [`set_sql`](Self::set_sql)'s
+            /// order.
+            pub fn assigned_values(&self, keep: &[&str]) -> Vec<&dyn crate::backend::ToArg> {
                 let mut args: Vec<&dyn crate::backend::ToArg> = Vec::new();
                 $(
                     if !keep.contains(&stringify!($field)) {
                         args.push(&self.$field);
-                        set.push(format!("{} = {}", stringify!($field), B::placeholder(args.len())));
                     }
                 )*
-                (set.join(", "), args)
+                args
             }
         }
     };
@@ -126,7 +148,8 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &Option<T>) -> Option<String> 
     value.as_ref().and_then(|v| serde_json::to_string(v).ok())
 }
 
-row! {
+table_row! {
+    /// A row of `applications`.
     pub(crate) struct ApplicationRow {
         pub id: String,
         pub name: String,
@@ -141,6 +164,20 @@ row! {
 }
 
 impl ApplicationRow {
+    pub fn of(a: &Application) -> Self {
+        Self {
+            id: a.id.as_str().to_owned(),
+            name: a.name.clone(),
+            client_id: a.client_id.clone(),
+            secret_digest: a.secret_digest.clone(),
+            permissions: a.permissions.scope(),
+            disabled: a.disabled,
+            token_generation: a.token_generation,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+
     pub fn into_domain(self) -> Result<Application> {
         Ok(Application {
             permissions: Permissions::parse_scope(&self.permissions)?,
@@ -225,12 +262,16 @@ impl TokenRow {
     }
 }
 
-row! {
+table_row! {
+    /// A row of `organizations`.
     pub(crate) struct OrganizationRow {
         pub id: String,
         pub code: String,
         pub name: String,
         pub parent_id: Option<String>,
+        /// The parent for the unique rule on sibling names: empty for a root (written, not
+        /// read; a row written other than through Roster may lack it).
+        pub parent_key: Option<String>,
         pub category: String,
         pub created_at: i64,
         pub updated_at: i64,
@@ -238,6 +279,19 @@ row! {
 }
 
 impl OrganizationRow {
+    pub fn of(o: &Organization) -> Self {
+        Self {
+            id: o.id.as_str().to_owned(),
+            code: o.code.clone(),
+            name: o.name.clone(),
+            parent_id: o.parent_id.as_ref().map(|p| p.as_str().to_owned()),
+            parent_key: Some(o.parent_id.as_deref().unwrap_or("").to_owned()),
+            category: o.category.clone(),
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+
     pub fn into_domain(self) -> Organization {
         Organization {
             id: Id::new(self.id),
@@ -251,7 +305,8 @@ impl OrganizationRow {
     }
 }
 
-row! {
+table_row! {
+    /// A row of `app_accounts`.
     pub(crate) struct AccountRow {
         pub id: String,
         pub application_id: String,
@@ -270,6 +325,24 @@ row! {
 }
 
 impl AccountRow {
+    pub fn of(a: &AppAccount) -> Self {
+        Self {
+            id: a.id.as_str().to_owned(),
+            application_id: a.application_id.as_str().to_owned(),
+            user_id: a.user_id.as_ref().map(|u| u.as_str().to_owned()),
+            account_name: a.account_name.clone(),
+            account_type: a.account_type.as_str().to_owned(),
+            name: a.name.clone(),
+            org_id: a.org_id.clone(),
+            password_secret: a.password.clone(),
+            disabled: a.disabled,
+            disabled_by_user: a.disabled_by_user,
+            extension: to_json(&a.extension),
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+
     pub fn into_domain(self) -> Result<AppAccount> {
         Ok(AppAccount {
             account_type: AccountType::parse(&self.account_type).map_err(|_| {
@@ -291,7 +364,8 @@ impl AccountRow {
     }
 }
 
-row! {
+table_row! {
+    /// A row of `app_organizations`.
     pub(crate) struct AppOrgRow {
         pub id: String,
         pub application_id: String,
@@ -304,6 +378,18 @@ row! {
 }
 
 impl AppOrgRow {
+    pub fn of(o: &AppOrganization) -> Self {
+        Self {
+            id: o.id.as_str().to_owned(),
+            application_id: o.application_id.as_str().to_owned(),
+            code: o.code.clone(),
+            name: o.name.clone(),
+            parent_id: o.parent_id.as_ref().map(|p| p.as_str().to_owned()),
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+
     pub fn into_domain(self) -> AppOrganization {
         AppOrganization {
             id: Id::new(self.id),
@@ -317,7 +403,8 @@ impl AppOrgRow {
     }
 }
 
-row! {
+table_row! {
+    /// A row of `app_roles`.
     pub(crate) struct RoleRow {
         pub id: String,
         pub application_id: String,
@@ -329,6 +416,17 @@ row! {
 }
 
 impl RoleRow {
+    pub fn of(r: &Role) -> Self {
+        Self {
+            id: r.id.as_str().to_owned(),
+            application_id: r.application_id.as_str().to_owned(),
+            code: r.code.clone(),
+            name: r.name.clone(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+
     pub fn into_domain(self) -> Role {
         Role {
             id: Id::new(self.id),
