@@ -3,8 +3,9 @@
 use crate::backend::{values_list, Backend, ToArg};
 use crate::errors::{map_delete, map_unique, USER_UNIQUES};
 use crate::marks::{List, Scope};
+use crate::pg::Pg;
 use crate::queries::{prefixed, renamed, APPLICATION_COLUMNS};
-use crate::rows::{UserApplicationRow, UserRow};
+use crate::rows::{UserApplicationRow, UserKeys, UserRow};
 use crate::store_tx::{touched, StoreTx};
 use crate::tx::UserTx;
 use async_trait::async_trait;
@@ -41,12 +42,24 @@ impl<B: Backend> StoreTx<'_, B> {
     }
 }
 
+/// `INSERT INTO users` of `rows` users: their rows and their keys.
+fn insert_users_sql<B: Backend>(rows: usize) -> String {
+    format!(
+        "INSERT INTO users ({}, {}) VALUES {}",
+        UserRow::COLUMNS,
+        UserKeys::COLUMNS,
+        values_list::<B>(0, rows, UserRow::COLUMN_COUNT + UserKeys::COLUMN_COUNT)
+    )
+}
+
 #[async_trait]
 impl<B: Backend> UserTx for StoreTx<'_, B> {
     async fn insert_user(&mut self, u: &User) -> Result<()> {
-        static SQL: LazyLock<String> = LazyLock::new(|| UserRow::insert_sql("users"));
-        let row = UserRow::of(u);
-        self.execute_or(&SQL, &row.values(), |e| map_unique(e, USER_UNIQUES))
+        // Numbered `$n` as PostgreSQL numbers them, which SQLite reads too: one text for both.
+        static SQL: LazyLock<String> = LazyLock::new(|| insert_users_sql::<Pg>(1));
+        let (row, keys) = (UserRow::of(u), UserKeys::of(u));
+        let args: Vec<&dyn ToArg> = row.values().into_iter().chain(keys.values()).collect();
+        self.execute_or(&SQL, &args, |e| map_unique(e, USER_UNIQUES))
             .await?;
         self.user_joined(&u.id, u.org_id.as_deref(), 1);
         self.insert_relations(&u.id, &u.secondary_org_ids).await
@@ -55,13 +68,15 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
     async fn insert_users(&mut self, users: &[User]) -> Result<()> {
         // 500 rows of a user's columns stay under both databases' parameter limits.
         for chunk in users.chunks(500) {
-            let sql = format!(
-                "INSERT INTO users ({}) VALUES {}",
-                UserRow::COLUMNS,
-                values_list::<B>(0, chunk.len(), UserRow::COLUMN_COUNT)
-            );
-            let rows: Vec<UserRow> = chunk.iter().map(UserRow::of).collect();
-            let args: Vec<&dyn ToArg> = rows.iter().flat_map(UserRow::values).collect();
+            let sql = insert_users_sql::<B>(chunk.len());
+            let rows: Vec<(UserRow, UserKeys)> = chunk
+                .iter()
+                .map(|u| (UserRow::of(u), UserKeys::of(u)))
+                .collect();
+            let args: Vec<&dyn ToArg> = rows
+                .iter()
+                .flat_map(|(row, keys)| row.values().into_iter().chain(keys.values()))
+                .collect();
             self.execute_or(&sql, &args, |e| map_unique(e, USER_UNIQUES))
                 .await?;
             for u in chunk {
@@ -109,10 +124,17 @@ impl<B: Backend> UserTx for StoreTx<'_, B> {
         // (`set_sign_in_lock`), so an update cannot undo a lock set meanwhile.
         const KEEP: &[&str] = &["id", "locked", "created_at"];
         static SQL: LazyLock<String> = LazyLock::new(|| {
-            let set = UserRow::set_sql(KEEP);
-            format!("UPDATE users SET {} WHERE id = ${}", set.0, set.1 + 1)
+            let (set, n) = UserRow::set_sql(KEEP);
+            format!(
+                "UPDATE users SET {set}, user_name_key = ${}, mobile_key = ${} WHERE id = ${}",
+                n + 1,
+                n + 2,
+                n + 3
+            )
         });
+        let keys = UserKeys::of(u);
         let mut args = row.assigned_values(KEEP);
+        args.extend(keys.values());
         args.push(&row.id);
         let rows = self
             .execute_or(&SQL, &args, |e| map_unique(e, USER_UNIQUES))

@@ -136,7 +136,7 @@ mod sign_in;
 mod users;
 
 pub(crate) use sign_in::{CandidateRow, CodeRow, RefreshTokenRow, SessionRow};
-pub(crate) use users::{UserApplicationRow, UserRow};
+pub(crate) use users::{UserApplicationRow, UserKeys, UserRow};
 
 fn json_object(field: &str, text: Option<String>) -> Result<Option<Map<String, Value>>> {
     text.map(|t| serde_json::from_str(&t))

@@ -39,10 +39,6 @@ table_row! {
         pub created_at: i64,
         pub updated_at: i64,
         pub org_relations: Option<String>,
-        /// The keys the unique constraints fold names and mobiles by: written, never read (a
-        /// row written other than through Roster may lack them until `roster reindex`).
-        pub user_name_key: Option<String>,
-        pub mobile_key: Option<String>,
     }
 }
 
@@ -53,6 +49,29 @@ fn secondary_json(org_ids: &[String]) -> Option<String> {
         None
     } else {
         serde_json::to_string(org_ids).ok()
+    }
+}
+
+/// The columns a user is written with besides its row: the keys its unique rules fold the
+/// user name and the mobile by. Written, never read (reads select `UserRow::COLUMNS`).
+pub(crate) struct UserKeys {
+    pub user_name_key: String,
+    pub mobile_key: String,
+}
+
+impl UserKeys {
+    pub const COLUMNS: &'static str = "user_name_key, mobile_key";
+    pub const COLUMN_COUNT: usize = 2;
+
+    pub fn of(u: &User) -> Self {
+        Self {
+            user_name_key: user_name_key(&u.user_name),
+            mobile_key: mobile_key(&u.mobile),
+        }
+    }
+
+    pub fn values(&self) -> [&dyn crate::backend::ToArg; 2] {
+        [&self.user_name_key, &self.mobile_key]
     }
 }
 
@@ -92,8 +111,6 @@ impl UserRow {
             created_at: u.created_at,
             updated_at: u.updated_at,
             org_relations: secondary_json(&u.secondary_org_ids),
-            user_name_key: Some(user_name_key(&u.user_name)),
-            mobile_key: Some(mobile_key(&u.mobile)),
         }
     }
 
