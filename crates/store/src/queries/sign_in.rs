@@ -4,7 +4,9 @@
 use crate::backend::Backend;
 use crate::inserts::Rows;
 use crate::queries::{prefixed, ACCOUNT_COLUMNS};
-use crate::rows::{AccountRow, CandidateRow, CodeRow, RefreshTokenRow, SessionRow, UserRow};
+use crate::rows::{
+    AccountRow, CandidateRow, CodeRow, LockRow, RefreshTokenRow, SessionRow, UserRow,
+};
 use crate::store_tx::StoreTx;
 use crate::tx::SignInTx;
 use async_trait::async_trait;
@@ -92,18 +94,13 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
     }
 
     async fn sign_in_lock(&mut self, user_id: &UserId) -> Result<SignInLock> {
-        let row: Option<(i64, Option<i64>)> = self
+        let row: Option<LockRow> = self
             .fetch_optional(
                 "SELECT failed_sign_ins, locked_until FROM users WHERE id = $1",
                 &[user_id],
             )
             .await?;
-        Ok(
-            row.map_or_else(SignInLock::default, |(failures, locked_until)| SignInLock {
-                failures,
-                locked_until,
-            }),
-        )
+        Ok(row.map_or_else(SignInLock::default, LockRow::into_domain))
     }
 
     async fn set_sign_in_lock(

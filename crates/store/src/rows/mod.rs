@@ -6,6 +6,7 @@ use roster_domain::id::Id;
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::permission::Permissions;
 use roster_domain::role::Role;
+use roster_domain::signing::SigningKey;
 use roster_domain::{Error, Result};
 use serde_json::{Map, Value};
 
@@ -135,7 +136,7 @@ macro_rules! column_list {
 mod sign_in;
 mod users;
 
-pub(crate) use sign_in::{CandidateRow, CodeRow, RefreshTokenRow, SessionRow};
+pub(crate) use sign_in::{CandidateRow, CodeRow, LockRow, RefreshTokenRow, SessionRow};
 pub(crate) use users::{UserApplicationRow, UserKeys, UserRow};
 
 fn json_object(field: &str, text: Option<String>) -> Result<Option<Map<String, Value>>> {
@@ -503,5 +504,39 @@ impl AuditRow {
             target_id: self.target_id,
             count: self.count,
         }
+    }
+}
+
+table_row! {
+    /// A row of `signing_keys`.
+    pub(crate) struct SigningKeyRow {
+        pub kid: String,
+        pub private_key: String,
+        pub public_jwk: String,
+        pub created_at: i64,
+        pub retired_at: Option<i64>,
+    }
+}
+
+impl SigningKeyRow {
+    pub fn of(key: &SigningKey) -> Result<Self> {
+        Ok(Self {
+            kid: key.kid().to_owned(),
+            private_key: key.sealed_private_key.clone(),
+            public_jwk: serde_json::to_string(&key.public)
+                .map_err(|e| Error::internal(format!("public key as JSON: {e}")))?,
+            created_at: key.created_at,
+            retired_at: key.retired_at,
+        })
+    }
+
+    pub fn into_domain(self) -> Result<SigningKey> {
+        Ok(SigningKey {
+            public: serde_json::from_str(&self.public_jwk)
+                .map_err(|e| Error::internal(format!("stored public key: {e}")))?,
+            sealed_private_key: self.private_key,
+            created_at: self.created_at,
+            retired_at: self.retired_at,
+        })
     }
 }

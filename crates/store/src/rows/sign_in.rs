@@ -2,7 +2,7 @@
 
 use super::{AccountRow, UserRow};
 use roster_domain::id::Id;
-use roster_domain::sign_in::{AuthorizationCode, RefreshToken, SsoSession};
+use roster_domain::sign_in::{AuthorizationCode, RefreshToken, SignInLock, SsoSession};
 
 row! {
     /// A user with their lock and their account in one application (`acc_*`, absent when the
@@ -44,6 +44,23 @@ impl CandidateRow {
             created_at: self.acc_created_at?,
             updated_at: self.acc_updated_at?,
         })
+    }
+}
+
+row! {
+    /// A user's wrong passwords in a row and the lock they set.
+    pub(crate) struct LockRow {
+        pub failed_sign_ins: i64,
+        pub locked_until: Option<i64>,
+    }
+}
+
+impl LockRow {
+    pub fn into_domain(self) -> SignInLock {
+        SignInLock {
+            failures: self.failed_sign_ins,
+            locked_until: self.locked_until,
+        }
     }
 }
 
