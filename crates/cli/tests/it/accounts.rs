@@ -104,102 +104,34 @@ async fn authorize_errors_in_order(backend: Backend) {
     let app = server.create_app(&["app_all"]).await;
     let user = server.create_user("zhangsan").await;
     let other = server.create_user("lisi").await;
+    let app_id = app.application_id.as_str();
+    let (ghost_ghost, user_ghost) = (authorize_path(GHOST, GHOST), authorize_path(&user, GHOST));
     // Unknown user before unknown application.
-    assert_error(
-        &server
-            .post(&token, &authorize_path(GHOST, GHOST), json!({}))
-            .await,
-        400,
-        "USER.0001",
+    let unknown: [Refusal; 2] = [
+        ("POST", &ghost_ghost, json!({}), 400, "USER.0001"),
+        ("POST", &user_ghost, json!({}), 400, "APP.0001"),
+    ];
+    server.assert_refusals(&token, &unknown).await;
+    let (to_user, to_other) = (
+        authorize_path(&user, app_id),
+        authorize_path(&other, app_id),
     );
-    assert_error(
-        &server
-            .post(&token, &authorize_path(&user, GHOST), json!({}))
-            .await,
-        400,
-        "APP.0001",
-    );
-    assert_eq!(
-        server
-            .post(
-                &token,
-                &authorize_path(&user, &app.application_id),
-                json!({})
-            )
-            .await
-            .0,
-        200
-    );
-    // The same user again: the account exists, whatever name is asked for.
-    assert_error(
-        &server
-            .post(
-                &token,
-                &authorize_path(&user, &app.application_id),
-                json!({}),
-            )
-            .await,
-        400,
-        "APP.ACC.0029",
-    );
-    assert_error(
-        &server
-            .post(
-                &token,
-                &authorize_path(&user, &app.application_id),
-                json!({"account_name": "fresh"}),
-            )
-            .await,
-        400,
-        "APP.ACC.0029",
-    );
-    // Another user, a taken name.
-    assert_error(
-        &server
-            .post(
-                &token,
-                &authorize_path(&other, &app.application_id),
-                json!({"account_name": "zhangsan"}),
-            )
-            .await,
-        400,
-        "APP.ACC.0013",
-    );
-    // Unknown user still comes before a duplicate.
-    assert_error(
-        &server
-            .post(
-                &token,
-                &authorize_path(GHOST, &app.application_id),
-                json!({"account_name": "zhangsan"}),
-            )
-            .await,
-        400,
-        "USER.0001",
-    );
-    // Bad bodies.
-    assert_error(
-        &server
-            .post(
-                &token,
-                &authorize_path(&other, &app.application_id),
-                json!({"account_name": 7}),
-            )
-            .await,
-        400,
-        "PARAM.0001",
-    );
-    assert_error(
-        &server
-            .post(
-                &token,
-                &authorize_path(&other, &app.application_id),
-                json!({"account_name": " padded "}),
-            )
-            .await,
-        400,
-        "PARAM.0001",
-    );
+    assert_eq!(server.post(&token, &to_user, json!({})).await.0, 200);
+    let to_ghost = authorize_path(GHOST, app_id);
+    #[rustfmt::skip]
+    let cases: [Refusal; 6] = [
+        // The same user again: the account exists, whatever name is asked for.
+        ("POST", &to_user, json!({}), 400, "APP.ACC.0029"),
+        ("POST", &to_user, json!({"account_name": "fresh"}), 400, "APP.ACC.0029"),
+        // Another user, a taken name.
+        ("POST", &to_other, json!({"account_name": "zhangsan"}), 400, "APP.ACC.0013"),
+        // Unknown user still comes before a duplicate.
+        ("POST", &to_ghost, json!({"account_name": "zhangsan"}), 400, "USER.0001"),
+        // Bad bodies.
+        ("POST", &to_other, json!({"account_name": 7}), 400, "PARAM.0001"),
+        ("POST", &to_other, json!({"account_name": " padded "}), 400, "PARAM.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     assert_eq!(
         server.db.scalar("SELECT COUNT(*) FROM app_accounts").await,
         1

@@ -36,58 +36,19 @@ async fn create_show_and_rules(backend: Backend) {
     );
 
     let orgs = "/organizations";
-    server
-        .assert_refusals(
-            &token,
-            &[
-                ("POST", orgs, json!({"name": "x"}), 400, "ORG.0010"),
-                ("POST", orgs, json!({"code": "x"}), 400, "ORG.0011"),
-                (
-                    "POST",
-                    orgs,
-                    json!({"code": "1000000", "name": "other"}),
-                    400,
-                    "ORG.0012",
-                ),
-                (
-                    "POST",
-                    orgs,
-                    json!({"code": "a b", "name": "x"}),
-                    400,
-                    "ORG.0014",
-                ),
-                (
-                    "POST",
-                    orgs,
-                    json!({"code": "ok", "name": "a/b"}),
-                    400,
-                    "ORG.0015",
-                ),
-                (
-                    "POST",
-                    orgs,
-                    json!({"code": "ok", "name": "x", "parent_id": GHOST}),
-                    400,
-                    "ORG.0002",
-                ),
-                // Names are unique among siblings only.
-                (
-                    "POST",
-                    orgs,
-                    json!({"code": "dup", "name": "R&D Team", "parent_id": hq}),
-                    400,
-                    "ORG.0005",
-                ),
-                (
-                    "POST",
-                    orgs,
-                    json!({"code": "dup", "name": "总部"}),
-                    400,
-                    "ORG.0005",
-                ),
-            ],
-        )
-        .await;
+    #[rustfmt::skip]
+    let cases: [Refusal; 8] = [
+        ("POST", orgs, json!({"name": "x"}), 400, "ORG.0010"),
+        ("POST", orgs, json!({"code": "x"}), 400, "ORG.0011"),
+        ("POST", orgs, json!({"code": "1000000", "name": "other"}), 400, "ORG.0012"),
+        ("POST", orgs, json!({"code": "a b", "name": "x"}), 400, "ORG.0014"),
+        ("POST", orgs, json!({"code": "ok", "name": "a/b"}), 400, "ORG.0015"),
+        ("POST", orgs, json!({"code": "ok", "name": "x", "parent_id": GHOST}), 400, "ORG.0002"),
+        // Names are unique among siblings only.
+        ("POST", orgs, json!({"code": "dup", "name": "R&D Team", "parent_id": hq}), 400, "ORG.0005"),
+        ("POST", orgs, json!({"code": "dup", "name": "总部"}), 400, "ORG.0005"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     let post = |body: Value| server.post(&token, "/organizations", body);
     assert_eq!(
         post(json!({"code": "dup", "name": "R&D Team", "parent_id": rd}))
@@ -137,18 +98,15 @@ async fn update_moves_without_cycles(backend: Backend) {
         (Some("A-one"), Some("A1"), Some(a.as_str()))
     );
     let (to_a, ghost) = (path(&a), path(GHOST));
-    server
-        .assert_refusals(
-            &token,
-            &[
-                ("PUT", &to_a, json!({"parent_id": a11}), 400, "ORG.0006"),
-                ("PUT", &to_a, json!({"parent_id": a}), 400, "ORG.0006"),
-                ("PUT", &to_a, json!({"parent_id": GHOST}), 400, "ORG.0002"),
-                ("PUT", &to_a, json!({"code": "B"}), 400, "ORG.0012"),
-                ("PUT", &ghost, json!({"name": "x"}), 400, "ORG.0001"),
-            ],
-        )
-        .await;
+    #[rustfmt::skip]
+    let cases: [Refusal; 5] = [
+        ("PUT", &to_a, json!({"parent_id": a11}), 400, "ORG.0006"),
+        ("PUT", &to_a, json!({"parent_id": a}), 400, "ORG.0006"),
+        ("PUT", &to_a, json!({"parent_id": GHOST}), 400, "ORG.0002"),
+        ("PUT", &to_a, json!({"code": "B"}), 400, "ORG.0012"),
+        ("PUT", &ghost, json!({"name": "x"}), 400, "ORG.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     assert_eq!(
         server
             .put(&token, &path(&a1), json!({"parent_id": b}))

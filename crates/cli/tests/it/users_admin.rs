@@ -43,30 +43,15 @@ async fn update_changes_only_what_is_given(backend: Backend) {
     assert_eq!(after["extension"], json!({"b": 2}));
     assert_eq!(after["pwd_must_modify"], false);
     let ghost = format!("/users/{GHOST}");
-    server
-        .assert_refusals(
-            &token,
-            &[
-                ("PUT", &path, json!({"user_name": "lisi"}), 400, "USER.0002"),
-                (
-                    "PUT",
-                    &path,
-                    json!({"mobile": mobile_for("lisi")}),
-                    400,
-                    "USER.0003",
-                ),
-                (
-                    "PUT",
-                    &path,
-                    json!({"org_code": "nowhere"}),
-                    400,
-                    "ORG.0001",
-                ),
-                ("PUT", &path, json!({"email": "bad"}), 400, "PARAM.0001"),
-                ("PUT", &ghost, json!({"name": "x"}), 400, "USER.0001"),
-            ],
-        )
-        .await;
+    #[rustfmt::skip]
+    let cases: [Refusal; 5] = [
+        ("PUT", &path, json!({"user_name": "lisi"}), 400, "USER.0002"),
+        ("PUT", &path, json!({"mobile": mobile_for("lisi")}), 400, "USER.0003"),
+        ("PUT", &path, json!({"org_code": "nowhere"}), 400, "ORG.0001"),
+        ("PUT", &path, json!({"email": "bad"}), 400, "PARAM.0001"),
+        ("PUT", &ghost, json!({"name": "x"}), 400, "USER.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     assert_eq!(
         server.get(&token, &path).await.1["user_name"],
         "zs",
@@ -245,28 +230,13 @@ async fn passwords(backend: Backend) {
     let id = body["user_id"].as_str().unwrap().to_owned();
     let verify = format!("/users/{id}/change-password-verify");
     let new = "New-pass-2";
-    server
-        .assert_refusals(
-            &token,
-            &[
-                (
-                    "PUT",
-                    &verify,
-                    json!({"old_password": "wrong", "password": new}),
-                    400,
-                    "USER.0004",
-                ),
-                ("PUT", &verify, json!({"password": new}), 400, "PARAM.0001"),
-                (
-                    "PUT",
-                    &verify,
-                    json!({"old_password": "Old-pass-1"}),
-                    400,
-                    "PARAM.0001",
-                ),
-            ],
-        )
-        .await;
+    #[rustfmt::skip]
+    let cases: [Refusal; 3] = [
+        ("PUT", &verify, json!({"old_password": "wrong", "password": new}), 400, "USER.0004"),
+        ("PUT", &verify, json!({"password": new}), 400, "PARAM.0001"),
+        ("PUT", &verify, json!({"old_password": "Old-pass-1"}), 400, "PARAM.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     let (status, body) = server
         .put(
             &token,
