@@ -156,51 +156,19 @@ async fn disabled_application_takes_no_accounts(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_error(
-        &server
-            .post(
-                &token,
-                &authorize_path(&user, &app.application_id),
-                json!({}),
-            )
-            .await,
-        400,
-        "APP.0003",
-    );
-    assert_error(
-        &server
-            .post(
-                &token,
-                &basic_path(&app.application_id),
-                json!({"user_id": user}),
-            )
-            .await,
-        400,
-        "APP.0003",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("POST", &authorize_path(&user, &app.application_id), json!({}), 400, "APP.0003"),
+        ("POST", &basic_path(&app.application_id), json!({"user_id": user}), 400, "APP.0003"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     // Unknown ids still come first.
-    assert_error(
-        &server
-            .post(
-                &token,
-                &authorize_path(GHOST, &app.application_id),
-                json!({}),
-            )
-            .await,
-        400,
-        "USER.0001",
-    );
-    assert_error(
-        &server
-            .post(
-                &token,
-                &basic_path(&app.application_id),
-                json!({"user_id": GHOST}),
-            )
-            .await,
-        400,
-        "USER.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("POST", &authorize_path(GHOST, &app.application_id), json!({}), 400, "USER.0001"),
+        ("POST", &basic_path(&app.application_id), json!({"user_id": GHOST}), 400, "USER.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     assert_eq!(
         server.db.scalar("SELECT COUNT(*) FROM app_accounts").await,
         0
@@ -307,24 +275,12 @@ async fn basic_account_errors(backend: Backend) {
         "PARAM.0001",
     );
     // The application in the path before the user in the body.
-    assert_error(
-        &server
-            .post(&token, &basic_path(GHOST), json!({"user_id": GHOST}))
-            .await,
-        400,
-        "APP.0001",
-    );
-    assert_error(
-        &server
-            .post(
-                &token,
-                &basic_path(&app.application_id),
-                json!({"user_id": GHOST}),
-            )
-            .await,
-        400,
-        "USER.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("POST", &basic_path(GHOST), json!({"user_id": GHOST}), 400, "APP.0001"),
+        ("POST", &basic_path(&app.application_id), json!({"user_id": GHOST}), 400, "USER.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     assert_eq!(
         server
             .post(
@@ -336,61 +292,15 @@ async fn basic_account_errors(backend: Backend) {
             .0,
         201
     );
-    assert_error(
-        &server
-            .post(
-                &token,
-                &basic_path(&app.application_id),
-                json!({"user_id": user}),
-            )
-            .await,
-        400,
-        "APP.ACC.0029",
-    );
-    assert_error(
-        &server
-            .post(
-                &token,
-                &basic_path(&app.application_id),
-                json!({"user_id": other, "account_name": "shared"}),
-            )
-            .await,
-        400,
-        "APP.ACC.0013",
-    );
-    assert_error(
-        &server
-            .post(
-                &token,
-                &basic_path(&app.application_id),
-                json!({"user_id": other, "disabled": "yes"}),
-            )
-            .await,
-        400,
-        "PARAM.0001",
-    );
-    assert_error(
-        &server
-            .post(
-                &token,
-                &basic_path(&app.application_id),
-                json!({"user_id": other, "extension": "flat"}),
-            )
-            .await,
-        400,
-        "PARAM.0001",
-    );
-    assert_error(
-        &server
-            .post(
-                &token,
-                &basic_path(&app.application_id),
-                json!({"user_id": other, "org_code": "nowhere"}),
-            )
-            .await,
-        400,
-        "APP_ORG.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 5] = [
+        ("POST", &basic_path(&app.application_id), json!({"user_id": user}), 400, "APP.ACC.0029"),
+        ("POST", &basic_path(&app.application_id), json!({"user_id": other, "account_name": "shared"}), 400, "APP.ACC.0013"),
+        ("POST", &basic_path(&app.application_id), json!({"user_id": other, "disabled": "yes"}), 400, "PARAM.0001"),
+        ("POST", &basic_path(&app.application_id), json!({"user_id": other, "extension": "flat"}), 400, "PARAM.0001"),
+        ("POST", &basic_path(&app.application_id), json!({"user_id": other, "org_code": "nowhere"}), 400, "APP_ORG.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     assert_eq!(
         server.db.scalar("SELECT COUNT(*) FROM app_accounts").await,
         1
@@ -452,32 +362,14 @@ async fn update_changes_only_what_is_given(backend: Backend) {
     );
     assert_eq!(server.get(&token, &path).await.1, after);
 
-    assert_error(
-        &server
-            .put(&token, &path, json!({"account_name": "lisi"}))
-            .await,
-        400,
-        "APP.ACC.0013",
-    );
-    assert_error(
-        &server
-            .put(&token, &account_path(GHOST, &id), json!({}))
-            .await,
-        400,
-        "APP.0001",
-    );
-    assert_error(
-        &server
-            .put(&token, &account_path(&app.application_id, GHOST), json!({}))
-            .await,
-        400,
-        "APP_ACCOUNT.0001",
-    );
-    assert_error(
-        &server.put(&token, &path, json!({"disabled": 1})).await,
-        400,
-        "PARAM.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 4] = [
+        ("PUT", &path, json!({"account_name": "lisi"}), 400, "APP.ACC.0013"),
+        ("PUT", &account_path(GHOST, &id), json!({}), 400, "APP.0001"),
+        ("PUT", &account_path(&app.application_id, GHOST), json!({}), 400, "APP_ACCOUNT.0001"),
+        ("PUT", &path, json!({"disabled": 1}), 400, "PARAM.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     assert_eq!(
         server.get(&token, &path).await.1,
         after,
@@ -500,18 +392,12 @@ async fn show_errors(backend: Backend) {
         )
         .await;
     let id = body["account_id"].as_str().unwrap();
-    assert_error(
-        &server.get(&token, &account_path(GHOST, id)).await,
-        400,
-        "APP.0001",
-    );
-    assert_error(
-        &server
-            .get(&token, &account_path(&app.application_id, GHOST))
-            .await,
-        400,
-        "APP_ACCOUNT.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("GET", &account_path(GHOST, id), Value::Null, 400, "APP.0001"),
+        ("GET", &account_path(&app.application_id, GHOST), Value::Null, 400, "APP_ACCOUNT.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     // An account is found only under its own application.
     assert_error(
         &server

@@ -62,20 +62,12 @@ async fn list_enable_disable_delete(backend: Backend) {
         ),
         (Some(0), Some(0))
     );
-    assert_error(
-        &server
-            .get(&token, &format!("{base}?account_type=ADMIN"))
-            .await,
-        400,
-        "PARAM.0001",
-    );
-    assert_error(
-        &server
-            .get(&token, &format!("/applications/{GHOST}/accounts"))
-            .await,
-        400,
-        "APP.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("GET", &format!("{base}?account_type=ADMIN"), Value::Null, 400, "PARAM.0001"),
+        ("GET", &format!("/applications/{GHOST}/accounts"), Value::Null, 400, "APP.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
 
     let (user, account) = accounts[0].clone();
     let one = format!("{base}/{account}");

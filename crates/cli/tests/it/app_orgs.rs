@@ -41,40 +41,14 @@ async fn create_show_update_delete(backend: Backend) {
         root.as_str()
     );
 
-    assert_error(
-        &server
-            .post(&token, &base, json!({"org_code": "10000", "name": "again"}))
-            .await,
-        400,
-        "APP_ORG.0003",
-    );
-    assert_error(
-        &server
-            .post(
-                &token,
-                &base,
-                json!({"org_code": "x", "name": "x", "parent_id": GHOST}),
-            )
-            .await,
-        400,
-        "APP_ORG.0004",
-    );
-    assert_error(
-        &server.post(&token, &base, json!({"name": "x"})).await,
-        400,
-        "PARAM.0001",
-    );
-    assert_error(
-        &server
-            .post(
-                &token,
-                &format!("/applications/{GHOST}/organizations"),
-                json!({"org_code": "x", "name": "x"}),
-            )
-            .await,
-        400,
-        "APP.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 4] = [
+        ("POST", &base, json!({"org_code": "10000", "name": "again"}), 400, "APP_ORG.0003"),
+        ("POST", &base, json!({"org_code": "x", "name": "x", "parent_id": GHOST}), 400, "APP_ORG.0004"),
+        ("POST", &base, json!({"name": "x"}), 400, "PARAM.0001"),
+        ("POST", &format!("/applications/{GHOST}/organizations"), json!({"org_code": "x", "name": "x"}), 400, "APP.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     // Codes are unique per application; another application's organization is unknown here.
     let other_base = format!("/applications/{other_app}/organizations");
     assert_eq!(
@@ -88,22 +62,12 @@ async fn create_show_update_delete(backend: Backend) {
             .0,
         201
     );
-    assert_error(
-        &server.get(&token, &format!("{other_base}/{root}")).await,
-        400,
-        "APP_ORG.0001",
-    );
-    assert_error(
-        &server
-            .post(
-                &token,
-                &other_base,
-                json!({"org_code": "y", "name": "y", "parent_id": root}),
-            )
-            .await,
-        400,
-        "APP_ORG.0004",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("GET", &format!("{other_base}/{root}"), Value::Null, 400, "APP_ORG.0001"),
+        ("POST", &other_base, json!({"org_code": "y", "name": "y", "parent_id": root}), 400, "APP_ORG.0004"),
+    ];
+    server.assert_refusals(&token, &cases).await;
 
     let (status, body) = server
         .put(
@@ -118,24 +82,12 @@ async fn create_show_update_delete(backend: Backend) {
         (shown["name"].as_str(), shown["org_code"].as_str()),
         (Some("Dev"), Some("10001"))
     );
-    assert_error(
-        &server
-            .put(
-                &token,
-                &format!("{base}/{root}"),
-                json!({"parent_id": child}),
-            )
-            .await,
-        400,
-        "APP_ORG.0006",
-    );
-    assert_error(
-        &server
-            .put(&token, &format!("{base}/{GHOST}"), json!({"name": "x"}))
-            .await,
-        400,
-        "APP_ORG.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("PUT", &format!("{base}/{root}"), json!({"parent_id": child}), 400, "APP_ORG.0006"),
+        ("PUT", &format!("{base}/{GHOST}"), json!({"name": "x"}), 400, "APP_ORG.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
 
     let (status, list) = server
         .get(&token, &format!("{base}?offset=0&limit=100"))
@@ -154,16 +106,12 @@ async fn create_show_update_delete(backend: Backend) {
         )
         .await;
     assert_eq!(status, 201);
-    assert_error(
-        &server.delete(&token, &format!("{base}/{root}")).await,
-        400,
-        "APP_ORG.0002",
-    );
-    assert_error(
-        &server.delete(&token, &format!("{base}/{child}")).await,
-        400,
-        "APP_ORG.0005",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("DELETE", &format!("{base}/{root}"), Value::Null, 400, "APP_ORG.0002"),
+        ("DELETE", &format!("{base}/{child}"), Value::Null, 400, "APP_ORG.0005"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     let (_, accounts) = server
         .get(
             &token,

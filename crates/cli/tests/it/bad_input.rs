@@ -150,28 +150,14 @@ async fn hostile_paths_and_headers(backend: Backend) {
         .get(&token, &format!("/users?org_id={}", "x".repeat(9000)))
         .await;
     assert_error(&too_long, 414, "PARAM.0414");
-    assert_error(
-        &server.get(&token, &format!("/users/{long_id}")).await,
-        400,
-        "USER.0001",
-    );
-    assert_error(
-        &server.get(&token, "/users/%FF%FE").await,
-        400,
-        "PARAM.0001",
-    );
-    assert_error(
-        &server
-            .get(&token, "/users?offset=99999999999999999999")
-            .await,
-        400,
-        "PARAM.0001",
-    );
-    assert_error(
-        &server.get(&token, "/users?limit=%00").await,
-        400,
-        "PARAM.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 4] = [
+        ("GET", &format!("/users/{long_id}"), serde_json::Value::Null, 400, "USER.0001"),
+        ("GET", "/users/%FF%FE", serde_json::Value::Null, 400, "PARAM.0001"),
+        ("GET", "/users?offset=99999999999999999999", serde_json::Value::Null, 400, "PARAM.0001"),
+        ("GET", "/users?limit=%00", serde_json::Value::Null, 400, "PARAM.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     // Enormous headers are refused.
     let res = server
         .http

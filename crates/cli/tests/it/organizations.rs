@@ -146,32 +146,24 @@ async fn delete_only_empty_leaves(backend: Backend) {
         )
         .await;
     let member = body["user_id"].as_str().unwrap().to_owned();
-    assert_error(
-        &server.delete(&token, &format!("/organizations/{hq}")).await,
-        400,
-        "ORG.0003",
-    );
-    assert_error(
-        &server.delete(&token, &format!("/organizations/{rd}")).await,
-        400,
-        "ORG.0004",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("DELETE", &format!("/organizations/{hq}"), Value::Null, 400, "ORG.0003"),
+        ("DELETE", &format!("/organizations/{rd}"), Value::Null, 400, "ORG.0004"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     assert_eq!(
         server.delete(&token, &format!("/users/{member}")).await.0,
         204
     );
     let (status, body) = server.delete(&token, &format!("/organizations/{rd}")).await;
     assert_eq!((status, body), (204, Value::Null));
-    assert_error(
-        &server.get(&token, &format!("/organizations/{rd}")).await,
-        400,
-        "ORG.0001",
-    );
-    assert_error(
-        &server.delete(&token, &format!("/organizations/{rd}")).await,
-        400,
-        "ORG.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("GET", &format!("/organizations/{rd}"), Value::Null, 400, "ORG.0001"),
+        ("DELETE", &format!("/organizations/{rd}"), Value::Null, 400, "ORG.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
 }
 
 #[on_each_store]
@@ -235,16 +227,10 @@ async fn list_scopes(backend: Backend) {
         .get(&token, "/organizations?all_child=true&offset=1&limit=2")
         .await;
     assert_eq!((body["total"].as_i64(), ids(&body).len()), (Some(5), 2));
-    assert_error(
-        &server
-            .get(&token, &format!("/organizations?org_id={GHOST}"))
-            .await,
-        400,
-        "ORG.0001",
-    );
-    assert_error(
-        &server.get(&token, "/organizations?all_child=maybe").await,
-        400,
-        "PARAM.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("GET", &format!("/organizations?org_id={GHOST}"), Value::Null, 400, "ORG.0001"),
+        ("GET", "/organizations?all_child=maybe", Value::Null, 400, "PARAM.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
 }

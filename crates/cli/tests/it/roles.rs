@@ -33,31 +33,13 @@ async fn role_lifecycle(backend: Backend) {
     assert_eq!(shown["updatedAt"], Value::Null);
     assert_eq!(shown["createdAt"].as_str().map(str::len), Some(23));
 
-    assert_error(
-        &server
-            .post(&token, &format!("{base}/role"), json!({"code": "admin1"}))
-            .await,
-        400,
-        "ROLE.0002",
-    );
-    assert_error(
-        &server
-            .post(&token, &format!("{base}/role"), json!({"name": "x"}))
-            .await,
-        400,
-        "PARAM.0001",
-    );
-    assert_error(
-        &server
-            .post(
-                &token,
-                &format!("/applications/{GHOST}/role"),
-                json!({"code": "x"}),
-            )
-            .await,
-        400,
-        "APP.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 3] = [
+        ("POST", &format!("{base}/role"), json!({"code": "admin1"}), 400, "ROLE.0002"),
+        ("POST", &format!("{base}/role"), json!({"name": "x"}), 400, "PARAM.0001"),
+        ("POST", &format!("/applications/{GHOST}/role"), json!({"code": "x"}), 400, "APP.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     let (status, body) = server
         .put(
             &token,
@@ -69,24 +51,12 @@ async fn role_lifecycle(backend: Backend) {
     let (_, shown) = server.get(&token, &format!("{base}/role/{role}")).await;
     assert_eq!(shown["name"], "Admins");
     assert!(shown["updatedAt"].is_string());
-    assert_error(
-        &server
-            .put(&token, &format!("{base}/role/{role}"), json!({}))
-            .await,
-        400,
-        "PARAM.0001",
-    );
-    assert_error(
-        &server
-            .put(
-                &token,
-                &format!("{base}/role/{GHOST}"),
-                json!({"name": "x"}),
-            )
-            .await,
-        400,
-        "ROLE.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("PUT", &format!("{base}/role/{role}"), json!({}), 400, "PARAM.0001"),
+        ("PUT", &format!("{base}/role/{GHOST}"), json!({"name": "x"}), 400, "ROLE.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
 
     for code in ["r2", "r3"] {
         assert_eq!(
@@ -127,16 +97,12 @@ async fn role_lifecycle(backend: Backend) {
 
     let (status, body) = server.delete(&token, &format!("{base}/role/{role}")).await;
     assert_eq!((status, body), (200, Value::Null));
-    assert_error(
-        &server.get(&token, &format!("{base}/role/{role}")).await,
-        400,
-        "ROLE.0001",
-    );
-    assert_error(
-        &server.delete(&token, &format!("{base}/role/{role}")).await,
-        400,
-        "ROLE.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("GET", &format!("{base}/role/{role}"), Value::Null, 400, "ROLE.0001"),
+        ("DELETE", &format!("{base}/role/{role}"), Value::Null, 400, "ROLE.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
 }
 
 #[on_each_store]
@@ -269,39 +235,13 @@ async fn role_members(backend: Backend) {
     );
 
     let too_many: Vec<String> = (0..51).map(|_| a.clone()).collect();
-    assert_error(
-        &server
-            .post(
-                &token,
-                &format!("{base}/role-member"),
-                json!({"role_id": role, "account_Ids": too_many}),
-            )
-            .await,
-        400,
-        "PARAM.0001",
-    );
-    assert_error(
-        &server
-            .post(
-                &token,
-                &format!("{base}/role-member"),
-                json!({"role_id": GHOST, "account_Ids": [a]}),
-            )
-            .await,
-        400,
-        "ROLE.0001",
-    );
-    assert_error(
-        &server
-            .post(
-                &token,
-                &format!("{base}/role-member"),
-                json!({"role_id": role, "account_ids": [a]}),
-            )
-            .await,
-        400,
-        "PARAM.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 3] = [
+        ("POST", &format!("{base}/role-member"), json!({"role_id": role, "account_Ids": too_many}), 400, "PARAM.0001"),
+        ("POST", &format!("{base}/role-member"), json!({"role_id": GHOST, "account_Ids": [a]}), 400, "ROLE.0001"),
+        ("POST", &format!("{base}/role-member"), json!({"role_id": role, "account_ids": [a]}), 400, "PARAM.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
 
     let (status, body) = server
         .call(

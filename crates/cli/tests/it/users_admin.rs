@@ -68,23 +68,13 @@ async fn delete_user_deletes_its_accounts_by_default(backend: Backend) {
     let account = server.authorize(&user, &app).await;
     let (status, body) = server.delete(&token, &format!("/users/{user}")).await;
     assert_eq!((status, body), (204, serde_json::Value::Null));
-    assert_error(
-        &server.get(&token, &format!("/users/{user}")).await,
-        400,
-        "USER.0001",
-    );
-    assert_error(
-        &server
-            .get(&token, &format!("/applications/{app}/accounts/{account}"))
-            .await,
-        400,
-        "APP_ACCOUNT.0001",
-    );
-    assert_error(
-        &server.delete(&token, &format!("/users/{user}")).await,
-        400,
-        "USER.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 3] = [
+        ("GET", &format!("/users/{user}"), serde_json::Value::Null, 400, "USER.0001"),
+        ("GET", &format!("/applications/{app}/accounts/{account}"), serde_json::Value::Null, 400, "APP_ACCOUNT.0001"),
+        ("DELETE", &format!("/users/{user}"), serde_json::Value::Null, 400, "USER.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     // The name and mobile are free again.
     server.create_user("zhangsan").await;
 }
@@ -200,20 +190,12 @@ async fn disabling_a_user_disables_its_accounts(backend: Backend) {
         true,
         "disabled on its own"
     );
-    assert_error(
-        &server
-            .put(&token, &format!("/users/{GHOST}/enable"), json!({}))
-            .await,
-        400,
-        "USER.0001",
-    );
-    assert_error(
-        &server
-            .put(&token, &format!("/users/{GHOST}/disable"), json!({}))
-            .await,
-        400,
-        "USER.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("PUT", &format!("/users/{GHOST}/enable"), json!({}), 400, "USER.0001"),
+        ("PUT", &format!("/users/{GHOST}/disable"), json!({}), 400, "USER.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
 }
 
 #[on_each_store]
@@ -309,46 +291,20 @@ async fn passwords(backend: Backend) {
             .0,
         200
     );
-    assert_error(
-        &server.put(&token, &admin_set, json!({})).await,
-        400,
-        "PARAM.0001",
-    );
-    assert_error(
-        &server
-            .put(
-                &token,
-                &format!("/users/{GHOST}/change-password"),
-                json!({"password": "Ghost-pass-1"}),
-            )
-            .await,
-        400,
-        "USER.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("PUT", &admin_set, json!({}), 400, "PARAM.0001"),
+        ("PUT", &format!("/users/{GHOST}/change-password"), json!({"password": "Ghost-pass-1"}), 400, "USER.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
     // A user without a password has no original password to verify.
     let other = server.create_user("lisi").await;
-    assert_error(
-        &server
-            .put(
-                &token,
-                &format!("/users/{other}/change-password-verify"),
-                json!({"old_password": "", "password": "Guess-pass-1"}),
-            )
-            .await,
-        400,
-        "PARAM.0001",
-    );
-    assert_error(
-        &server
-            .put(
-                &token,
-                &format!("/users/{other}/change-password-verify"),
-                json!({"old_password": "guess", "password": "Guess-pass-1"}),
-            )
-            .await,
-        400,
-        "USER.0004",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("PUT", &format!("/users/{other}/change-password-verify"), json!({"old_password": "", "password": "Guess-pass-1"}), 400, "PARAM.0001"),
+        ("PUT", &format!("/users/{other}/change-password-verify"), json!({"old_password": "guess", "password": "Guess-pass-1"}), 400, "USER.0004"),
+    ];
+    server.assert_refusals(&token, &cases).await;
 }
 
 #[on_each_store]
@@ -366,24 +322,12 @@ async fn show_by_username(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(user["user_id"], id.as_str());
     assert_eq!(user, server.get(&token, &format!("/users/{id}")).await.1);
-    assert_error(
-        &server
-            .post(
-                &token,
-                "/users/user-by-username",
-                json!({"user_name": "nobody"}),
-            )
-            .await,
-        400,
-        "USER.0001",
-    );
-    assert_error(
-        &server
-            .post(&token, "/users/user-by-username", json!({}))
-            .await,
-        400,
-        "PARAM.0001",
-    );
+    #[rustfmt::skip]
+    let cases: [Refusal; 2] = [
+        ("POST", "/users/user-by-username", json!({"user_name": "nobody"}), 400, "USER.0001"),
+        ("POST", "/users/user-by-username", json!({}), 400, "PARAM.0001"),
+    ];
+    server.assert_refusals(&token, &cases).await;
 }
 
 #[on_each_store]
