@@ -1,7 +1,9 @@
-//! The sign-in endpoints of OneAccess's Application Integration APIs (`/api/v1/oauth2/*`).
-//! Served so far: the key set that id_token signatures are checked against, and the token
-//! endpoint with the client credentials grant, introspection, check_token and revocation of
-//! the tokens it issues (docs/sso.md).
+//! The token side of OneAccess's Application Integration APIs (`/api/v1/oauth2/*`), answering
+//! OAuth's `{error, error_description}`: the token endpoint (authorization code with PKCE,
+//! refresh token, password and client credentials grants, each as the application's sign-in
+//! settings allow), userinfo, introspection, Spring's `check_token`, revocation, the key set
+//! id_tokens are checked against, and OpenID discovery (docs/sso.md). The browser side
+//! (authorize, the login page, logout) is `routes/sign_in.rs`.
 
 use crate::client_address::ClientAddress;
 use crate::client_auth::{client_credentials, ClientCredentials};
