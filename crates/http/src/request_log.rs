@@ -50,7 +50,8 @@ pub(crate) fn record(
         method = %method,
         route = route.unwrap_or("(no route)"),
         status = status.as_u16(),
-        duration_ms = seconds * 1000.0,
+        // To the microsecond, as a number a person reads (not `0.06726700000000001`).
+        duration_ms = (seconds * 1_000_000.0).round() / 1000.0,
         request_id = request_id.to_str().unwrap_or_default(),
         client_id = info.client_id.get().map_or("", String::as_str),
         "request"

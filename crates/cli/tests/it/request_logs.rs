@@ -82,6 +82,12 @@ async fn one_json_line_per_request() {
         (Some("trace-me-42"), Some(ADMIN_ID), Some(200))
     );
     assert!(show["duration_ms"].as_f64().is_some_and(|d| d >= 0.0));
+    // Milliseconds to the microsecond, without float noise (`0.06726700000000001`).
+    for request in &requests {
+        let text = request["fields"]["duration_ms"].to_string();
+        let decimals = text.split_once('.').map_or(0, |(_, d)| d.len());
+        assert!(decimals <= 3, "duration_ms {text}");
+    }
     assert_eq!(
         (fields(3)["route"].as_str(), fields(3)["status"].as_u64()),
         (Some("(no route)"), Some(404))

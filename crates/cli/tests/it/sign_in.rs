@@ -772,6 +772,8 @@ async fn https_public_url_makes_cookies_secure_and_is_the_issuer(backend: Backen
         body["jwks_uri"],
         "https://sso.example.com/api/v1/oauth2/keys"
     );
+    // Request objects by reference are not served: said, as OpenID Discovery §3 asks.
+    assert_eq!(body["request_uri_parameter_supported"], false);
     let res = server
         .http
         .get(format!("{}/login", server.base))

@@ -82,6 +82,18 @@ async fn client_credentials_tokens_are_issued_checked_and_revoked(backend: Backe
     let (post, _) = token_by_library(&server, &app, AuthType::RequestBody).await;
     assert_ne!(basic, post);
     let secret = app.client_secret.clone();
+    // RFC 6749 §5.1: a token answer is cached by nobody, HTTP/1.0 caches included.
+    let res = server
+        .http
+        .post(server.url("/api/v1/oauth2/token"))
+        .basic_auth(&app.client_id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(res.headers()["pragma"], "no-cache");
 
     let (status, seen) = post_form(
         &server,

@@ -171,8 +171,12 @@ async fn token(
     let issued = service
         .oauth_token(request.client(), &fields, &site.issuer)
         .await?;
+    // RFC 6749 §5.1: no cache keeps a token answer, HTTP/1.0's included.
     Ok((
-        [(header::CACHE_CONTROL, "no-store")],
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
         Json(SignInTokenView {
             access_token: issued.access_token.unwrap_or_default(),
             token_type: "Bearer",
@@ -253,6 +257,8 @@ pub struct ProviderMetadata {
     token_endpoint_auth_methods_supported: [&'static str; 2],
     code_challenge_methods_supported: [&'static str; 1],
     claims_supported: [&'static str; 13],
+    /// Request objects by reference are not served (OpenID Discovery §3 defaults it to true).
+    request_uri_parameter_supported: bool,
 }
 
 fn provider_metadata(site: &Site) -> ProviderMetadata {
@@ -295,6 +301,7 @@ fn provider_metadata(site: &Site) -> ProviderMetadata {
             "email",
             "mobile",
         ],
+        request_uri_parameter_supported: false,
     }
 }
 
