@@ -120,6 +120,52 @@ async fn a_token_expires_when_the_clock_passes_its_lifetime(backend: Backend) {
     f.finish().await;
 }
 
+/// A clock that moves a millisecond each time it is read.
+struct Ticking(std::sync::atomic::AtomicI64);
+
+impl roster_domain::time::Clock for Ticking {
+    fn now(&self) -> roster_domain::time::Millis {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Users of one import are stamped as they are made, so that their ids (which begin with
+/// that time) follow the file's order and sit together in the tables' indexes.
+#[on_each_store]
+async fn an_import_stamps_each_user_as_it_makes_it(backend: Backend) {
+    let f = fixture(backend, Settings::default()).await;
+    let clock = Arc::new(Ticking(std::sync::atomic::AtomicI64::new(
+        1_800_000_000_000,
+    )));
+    let service = Service::with_clock(f.store.clone(), Settings::default(), clock).unwrap();
+    let (lines, input) = tokio::sync::mpsc::channel(64);
+    for n in 1..=40u64 {
+        let user = json!({"user_name": format!("u{n:02}"), "mobile": format!("138{n:08}")});
+        lines
+            .send((n, Ok(serde_json::from_value(user).unwrap())))
+            .await
+            .unwrap();
+    }
+    drop(lines);
+    assert_eq!(service.import_users("test", input).await.unwrap(), 40);
+    let page = PageRequest::new(None, Some(100)).unwrap();
+    let users = f
+        .service
+        .list_users(&Caller::operator(), None, None, page)
+        .await
+        .unwrap()
+        .items;
+    let mut by_id: Vec<(String, String)> = users
+        .iter()
+        .map(|u| (u.id.as_str().to_owned(), u.user_name.clone()))
+        .collect();
+    by_id.sort();
+    let names: Vec<String> = by_id.into_iter().map(|(_, name)| name).collect();
+    let in_file_order: Vec<String> = (1..=40).map(|n| format!("u{n:02}")).collect();
+    assert_eq!(names, in_file_order);
+    f.finish().await;
+}
+
 #[on_each_store]
 async fn a_refused_change_leaves_neither_rows_nor_audit_records(backend: Backend) {
     let f = fixture(backend, Settings::default()).await;
