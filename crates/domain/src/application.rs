@@ -24,6 +24,8 @@ pub struct Application {
 }
 
 pub const MAX_NAME_CHARS: usize = 128;
+/// Longest client id there can be; longer ones are refused (or not looked up) unread.
+pub const MAX_CLIENT_ID_CHARS: usize = 128;
 
 pub fn validate_name(name: Option<String>) -> Result<String> {
     validate::required("name", name, MAX_NAME_CHARS)
@@ -31,8 +33,8 @@ pub fn validate_name(name: Option<String>) -> Result<String> {
 
 /// A client id chosen by the operator (bootstrap): printable ASCII without spaces.
 pub fn validate_client_id(client_id: &str) -> Result<()> {
-    let ok =
-        (1..=128).contains(&client_id.len()) && client_id.bytes().all(|b| b.is_ascii_graphic());
+    let ok = (1..=MAX_CLIENT_ID_CHARS).contains(&client_id.len())
+        && client_id.bytes().all(|b| b.is_ascii_graphic());
     if ok {
         Ok(())
     } else {

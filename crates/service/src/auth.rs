@@ -8,19 +8,17 @@
 //! use a token many times, and one read then costs less than caching every token issued
 //! (a cache insert costs more than that read when tokens are issued by the thousand).
 
+use crate::lookups::application_by_client_id;
 use crate::use_case::Cx;
 use crate::{Inner, Service, Settings};
 use moka::sync::Cache;
-use roster_domain::application::{AccessToken, Application, ApplicationId};
+use roster_domain::application::{AccessToken, Application, ApplicationId, MAX_CLIENT_ID_CHARS};
 use roster_domain::audit::SYSTEM_ACTOR;
 use roster_domain::permission::{Access, Permissions};
 use roster_domain::time::Millis;
 use roster_domain::{secret, Error, ErrorKind, Result};
 use roster_store::prelude::*;
 use std::net::IpAddr;
-
-/// Longest client id there can be (`validate_client_id`); longer ones are refused unread.
-const MAX_CLIENT_ID_CHARS: usize = 128;
 
 /// Longest bearer token looked at; anything longer cannot be one of ours.
 const MAX_TOKEN_CHARS: usize = 512;
@@ -298,13 +296,6 @@ impl Service {
         let before = self.now() - i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
         self.write(SYSTEM_ACTOR, purge_expired, before).await
     }
-}
-
-async fn application_by_client_id(
-    tx: &mut dyn Tx,
-    client_id: String,
-) -> Result<Option<Application>> {
-    tx.application_by_client_id(&client_id).await
 }
 
 /// The token stored under `key`, or under `key_before_0009`, with its application.

@@ -12,6 +12,14 @@ use roster_domain::user::UserId;
 use roster_domain::{Error, ErrorKind, Result};
 use roster_store::prelude::*;
 
+/// The application `client_id` names, if any (a read use case of its own).
+pub(crate) async fn application_by_client_id(
+    tx: &mut dyn Tx,
+    client_id: String,
+) -> Result<Option<Application>> {
+    tx.application_by_client_id(&client_id).await
+}
+
 pub(crate) async fn existing_application(
     tx: &mut dyn Tx,
     application_id: &ApplicationId,

@@ -3,6 +3,7 @@
 //! record per client id, address and reason per interval (not one row per attempt).
 
 use crate::Settings;
+use roster_domain::application::MAX_CLIENT_ID_CHARS;
 use roster_domain::audit::AuditRecord;
 use roster_domain::time::{now_millis, Millis};
 use roster_domain::{ErrorKind, Result};
@@ -52,7 +53,7 @@ impl TokenLimits {
         }
         if let Some(l) = &self.per_client_address {
             // Over-long ids are refused unread; they key nothing.
-            if client_id.len() <= 128 {
+            if client_id.len() <= MAX_CLIENT_ID_CHARS {
                 l.check_key(&(client_id.to_owned(), source))
                     .map_err(|_| limited("client_address"))?;
             }

@@ -18,8 +18,6 @@ use std::net::IpAddr;
 
 /// Longest `state` and `nonce` carried.
 const MAX_STATE_CHARS: usize = 2000;
-/// Longest client id looked up.
-const MAX_CLIENT_ID_CHARS: usize = 128;
 
 /// The parameters of an authorization request (RFC 6749 §4.1.1, §4.2.1; OIDC Core §3.1.2.1;
 /// RFC 7636 §4.3).
@@ -144,7 +142,11 @@ impl Checked {
 /// The client id of a request, unless it cannot name an application.
 fn client_id(request: &AuthorizeRequest) -> Result<&str, Authorize> {
     match request.client_id.as_deref() {
-        Some(id) if !id.is_empty() && id.len() <= MAX_CLIENT_ID_CHARS => Ok(id),
+        Some(id)
+            if !id.is_empty() && id.len() <= roster_domain::application::MAX_CLIENT_ID_CHARS =>
+        {
+            Ok(id)
+        }
         _ => Err(Authorize::Untrusted(
             "The client_id parameter names no application.".into(),
         )),

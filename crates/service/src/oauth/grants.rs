@@ -396,50 +396,45 @@ pub(super) trait Spendable: Sized + Send + 'static {
     fn grant_id(&self) -> &str;
 }
 
-impl Spendable for AuthorizationCode {
-    const INVALID: &'static str = super::issue::INVALID_CODE;
-    fn read<'t>(tx: &'t mut dyn Tx, digest: &'t str) -> BoxFuture<'t, Result<Option<Self>>> {
-        tx.code(digest)
-    }
-    fn application_id(&self) -> &ApplicationId {
-        &self.application_id
-    }
-    fn user_id(&self) -> &UserId {
-        &self.user_id
-    }
-    fn is_spent(&self) -> bool {
-        self.used_at.is_some()
-    }
-    fn expires_at(&self) -> Millis {
-        self.expires_at
-    }
-    /// A code's grant is named after the code.
-    fn grant_id(&self) -> &str {
-        &self.digest
-    }
+/// Both kinds keep the same fields under the same names; they differ in how they are read,
+/// what a bad one is called, and what names their grant.
+macro_rules! spendable {
+    ($kind:ty, $invalid:expr, $read:ident, $grant:ident) => {
+        impl Spendable for $kind {
+            const INVALID: &'static str = $invalid;
+            fn read<'t>(
+                tx: &'t mut dyn Tx,
+                digest: &'t str,
+            ) -> BoxFuture<'t, Result<Option<Self>>> {
+                tx.$read(digest)
+            }
+            fn application_id(&self) -> &ApplicationId {
+                &self.application_id
+            }
+            fn user_id(&self) -> &UserId {
+                &self.user_id
+            }
+            fn is_spent(&self) -> bool {
+                self.used_at.is_some()
+            }
+            fn expires_at(&self) -> Millis {
+                self.expires_at
+            }
+            fn grant_id(&self) -> &str {
+                &self.$grant
+            }
+        }
+    };
 }
 
-impl Spendable for RefreshToken {
-    const INVALID: &'static str = super::issue::INVALID_REFRESH_TOKEN;
-    fn read<'t>(tx: &'t mut dyn Tx, digest: &'t str) -> BoxFuture<'t, Result<Option<Self>>> {
-        tx.refresh_token(digest)
-    }
-    fn application_id(&self) -> &ApplicationId {
-        &self.application_id
-    }
-    fn user_id(&self) -> &UserId {
-        &self.user_id
-    }
-    fn is_spent(&self) -> bool {
-        self.used_at.is_some()
-    }
-    fn expires_at(&self) -> Millis {
-        self.expires_at
-    }
-    fn grant_id(&self) -> &str {
-        &self.grant_id
-    }
-}
+// A code's grant is named after the code.
+spendable!(AuthorizationCode, super::issue::INVALID_CODE, code, digest);
+spendable!(
+    RefreshToken,
+    super::issue::INVALID_REFRESH_TOKEN,
+    refresh_token,
+    grant_id
+);
 
 /// The code or refresh token stored under `digest`, if `app_id` holds it, with who it was
 /// issued to.

@@ -23,8 +23,6 @@ use roster_domain::{secret, Error, ErrorKind, Result};
 use roster_store::prelude::*;
 use std::net::IpAddr;
 
-/// Longest client id looked up (as on the tenant token endpoint).
-const MAX_CLIENT_ID_CHARS: usize = 128;
 /// Longest `scope` accepted.
 const MAX_SCOPE_CHARS: usize = 1000;
 
@@ -133,7 +131,9 @@ impl Service {
         if charge == Charge::Always {
             limits.check_attempt(client_id, client.source)?;
         }
-        let app = if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID_CHARS {
+        let app = if client_id.is_empty()
+            || client_id.len() > roster_domain::application::MAX_CLIENT_ID_CHARS
+        {
             None
         } else {
             self.read(application_with_sso, client_id.to_owned())

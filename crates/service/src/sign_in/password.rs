@@ -286,7 +286,7 @@ fn pick_user(found: Vec<User>, name: &str) -> Option<User> {
     }
 }
 
-pub(crate) fn ms_to_secs(ms: Millis) -> u64 {
+fn ms_to_secs(ms: Millis) -> u64 {
     u64::try_from(ms.saturating_add(999) / 1000).unwrap_or(0)
 }
 

@@ -17,8 +17,6 @@ use std::net::IpAddr;
 const SESSION_TOUCH_MS: Millis = 60_000;
 /// Longest session cookie looked up.
 const MAX_COOKIE_CHARS: usize = 200;
-/// Longest client id looked up.
-const MAX_CLIENT_ID_CHARS: usize = 128;
 
 /// What the login page's form sent.
 #[derive(Debug, Clone, Copy)]
@@ -118,11 +116,15 @@ impl Service {
         &self,
         client_id: &str,
     ) -> Result<Option<Application>> {
-        if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID_CHARS {
+        if client_id.is_empty() || client_id.len() > roster_domain::application::MAX_CLIENT_ID_CHARS
+        {
             return Ok(None);
         }
-        self.read(application_by_client_id, client_id.to_owned())
-            .await
+        self.read(
+            crate::lookups::application_by_client_id,
+            client_id.to_owned(),
+        )
+        .await
     }
 
     /// The name of the application `client_id` names, for the login page to show.
@@ -199,11 +201,4 @@ async fn end_session(tx: &mut dyn Tx, cx: &mut Cx, end: End) -> Result<bool> {
         None => tx.all_logout_urls().await?,
     };
     Ok(url_admitted(&urls, &redirect))
-}
-
-async fn application_by_client_id(
-    tx: &mut dyn Tx,
-    client_id: String,
-) -> Result<Option<Application>> {
-    tx.application_by_client_id(&client_id).await
 }
