@@ -72,3 +72,23 @@ impl SignInLock {
         self.locked_until.filter(|&t| t > now).map(|t| t - now)
     }
 }
+
+/// Whose wrong passwords a password check counts: a user's, or those typed for a name nobody
+/// has (known by the digest of the name's folded key, never as typed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Guessed {
+    User(UserId),
+    UnknownName(String),
+}
+
+/// What reserving a password check found. A check is counted as a wrong password before the
+/// hash is compared, so that checks running at once can never pass the limit together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// The check may go ahead; should the password be wrong, it is the `n`th wrong one in a
+    /// row.
+    Granted(i64),
+    /// No check: locked until the time given, or (none) as many checks as the limit allows
+    /// are already under way.
+    Refused(Option<Millis>),
+}

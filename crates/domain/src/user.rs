@@ -28,6 +28,29 @@ pub fn mobile_key(mobile: &str) -> String {
     mobile.chars().filter(char::is_ascii_digit).collect()
 }
 
+/// The mobile key a login name may be: only for names made of a phone number's characters,
+/// so that `alice7` never matches the user whose mobile is `7`.
+pub fn login_mobile_key(login: &str) -> Option<String> {
+    let phone_like = login
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-()".contains(c));
+    let key = mobile_key(login);
+    (phone_like && key.len() >= 5).then_some(key)
+}
+
+/// One key for every spelling of a login name the lookup takes as the same (a mobile with or
+/// without dashes, an email in any case, a user name in any width): wrong passwords for a
+/// name nobody has are counted under it, as a user's are counted whatever they typed.
+pub fn login_key(login: &str) -> String {
+    if let Some(mobile) = login_mobile_key(login) {
+        format!("mobile:{mobile}")
+    } else if login.contains('@') {
+        format!("email:{}", login.to_lowercase())
+    } else {
+        format!("name:{}", user_name_key(login))
+    }
+}
+
 /// The optional personal attributes (`attr_*` fields of the reference).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserAttrs {
@@ -472,6 +495,24 @@ impl UserFields {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_phone_like_names_are_looked_up_as_mobiles() {
+        assert_eq!(
+            login_mobile_key("+86 138-0000-0001").as_deref(),
+            Some("8613800000001")
+        );
+        assert_eq!(login_mobile_key("alice7"), None);
+        assert_eq!(login_mobile_key("123"), None);
+    }
+
+    #[test]
+    fn every_spelling_of_a_login_has_one_key() {
+        assert_eq!(login_key("138-0000-0001"), login_key("13800000001"));
+        assert_eq!(login_key("Bob@Example.com"), login_key("bob@example.com"));
+        assert_eq!(login_key("ＢＯＢ"), login_key("bob"));
+        assert_ne!(login_key("bob"), login_key("bob@example.com"));
+    }
 
     fn relations(list: serde_json::Value) -> Result<Vec<OrgRelation>> {
         let list = serde_json::from_value(list).map_err(|e| Error::invalid(e.to_string()))?;

@@ -8,7 +8,9 @@ use roster_domain::audit::{AuditEntry, AuditFilter, AuditRecord};
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::role::Role;
-use roster_domain::sign_in::{AuthorizationCode, RefreshToken, SignInLock, SsoSession};
+use roster_domain::sign_in::{
+    AuthorizationCode, Guessed, RefreshToken, Reservation, SignInLock, SsoSession,
+};
 use roster_domain::signing::SigningKey;
 use roster_domain::sso::{SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
@@ -284,8 +286,21 @@ pub trait SignInTx: Send {
     /// The users a login name may be: by user name (as its folded key), mobile (phone-like
     /// names only) or email (case-insensitively); at most 3.
     async fn users_by_login(&mut self, login: &str) -> Result<Vec<User>>;
-    /// Counts one more wrong password; says how many there are now.
-    async fn add_failed_sign_in(&mut self, user_id: &UserId) -> Result<i64>;
+    /// Counts a password check about to be made as a wrong password, unless `who` is locked
+    /// at `at` or already has `max` counted (a lock that ended starts a new count).
+    async fn reserve_password_check(
+        &mut self,
+        who: &Guessed,
+        max: i64,
+        at: Millis,
+    ) -> Result<Reservation>;
+    /// Locks `who` until `until` (the count starts again after it).
+    async fn lock_sign_in(&mut self, who: &Guessed, until: Millis, at: Millis) -> Result<()>;
+    /// A reserved check found the right password: takes back the `n` wrong passwords counted
+    /// up to and including its own reservation (those reserved after it still count).
+    async fn release_password_check(&mut self, user_id: &UserId, n: i64) -> Result<()>;
+    /// Forgets names nobody has that were last tried before `at`; says how many.
+    async fn delete_unknown_names_tried_before(&mut self, at: Millis) -> Result<u64>;
     async fn sign_in_lock(&mut self, user_id: &UserId) -> Result<SignInLock>;
     /// The user, their lock and their account in the application (if any), at once.
     async fn sign_in_candidate(

@@ -38,6 +38,7 @@ mod revocation;
 mod roles;
 mod security;
 mod sign_in;
+mod sign_in_attacks;
 mod sign_in_tokens;
 mod signing_keys;
 mod sso_settings;

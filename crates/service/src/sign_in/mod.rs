@@ -15,7 +15,6 @@ pub(crate) use session::session_digest;
 pub use session::{Login, NewSession};
 
 use crate::Service;
-use roster_domain::sign_in::SignInLock;
 use roster_domain::time::Millis;
 use roster_domain::user::UserId;
 use std::net::IpAddr;
@@ -57,8 +56,6 @@ impl Default for SignInSettings {
 pub(crate) struct SignInState {
     /// Password checks per source address.
     limits: crate::throttle::SignInLimits,
-    /// Wrong passwords for names no user has, counted per node.
-    unknown_logins: moka::sync::Cache<String, SignInLock>,
     /// A hash that unknown names' passwords are checked against (made at first use).
     decoy_hash: tokio::sync::OnceCell<String>,
 }
@@ -67,10 +64,6 @@ impl SignInState {
     pub(crate) fn new(settings: &SignInSettings) -> Self {
         Self {
             limits: crate::throttle::SignInLimits::new(settings.rate_per_address),
-            unknown_logins: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_idle(settings.lock_duration)
-                .build(),
             decoy_hash: tokio::sync::OnceCell::new(),
         }
     }

@@ -7,9 +7,9 @@ use crate::use_case::Cx;
 use crate::Service;
 use roster_domain::application::Application;
 use roster_domain::audit::AuditRecord;
-use roster_domain::sign_in::SignInLock;
+use roster_domain::sign_in::{Guessed, Reservation};
 use roster_domain::time::Millis;
-use roster_domain::user::{user_name_key, User, UserId};
+use roster_domain::user::{login_key, user_name_key, User, UserId};
 use roster_domain::{secret, ErrorKind, Result};
 use roster_store::prelude::*;
 use roster_store::Appended;
@@ -50,7 +50,11 @@ pub(crate) enum PasswordCheck {
 
 impl Service {
     /// Checks a user's password (by user name, mobile or email), counting wrong ones and
-    /// locking the user after too many; a right one clears the count.
+    /// locking the user after too many; a right one takes back the count before it.
+    ///
+    /// The check is counted as a wrong password before the hash is compared (one
+    /// conditional write), so checks sent at once cannot pass the limit together; a name
+    /// nobody has goes through the same steps, counted under the folded key the lookup uses.
     pub(crate) async fn check_password(
         &self,
         login: &str,
@@ -58,7 +62,9 @@ impl Service {
         attempt: Attempt<'_>,
     ) -> Result<PasswordCheck> {
         self.sign_in_state().limits.check(attempt.source)?;
-        let max = self.sign_in_settings().max_failed_sign_ins.max(1);
+        let settings = self.sign_in_settings();
+        let max = i64::from(settings.max_failed_sign_ins.max(1));
+        let lock_ms = millis(settings.lock_duration);
         let name: String = login.trim().chars().take(MAX_LOGIN_CHARS).collect();
         let password: String = password.chars().take(MAX_PASSWORD_CHARS).collect();
         let found = if name.is_empty() {
@@ -66,111 +72,55 @@ impl Service {
         } else {
             self.read(users_by_login, name.clone()).await?
         };
-        let Some(user) = pick_user(found, &name) else {
-            return self
-                .unknown_sign_in(&name, &password, attempt)
-                .await
-                .map(PasswordCheck::Wrong);
+        let user = pick_user(found, &name);
+        let who = match &user {
+            Some(user) => Guessed::User(user.id.clone()),
+            None => Guessed::UnknownName(secret::digest(&login_key(&name))),
         };
-        let now = self.now();
-        let lock = self.read(sign_in_lock, user.id.clone()).await?;
-        if let Some(ms) = lock.remaining(now) {
-            self.audit_sign_in(Some(&user.id), attempt, ErrorKind::UserLocked)
-                .await?;
-            return Ok(PasswordCheck::Wrong(SignInOutcome::Locked {
-                unlock_in_secs: ms_to_secs(ms),
-            }));
-        }
-        let hash = match &user.password_hash {
-            Some(hash) => hash.clone(),
+        let user_id = user.as_ref().map(|u| &u.id);
+        let actor = actor(user_id, attempt.source);
+        let n = match self.write(&actor, reserve, (who.clone(), max)).await? {
+            Reservation::Granted(n) => n,
+            Reservation::Refused(until) => {
+                self.audit_sign_in(user_id, attempt, ErrorKind::UserLocked)
+                    .await?;
+                let left = until.map_or(lock_ms, |t| t.saturating_sub(self.now()));
+                return Ok(PasswordCheck::Wrong(SignInOutcome::Locked {
+                    unlock_in_secs: ms_to_secs(left),
+                }));
+            }
+        };
+        let hash = match user.as_ref().and_then(|u| u.password_hash.clone()) {
+            Some(hash) => hash,
             None => self.decoy_hash().await?,
         };
-        let right =
-            self.inner.passwords.verify(password, hash).await? && user.password_hash.is_some();
-        if !right {
-            return self
-                .wrong_password(&user, attempt, max)
-                .await
-                .map(PasswordCheck::Wrong);
-        }
+        let verified = self.inner.passwords.verify(password, hash).await?;
+        let user = match user {
+            Some(user) if verified && user.password_hash.is_some() => user,
+            _ => {
+                if n >= max {
+                    let lock = Lock {
+                        who,
+                        until: self.now().saturating_add(lock_ms),
+                        application: attempt.application.to_owned(),
+                    };
+                    self.write(&actor, lock_sign_in, lock).await?;
+                } else {
+                    self.audit_sign_in(user_id, attempt, ErrorKind::InvalidSignIn)
+                        .await?;
+                }
+                return Ok(PasswordCheck::Wrong(outcome_after_failures(
+                    n, max, lock_ms,
+                )));
+            }
+        };
+        self.write(&actor, release, (user.id.clone(), n)).await?;
         if user.disabled {
             self.audit_sign_in(Some(&user.id), attempt, ErrorKind::SignInDenied)
                 .await?;
             return Ok(PasswordCheck::Wrong(SignInOutcome::Disabled));
         }
-        if lock != SignInLock::default() {
-            let actor = actor(Some(&user.id), attempt.source);
-            self.write(&actor, clear_lock, user.id.clone()).await?;
-        }
         Ok(PasswordCheck::Right(Box::new(user)))
-    }
-
-    async fn wrong_password(
-        &self,
-        user: &User,
-        attempt: Attempt<'_>,
-        max: u32,
-    ) -> Result<SignInOutcome> {
-        let lock_ms = millis(self.sign_in_settings().lock_duration);
-        let failure = Failure {
-            user_id: user.id.clone(),
-            application: attempt.application.to_owned(),
-            max,
-            lock_ms,
-        };
-        let actor = actor(Some(&user.id), attempt.source);
-        let failures = self.write(&actor, count_failure, failure).await?;
-        Ok(outcome_after_failures(failures, max, lock_ms))
-    }
-
-    /// A name nobody has: the same work and the same answers as a known user's wrong
-    /// password, counted on this node only.
-    async fn unknown_sign_in(
-        &self,
-        name: &str,
-        password: &str,
-        attempt: Attempt<'_>,
-    ) -> Result<SignInOutcome> {
-        let settings = self.sign_in_settings();
-        let max = settings.max_failed_sign_ins.max(1);
-        let lock_ms = millis(settings.lock_duration);
-        let now = self.now();
-        let key = user_name_key(name);
-        let unknown = &self.sign_in_state().unknown_logins;
-        let mut lock = unknown.get(&key).unwrap_or_default();
-        if let Some(ms) = lock.remaining(now) {
-            self.audit_sign_in(None, attempt, ErrorKind::UserLocked)
-                .await?;
-            return Ok(SignInOutcome::Locked {
-                unlock_in_secs: ms_to_secs(ms),
-            });
-        }
-        let decoy = self.decoy_hash().await?;
-        self.inner
-            .passwords
-            .verify(password.to_owned(), decoy)
-            .await?;
-        lock.failures = if lock.locked_until.is_some() {
-            1
-        } else {
-            lock.failures + 1
-        };
-        lock.locked_until = None;
-        let failures = lock.failures;
-        if failures >= i64::from(max) {
-            lock = SignInLock {
-                failures: 0,
-                locked_until: Some(now.saturating_add(lock_ms)),
-            };
-        }
-        unknown.insert(key, lock);
-        let kind = if lock.locked_until.is_some() {
-            ErrorKind::UserLocked
-        } else {
-            ErrorKind::InvalidSignIn
-        };
-        self.audit_sign_in(None, attempt, kind).await?;
-        Ok(outcome_after_failures(failures, max, lock_ms))
     }
 
     /// A password hash to check unknown names against, so that they take as long as known
@@ -219,7 +169,8 @@ impl Service {
     /// Lifts the locks that have run out, so that ShowUser and ListUsers stop showing them
     /// (sign-in itself already ignores them); says how many.
     pub async fn unlock_expired_locks(&self) -> Result<u64> {
-        self.write(roster_domain::audit::SYSTEM_ACTOR, unlock_expired, ())
+        let lock_ms = millis(self.sign_in_settings().lock_duration);
+        self.write(roster_domain::audit::SYSTEM_ACTOR, unlock_expired, lock_ms)
             .await
     }
 }
@@ -228,46 +179,38 @@ async fn users_by_login(tx: &mut dyn Tx, login: String) -> Result<Vec<User>> {
     tx.users_by_login(&login).await
 }
 
-async fn sign_in_lock(tx: &mut dyn Tx, user_id: UserId) -> Result<SignInLock> {
-    tx.sign_in_lock(&user_id).await
+async fn reserve(tx: &mut dyn Tx, cx: &mut Cx, (who, max): (Guessed, i64)) -> Result<Reservation> {
+    tx.reserve_password_check(&who, max, cx.now).await
 }
 
-async fn clear_lock(tx: &mut dyn Tx, cx: &mut Cx, user_id: UserId) -> Result<()> {
-    tx.set_sign_in_lock(&user_id, SignInLock::default(), cx.now)
-        .await
+async fn release(tx: &mut dyn Tx, _cx: &mut Cx, (user_id, n): (UserId, i64)) -> Result<()> {
+    tx.release_password_check(&user_id, n).await
 }
 
-/// A wrong password of a known user.
-struct Failure {
-    user_id: UserId,
+/// The last wrong password the limit allows.
+struct Lock {
+    who: Guessed,
+    until: Millis,
     /// The application's id, or empty, for the audit record.
     application: String,
-    max: u32,
-    lock_ms: Millis,
 }
 
-/// Counts a wrong password; the last one allowed locks the user. Says how many there were.
-async fn count_failure(tx: &mut dyn Tx, cx: &mut Cx, failure: Failure) -> Result<i64> {
-    let failures = tx.add_failed_sign_in(&failure.user_id).await?;
-    let locking = failures >= i64::from(failure.max);
-    if locking {
-        let lock = SignInLock {
-            failures: 0,
-            locked_until: Some(cx.now.saturating_add(failure.lock_ms)),
-        };
-        tx.set_sign_in_lock(&failure.user_id, lock, cx.now).await?;
-    }
-    let why = if locking {
-        ErrorKind::UserLocked
-    } else {
-        ErrorKind::InvalidSignIn
-    };
-    cx.audit("SignInRefused", why.code(), &failure.application);
-    Ok(failures)
+async fn lock_sign_in(tx: &mut dyn Tx, cx: &mut Cx, lock: Lock) -> Result<()> {
+    tx.lock_sign_in(&lock.who, lock.until, cx.now).await?;
+    cx.audit(
+        "SignInRefused",
+        ErrorKind::UserLocked.code(),
+        &lock.application,
+    );
+    Ok(())
 }
 
-async fn unlock_expired(tx: &mut dyn Tx, cx: &mut Cx, (): ()) -> Result<u64> {
-    tx.unlock_users_locked_until(cx.now).await
+/// Also forgets names nobody has once they were not tried for as long as a lock lasts.
+async fn unlock_expired(tx: &mut dyn Tx, cx: &mut Cx, lock_ms: Millis) -> Result<u64> {
+    let unlocked = tx.unlock_users_locked_until(cx.now).await?;
+    tx.delete_unknown_names_tried_before(cx.now.saturating_sub(lock_ms))
+        .await?;
+    Ok(unlocked)
 }
 
 /// The user among those a login name found: the one whose user name it is, else the only one.
@@ -290,8 +233,8 @@ fn ms_to_secs(ms: Millis) -> u64 {
     u64::try_from(ms.saturating_add(999) / 1000).unwrap_or(0)
 }
 
-fn outcome_after_failures(failures: i64, max: u32, lock_ms: Millis) -> SignInOutcome {
-    let remaining = i64::from(max).saturating_sub(failures);
+fn outcome_after_failures(failures: i64, max: i64, lock_ms: Millis) -> SignInOutcome {
+    let remaining = max.saturating_sub(failures);
     if remaining <= 0 {
         SignInOutcome::Locked {
             unlock_in_secs: ms_to_secs(lock_ms),

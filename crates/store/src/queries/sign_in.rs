@@ -12,21 +12,13 @@ use crate::tx::SignInTx;
 use async_trait::async_trait;
 use roster_domain::account::AppAccount;
 use roster_domain::application::ApplicationId;
-use roster_domain::sign_in::{AuthorizationCode, RefreshToken, SignInLock, SsoSession};
+use roster_domain::sign_in::{
+    AuthorizationCode, Guessed, RefreshToken, Reservation, SignInLock, SsoSession,
+};
 use roster_domain::time::Millis;
-use roster_domain::user::{mobile_key, user_name_key, User, UserId};
+use roster_domain::user::{login_mobile_key, user_name_key, User, UserId};
 use roster_domain::Result;
 use std::sync::LazyLock;
-
-/// The mobile key a login name may be: only for names made of a phone number's characters,
-/// so that `alice7` never matches the user whose mobile is `7`.
-fn login_mobile_key(login: &str) -> Option<String> {
-    let phone_like = login
-        .chars()
-        .all(|c| c.is_ascii_digit() || " +-()".contains(c));
-    let key = mobile_key(login);
-    (phone_like && key.len() >= 5).then_some(key)
-}
 
 /// `codes` as rows to insert.
 pub(crate) fn code_rows(codes: &[CodeRow]) -> Rows<'_> {
@@ -50,15 +42,102 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
         rows.into_iter().map(UserRow::into_domain).collect()
     }
 
-    async fn add_failed_sign_in(&mut self, user_id: &UserId) -> Result<i64> {
-        let row: Option<(i64,)> = self
-            .fetch_optional(
-                "UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1 \
-                 RETURNING failed_sign_ins",
-                &[user_id],
-            )
-            .await?;
-        Ok(row.map_or(0, |(n,)| n))
+    async fn reserve_password_check(
+        &mut self,
+        who: &Guessed,
+        max: i64,
+        at: Millis,
+    ) -> Result<Reservation> {
+        // One conditional statement: checks running at once cannot all see room for one more.
+        let reserved: Option<(i64,)> = match who {
+            Guessed::User(user_id) => {
+                self.fetch_optional(
+                    "UPDATE users SET failed_sign_ins = failed_sign_ins + 1, locked_until = NULL, \
+                     updated_at = CASE WHEN locked THEN $3 ELSE updated_at END, locked = FALSE \
+                     WHERE id = $1 AND failed_sign_ins < $2 \
+                     AND (locked_until IS NULL OR locked_until <= $3) \
+                     RETURNING failed_sign_ins",
+                    &[user_id, &max, &at],
+                )
+                .await?
+            }
+            Guessed::UnknownName(digest) => {
+                self.fetch_optional(
+                    "INSERT INTO sign_in_unknown_names \
+                     (name_digest, failed_sign_ins, locked_until, last_attempt_at) \
+                     VALUES ($1, 1, NULL, $3) ON CONFLICT (name_digest) DO UPDATE SET \
+                     failed_sign_ins = sign_in_unknown_names.failed_sign_ins + 1, \
+                     locked_until = NULL, last_attempt_at = $3 \
+                     WHERE sign_in_unknown_names.failed_sign_ins < $2 \
+                     AND (sign_in_unknown_names.locked_until IS NULL \
+                     OR sign_in_unknown_names.locked_until <= $3) \
+                     RETURNING failed_sign_ins",
+                    &[&digest, &max, &at],
+                )
+                .await?
+            }
+        };
+        if let Some((n,)) = reserved {
+            return Ok(Reservation::Granted(n));
+        }
+        let lock: Option<LockRow> = match who {
+            Guessed::User(user_id) => {
+                self.fetch_optional(
+                    "SELECT failed_sign_ins, locked_until FROM users WHERE id = $1",
+                    &[user_id],
+                )
+                .await?
+            }
+            Guessed::UnknownName(digest) => {
+                self.fetch_optional(
+                    "SELECT failed_sign_ins, locked_until FROM sign_in_unknown_names \
+                     WHERE name_digest = $1",
+                    &[&digest],
+                )
+                .await?
+            }
+        };
+        let until = lock.and_then(|l| l.into_domain().locked_until);
+        Ok(Reservation::Refused(until.filter(|&t| t > at)))
+    }
+
+    async fn lock_sign_in(&mut self, who: &Guessed, until: Millis, at: Millis) -> Result<()> {
+        match who {
+            Guessed::User(user_id) => {
+                let lock = SignInLock {
+                    failures: 0,
+                    locked_until: Some(until),
+                };
+                self.set_sign_in_lock(user_id, lock, at).await
+            }
+            Guessed::UnknownName(digest) => {
+                self.execute(
+                    "UPDATE sign_in_unknown_names SET failed_sign_ins = 0, locked_until = $2 \
+                     WHERE name_digest = $1",
+                    &[&digest, &until],
+                )
+                .await?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn release_password_check(&mut self, user_id: &UserId, n: i64) -> Result<()> {
+        self.execute(
+            "UPDATE users SET failed_sign_ins = \
+             CASE WHEN failed_sign_ins > $2 THEN failed_sign_ins - $2 ELSE 0 END WHERE id = $1",
+            &[user_id, &n],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_unknown_names_tried_before(&mut self, at: Millis) -> Result<u64> {
+        self.execute(
+            "DELETE FROM sign_in_unknown_names WHERE last_attempt_at < $1",
+            &[&at],
+        )
+        .await
     }
 
     async fn sign_in_candidate(
@@ -238,20 +317,5 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
                 .await?;
         }
         Ok(deleted)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::login_mobile_key;
-
-    #[test]
-    fn only_phone_like_names_are_looked_up_as_mobiles() {
-        assert_eq!(
-            login_mobile_key("+86 138-0000-0001").as_deref(),
-            Some("8613800000001")
-        );
-        assert_eq!(login_mobile_key("alice7"), None);
-        assert_eq!(login_mobile_key("123"), None);
     }
 }
