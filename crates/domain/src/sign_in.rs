@@ -92,3 +92,41 @@ pub enum Reservation {
     /// are already under way.
     Refused(Option<Millis>),
 }
+
+/// A user as signing in to one application sees them: their lock, their account there (if
+/// any), and when their sign-ins (and the account's) were last ended.
+#[derive(Debug, Clone)]
+pub struct Standing {
+    pub user: crate::user::User,
+    pub lock: SignInLock,
+    pub account: Option<crate::account::AppAccount>,
+    pub ended: SignInsEnded,
+}
+
+/// When sign-ins were last ended: by a change of the user (disabled, locked, password set)
+/// or of their account in the application (disabled). What was signed in before is void.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SignInsEnded {
+    pub user: Option<Millis>,
+    pub account: Option<Millis>,
+}
+
+/// When what a credential stands for began: the password check it goes back to, and (for
+/// an application's tokens) when it was issued, which the account's changes are held against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Since {
+    pub signed_in: Millis,
+    pub issued: Option<Millis>,
+}
+
+impl SignInsEnded {
+    /// Whether a credential from `since` outlived a change that ended it, or predates the
+    /// account it would sign in with (`account_created_at`: a deleted account's successor).
+    pub fn void(&self, since: Since, account_created_at: Millis) -> bool {
+        let ended_after = |end: Option<Millis>, t: Millis| end.is_some_and(|end| t <= end);
+        ended_after(self.user, since.signed_in)
+            || since.issued.is_some_and(|issued| {
+                ended_after(self.account, issued) || issued < account_created_at
+            })
+    }
+}

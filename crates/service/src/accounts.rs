@@ -21,6 +21,7 @@ use roster_domain::application::ApplicationId;
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::permission::Access;
 use roster_domain::role::Role;
+use roster_domain::time::Millis;
 use roster_domain::user::User;
 use roster_domain::user::UserId;
 use roster_domain::{ErrorKind, Result};
@@ -257,6 +258,9 @@ async fn update(
     }
     account.updated_at = cx.now;
     tx.update_account(&account).await?;
+    if changes.disabled == Some(true) {
+        end_sign_ins(tx, &account, cx.now).await?;
+    }
     cx.audit("UpdateAppAccount", "app_account", &account.id);
     Ok(account.id)
 }
@@ -272,6 +276,9 @@ async fn set_disabled(
     account.disabled_by_user = false;
     account.updated_at = cx.now;
     tx.update_account(&account).await?;
+    if disabled {
+        end_sign_ins(tx, &account, cx.now).await?;
+    }
     let operation = if disabled {
         "DisableAppAccount"
     } else {
@@ -288,6 +295,7 @@ async fn delete(
 ) -> Result<()> {
     existing_application(tx, &application_id).await?;
     let account = existing_account(tx, &application_id, &account_id).await?;
+    end_sign_ins(tx, &account, cx.now).await?;
     tx.delete_account(&application_id, &account.id).await?;
     cx.audit("DeleteAppAccount", "app_account", &account.id);
     Ok(())
@@ -325,4 +333,14 @@ async fn list(
 async fn of_user(tx: &mut dyn Tx, user_id: UserId) -> Result<Vec<AppAccount>> {
     existing_user(tx, &user_id).await?;
     tx.accounts_of_user(&user_id).await
+}
+
+/// Ends what the account's user signed in to its application with (an orphan account has
+/// nothing to end).
+async fn end_sign_ins(tx: &mut dyn Tx, account: &AppAccount, at: Millis) -> Result<()> {
+    if let Some(user_id) = &account.user_id {
+        tx.end_sign_ins(user_id, Some(&account.application_id), at)
+            .await?;
+    }
+    Ok(())
 }

@@ -214,6 +214,7 @@ async fn delete(
             tx.orphan_accounts_of_user(&user.id, cx.now).await?;
         }
     }
+    tx.end_sign_ins(&user.id, None, cx.now).await?;
     tx.delete_user(&user.id).await?;
     cx.audit("DeleteUser", "user", &user.id);
     Ok(())
@@ -239,6 +240,7 @@ async fn set_disabled(
         tx.update_user(&user).await?;
         if disabled {
             tx.disable_accounts_of_user(&user.id, now).await?;
+            tx.end_sign_ins(&user.id, None, now).await?;
         } else {
             tx.enable_accounts_of_user(&user.id, now).await?;
         }
@@ -276,6 +278,8 @@ async fn set_password(tx: &mut dyn Tx, cx: &mut Cx, change: PasswordChange) -> R
     }
     user.updated_at = cx.now;
     tx.update_user(&user).await?;
+    // Whoever knew the old password: what they signed in with ends here.
+    tx.end_sign_ins(&user.id, None, cx.now).await?;
     let operation = match change.checked {
         Some(_) => "UpdateUserPwdWithOldPwd",
         None => "UpdateUserPwd",

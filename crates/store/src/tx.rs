@@ -9,7 +9,7 @@ use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::role::Role;
 use roster_domain::sign_in::{
-    AuthorizationCode, Guessed, RefreshToken, Reservation, SignInLock, SsoSession,
+    AuthorizationCode, Guessed, RefreshToken, Reservation, SignInLock, SsoSession, Standing,
 };
 use roster_domain::signing::SigningKey;
 use roster_domain::sso::{SsoAccessToken, SsoSettings};
@@ -307,7 +307,16 @@ pub trait SignInTx: Send {
         &mut self,
         application_id: &ApplicationId,
         user_id: &UserId,
-    ) -> Result<Option<(User, SignInLock, Option<AppAccount>)>>;
+    ) -> Result<Option<Standing>>;
+    /// Ends what `user_id` signed in with: sessions, codes, refresh and access tokens, and
+    /// notes when, so that nothing from before counts again. With `application_id`, only in
+    /// that application (the account changed; sessions stay). Says how many rows went.
+    async fn end_sign_ins(
+        &mut self,
+        user_id: &UserId,
+        application_id: Option<&ApplicationId>,
+        at: Millis,
+    ) -> Result<u64>;
     /// Stores the count of wrong passwords and the lock (`locked` follows `locked_until`).
     async fn set_sign_in_lock(
         &mut self,

@@ -473,10 +473,16 @@ async fn only_enabled_users_with_enabled_accounts_in_enabled_applications_sign_i
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    // The user disabled (the session stays, the user may not use it).
+    // The user disabled: the session ends with it (sign_in_attacks.rs holds what else
+    // ends), and the password, right as it is, signs in no more.
     let user = format!("/users/{}/disable", f.user_id);
     assert_eq!(server.put(&admin, &user, json!({})).await.0, 200);
-    refused(browser.get(&url).await, "The user is disabled.");
+    let hop = browser.authorize(&url, &f.user_name, PASSWORD).await;
+    assert_eq!(hop.status, 401, "{}", hop.body);
+    assert_eq!(
+        alert(&hop.body).as_deref(),
+        Some("This user is disabled. Ask your administrator.")
+    );
     assert_eq!(
         server
             .put(&admin, &user.replace("/disable", "/enable"), json!({}))

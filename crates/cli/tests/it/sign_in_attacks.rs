@@ -103,3 +103,195 @@ async fn spellings_of_one_name_count_alike_known_or_not(backend: Backend) {
     assert_eq!(said[2], [remaining(2), remaining(1)]);
     assert_eq!(said[3], [remaining(4), remaining(3)]);
 }
+
+/// What a signed-in user holds: the browser's session, an access token and a refresh token.
+struct Held {
+    browser: Browser,
+    access: String,
+    refresh: String,
+}
+
+async fn sign_in_and_hold(server: &Server, f: &Fixture) -> Held {
+    let browser = Browser::new(server);
+    let url = authorize_url(server, &f.app.client_id, "code", "s");
+    let hop = browser.authorize(&url, &f.user_name, PASSWORD).await;
+    let code = param(hop.location.as_deref().unwrap(), "code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+    ];
+    let (status, tokens) = client_post(server, "/api/v1/oauth2/token", creds(&f.app), &form).await;
+    assert_eq!(status, 200, "{tokens}");
+    Held {
+        browser,
+        access: tokens["access_token"].as_str().unwrap().to_owned(),
+        refresh: tokens["refresh_token"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// Which of `held` still works: userinfo, introspection of the access and the refresh
+/// token, check_token, a refresh, and the session at the authorization endpoint.
+async fn still_working(server: &Server, f: &Fixture, held: &Held) -> Vec<&'static str> {
+    let mut working = Vec::new();
+    if bearer_get(server, "/api/v1/oauth2/userinfo", &held.access)
+        .await
+        .0
+        == 200
+    {
+        working.push("userinfo");
+    }
+    for (name, path, token) in [
+        (
+            "introspect access",
+            "/api/v1/oauth2/introspect",
+            &held.access,
+        ),
+        (
+            "introspect refresh",
+            "/api/v1/oauth2/introspect",
+            &held.refresh,
+        ),
+        ("check_token", "/api/v1/oauth2/check_token", &held.access),
+    ] {
+        let (_, seen) = client_post(server, path, creds(&f.app), &[("token", token)]).await;
+        if seen["active"] == true {
+            working.push(name);
+        }
+    }
+    let url = authorize_url(server, &f.app.client_id, "code", "s");
+    let hop = held.browser.get(&url).await;
+    if hop.location.is_some_and(|l| l.contains("code=")) {
+        working.push("session");
+    }
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", held.refresh.as_str()),
+    ];
+    if client_post(server, "/api/v1/oauth2/token", creds(&f.app), &form)
+        .await
+        .0
+        == 200
+    {
+        working.push("refresh");
+    }
+    working
+}
+
+/// Every change of a user's standing ends what they signed in with, for good: undoing the
+/// change (enabling again, a new account) revives nothing.
+#[on_each_store]
+async fn state_changes_end_sessions_and_tokens_for_good(backend: Backend) {
+    let mut server = Server::start_with(
+        backend,
+        Options {
+            args: &["--sign-in-rate-per-address", "1000"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let admin = server.admin().await;
+    let changes = [
+        "disable user",
+        "lock user",
+        "reset password",
+        "disable account",
+        "delete account",
+        "delete user",
+    ];
+    for change in changes {
+        let f = fixture(&mut server, json!({})).await;
+        let held = sign_in_and_hold(&server, &f).await;
+        let all = vec![
+            "userinfo",
+            "introspect access",
+            "introspect refresh",
+            "check_token",
+            "session",
+            "refresh",
+        ];
+        // Checking does not use anything up except the refresh token, checked last.
+        assert_eq!(still_working(&server, &f, &held).await, all, "{change}");
+        let held = sign_in_and_hold(&server, &f).await;
+        let user = format!("/users/{}", f.user_id);
+        let account = format!(
+            "/applications/{}/accounts/{}",
+            f.app.application_id, f.account_id
+        );
+        match change {
+            "disable user" => {
+                assert_eq!(
+                    server
+                        .put(&admin, &format!("{user}/disable"), json!({}))
+                        .await
+                        .0,
+                    200
+                );
+                assert_eq!(
+                    server
+                        .put(&admin, &format!("{user}/enable"), json!({}))
+                        .await
+                        .0,
+                    200
+                );
+            }
+            "lock user" => {
+                let guesser = Browser::new(&server);
+                let page = guesser.get("/login").await.body;
+                for _ in 0..5 {
+                    guesser.submit(&page, &f.user_name, "wrong").await;
+                }
+                let (_, shown) = server.get(&admin, &user).await;
+                assert_eq!(shown["locked"], true);
+                assert_eq!(
+                    server
+                        .put(&admin, &format!("{user}/enable"), json!({}))
+                        .await
+                        .0,
+                    200
+                );
+            }
+            "reset password" => {
+                let body = json!({"password": PASSWORD});
+                let path = format!("{user}/change-password");
+                assert_eq!(server.put(&admin, &path, body).await.0, 200);
+            }
+            "disable account" => {
+                assert_eq!(
+                    server
+                        .put(&admin, &format!("{account}/disable"), json!({}))
+                        .await
+                        .0,
+                    200
+                );
+                assert_eq!(
+                    server
+                        .put(&admin, &format!("{account}/enable"), json!({}))
+                        .await
+                        .0,
+                    200
+                );
+            }
+            "delete account" => {
+                assert_eq!(server.delete(&admin, &account).await.0, 204);
+                server.authorize(&f.user_id, &f.app.application_id).await;
+            }
+            "delete user" => {
+                assert_eq!(server.delete(&admin, &user).await.0, 204);
+            }
+            _ => unreachable!(),
+        }
+        // An account's change ends what the application was given; the browser's session is
+        // the user's single sign-on (to every application), which only the user's changes end.
+        let left = if change.ends_with("account") {
+            vec!["session"]
+        } else {
+            vec![]
+        };
+        assert_eq!(still_working(&server, &f, &held).await, left, "{change}");
+        if change != "delete user" {
+            // Signing in again works: only what was held before ended.
+            let again = sign_in_and_hold(&server, &f).await;
+            assert_eq!(still_working(&server, &f, &again).await, all, "{change}");
+        }
+    }
+}

@@ -8,7 +8,7 @@ use crate::sign_in::{actor, candidate, millis, needs_roles, Candidate};
 use crate::Service;
 use roster_domain::application::{Application, ApplicationId};
 use roster_domain::audit::AuditRecord;
-use roster_domain::sign_in::{AuthorizationCode, SsoSession};
+use roster_domain::sign_in::{AuthorizationCode, Since, SsoSession};
 use roster_domain::sso::{url_admitted, Grant, Protocol, SsoSettings};
 use roster_domain::user::UserId;
 use roster_domain::{secret, Result};
@@ -314,6 +314,7 @@ impl Service {
         // flow's tokens carry claims now; a code's are read at its exchange.
         let with_roles =
             checked.response_type != ResponseType::Code && needs_roles(&checked.settings);
+        let admitted_at = self.now();
         let (found, candidate) = self
             .read(
                 session_and_candidate,
@@ -324,7 +325,11 @@ impl Service {
             return Ok(checked.sign_in());
         };
         let now = self.now();
-        let principal = match candidate.admit(&checked.app, now) {
+        let since = Since {
+            signed_in: session.auth_time,
+            issued: None,
+        };
+        let principal = match candidate.admit(&checked.app, now, since) {
             Ok(principal) => principal,
             Err(why) => {
                 self.audit_refused_sign_in(&session.user_id, &checked.app, source)
@@ -340,6 +345,7 @@ impl Service {
                     principal,
                     scope: checked.scope.clone(),
                     auth_time: session.auth_time,
+                    admitted_at,
                     nonce: checked.nonce.clone(),
                     grant_id: secret::generate(),
                     access_token: token,

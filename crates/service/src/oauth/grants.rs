@@ -8,7 +8,7 @@ use crate::use_case::Cx;
 use crate::Service;
 use futures::future::BoxFuture;
 use roster_domain::application::{Application, ApplicationId};
-use roster_domain::sign_in::{AuthorizationCode, RefreshToken};
+use roster_domain::sign_in::{AuthorizationCode, RefreshToken, Since};
 use roster_domain::sso::{Grant, Protocol, SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
 use roster_domain::user::UserId;
@@ -136,14 +136,20 @@ impl Service {
                 redirect_uri,
                 code_verifier,
             } => {
+                let admitted_at = self.now();
                 let (code, candidate) = self
                     .unspent::<AuthorizationCode>(&app, &settings, code)
                     .await?;
                 exchange_checks(&code, redirect_uri, code_verifier)?;
+                let since = Since {
+                    signed_in: code.auth_time,
+                    issued: None,
+                };
                 let issue = Issue {
-                    principal: admitted(candidate, &app, self.now())?,
+                    principal: admitted(candidate, &app, self.now(), since)?,
                     scope: code.scope,
                     auth_time: code.auth_time,
+                    admitted_at,
                     nonce: code.nonce,
                     grant_id: code.digest.clone(),
                     access_token: true,
@@ -163,6 +169,7 @@ impl Service {
                     .await
             }
             GrantRequest::RefreshToken { refresh_token } => {
+                let admitted_at = self.now();
                 let (token, candidate) = self
                     .unspent::<RefreshToken>(&app, &settings, refresh_token)
                     .await?;
@@ -170,10 +177,15 @@ impl Service {
                     // Issued before the application's secret was rotated or it was disabled.
                     return Err(invalid_grant(RefreshToken::INVALID));
                 }
+                let since = Since {
+                    signed_in: token.auth_time,
+                    issued: Some(token.created_at),
+                };
                 let issue = Issue {
-                    principal: admitted(candidate, &app, self.now())?,
+                    principal: admitted(candidate, &app, self.now(), since)?,
                     scope: token.scope,
                     auth_time: token.auth_time,
+                    admitted_at,
                     nonce: None,
                     grant_id: token.grant_id,
                     access_token: true,
@@ -229,6 +241,7 @@ impl Service {
             source,
             application: app.id.as_str(),
         };
+        let admitted_at = self.now();
         let user = match self.check_password(username, password, attempt).await? {
             PasswordCheck::Right(user) => user,
             PasswordCheck::Wrong(SignInOutcome::Locked { unlock_in_secs }) => {
@@ -250,7 +263,11 @@ impl Service {
             )
             .await?;
         let now = self.now();
-        let principal = match candidate.admit(app, now) {
+        let since = Since {
+            signed_in: admitted_at,
+            issued: None,
+        };
+        let principal = match candidate.admit(app, now, since) {
             Ok(principal) => principal,
             Err(why) => {
                 self.audit_refused_sign_in(&user.id, app, source).await?;
@@ -261,7 +278,8 @@ impl Service {
         let issue = Issue {
             principal,
             scope: scope_or_default(scope, settings.protocol),
-            auth_time: now,
+            auth_time: admitted_at,
+            admitted_at,
             nonce: None,
             grant_id: secret::generate(),
             access_token: true,
@@ -314,8 +332,9 @@ fn admitted(
     candidate: Candidate,
     app: &Application,
     now: Millis,
+    since: Since,
 ) -> Result<roster_domain::sso::Principal> {
-    candidate.admit(app, now).map_err(invalid_grant)
+    candidate.admit(app, now, since).map_err(invalid_grant)
 }
 
 /// A code is exchanged at the redirect URI it was issued for, with the PKCE verifier when it

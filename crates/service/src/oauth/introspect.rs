@@ -2,9 +2,12 @@
 //! client a token was issued to.
 
 use super::{seconds, Charge, OAuthClient};
+use crate::sign_in::candidate;
 use crate::use_case::Cx;
 use crate::Service;
-use roster_domain::application::{Application, ApplicationId};
+use roster_domain::application::Application;
+use roster_domain::sign_in::Since;
+use roster_domain::time::Millis;
 use roster_domain::{secret, Result};
 use roster_store::prelude::*;
 
@@ -44,10 +47,10 @@ impl Service {
         let (app, _) = self.oauth_client(client, Charge::OnFailure).await?;
         let now = self.now();
         let found = self
-            .read(stored_token, (secret::digest(token), app.id.clone()))
+            .read(stored_token, (secret::digest(token), app.clone(), now))
             .await?;
         Ok(found
-            .filter(|t| !app.disabled && t.generation == app.token_generation && t.expires_at > now)
+            .filter(|t| t.generation == app.token_generation && t.expires_at > now)
             .map(|t| Introspection {
                 client_id: app.client_id.clone(),
                 expires_at: seconds(t.expires_at),
@@ -67,23 +70,40 @@ impl Service {
     }
 }
 
-/// `app_id`'s access or unspent refresh token stored under `digest`, as stored (times in
-/// milliseconds), with its user's name.
+/// `app`'s access or unspent refresh token stored under `digest`, as stored (times in
+/// milliseconds), with its user's name; none if its user may no longer sign in to `app` (the
+/// same check as userinfo's).
 async fn stored_token(
     tx: &mut dyn Tx,
-    (digest, app_id): (String, ApplicationId),
+    (digest, app, now): (String, Application, Millis),
 ) -> Result<Option<Introspection>> {
-    let (kind, scope, user_id, expires_at, issued_at, generation) =
+    let (kind, scope, user_id, expires_at, issued_at, generation, since) =
         if let Some((t, _, _)) = tx.sso_token(&digest).await? {
-            if t.application_id != app_id {
+            if t.application_id != app.id {
                 return Ok(None);
             }
+            let since = Since {
+                signed_in: t.created_at,
+                issued: Some(t.created_at),
+            };
             let at = (t.expires_at, t.created_at, t.generation);
-            (TokenKind::Access, t.scope, t.user_id, at.0, at.1, at.2)
+            (
+                TokenKind::Access,
+                t.scope,
+                t.user_id,
+                at.0,
+                at.1,
+                at.2,
+                since,
+            )
         } else if let Some(t) = tx.refresh_token(&digest).await? {
-            if t.application_id != app_id || t.used_at.is_some() {
+            if t.application_id != app.id || t.used_at.is_some() {
                 return Ok(None);
             }
+            let since = Since {
+                signed_in: t.auth_time,
+                issued: Some(t.created_at),
+            };
             let at = (t.expires_at, t.created_at, t.generation);
             (
                 TokenKind::Refresh,
@@ -92,16 +112,21 @@ async fn stored_token(
                 at.0,
                 at.1,
                 at.2,
+                since,
             )
         } else {
             return Ok(None);
         };
     let user_name = match &user_id {
-        Some(id) => match tx.user(id).await? {
-            Some(user) => Some(user.user_name),
-            // The user is gone: so is what the token stood for.
-            None => return Ok(None),
+        Some(id) => match candidate(tx, &app.id, id, false)
+            .await?
+            .admit(&app, now, since)
+        {
+            Ok(principal) => Some(principal.user.user_name),
+            // Disabled, locked, without an account, or gone: so is what the token stood for.
+            Err(_) => return Ok(None),
         },
+        None if app.disabled => return Ok(None),
         None => None,
     };
     Ok(Some(Introspection {

@@ -20,6 +20,9 @@ pub(crate) struct Issue {
     pub principal: Principal,
     pub scope: String,
     pub auth_time: Millis,
+    /// When the principal was read (before it): the tokens' issue time, which a change of
+    /// the user or account committed later voids.
+    pub admitted_at: Millis,
     pub nonce: Option<String>,
     pub grant_id: String,
     pub access_token: bool,
@@ -100,7 +103,7 @@ impl Service {
             user_id: Some(issue.principal.user.id.clone()),
             scope: issue.scope.clone(),
             expires_at: now.saturating_add(i64::try_from(ttl * 1000).unwrap_or(i64::MAX)),
-            created_at: now,
+            created_at: issue.admitted_at,
             generation: app.token_generation,
             grant_id: Some(issue.grant_id.clone()),
         });
@@ -119,7 +122,7 @@ impl Service {
                 scope: issue.scope.clone(),
                 auth_time: issue.auth_time,
                 expires_at: now.saturating_add(i64::from(ttl) * 1000),
-                created_at: now,
+                created_at: issue.admitted_at,
                 generation: app.token_generation,
                 used_at: None,
             });

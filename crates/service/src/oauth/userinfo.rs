@@ -4,6 +4,7 @@
 use crate::sign_in::{candidate, needs_roles, Candidate};
 use crate::Service;
 use roster_domain::application::Application;
+use roster_domain::sign_in::Since;
 use roster_domain::sso::{SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
 use roster_domain::{secret, Error, ErrorKind, Result};
@@ -59,7 +60,11 @@ impl Service {
         if token.expires_at <= now || token.generation != app.token_generation {
             return Err(refused());
         }
-        let principal = candidate.admit(&app, now).map_err(|_| refused())?;
+        let since = Since {
+            signed_in: token.created_at,
+            issued: Some(token.created_at),
+        };
+        let principal = candidate.admit(&app, now, since).map_err(|_| refused())?;
         let info = Arc::new(UserInfo {
             sub: principal.user.id.as_str().to_owned(),
             claims: principal.claims(&settings.claims),

@@ -197,6 +197,10 @@ struct Lock {
 
 async fn lock_sign_in(tx: &mut dyn Tx, cx: &mut Cx, lock: Lock) -> Result<()> {
     tx.lock_sign_in(&lock.who, lock.until, cx.now).await?;
+    if let Guessed::User(user_id) = &lock.who {
+        // Somebody is guessing: what the user signed in with ends too.
+        tx.end_sign_ins(user_id, None, cx.now).await?;
+    }
     cx.audit(
         "SignInRefused",
         ErrorKind::UserLocked.code(),

@@ -1,7 +1,7 @@
 //! Who may sign in to an application, as the store holds them now.
 
 use roster_domain::application::{Application, ApplicationId};
-use roster_domain::sign_in::SignInLock;
+use roster_domain::sign_in::{SignInLock, SignInsEnded, Since, Standing};
 use roster_domain::sso::{ClaimSource, Principal, SsoSettings};
 use roster_domain::time::Millis;
 use roster_domain::user::UserId;
@@ -12,15 +12,24 @@ use roster_store::prelude::*;
 pub(crate) struct Candidate {
     pub principal: Option<Principal>,
     pub lock: SignInLock,
+    pub ended: SignInsEnded,
 }
 
 impl Candidate {
-    /// The principal if the user may sign in to `app` at `now`, else why not.
-    pub(crate) fn admit(self, app: &Application, now: Millis) -> Result<Principal, &'static str> {
+    /// The principal if the user may sign in to `app` at `now` with a credential from
+    /// `since`, else why not.
+    pub(crate) fn admit(
+        self,
+        app: &Application,
+        now: Millis,
+        since: Since,
+    ) -> Result<Principal, &'static str> {
         let Some(p) = self.principal else {
             return Err("The user holds no account in this application.");
         };
-        if app.disabled {
+        if self.ended.void(since, p.account.created_at) {
+            Err("The sign-in was ended by a change of the user or their account.")
+        } else if app.disabled {
             Err("The application is disabled.")
         } else if p.user.disabled {
             Err("The user is disabled.")
@@ -42,16 +51,24 @@ pub(crate) async fn candidate(
     user_id: &UserId,
     with_roles: bool,
 ) -> Result<Candidate> {
-    let Some((user, lock, account)) = tx.sign_in_candidate(application_id, user_id).await? else {
+    let Some(standing) = tx.sign_in_candidate(application_id, user_id).await? else {
         return Ok(Candidate {
             principal: None,
             lock: SignInLock::default(),
+            ended: SignInsEnded::default(),
         });
     };
+    let Standing {
+        user,
+        lock,
+        account,
+        ended,
+    } = standing;
     let Some(account) = account else {
         return Ok(Candidate {
             principal: None,
             lock,
+            ended,
         });
     };
     let role_codes = if with_roles {
@@ -70,6 +87,7 @@ pub(crate) async fn candidate(
             role_codes,
         }),
         lock,
+        ended,
     })
 }
 

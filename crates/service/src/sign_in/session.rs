@@ -54,6 +54,8 @@ impl Service {
             source: login.source,
             application: &application_id,
         };
+        // Before the user is read: a change of the user committed after it ends this session.
+        let auth_time = self.now();
         let user = match self
             .check_password(login.login, login.password, attempt)
             .await?
@@ -68,6 +70,7 @@ impl Service {
             user: user.id.clone(),
             previous: login.previous_session.map(secret::digest),
             application_id,
+            auth_time,
         };
         let actor = actor(Some(&user.id), login.source);
         self.write(&actor, begin_session, begin).await?;
@@ -144,6 +147,8 @@ struct Begin {
     /// The digest of the session the browser held before.
     previous: Option<String>,
     application_id: String,
+    /// When the password check began.
+    auth_time: Millis,
 }
 
 async fn begin_session(tx: &mut dyn Tx, cx: &mut Cx, begin: Begin) -> Result<()> {
@@ -155,7 +160,7 @@ async fn begin_session(tx: &mut dyn Tx, cx: &mut Cx, begin: Begin) -> Result<()>
     tx.insert_session(&SsoSession {
         digest: begin.digest,
         user_id: begin.user,
-        auth_time: cx.now,
+        auth_time: begin.auth_time,
         last_seen_at: cx.now,
         expires_at: cx.now.saturating_add(begin.lifetime),
     })

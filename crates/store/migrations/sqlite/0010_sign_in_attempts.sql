@@ -9,3 +9,13 @@ CREATE TABLE sign_in_unknown_names (
     last_attempt_at BIGINT NOT NULL
 );
 CREATE INDEX sign_in_unknown_names_last_attempt_at ON sign_in_unknown_names (last_attempt_at);
+
+-- When a user's sign-ins were last ended (disabled, locked, password set), and an account's
+-- (disabled): a session, code or token from before is void even if its row were left, so
+-- enabling again revives nothing. The user's rows are deleted in the same transaction; the
+-- indexes find them.
+ALTER TABLE users ADD COLUMN sign_ins_ended_at BIGINT;
+ALTER TABLE app_accounts ADD COLUMN sign_ins_ended_at BIGINT;
+CREATE INDEX sso_tokens_user_id ON sso_tokens (user_id);
+CREATE INDEX sso_codes_user_id ON sso_codes (user_id);
+CREATE INDEX sso_refresh_tokens_user_id ON sso_refresh_tokens (user_id);

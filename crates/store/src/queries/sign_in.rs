@@ -10,10 +10,10 @@ use crate::rows::{
 use crate::store_tx::StoreTx;
 use crate::tx::SignInTx;
 use async_trait::async_trait;
-use roster_domain::account::AppAccount;
 use roster_domain::application::ApplicationId;
 use roster_domain::sign_in::{
-    AuthorizationCode, Guessed, RefreshToken, Reservation, SignInLock, SsoSession,
+    AuthorizationCode, Guessed, RefreshToken, Reservation, SignInLock, SignInsEnded, SsoSession,
+    Standing,
 };
 use roster_domain::time::Millis;
 use roster_domain::user::{login_mobile_key, user_name_key, User, UserId};
@@ -144,7 +144,7 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
         &mut self,
         application_id: &ApplicationId,
         user_id: &UserId,
-    ) -> Result<Option<(User, SignInLock, Option<AppAccount>)>> {
+    ) -> Result<Option<Standing>> {
         let user_columns = prefixed("u", UserRow::COLUMNS);
         let account_columns = ACCOUNT_COLUMNS
             .split(',')
@@ -154,7 +154,8 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "SELECT {user_columns}, u.failed_sign_ins, u.locked_until, {account_columns} \
+            "SELECT {user_columns}, u.failed_sign_ins, u.locked_until, u.sign_ins_ended_at, \
+             a.sign_ins_ended_at AS acc_sign_ins_ended_at, {account_columns} \
              FROM users u LEFT JOIN app_accounts a \
              ON a.user_id = u.id AND a.application_id = $2 WHERE u.id = $1"
         );
@@ -165,11 +166,61 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
             return Ok(None);
         };
         let account = row.account().map(AccountRow::into_domain).transpose()?;
-        let lock = SignInLock {
-            failures: row.failed_sign_ins,
-            locked_until: row.locked_until,
-        };
-        Ok(Some((row.user.into_domain()?, lock, account)))
+        Ok(Some(Standing {
+            lock: SignInLock {
+                failures: row.failed_sign_ins,
+                locked_until: row.locked_until,
+            },
+            ended: SignInsEnded {
+                user: row.sign_ins_ended_at,
+                account: row.acc_sign_ins_ended_at,
+            },
+            account,
+            user: row.user.into_domain()?,
+        }))
+    }
+
+    async fn end_sign_ins(
+        &mut self,
+        user_id: &UserId,
+        application_id: Option<&ApplicationId>,
+        at: Millis,
+    ) -> Result<u64> {
+        // Codes and refresh tokens first: an exchange spending one at the same time holds its
+        // row, so the access tokens it issues are committed before they are looked for.
+        let mut ended = 0;
+        match application_id {
+            None => {
+                self.execute(
+                    "UPDATE users SET sign_ins_ended_at = $2 WHERE id = $1",
+                    &[user_id, &at],
+                )
+                .await?;
+                for table in [
+                    "sso_codes",
+                    "sso_refresh_tokens",
+                    "sso_tokens",
+                    "sso_sessions",
+                ] {
+                    let sql = format!("DELETE FROM {table} WHERE user_id = $1");
+                    ended += self.execute(&sql, &[user_id]).await?;
+                }
+            }
+            Some(app) => {
+                self.execute(
+                    "UPDATE app_accounts SET sign_ins_ended_at = $3 \
+                     WHERE user_id = $1 AND application_id = $2",
+                    &[user_id, app, &at],
+                )
+                .await?;
+                for table in ["sso_codes", "sso_refresh_tokens", "sso_tokens"] {
+                    let sql =
+                        format!("DELETE FROM {table} WHERE user_id = $1 AND application_id = $2");
+                    ended += self.execute(&sql, &[user_id, app]).await?;
+                }
+            }
+        }
+        Ok(ended)
     }
 
     async fn sign_in_lock(&mut self, user_id: &UserId) -> Result<SignInLock> {

@@ -11,6 +11,8 @@ row! {
         pub user: UserRow,
         pub failed_sign_ins: i64,
         pub locked_until: Option<i64>,
+        pub sign_ins_ended_at: Option<i64>,
+        pub acc_sign_ins_ended_at: Option<i64>,
         pub acc_id: Option<String>,
         pub acc_application_id: Option<String>,
         pub acc_account_name: Option<String>,
