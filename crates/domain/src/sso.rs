@@ -292,27 +292,36 @@ fn is_origin(url: &Url) -> bool {
     url.path() == "/" && url.query().is_none()
 }
 
-/// Whether `candidate` is admitted by the registered `entries`: equal to a full URL entry, or
-/// on the scheme, host and port of an origin entry (the reference's "the registered URL or
-/// its domain"). Subdomains are not admitted: `https://example.com` does not admit
-/// `https://evil.example.com`.
+/// Whether `candidate` is admitted by the registered `entries`: equal to a full URL entry or
+/// to its origin alone, or on the scheme, host and port of an origin entry (the reference's
+/// "the registered URL or its domain"). Subdomains are not admitted: `https://example.com`
+/// does not admit `https://evil.example.com`.
 pub fn url_admitted(entries: &[String], candidate: &str) -> bool {
-    let Ok(candidate) = Url::parse(candidate) else {
-        return false;
-    };
-    if candidate.fragment().is_some() || !candidate.username().is_empty() {
-        return false;
+    admitted_url(entries, candidate).is_some()
+}
+
+/// [`url_admitted`]'s check, giving the URL as it was read: what to send a browser to is
+/// this URL written out again, never the text as it came (which a browser and a program may
+/// read differently, e.g. `http://a\@b/`).
+pub fn admitted_url(entries: &[String], candidate: &str) -> Option<Url> {
+    let candidate = Url::parse(candidate).ok()?;
+    if candidate.fragment().is_some()
+        || !candidate.username().is_empty()
+        || candidate.password().is_some()
+    {
+        return None;
     }
     entries
         .iter()
         .filter_map(|e| Url::parse(e).ok())
         .any(|entry| {
-            if is_origin(&entry) {
+            if is_origin(&entry) || is_origin(&candidate) {
                 entry.origin() == candidate.origin()
             } else {
                 entry == candidate
             }
         })
+        .then_some(candidate)
 }
 
 impl SsoSettings {
@@ -435,7 +444,11 @@ mod tests {
             "https://app.example.com/callback/x"
         ));
         assert!(!url_admitted(&entries, "https://app.example.com/callbackx"));
-        assert!(!url_admitted(&entries, "https://app.example.com/"));
+        // A full URL's origin alone ("or its domain"), and no other path on it.
+        assert!(url_admitted(&entries, "https://app.example.com/"));
+        assert!(url_admitted(&entries, "https://app.example.com"));
+        assert!(!url_admitted(&entries, "https://app.example.com/?x=1"));
+        assert!(!url_admitted(&entries, "https://app.example.com/other"));
         assert!(url_admitted(
             &entries,
             "https://other.example.com/any/path?x=1"
@@ -457,8 +470,12 @@ mod tests {
             &entries,
             "https://app.example.com/callback#frag"
         ));
+        assert!(!url_admitted(&entries, "https://:pw@other.example.com/"));
         assert!(!url_admitted(&entries, "//other.example.com/"));
         assert!(!url_admitted(&entries, "javascript:alert(1)"));
+        // What is sent on is the URL as read, written out again.
+        let sent = admitted_url(&entries, "https://other.example.com\\@evil.io/").map(String::from);
+        assert_eq!(sent.as_deref(), Some("https://other.example.com/@evil.io/"));
     }
 
     #[test]

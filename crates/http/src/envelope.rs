@@ -10,6 +10,7 @@
 use crate::client_address::{self, TrustedProxies};
 use crate::error::{self, ApiError};
 use crate::metrics::Operations;
+use crate::oauth_error::Dialect;
 use crate::request_log::{self, RequestInfo};
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue};
@@ -43,16 +44,19 @@ pub(crate) async fn envelope(
     request.extensions_mut().insert(info.clone());
     let method = request.method().clone();
     let span = request_span(&request, &request_id);
+    let dialect = Dialect::of(request.uri().path(), request.headers());
     envelope.operations.in_flight.increment(1.0);
     let response = match head_too_large(&request, &envelope) {
-        Some(kind) => ApiError::from(kind).into_response(),
+        Some(kind) => dialect
+            .answer(kind)
+            .unwrap_or_else(|| ApiError::from(kind).into_response()),
         None => {
             within_time(envelope.request_timeout, next.run(request))
                 .instrument(span)
                 .await
         }
     };
-    let mut response = error::ensure_error_body(response);
+    let mut response = error::ensure_error_body(response, &dialect);
     envelope.operations.in_flight.decrement(1.0);
     request_log::record(
         &envelope.operations,
@@ -153,7 +157,8 @@ async fn within_time(
         response = &mut run => response,
         () = tokio::time::sleep(limit) => {
             if gate.cancel() {
-                ApiError::from(ErrorKind::RequestTimeout).into_response()
+                // Bare: `ensure_error_body` gives it the body of the route's dialect.
+                axum::http::StatusCode::REQUEST_TIMEOUT.into_response()
             } else {
                 run.await
             }

@@ -1,5 +1,6 @@
 //! The one place where a catalog error becomes an HTTP response.
 
+use crate::oauth_error::Dialect;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use roster_domain::{Error, ErrorKind};
@@ -105,7 +106,7 @@ impl IntoResponse for ApiError {
 
 /// Gives an error body to error responses produced outside our handlers (unknown route,
 /// wrong method, timeout, body limit), so that every error has the same shape.
-pub(crate) fn ensure_error_body(response: Response) -> Response {
+pub(crate) fn ensure_error_body(response: Response, dialect: &Dialect) -> Response {
     let status = response.status();
     let is_json = response
         .headers()
@@ -130,7 +131,9 @@ pub(crate) fn ensure_error_body(response: Response) -> Response {
         _ => ErrorKind::MalformedBody,
     };
     let allow = response.headers().get(header::ALLOW).cloned();
-    let mut replaced = ApiError::from(kind).into_response();
+    let mut replaced = dialect
+        .answer(kind)
+        .unwrap_or_else(|| ApiError::from(kind).into_response());
     if let Some(allow) = allow {
         replaced.headers_mut().insert(header::ALLOW, allow);
     }

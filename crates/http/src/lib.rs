@@ -159,7 +159,8 @@ pub fn router(service: Service, settings: &HttpSettings) -> Router {
         .layer(axum::Extension(Site::new(
             settings.public_url.as_deref().unwrap_or("http://localhost"),
         )))
-        .fallback(|| async { ApiError::from(roster_domain::ErrorKind::RouteNotFound) })
+        // Bare: `ensure_error_body` gives it the body of the path's dialect.
+        .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
         .with_state(service)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(

@@ -2,7 +2,9 @@
 //! `{"error", "error_description"}` (RFC 6749 §5.2), not the management API's
 //! `{"error_code", "error_msg"}`, as OneAccess answers them.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use crate::pages::sign_in::{self as sign_in_page, Text};
+use crate::pages::{html, Lang};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use roster_domain::{Error, ErrorKind};
@@ -25,7 +27,7 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    fn new(status: StatusCode, error: &str, description: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, error: &str, description: impl Into<String>) -> Self {
         Self {
             status,
             body: OAuthErrorBody {
@@ -174,5 +176,71 @@ impl utoipa::IntoResponses for OAuthErrorResponses {
             (status.to_owned(), response.into())
         })
         .collect()
+    }
+}
+
+/// Whether the caller reads HTML (a browser) rather than JSON (a program).
+pub(crate) fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// Why a sign-in cannot go on, as a page for browsers and as OAuth's error body for programs.
+pub(crate) fn cannot_continue(
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: &str,
+    why: &str,
+) -> Response {
+    if wants_html(headers) {
+        let lang = Lang::from_headers(headers);
+        html(
+            status,
+            sign_in_page::message(lang, Text::CannotContinue, why),
+        )
+    } else {
+        let body = OAuthErrorBody {
+            error: error.to_owned(),
+            error_description: why.to_owned(),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// How an error is answered where no handler answers it (an unknown route or method, a
+/// timeout, a request over a limit): the sign-in routes as their handlers answer (OAuth's
+/// body, or a page for browsers and always on the login page), the rest in the management
+/// API's body.
+#[derive(Debug, Clone)]
+pub(crate) enum Dialect {
+    Management,
+    SignIn { headers: HeaderMap },
+}
+
+impl Dialect {
+    pub(crate) fn of(path: &str, headers: &HeaderMap) -> Self {
+        let mut headers = headers.clone();
+        if path == "/login" {
+            headers.insert(header::ACCEPT, HeaderValue::from_static("text/html"));
+        } else if !path.starts_with("/api/v1/") {
+            return Self::Management;
+        }
+        Self::SignIn { headers }
+    }
+
+    /// The answer for `kind`, or `None` where the management API's is the one.
+    pub(crate) fn answer(&self, kind: ErrorKind) -> Option<Response> {
+        let Self::SignIn { headers } = self else {
+            return None;
+        };
+        let status = StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let error = match kind {
+            ErrorKind::RequestTimeout | ErrorKind::Unavailable => "temporarily_unavailable",
+            _ if status.is_server_error() => "server_error",
+            _ => "invalid_request",
+        };
+        Some(cannot_continue(headers, status, error, kind.message()))
     }
 }

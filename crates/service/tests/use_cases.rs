@@ -414,11 +414,17 @@ mod sign_in {
             code(s.authorize(&session).await);
         }
         s.f.clock.advance(lifetime - lived);
-        assert!(matches!(s.authorize(&session).await, Authorize::SignIn));
+        assert!(matches!(
+            s.authorize(&session).await,
+            Authorize::SignIn { .. }
+        ));
         // …and left unused for the idle lifetime, it ends.
         let session = cookie(s.sign_in(PASSWORD).await);
         s.f.clock.advance(idle);
-        assert!(matches!(s.authorize(&session).await, Authorize::SignIn));
+        assert!(matches!(
+            s.authorize(&session).await,
+            Authorize::SignIn { .. }
+        ));
         s.f.finish().await;
     }
 
@@ -485,7 +491,11 @@ mod sign_in {
             .set_user_disabled(&operator, user_id.clone(), true)
             .await
             .unwrap();
-        assert_eq!(error(s.authorize(&session).await), "access_denied");
+        // Disabling the user ends the session and the code it gave.
+        assert!(matches!(
+            s.authorize(&session).await,
+            Authorize::SignIn { .. }
+        ));
         assert_eq!(
             s.exchange(&fresh).await.unwrap_err().kind(),
             ErrorKind::InvalidGrant,
@@ -496,6 +506,12 @@ mod sign_in {
             .set_user_disabled(&operator, user_id, false)
             .await
             .unwrap();
+        // Enabled again, the old session stays ended; a new one is needed.
+        assert!(matches!(
+            s.authorize(&session).await,
+            Authorize::SignIn { .. }
+        ));
+        let session = cookie(s.sign_in(PASSWORD).await);
         service
             .set_application_disabled(&operator, app_id, true)
             .await

@@ -39,6 +39,7 @@ mod roles;
 mod security;
 mod sign_in;
 mod sign_in_attacks;
+mod sign_in_standards;
 mod sign_in_tokens;
 mod signing_keys;
 mod sso_settings;

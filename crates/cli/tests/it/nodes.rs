@@ -287,6 +287,7 @@ async fn sign_in_crosses_nodes() {
     let (status, tokens) = token_on_b(vec![
         ("grant_type", "authorization_code".into()),
         ("code", code),
+        ("redirect_uri", REDIRECT.into()),
     ])
     .await;
     assert_eq!(status, 200, "{tokens}");

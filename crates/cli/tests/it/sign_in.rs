@@ -1149,7 +1149,11 @@ async fn users_tokens_are_introspected_checked_and_revoked_with_their_grant(back
     };
     let (status, tokens) = call(
         "/api/v1/oauth2/token",
-        vec![("grant_type", "authorization_code".into()), ("code", code)],
+        vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", code),
+            ("redirect_uri", REDIRECT.into()),
+        ],
     )
     .await;
     assert_eq!(status, 200, "{tokens}");

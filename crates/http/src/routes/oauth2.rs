@@ -7,11 +7,11 @@
 
 use crate::client_address::ClientAddress;
 use crate::client_auth::{client_credentials, ClientCredentials};
-use crate::extract::{read_form, Query};
+use crate::extract::{read_form, Form, Query};
 use crate::oauth_error::{OAuthError, OAuthErrorBody, OAuthErrorResponses};
 use crate::Site;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Extension;
 use axum::Json;
@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<Service> {
         .routes(routes!(introspect))
         .routes(routes!(check_token))
         .routes(routes!(revoke))
-        .routes(routes!(userinfo))
+        .routes(routes!(userinfo, userinfo_form))
         .routes(routes!(openid_configuration))
         .routes(routes!(openid_configuration_at_root))
 }
@@ -188,16 +188,28 @@ async fn token(
     ))
 }
 
+/// Where userinfo may find the access token besides the `Authorization` header (RFC 6750
+/// §2.2, §2.3): a form field of a POST, or the query.
+#[derive(Debug, Default, Deserialize, IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
+#[serde(default)]
+pub struct AccessTokenParam {
+    /// The access token, when it is not sent as `Authorization: Bearer`.
+    access_token: Option<String>,
+}
+
 /// The claims of the user an access token was issued for (OneAccess `ShowUser` of the
 /// application integration APIs): `id`, `userName`, `name`, `email`, `mobile` and the
-/// application's mapped claims.
+/// application's mapped claims. The token as `Authorization: Bearer` or `?access_token=`.
 #[utoipa::path(
     get,
     path = "/api/v1/oauth2/userinfo",
     operation_id = "ShowOAuthUser",
     tag = "sign-in (OAuth 2.0 / OpenID Connect)",
+    params(AccessTokenParam),
     responses(
         (status = 200, description = "The user's claims.", body = Object),
+        (status = 400, description = "The token was sent in more than one way.", body = OAuthErrorBody),
         (status = 401, description = "No token, or not a good one.", body = OAuthErrorBody),
         (status = 500, description = "Internal error.", body = OAuthErrorBody),
         (status = 503, description = "The database cannot be reached.", body = OAuthErrorBody)
@@ -207,8 +219,44 @@ async fn token(
 async fn userinfo(
     State(service): State<Service>,
     headers: axum::http::HeaderMap,
+    Query(param, _): Query<AccessTokenParam, OAuthError>,
 ) -> Result<impl IntoResponse, OAuthError> {
-    let bearer = headers
+    claims(&service, &headers, param).await
+}
+
+/// userinfo as a POST (OpenID Connect Core §5.3.1): the token as `Authorization: Bearer` or
+/// as the form field `access_token`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/oauth2/userinfo",
+    operation_id = "ShowOAuthUserByForm",
+    tag = "sign-in (OAuth 2.0 / OpenID Connect)",
+    request_body(content = AccessTokenParam, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The user's claims.", body = Object),
+        (status = 400, description = "The token was sent in more than one way, or the form is not valid.", body = OAuthErrorBody),
+        (status = 413, description = "The form is too large.", body = OAuthErrorBody),
+        (status = 415, description = "The body is not form-encoded.", body = OAuthErrorBody),
+        (status = 401, description = "No token, or not a good one.", body = OAuthErrorBody),
+        (status = 500, description = "Internal error.", body = OAuthErrorBody),
+        (status = 503, description = "The database cannot be reached.", body = OAuthErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn userinfo_form(
+    State(service): State<Service>,
+    headers: axum::http::HeaderMap,
+    Form(param, _): Form<AccessTokenParam, OAuthError>,
+) -> Result<impl IntoResponse, OAuthError> {
+    claims(&service, &headers, param).await
+}
+
+async fn claims(
+    service: &Service,
+    headers: &axum::http::HeaderMap,
+    param: AccessTokenParam,
+) -> Result<impl IntoResponse, OAuthError> {
+    let in_header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
@@ -217,12 +265,24 @@ async fn userinfo(
         })
         .map(|(_, token)| token.trim())
         .filter(|t| !t.is_empty());
-    let Some(bearer) = bearer else {
-        // Spring Security OAuth's words, as OneAccess answers.
-        return Err(OAuthError::unauthorized(
-            "unauthorized",
-            "Full authentication is required to access this resource",
-        ));
+    let in_param = param.access_token.as_deref().filter(|t| !t.is_empty());
+    let bearer = match (in_header, in_param) {
+        (Some(_), Some(_)) => {
+            // RFC 6750 §2: one method per request.
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Send the access token one way: the Authorization header or access_token.",
+            ));
+        }
+        (Some(token), None) | (None, Some(token)) => token,
+        (None, None) => {
+            // Spring Security OAuth's words, as OneAccess answers.
+            return Err(OAuthError::unauthorized(
+                "unauthorized",
+                "Full authentication is required to access this resource",
+            ));
+        }
     };
     match service.userinfo(bearer).await {
         Ok(claims) => Ok(([(header::CACHE_CONTROL, "no-store")], Json(claims))),

@@ -6,26 +6,26 @@
 
 use crate::client_address::ClientAddress;
 use crate::extract::{Form, Query, Refusal};
-use crate::oauth_error::OAuthErrorBody;
+use crate::oauth_error::{cannot_continue, OAuthErrorBody};
 use crate::pages::sign_in::{self as sign_in_page, LoginForm, Text};
 use crate::pages::{html, render, Lang};
 use crate::Site;
 use axum::extract::State;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use roster_domain::secret;
 use roster_domain::ErrorKind;
 use roster_service::{Authorize, AuthorizeRequest, Login, Service, SignInOutcome};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<Service> {
     OpenApiRouter::new()
-        .routes(routes!(authorize))
+        .routes(routes!(authorize, authorize_form))
         .routes(routes!(login_page, login))
         .routes(routes!(logout))
 }
@@ -81,31 +81,6 @@ fn html_only(headers: &HeaderMap) -> HeaderMap {
     headers
 }
 
-/// Whether the caller reads HTML (a browser) rather than JSON (a program).
-fn wants_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
-}
-
-/// Why a sign-in cannot go on, as a page for browsers and as OAuth's error body for programs.
-fn cannot_continue(headers: &HeaderMap, status: StatusCode, error: &str, why: &str) -> Response {
-    if wants_html(headers) {
-        let lang = Lang::from_headers(headers);
-        html(
-            status,
-            sign_in_page::message(lang, Text::CannotContinue, why),
-        )
-    } else {
-        let body = OAuthErrorBody {
-            error: error.to_owned(),
-            error_description: why.to_owned(),
-        };
-        (status, axum::Json(body)).into_response()
-    }
-}
-
 /// How the sign-in routes refuse a request they cannot read: a page for browsers, OAuth's
 /// error body for programs, as every other answer of theirs.
 pub struct Refused(Response);
@@ -159,9 +134,10 @@ fn server_error(headers: &HeaderMap, err: &roster_domain::Error) -> Response {
     cannot_continue(headers, status, error, &err.client_message())
 }
 
-/// The parameters of an authorization request.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+/// The parameters of an authorization request (in the query, or a form for POST).
+#[derive(Debug, Default, Deserialize, Serialize, IntoParams, utoipa::ToSchema)]
 #[into_params(parameter_in = Query)]
+#[serde(default)]
 pub struct AuthorizeQuery {
     /// `code` (authorization code flow); `id_token`, `id_token token` or `token` (implicit
     /// flow, when the application turned it on).
@@ -182,8 +158,45 @@ pub struct AuthorizeQuery {
     /// `S256` (`plain` is refused).
     code_challenge_method: Option<String>,
     /// OpenID Connect's `prompt`: `none` answers `error=login_required` rather than showing
-    /// the login page; other values are ignored.
+    /// the login page; `login` asks for the password again; other values are ignored.
     prompt: Option<String>,
+    /// `query` (default of the code flow) or `fragment` (the implicit flow's only mode).
+    response_mode: Option<String>,
+    /// OpenID Connect's `max_age`: seconds since the password was typed, at most.
+    max_age: Option<String>,
+    /// Roster's own, set by the login page's way back when the password was asked again:
+    /// the time (ms) it must have been typed after.
+    auth_after: Option<String>,
+}
+
+impl AuthorizeQuery {
+    /// The request as the service reads it.
+    fn request(&self) -> AuthorizeRequest {
+        AuthorizeRequest {
+            response_type: self.response_type.clone(),
+            client_id: self.client_id.clone(),
+            redirect_uri: self.redirect_uri.clone(),
+            scope: self.scope.clone(),
+            state: self.state.clone(),
+            nonce: self.nonce.clone(),
+            code_challenge: self.code_challenge.clone(),
+            code_challenge_method: self.code_challenge_method.clone(),
+            prompt: self.prompt.clone(),
+            response_mode: self.response_mode.clone(),
+            max_age: self.max_age.clone(),
+            auth_after: self.auth_after.clone(),
+        }
+    }
+
+    /// The way back from the login page: this request as a query (whether it came as one
+    /// or as a form), with `auth_after` when the password is asked for again.
+    fn return_to(mut self, auth_after: Option<i64>) -> String {
+        if let Some(after) = auth_after {
+            self.auth_after = Some(after.to_string());
+        }
+        let query = serde_urlencoded::to_string(&self).unwrap_or_default();
+        format!("{RETURN_PREFIX}{query}")
+    }
 }
 
 /// Signs the browser's user in to an application: with a session, back to the application's
@@ -208,44 +221,68 @@ async fn authorize(
     Extension(site): Extension<Site>,
     ClientAddress(source): ClientAddress,
     headers: HeaderMap,
-    uri: Uri,
     Query(query, _): Query<AuthorizeQuery, Refused>,
 ) -> Response {
-    let request = AuthorizeRequest {
-        response_type: query.response_type,
-        client_id: query.client_id,
-        redirect_uri: query.redirect_uri,
-        scope: query.scope,
-        state: query.state,
-        nonce: query.nonce,
-        code_challenge: query.code_challenge,
-        code_challenge_method: query.code_challenge_method,
-        prompt: query.prompt,
-    };
-    match service
+    authorization(&service, &site, source, &headers, query).await
+}
+
+/// The authorization request as a form (OpenID Connect Core §3.1.2.1): answered as the query
+/// form is.
+#[utoipa::path(
+    post,
+    path = "/api/v1/oauth2/authorize",
+    operation_id = "IssueOAuthAuthCodeByForm",
+    tag = "sign-in (OAuth 2.0 / OpenID Connect)",
+    request_body(content = AuthorizeQuery, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 302, description = "To the application (code, tokens or error), or to the login page."),
+        (status = 400, description = "Unknown client or redirect URI: nothing to redirect to (a page for browsers, else JSON).", content((OAuthErrorBody = "application/json"), ("text/html"))),
+        (status = 413, description = "The form is too large.", content((OAuthErrorBody = "application/json"), ("text/html"))),
+        (status = 415, description = "The body is not form-encoded.", content((OAuthErrorBody = "application/json"), ("text/html"))),
+        (status = 500, description = "Internal error.", content((OAuthErrorBody = "application/json"), ("text/html"))),
+        (status = 503, description = "The database cannot be reached.", content((OAuthErrorBody = "application/json"), ("text/html")))
+    )
+)]
+async fn authorize_form(
+    State(service): State<Service>,
+    Extension(site): Extension<Site>,
+    ClientAddress(source): ClientAddress,
+    headers: HeaderMap,
+    Form(query, _): Form<AuthorizeQuery, Refused>,
+) -> Response {
+    authorization(&service, &site, source, &headers, query).await
+}
+
+async fn authorization(
+    service: &Service,
+    site: &Site,
+    source: std::net::IpAddr,
+    headers: &HeaderMap,
+    query: AuthorizeQuery,
+) -> Response {
+    let answer = service
         .authorize(
-            request,
-            cookie(&headers, SESSION_COOKIE),
+            query.request(),
+            cookie(headers, SESSION_COOKIE),
             source,
             &site.issuer,
         )
-        .await
-    {
+        .await;
+    match answer {
         Ok(Authorize::Redirect(url)) => redirect(StatusCode::FOUND, &url),
-        Ok(Authorize::SignIn) => {
-            let back = uri.path_and_query().map_or("", |p| p.as_str());
+        Ok(Authorize::SignIn { auth_after }) => {
             let login = format!(
                 "/login?{}",
                 form_urlencoded::Serializer::new(String::new())
-                    .append_pair("return_to", back)
+                    .append_pair("return_to", &query.return_to(auth_after))
                     .finish()
             );
             redirect(StatusCode::FOUND, &login)
         }
         Ok(Authorize::Untrusted(why)) => {
-            cannot_continue(&headers, StatusCode::BAD_REQUEST, "invalid_request", &why)
+            cannot_continue(headers, StatusCode::BAD_REQUEST, "invalid_request", &why)
         }
-        Err(e) => server_error(&headers, &e),
+        Err(e) => server_error(headers, &e),
     }
 }
 
@@ -516,10 +553,10 @@ async fn logout(
         Ok(allowed) => allowed,
         Err(e) => return server_error(&headers, &e),
     };
-    let mut response = match redirect_url {
-        None => redirect(StatusCode::FOUND, "/login"),
-        Some(url) if allowed => redirect(StatusCode::FOUND, url),
-        Some(url) => html(
+    let mut response = match (redirect_url, allowed) {
+        (None, _) => redirect(StatusCode::FOUND, "/login"),
+        (Some(_), Some(checked)) => redirect(StatusCode::FOUND, &checked),
+        (Some(url), None) => html(
             StatusCode::BAD_REQUEST,
             sign_in_page::message(
                 lang,

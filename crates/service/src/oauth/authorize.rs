@@ -10,6 +10,7 @@ use roster_domain::application::{Application, ApplicationId};
 use roster_domain::audit::AuditRecord;
 use roster_domain::sign_in::{AuthorizationCode, Since, SsoSession};
 use roster_domain::sso::{url_admitted, Grant, Protocol, SsoSettings};
+use roster_domain::time::Millis;
 use roster_domain::user::UserId;
 use roster_domain::{secret, Result};
 use roster_store::prelude::*;
@@ -31,8 +32,17 @@ pub struct AuthorizeRequest {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
-    /// OIDC's `prompt`: `none` asks for no page (an error when nobody is signed in).
+    /// OIDC's `prompt`: `none` asks for no page (an error when nobody is signed in);
+    /// `login` asks for the password again.
     pub prompt: Option<String>,
+    /// `query` (the code flow's default) or `fragment` (the implicit flow's, and its only).
+    pub response_mode: Option<String>,
+    /// OIDC's `max_age`: the password must have been typed within this many seconds.
+    pub max_age: Option<String>,
+    /// Roster's own: the password must have been typed at or after this time (milliseconds
+    /// since the epoch). The login page is sent back with it when `prompt=login` or
+    /// `max_age` asked for the password again, so that the request then goes on.
+    pub auth_after: Option<String>,
 }
 
 /// Where an authorization request goes next.
@@ -41,8 +51,9 @@ pub enum Authorize {
     /// The client or its redirect URI cannot be trusted: the browser gets an error page and
     /// is sent nowhere (RFC 6749 §4.1.2.1).
     Untrusted(String),
-    /// Nobody is signed in: the login page, then this request again.
-    SignIn,
+    /// Nobody is signed in, or the password must be typed again: the login page, then this
+    /// request again, carrying `auth_after` when the password is asked for again.
+    SignIn { auth_after: Option<Millis> },
     /// Back to the application: the code, the tokens or the error, in `url`.
     Redirect(String),
 }
@@ -125,6 +136,10 @@ struct Checked {
     code_challenge: Option<String>,
     /// `prompt=none`: no login page; an error when nobody is signed in.
     no_page: bool,
+    /// Whether the request named its redirect URI (the exchange must then name it too).
+    redirect_uri_sent: bool,
+    /// The password must have been typed at or after this time (`prompt=login`, `max_age`).
+    auth_after: Option<Millis>,
 }
 
 impl Checked {
@@ -134,7 +149,9 @@ impl Checked {
             self.reply
                 .error("login_required", "The user is not signed in.")
         } else {
-            Authorize::SignIn
+            Authorize::SignIn {
+                auth_after: self.auth_after,
+            }
         }
     }
 }
@@ -157,6 +174,7 @@ fn client_id(request: &AuthorizeRequest) -> Result<&str, Authorize> {
 /// answer to give: a page for an untrusted client or redirect, else an error sent back.
 fn check(
     request: &AuthorizeRequest,
+    now: Millis,
     client_id: &str,
     found: Option<(Application, Option<SsoSettings>)>,
 ) -> Result<Checked, Authorize> {
@@ -174,9 +192,10 @@ fn check(
         .response_type
         .as_deref()
         .and_then(ResponseType::parse);
+    let implicit = matches!(response_type, Some(ResponseType::Implicit { .. }));
     let mut reply = Reply {
         redirect_uri,
-        in_fragment: matches!(response_type, Some(ResponseType::Implicit { .. })),
+        in_fragment: implicit || request.response_mode.as_deref() == Some("fragment"),
         state: request.state.clone(),
     };
     if reply
@@ -188,11 +207,30 @@ fn check(
         return Err(reply.error("invalid_request", "state is too long."));
     }
     let Some(response_type) = response_type else {
-        return Err(reply.error(
-            "unsupported_response_type",
-            "response_type must be code, token, id_token or id_token token.",
-        ));
+        return Err(match request.response_type.as_deref() {
+            None | Some("") => reply.error("invalid_request", "response_type is required."),
+            Some(_) => reply.error(
+                "unsupported_response_type",
+                "response_type must be code, token, id_token or id_token token.",
+            ),
+        });
     };
+    match request.response_mode.as_deref() {
+        None | Some("fragment") => {}
+        Some("query") if !implicit => {}
+        Some("query") => {
+            return Err(reply.error(
+                "invalid_request",
+                "response_mode=query cannot carry tokens: use fragment.",
+            ))
+        }
+        Some(_) => {
+            return Err(reply.error(
+                "invalid_request",
+                "response_mode must be query or fragment.",
+            ))
+        }
+    }
     let grant = response_type.grant();
     if !settings.allows_grant(grant) {
         return Err(reply.error(
@@ -221,10 +259,32 @@ fn check(
     }
     let code_challenge = code_challenge(request, response_type)
         .map_err(|why| reply.error("invalid_request", why))?;
-    let no_page = request
-        .prompt
-        .as_deref()
-        .is_some_and(|p| p.split(' ').any(|v| v == "none"));
+    let prompts = |value: &str| {
+        request
+            .prompt
+            .as_deref()
+            .is_some_and(|p| p.split(' ').any(|v| v == value))
+    };
+    let no_page = prompts("none");
+    let auth_after = match (request.auth_after.as_deref(), request.max_age.as_deref()) {
+        // Back from the login page: what was asked is known.
+        (Some(after), _) => match after.parse::<Millis>() {
+            Ok(after) => Some(after),
+            Err(_) => return Err(reply.error("invalid_request", "auth_after is not a time.")),
+        },
+        _ if prompts("login") => Some(now),
+        (None, Some(max_age)) => match max_age.parse::<u32>() {
+            Ok(secs) => Some(now.saturating_sub(Millis::from(secs) * 1000)),
+            Err(_) => return Err(reply.error("invalid_request", "max_age is a number of seconds.")),
+        },
+        (None, None) => None,
+    };
+    if no_page && prompts("login") {
+        return Err(reply.error(
+            "invalid_request",
+            "prompt=none cannot be combined with another prompt.",
+        ));
+    }
     Ok(Checked {
         app,
         settings,
@@ -234,6 +294,8 @@ fn check(
         nonce: request.nonce.clone(),
         code_challenge,
         no_page,
+        redirect_uri_sent: request.redirect_uri.is_some(),
+        auth_after,
     })
 }
 
@@ -303,7 +365,7 @@ impl Service {
             Err(answer) => return Ok(answer),
         };
         let found = self.read(application_with_sso, client_id.clone()).await?;
-        let checked = match check(&request, &client_id, found) {
+        let checked = match check(&request, self.now(), &client_id, found) {
             Ok(checked) => checked,
             Err(answer) => return Ok(answer),
         };
@@ -324,6 +386,10 @@ impl Service {
         let (Some(session), Some(candidate)) = (self.live_session(found).await?, candidate) else {
             return Ok(checked.sign_in());
         };
+        if checked.auth_after.is_some_and(|t| session.auth_time < t) {
+            // Signed in, but not recently enough for this request: the password again.
+            return Ok(checked.sign_in());
+        }
         let now = self.now();
         let since = Since {
             signed_in: session.auth_time,
@@ -371,7 +437,12 @@ impl Service {
             digest: secret::digest(&code),
             application_id: checked.app.id.clone(),
             user_id: session.user_id.clone(),
-            redirect_uri: checked.reply.redirect_uri.clone(),
+            // Empty when the request named none: the exchange need not name one either.
+            redirect_uri: if checked.redirect_uri_sent {
+                checked.reply.redirect_uri.clone()
+            } else {
+                String::new()
+            },
             scope: checked.scope,
             nonce: checked.nonce,
             code_challenge: checked.code_challenge,
@@ -426,6 +497,7 @@ pub(super) fn signed_in(
     application_id: &ApplicationId,
     source: IpAddr,
 ) -> AuditRecord {
+    metrics::counter!("roster_sign_ins_total", "to" => "application").increment(1);
     AuditRecord {
         at,
         actor: actor(Some(user), source),
@@ -454,6 +526,7 @@ mod tests {
     use roster_domain::sso::SsoFields;
 
     const CALLBACK: &str = "https://app.example.com/cb";
+    const NOW: Millis = 1_700_000_000_000;
 
     fn app() -> Application {
         Application {
@@ -511,6 +584,10 @@ mod tests {
                 "code_challenge" => r.code_challenge = v,
                 "code_challenge_method" => r.code_challenge_method = v,
                 "prompt" => r.prompt = v,
+                "response_mode" => r.response_mode = v,
+                "max_age" => r.max_age = v,
+                "auth_after" => r.auth_after = v,
+                "no response_type" => r.response_type = None,
                 other => panic!("unknown parameter {other}"),
             }
         }
@@ -522,7 +599,7 @@ mod tests {
     type Case<'a> = (&'a [(&'a str, &'a str)], Found, &'a str);
 
     fn refusal(pairs: &[(&str, &str)], found: Found) -> String {
-        match check(&request(pairs), "wiki", found) {
+        match check(&request(pairs), NOW, "wiki", found) {
             Ok(_) => "accepted".into(),
             Err(Authorize::Untrusted(why)) => format!("page: {why}"),
             Err(Authorize::Redirect(url)) => {
@@ -533,7 +610,7 @@ mod tests {
                 };
                 pairs["error"].clone()
             }
-            Err(Authorize::SignIn) => "sign in".into(),
+            Err(Authorize::SignIn { .. }) => "sign in".into(),
         }
     }
 
@@ -573,6 +650,13 @@ mod tests {
             (&[], no_redirects, "page: No redirect URI is registered."),
             (&[("state", &long)], oidc(), "invalid_request"),
             (&[("response_type", "code token")], oidc(), "unsupported_response_type"),
+            (&[("no response_type", "")], oidc(), "invalid_request"),
+            (&[("response_type", "")], oidc(), "invalid_request"),
+            (&[("response_mode", "form_post")], oidc(), "invalid_request"),
+            (&[("response_type", "token"), ("response_mode", "query")], oidc(), "invalid_request"),
+            (&[("max_age", "soon")], oidc(), "invalid_request"),
+            (&[("auth_after", "then")], oidc(), "invalid_request"),
+            (&[("prompt", "none login")], oidc(), "invalid_request"),
             (&[("response_type", "token")], code_only.clone(), "unauthorized_client"),
             (&[("response_type", "id_token")], code_only, "unauthorized_client"),
             (&[("scope", "a\"b")], oidc(), "invalid_scope"),
@@ -586,6 +670,8 @@ mod tests {
                 "invalid_request",
             ),
             (&[], oidc(), "accepted"),
+            (&[("response_mode", "fragment")], oidc(), "accepted"),
+            (&[("response_mode", "query")], oidc(), "accepted"),
             (&[("response_type", "id_token token"), ("nonce", "n")], oidc(), "accepted"),
             (&[("code_challenge", challenge), ("code_challenge_method", "S256")], oidc(), "accepted"),
         ];
@@ -609,17 +695,19 @@ mod tests {
 
     #[test]
     fn an_accepted_request_has_its_defaults() {
-        let checked = check(&request(&[("state", "s")]), "wiki", oidc()).unwrap();
+        let checked = check(&request(&[("state", "s")]), NOW, "wiki", oidc()).unwrap();
         assert_eq!(checked.reply.redirect_uri, CALLBACK);
+        assert!(!checked.redirect_uri_sent);
         assert_eq!(checked.scope, "openid");
         assert!(!checked.reply.in_fragment);
-        assert_eq!(checked.sign_in(), Authorize::SignIn);
+        assert_eq!(checked.sign_in(), Authorize::SignIn { auth_after: None });
         let checked = check(
             &request(&[
                 ("response_type", "token"),
                 ("prompt", "none"),
                 ("scope", " a  b "),
             ]),
+            NOW,
             "wiki",
             oidc(),
         )
@@ -629,6 +717,30 @@ mod tests {
         assert!(
             matches!(checked.sign_in(), Authorize::Redirect(url) if url.contains("error=login_required"))
         );
+    }
+
+    #[test]
+    fn the_password_is_asked_again_for_prompt_login_and_max_age() {
+        let after = |pairs: &[(&str, &str)]| {
+            check(&request(pairs), NOW, "wiki", oidc())
+                .unwrap()
+                .auth_after
+        };
+        assert_eq!(after(&[]), None);
+        assert_eq!(after(&[("prompt", "login")]), Some(NOW));
+        assert_eq!(after(&[("max_age", "60")]), Some(NOW - 60_000));
+        // Back from the login page, what it was sent with holds, whatever else is asked.
+        let back = [("prompt", "login"), ("max_age", "0"), ("auth_after", "5")];
+        assert_eq!(after(&back), Some(5));
+        let fragment = check(
+            &request(&[("response_mode", "fragment")]),
+            NOW,
+            "wiki",
+            oidc(),
+        );
+        assert!(fragment.unwrap().reply.in_fragment);
+        let named = check(&request(&[("redirect_uri", CALLBACK)]), NOW, "wiki", oidc());
+        assert!(named.unwrap().redirect_uri_sent);
     }
 
     #[test]

@@ -344,16 +344,35 @@ fn exchange_checks(
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
 ) -> Result<()> {
-    if redirect_uri.is_some_and(|uri| uri != code.redirect_uri) {
-        return Err(invalid_grant("Redirect URI mismatch."));
-    }
-    if let Some(challenge) = &code.code_challenge {
-        let verified = code_verifier.is_some_and(|verifier| pkce_matches(verifier, challenge));
-        if !verified {
+    // The code stores the redirect URI only when the authorization request named one
+    // (RFC 6749 §4.1.3: then the exchange must name the same).
+    match redirect_uri {
+        None if !code.redirect_uri.is_empty() => {
             return Err(invalid_grant(
-                "The code_verifier does not match the code_challenge (PKCE).",
-            ));
+                "redirect_uri is required: the authorization request named one.",
+            ))
         }
+        Some(uri) if !code.redirect_uri.is_empty() && uri != code.redirect_uri => {
+            return Err(invalid_grant("Redirect URI mismatch."));
+        }
+        _ => {}
+    }
+    match (&code.code_challenge, code_verifier) {
+        (Some(challenge), verifier) => {
+            if !verifier.is_some_and(|verifier| pkce_matches(verifier, challenge)) {
+                return Err(invalid_grant(
+                    "The code_verifier does not match the code_challenge (PKCE).",
+                ));
+            }
+        }
+        // A verifier for a code issued without a challenge: whoever sent it did not start
+        // this flow (RFC 9700 §2.1.1).
+        (None, Some(_)) => {
+            return Err(invalid_grant(
+                "code_verifier was sent, but the authorization request had no code_challenge.",
+            ))
+        }
+        (None, None) => {}
     }
     Ok(())
 }

@@ -96,8 +96,12 @@ impl Service {
         };
         let verified = self.inner.passwords.verify(password, hash).await?;
         let user = match user {
-            Some(user) if verified && user.password_hash.is_some() => user,
+            Some(user) if verified && user.password_hash.is_some() => {
+                metrics::counter!("roster_password_checks_total", "result" => "right").increment(1);
+                user
+            }
             _ => {
+                metrics::counter!("roster_password_checks_total", "result" => "wrong").increment(1);
                 if n >= max {
                     let lock = Lock {
                         who,
@@ -105,6 +109,10 @@ impl Service {
                         application: attempt.application.to_owned(),
                     };
                     self.write(&actor, lock_sign_in, lock).await?;
+                    metrics::counter!("roster_sign_in_locks_total").increment(1);
+                    let reason = ErrorKind::UserLocked.code();
+                    metrics::counter!("roster_sign_ins_refused_total", "reason" => reason)
+                        .increment(1);
                 } else {
                     self.audit_sign_in(user_id, attempt, ErrorKind::InvalidSignIn)
                         .await?;
@@ -154,6 +162,7 @@ impl Service {
         attempt: Attempt<'_>,
         why: ErrorKind,
     ) -> Result<()> {
+        metrics::counter!("roster_sign_ins_refused_total", "reason" => why.code()).increment(1);
         let record = AuditRecord {
             at: self.now(),
             actor: actor(user, attempt.source),

@@ -7,7 +7,7 @@ use crate::Service;
 use roster_domain::application::Application;
 use roster_domain::audit::SYSTEM_ACTOR;
 use roster_domain::sign_in::SsoSession;
-use roster_domain::sso::url_admitted;
+use roster_domain::sso::admitted_url;
 use roster_domain::time::Millis;
 use roster_domain::{secret, Result};
 use roster_store::prelude::*;
@@ -96,15 +96,16 @@ impl Service {
     }
 
     /// `GET /api/v1/logout`: ends the browser's session (on every node: it lives in the
-    /// store) and says whether `redirect_url` may be followed: a logout URL registered by the
-    /// application `client_id` names, or by any application when none is named.
+    /// store) and gives `redirect_url` as it was read (to send the browser to) if it may be
+    /// followed: a logout URL registered by the application `client_id` names, or by any
+    /// application when none is named.
     pub async fn sign_out(
         &self,
         cookie: Option<&str>,
         redirect_url: Option<&str>,
         client_id: Option<&str>,
         source: IpAddr,
-    ) -> Result<bool> {
+    ) -> Result<Option<String>> {
         let end = End {
             digest: cookie.filter(|c| !c.is_empty()).map(secret::digest),
             redirect: redirect_url.map(str::to_owned),
@@ -166,6 +167,7 @@ async fn begin_session(tx: &mut dyn Tx, cx: &mut Cx, begin: Begin) -> Result<()>
     })
     .await?;
     cx.audit("SignIn", "session", &begin.application_id);
+    metrics::counter!("roster_sign_ins_total", "to" => "session").increment(1);
     Ok(())
 }
 
@@ -181,8 +183,8 @@ struct End {
     source: IpAddr,
 }
 
-/// Ends the session, if there is one, and says whether the redirect is registered.
-async fn end_session(tx: &mut dyn Tx, cx: &mut Cx, end: End) -> Result<bool> {
+/// Ends the session, if there is one, and gives the redirect as read if it is registered.
+async fn end_session(tx: &mut dyn Tx, cx: &mut Cx, end: End) -> Result<Option<String>> {
     if let Some(digest) = &end.digest {
         if let Some(session) = tx.session(digest).await? {
             tx.delete_session(digest).await?;
@@ -192,7 +194,7 @@ async fn end_session(tx: &mut dyn Tx, cx: &mut Cx, end: End) -> Result<bool> {
         }
     }
     let Some(redirect) = end.redirect else {
-        return Ok(false);
+        return Ok(None);
     };
     let urls: Vec<String> = match end.client_id {
         Some(client_id) => match tx.application_by_client_id(&client_id).await? {
@@ -205,5 +207,5 @@ async fn end_session(tx: &mut dyn Tx, cx: &mut Cx, end: End) -> Result<bool> {
         },
         None => tx.all_logout_urls().await?,
     };
-    Ok(url_admitted(&urls, &redirect))
+    Ok(admitted_url(&urls, &redirect).map(String::from))
 }
