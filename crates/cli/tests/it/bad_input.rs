@@ -172,7 +172,8 @@ async fn hostile_paths_and_headers(backend: Backend) {
 }
 
 /// A client that stops sending halfway through its body gets 408 when the request timeout
-/// passes, not a connection held forever.
+/// passes, not a connection held forever: in the body of the route's dialect (management,
+/// OAuth, or a page on the login form).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_requests_time_out() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -186,22 +187,39 @@ async fn stalled_requests_time_out() {
     .await;
     let token = server.admin().await;
     let addr = server.base.trim_start_matches("http://").to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let head = format!(
-        "POST /api/v2/tenant/users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"user_name\":"
+    let stall = |path: &'static str, headers: String| {
+        let addr = addr.clone();
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let head = format!(
+                "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Length: 100\r\n\r\nx="
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            let mut answer = Vec::new();
+            let read = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                stream.read_to_end(&mut answer),
+            )
+            .await;
+            assert!(read.is_ok(), "{path}: no answer within 10 s");
+            String::from_utf8_lossy(&answer).into_owned()
+        }
+    };
+    let form = "Content-Type: application/x-www-form-urlencoded\r\n";
+    let (management, oauth, page) = tokio::join!(
+        stall(
+            "/api/v2/tenant/users",
+            format!("Authorization: Bearer {token}\r\nContent-Type: application/json\r\n")
+        ),
+        stall("/api/v1/oauth2/token", form.to_owned()),
+        stall("/login", form.to_owned()),
     );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    let read = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        stream.read_to_end(&mut answer),
-    )
-    .await;
-    assert!(read.is_ok(), "no answer within 10 s");
-    let text = String::from_utf8_lossy(&answer);
-    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
-    assert!(text.contains("SYSTEM.0408"), "{text}");
+    for text in [&management, &oauth, &page] {
+        assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    }
+    assert!(management.contains("SYSTEM.0408"), "{management}");
+    assert!(oauth.contains("\"error\":\"temporarily_unavailable\""), "{oauth}");
+    assert!(page.contains("text/html") && !page.contains("SYSTEM."), "{page}");
 }
 
 /// Requests the HTTP parser itself refuses still get the catalog's error body.
