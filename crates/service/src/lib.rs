@@ -142,7 +142,7 @@ impl Service {
                 passwords: password::Hasher::new(&settings.argon2)?,
                 sealer: settings.secret_key.as_ref().map(secrets::Sealer::new),
                 signing_key: Default::default(),
-                sign_in: sign_in::SignInState::new(&settings.sign_in),
+                sign_in: sign_in::SignInState::new(&settings.sign_in, settings.secret_key.as_ref()),
                 oauth: oauth::OAuthState::new(&settings),
                 store: Arc::new(counted_store::CountedStore::new(store)),
                 clock,

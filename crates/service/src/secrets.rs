@@ -37,6 +37,16 @@ impl SecretKey {
         hex::encode(key)
     }
 
+    /// A key for `purpose` derived from this one (SHA-256 of the purpose and the key), so
+    /// that no two uses share key material.
+    pub(crate) fn derive(&self, purpose: &str) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(purpose.as_bytes());
+        hasher.update(self.0);
+        hasher.finalize().into()
+    }
+
     pub fn id(&self) -> String {
         secret::digest(&hex::encode(self.0))
             .chars()

@@ -218,8 +218,14 @@ async fn stalled_requests_time_out() {
         assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     }
     assert!(management.contains("SYSTEM.0408"), "{management}");
-    assert!(oauth.contains("\"error\":\"temporarily_unavailable\""), "{oauth}");
-    assert!(page.contains("text/html") && !page.contains("SYSTEM."), "{page}");
+    assert!(
+        oauth.contains("\"error\":\"temporarily_unavailable\""),
+        "{oauth}"
+    );
+    assert!(
+        page.contains("text/html") && !page.contains("SYSTEM."),
+        "{page}"
+    );
 }
 
 /// Requests the HTTP parser itself refuses still get the catalog's error body.

@@ -318,6 +318,13 @@ fn client_of(return_to: Option<&str>) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// Whether the browser says the request comes from another site (Fetch Metadata).
+fn from_another_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+}
+
 /// The login form, with a fresh CSRF token unless the browser holds one.
 async fn login_form(
     service: &Service,
@@ -328,8 +335,9 @@ async fn login_form(
     user_name: &str,
     error: Option<String>,
 ) -> Response {
-    let held = cookie(headers, CSRF_COOKIE).filter(|t| t.len() == 64);
-    let token = held.map_or_else(secret::generate, str::to_owned);
+    // Only a token this server issued is kept; anything else planted there is replaced.
+    let held = cookie(headers, CSRF_COOKIE).filter(|t| service.login_form_token_issued(t));
+    let token = held.map_or_else(|| service.login_form_token(), str::to_owned);
     let lang = Lang::from_headers(headers);
     let application = match client_of(return_to) {
         // The name if it can be read; the page works without it.
@@ -416,10 +424,14 @@ async fn login(
     let lang = Lang::from_headers(&headers);
     let return_to = safe_return(fields.return_to.as_deref());
     let user_name = fields.user_name.as_deref().unwrap_or_default();
+    // Double submit of a token the server issued (a value planted in the cookie by another
+    // site is not one), and never a form posted from another site.
     let csrf_ok = match (cookie(&headers, CSRF_COOKIE), fields.csrf_token.as_deref()) {
-        (Some(held), Some(sent)) => !held.is_empty() && secret::constant_time_eq(held, sent),
+        (Some(held), Some(sent)) => {
+            service.login_form_token_issued(held) && secret::constant_time_eq(held, sent)
+        }
         _ => false,
-    };
+    } && !from_another_site(&headers);
     if !csrf_ok {
         let error = Some(Text::FormExpired.get(lang).to_owned());
         return login_form(

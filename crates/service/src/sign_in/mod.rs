@@ -4,6 +4,7 @@
 //! not locked, the application enabled (docs/sso.md). The protocols that sign people in to
 //! applications (`crate::oauth`) build on these; nothing here knows a protocol.
 
+mod form_token;
 mod password;
 mod principal;
 mod session;
@@ -58,11 +59,17 @@ pub(crate) struct SignInState {
     limits: crate::throttle::SignInLimits,
     /// A hash that unknown names' passwords are checked against (made at first use).
     decoy_hash: tokio::sync::OnceCell<String>,
+    /// The login form's anti-forgery tokens.
+    pub(crate) form_tokens: form_token::FormTokens,
 }
 
 impl SignInState {
-    pub(crate) fn new(settings: &SignInSettings) -> Self {
+    pub(crate) fn new(
+        settings: &SignInSettings,
+        secret_key: Option<&crate::secrets::SecretKey>,
+    ) -> Self {
         Self {
+            form_tokens: form_token::FormTokens::new(secret_key),
             limits: crate::throttle::SignInLimits::new(settings.rate_per_address),
             decoy_hash: tokio::sync::OnceCell::new(),
         }
