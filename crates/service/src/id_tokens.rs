@@ -103,6 +103,59 @@ impl Service {
     }
 }
 
+/// Whom an id_token this server signed was issued to, as a logout's `id_token_hint` names
+/// them (OpenID Connect RP-Initiated Logout 1.0 §2).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct IdTokenHint {
+    /// The user.
+    pub sub: String,
+    /// The application's client id.
+    pub aud: String,
+}
+
+/// Longest id_token_hint looked at.
+const MAX_HINT_CHARS: usize = 16_384;
+
+impl Service {
+    /// The user and application of `hint` if it is an id_token this server signed (with a key
+    /// it still publishes) for `issuer`; expired ones count (§2: "the OP need not check").
+    pub(crate) async fn id_token_hint(
+        &self,
+        hint: &str,
+        issuer: &str,
+    ) -> Result<Option<IdTokenHint>> {
+        if hint.is_empty() || hint.len() > MAX_HINT_CHARS {
+            return Ok(None);
+        }
+        let Ok(header) = jsonwebtoken::decode_header(hint) else {
+            return Ok(None);
+        };
+        let keys = self.published_keys().await?;
+        let Some(key) = keys.iter().find(|k| Some(&k.kid) == header.kid.as_ref()) else {
+            return Ok(None);
+        };
+        let Ok(decoding) = jsonwebtoken::DecodingKey::from_rsa_components(&key.n, &key.e) else {
+            return Ok(None);
+        };
+        if !matches!(
+            header.alg,
+            Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512
+        ) {
+            return Ok(None);
+        }
+        let mut validation = jsonwebtoken::Validation::new(header.alg);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        validation.set_issuer(&[issuer]);
+        Ok(
+            jsonwebtoken::decode::<IdTokenHint>(hint, &decoding, &validation)
+                .ok()
+                .map(|data| data.claims),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

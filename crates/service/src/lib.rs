@@ -28,6 +28,7 @@ pub use roles::MemberChange;
 
 pub use applications::NewCredentials;
 pub use auth::{Caller, IssuedToken};
+pub use id_tokens::IdTokenHint;
 pub use import::ImportLine;
 pub use keys::FirstSigningKey;
 pub use oauth::{
@@ -37,7 +38,7 @@ pub use oauth::{
 pub use password::Argon2Settings;
 pub use roster_store::WriteGate;
 pub use secrets::SecretKey;
-pub use sign_in::{Login, NewSession, SignInOutcome, SignInSettings};
+pub use sign_in::{Login, Logout, NewSession, Redirect, SignInOutcome, SignInSettings, SignedOut};
 pub use transfer::{ApplicationSso, Record, RoleMember};
 
 use roster_domain::time::{Clock, Millis, SystemClock};

@@ -203,7 +203,10 @@ async fn a_browser_signs_in_by_keyboard_then_single_signs_on_and_logs_out() {
     c.goto(&format!("{}/api/v1/logout", server.base))
         .await
         .unwrap();
-    assert_eq!(chrome.at().await, format!("{}/login", server.base));
+    assert_eq!(
+        chrome.at().await,
+        format!("{}/login?signed_out=1", server.base)
+    );
     c.goto(&authorize(&first.app.client_id)).await.unwrap();
     assert!(chrome
         .at()

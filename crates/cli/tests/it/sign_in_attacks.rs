@@ -72,7 +72,10 @@ async fn concurrent_guesses_do_not_pass_the_lock(backend: Backend) {
     // Five checks, and (only if the right one came first) five more after its success took
     // its count back: never sixteen.
     let allowed = if signed_in { 10.0 } else { 5.0 };
-    assert!((5.0..=allowed).contains(&checked), "{checked} checks: {answers:?}");
+    assert!(
+        (5.0..=allowed).contains(&checked),
+        "{checked} checks: {answers:?}"
+    );
     let refused = answers
         .iter()
         .filter(|(_, said)| said.contains("locked"))
@@ -358,5 +361,175 @@ async fn a_planted_form_token_or_a_cross_site_form_does_not_sign_in(backend: Bac
     assert_eq!(
         post(issued, Some(("sec-fetch-site", "same-origin"))).await,
         200
+    );
+}
+
+/// Logout sends the browser to the URL as it was checked, written out again: text a browser
+/// and a program read differently (`\@`) cannot send a program elsewhere.
+#[on_each_store]
+async fn logout_sends_the_url_it_checked(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let f = fixture(&mut server, json!({})).await;
+    let browser = Browser::new(&server);
+    browser
+        .authorize(
+            &authorize_url(&server, &f.app.client_id, "code", "s"),
+            &f.user_name,
+            PASSWORD,
+        )
+        .await;
+    let tricky = "https://wiki.example.com\\@evil.example/";
+    let url = format!(
+        "/api/v1/logout?redirect_url={}",
+        url::form_urlencoded::byte_serialize(tricky.as_bytes()).collect::<String>()
+    );
+    let hop = browser.get(&url).await;
+    assert_eq!(hop.status, 302, "{}", hop.body);
+    let location = hop.location.unwrap();
+    assert_eq!(location, "https://wiki.example.com/@evil.example/");
+    // A bare password in the URL: not a registered logout URL.
+    let hop = browser
+        .get("/api/v1/logout?redirect_url=https%3A%2F%2F%3Apw%40wiki.example.com%2F")
+        .await;
+    assert_eq!(hop.status, 400);
+    assert!(hop.location.is_none());
+}
+
+/// A page of another site cannot sign the user out by sending the browser to logout: the
+/// user is asked first, and only the confirmation (bound to the session) ends it. An
+/// application that names its user with an id_token_hint (OIDC RP-Initiated Logout) is
+/// trusted at once, and gets its post_logout_redirect_uri with its state.
+#[on_each_store]
+async fn logout_from_another_site_asks_first_unless_the_application_names_its_user(
+    backend: Backend,
+) {
+    let mut server = Server::start(backend).await;
+    let f = fixture(&mut server, json!({})).await;
+    let browser = Browser::new(&server);
+    let url = authorize_url(&server, &f.app.client_id, "code", "s");
+    let signed_in = |browser: &Browser| {
+        let url = url.clone();
+        let browser = browser.http.clone();
+        let base = server.base.clone();
+        async move {
+            let res = browser.get(format!("{base}{url}")).send().await.unwrap();
+            res.headers()
+                .get("location")
+                .is_some_and(|l| l.to_str().unwrap().contains("code="))
+        }
+    };
+    browser.authorize(&url, &f.user_name, PASSWORD).await;
+    let cross_site = |path: String| {
+        let http = browser.http.clone();
+        let base = server.base.clone();
+        async move {
+            let res = http
+                .get(format!("{base}{path}"))
+                .header("sec-fetch-site", "cross-site")
+                .header("accept", "text/html")
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let location = res
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_owned());
+            (status, location, res.text().await.unwrap())
+        }
+    };
+    let (status, _, page) =
+        cross_site("/api/v1/logout?redirect_url=https%3A%2F%2Fwiki.example.com%2F".into()).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("action=\"/api/v1/logout\""), "{page}");
+    assert!(signed_in(&browser).await, "asking ended nothing");
+    // A forged confirmation (no token, or a made-up one) ends nothing either.
+    let confirm = |token: String| {
+        let http = browser.http.clone();
+        let base = server.base.clone();
+        async move {
+            let res = http
+                .post(format!("{base}/api/v1/logout"))
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("redirect_url", "https://wiki.example.com/"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            (
+                status,
+                res.headers()
+                    .get("location")
+                    .map(|l| l.to_str().unwrap().to_owned()),
+            )
+        }
+    };
+    assert_eq!(confirm("0".repeat(64)).await.0, 200);
+    assert!(signed_in(&browser).await);
+    let token = hidden(&page, "csrf_token").unwrap();
+    let (status, location) = confirm(token).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (302, Some("https://wiki.example.com/"))
+    );
+    assert!(
+        !signed_in(&browser).await,
+        "the confirmation ended the session"
+    );
+
+    // OIDC: the application's id_token for this user ends the session at once.
+    browser.authorize(&url, &f.user_name, PASSWORD).await;
+    let code_url = authorize_url(&server, &f.app.client_id, "code", "s");
+    let hop = browser.get(&code_url).await;
+    let code = param(&hop.location.unwrap(), "code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    let (_, tokens) = client_post(&server, "/api/v1/oauth2/token", creds(&f.app), &form).await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let (status, location, _) = cross_site(format!(
+        "/api/v1/logout?id_token_hint={id_token}&post_logout_redirect_uri={}&state=xyz",
+        url::form_urlencoded::byte_serialize(b"https://wiki.example.com/").collect::<String>()
+    ))
+    .await;
+    assert_eq!(status, 302);
+    assert_eq!(
+        location.as_deref(),
+        Some("https://wiki.example.com/?state=xyz")
+    );
+    assert!(!signed_in(&browser).await);
+    // A program (no Fetch Metadata) logs out at once, as OneAccess does.
+    browser.authorize(&url, &f.user_name, PASSWORD).await;
+    let hop = browser.get("/api/v1/logout").await;
+    assert_eq!(hop.status, 302);
+    assert_eq!(hop.location.as_deref(), Some("/login?signed_out=1"));
+    assert!(!signed_in(&browser).await);
+    // The login page says so, in the browser's language.
+    let page = browser.get("/login?signed_out=1").await.body;
+    assert!(page.contains("You are signed out."), "{page}");
+    let zh = browser
+        .http
+        .get(format!("{}/login?signed_out=1", server.base))
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(zh.contains("您已退出登录。"), "{zh}");
+    // Signing in with nothing to go on to: what now, and the way out.
+    let fresh = Browser::new(&server);
+    let page = fresh.get("/login").await.body;
+    let done = fresh.submit(&page, &f.user_name, PASSWORD).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body.contains("href=\"/api/v1/logout\""),
+        "{}",
+        done.body
     );
 }

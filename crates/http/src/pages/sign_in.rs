@@ -20,6 +20,11 @@ pub enum Text {
     SignedIn,
     CannotContinue,
     TooManyAttempts,
+    SignOutTitle,
+    SignOutQuestion,
+    SignOutButton,
+    NotSentOn,
+    SignedInNext,
 }
 
 impl Text {
@@ -53,6 +58,22 @@ impl Text {
                 "Too many sign-in attempts from your network address. Wait a moment and try again."
             }
             (Text::TooManyAttempts, Lang::Zh) => "来自您网络地址的登录尝试过多，请稍后再试。",
+            (Text::SignOutTitle, Lang::En) => "Sign out",
+            (Text::SignOutTitle, Lang::Zh) => "退出登录",
+            (Text::SignOutQuestion, Lang::En) => {
+                "Another site sent you here to sign out. Sign out of every application?"
+            }
+            (Text::SignOutQuestion, Lang::Zh) => "其他网站将您带到此处退出登录。是否退出所有应用？",
+            (Text::SignOutButton, Lang::En) => "Sign out",
+            (Text::SignOutButton, Lang::Zh) => "退出登录",
+            (Text::NotSentOn, Lang::En) => {
+                "The address to go to next is not a registered logout URL, so you were not sent there."
+            }
+            (Text::SignedInNext, Lang::En) => {
+                "Open the application you want to use: it signs you in without asking again."
+            }
+            (Text::SignedInNext, Lang::Zh) => "打开您要使用的应用，无需再次登录。",
+            (Text::NotSentOn, Lang::Zh) => "要跳转的地址不是已注册的退出地址，因此未跳转。",
         }
     }
 }
@@ -90,6 +111,15 @@ pub struct LoginForm<'a> {
     pub application: Option<&'a str>,
     pub user_name: &'a str,
     pub error: Option<String>,
+    /// A notice that is no error (e.g. that the user signed out).
+    pub info: Option<String>,
+}
+
+/// What the login form says above its fields.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    Error(String),
+    Info(String),
 }
 
 impl LoginForm<'_> {
@@ -105,6 +135,8 @@ pub struct Message<'a> {
     pub lang: Lang,
     pub heading: Text,
     pub message: &'a str,
+    /// A way on from the page: where, and its words.
+    pub link: Option<(&'a str, Text)>,
 }
 
 impl Message<'_> {
@@ -119,6 +151,17 @@ pub fn message(lang: Lang, heading: Text, message: &str) -> String {
         lang,
         heading,
         message,
+        link: None,
+    })
+}
+
+/// The page after signing in with nothing to go on to: what now, and the way out.
+pub fn signed_in(lang: Lang) -> String {
+    super::render(&Message {
+        lang,
+        heading: Text::SignedIn,
+        message: Text::SignedInNext.get(lang),
+        link: Some(("/api/v1/logout", Text::SignOutButton)),
     })
 }
 
@@ -135,7 +178,9 @@ mod tests {
             application: Some("<b>app</b>"),
             user_name: "\"onfocus=",
             error: Some("<i>no</i>".into()),
+            info: Some("<u>info</u>".into()),
         });
+        assert!(!html.contains("<u>info"), "{html}");
         assert!(!html.contains("<script>"), "{html}");
         assert!(!html.contains("<b>app"), "{html}");
         assert!(!html.contains("<i>no"), "{html}");
@@ -158,6 +203,7 @@ mod tests {
             application: None,
             user_name,
             error: None,
+            info: None,
         };
         let fresh = super::super::render(&form(""));
         assert!(
@@ -170,5 +216,21 @@ mod tests {
             "{again}"
         );
         assert!(!again.contains("aria-invalid"), "{again}");
+    }
+}
+
+/// The page asking a user sent by another site whether to sign out.
+#[derive(Template)]
+#[template(path = "sign_in/logout.html")]
+pub struct LogoutConfirm<'a> {
+    pub lang: Lang,
+    pub csrf_token: &'a str,
+    /// The logout request's parameters, carried to the confirmation.
+    pub fields: Vec<(&'static str, &'a str)>,
+}
+
+impl LogoutConfirm<'_> {
+    fn text(&self, text: Text) -> &'static str {
+        text.get(self.lang)
     }
 }

@@ -7,7 +7,7 @@
 use crate::client_address::ClientAddress;
 use crate::extract::{Form, Query, Refusal};
 use crate::oauth_error::{cannot_continue, OAuthErrorBody};
-use crate::pages::sign_in::{self as sign_in_page, LoginForm, Text};
+use crate::pages::sign_in::{self as sign_in_page, LoginForm, Notice, Text};
 use crate::pages::{html, render, Lang};
 use crate::Site;
 use axum::extract::State;
@@ -17,7 +17,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use roster_domain::secret;
 use roster_domain::ErrorKind;
-use roster_service::{Authorize, AuthorizeRequest, Login, Service, SignInOutcome};
+use roster_service::{
+    Authorize, AuthorizeRequest, Login, Logout, Redirect, Service, SignInOutcome, SignedOut,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -27,7 +29,7 @@ pub fn router() -> OpenApiRouter<Service> {
     OpenApiRouter::new()
         .routes(routes!(authorize, authorize_form))
         .routes(routes!(login_page, login))
-        .routes(routes!(logout))
+        .routes(routes!(logout, logout_confirmed))
 }
 
 /// The cookie naming the browser's session.
@@ -292,6 +294,8 @@ async fn authorization(
 pub struct LoginQuery {
     /// The authorization request to go on with after signing in.
     return_to: Option<String>,
+    /// Set by logout: the page says the user is signed out.
+    signed_out: Option<String>,
 }
 
 /// The login form's fields.
@@ -333,7 +337,7 @@ async fn login_form(
     status: StatusCode,
     return_to: Option<&str>,
     user_name: &str,
-    error: Option<String>,
+    notice: Option<Notice>,
 ) -> Response {
     // Only a token this server issued is kept; anything else planted there is replaced.
     let held = cookie(headers, CSRF_COOKIE).filter(|t| service.login_form_token_issued(t));
@@ -350,7 +354,14 @@ async fn login_form(
         return_to,
         application: application.as_deref(),
         user_name,
-        error,
+        error: match &notice {
+            Some(Notice::Error(text)) => Some(text.clone()),
+            _ => None,
+        },
+        info: match notice {
+            Some(Notice::Info(text)) => Some(text),
+            _ => None,
+        },
     });
     let mut response = html(status, body);
     if held.is_none() {
@@ -381,6 +392,11 @@ async fn login_page(
     Query(query, _): Query<LoginQuery, PageRefused>,
 ) -> Response {
     let return_to = safe_return(query.return_to.as_deref());
+    let lang = Lang::from_headers(&headers);
+    let notice = query
+        .signed_out
+        .is_some()
+        .then(|| Notice::Info(Text::SignedOut.get(lang).to_owned()));
     login_form(
         &service,
         &site,
@@ -388,7 +404,7 @@ async fn login_page(
         StatusCode::OK,
         return_to,
         "",
-        None,
+        notice,
     )
     .await
 }
@@ -433,7 +449,7 @@ async fn login(
         _ => false,
     } && !from_another_site(&headers);
     if !csrf_ok {
-        let error = Some(Text::FormExpired.get(lang).to_owned());
+        let error = Some(Notice::Error(Text::FormExpired.get(lang).to_owned()));
         return login_form(
             &service,
             &site,
@@ -465,7 +481,7 @@ async fn login(
         Ok(SignInOutcome::Locked { unlock_in_secs }) => sign_in_page::locked(lang, unlock_in_secs),
         Ok(SignInOutcome::Disabled) => Text::Disabled.get(lang).to_owned(),
         Err(e) if e.kind() == ErrorKind::TooManySignIns => {
-            let error = Some(Text::TooManyAttempts.get(lang).to_owned());
+            let error = Some(Notice::Error(Text::TooManyAttempts.get(lang).to_owned()));
             let mut page = login_form(
                 &service,
                 &site,
@@ -489,7 +505,7 @@ async fn login(
         StatusCode::UNAUTHORIZED,
         return_to,
         user_name,
-        Some(error),
+        Some(Notice::Error(error)),
     )
     .await
 }
@@ -504,10 +520,7 @@ fn signed_in(
 ) -> Response {
     let mut response = match return_to {
         Some(back) => redirect(StatusCode::SEE_OTHER, back),
-        None => html(
-            StatusCode::OK,
-            sign_in_page::message(lang, Text::SignedIn, Text::SignedIn.get(lang)),
-        ),
+        None => html(StatusCode::OK, sign_in_page::signed_in(lang)),
     };
     let lifetime = service.settings().sign_in.session_lifetime.as_secs();
     response.headers_mut().append(
@@ -517,20 +530,34 @@ fn signed_in(
     response
 }
 
-/// The parameters of global logout.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+/// The parameters of global logout: OneAccess's, and OpenID Connect RP-Initiated Logout
+/// 1.0's.
+#[derive(Debug, Default, Deserialize, IntoParams, utoipa::ToSchema)]
 #[into_params(parameter_in = Query)]
+#[serde(default)]
 pub struct LogoutQuery {
     /// Where to go afterwards: a logout URL an application registered. Default: the login
     /// page.
     redirect_url: Option<String>,
-    /// The application whose logout URLs `redirect_url` must be among (else any
-    /// application's).
+    /// The application whose logout URLs the address to go to must be among (else, for
+    /// `redirect_url`, any application's).
     client_id: Option<String>,
+    /// OIDC: where to go afterwards, a logout URL of the application (`client_id` or the
+    /// hint's audience), with `state` added.
+    post_logout_redirect_uri: Option<String>,
+    /// OIDC: an id_token this server issued to the signed-in user; with it, a request from
+    /// the user's application ends the session without asking.
+    id_token_hint: Option<String>,
+    /// OIDC: sent back to `post_logout_redirect_uri`.
+    state: Option<String>,
+    /// The confirmation form's token (POST only).
+    csrf_token: Option<String>,
 }
 
-/// Ends the browser's session on every node (OneAccess `SingleLogout`), then follows
-/// `redirect_url` when it is a registered logout URL.
+/// Ends the browser's session on every node (OneAccess `SingleLogout`; OpenID Connect
+/// RP-Initiated Logout), then goes to the registered logout URL asked for. A browser sent by
+/// another site without an `id_token_hint` for its user is asked first (a page whose form
+/// posts here).
 #[utoipa::path(
     get,
     path = "/api/v1/logout",
@@ -538,8 +565,9 @@ pub struct LogoutQuery {
     tag = "sign-in (OAuth 2.0 / OpenID Connect)",
     params(LogoutQuery),
     responses(
-        (status = 302, description = "Signed out: to redirect_url, or the login page."),
-        (status = 400, description = "Signed out, but redirect_url is no registered logout URL.", content_type = "text/html"),
+        (status = 302, description = "Signed out: to the URL asked for, or the login page."),
+        (status = 200, description = "Sent by another site: the page asking to confirm.", content_type = "text/html"),
+        (status = 400, description = "Signed out, but the URL asked for is no registered logout URL.", content_type = "text/html"),
         (status = 500, description = "Internal error.", content((OAuthErrorBody = "application/json"), ("text/html"))),
         (status = 503, description = "The database cannot be reached.", content((OAuthErrorBody = "application/json"), ("text/html")))
     )
@@ -551,37 +579,124 @@ async fn logout(
     headers: HeaderMap,
     Query(query, _): Query<LogoutQuery, Refused>,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
-    let redirect_url = query.redirect_url.as_deref().filter(|u| !u.is_empty());
-    let allowed = match service
-        .sign_out(
-            cookie(&headers, SESSION_COOKIE),
-            redirect_url,
-            query.client_id.as_deref(),
-            source,
-        )
-        .await
-    {
-        Ok(allowed) => allowed,
-        Err(e) => return server_error(&headers, &e),
+    let ask = Ask {
+        first: sent_by_another_site(&headers),
+        confirmed: false,
     };
-    let mut response = match (redirect_url, allowed) {
-        (None, _) => redirect(StatusCode::FOUND, "/login"),
-        (Some(_), Some(checked)) => redirect(StatusCode::FOUND, &checked),
-        (Some(url), None) => html(
-            StatusCode::BAD_REQUEST,
-            sign_in_page::message(
+    sign_out(&service, &site, source, &headers, query, ask).await
+}
+
+/// Whether to ask the user before ending the session, and whether they confirmed.
+struct Ask {
+    first: bool,
+    confirmed: bool,
+}
+
+/// The logout confirmation form: with its token (bound to the session), ends the session as
+/// `GET /api/v1/logout` does.
+#[utoipa::path(
+    post,
+    path = "/api/v1/logout",
+    operation_id = "ConfirmLogout",
+    tag = "sign-in (OAuth 2.0 / OpenID Connect)",
+    request_body(content = LogoutQuery, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 302, description = "Signed out: to the URL asked for, or the login page."),
+        (status = 200, description = "The form's token is missing or wrong: the page asking again.", content_type = "text/html"),
+        (status = 400, description = "Signed out, but the URL asked for is no registered logout URL; or the form is not valid.", content_type = "text/html"),
+        (status = 413, description = "The form is too large.", content_type = "text/html"),
+        (status = 415, description = "The body is not form-encoded.", content_type = "text/html"),
+        (status = 500, description = "Internal error.", content_type = "text/html"),
+        (status = 503, description = "The database cannot be reached.", content_type = "text/html")
+    )
+)]
+async fn logout_confirmed(
+    State(service): State<Service>,
+    Extension(site): Extension<Site>,
+    ClientAddress(source): ClientAddress,
+    headers: HeaderMap,
+    Form(form, _): Form<LogoutQuery, PageRefused>,
+) -> Response {
+    let session = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
+    let confirmed = !from_another_site(&headers)
+        && form.csrf_token.as_deref().is_some_and(|sent| {
+            secret::constant_time_eq(sent, &service.logout_form_token(session))
+        });
+    // Without its token the form proves nothing: it asks again, whoever posted it.
+    let ask = Ask {
+        first: true,
+        confirmed,
+    };
+    sign_out(&service, &site, source, &html_only(&headers), form, ask).await
+}
+
+async fn sign_out(
+    service: &Service,
+    site: &Site,
+    source: std::net::IpAddr,
+    headers: &HeaderMap,
+    query: LogoutQuery,
+    ask: Ask,
+) -> Response {
+    let lang = Lang::from_headers(headers);
+    let session = cookie(headers, SESSION_COOKIE);
+    let signed_out = service
+        .sign_out(Logout {
+            cookie: session,
+            redirect_url: query.redirect_url.as_deref(),
+            post_logout_redirect_uri: query.post_logout_redirect_uri.as_deref(),
+            state: query.state.as_deref(),
+            client_id: query.client_id.as_deref(),
+            id_token_hint: query.id_token_hint.as_deref(),
+            issuer: &site.issuer,
+            from_another_site: ask.first,
+            confirmed: ask.confirmed,
+            source,
+        })
+        .await;
+    let redirect_to = match signed_out {
+        Ok(SignedOut::Ended { redirect }) => redirect,
+        Ok(SignedOut::Confirm) => {
+            let token = service.logout_form_token(session.unwrap_or_default());
+            let fields: Vec<(&'static str, &str)> = [
+                ("redirect_url", &query.redirect_url),
+                ("client_id", &query.client_id),
+                ("post_logout_redirect_uri", &query.post_logout_redirect_uri),
+                ("state", &query.state),
+            ]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value.as_deref()?)))
+            .collect();
+            let page = render(&sign_in_page::LogoutConfirm {
                 lang,
-                Text::SignedOut,
-                &format!("{url} is not a registered logout URL, so you were not sent there."),
-            ),
+                csrf_token: &token,
+                fields,
+            });
+            return html(StatusCode::OK, page);
+        }
+        Err(e) => return server_error(headers, &e),
+    };
+    let mut response = match redirect_to {
+        Redirect::None => redirect(StatusCode::FOUND, "/login?signed_out=1"),
+        Redirect::To(url) => redirect(StatusCode::FOUND, &url),
+        Redirect::Refused(_) => html(
+            StatusCode::BAD_REQUEST,
+            sign_in_page::message(lang, Text::SignedOut, Text::NotSentOn.get(lang)),
         ),
     };
     response.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(&site, SESSION_COOKIE, "", "/", Some(0)),
+        set_cookie(site, SESSION_COOKIE, "", "/", Some(0)),
     );
     response
+}
+
+/// Whether a browser came here from another site (Fetch Metadata): a link or a script on a
+/// page that is not this server's. Programs send no such header.
+fn sent_by_another_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| matches!(v.as_bytes(), b"cross-site" | b"same-site"))
 }
 
 #[cfg(test)]

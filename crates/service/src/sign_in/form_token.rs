@@ -43,6 +43,11 @@ impl FormTokens {
         format!("{nonce}.{}", hex::encode(tag))
     }
 
+    /// A token bound to `value` (e.g. a session): only who holds the value can make it.
+    pub(crate) fn bind(&self, value: &str) -> String {
+        hex::encode(self.mac(value).finalize().into_bytes())
+    }
+
     fn issued(&self, token: &str) -> bool {
         let Some((nonce, tag)) = token.split_once('.') else {
             return false;

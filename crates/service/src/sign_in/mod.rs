@@ -13,7 +13,7 @@ pub use password::SignInOutcome;
 pub(crate) use password::{Attempt, PasswordCheck};
 pub(crate) use principal::{candidate, needs_roles, Candidate};
 pub(crate) use session::session_digest;
-pub use session::{Login, NewSession};
+pub use session::{Login, Logout, NewSession, Redirect, SignedOut};
 
 use crate::Service;
 use roster_domain::time::Millis;

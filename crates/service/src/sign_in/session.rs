@@ -95,24 +95,49 @@ impl Service {
         Ok(Some(session))
     }
 
-    /// `GET /api/v1/logout`: ends the browser's session (on every node: it lives in the
-    /// store) and gives `redirect_url` as it was read (to send the browser to) if it may be
-    /// followed: a logout URL registered by the application `client_id` names, or by any
-    /// application when none is named.
-    pub async fn sign_out(
-        &self,
-        cookie: Option<&str>,
-        redirect_url: Option<&str>,
-        client_id: Option<&str>,
-        source: IpAddr,
-    ) -> Result<Option<String>> {
-        let end = End {
-            digest: cookie.filter(|c| !c.is_empty()).map(secret::digest),
-            redirect: redirect_url.map(str::to_owned),
-            client_id: client_id.filter(|c| !c.is_empty()).map(str::to_owned),
-            source,
+    /// `GET /api/v1/logout` (OneAccess `SingleLogout`, and OpenID Connect RP-Initiated
+    /// Logout): ends the browser's session on every node (it lives in the store), unless a
+    /// browser was sent here by another site without proof that its user's application
+    /// asked (an `id_token_hint` for the session's user): then the user is asked to confirm.
+    /// Gives where to send the browser: the URL as read (with `state` for OIDC), if it is a
+    /// logout URL registered by the application named (`client_id`, or the hint's audience),
+    /// or by any application when none is named (OneAccess's `redirect_url` only).
+    pub async fn sign_out(&self, logout: Logout<'_>) -> Result<SignedOut> {
+        let hint = match logout.id_token_hint.filter(|h| !h.is_empty()) {
+            Some(hint) => self.id_token_hint(hint, logout.issuer).await?,
+            None => None,
         };
-        self.write(&actor(None, source), end_session, end).await
+        let client_id = logout
+            .client_id
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .or_else(|| hint.as_ref().map(|h| h.aud.clone()));
+        let (redirect, state, oidc) = match (logout.post_logout_redirect_uri, logout.redirect_url) {
+            (Some(uri), _) if !uri.is_empty() => (Some(uri), logout.state, true),
+            (_, Some(url)) if !url.is_empty() => (Some(url), None, false),
+            _ => (None, None, false),
+        };
+        let end = End {
+            digest: logout.cookie.filter(|c| !c.is_empty()).map(secret::digest),
+            redirect: redirect.map(str::to_owned),
+            state: state.filter(|s| !s.is_empty()).map(str::to_owned),
+            // OIDC's post_logout_redirect_uri is checked against its own client only.
+            client_id: client_id.or_else(|| oidc.then(String::new)),
+            hinted_user: hint.map(|h| h.sub),
+            ask_first: logout.from_another_site && !logout.confirmed,
+            source: logout.source,
+        };
+        self.write(&actor(None, logout.source), end_session, end)
+            .await
+    }
+
+    /// The token the logout confirmation form carries: bound to the browser's session (only a
+    /// page holding the session cookie can make it).
+    pub fn logout_form_token(&self, session_cookie: &str) -> String {
+        self.inner
+            .sign_in
+            .form_tokens
+            .bind(&format!("logout:{session_cookie}"))
     }
 
     /// The application `client_id` names, if any.
@@ -175,26 +200,79 @@ async fn touch(tx: &mut dyn Tx, cx: &mut Cx, digest: String) -> Result<()> {
     tx.touch_session(&digest, cx.now).await
 }
 
+/// What a logout request says.
+#[derive(Debug, Clone, Copy)]
+pub struct Logout<'a> {
+    pub cookie: Option<&'a str>,
+    /// OneAccess's `redirect_url`.
+    pub redirect_url: Option<&'a str>,
+    /// OIDC's `post_logout_redirect_uri`, sent back with `state`.
+    pub post_logout_redirect_uri: Option<&'a str>,
+    pub state: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub id_token_hint: Option<&'a str>,
+    /// This server's issuer (what a hint must have been issued by).
+    pub issuer: &'a str,
+    /// A browser sent here by another site (Fetch Metadata).
+    pub from_another_site: bool,
+    /// The user confirmed on the logout page (its form token checked).
+    pub confirmed: bool,
+    pub source: IpAddr,
+}
+
+/// How a logout ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignedOut {
+    /// The session (if any) ended; send the browser to `redirect` if it is registered.
+    Ended { redirect: Redirect },
+    /// Nothing ended yet: the user is asked to confirm.
+    Confirm,
+}
+
+/// Where a logout sends the browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redirect {
+    /// None asked for: the login page.
+    None,
+    /// A registered logout URL, as read (and with `state`).
+    To(String),
+    /// Asked for, but not registered: the browser stays.
+    Refused(String),
+}
+
 /// A logout.
 struct End {
     digest: Option<String>,
     redirect: Option<String>,
+    state: Option<String>,
+    /// Whose logout URLs admit the redirect: that application's (empty: none), or any
+    /// application's when not given.
     client_id: Option<String>,
+    /// The user an id_token_hint names.
+    hinted_user: Option<String>,
+    /// Ask before ending the session, unless the hint names its user.
+    ask_first: bool,
     source: IpAddr,
 }
 
-/// Ends the session, if there is one, and gives the redirect as read if it is registered.
-async fn end_session(tx: &mut dyn Tx, cx: &mut Cx, end: End) -> Result<Option<String>> {
+/// Ends the session, if there is one, and says where the browser goes.
+async fn end_session(tx: &mut dyn Tx, cx: &mut Cx, end: End) -> Result<SignedOut> {
     if let Some(digest) = &end.digest {
         if let Some(session) = tx.session(digest).await? {
+            let hinted = end.hinted_user.as_deref() == Some(session.user_id.as_str());
+            if end.ask_first && !hinted {
+                return Ok(SignedOut::Confirm);
+            }
             tx.delete_session(digest).await?;
             // Only now is it known who signs out.
             cx.act_as(actor(Some(&session.user_id), end.source));
             cx.audit("SignOut", "session", "");
         }
     }
-    let Some(redirect) = end.redirect else {
-        return Ok(None);
+    let Some(wanted) = end.redirect else {
+        return Ok(SignedOut::Ended {
+            redirect: Redirect::None,
+        });
     };
     let urls: Vec<String> = match end.client_id {
         Some(client_id) => match tx.application_by_client_id(&client_id).await? {
@@ -207,5 +285,14 @@ async fn end_session(tx: &mut dyn Tx, cx: &mut Cx, end: End) -> Result<Option<St
         },
         None => tx.all_logout_urls().await?,
     };
-    Ok(admitted_url(&urls, &redirect).map(String::from))
+    let redirect = match admitted_url(&urls, &wanted) {
+        Some(mut url) => {
+            if let Some(state) = &end.state {
+                url.query_pairs_mut().append_pair("state", state);
+            }
+            Redirect::To(url.into())
+        }
+        None => Redirect::Refused(wanted),
+    };
+    Ok(SignedOut::Ended { redirect })
 }
