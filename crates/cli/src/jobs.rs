@@ -14,7 +14,7 @@ impl Jobs {
     pub fn start(service: &Service, metrics: PrometheusHandle) -> Self {
         Self(vec![
             tokio::spawn(upkeep(service.clone())),
-            tokio::spawn(flush_refused_tokens(service.clone())),
+            tokio::spawn(flush_counted_audits(service.clone())),
             tokio::spawn(lift_expired_locks(service.clone())),
             tokio::spawn(fold_metrics(metrics)),
         ])
@@ -64,14 +64,14 @@ async fn lift_expired_locks(service: Service) {
     }
 }
 
-/// Refused token requests are counted in memory and written every 10 seconds, one record
-/// per client id, address and reason.
-async fn flush_refused_tokens(service: Service) {
+/// Refused token requests and sign-in events are summed in memory and written every 10
+/// seconds, one record per kind with its count.
+async fn flush_counted_audits(service: Service) {
     let mut tick = tokio::time::interval(Duration::from_secs(10));
     loop {
         tick.tick().await;
-        if let Err(e) = service.flush_refused_tokens().await {
-            tracing::warn!(error = %e, "auditing refused token requests failed");
+        if let Err(e) = service.flush_counted_audits().await {
+            tracing::warn!(error = %e, "writing summed audit records failed");
         }
     }
 }

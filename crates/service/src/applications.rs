@@ -196,6 +196,8 @@ impl Service {
         page: PageRequest,
     ) -> Result<Page<AuditEntry>> {
         caller.require(Access::Admin)?;
+        // What this node summed so far is written first, so that the list shows it.
+        self.flush_counted_audits().await?;
         self.read(audit_entries, (filter, page)).await
     }
 }

@@ -150,7 +150,17 @@ impl Service {
                     ErrorKind::InvalidClient | ErrorKind::ApplicationDisabled
                 ) =>
             {
-                self.inner.refusals.count(client_id, source, e.kind());
+                // Only ids an application has are counted under their own name.
+                let known = if client_id.len() > MAX_CLIENT_ID_CHARS {
+                    false
+                } else {
+                    self.read(application_by_client_id, client_id.to_owned())
+                        .await
+                        .is_ok_and(|app| app.is_some())
+                };
+                self.inner
+                    .refusals
+                    .count(known.then_some(client_id), source, e.kind());
                 metrics::counter!("roster_tokens_refused_total", "reason" => e.kind().code())
                     .increment(1);
             }
@@ -159,11 +169,13 @@ impl Service {
         result
     }
 
-    /// Writes the refused token requests counted since the last call as audit records, one
-    /// per client id, address and reason, with their count. The server calls it every few
-    /// seconds and when it stops.
-    pub async fn flush_refused_tokens(&self) -> Result<()> {
-        let records = self.inner.refusals.take();
+    /// Writes what was summed since the last call as audit records with their counts: refused
+    /// token requests (one per client id, address and reason) and sign-in events (one per
+    /// operation, actor, reason and application). The server calls it every few seconds and
+    /// when it stops.
+    pub async fn flush_counted_audits(&self) -> Result<()> {
+        let mut records = self.inner.refusals.take();
+        records.extend(self.sign_in_state().events.take());
         if records.is_empty() {
             return Ok(());
         }

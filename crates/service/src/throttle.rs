@@ -87,16 +87,24 @@ impl TokenLimits {
     }
 }
 
-/// The limit on password checks (the login page, the password grant) per source address.
-pub(crate) struct SignInLimits(Option<KeyedLimiter<IpAddr>>);
+/// The limits of signing in: password checks (the login page, the password grant) per
+/// source address, and authorization requests per session (each writes a code), both at the
+/// configured rate.
+pub(crate) struct SignInLimits {
+    per_address: Option<KeyedLimiter<IpAddr>>,
+    per_session: Option<KeyedLimiter<String>>,
+}
 
 impl SignInLimits {
     pub fn new(per_second: u32) -> Self {
-        Self(limiter(per_second))
+        Self {
+            per_address: limiter(per_second),
+            per_session: limiter(per_second),
+        }
     }
 
     pub fn check(&self, source: IpAddr) -> Result<()> {
-        match &self.0 {
+        match &self.per_address {
             Some(l) => l.check_key(&source).map_err(|_| {
                 metrics::counter!("roster_rate_limited_total", "limit" => "sign_in_address")
                     .increment(1);
@@ -106,11 +114,71 @@ impl SignInLimits {
         }
     }
 
+    /// An authorization request of the session stored under `digest`.
+    pub fn check_session(&self, digest: &str) -> Result<()> {
+        match &self.per_session {
+            Some(l) => l.check_key(&digest.to_owned()).map_err(|_| {
+                metrics::counter!("roster_rate_limited_total", "limit" => "sign_in_session")
+                    .increment(1);
+                ErrorKind::TooManySignIns.into()
+            }),
+            None => Ok(()),
+        }
+    }
+
     pub fn forget_idle(&self) {
-        if let Some(l) = &self.0 {
+        if let Some(l) = &self.per_address {
             l.retain_recent();
             l.shrink_to_fit();
         }
+        if let Some(l) = &self.per_session {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    }
+}
+
+/// Sign-in events (signed in, refused) since the last flush, summed: one audit record per
+/// operation, actor, reason and application per interval, with its count, so that a user
+/// repeating a request adds a count, not a row. Beyond [`MAX_KEYS`] keys, new actors are
+/// counted per address.
+#[derive(Default)]
+pub(crate) struct SignInEvents(Mutex<HashMap<EventKey, (Millis, i64)>>);
+
+type EventKey = (&'static str, String, &'static str, String);
+
+impl SignInEvents {
+    pub fn count(&self, record: AuditRecord) {
+        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut key = (
+            record.operation,
+            record.actor,
+            record.target_type,
+            record.target_id,
+        );
+        if counts.len() >= MAX_KEYS && !counts.contains_key(&key) {
+            let address = key.1.rsplit('@').next().unwrap_or_default().to_owned();
+            key.1 = format!("*@{address}");
+        }
+        counts.entry(key).or_insert((record.at, 0)).1 += record.count;
+    }
+
+    /// The summed events as audit records, emptied.
+    pub fn take(&self) -> Vec<AuditRecord> {
+        let counts = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        counts
+            .into_iter()
+            .map(
+                |((operation, actor, target_type, target_id), (at, count))| AuditRecord {
+                    at,
+                    actor,
+                    operation,
+                    target_type,
+                    target_id,
+                    count,
+                },
+            )
+            .collect()
     }
 }
 
@@ -127,8 +195,14 @@ type RefusalKey = (String, Option<IpAddr>, ErrorKind);
 pub(crate) struct RefusedTokens(Mutex<HashMap<RefusalKey, (Millis, i64)>>);
 
 impl RefusedTokens {
-    pub fn count(&self, client_id: &str, source: Option<IpAddr>, why: ErrorKind) {
-        let client: String = client_id.chars().take(MAX_CLIENT_CHARS).collect();
+    /// Counts a refusal of `client` (none: a client id no application has, counted with the
+    /// address's other unknown ids under `*`, so that random ids add no rows).
+    pub fn count(&self, client: Option<&str>, source: Option<IpAddr>, why: ErrorKind) {
+        let client: String = client
+            .unwrap_or("*")
+            .chars()
+            .take(MAX_CLIENT_CHARS)
+            .collect();
         let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let mut key = (client, source, why);
         if counts.len() >= MAX_KEYS && !counts.contains_key(&key) {
@@ -167,10 +241,10 @@ mod tests {
         let refused = RefusedTokens::default();
         let ip: Option<IpAddr> = Some("127.0.0.2".parse().unwrap());
         for _ in 0..5 {
-            refused.count("app", ip, ErrorKind::InvalidClient);
+            refused.count(Some("app"), ip, ErrorKind::InvalidClient);
         }
-        refused.count("app", None, ErrorKind::InvalidClient);
-        refused.count("app", ip, ErrorKind::ApplicationDisabled);
+        refused.count(Some("app"), None, ErrorKind::InvalidClient);
+        refused.count(Some("app"), ip, ErrorKind::ApplicationDisabled);
         let mut records = refused.take();
         records.sort_by_key(|r| (r.actor.clone(), r.target_type));
         let summary: Vec<_> = records
@@ -186,6 +260,16 @@ mod tests {
             ]
         );
         assert!(refused.take().is_empty(), "taken once");
+        // Ids no application has: one record per address, whatever they were.
+        for _ in 0..50 {
+            refused.count(None, ip, ErrorKind::InvalidClient);
+        }
+        let records = refused.take();
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            (records[0].actor.as_str(), records[0].count),
+            ("*@127.0.0.2", 50)
+        );
     }
 
     #[test]
@@ -193,7 +277,7 @@ mod tests {
         let refused = RefusedTokens::default();
         let ip: Option<IpAddr> = Some("127.0.0.3".parse().unwrap());
         for n in 0..(MAX_KEYS + 500) {
-            refused.count(&format!("guess-{n}"), ip, ErrorKind::InvalidClient);
+            refused.count(Some(&format!("guess-{n}")), ip, ErrorKind::InvalidClient);
         }
         let records = refused.take();
         assert_eq!(records.len(), MAX_KEYS + 1);

@@ -46,7 +46,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let served = roster_http::serve(listener, service.clone(), &config.http, shutdown).await;
     jobs.stop();
     // What was counted since the last flush is written before the store closes.
-    if let Err(e) = service.flush_refused_tokens().await {
+    if let Err(e) = service.flush_counted_audits().await {
         tracing::warn!(error = %e, "auditing refused token requests failed");
     }
     store.close().await;

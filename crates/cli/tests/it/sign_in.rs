@@ -1304,7 +1304,8 @@ fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
     url.query().unwrap().to_owned()
 }
 
-/// The audit records about an application, each as `OPERATION TARGET_TYPE ACTOR`.
+/// The audit records about an application, each as `OPERATION TARGET_TYPE ACTOR`, once per
+/// event a record counts (sign-in events are summed per interval).
 async fn sign_in_audit(server: &Server, admin: &str, application_id: &str) -> Vec<String> {
     let query = format!("/roster/v1/audit?target_id={application_id}&offset=0&limit=100");
     let (status, audit) = server.get(admin, &query).await;
@@ -1313,13 +1314,15 @@ async fn sign_in_audit(server: &Server, admin: &str, application_id: &str) -> Ve
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| {
-            format!(
+        .flat_map(|r| {
+            let line = format!(
                 "{} {} {}",
                 r["operation"].as_str().unwrap(),
                 r["target_type"].as_str().unwrap(),
                 r["actor"].as_str().unwrap()
-            )
+            );
+            let count = r["count"].as_u64().unwrap_or(1) as usize;
+            std::iter::repeat_n(line, count)
         })
         .collect()
 }

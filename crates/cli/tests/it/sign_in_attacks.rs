@@ -533,3 +533,58 @@ async fn logout_from_another_site_asks_first_unless_the_application_names_its_us
         done.body
     );
 }
+
+/// A signed-in user repeating authorization requests is held to the sign-in rate (each
+/// writes a code), and sign-ins and refusals are summed into one audit row per kind and
+/// interval; token requests with random client ids add one row per address, not per id.
+#[on_each_store]
+async fn repeated_requests_do_not_write_a_row_each(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let admin = server.admin().await;
+    let f = fixture(&mut server, json!({})).await;
+    let browser = Browser::new(&server);
+    let url = authorize_url(&server, &f.app.client_id, "code", "s");
+    browser.authorize(&url, &f.user_name, PASSWORD).await;
+    let mut codes = 0;
+    let mut held = 0;
+    for _ in 0..60 {
+        let location = browser.get(&url).await.location.unwrap();
+        if param(&location, "code").is_some() {
+            codes += 1;
+        } else {
+            assert_eq!(
+                param(&location, "error").as_deref(),
+                Some("temporarily_unavailable"),
+                "{location}"
+            );
+            held += 1;
+        }
+    }
+    assert!(held > 0 && codes <= 30, "{codes} codes, {held} held back");
+    for n in 0..30 {
+        let form = [("grant_type", "client_credentials")];
+        let id = format!("no-such-client-{n}");
+        client_post(&server, "/api/v1/oauth2/token", (&id, "x"), &form).await;
+    }
+    let (_, audit) = server
+        .get(&admin, "/roster/v1/audit?offset=0&limit=100")
+        .await;
+    let records = audit["records"].as_array().unwrap();
+    let of = |operation: &str, actor: &str| {
+        records
+            .iter()
+            .filter(|r| {
+                r["operation"] == operation && r["actor"].as_str().unwrap().starts_with(actor)
+            })
+            .map(|r| r["count"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    // The session's sign-in, then one row (two if a flush fell between) counting every
+    // code issued: the first, and those of the loop.
+    let signed_in = of("SignIn", &f.user_id);
+    assert!(signed_in.len() <= 3, "{signed_in:?}");
+    assert_eq!(signed_in.iter().sum::<i64>(), 1 + 1 + codes, "{signed_in:?}");
+    let unknown = of("TokenRefused", "*@");
+    assert!(unknown.len() <= 2, "{unknown:?}");
+    assert_eq!(unknown.iter().sum::<i64>(), 30, "{unknown:?}");
+}

@@ -390,6 +390,18 @@ impl Service {
             // Signed in, but not recently enough for this request: the password again.
             return Ok(checked.sign_in());
         }
+        // Each request writes a code: a session repeating them is held to the sign-in rate.
+        if self
+            .sign_in_state()
+            .limits
+            .check_session(&session.digest)
+            .is_err()
+        {
+            return Ok(checked.reply.error(
+                "temporarily_unavailable",
+                "Too many authorization requests from this session; try again in a moment.",
+            ));
+        }
         let now = self.now();
         let since = Since {
             signed_in: session.auth_time,
@@ -450,10 +462,10 @@ impl Service {
             expires_at: now.saturating_add(millis(self.sign_in_settings().code_ttl)),
             used_at: None,
         };
-        // Nothing to read or check: the rows join the next group commit.
-        self.store()
-            .append(vec![Appended::SsoCode(row), Appended::Audit(record)])
-            .await?;
+        // Nothing to read or check: the row joins the next group commit; the sign-in is
+        // summed with the session's others of this interval.
+        self.store().append(vec![Appended::SsoCode(row)]).await?;
+        self.sign_in_state().events.count(record);
         Ok(Authorize::Redirect(checked.reply.with(&[("code", &code)])))
     }
 

@@ -140,11 +140,12 @@ impl Service {
                 .await?
         };
         let secret = client.client_secret.unwrap_or_default();
+        let known = app.is_some().then_some(client_id);
         match app.filter(|(a, _)| secret::matches(secret, &a.secret_digest) && !a.disabled) {
             Some(found) => Ok(found),
             None => {
                 let kind = ErrorKind::InvalidClient;
-                self.inner.refusals.count(client_id, client.source, kind);
+                self.inner.refusals.count(known, client.source, kind);
                 if charge == Charge::OnFailure {
                     limits.check_attempt(client_id, client.source)?;
                 }

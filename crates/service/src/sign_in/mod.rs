@@ -56,11 +56,13 @@ impl Default for SignInSettings {
 /// What signing in keeps in memory on each node.
 pub(crate) struct SignInState {
     /// Password checks per source address.
-    limits: crate::throttle::SignInLimits,
+    pub(crate) limits: crate::throttle::SignInLimits,
     /// A hash that unknown names' passwords are checked against (made at first use).
     decoy_hash: tokio::sync::OnceCell<String>,
     /// The login form's anti-forgery tokens.
     pub(crate) form_tokens: form_token::FormTokens,
+    /// Sign-ins and refusals, summed until the next flush.
+    pub(crate) events: crate::throttle::SignInEvents,
 }
 
 impl SignInState {
@@ -70,6 +72,7 @@ impl SignInState {
     ) -> Self {
         Self {
             form_tokens: form_token::FormTokens::new(secret_key),
+            events: Default::default(),
             limits: crate::throttle::SignInLimits::new(settings.rate_per_address),
             decoy_hash: tokio::sync::OnceCell::new(),
         }
@@ -95,7 +98,7 @@ impl Service {
         &self.inner.settings.sign_in
     }
 
-    fn sign_in_state(&self) -> &SignInState {
+    pub(crate) fn sign_in_state(&self) -> &SignInState {
         &self.inner.sign_in
     }
 }

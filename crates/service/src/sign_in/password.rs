@@ -12,7 +12,6 @@ use roster_domain::time::Millis;
 use roster_domain::user::{login_key, user_name_key, User, UserId};
 use roster_domain::{secret, ErrorKind, Result};
 use roster_store::prelude::*;
-use roster_store::Appended;
 use std::net::IpAddr;
 
 /// Longest login name and password looked at.
@@ -171,8 +170,9 @@ impl Service {
             target_id: attempt.application.to_owned(),
             count: 1,
         };
-        // Nothing to check or undo: the row joins the next commit without a job of its own.
-        self.store().append(vec![Appended::Audit(record)]).await
+        // Summed per interval: repeated refusals add a count, not a row.
+        self.sign_in_state().events.count(record);
+        Ok(())
     }
 
     /// Lifts the locks that have run out, so that ShowUser and ListUsers stop showing them
