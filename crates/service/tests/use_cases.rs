@@ -257,6 +257,12 @@ mod sign_in {
                 parallelism: 1,
                 allow_weak: true,
             },
+            // The rate limits count wall time, not the injected clock these tests move
+            // (they are held by the integration tests).
+            sign_in: roster_service::SignInSettings {
+                rate_per_address: 0,
+                ..Default::default()
+            },
             ..Settings::default()
         };
         let f = fixture(backend, settings).await;
