@@ -34,9 +34,11 @@ impl Service {
         let name = application::validate_name(name)?;
         // Checked before anything is written: the application and its settings land together.
         let sso = sso.map(SsoFields::into_settings).transpose()?;
-        if permissions.is_empty() {
+        // A sign-in-only application needs no management-API permission at all.
+        if permissions.is_empty() && sso.is_none() {
             return Err(Error::invalid(
-                "at least one API permission is needed (for example all or user_all).",
+                "an application needs at least one API permission (for example all or \
+                 user_all), sign-in settings, or both.",
             ));
         }
         let new = NewApplication {

@@ -26,8 +26,9 @@ pub enum AppCommand {
         /// Application name, unique among applications.
         #[arg(long)]
         name: String,
-        /// API permission; repeat for several.
-        #[arg(long = "api-permission", required = true, value_parser = permission_codes())]
+        /// API permission for the management API; repeat for several. None for an
+        /// application users only sign in to (then --sso is needed).
+        #[arg(long = "api-permission", required_unless_present = "sso", value_parser = permission_codes())]
         api_permissions: Vec<String>,
         /// Let users sign in to the application with this protocol (then --redirect-uri is
         /// needed).

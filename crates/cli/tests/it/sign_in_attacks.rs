@@ -583,7 +583,11 @@ async fn repeated_requests_do_not_write_a_row_each(backend: Backend) {
     // code issued: the first, and those of the loop.
     let signed_in = of("SignIn", &f.user_id);
     assert!(signed_in.len() <= 3, "{signed_in:?}");
-    assert_eq!(signed_in.iter().sum::<i64>(), 1 + 1 + codes, "{signed_in:?}");
+    assert_eq!(
+        signed_in.iter().sum::<i64>(),
+        1 + 1 + codes,
+        "{signed_in:?}"
+    );
     let unknown = of("TokenRefused", "*@");
     assert!(unknown.len() <= 2, "{unknown:?}");
     assert_eq!(unknown.iter().sum::<i64>(), 30, "{unknown:?}");

@@ -130,6 +130,36 @@ async fn bad_settings_are_refused_and_change_nothing(backend: Backend) {
     );
 }
 
+/// An application users only sign in to needs no management-API permission; one with
+/// neither permission nor sign-in settings is refused, saying what it needs.
+#[on_each_store]
+async fn a_sign_in_only_application_needs_no_api_permission(backend: Backend) {
+    let server = Server::start(backend).await;
+    let url = server.db.url.clone();
+    let name = unique_app_name();
+    let (ok, created, err) = roster(&[
+        "app",
+        "create",
+        "--name",
+        &name,
+        "--sso",
+        "oidc",
+        "--redirect-uri",
+        "https://wiki.example.com/oidc/callback",
+        "--database",
+        &url,
+    ])
+    .await;
+    assert!(ok, "{err}");
+    let id = created["application_id"].as_str().unwrap();
+    let (ok, shown, err) = roster(&["app", "show", id, "--database", &url]).await;
+    assert!(ok, "{err}");
+    assert_eq!(shown["api_permissions"], json!([]), "{shown}");
+    let (ok, _, err) = roster(&["app", "create", "--name", "empty", "--database", &url]).await;
+    assert!(!ok);
+    assert!(err.contains("--api-permission"), "{err}");
+}
+
 #[on_each_store]
 async fn the_command_line_creates_and_changes_sign_in_settings(backend: Backend) {
     let server = Server::start(backend).await;
