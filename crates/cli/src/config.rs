@@ -552,8 +552,9 @@ fn public_url(text: Option<String>) -> Result<Option<String>> {
 /// Whether finding the secret key may make one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyFile {
-    /// `roster serve` on an embedded database: the key file is made if it is not there.
-    CreateIfMissing,
+    /// `roster serve` (and `import all`) on an embedded database: a new key if the file is
+    /// not there, which the caller writes with [`write_key_file`] once the database took it.
+    NewIfMissing,
     /// Admin commands: only a key file that exists.
     Existing,
 }
@@ -571,8 +572,11 @@ pub fn secret_key(
     let Some(path) = key_file_for(database_url) else {
         return Ok(None);
     };
-    if key_file == KeyFile::Existing && !path.exists() {
-        return Ok(None);
+    if !path.exists() {
+        return Ok(match key_file {
+            KeyFile::Existing => None,
+            KeyFile::NewIfMissing => Some((roster_service::SecretKey::generate_hex(), Some(path))),
+        });
     }
     Ok(Some((key_from_file(&path)?, Some(path))))
 }
@@ -613,21 +617,22 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Where an embedded store keeps its generated secret key: beside the database file.
-fn key_file_for(database_url: &str) -> Option<PathBuf> {
+pub fn key_file_for(database_url: &str) -> Option<PathBuf> {
     let path = sqlite_path(database_url)?;
     let dir = Path::new(path).parent().unwrap_or(Path::new(""));
     Some(dir.join("roster.key"))
 }
 
-/// The key file's key, created (readable by its owner only) if it does not exist yet.
+/// The key file's key.
 fn key_from_file(path: &Path) -> Result<String> {
-    if path.exists() {
-        return Ok(std::fs::read_to_string(path)
-            .with_context(|| format!("reading the secret key {}", path.display()))?
-            .trim()
-            .to_owned());
-    }
-    let key = roster_service::SecretKey::generate_hex();
+    Ok(std::fs::read_to_string(path)
+        .with_context(|| format!("reading the secret key {}", path.display()))?
+        .trim()
+        .to_owned())
+}
+
+/// Writes `key` to a new key file, readable by its owner only; refuses to replace one.
+pub fn write_key_file(path: &Path, key: &str) -> Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -637,7 +642,7 @@ fn key_from_file(path: &Path) -> Result<String> {
         .with_context(|| format!("creating the secret key {}", path.display()))?;
     std::io::Write::write_all(&mut file, format!("{key}\n").as_bytes())?;
     file.sync_all()?;
-    Ok(key)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -84,6 +84,14 @@ pub enum UserDeletePolicy {
     OrphanAccounts,
 }
 
+impl Settings {
+    /// Checks what [`Service::new`] would refuse (e.g. Argon2 costs below the floor), so that a
+    /// server can refuse before it creates anything.
+    pub fn check(&self) -> roster_domain::Result<()> {
+        password::Hasher::new(&self.argon2).map(|_| ())
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {

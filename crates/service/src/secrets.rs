@@ -120,6 +120,49 @@ impl crate::Service {
     }
 }
 
+impl crate::Service {
+    /// Refuses a secret key that does not open what the database holds sealed (its id_token
+    /// signing keys, else an account password): a server started with it would fail at the
+    /// first sign-in. The refusal names the key that sealed them.
+    pub async fn check_secret_key(&self) -> Result<()> {
+        let Some((what, sealed)) = self.read(a_sealed_secret, ()).await? else {
+            return Ok(());
+        };
+        let sealer = self.inner.sealer.as_ref();
+        if sealer.is_some_and(|s| s.open(&sealed).is_ok()) {
+            return Ok(());
+        }
+        let sealed_by = sealed
+            .strip_prefix("v1:")
+            .and_then(|rest| rest.split(':').next())
+            .unwrap_or("of another format");
+        let given = match sealer {
+            Some(s) => format!("the secret key given (id {})", s.key_id),
+            None => "no secret key was given, which".to_owned(),
+        };
+        Err(Error::invalid(format!(
+            "{given} does not open the {what} this database holds, which key {sealed_by} \
+             sealed: give the key the database was made with (ROSTER_SECRET_KEY, \
+             ROSTER_SECRET_KEY_FILE, or roster.key beside an embedded database); \
+             `roster rotate-secret-key` changes it."
+        )))
+    }
+}
+
+/// One sealed secret of the database, and what it is: a signing key's private half, or (a
+/// database that never served) an account password.
+async fn a_sealed_secret(tx: &mut dyn Tx, (): ()) -> Result<Option<(&'static str, String)>> {
+    if let Some(key) = tx.signing_keys().await?.into_iter().next() {
+        return Ok(Some(("id_token signing key", key.sealed_private_key)));
+    }
+    Ok(tx
+        .sealed_account_passwords()
+        .await?
+        .into_iter()
+        .next()
+        .map(|(_, sealed)| ("account passwords", sealed)))
+}
+
 async fn reseal(
     tx: &mut dyn Tx,
     cx: &mut Cx,

@@ -197,16 +197,27 @@ pub(crate) enum Create {
     Never,
 }
 
-async fn open_as(url: &str, pg: PgStoreOptions, create: Create) -> Result<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url, create).await?))
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PgStore::open(url, pg, create).await?))
+/// Refuses a database URL no store takes, before anything is opened or made.
+pub fn check_url(url: &str) -> Result<()> {
+    if url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://")
+    {
+        Ok(())
     } else {
         Err(Error::invalid(format!(
             "database URL must start with sqlite:// or postgres://, not '{}'.",
             url.split(':').next().unwrap_or_default()
         )))
+    }
+}
+
+async fn open_as(url: &str, pg: PgStoreOptions, create: Create) -> Result<Arc<dyn Store>> {
+    check_url(url)?;
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url, create).await?))
+    } else {
+        Ok(Arc::new(PgStore::open(url, pg, create).await?))
     }
 }
 

@@ -67,6 +67,10 @@ pub async fn run(command: KeysCommand) -> Result<()> {
                 ..roster_service::Settings::default()
             };
             let (store, service) = open_for_command(&db, settings).await?;
+            if let Err(e) = service.check_secret_key().await {
+                store.close().await;
+                return Err(operator_error(e));
+            }
             let rotated = service.rotate_signing_key(&operator).await;
             store.close().await;
             let key = rotated.map_err(operator_error)?;
@@ -85,9 +89,27 @@ pub async fn rotate_secret_key(db: DatabaseArgs) -> Result<()> {
     };
     let old = read_key("ROSTER_SECRET_KEY_OLD")?;
     let new = read_key("ROSTER_SECRET_KEY")?;
+    let new_hex = config::secret_from_env("ROSTER_SECRET_KEY")?
+        .map(|s| s.expose().trim().to_owned())
+        .unwrap_or_default();
     let (store, service) = open_for_command(&db, roster_service::Settings::default()).await?;
     let resealed = service.reseal_account_passwords(&old, &new).await;
     store.close().await;
     let resealed = resealed.map_err(operator_error)?;
-    print_json(&serde_json::json!({ "resealed": resealed }))
+    // An embedded database's server reads its key from roster.key: that file now holds the
+    // new key, the old one kept beside it as roster.key.old.
+    let url = db.file_settings()?.database_url();
+    let mut said = serde_json::json!({ "resealed": resealed });
+    if let Some(path) = config::key_file_for(&url).filter(|p| p.exists()) {
+        let kept = path.with_extension("key.old");
+        std::fs::rename(&path, &kept)
+            .with_context(|| format!("keeping the old key as {}", kept.display()))?;
+        config::write_key_file(&path, &new_hex)?;
+        said = serde_json::json!({
+            "resealed": resealed,
+            "key_file": path.display().to_string(),
+            "old_key_file": kept.display().to_string(),
+        });
+    }
+    print_json(&said)
 }

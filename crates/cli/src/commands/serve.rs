@@ -25,16 +25,24 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     init_logging(config.log_format);
     // Before anything registers a metric: handles taken earlier would record nowhere.
     let metrics = install_metrics_recorder()?;
+    // Whatever can be refused is refused before the database or a key file is made: the
+    // settings, then the address (taken now, served once the store is open).
+    config.service.check().map_err(operator_error)?;
+    let listener = tokio::net::TcpListener::bind(config.listen.as_str())
+        .await
+        .with_context(|| {
+            format!(
+                "listening on {} (HOST:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080)",
+                config.listen
+            )
+        })?;
+    let shutdown = shutdown_signal()?;
     let (store, service) = open(&config).await?;
     fit_connections_to_open_files(&mut config.http.connections);
     config.http.metrics = Some(roster_http::MetricsSettings {
         handle: metrics.clone(),
         token: config.metrics_token.as_ref().map(|t| t.expose().to_owned()),
     });
-    let shutdown = shutdown_signal()?;
-    let listener = tokio::net::TcpListener::bind(config.listen.as_str())
-        .await
-        .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = store.backend(), "roster is serving");
     // Tests and scripts wait for this line: the server accepts requests from now on.
@@ -47,7 +55,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     jobs.stop();
     // What was counted since the last flush is written before the store closes.
     if let Err(e) = service.flush_counted_audits().await {
-        tracing::warn!(error = %e, "auditing refused token requests failed");
+        tracing::warn!(error = %e, "writing summed audit records failed");
     }
     store.close().await;
     tracing::info!("stopped");
@@ -57,15 +65,14 @@ pub async fn run(args: ServeArgs) -> Result<()> {
 /// Opens (or creates) the store and the service over it, with its secret key, the bootstrap
 /// application and a signing key.
 async fn open(config: &ServeConfig) -> Result<(Arc<dyn roster_store::Store>, Service)> {
-    tracing::info!(database = %redact_url(&config.database), "opening the store");
-    let store = roster_store::open(&config.database, config.postgres.clone())
-        .await
+    // Everything that can be refused is, before the database is made.
+    roster_store::check_url(&config.database)
         .map_err(operator_error)
         .with_context(|| format!("opening database {}", redact_url(&config.database)))?;
     let found = config::secret_key(
         config.secret_key.as_ref(),
         &config.database,
-        KeyFile::CreateIfMissing,
+        KeyFile::NewIfMissing,
     )?;
     let Some((key_hex, file)) = found else {
         anyhow::bail!(
@@ -73,16 +80,28 @@ async fn open(config: &ServeConfig) -> Result<(Arc<dyn roster_store::Store>, Ser
              it seals application-account passwords and id_token signing keys"
         );
     };
+    let secret_key = roster_service::SecretKey::from_hex(&key_hex)
+        .map_err(|e| anyhow::anyhow!("{}", e.client_message()))
+        .context("the secret key")?;
+    tracing::info!(database = %redact_url(&config.database), "opening the store");
+    let store = roster_store::open(&config.database, config.postgres.clone())
+        .await
+        .map_err(operator_error)
+        .with_context(|| format!("opening database {}", redact_url(&config.database)))?;
+    let mut settings = config.service.clone();
+    settings.secret_key = Some(secret_key);
+    let service = Service::new(store.clone(), settings).map_err(operator_error)?;
+    if let Err(e) = service.check_secret_key().await {
+        store.close().await;
+        return Err(operator_error(e));
+    }
+    if let Some(path) = file.as_ref().filter(|p| !p.exists()) {
+        // Written before anything is sealed with it.
+        config::write_key_file(path, &key_hex)?;
+    }
     if let Some(path) = file {
         tracing::info!(file = %path.display(), "account passwords are sealed with the key in this file");
     }
-    let mut settings = config.service.clone();
-    settings.secret_key = Some(
-        roster_service::SecretKey::from_hex(&key_hex)
-            .map_err(|e| anyhow::anyhow!("{}", e.client_message()))
-            .context("the secret key")?,
-    );
-    let service = Service::new(store.clone(), settings).map_err(operator_error)?;
     if let Some((client_id, secret)) = &config.bootstrap {
         let created = service
             .bootstrap_application(client_id, secret.expose())

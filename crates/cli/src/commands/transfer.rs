@@ -3,7 +3,7 @@
 
 use super::read_json_lines;
 use super::{finish_import, open_database, open_for_command, open_input, operator_error};
-use crate::config::{Argon2Settings, DatabaseArgs, Settings};
+use crate::config::{self, Argon2Settings, DatabaseArgs, KeyFile, Settings};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use roster_domain::audit::CLI_ACTOR;
@@ -45,10 +45,39 @@ pub async fn export(db: DatabaseArgs) -> Result<()> {
 /// Loads an export into an empty database, all or nothing. Unlike the other admin commands
 /// it may create the database (or, on PostgreSQL, its tables): filling a new one is its job.
 pub async fn import_all(db: DatabaseArgs, file: std::path::PathBuf) -> Result<()> {
+    // The export's secrets stay sealed with the key of the server it came from: that key
+    // must come with it (and, for an embedded database, is written to roster.key beside it).
+    let configured = db.file_settings()?;
+    let url = configured.database_url();
+    let found = config::secret_key(configured.secret_key.as_ref(), &url, KeyFile::Existing)?;
+    let secret_key = found
+        .as_ref()
+        .map(|(hex, _)| roster_service::SecretKey::from_hex(hex))
+        .transpose()
+        .map_err(operator_error)
+        .context("the secret key")?;
     let reader = open_input(&file).await?;
-    let (store, service) = open_database(&db, roster_service::Settings::default(), true).await?;
+    let settings = roster_service::Settings {
+        secret_key,
+        ..roster_service::Settings::default()
+    };
+    let (store, service) = open_database(&db, settings, true).await?;
     let (lines_rx, reading) = read_json_lines::<Record>(reader);
     let imported = service.import_all(&Caller::operator(), lines_rx).await;
+    if imported.is_ok() {
+        if let Err(e) = service.check_secret_key().await {
+            store.close().await;
+            return Err(operator_error(e)).context(
+                "imported, but the server will not start until it has the export's secret key",
+            );
+        }
+        if let Some((hex, None)) = &found {
+            if let Some(path) = config::key_file_for(&url).filter(|p| !p.exists()) {
+                config::write_key_file(&path, hex)?;
+                eprintln!("roster: wrote the secret key to {}", path.display());
+            }
+        }
+    }
     finish_import(imported, reading, store).await
 }
 

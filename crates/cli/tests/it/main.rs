@@ -36,6 +36,7 @@ mod races;
 mod request_logs;
 mod revocation;
 mod roles;
+mod secret_key;
 mod security;
 mod sign_in;
 mod sign_in_attacks;

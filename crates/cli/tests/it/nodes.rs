@@ -183,6 +183,7 @@ async fn a_database_that_is_down_at_start_is_a_clear_error() {
             "postgres://postgres@127.0.0.1:1/none",
         ])
         .env("ROSTER_LOG", "error")
+        .env("ROSTER_SECRET_KEY", TEST_SECRET_KEY)
         .output()
         .await
         .unwrap();
