@@ -287,6 +287,8 @@ where
     if revokes {
         tx.delete_tokens_of_application(&app.id).await?;
     }
+    // Other nodes' cached checks of its tokens hold its permissions and state: stale now.
+    tx.announce_change().await?;
     cx.audit(operation, "application", &app.id);
     Ok(out)
 }

@@ -64,6 +64,8 @@ pub struct IssuedToken {
 struct Known {
     caller: Caller,
     expires_at: Millis,
+    /// The changes heard from other nodes when it was read: any since, and it is stale.
+    heard: u64,
 }
 
 /// What this node remembers about tokens. `epoch` counts the changes to applications made on
@@ -258,9 +260,12 @@ impl Service {
         }
         let key = secret::token_key(bearer);
         let now = self.now();
+        let heard = roster_store::Store::changes_heard(self.inner.store.as_ref());
         if let Some(known) = self.inner.tokens.known.get(&key) {
-            self.inner.tokens.hits.increment(1);
-            return Inner::caller_if_valid(&known, now);
+            if heard == Some(known.heard) {
+                self.inner.tokens.hits.increment(1);
+                return Inner::caller_if_valid(&known, now);
+            }
         }
         self.inner.tokens.misses.increment(1);
         let epoch = self.inner.tokens.epoch();
@@ -287,9 +292,11 @@ impl Service {
                 permissions: app.permissions,
             },
             expires_at: token.expires_at,
+            heard: heard.unwrap_or_default(),
         };
         let caller = Inner::caller_if_valid(&known, now);
-        if caller.is_ok() {
+        // Not kept while other nodes' changes cannot be heard.
+        if caller.is_ok() && heard.is_some() {
             self.inner.tokens.remember(key, known, epoch);
         }
         caller

@@ -1,7 +1,7 @@
-//! The store, counting the writes this node commits. A cache of what was read (the claims
-//! userinfo answers) keeps an entry only while no write was committed here since it was
-//! read, so a change made on this node is seen at once by the next request to it; other
-//! nodes' changes within the cache's lifetime.
+//! The store, counting the writes this node commits and the changes it heard other nodes
+//! announce. A cache of what was read (the claims userinfo answers) keeps an entry only while
+//! neither moved since it was read, so a change is seen by the next request to this node,
+//! made here or on another node (as soon as PostgreSQL delivered its announcement).
 
 use async_trait::async_trait;
 use roster_domain::Result;
@@ -22,9 +22,14 @@ impl CountedStore {
         }
     }
 
-    /// How many writes ended (committed or not) on this node so far.
+    /// A number that moves with every write that ended (committed or not) on this node and
+    /// every change other nodes announced; while other nodes cannot be heard, a new one each
+    /// time (nothing read may be kept).
     pub(crate) fn writes(&self) -> u64 {
-        self.writes.load(Ordering::SeqCst)
+        match self.inner.changes_heard() {
+            Some(heard) => self.writes.load(Ordering::SeqCst).wrapping_add(heard),
+            None => self.writes.fetch_add(1, Ordering::SeqCst).wrapping_add(1),
+        }
     }
 
     fn ended(&self) {
@@ -72,5 +77,9 @@ impl Store for CountedStore {
 
     fn pool_state(&self) -> Option<(u32, usize)> {
         self.inner.pool_state()
+    }
+
+    fn changes_heard(&self) -> Option<u64> {
+        self.inner.changes_heard()
     }
 }

@@ -1,6 +1,8 @@
 //! Signing id_tokens with the active key. The key's private half is opened once and kept
-//! for a few seconds, so that a rotation on another node is picked up soon while signing
-//! does not read and unseal the key each time.
+//! until a rotation is heard of (on PostgreSQL, as soon as any node or `roster keys rotate`
+//! commits one), and for at most 10 seconds where nothing can be heard (SQLite, whose
+//! `roster keys rotate` runs in another process), so that signing does not read and unseal
+//! the key each time.
 
 use crate::Service;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,21 +23,23 @@ pub(crate) struct ActiveKey {
     key: EncodingKey,
 }
 
-/// The active key as last read, and when.
+/// The active key as last read, when, and the changes heard from other nodes then.
 #[derive(Default)]
-pub(crate) struct KeyCache(Mutex<Option<(Millis, Arc<ActiveKey>)>>);
+pub(crate) struct KeyCache(Mutex<Option<(Millis, Option<u64>, Arc<ActiveKey>)>>);
 
 impl KeyCache {
-    fn get(&self, now: Millis) -> Option<Arc<ActiveKey>> {
+    fn get(&self, now: Millis, heard: Option<u64>) -> Option<Arc<ActiveKey>> {
         let cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
         cached
             .as_ref()
-            .filter(|(at, _)| now.saturating_sub(*at) < KEY_CACHE_MS)
-            .map(|(_, key)| Arc::clone(key))
+            .filter(|(at, then, _)| {
+                heard.is_some() && *then == heard && now.saturating_sub(*at) < KEY_CACHE_MS
+            })
+            .map(|(_, _, key)| Arc::clone(key))
     }
 
-    fn put(&self, now: Millis, key: Arc<ActiveKey>) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((now, key));
+    fn put(&self, now: Millis, heard: Option<u64>, key: Arc<ActiveKey>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((now, heard, key));
     }
 
     /// Forgets the key (after this node rotated it).
@@ -67,7 +71,8 @@ pub(crate) fn at_hash(alg: IdTokenAlg, access_token: &str) -> String {
 impl Service {
     async fn active_signing_key(&self) -> Result<Arc<ActiveKey>> {
         let now = self.now();
-        if let Some(key) = self.inner.signing_key.get(now) {
+        let heard = roster_store::Store::changes_heard(self.inner.store.as_ref());
+        if let Some(key) = self.inner.signing_key.get(now, heard) {
             return Ok(key);
         }
         let keys = self.read(crate::keys::all_keys, ()).await?;
@@ -82,7 +87,7 @@ impl Service {
             kid: active.public.kid,
             key,
         });
-        self.inner.signing_key.put(now, Arc::clone(&key));
+        self.inner.signing_key.put(now, heard, Arc::clone(&key));
         Ok(key)
     }
 

@@ -173,6 +173,8 @@ async fn add_first(tx: &mut dyn Tx, cx: &mut Cx, key: SigningKey) -> Result<bool
 
 async fn rotate(tx: &mut dyn Tx, cx: &mut Cx, key: SigningKey) -> Result<SigningKey> {
     tx.lock(LockKey::SigningKeys).await?;
+    // Running nodes sign with the new key as soon as they hear of it.
+    tx.announce_change().await?;
     tx.retire_signing_keys(key.created_at).await?;
     tx.delete_signing_keys_retired_before(key.created_at.saturating_sub(RETIRED_KEY_PUBLISHED_MS))
         .await?;

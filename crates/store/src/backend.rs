@@ -115,6 +115,10 @@ pub(crate) trait Backend: Send + Sync + Sized + 'static {
     /// Appended, in a write transaction, to a read of a row the use case may then change.
     const ROW_LOCK: &'static str;
 
+    /// The statement that tells other nodes of a change when the transaction commits, where
+    /// there can be other nodes.
+    const ANNOUNCE_CHANGE: Option<&'static str>;
+
     /// Takes a lock (by number) until the transaction ends, where writers run concurrently.
     const TRANSACTION_LOCK: Option<&'static str>;
 

@@ -70,6 +70,13 @@ pub trait Store: Send + Sync + 'static {
     fn pool_state(&self) -> Option<(u32, usize)> {
         None
     }
+    /// How many security changes other nodes announced that this node heard (see
+    /// [`Tx::announce_change`](crate::tx::AnnounceTx::announce_change)); none while it cannot
+    /// hear them, when nothing cached may be trusted. One node alone (SQLite) hears nothing
+    /// and misses nothing.
+    fn changes_heard(&self) -> Option<u64> {
+        Some(0)
+    }
 }
 
 /// The outcome of the last write, for `/health`: writes can fail while reads work.

@@ -43,6 +43,11 @@ pub trait TokenTx: Send {
     async fn delete_tokens_expired_before(&mut self, at: Millis) -> Result<u64>;
     async fn delete_tokens_of_application(&mut self, application_id: &ApplicationId)
         -> Result<u64>;
+    /// Tells the other nodes, when this transaction commits, that token checks they cached
+    /// may have become wrong (an application changed, a user's sign-ins ended, tokens were
+    /// revoked): they drop them ([`crate::Store::changes_heard`]). Nothing to tell with one
+    /// node.
+    async fn announce_change(&mut self) -> Result<()>;
 }
 
 /// Which organizations a list covers (the reference's `org_id` × `all_child`).

@@ -14,8 +14,10 @@ pub enum KeysCommand {
         #[command(flatten)]
         db: DatabaseArgs,
     },
-    /// Generate a new signing key, which signs from now on; the previous one stays in the key
-    /// set until the tokens it signed have expired (a day). Needs the secret key
+    /// Generate a new signing key. Running servers sign with it as soon as it is committed
+    /// on PostgreSQL (they hear of it), within 10 seconds on SQLite; the previous one stays in
+    /// the key set until the tokens it signed have expired (a day), so tokens of either
+    /// verify. Needs the secret key
     /// (ROSTER_SECRET_KEY, or the key file beside an embedded database). Prints {"kid"}.
     Rotate {
         #[command(flatten)]

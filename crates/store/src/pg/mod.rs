@@ -4,6 +4,7 @@
 
 use crate::errors::map;
 use crate::marks::Scope;
+pub(crate) mod changes;
 pub(crate) mod client;
 pub(crate) mod decode;
 mod pool;
@@ -69,6 +70,9 @@ pub struct PgStore {
     folds: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Vec<Scope>>>>,
     folder: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     write_health: crate::WriteHealth,
+    /// Other nodes' changes, as heard by a listening connection of its own.
+    heard: std::sync::Arc<changes::Heard>,
+    listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Appended rows go to one task, which writes all that wait in one transaction.
     appends: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<AppendRequest>>>,
     appender: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -233,6 +237,8 @@ impl PgStore {
             .await
             .map_err(|e| Error::internal(format!("migrating PostgreSQL: {e}")))?;
         let _ = first.close().await;
+        let heard = std::sync::Arc::new(changes::Heard::default());
+        let listener = changes::listen(client.clone(), std::sync::Arc::clone(&heard));
         let pool = PgPool::new(client, options.max_connections, options.acquire_timeout);
         let upkeep = pool.acquire().await.map_err(map)?;
         in_transaction(upkeep, |tx| {
@@ -251,6 +257,8 @@ impl PgStore {
             folds: std::sync::Mutex::new(Some(folds)),
             folder: tokio::sync::Mutex::new(Some(folder)),
             write_health: Default::default(),
+            heard,
+            listener: std::sync::Mutex::new(Some(listener)),
             appends: std::sync::Mutex::new(Some(appends)),
             appender: tokio::sync::Mutex::new(Some(appender)),
         };
@@ -450,11 +458,23 @@ impl Store for PgStore {
         if let Some(folder) = self.folder.lock().await.take() {
             let _ = folder.await;
         }
+        if let Some(listener) = self
+            .listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            listener.abort();
+        }
         self.pool.close().await;
     }
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn changes_heard(&self) -> Option<u64> {
+        self.heard.count()
     }
 
     fn pool_state(&self) -> Option<(u32, usize)> {

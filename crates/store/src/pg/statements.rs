@@ -13,6 +13,7 @@ impl Backend for Pg {
     type Connection = PgClient;
     const CONCURRENT: bool = true;
     const ROW_LOCK: &'static str = " FOR UPDATE";
+    const ANNOUNCE_CHANGE: Option<&'static str> = Some("SELECT pg_notify('roster_changes', '')");
     const TRANSACTION_LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock($1)");
     const INSERT_IN_WITH: bool = true;
 

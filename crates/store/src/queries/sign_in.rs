@@ -8,7 +8,7 @@ use crate::rows::{
     AccountRow, CandidateRow, CodeRow, LockRow, RefreshTokenRow, SessionRow, UserRow,
 };
 use crate::store_tx::StoreTx;
-use crate::tx::SignInTx;
+use crate::tx::{SignInTx, TokenTx};
 use async_trait::async_trait;
 use roster_domain::application::ApplicationId;
 use roster_domain::sign_in::{
@@ -189,6 +189,7 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
         // Codes and refresh tokens first: an exchange spending one at the same time holds its
         // row, so the access tokens it issues are committed before they are looked for.
         let mut ended = 0;
+        self.announce_change().await?;
         match application_id {
             None => {
                 self.execute(
@@ -345,6 +346,7 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
     }
 
     async fn revoke_grant(&mut self, grant_id: &str) -> Result<u64> {
+        self.announce_change().await?;
         let access = self
             .execute("DELETE FROM sso_tokens WHERE grant_id = $1", &[&grant_id])
             .await?;

@@ -5,7 +5,7 @@ use crate::inserts::Rows;
 use crate::queries::APPLICATION_COLUMNS;
 use crate::rows::SsoTokenAppRow;
 use crate::store_tx::StoreTx;
-use crate::tx::SsoTokenTx;
+use crate::tx::{SsoTokenTx, TokenTx};
 use async_trait::async_trait;
 use roster_domain::application::{Application, ApplicationId};
 use roster_domain::id::Id;
@@ -89,6 +89,9 @@ impl<B: Backend> SsoTokenTx for StoreTx<'_, B> {
                 &[&digest, application_id],
             )
             .await?;
+        if deleted > 0 {
+            self.announce_change().await?;
+        }
         Ok(deleted > 0)
     }
 

@@ -64,4 +64,11 @@ impl<B: Backend> TokenTx for StoreTx<'_, B> {
         )
         .await
     }
+
+    async fn announce_change(&mut self) -> Result<()> {
+        if let Some(sql) = B::ANNOUNCE_CHANGE {
+            self.execute(sql, &[]).await?;
+        }
+        Ok(())
+    }
 }

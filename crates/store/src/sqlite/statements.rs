@@ -19,6 +19,7 @@ impl Backend for SqliteFile {
     type Connection = Connection;
     const CONCURRENT: bool = false;
     const ROW_LOCK: &'static str = "";
+    const ANNOUNCE_CHANGE: Option<&'static str> = None;
     const TRANSACTION_LOCK: Option<&'static str> = None;
     const INSERT_IN_WITH: bool = false;
 
