@@ -25,21 +25,31 @@ pub(crate) struct ActiveKey {
 
 /// The active key as last read, when, and the changes heard from other nodes then.
 #[derive(Default)]
-pub(crate) struct KeyCache(Mutex<Option<(Millis, Option<u64>, Arc<ActiveKey>)>>);
+pub(crate) struct KeyCache(Mutex<Option<ReadKey>>);
+
+struct ReadKey {
+    at: Millis,
+    heard: Option<u64>,
+    key: Arc<ActiveKey>,
+}
 
 impl KeyCache {
     fn get(&self, now: Millis, heard: Option<u64>) -> Option<Arc<ActiveKey>> {
         let cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
         cached
             .as_ref()
-            .filter(|(at, then, _)| {
-                heard.is_some() && *then == heard && now.saturating_sub(*at) < KEY_CACHE_MS
+            .filter(|read| {
+                heard.is_some() && read.heard == heard && now.saturating_sub(read.at) < KEY_CACHE_MS
             })
-            .map(|(_, _, key)| Arc::clone(key))
+            .map(|read| Arc::clone(&read.key))
     }
 
     fn put(&self, now: Millis, heard: Option<u64>, key: Arc<ActiveKey>) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((now, heard, key));
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(ReadKey {
+            at: now,
+            heard,
+            key,
+        });
     }
 
     /// Forgets the key (after this node rotated it).
