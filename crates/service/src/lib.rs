@@ -202,6 +202,21 @@ impl Service {
     /// Whether the store answers reads, and takes writes, for `/health`. After a write failed
     /// for want of the database (a full disk), a probe write tells whether writes work again.
     pub async fn check_store(&self) -> roster_domain::Result<()> {
+        // A probe answers within its own deadline, however long the database keeps it waiting
+        // (a frozen server holds a connection far longer than a prober waits).
+        match tokio::time::timeout(HEALTH_DEADLINE, self.check_store_now()).await {
+            Ok(checked) => checked,
+            Err(_) => Err(roster_domain::Error::with_detail(
+                roster_domain::ErrorKind::Unavailable,
+                format!(
+                    "the database did not answer within {} ms",
+                    HEALTH_DEADLINE.as_millis()
+                ),
+            )),
+        }
+    }
+
+    async fn check_store_now(&self) -> roster_domain::Result<()> {
         self.store().ping().await?;
         if let Some(failure) = self.store().last_write_failure() {
             let probe = self
@@ -220,6 +235,9 @@ impl Service {
         Ok(())
     }
 }
+
+/// How long `/health` waits for the database.
+const HEALTH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A write that changes nothing anyone reads: whether writes work again.
 async fn probe_write(tx: &mut dyn Tx, cx: &mut use_case::Cx, (): ()) -> roster_domain::Result<()> {

@@ -369,3 +369,106 @@ async fn sign_in_crosses_nodes() {
     let hop = browser.get(&url).await;
     assert!(hop.location.unwrap().starts_with("/login"));
 }
+
+/// A TCP relay to PostgreSQL that can stop passing bytes on (a frozen database: connections
+/// stay open, nothing answers).
+struct FreezableRelay {
+    port: u16,
+    frozen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FreezableRelay {
+    async fn to(target: String) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let frozen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = frozen.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&target).await else {
+                    continue;
+                };
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                for (mut from, mut to) in [
+                    (
+                        Box::new(cr) as Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+                        Box::new(sw) as Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+                    ),
+                    (Box::new(sr), Box::new(cw)),
+                ] {
+                    let flag = flag.clone();
+                    tokio::spawn(async move {
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                        let mut buf = vec![0u8; 16384];
+                        loop {
+                            let Ok(n) = from.read(&mut buf).await else {
+                                break;
+                            };
+                            if n == 0 {
+                                break;
+                            }
+                            // Frozen: the bytes wait (as in a stopped server's socket).
+                            while flag.load(Ordering::SeqCst) {
+                                tokio::time::sleep(Duration::from_millis(10)).await;
+                            }
+                            if to.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        Self { port, frozen }
+    }
+
+    fn freeze(&self, frozen: bool) {
+        self.frozen
+            .store(frozen, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// While PostgreSQL is frozen (connections open, nothing answered), `/health` answers `503`
+/// within its own deadline (1 s), not after the pool's wait; and `200` again once it thaws.
+#[cfg_attr(
+    not(roster_pg),
+    ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_within_its_deadline_while_the_database_is_frozen() {
+    let db = TestDb::fresh(Backend::Postgres).await;
+    let target = reqwest::Url::parse(&db.url).unwrap();
+    let relay = FreezableRelay::to(format!(
+        "{}:{}",
+        target.host_str().unwrap(),
+        target.port().unwrap_or(5432)
+    ))
+    .await;
+    let mut through = target.clone();
+    through.set_host(Some("127.0.0.1")).unwrap();
+    through.set_port(Some(relay.port)).unwrap();
+    let server = Server::start_on(
+        TestDb::borrowed(Backend::Postgres, through.to_string()),
+        Options::default(),
+    )
+    .await;
+    let health = || server.http.get(format!("{}/health", server.base)).send();
+    assert_eq!(read(health().await.unwrap()).await.0, 200);
+    relay.freeze(true);
+    let started = Instant::now();
+    let answer = read(health().await.unwrap()).await;
+    let took = started.elapsed();
+    assert_error(&answer, 503, "SYSTEM.0002");
+    assert!(
+        took < Duration::from_millis(2500),
+        "answered after {took:?}"
+    );
+    relay.freeze(false);
+    within(Duration::from_secs(10), async || {
+        read(health().await.unwrap()).await.0 == 200
+    })
+    .await;
+    drop(db);
+}
