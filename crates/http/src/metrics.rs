@@ -117,6 +117,77 @@ impl Operations {
 
 pub(crate) fn record_build_info() {
     metrics::gauge!("roster_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    describe();
+    PROCESS.describe();
+}
+
+/// The process's own metrics (`process_cpu_seconds_total`, `process_resident_memory_bytes`,
+/// `process_open_fds`, `process_threads`, …), read at each scrape.
+static PROCESS: std::sync::LazyLock<metrics_process::Collector> =
+    std::sync::LazyLock::new(metrics_process::Collector::default);
+
+/// Each metric's HELP line.
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_gauge!(
+        "roster_build_info",
+        "The running version (label version), always 1."
+    );
+    describe_counter!(
+        "roster_requests_total",
+        "Requests answered, by operation and status."
+    );
+    describe_histogram!(
+        "roster_request_duration_seconds",
+        Unit::Seconds,
+        "How long requests took, by operation."
+    );
+    describe_gauge!("roster_requests_in_flight", "Requests being answered now.");
+    describe_gauge!(
+        "roster_db_pool_connections",
+        "PostgreSQL pool connections, by state (idle, in_use)."
+    );
+    describe_histogram!(
+        "roster_group_commit_batch_size",
+        "Writes committed together in one SQLite group commit."
+    );
+    describe_histogram!(
+        "roster_group_commit_seconds",
+        Unit::Seconds,
+        "How long a SQLite group commit took."
+    );
+    describe_gauge!(
+        "roster_write_queue_depth",
+        "Writes waiting for the SQLite writer."
+    );
+    describe_counter!(
+        "roster_token_cache_total",
+        "Token checks answered from this node's cache (hit) or the database (miss)."
+    );
+    describe_counter!(
+        "roster_tokens_refused_total",
+        "Token requests refused for their client credentials, by reason."
+    );
+    describe_counter!(
+        "roster_rate_limited_total",
+        "Requests refused by a rate limit, by limit."
+    );
+    describe_counter!(
+        "roster_password_checks_total",
+        "Password hashes compared when signing in, by result (right, wrong)."
+    );
+    describe_counter!(
+        "roster_sign_ins_total",
+        "Sign-ins: sessions begun on the login page, codes and tokens issued to applications."
+    );
+    describe_counter!(
+        "roster_sign_ins_refused_total",
+        "Sign-ins refused, by reason (LOGIN.0001 locked, LOGIN.0002 wrong password, LOGIN.0003 may not sign in)."
+    );
+    describe_counter!(
+        "roster_sign_in_locks_total",
+        "Users locked after too many wrong passwords."
+    );
 }
 
 pub(crate) async fn scrape(
@@ -136,6 +207,7 @@ pub(crate) async fn scrape(
             return crate::ApiError::from(ErrorKind::Unauthenticated).into_response();
         }
     }
+    PROCESS.collect();
     if let Some((size, idle)) = service.pool_state() {
         let idle = f64::from(u32::try_from(idle).unwrap_or(u32::MAX));
         metrics::gauge!("roster_db_pool_connections", "state" => "idle").set(idle);

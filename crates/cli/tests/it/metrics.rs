@@ -131,4 +131,80 @@ async fn metrics_count_what_happened(backend: Backend) {
     }
     // Labels are bounded: no ids, no input.
     assert!(!text.contains(ghost) && !text.contains("a-wrong-guess"));
+    // Every metric says what it is; the process's own are there too.
+    for name in [
+        "roster_requests_total",
+        "roster_request_duration_seconds",
+        "roster_tokens_refused_total",
+        "roster_build_info",
+    ] {
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "no HELP for {name}: {text}"
+        );
+    }
+    for name in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+    ] {
+        assert!(
+            value(&scrape, name, &[]).is_some_and(|v| v > 0.0),
+            "no {name}: {text}"
+        );
+    }
+}
+
+/// Sign-ins, refusals and locks are counted, so that a guessing attack shows on a dashboard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ins_refusals_and_locks_are_counted() {
+    use crate::sign_in::*;
+    let mut server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            env: &[("ROSTER_METRICS_TOKEN", METRICS_TOKEN)],
+            ..Default::default()
+        },
+    )
+    .await;
+    let f = fixture(&mut server, serde_json::json!({})).await;
+    let browser = Browser::new(&server);
+    let page = browser.get("/login").await.body;
+    assert_eq!(
+        browser.submit(&page, &f.user_name, PASSWORD).await.status,
+        200
+    );
+    for _ in 0..5 {
+        browser.submit(&page, &f.user_name, "wrong").await;
+    }
+    let text = server
+        .http
+        .get(format!("{}/metrics", server.base))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let count = |name: &str, labels: &[(&str, &str)]| value(&scrape, name, labels).unwrap_or(0.0);
+    assert_eq!(
+        count("roster_sign_ins_total", &[("to", "session")]),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        count("roster_password_checks_total", &[("result", "right")]),
+        1.0
+    );
+    assert_eq!(
+        count("roster_password_checks_total", &[("result", "wrong")]),
+        5.0
+    );
+    assert_eq!(
+        count("roster_sign_ins_refused_total", &[("reason", "LOGIN.0002")]),
+        4.0
+    );
+    assert_eq!(count("roster_sign_in_locks_total", &[]), 1.0);
 }

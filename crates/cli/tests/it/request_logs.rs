@@ -45,6 +45,16 @@ async fn one_json_line_per_request() {
         nowhere.headers().get("x-request-id").is_some(),
         "an id is made when none is sent"
     );
+    // The sign-in token endpoint names the client it was called as (HTTP Basic).
+    let oauth = server
+        .http
+        .post(server.url("/api/v1/oauth2/token"))
+        .basic_auth(ADMIN_ID, Some("a-wrong-secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oauth.status(), 401);
     server.stop().await;
 
     let lines: Vec<Value> = std::fs::read_to_string(&log)
@@ -56,9 +66,13 @@ async fn one_json_line_per_request() {
         .iter()
         .filter(|l| l["target"] == "roster::request")
         .collect();
-    // token, create user, show user, 404
-    assert_eq!(requests.len(), 4, "{requests:#?}");
     let fields = |i: usize| &requests[i]["fields"];
+    // token, create user, show user, 404, sign-in token
+    assert_eq!(requests.len(), 5, "{requests:#?}");
+    assert_eq!(
+        (fields(4)["route"].as_str(), fields(4)["client_id"].as_str()),
+        (Some("/api/v1/oauth2/token"), Some(ADMIN_ID))
+    );
     assert_eq!(
         (
             fields(0)["method"].as_str(),

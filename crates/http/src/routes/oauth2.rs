@@ -110,6 +110,10 @@ impl<S: Send + Sync> FromRequest<S> for SignInRequest {
             form.client_id.clone(),
             form.client_secret.clone(),
         )?;
+        // The request's log line names the client it claims to be (checked or not).
+        if let Some(client_id) = &credentials.client_id {
+            crate::request_log::RequestInfo::client(&parts.extensions, client_id);
+        }
         Ok(Self {
             form,
             credentials,
