@@ -402,10 +402,7 @@ impl FreezableRelay {
                     tokio::spawn(async move {
                         use tokio::io::{AsyncReadExt, AsyncWriteExt};
                         let mut buf = vec![0u8; 16384];
-                        loop {
-                            let Ok(n) = from.read(&mut buf).await else {
-                                break;
-                            };
+                        while let Ok(n) = from.read(&mut buf).await {
                             if n == 0 {
                                 break;
                             }
