@@ -259,8 +259,10 @@ async fn import(
     let mut count = 0u64;
     let mut users: Vec<User> = Vec::new();
     while let Some((line, record)) = records.recv().await {
-        let at_line =
-            |e: Error| Error::with_detail(e.kind(), format!("line {line}: {}", e.client_message()));
+        let at_line = |e: Error| {
+            let what = e.detail().unwrap_or(e.kind().message()).to_owned();
+            Error::with_detail(e.kind(), format!("line {line}: {what}"))
+        };
         let record = record.map_err(at_line)?;
         if !matches!(record, Record::User(_)) && !users.is_empty() {
             flush_users(tx, &mut users).await.map_err(at_line)?;

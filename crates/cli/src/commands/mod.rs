@@ -51,10 +51,16 @@ pub(crate) async fn open_database(
 pub(crate) fn operator_error(e: roster_domain::Error) -> anyhow::Error {
     let code = e.kind().code();
     match e.detail() {
-        // "Invalid parameter." adds nothing to the detail; server-side messages ("Internal
-        // server error.") hide what the operator needs.
+        // "Invalid parameter." and "Request body is not valid." add nothing to the detail
+        // (and a command has no request body); server-side messages ("Internal server
+        // error.") hide what the operator needs.
         Some(detail)
-            if e.is_server_side() || e.kind() == roster_domain::ErrorKind::InvalidParameter =>
+            if e.is_server_side()
+                || matches!(
+                    e.kind(),
+                    roster_domain::ErrorKind::InvalidParameter
+                        | roster_domain::ErrorKind::MalformedBody
+                ) =>
         {
             anyhow::anyhow!("{detail} ({code})")
         }

@@ -502,4 +502,40 @@ async fn completions_and_manual_page() {
         ok && page.contains(".TH roster 1") && page.contains("serve"),
         "{page}"
     );
+    // The whole page: every command with its options, the environment, the files; and no
+    // other page named (none is shipped).
+    for part in [
+        ".SS \"roster serve\"",
+        ".SS \"roster app create\"",
+        ".SS \"roster keys rotate\"",
+        "\\-\\-sign\\-in\\-rate\\-per\\-address",
+        ".SH ENVIRONMENT",
+        "ROSTER_METRICS_TOKEN",
+        "ROSTER_SECRET_KEY",
+        "ROSTER_LISTEN",
+        ".SH FILES",
+        "roster.key",
+    ] {
+        assert!(page.contains(part), "the manual page lacks {part}");
+    }
+    assert!(!page.contains("roster\\-serve(1)"), "names a page not shipped");
+}
+
+/// Errors of commands speak of what the operator gave: no "Request body is not valid." (a
+/// command has no request body), said once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_errors_name_the_line_and_nothing_else() {
+    let server = Server::start(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.jsonl");
+    std::fs::write(&file, "not json\n").unwrap();
+    let existing = server.db.url.clone();
+    let fresh = format!("sqlite://{}/new/roster.db", dir.path().display());
+    for (kind, url) in [("users", existing), ("all", fresh)] {
+        let (ok, _, err) =
+            roster(&["import", kind, "--database", &url, file.to_str().unwrap()]).await;
+        assert!(!ok);
+        assert!(err.contains("line 1: expected"), "{err}");
+        assert!(!err.contains("Request body"), "{err}");
+    }
 }
