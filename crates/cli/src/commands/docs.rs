@@ -58,7 +58,8 @@ fn render_man(page: &mut Vec<u8>) -> std::io::Result<()> {
         for arg in command.get_arguments() {
             if let Some(name) = arg.get_env() {
                 let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
-                env.entry(name.to_string_lossy().into_owned()).or_insert(help);
+                env.entry(name.to_string_lossy().into_owned())
+                    .or_insert(help);
             }
         }
     }

@@ -518,7 +518,10 @@ async fn completions_and_manual_page() {
     ] {
         assert!(page.contains(part), "the manual page lacks {part}");
     }
-    assert!(!page.contains("roster\\-serve(1)"), "names a page not shipped");
+    assert!(
+        !page.contains("roster\\-serve(1)"),
+        "names a page not shipped"
+    );
 }
 
 /// Errors of commands speak of what the operator gave: no "Request body is not valid." (a
