@@ -33,7 +33,7 @@ pub use import::ImportLine;
 pub use keys::FirstSigningKey;
 pub use oauth::{
     Authorize, AuthorizeRequest, Claims, Introspection, OAuthClient, OAuthToken, TokenKind,
-    TokenRequest, UserInfo,
+    TokenRequest, Untrusted, UserInfo,
 };
 pub use password::Argon2Settings;
 pub use roster_store::WriteGate;

@@ -1097,6 +1097,31 @@ async fn the_login_page_speaks_chinese_to_chinese_browsers(backend: Backend) {
         Some("账号名或密码错误。剩余尝试次数：4")
     );
     assert!(page.contains("aria-describedby=\"error\""));
+    // Every page in one language: an unknown client, an unregistered redirect, a logout URL
+    // nobody registered.
+    let chinese_page = |path: String| {
+        let browser = &browser;
+        let base = &server.base;
+        async move {
+            let res = browser
+                .http
+                .get(format!("{base}{path}"))
+                .header("accept-language", "zh-CN")
+                .header("accept", "text/html")
+                .send()
+                .await
+                .unwrap();
+            alert(&res.text().await.unwrap()).unwrap_or_default()
+        }
+    };
+    let unknown = chinese_page(authorize_url(&server, "nobody-has-this-id", "code", "s")).await;
+    assert_eq!(unknown, "没有 client_id 为 nobody-has-this-id 的应用。");
+    let elsewhere = auth_with_redirect(&f.app.client_id, "https://evil.example.com/cb");
+    let bad = chinese_page(elsewhere).await;
+    assert!(bad.starts_with("无效的回调地址："), "{bad}");
+    let out =
+        chinese_page("/api/v1/logout?redirect_url=https%3A%2F%2Fevil.example.com%2F".into()).await;
+    assert_eq!(out, "要跳转的地址不是已注册的退出地址，因此未跳转。");
 }
 
 #[on_each_store]

@@ -78,6 +78,21 @@ impl Text {
     }
 }
 
+/// Why a client or its redirect URI cannot be trusted, in the page's language.
+pub fn untrusted(lang: Lang, why: &roster_service::Untrusted) -> String {
+    use roster_service::Untrusted as U;
+    match (lang, why) {
+        (Lang::En, why) => why.to_string(),
+        (Lang::Zh, U::NoClientId) => "client_id 参数未指明任何应用。".to_owned(),
+        (Lang::Zh, U::UnknownClient(id)) => format!("没有 client_id 为 {id} 的应用。"),
+        (Lang::Zh, U::NoSettings(name)) => format!("应用 {name} 未配置登录设置。"),
+        (Lang::Zh, U::UnregisteredRedirect(uri)) => {
+            format!("无效的回调地址：{uri} 与已注册的地址均不匹配。")
+        }
+        (Lang::Zh, U::NoRedirectRegistered) => "该应用未注册回调地址。".to_owned(),
+    }
+}
+
 /// The reference's `LOGIN.0002` text with the attempts left.
 pub fn wrong_password(lang: Lang, remaining: u32) -> String {
     match lang {

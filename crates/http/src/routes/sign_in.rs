@@ -6,7 +6,7 @@
 
 use crate::client_address::ClientAddress;
 use crate::extract::{Form, Query, Refusal};
-use crate::oauth_error::{cannot_continue, OAuthErrorBody};
+use crate::oauth_error::{cannot_continue, wants_html, OAuthErrorBody};
 use crate::pages::sign_in::{self as sign_in_page, LoginForm, Notice, Text};
 use crate::pages::{html, render, Lang};
 use crate::Site;
@@ -282,7 +282,14 @@ async fn authorization(
             redirect(StatusCode::FOUND, &login)
         }
         Ok(Authorize::Untrusted(why)) => {
-            cannot_continue(headers, StatusCode::BAD_REQUEST, "invalid_request", &why)
+            // The page in the browser's language; programs read the English words.
+            let lang = Lang::from_headers(headers);
+            let text = if wants_html(headers) {
+                sign_in_page::untrusted(lang, &why)
+            } else {
+                why.to_string()
+            };
+            cannot_continue(headers, StatusCode::BAD_REQUEST, "invalid_request", &text)
         }
         Err(e) => server_error(headers, &e),
     }

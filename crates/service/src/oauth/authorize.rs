@@ -50,12 +50,42 @@ pub struct AuthorizeRequest {
 pub enum Authorize {
     /// The client or its redirect URI cannot be trusted: the browser gets an error page and
     /// is sent nowhere (RFC 6749 §4.1.2.1).
-    Untrusted(String),
+    Untrusted(Untrusted),
     /// Nobody is signed in, or the password must be typed again: the login page, then this
     /// request again, carrying `auth_after` when the password is asked for again.
     SignIn { auth_after: Option<Millis> },
     /// Back to the application: the code, the tokens or the error, in `url`.
     Redirect(String),
+}
+
+/// Why a client or its redirect URI cannot be trusted (the page says it in the browser's
+/// language; `Display` gives the English words programs read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Untrusted {
+    NoClientId,
+    UnknownClient(String),
+    /// The application (by name) has no sign-in settings.
+    NoSettings(String),
+    UnregisteredRedirect(String),
+    NoRedirectRegistered,
+}
+
+impl std::fmt::Display for Untrusted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoClientId => f.write_str("The client_id parameter names no application."),
+            Self::UnknownClient(id) => write!(f, "No application has the client_id {id}."),
+            Self::NoSettings(name) => {
+                write!(f, "The application {name} has no sign-in settings.")
+            }
+            // Spring Security OAuth's words, which OneAccess users have seen.
+            Self::UnregisteredRedirect(uri) => write!(
+                f,
+                "Invalid redirect: {uri} does not match one of the registered values."
+            ),
+            Self::NoRedirectRegistered => f.write_str("No redirect URI is registered."),
+        }
+    }
 }
 
 /// What `response_type` asked for.
@@ -164,9 +194,7 @@ fn client_id(request: &AuthorizeRequest) -> Result<&str, Authorize> {
         {
             Ok(id)
         }
-        _ => Err(Authorize::Untrusted(
-            "The client_id parameter names no application.".into(),
-        )),
+        _ => Err(Authorize::Untrusted(Untrusted::NoClientId)),
     }
 }
 
@@ -178,15 +206,10 @@ fn check(
     client_id: &str,
     found: Option<(Application, Option<SsoSettings>)>,
 ) -> Result<Checked, Authorize> {
-    let untrusted = |why: String| Authorize::Untrusted(why);
-    let (app, settings) =
-        found.ok_or_else(|| untrusted(format!("No application has the client_id {client_id}.")))?;
-    let settings = settings.ok_or_else(|| {
-        untrusted(format!(
-            "The application {} has no sign-in settings.",
-            app.name
-        ))
-    })?;
+    let (app, settings) = found
+        .ok_or_else(|| Authorize::Untrusted(Untrusted::UnknownClient(client_id.to_owned())))?;
+    let settings =
+        settings.ok_or_else(|| Authorize::Untrusted(Untrusted::NoSettings(app.name.clone())))?;
     let redirect_uri = registered_redirect(request, &settings)?;
     let response_type = request
         .response_type
@@ -307,15 +330,14 @@ fn registered_redirect(
 ) -> Result<String, Authorize> {
     match request.redirect_uri.as_deref() {
         Some(uri) if url_admitted(&settings.redirect_uris, uri) => Ok(uri.to_owned()),
-        // Spring Security OAuth's words, which OneAccess users have seen.
-        Some(uri) => Err(Authorize::Untrusted(format!(
-            "Invalid redirect: {uri} does not match one of the registered values."
+        Some(uri) => Err(Authorize::Untrusted(Untrusted::UnregisteredRedirect(
+            uri.to_owned(),
         ))),
         None => settings
             .redirect_uris
             .first()
             .cloned()
-            .ok_or_else(|| Authorize::Untrusted("No redirect URI is registered.".into())),
+            .ok_or(Authorize::Untrusted(Untrusted::NoRedirectRegistered)),
     }
 }
 

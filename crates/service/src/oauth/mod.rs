@@ -10,7 +10,7 @@ mod introspect;
 mod issue;
 mod userinfo;
 
-pub use authorize::{Authorize, AuthorizeRequest};
+pub use authorize::{Authorize, AuthorizeRequest, Untrusted};
 pub use grants::TokenRequest;
 pub use introspect::{Introspection, TokenKind};
 pub use userinfo::{Claims, UserInfo};
