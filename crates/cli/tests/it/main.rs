@@ -29,6 +29,7 @@ mod import;
 mod lists;
 mod metrics;
 mod nodes;
+mod oidc_clients;
 mod openapi;
 mod organizations;
 mod proxies;
