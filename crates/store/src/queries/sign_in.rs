@@ -49,17 +49,28 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
         at: Millis,
     ) -> Result<Reservation> {
         // One conditional statement: checks running at once cannot all see room for one more.
+        // Only unindexed columns are set, so the statement costs what an unknown name's does
+        // (setting `updated_at` would rewrite two index entries each time on SQLite).
         let reserved: Option<(i64,)> = match who {
             Guessed::User(user_id) => {
-                self.fetch_optional(
-                    "UPDATE users SET failed_sign_ins = failed_sign_ins + 1, locked_until = NULL, \
-                     updated_at = CASE WHEN locked THEN $3 ELSE updated_at END, locked = FALSE \
-                     WHERE id = $1 AND failed_sign_ins < $2 \
-                     AND (locked_until IS NULL OR locked_until <= $3) \
-                     RETURNING failed_sign_ins",
-                    &[user_id, &max, &at],
-                )
-                .await?
+                let row: Option<(i64, bool)> = self
+                    .fetch_optional(
+                        "UPDATE users SET failed_sign_ins = failed_sign_ins + 1, \
+                         locked_until = NULL WHERE id = $1 AND failed_sign_ins < $2 \
+                         AND (locked_until IS NULL OR locked_until <= $3) \
+                         RETURNING failed_sign_ins, locked",
+                        &[user_id, &max, &at],
+                    )
+                    .await?;
+                if let Some((_, true)) = row {
+                    // A lock that ran out: ShowUser says unlocked from now.
+                    self.execute(
+                        "UPDATE users SET locked = FALSE, updated_at = $2 WHERE id = $1",
+                        &[user_id, &at],
+                    )
+                    .await?;
+                }
+                row.map(|(n, _)| (n,))
             }
             Guessed::UnknownName(digest) => {
                 self.fetch_optional(
