@@ -241,6 +241,11 @@ impl Dialect {
             _ if status.is_server_error() => "server_error",
             _ => "invalid_request",
         };
-        Some(cannot_continue(headers, status, error, kind.message()))
+        let why = if wants_html(headers) {
+            sign_in_page::refused(Lang::from_headers(headers), status.as_u16(), kind.message())
+        } else {
+            kind.message().to_owned()
+        };
+        Some(cannot_continue(headers, status, error, &why))
     }
 }

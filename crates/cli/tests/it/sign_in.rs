@@ -1122,6 +1122,8 @@ async fn the_login_page_speaks_chinese_to_chinese_browsers(backend: Backend) {
     let out =
         chinese_page("/api/v1/logout?redirect_url=https%3A%2F%2Fevil.example.com%2F".into()).await;
     assert_eq!(out, "要跳转的地址不是已注册的退出地址，因此未跳转。");
+    let nowhere = chinese_page("/api/v1/oauth2/nowhere".into()).await;
+    assert_eq!(nowhere, "找不到该地址。");
 }
 
 #[on_each_store]

@@ -78,6 +78,24 @@ impl Text {
     }
 }
 
+/// What a page says of a request refused before any sign-in step (unreadable, too large, too
+/// slow, a server fault): the English words as they are, in Chinese by the status.
+pub fn refused(lang: Lang, status: u16, english: &str) -> String {
+    match lang {
+        Lang::En => english.to_owned(),
+        Lang::Zh => match status {
+            404 => "找不到该地址。",
+            405 => "不支持该请求方法。",
+            408 => "请求超时，请重试。",
+            413 | 414 | 431 => "请求过大。",
+            429 => "请求过多，请稍后再试。",
+            500..=599 => "服务暂时不可用，请稍后再试。",
+            _ => "请求无效。",
+        }
+        .to_owned(),
+    }
+}
+
 /// Why a client or its redirect URI cannot be trusted, in the page's language.
 pub fn untrusted(lang: Lang, why: &roster_service::Untrusted) -> String {
     use roster_service::Untrusted as U;

@@ -117,7 +117,13 @@ impl Refusal for PageRefused {
 
 fn refusal(headers: &HeaderMap, error: &roster_domain::Error) -> Response {
     let status = StatusCode::from_u16(error.kind().status()).unwrap_or(StatusCode::BAD_REQUEST);
-    cannot_continue(headers, status, "invalid_request", &error.client_message())
+    let why = if wants_html(headers) {
+        let lang = Lang::from_headers(headers);
+        sign_in_page::refused(lang, status.as_u16(), &error.client_message())
+    } else {
+        error.client_message()
+    };
+    cannot_continue(headers, status, "invalid_request", &why)
 }
 
 fn server_error(headers: &HeaderMap, err: &roster_domain::Error) -> Response {
@@ -133,7 +139,13 @@ fn server_error(headers: &HeaderMap, err: &roster_domain::Error) -> Response {
     } else {
         (StatusCode::BAD_REQUEST, "invalid_request")
     };
-    cannot_continue(headers, status, error, &err.client_message())
+    let why = if wants_html(headers) {
+        let lang = Lang::from_headers(headers);
+        sign_in_page::refused(lang, status.as_u16(), &err.client_message())
+    } else {
+        err.client_message()
+    };
+    cannot_continue(headers, status, error, &why)
 }
 
 /// The parameters of an authorization request (in the query, or a form for POST).
