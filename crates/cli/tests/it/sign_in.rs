@@ -1436,6 +1436,23 @@ pub async fn oidc_client(
     .set_redirect_uri(RedirectUrl::new(REDIRECT.to_owned()).unwrap())
 }
 
+/// `f`'s user signs in through a new browser (the login page) and the application exchanges
+/// the code: the browser, holding the session, and the token answer.
+pub async fn signed_in_by_code(server: &Server, f: &Fixture) -> (Browser, Value) {
+    let browser = Browser::new(server);
+    let url = authorize_url(server, &f.app.client_id, "code", "s");
+    let hop = browser.authorize(&url, &f.user_name, PASSWORD).await;
+    let code = param(hop.location.as_deref().unwrap(), "code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    let (status, tokens) = client_post(server, "/api/v1/oauth2/token", creds(&f.app), &form).await;
+    assert_eq!(status, 200, "{tokens}");
+    (browser, tokens)
+}
+
 pub async fn sign_in_with_code(
     server: &Server,
     client: &OidcClient,

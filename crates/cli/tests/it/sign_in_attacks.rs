@@ -135,17 +135,7 @@ struct Held {
 }
 
 async fn sign_in_and_hold(server: &Server, f: &Fixture) -> Held {
-    let browser = Browser::new(server);
-    let url = authorize_url(server, &f.app.client_id, "code", "s");
-    let hop = browser.authorize(&url, &f.user_name, PASSWORD).await;
-    let code = param(hop.location.as_deref().unwrap(), "code").unwrap();
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-    ];
-    let (status, tokens) = client_post(server, "/api/v1/oauth2/token", creds(&f.app), &form).await;
-    assert_eq!(status, 200, "{tokens}");
+    let (browser, tokens) = signed_in_by_code(server, f).await;
     Held {
         browser,
         access: tokens["access_token"].as_str().unwrap().to_owned(),

@@ -7,20 +7,9 @@ use crate::sign_in::*;
 use crate::support::*;
 use serde_json::{json, Value};
 
-/// A user signed in through `browser`; the code's exchange answer.
+/// A user signed in; the code's exchange answer.
 async fn tokens(server: &Server, f: &Fixture) -> Value {
-    let browser = Browser::new(server);
-    let url = authorize_url(server, &f.app.client_id, "code", "s");
-    let hop = browser.authorize(&url, &f.user_name, PASSWORD).await;
-    let code = param(hop.location.as_deref().unwrap(), "code").unwrap();
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-    ];
-    let (status, body) = client_post(server, "/api/v1/oauth2/token", creds(&f.app), &form).await;
-    assert_eq!(status, 200, "{body}");
-    body
+    signed_in_by_code(server, f).await.1
 }
 
 #[on_each_store]
