@@ -107,7 +107,8 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_LOCK_MINUTES")]
     pub lock_minutes: Option<u64>,
     /// Password checks (login page, password grant) per second from one source address,
-    /// bursts of twice that; 0: no limit. Default: 10.
+    /// bursts of twice that; the same rate holds a session's authorization requests (each
+    /// writes a code); 0: no limit. Default: 10.
     #[arg(long, env = "ROSTER_SIGN_IN_RATE_PER_ADDRESS")]
     pub sign_in_rate_per_address: Option<u32>,
     /// Log format on standard error. Default: text.
