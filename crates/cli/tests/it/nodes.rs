@@ -368,6 +368,32 @@ async fn sign_in_crosses_nodes() {
     assert_eq!(out.status, 302);
     let hop = browser.get(&url).await;
     assert!(hop.location.unwrap().starts_with("/login"));
+    // The user disabled on A: a fresh token B remembers ends on B too, and stays ended when
+    // the user is enabled again.
+    let (_, fresh) = signed_in_by_code(&a, &f).await;
+    let fresh = fresh["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        bearer_get(&b, "/api/v1/oauth2/userinfo", &fresh).await.0,
+        200
+    );
+    let user = format!("/users/{}", f.user_id);
+    assert_eq!(
+        a.put(&admin, &format!("{user}/disable"), json!({})).await.0,
+        200
+    );
+    let took = within(Duration::from_secs(1), async || {
+        bearer_get(&b, "/api/v1/oauth2/userinfo", &fresh).await.0 == 401
+    })
+    .await;
+    eprintln!("B refused the disabled user's token after {took:?}");
+    assert_eq!(
+        a.put(&admin, &format!("{user}/enable"), json!({})).await.0,
+        200
+    );
+    assert_eq!(
+        bearer_get(&b, "/api/v1/oauth2/userinfo", &fresh).await.0,
+        401
+    );
 }
 
 /// A TCP relay to PostgreSQL that can stop passing bytes on (a frozen database: connections
