@@ -128,25 +128,34 @@ impl crate::Service {
         let Some((what, sealed)) = self.read(a_sealed_secret, ()).await? else {
             return Ok(());
         };
-        let sealer = self.inner.sealer.as_ref();
-        if sealer.is_some_and(|s| s.open(&sealed).is_ok()) {
-            return Ok(());
-        }
-        let sealed_by = sealed
-            .strip_prefix("v1:")
-            .and_then(|rest| rest.split(':').next())
-            .unwrap_or("of another format");
-        let given = match sealer {
-            Some(s) => format!("the secret key given (id {})", s.key_id),
-            None => "no secret key was given, which".to_owned(),
-        };
-        Err(Error::invalid(format!(
-            "{given} does not open the {what} this database holds, which key {sealed_by} \
-             sealed: give the key the database was made with (ROSTER_SECRET_KEY, \
-             ROSTER_SECRET_KEY_FILE, or roster.key beside an embedded database); \
-             `roster rotate-secret-key` changes it."
-        )))
+        opens(
+            self.inner.sealer.as_ref(),
+            &sealed,
+            what,
+            "this database holds",
+        )
     }
+}
+
+/// Whether `sealer` opens `sealed` (`what`, which `whose` holds); else the refusal naming the
+/// key that sealed it and the one given.
+pub(crate) fn opens(sealer: Option<&Sealer>, sealed: &str, what: &str, whose: &str) -> Result<()> {
+    if sealer.is_some_and(|s| s.open(sealed).is_ok()) {
+        return Ok(());
+    }
+    let sealed_by = sealed
+        .strip_prefix("v1:")
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or("of another format");
+    let given = match sealer {
+        Some(s) => format!("the secret key given (id {})", s.key_id),
+        None => "no secret key was given, which".to_owned(),
+    };
+    Err(Error::invalid(format!(
+        "{given} does not open the {what} {whose}, which key {sealed_by} sealed: give the key \
+         it was made with (ROSTER_SECRET_KEY, ROSTER_SECRET_KEY_FILE, or roster.key beside an \
+         embedded database); `roster rotate-secret-key` changes it."
+    )))
 }
 
 /// One sealed secret of the database, and what it is: a signing key's private half, or (a

@@ -4,6 +4,7 @@
 //! passwords) and role members. Export reads one snapshot; import is all or nothing, into an
 //! empty database. So moving from SQLite to PostgreSQL is one pipe.
 
+use crate::secrets::{opens, Sealer, SecretKey};
 use crate::use_case::Cx;
 use crate::{Caller, Service};
 use roster_domain::account::AccountId;
@@ -234,7 +235,9 @@ impl Service {
         records: mpsc::Receiver<(u64, Result<Record>)>,
     ) -> Result<u64> {
         caller.require(roster_domain::permission::Access::Admin)?;
-        self.write(&caller.client_id, import, records).await
+        // The export's secrets must open with this server's key, or nothing is imported.
+        let key = self.inner.settings.secret_key.clone();
+        self.write(&caller.client_id, import, (records, key)).await
     }
 }
 
@@ -245,8 +248,10 @@ async fn export(tx: &mut dyn Tx, out: mpsc::Sender<Record>) -> Result<u64> {
 async fn import(
     tx: &mut dyn Tx,
     cx: &mut Cx,
-    mut records: mpsc::Receiver<(u64, Result<Record>)>,
+    (mut records, key): (mpsc::Receiver<(u64, Result<Record>)>, Option<SecretKey>),
 ) -> Result<u64> {
+    let sealer = key.as_ref().map(Sealer::new);
+    let mut password_checked = false;
     let one = PageRequest::new(Some(0), Some(1))?;
     let occupied = tx.list_applications(one).await?.total
         + tx.list_organizations(&OrgScope::All, one).await?.total
@@ -269,7 +274,16 @@ async fn import(
         }
         let done = match record {
             Record::Application(app) => tx.insert_application(&app).await,
-            Record::SigningKey(key) => tx.insert_signing_key(&key).await,
+            Record::SigningKey(key) => {
+                opens(
+                    sealer.as_ref(),
+                    &key.sealed_private_key,
+                    "signing key",
+                    "the export holds",
+                )
+                .map_err(at_line)?;
+                tx.insert_signing_key(&key).await
+            }
             Record::Sso(sso) => {
                 sso.settings.validate()?;
                 let at = cx.now;
@@ -287,7 +301,20 @@ async fn import(
             }
             Record::AppOrganization(org) => tx.insert_app_org(&org).await,
             Record::Role(role) => tx.insert_role(&role).await,
-            Record::Account(account) => tx.insert_account(&account).await,
+            Record::Account(account) => {
+                // One sealed password shows the key (opening them all would cost the import).
+                if let (false, Some(sealed)) = (password_checked, &account.password) {
+                    opens(
+                        sealer.as_ref(),
+                        sealed,
+                        "account password",
+                        "the export holds",
+                    )
+                    .map_err(at_line)?;
+                    password_checked = true;
+                }
+                tx.insert_account(&account).await
+            }
             Record::RoleMember(m) => tx
                 .add_role_member(&m.role_id, &m.account_id, cx.now)
                 .await

@@ -143,6 +143,9 @@ async fn import_all_carries_the_key_beside_a_new_embedded_database() {
     let (ok, err) = run(&["import", "all", "--database", &without, file], &[]).await;
     assert!(!ok);
     assert!(err.contains("does not open"), "{err}");
+    // Refused before anything was written.
+    let refused = TestDb::borrowed(Backend::Sqlite, without.clone());
+    assert_eq!(refused.scalar("SELECT COUNT(*) FROM applications").await, 0);
     let with = format!("sqlite://{}/b/roster.db", dir.path().display());
     let (ok, err) = run(
         &["import", "all", "--database", &with, file],
