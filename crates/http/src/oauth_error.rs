@@ -216,25 +216,42 @@ pub(crate) fn cannot_continue(
 #[derive(Debug, Clone)]
 pub(crate) enum Dialect {
     Management,
-    SignIn { headers: HeaderMap },
+    /// The two headers an answer is chosen by (kept rather than the whole map: this is made
+    /// for every request, and only an error reads it).
+    SignIn {
+        accept: Option<HeaderValue>,
+        language: Option<HeaderValue>,
+    },
 }
 
 impl Dialect {
     pub(crate) fn of(path: &str, headers: &HeaderMap) -> Self {
-        let mut headers = headers.clone();
-        if path == "/login" {
-            headers.insert(header::ACCEPT, HeaderValue::from_static("text/html"));
-        } else if !path.starts_with("/api/v1/") {
+        let accept = if path == "/login" {
+            Some(HeaderValue::from_static("text/html"))
+        } else if path.starts_with("/api/v1/") {
+            headers.get(header::ACCEPT).cloned()
+        } else {
             return Self::Management;
+        };
+        Self::SignIn {
+            accept,
+            language: headers.get(header::ACCEPT_LANGUAGE).cloned(),
         }
-        Self::SignIn { headers }
     }
 
     /// The answer for `kind`, or `None` where the management API's is the one.
     pub(crate) fn answer(&self, kind: ErrorKind) -> Option<Response> {
-        let Self::SignIn { headers } = self else {
+        let Self::SignIn { accept, language } = self else {
             return None;
         };
+        let mut headers = HeaderMap::new();
+        if let Some(accept) = accept {
+            headers.insert(header::ACCEPT, accept.clone());
+        }
+        if let Some(language) = language {
+            headers.insert(header::ACCEPT_LANGUAGE, language.clone());
+        }
+        let headers = &headers;
         let status = StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::BAD_REQUEST);
         let error = match kind {
             ErrorKind::RequestTimeout | ErrorKind::Unavailable => "temporarily_unavailable",
