@@ -67,8 +67,8 @@ enum Command {
     Keys(commands::keys::KeysCommand),
     /// Re-seal every account password and signing key from the key in ROSTER_SECRET_KEY_OLD
     /// (or ROSTER_SECRET_KEY_OLD_FILE) to the one in ROSTER_SECRET_KEY (or
-    /// ROSTER_SECRET_KEY_FILE), in one transaction. On an embedded database with a roster.key
-    /// beside it, that file then holds the new key and roster.key.old the old one. Prints
+    /// ROSTER_SECRET_KEY_FILE), in one transaction. On an embedded database whose roster.key holds
+    /// the old key, that file then holds the new key and roster.key.old the old one. Prints
     /// {"resealed": N} (and "key_file", "old_key_file").
     RotateSecretKey {
         #[command(flatten)]

@@ -31,8 +31,9 @@ pub struct AuthorizationCode {
     pub digest: String,
     pub application_id: ApplicationId,
     pub user_id: UserId,
-    /// The redirect URI the code was sent to.
-    pub redirect_uri: String,
+    /// The redirect URI the authorization request named (RFC 6749 §4.1.3: the exchange must
+    /// then name the same); none when it named none.
+    pub redirect_uri: Option<String>,
     pub scope: String,
     pub nonce: Option<String>,
     /// The PKCE `S256` challenge (RFC 7636), when the client sent one.
@@ -117,6 +118,24 @@ pub struct SignInsEnded {
 pub struct Since {
     pub signed_in: Millis,
     pub issued: Option<Millis>,
+}
+
+impl Since {
+    /// A credential of the user alone (a session, a code): the password check it goes back to.
+    pub fn signed_in(at: Millis) -> Self {
+        Self {
+            signed_in: at,
+            issued: None,
+        }
+    }
+
+    /// An application's token: the password check it goes back to, and its issue.
+    pub fn issued(signed_in: Millis, issued: Millis) -> Self {
+        Self {
+            signed_in,
+            issued: Some(issued),
+        }
+    }
 }
 
 impl SignInsEnded {

@@ -187,18 +187,32 @@ pub(crate) fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("text/html"))
 }
 
-/// Why a sign-in cannot go on, as a page for browsers and as OAuth's error body for programs.
+/// Why a sign-in cannot go on, as OAuth's error body for programs (`why`, in English) and as
+/// a page for browsers, in their language (by the status, where `why` has no translation).
 pub(crate) fn cannot_continue(
     headers: &HeaderMap,
     status: StatusCode,
     error: &str,
     why: &str,
 ) -> Response {
+    cannot_continue_saying(headers, status, error, why, |lang| {
+        sign_in_page::refused(lang, status.as_u16(), why)
+    })
+}
+
+/// [`cannot_continue`], the page saying `page_why` in the browser's language.
+pub(crate) fn cannot_continue_saying(
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: &str,
+    why: &str,
+    page_why: impl FnOnce(Lang) -> String,
+) -> Response {
     if wants_html(headers) {
         let lang = Lang::from_headers(headers);
         html(
             status,
-            sign_in_page::message(lang, Text::CannotContinue, why),
+            sign_in_page::message(lang, Text::CannotContinue, &page_why(lang)),
         )
     } else {
         let body = OAuthErrorBody {
@@ -258,11 +272,6 @@ impl Dialect {
             _ if status.is_server_error() => "server_error",
             _ => "invalid_request",
         };
-        let why = if wants_html(headers) {
-            sign_in_page::refused(Lang::from_headers(headers), status.as_u16(), kind.message())
-        } else {
-            kind.message().to_owned()
-        };
-        Some(cannot_continue(headers, status, error, &why))
+        Some(cannot_continue(headers, status, error, kind.message()))
     }
 }

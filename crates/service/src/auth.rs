@@ -137,38 +137,25 @@ impl Service {
         let client_id = client_id.unwrap_or_default();
         let limits = &self.inner.token_limits;
         limits.check_attempt(client_id, source)?;
-        let result = if client_id.len() > MAX_CLIENT_ID_CHARS {
+        if client_id.len() > MAX_CLIENT_ID_CHARS {
             // No client has such an id; nothing to look up, nothing to key a limit by.
-            Err(ErrorKind::InvalidClient.into())
-        } else {
-            self.issue_token_checked(grant_type, Some(client_id), client_secret)
-                .await
-        };
-        match &result {
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::InvalidClient | ErrorKind::ApplicationDisabled
-                ) =>
-            {
-                // Only ids an application has are counted under their own name.
-                let known = if client_id.len() > MAX_CLIENT_ID_CHARS {
-                    false
-                } else {
-                    self.read(application_by_client_id, client_id.to_owned())
-                        .await
-                        .is_ok_and(|app| app.is_some())
-                };
-                self.inner
-                    .refusals
-                    .count(known.then_some(client_id), source, e.kind());
-                metrics::counter!("roster_tokens_refused_total", "reason" => e.kind().code())
-                    .increment(1);
-            }
-            Err(_) => {}
+            return Err(self.refuse_client(None, source, ErrorKind::InvalidClient));
         }
-        result
+        self.issue_token_checked(grant_type, Some(client_id), client_secret, source)
+            .await
+    }
+
+    /// Refuses a client's credentials: counted for the audit log (under the client id if an
+    /// application has it, else with the address's other unknown ids) and for `/metrics`.
+    pub(crate) fn refuse_client(
+        &self,
+        known_client: Option<&str>,
+        source: Option<IpAddr>,
+        why: ErrorKind,
+    ) -> Error {
+        self.inner.refusals.count(known_client, source, why);
+        metrics::counter!("roster_tokens_refused_total", "reason" => why.code()).increment(1);
+        why.into()
     }
 
     /// Writes what was summed since the last call as audit records with their counts: refused
@@ -196,6 +183,7 @@ impl Service {
         grant_type: Option<&str>,
         client_id: Option<&str>,
         client_secret: Option<&str>,
+        source: Option<IpAddr>,
     ) -> Result<IssuedToken> {
         match grant_type {
             Some("client_credentials") => {}
@@ -220,12 +208,13 @@ impl Service {
         let app = self
             .read(application_by_client_id, client_id.clone())
             .await?;
+        let known = app.is_some().then_some(client_id.as_str());
         // The same answer for an unknown client and a wrong secret: no client-id probing.
-        let app = app
-            .filter(|a| secret::matches(&client_secret, &a.secret_digest))
-            .ok_or(ErrorKind::InvalidClient)?;
+        let Some(app) = app.filter(|a| secret::matches(&client_secret, &a.secret_digest)) else {
+            return Err(self.refuse_client(known, source, ErrorKind::InvalidClient));
+        };
         if app.disabled {
-            return Err(ErrorKind::ApplicationDisabled.into());
+            return Err(self.refuse_client(known, source, ErrorKind::ApplicationDisabled));
         }
         // Only now, with the secret proved: attempts without it cannot spend this budget.
         self.inner.token_limits.check_issue(&client_id)?;

@@ -27,6 +27,14 @@ fn limiter<K: std::hash::Hash + Eq + Clone>(per_second: u32) -> Option<KeyedLimi
     ))
 }
 
+/// Forgets a limiter's idle keys (the keyed maps stay bounded).
+fn forget_idle<K: std::hash::Hash + Eq + Clone>(limiter: &Option<KeyedLimiter<K>>) {
+    if let Some(l) = limiter {
+        l.retain_recent();
+        l.shrink_to_fit();
+    }
+}
+
 /// Token request limits. Every attempt counts against its source address and against its
 /// (client id, address) pair; only issued tokens count against the client id alone, so
 /// attempts from elsewhere without the secret leave the client's own budget whole. The keyed
@@ -72,18 +80,9 @@ impl TokenLimits {
     }
 
     pub fn forget_idle(&self) {
-        if let Some(l) = &self.per_address {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
-        if let Some(l) = &self.per_client_address {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
-        if let Some(l) = &self.issued_per_client {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
+        forget_idle(&self.per_address);
+        forget_idle(&self.per_client_address);
+        forget_idle(&self.issued_per_client);
     }
 }
 
@@ -127,27 +126,22 @@ impl SignInLimits {
     }
 
     pub fn forget_idle(&self) {
-        if let Some(l) = &self.per_address {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
-        if let Some(l) = &self.per_session {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
+        forget_idle(&self.per_address);
+        forget_idle(&self.per_session);
     }
 }
 
-/// Sign-in events (signed in, refused) since the last flush, summed: one audit record per
-/// operation, actor, reason and application per interval, with its count, so that a user
-/// repeating a request adds a count, not a row. Beyond [`MAX_KEYS`] keys, new actors are
-/// counted per address.
+/// Audit records summed until the next flush: one record per operation, actor, reason and
+/// target per interval, with its count (when the first came, how many), so that a request
+/// repeated adds a count, not a row. Beyond [`MAX_KEYS`] keys, new ones are counted together
+/// per address (actor `*@address`, target `*`), so memory stays bounded under random input.
+/// Sign-in events and refused token requests are summed this way.
 #[derive(Default)]
-pub(crate) struct SignInEvents(Mutex<HashMap<EventKey, (Millis, i64)>>);
+pub(crate) struct SummedAudit(Mutex<HashMap<EventKey, (Millis, i64)>>);
 
 type EventKey = (&'static str, String, &'static str, String);
 
-impl SignInEvents {
+impl SummedAudit {
     pub fn count(&self, record: AuditRecord) {
         let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let mut key = (
@@ -157,13 +151,16 @@ impl SignInEvents {
             record.target_id,
         );
         if counts.len() >= MAX_KEYS && !counts.contains_key(&key) {
-            let address = key.1.rsplit('@').next().unwrap_or_default().to_owned();
-            key.1 = format!("*@{address}");
+            key.1 = match key.1.rsplit_once('@') {
+                Some((_, address)) => format!("*@{address}"),
+                None => "*".to_owned(),
+            };
+            key.3 = "*".to_owned();
         }
         counts.entry(key).or_insert((record.at, 0)).1 += record.count;
     }
 
-    /// The summed events as audit records, emptied.
+    /// The summed records, emptied.
     pub fn take(&self) -> Vec<AuditRecord> {
         let counts = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
         counts
@@ -182,53 +179,41 @@ impl SignInEvents {
     }
 }
 
-/// Most distinct (client id, address, reason) counted between two flushes; beyond, new
-/// client ids from an address are counted together under `*`.
+/// Most distinct keys summed between two flushes.
 const MAX_KEYS: usize = 10_000;
 /// Longest client id kept in a record.
 const MAX_CLIENT_CHARS: usize = 128;
 
-type RefusalKey = (String, Option<IpAddr>, ErrorKind);
-
-/// Refused token requests since the last flush: when the first came, and how many.
+/// Refused token requests since the last flush, summed per client id, address and reason.
 #[derive(Default)]
-pub(crate) struct RefusedTokens(Mutex<HashMap<RefusalKey, (Millis, i64)>>);
+pub(crate) struct RefusedTokens(SummedAudit);
 
 impl RefusedTokens {
     /// Counts a refusal of `client` (none: a client id no application has, counted with the
-    /// address's other unknown ids under `*`, so that random ids add no rows).
+    /// address's other unknown ids under `*`, so that random ids add no rows): actor
+    /// `client@address`, operation `TokenRefused`, the reason's code as target type, the client
+    /// id as target.
     pub fn count(&self, client: Option<&str>, source: Option<IpAddr>, why: ErrorKind) {
         let client: String = client
             .unwrap_or("*")
             .chars()
             .take(MAX_CLIENT_CHARS)
             .collect();
-        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let mut key = (client, source, why);
-        if counts.len() >= MAX_KEYS && !counts.contains_key(&key) {
-            key.0 = "*".to_owned();
-        }
-        counts.entry(key).or_insert((now_millis(), 0)).1 += 1;
+        self.0.count(AuditRecord {
+            at: now_millis(),
+            actor: match source {
+                Some(ip) => format!("{client}@{ip}"),
+                None => client.clone(),
+            },
+            operation: "TokenRefused",
+            target_type: why.code(),
+            target_id: client,
+            count: 1,
+        });
     }
 
-    /// The counted refusals as audit records (actor `client@address`, operation
-    /// `TokenRefused`, the reason's code as target type, the client id as target), emptied.
     pub fn take(&self) -> Vec<AuditRecord> {
-        let counts = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
-        counts
-            .into_iter()
-            .map(|((client, source, why), (at, count))| AuditRecord {
-                at,
-                actor: match source {
-                    Some(ip) => format!("{client}@{ip}"),
-                    None => client.clone(),
-                },
-                operation: "TokenRefused",
-                target_type: why.code(),
-                target_id: client,
-                count,
-            })
-            .collect()
+        self.0.take()
     }
 }
 

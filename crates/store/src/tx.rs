@@ -306,7 +306,6 @@ pub trait SignInTx: Send {
     async fn release_password_check(&mut self, user_id: &UserId, n: i64) -> Result<()>;
     /// Forgets names nobody has that were last tried before `at`; says how many.
     async fn delete_unknown_names_tried_before(&mut self, at: Millis) -> Result<u64>;
-    async fn sign_in_lock(&mut self, user_id: &UserId) -> Result<SignInLock>;
     /// The user, their lock and their account in the application (if any), at once.
     async fn sign_in_candidate(
         &mut self,

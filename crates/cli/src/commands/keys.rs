@@ -82,36 +82,40 @@ pub async fn run(command: KeysCommand) -> Result<()> {
 }
 
 pub async fn rotate_secret_key(db: DatabaseArgs) -> Result<()> {
-    let read_key = |name: &str| -> Result<roster_service::SecretKey> {
+    let read_key = |name: &str| -> Result<(roster_service::SecretKey, String)> {
         let secret = config::secret_from_env(name)?
             .with_context(|| format!("set {name} (or {name}_FILE)"))?;
-        roster_service::SecretKey::from_hex(secret.expose())
+        let hex = secret.expose().trim().to_owned();
+        let key = roster_service::SecretKey::from_hex(&hex)
             .map_err(operator_error)
-            .with_context(|| name.to_owned())
+            .with_context(|| name.to_owned())?;
+        Ok((key, hex))
     };
-    let old = read_key("ROSTER_SECRET_KEY_OLD")?;
-    let new = read_key("ROSTER_SECRET_KEY")?;
-    let new_hex = config::secret_from_env("ROSTER_SECRET_KEY")?
-        .map(|s| s.expose().trim().to_owned())
-        .unwrap_or_default();
+    let (old, old_hex) = read_key("ROSTER_SECRET_KEY_OLD")?;
+    let (new, new_hex) = read_key("ROSTER_SECRET_KEY")?;
     let (store, service) = open_for_command(&db, roster_service::Settings::default()).await?;
     let resealed = service.reseal_account_passwords(&old, &new).await;
     store.close().await;
     let resealed = resealed.map_err(operator_error)?;
-    // An embedded database's server reads its key from roster.key: that file now holds the
-    // new key, the old one kept beside it as roster.key.old.
+    // An embedded database's server reads its key from roster.key: when that file holds the
+    // old key, it now holds the new one, the old one kept beside it as roster.key.old.
     let url = db.file_settings()?.database_url();
-    let mut said = serde_json::json!({ "resealed": resealed });
-    if let Some(path) = config::key_file_for(&url).filter(|p| p.exists()) {
-        let kept = path.with_extension("key.old");
-        std::fs::rename(&path, &kept)
-            .with_context(|| format!("keeping the old key as {}", kept.display()))?;
-        config::write_key_file(&path, &new_hex)?;
-        said = serde_json::json!({
-            "resealed": resealed,
-            "key_file": path.display().to_string(),
-            "old_key_file": kept.display().to_string(),
-        });
-    }
-    print_json(&said)
+    let key_file = config::key_file_for(&url)
+        .filter(|path| std::fs::read_to_string(path).is_ok_and(|held| held.trim() == old_hex));
+    let Some(path) = key_file else {
+        return print_json(&serde_json::json!({ "resealed": resealed }));
+    };
+    // The new key is written whole beside it first, so that a failure leaves one of the two.
+    let fresh = path.with_extension("key.new");
+    let kept = path.with_extension("key.old");
+    config::write_key_file(&fresh, &new_hex)?;
+    std::fs::rename(&path, &kept)
+        .with_context(|| format!("keeping the old key as {}", kept.display()))?;
+    std::fs::rename(&fresh, &path)
+        .with_context(|| format!("putting the new key in {}", path.display()))?;
+    print_json(&serde_json::json!({
+        "resealed": resealed,
+        "key_file": path.display().to_string(),
+        "old_key_file": kept.display().to_string(),
+    }))
 }

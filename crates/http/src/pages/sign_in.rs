@@ -143,9 +143,7 @@ pub struct LoginForm<'a> {
     /// The name of the application being signed in to.
     pub application: Option<&'a str>,
     pub user_name: &'a str,
-    pub error: Option<String>,
-    /// A notice that is no error (e.g. that the user signed out).
-    pub info: Option<String>,
+    pub notice: Option<Notice>,
 }
 
 /// What the login form says above its fields.
@@ -158,6 +156,20 @@ pub enum Notice {
 impl LoginForm<'_> {
     fn text(&self, text: Text) -> &'static str {
         text.get(self.lang)
+    }
+
+    fn error(&self) -> Option<&str> {
+        match &self.notice {
+            Some(Notice::Error(text)) => Some(text),
+            _ => None,
+        }
+    }
+
+    fn info(&self) -> Option<&str> {
+        match &self.notice {
+            Some(Notice::Info(text)) => Some(text),
+            _ => None,
+        }
     }
 }
 
@@ -210,10 +222,17 @@ mod tests {
             return_to: Some("/x?a=1&b=\"><script>"),
             application: Some("<b>app</b>"),
             user_name: "\"onfocus=",
-            error: Some("<i>no</i>".into()),
-            info: Some("<u>info</u>".into()),
+            notice: Some(Notice::Error("<i>no</i>".into())),
         });
-        assert!(!html.contains("<u>info"), "{html}");
+        let info = super::super::render(&LoginForm {
+            lang: Lang::En,
+            csrf_token: "t",
+            return_to: None,
+            application: None,
+            user_name: "",
+            notice: Some(Notice::Info("<u>info</u>".into())),
+        });
+        assert!(!info.contains("<u>info"), "{info}");
         assert!(!html.contains("<script>"), "{html}");
         assert!(!html.contains("<b>app"), "{html}");
         assert!(!html.contains("<i>no"), "{html}");
@@ -235,8 +254,7 @@ mod tests {
             return_to: None,
             application: None,
             user_name,
-            error: None,
-            info: None,
+            notice: None,
         };
         let fresh = super::super::render(&form(""));
         assert!(

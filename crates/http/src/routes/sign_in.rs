@@ -6,7 +6,7 @@
 
 use crate::client_address::ClientAddress;
 use crate::extract::{Form, Query, Refusal};
-use crate::oauth_error::{cannot_continue, wants_html, OAuthErrorBody};
+use crate::oauth_error::{cannot_continue, cannot_continue_saying, OAuthErrorBody};
 use crate::pages::sign_in::{self as sign_in_page, LoginForm, Notice, Text};
 use crate::pages::{html, render, Lang};
 use crate::Site;
@@ -117,13 +117,7 @@ impl Refusal for PageRefused {
 
 fn refusal(headers: &HeaderMap, error: &roster_domain::Error) -> Response {
     let status = StatusCode::from_u16(error.kind().status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let why = if wants_html(headers) {
-        let lang = Lang::from_headers(headers);
-        sign_in_page::refused(lang, status.as_u16(), &error.client_message())
-    } else {
-        error.client_message()
-    };
-    cannot_continue(headers, status, "invalid_request", &why)
+    cannot_continue(headers, status, "invalid_request", &error.client_message())
 }
 
 fn server_error(headers: &HeaderMap, err: &roster_domain::Error) -> Response {
@@ -139,13 +133,7 @@ fn server_error(headers: &HeaderMap, err: &roster_domain::Error) -> Response {
     } else {
         (StatusCode::BAD_REQUEST, "invalid_request")
     };
-    let why = if wants_html(headers) {
-        let lang = Lang::from_headers(headers);
-        sign_in_page::refused(lang, status.as_u16(), &err.client_message())
-    } else {
-        err.client_message()
-    };
-    cannot_continue(headers, status, error, &why)
+    cannot_continue(headers, status, error, &err.client_message())
 }
 
 /// The parameters of an authorization request (in the query, or a form for POST).
@@ -293,16 +281,13 @@ async fn authorization(
             );
             redirect(StatusCode::FOUND, &login)
         }
-        Ok(Authorize::Untrusted(why)) => {
-            // The page in the browser's language; programs read the English words.
-            let lang = Lang::from_headers(headers);
-            let text = if wants_html(headers) {
-                sign_in_page::untrusted(lang, &why)
-            } else {
-                why.to_string()
-            };
-            cannot_continue(headers, StatusCode::BAD_REQUEST, "invalid_request", &text)
-        }
+        Ok(Authorize::Untrusted(why)) => cannot_continue_saying(
+            headers,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &why.to_string(),
+            |lang| sign_in_page::untrusted(lang, &why),
+        ),
         Err(e) => server_error(headers, &e),
     }
 }
@@ -341,13 +326,6 @@ fn client_of(return_to: Option<&str>) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// Whether the browser says the request comes from another site (Fetch Metadata).
-fn from_another_site(headers: &HeaderMap) -> bool {
-    headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site")
-}
-
 /// The login form, with a fresh CSRF token unless the browser holds one.
 async fn login_form(
     service: &Service,
@@ -373,14 +351,7 @@ async fn login_form(
         return_to,
         application: application.as_deref(),
         user_name,
-        error: match &notice {
-            Some(Notice::Error(text)) => Some(text.clone()),
-            _ => None,
-        },
-        info: match notice {
-            Some(Notice::Info(text)) => Some(text),
-            _ => None,
-        },
+        notice,
     });
     let mut response = html(status, body);
     if held.is_none() {
@@ -466,7 +437,7 @@ async fn login(
             service.login_form_token_issued(held) && secret::constant_time_eq(held, sent)
         }
         _ => false,
-    } && !from_another_site(&headers);
+    } && !sent_by_another_site(&headers);
     if !csrf_ok {
         let error = Some(Notice::Error(Text::FormExpired.get(lang).to_owned()));
         return login_form(
@@ -598,17 +569,8 @@ async fn logout(
     headers: HeaderMap,
     Query(query, _): Query<LogoutQuery, Refused>,
 ) -> Response {
-    let ask = Ask {
-        first: sent_by_another_site(&headers),
-        confirmed: false,
-    };
-    sign_out(&service, &site, source, &headers, query, ask).await
-}
-
-/// Whether to ask the user before ending the session, and whether they confirmed.
-struct Ask {
-    first: bool,
-    confirmed: bool,
+    let ask_first = sent_by_another_site(&headers);
+    sign_out(&service, &site, source, &headers, query, ask_first).await
 }
 
 /// The logout confirmation form: with its token (bound to the session), ends the session as
@@ -637,16 +599,20 @@ async fn logout_confirmed(
     Form(form, _): Form<LogoutQuery, PageRefused>,
 ) -> Response {
     let session = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
-    let confirmed = !from_another_site(&headers)
+    // Without its token the form proves nothing: it asks again, whoever posted it.
+    let confirmed = !sent_by_another_site(&headers)
         && form.csrf_token.as_deref().is_some_and(|sent| {
             secret::constant_time_eq(sent, &service.logout_form_token(session))
         });
-    // Without its token the form proves nothing: it asks again, whoever posted it.
-    let ask = Ask {
-        first: true,
-        confirmed,
-    };
-    sign_out(&service, &site, source, &html_only(&headers), form, ask).await
+    sign_out(
+        &service,
+        &site,
+        source,
+        &html_only(&headers),
+        form,
+        !confirmed,
+    )
+    .await
 }
 
 async fn sign_out(
@@ -655,7 +621,7 @@ async fn sign_out(
     source: std::net::IpAddr,
     headers: &HeaderMap,
     query: LogoutQuery,
-    ask: Ask,
+    ask_first: bool,
 ) -> Response {
     let lang = Lang::from_headers(headers);
     let session = cookie(headers, SESSION_COOKIE);
@@ -668,8 +634,7 @@ async fn sign_out(
             client_id: query.client_id.as_deref(),
             id_token_hint: query.id_token_hint.as_deref(),
             issuer: &site.issuer,
-            from_another_site: ask.first,
-            confirmed: ask.confirmed,
+            ask_first,
             source,
         })
         .await;
@@ -698,7 +663,7 @@ async fn sign_out(
     let mut response = match redirect_to {
         Redirect::None => redirect(StatusCode::FOUND, "/login?signed_out=1"),
         Redirect::To(url) => redirect(StatusCode::FOUND, &url),
-        Redirect::Refused(_) => html(
+        Redirect::Refused => html(
             StatusCode::BAD_REQUEST,
             sign_in_page::message(lang, Text::SignedOut, Text::NotSentOn.get(lang)),
         ),
@@ -710,8 +675,9 @@ async fn sign_out(
     response
 }
 
-/// Whether a browser came here from another site (Fetch Metadata): a link or a script on a
-/// page that is not this server's. Programs send no such header.
+/// Whether a browser came here from another site (Fetch Metadata): a link, a form or a
+/// script on a page that is not this server's, a sibling subdomain's included (it can plant
+/// cookies). Programs send no such header.
 fn sent_by_another_site(headers: &HeaderMap) -> bool {
     headers
         .get("sec-fetch-site")

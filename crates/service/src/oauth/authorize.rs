@@ -238,22 +238,7 @@ fn check(
             ),
         });
     };
-    match request.response_mode.as_deref() {
-        None | Some("fragment") => {}
-        Some("query") if !implicit => {}
-        Some("query") => {
-            return Err(reply.error(
-                "invalid_request",
-                "response_mode=query cannot carry tokens: use fragment.",
-            ))
-        }
-        Some(_) => {
-            return Err(reply.error(
-                "invalid_request",
-                "response_mode must be query or fragment.",
-            ))
-        }
-    }
+    response_mode(request, implicit).map_err(|why| reply.error("invalid_request", why))?;
     let grant = response_type.grant();
     if !settings.allows_grant(grant) {
         return Err(reply.error(
@@ -282,32 +267,9 @@ fn check(
     }
     let code_challenge = code_challenge(request, response_type)
         .map_err(|why| reply.error("invalid_request", why))?;
-    let prompts = |value: &str| {
-        request
-            .prompt
-            .as_deref()
-            .is_some_and(|p| p.split(' ').any(|v| v == value))
-    };
-    let no_page = prompts("none");
-    let auth_after = match (request.auth_after.as_deref(), request.max_age.as_deref()) {
-        // Back from the login page: what was asked is known.
-        (Some(after), _) => match after.parse::<Millis>() {
-            Ok(after) => Some(after),
-            Err(_) => return Err(reply.error("invalid_request", "auth_after is not a time.")),
-        },
-        _ if prompts("login") => Some(now),
-        (None, Some(max_age)) => match max_age.parse::<u32>() {
-            Ok(secs) => Some(now.saturating_sub(Millis::from(secs) * 1000)),
-            Err(_) => return Err(reply.error("invalid_request", "max_age is a number of seconds.")),
-        },
-        (None, None) => None,
-    };
-    if no_page && prompts("login") {
-        return Err(reply.error(
-            "invalid_request",
-            "prompt=none cannot be combined with another prompt.",
-        ));
-    }
+    let no_page = prompts(request, "none");
+    let auth_after =
+        password_typed_after(request, now).map_err(|why| reply.error("invalid_request", why))?;
     Ok(Checked {
         app,
         settings,
@@ -320,6 +282,48 @@ fn check(
         redirect_uri_sent: request.redirect_uri.is_some(),
         auth_after,
     })
+}
+
+/// Whether `prompt` holds `value`.
+fn prompts(request: &AuthorizeRequest, value: &str) -> bool {
+    request
+        .prompt
+        .as_deref()
+        .is_some_and(|p| p.split(' ').any(|v| v == value))
+}
+
+/// A request's `response_mode`, if it is one Roster answers in; else why not.
+fn response_mode(request: &AuthorizeRequest, implicit: bool) -> Result<(), &'static str> {
+    match request.response_mode.as_deref() {
+        None | Some("fragment") => Ok(()),
+        Some("query") if !implicit => Ok(()),
+        Some("query") => Err("response_mode=query cannot carry tokens: use fragment."),
+        Some(_) => Err("response_mode must be query or fragment."),
+    }
+}
+
+/// The time the password must have been typed after, when the request asks for it again:
+/// back from the login page (`auth_after`: what was asked is known), `prompt=login`, or
+/// `max_age`; else why the request is bad.
+fn password_typed_after(
+    request: &AuthorizeRequest,
+    now: Millis,
+) -> Result<Option<Millis>, &'static str> {
+    if prompts(request, "none") && prompts(request, "login") {
+        return Err("prompt=none cannot be combined with another prompt.");
+    }
+    match (request.auth_after.as_deref(), request.max_age.as_deref()) {
+        (Some(after), _) => after
+            .parse::<Millis>()
+            .map(Some)
+            .map_err(|_| "auth_after is not a time."),
+        _ if prompts(request, "login") => Ok(Some(now)),
+        (None, Some(max_age)) => max_age
+            .parse::<u32>()
+            .map(|secs| Some(now.saturating_sub(Millis::from(secs) * 1000)))
+            .map_err(|_| "max_age is a number of seconds."),
+        (None, None) => Ok(None),
+    }
 }
 
 /// The redirect URI a request names, if registered, or the first registered one; else the
@@ -425,10 +429,7 @@ impl Service {
             ));
         }
         let now = self.now();
-        let since = Since {
-            signed_in: session.auth_time,
-            issued: None,
-        };
+        let since = Since::signed_in(session.auth_time);
         let principal = match candidate.admit(&checked.app, now, since) {
             Ok(principal) => principal,
             Err(why) => {
@@ -471,12 +472,10 @@ impl Service {
             digest: secret::digest(&code),
             application_id: checked.app.id.clone(),
             user_id: session.user_id.clone(),
-            // Empty when the request named none: the exchange need not name one either.
-            redirect_uri: if checked.redirect_uri_sent {
-                checked.reply.redirect_uri.clone()
-            } else {
-                String::new()
-            },
+            // None when the request named none: the exchange need not name one either.
+            redirect_uri: checked
+                .redirect_uri_sent
+                .then(|| checked.reply.redirect_uri.clone()),
             scope: checked.scope,
             nonce: checked.nonce,
             code_challenge: checked.code_challenge,
@@ -488,6 +487,7 @@ impl Service {
         // summed with the session's others of this interval.
         self.store().append(vec![Appended::SsoCode(row)]).await?;
         self.sign_in_state().events.count(record);
+        signed_in_to_application();
         Ok(Authorize::Redirect(checked.reply.with(&[("code", &code)])))
     }
 
@@ -524,6 +524,11 @@ impl Service {
     }
 }
 
+/// Counts a sign-in to an application (a code or tokens issued), for `/metrics`.
+pub(super) fn signed_in_to_application() {
+    metrics::counter!("roster_sign_ins_total", "to" => "application").increment(1);
+}
+
 /// The audit record of `user` signing in to an application.
 pub(super) fn signed_in(
     at: roster_domain::time::Millis,
@@ -531,7 +536,6 @@ pub(super) fn signed_in(
     application_id: &ApplicationId,
     source: IpAddr,
 ) -> AuditRecord {
-    metrics::counter!("roster_sign_ins_total", "to" => "application").increment(1);
     AuditRecord {
         at,
         actor: actor(Some(user), source),

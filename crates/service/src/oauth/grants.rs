@@ -141,10 +141,7 @@ impl Service {
                     .unspent::<AuthorizationCode>(&app, &settings, code)
                     .await?;
                 exchange_checks(&code, redirect_uri, code_verifier)?;
-                let since = Since {
-                    signed_in: code.auth_time,
-                    issued: None,
-                };
+                let since = Since::signed_in(code.auth_time);
                 let issue = Issue {
                     principal: admitted(candidate, &app, self.now(), since)?,
                     scope: code.scope,
@@ -177,10 +174,7 @@ impl Service {
                     // Issued before the application's secret was rotated or it was disabled.
                     return Err(invalid_grant(RefreshToken::INVALID));
                 }
-                let since = Since {
-                    signed_in: token.auth_time,
-                    issued: Some(token.created_at),
-                };
+                let since = Since::issued(token.auth_time, token.created_at);
                 let issue = Issue {
                     principal: admitted(candidate, &app, self.now(), since)?,
                     scope: token.scope,
@@ -263,10 +257,7 @@ impl Service {
             )
             .await?;
         let now = self.now();
-        let since = Since {
-            signed_in: admitted_at,
-            issued: None,
-        };
+        let since = Since::signed_in(admitted_at);
         let principal = match candidate.admit(app, now, since) {
             Ok(principal) => principal,
             Err(why) => {
@@ -344,15 +335,15 @@ fn exchange_checks(
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
 ) -> Result<()> {
-    // The code stores the redirect URI only when the authorization request named one
-    // (RFC 6749 §4.1.3: then the exchange must name the same).
-    match redirect_uri {
-        None if !code.redirect_uri.is_empty() => {
+    // When the authorization request named a redirect URI, the exchange names the same
+    // (RFC 6749 §4.1.3).
+    match (code.redirect_uri.as_deref(), redirect_uri) {
+        (Some(_), None) => {
             return Err(invalid_grant(
                 "redirect_uri is required: the authorization request named one.",
             ))
         }
-        Some(uri) if !code.redirect_uri.is_empty() && uri != code.redirect_uri => {
+        (Some(named), Some(uri)) if uri != named => {
             return Err(invalid_grant("Redirect URI mismatch."));
         }
         _ => {}

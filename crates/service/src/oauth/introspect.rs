@@ -82,10 +82,7 @@ async fn stored_token(
             if t.application_id != app.id {
                 return Ok(None);
             }
-            let since = Since {
-                signed_in: t.created_at,
-                issued: Some(t.created_at),
-            };
+            let since = Since::issued(t.created_at, t.created_at);
             let at = (t.expires_at, t.created_at, t.generation);
             (
                 TokenKind::Access,
@@ -100,10 +97,7 @@ async fn stored_token(
             if t.application_id != app.id || t.used_at.is_some() {
                 return Ok(None);
             }
-            let since = Since {
-                signed_in: t.auth_time,
-                issued: Some(t.created_at),
-            };
+            let since = Since::issued(t.auth_time, t.created_at);
             let at = (t.expires_at, t.created_at, t.generation);
             (
                 TokenKind::Refresh,

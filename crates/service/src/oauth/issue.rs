@@ -132,6 +132,7 @@ impl Service {
         } else {
             None
         };
+        let signs_in = record.is_some();
         let issued = Issued {
             spend,
             access,
@@ -142,6 +143,9 @@ impl Service {
             // Exchanged concurrently: neither exchange keeps anything.
             self.revoke_grant(issue.grant_id).await?;
             return Err(Error::with_detail(ErrorKind::InvalidGrant, spend.invalid()));
+        }
+        if signs_in {
+            super::authorize::signed_in_to_application();
         }
         Ok(OAuthToken {
             access_token,

@@ -144,12 +144,11 @@ impl Service {
         match app.filter(|(a, _)| secret::matches(secret, &a.secret_digest) && !a.disabled) {
             Some(found) => Ok(found),
             None => {
-                let kind = ErrorKind::InvalidClient;
-                self.inner.refusals.count(known, client.source, kind);
+                let refused = self.refuse_client(known, client.source, ErrorKind::InvalidClient);
                 if charge == Charge::OnFailure {
                     limits.check_attempt(client_id, client.source)?;
                 }
-                Err(kind.into())
+                Err(refused)
             }
         }
     }

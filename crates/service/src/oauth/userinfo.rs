@@ -60,10 +60,7 @@ impl Service {
         if token.expires_at <= now || token.generation != app.token_generation {
             return Err(refused());
         }
-        let since = Since {
-            signed_in: token.created_at,
-            issued: Some(token.created_at),
-        };
+        let since = Since::issued(token.created_at, token.created_at);
         let principal = candidate.admit(&app, now, since).map_err(|_| refused())?;
         let info = Arc::new(UserInfo {
             sub: principal.user.id.as_str().to_owned(),

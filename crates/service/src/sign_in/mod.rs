@@ -62,7 +62,7 @@ pub(crate) struct SignInState {
     /// The login form's anti-forgery tokens.
     pub(crate) form_tokens: form_token::FormTokens,
     /// Sign-ins and refusals, summed until the next flush.
-    pub(crate) events: crate::throttle::SignInEvents,
+    pub(crate) events: crate::throttle::SummedAudit,
 }
 
 impl SignInState {

@@ -74,6 +74,7 @@ impl Service {
         };
         let actor = actor(Some(&user.id), login.source);
         self.write(&actor, begin_session, begin).await?;
+        metrics::counter!("roster_sign_ins_total", "to" => "session").increment(1);
         Ok(SignInOutcome::SignedIn(NewSession { cookie }))
     }
 
@@ -124,7 +125,7 @@ impl Service {
             // OIDC's post_logout_redirect_uri is checked against its own client only.
             client_id: client_id.or_else(|| oidc.then(String::new)),
             hinted_user: hint.map(|h| h.sub),
-            ask_first: logout.from_another_site && !logout.confirmed,
+            ask_first: logout.ask_first,
             source: logout.source,
         };
         self.write(&actor(None, logout.source), end_session, end)
@@ -192,7 +193,6 @@ async fn begin_session(tx: &mut dyn Tx, cx: &mut Cx, begin: Begin) -> Result<()>
     })
     .await?;
     cx.audit("SignIn", "session", &begin.application_id);
-    metrics::counter!("roster_sign_ins_total", "to" => "session").increment(1);
     Ok(())
 }
 
@@ -213,10 +213,9 @@ pub struct Logout<'a> {
     pub id_token_hint: Option<&'a str>,
     /// This server's issuer (what a hint must have been issued by).
     pub issuer: &'a str,
-    /// A browser sent here by another site (Fetch Metadata).
-    pub from_another_site: bool,
-    /// The user confirmed on the logout page (its form token checked).
-    pub confirmed: bool,
+    /// Ask the user before ending the session (a browser sent by another site, not yet
+    /// confirmed on the logout page), unless an `id_token_hint` names the session's user.
+    pub ask_first: bool,
     pub source: IpAddr,
 }
 
@@ -237,7 +236,7 @@ pub enum Redirect {
     /// A registered logout URL, as read (and with `state`).
     To(String),
     /// Asked for, but not registered: the browser stays.
-    Refused(String),
+    Refused,
 }
 
 /// A logout.
@@ -292,7 +291,7 @@ async fn end_session(tx: &mut dyn Tx, cx: &mut Cx, end: End) -> Result<SignedOut
             }
             Redirect::To(url.into())
         }
-        None => Redirect::Refused(wanted),
+        None => Redirect::Refused,
     };
     Ok(SignedOut::Ended { redirect })
 }

@@ -235,16 +235,6 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
         Ok(ended)
     }
 
-    async fn sign_in_lock(&mut self, user_id: &UserId) -> Result<SignInLock> {
-        let row: Option<LockRow> = self
-            .fetch_optional(
-                "SELECT failed_sign_ins, locked_until FROM users WHERE id = $1",
-                &[user_id],
-            )
-            .await?;
-        Ok(row.map_or_else(SignInLock::default, LockRow::into_domain))
-    }
-
     async fn set_sign_in_lock(
         &mut self,
         user_id: &UserId,

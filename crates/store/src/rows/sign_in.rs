@@ -122,7 +122,8 @@ impl CodeRow {
             digest: c.digest.clone(),
             application_id: c.application_id.as_str().to_owned(),
             user_id: c.user_id.as_str().to_owned(),
-            redirect_uri: c.redirect_uri.clone(),
+            // Stored as empty text when the request named none (the column predates that).
+            redirect_uri: c.redirect_uri.clone().unwrap_or_default(),
             scope: c.scope.clone(),
             nonce: c.nonce.clone(),
             code_challenge: c.code_challenge.clone(),
@@ -137,7 +138,7 @@ impl CodeRow {
             digest: self.digest,
             application_id: Id::new(self.application_id),
             user_id: Id::new(self.user_id),
-            redirect_uri: self.redirect_uri,
+            redirect_uri: Some(self.redirect_uri).filter(|u| !u.is_empty()),
             scope: self.scope,
             nonce: self.nonce,
             code_challenge: self.code_challenge,
