@@ -199,7 +199,7 @@ async fn rotating_the_secret_key_of_an_embedded_database_updates_its_key_file() 
     let kept = std::fs::read_to_string(dir.path().join("roster.key.old")).unwrap();
     assert_eq!(kept, old);
     let server = Server::start_on(
-        TestDb::borrowed(Backend::Sqlite, url),
+        TestDb::borrowed(Backend::Sqlite, url.clone()),
         Options {
             unset: &["ROSTER_SECRET_KEY"],
             ..Default::default()
@@ -207,4 +207,24 @@ async fn rotating_the_secret_key_of_an_embedded_database_updates_its_key_file() 
     )
     .await;
     server.stop().await;
+    // A key file that does not hold the old key (the servers read another) is left alone.
+    std::fs::write(dir.path().join("roster.key"), "00".repeat(32)).unwrap();
+    let mut cmd = Command::new(roster_bin());
+    base_env(&mut cmd);
+    let out = cmd
+        .args(["rotate-secret-key", "--database", &url])
+        .env("ROSTER_SECRET_KEY_OLD", &new)
+        .env("ROSTER_SECRET_KEY", "ab".repeat(32))
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(said.get("key_file").is_none(), "{said}");
+    let left = std::fs::read_to_string(dir.path().join("roster.key")).unwrap();
+    assert_eq!(left, "00".repeat(32));
 }

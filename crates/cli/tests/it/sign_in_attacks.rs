@@ -348,6 +348,11 @@ async fn a_planted_form_token_or_a_cross_site_form_does_not_sign_in(backend: Bac
         post(issued.clone(), Some(("sec-fetch-site", "cross-site"))).await,
         403
     );
+    // A sibling subdomain (same-site) can plant cookies: its forms are refused too.
+    assert_eq!(
+        post(issued.clone(), Some(("sec-fetch-site", "same-site"))).await,
+        403
+    );
     assert_eq!(
         post(issued, Some(("sec-fetch-site", "same-origin"))).await,
         200
