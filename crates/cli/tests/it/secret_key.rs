@@ -31,17 +31,22 @@ async fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     )
 }
 
-/// A server that started once on an embedded database (its key file made beside it).
-async fn served_once(dir: &std::path::Path) -> String {
-    let url = format!("sqlite://{}/roster.db", dir.display());
-    let server = Server::start_on(
-        TestDb::borrowed(Backend::Sqlite, url.clone()),
+/// A server on the embedded database `url` that finds its key only in the key file.
+async fn serve_on_key_file(url: String) -> Server {
+    Server::start_on(
+        TestDb::borrowed(Backend::Sqlite, url),
         Options {
             unset: &["ROSTER_SECRET_KEY"],
             ..Default::default()
         },
     )
-    .await;
+    .await
+}
+
+/// A server that started once on an embedded database (its key file made beside it).
+async fn served_once(dir: &std::path::Path) -> String {
+    let url = format!("sqlite://{}/roster.db", dir.display());
+    let server = serve_on_key_file(url.clone()).await;
     server.stop().await;
     assert!(dir.join("roster.key").exists());
     url
@@ -84,14 +89,7 @@ async fn a_server_refuses_a_key_that_does_not_open_its_database() {
     assert!(err.contains("does not open"), "{err}");
     // The right key, given again: it starts.
     std::fs::write(dir.path().join("roster.key"), made).unwrap();
-    let server = Server::start_on(
-        TestDb::borrowed(Backend::Sqlite, url),
-        Options {
-            unset: &["ROSTER_SECRET_KEY"],
-            ..Default::default()
-        },
-    )
-    .await;
+    let server = serve_on_key_file(url).await;
     server.stop().await;
 }
 
@@ -156,14 +154,7 @@ async fn import_all_carries_the_key_beside_a_new_embedded_database() {
     let written = std::fs::read_to_string(dir.path().join("b/roster.key")).unwrap();
     assert_eq!(written.trim(), TEST_SECRET_KEY);
     // The copy serves with the key file alone.
-    let copy = Server::start_on(
-        TestDb::borrowed(Backend::Sqlite, with),
-        Options {
-            unset: &["ROSTER_SECRET_KEY"],
-            ..Default::default()
-        },
-    )
-    .await;
+    let copy = serve_on_key_file(with).await;
     copy.stop().await;
 }
 
@@ -198,14 +189,7 @@ async fn rotating_the_secret_key_of_an_embedded_database_updates_its_key_file() 
     assert_eq!(now.trim(), new);
     let kept = std::fs::read_to_string(dir.path().join("roster.key.old")).unwrap();
     assert_eq!(kept, old);
-    let server = Server::start_on(
-        TestDb::borrowed(Backend::Sqlite, url.clone()),
-        Options {
-            unset: &["ROSTER_SECRET_KEY"],
-            ..Default::default()
-        },
-    )
-    .await;
+    let server = serve_on_key_file(url.clone()).await;
     server.stop().await;
     // A key file that does not hold the old key (the servers read another) is left alone.
     std::fs::write(dir.path().join("roster.key"), "00".repeat(32)).unwrap();

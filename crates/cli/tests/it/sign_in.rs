@@ -1436,6 +1436,15 @@ pub async fn oidc_client(
     .set_redirect_uri(RedirectUrl::new(REDIRECT.to_owned()).unwrap())
 }
 
+/// A new browser in which `f`'s user signed in (through the login page, for `f`'s
+/// application): it holds the session.
+pub async fn signed_in_browser(server: &Server, f: &Fixture) -> Browser {
+    let browser = Browser::new(server);
+    let url = authorize_url(server, &f.app.client_id, "code", "s");
+    browser.authorize(&url, &f.user_name, PASSWORD).await;
+    browser
+}
+
 /// `f`'s user signs in through a new browser (the login page) and the application exchanges
 /// the code: the browser, holding the session, and the token answer.
 pub async fn signed_in_by_code(server: &Server, f: &Fixture) -> (Browser, Value) {

@@ -231,22 +231,14 @@ async fn state_changes_end_sessions_and_tokens_for_good(backend: Backend) {
             "/applications/{}/accounts/{}",
             f.app.application_id, f.account_id
         );
+        let put_ok = |path: String| {
+            let (server, admin) = (&server, &admin);
+            async move { assert_eq!(server.put(admin, &path, json!({})).await.0, 200, "{path}") }
+        };
         match change {
             "disable user" => {
-                assert_eq!(
-                    server
-                        .put(&admin, &format!("{user}/disable"), json!({}))
-                        .await
-                        .0,
-                    200
-                );
-                assert_eq!(
-                    server
-                        .put(&admin, &format!("{user}/enable"), json!({}))
-                        .await
-                        .0,
-                    200
-                );
+                put_ok(format!("{user}/disable")).await;
+                put_ok(format!("{user}/enable")).await;
             }
             "lock user" => {
                 let guesser = Browser::new(&server);
@@ -256,13 +248,7 @@ async fn state_changes_end_sessions_and_tokens_for_good(backend: Backend) {
                 }
                 let (_, shown) = server.get(&admin, &user).await;
                 assert_eq!(shown["locked"], true);
-                assert_eq!(
-                    server
-                        .put(&admin, &format!("{user}/enable"), json!({}))
-                        .await
-                        .0,
-                    200
-                );
+                put_ok(format!("{user}/enable")).await;
             }
             "reset password" => {
                 let body = json!({"password": PASSWORD});
@@ -270,20 +256,8 @@ async fn state_changes_end_sessions_and_tokens_for_good(backend: Backend) {
                 assert_eq!(server.put(&admin, &path, body).await.0, 200);
             }
             "disable account" => {
-                assert_eq!(
-                    server
-                        .put(&admin, &format!("{account}/disable"), json!({}))
-                        .await
-                        .0,
-                    200
-                );
-                assert_eq!(
-                    server
-                        .put(&admin, &format!("{account}/enable"), json!({}))
-                        .await
-                        .0,
-                    200
-                );
+                put_ok(format!("{account}/disable")).await;
+                put_ok(format!("{account}/enable")).await;
             }
             "delete account" => {
                 assert_eq!(server.delete(&admin, &account).await.0, 204);
@@ -365,14 +339,7 @@ async fn a_planted_form_token_or_a_cross_site_form_does_not_sign_in(backend: Bac
 async fn logout_sends_the_url_it_checked(backend: Backend) {
     let mut server = Server::start(backend).await;
     let f = fixture(&mut server, json!({})).await;
-    let browser = Browser::new(&server);
-    browser
-        .authorize(
-            &authorize_url(&server, &f.app.client_id, "code", "s"),
-            &f.user_name,
-            PASSWORD,
-        )
-        .await;
+    let browser = signed_in_browser(&server, &f).await;
     let tricky = "https://wiki.example.com\\@evil.example/";
     let url = format!(
         "/api/v1/logout?redirect_url={}",
@@ -537,9 +504,8 @@ async fn repeated_requests_do_not_write_a_row_each(backend: Backend) {
     let mut server = Server::start(backend).await;
     let admin = server.admin().await;
     let f = fixture(&mut server, json!({})).await;
-    let browser = Browser::new(&server);
+    let browser = signed_in_browser(&server, &f).await;
     let url = authorize_url(&server, &f.app.client_id, "code", "s");
-    browser.authorize(&url, &f.user_name, PASSWORD).await;
     let mut codes = 0;
     let mut held = 0;
     for _ in 0..60 {

@@ -133,9 +133,8 @@ async fn prompt_login_and_max_age_ask_for_the_password_again(backend: Backend) {
 async fn response_mode_and_a_missing_response_type(backend: Backend) {
     let mut server = Server::start(backend).await;
     let f = fixture(&mut server, json!({})).await;
-    let browser = Browser::new(&server);
+    let browser = signed_in_browser(&server, &f).await;
     let url = authorize_url(&server, &f.app.client_id, "code", "s");
-    browser.authorize(&url, &f.user_name, PASSWORD).await;
     let hop = browser.get(&format!("{url}&response_mode=fragment")).await;
     let location = reqwest::Url::parse(&hop.location.unwrap()).unwrap();
     assert!(location.query().is_none(), "{location}");
@@ -250,14 +249,7 @@ async fn unknown_routes_and_methods_under_oauth2_answer_oauths_body(backend: Bac
 async fn a_registered_urls_origin_is_admitted_alone(backend: Backend) {
     let mut server = Server::start(backend).await;
     let f = fixture(&mut server, json!({})).await;
-    let browser = Browser::new(&server);
-    browser
-        .authorize(
-            &authorize_url(&server, &f.app.client_id, "code", "s"),
-            &f.user_name,
-            PASSWORD,
-        )
-        .await;
+    let browser = signed_in_browser(&server, &f).await;
     let with = |redirect: &str| {
         format!(
             "/api/v1/oauth2/authorize?response_type=code&client_id={}&redirect_uri={}",
