@@ -3,9 +3,26 @@
 use crate::support::*;
 use prometheus_parse::{Scrape, Value};
 
-const METRICS_TOKEN: &str = "metrics-secret-0123456789";
+/// The token the servers of these tests guard `/metrics` with (`ROSTER_METRICS_TOKEN`).
+pub const METRICS_TOKEN: &str = "metrics-secret-0123456789";
 
-fn value(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
+/// What `/metrics` says now, parsed.
+pub async fn scrape(server: &Server) -> (Scrape, String) {
+    let res = server
+        .http
+        .get(format!("{}/metrics", server.base))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    (scrape, text)
+}
+
+/// The sum of `metric`'s samples with `labels`, if there is one.
+pub fn value(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
     scrape
         .samples
         .iter()
@@ -177,17 +194,7 @@ async fn sign_ins_refusals_and_locks_are_counted() {
     for _ in 0..5 {
         browser.submit(&page, &f.user_name, "wrong").await;
     }
-    let text = server
-        .http
-        .get(format!("{}/metrics", server.base))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let (scrape, text) = scrape(&server).await;
     let count = |name: &str, labels: &[(&str, &str)]| value(&scrape, name, labels).unwrap_or(0.0);
     assert_eq!(
         count("roster_sign_ins_total", &[("to", "session")]),

@@ -2,6 +2,7 @@
 //! revocation on every state change, enumeration, unbounded writes, and the smaller tricks.
 //! docs/security.md names each attack with its test here.
 
+use crate::metrics::{scrape, value, METRICS_TOKEN};
 use crate::sign_in::*;
 use crate::support::*;
 use serde_json::json;
@@ -26,22 +27,9 @@ async fn guess_at_once(server: &Server, f: &Fixture, guesses: &[&str]) -> Vec<(u
 
 /// Password hashes compared so far, by the server's own count.
 async fn password_checks(server: &Server) -> f64 {
-    let res = server
-        .http
-        .get(format!("{}/metrics", server.base))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let text = res.text().await.unwrap();
-    text.lines()
-        .filter(|l| l.starts_with("roster_password_checks_total"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+    let (scrape, _) = scrape(server).await;
+    value(&scrape, "roster_password_checks_total", &[]).unwrap_or(0.0)
 }
-
-const METRICS_TOKEN: &str = "metrics-secret-0123456789";
 
 /// Sixteen guesses sent at once, the right one last: only as many as the lock allows are
 /// checked (counted by the server), the others are refused as locked before any hash. Before
