@@ -62,6 +62,24 @@ catalog! {
     InvalidSignIn => (400, "LOGIN.0002", "Invalid account name or password."),
     SignInDenied => (403, "LOGIN.0003", "The user may not sign in to this application."),
     TooManySignIns => (429, "LOGIN.0004", "Too many sign-in attempts from this address; retry later."),
+    // The user APIs (/api/v2/sdk/*) in OneAccess's style (PARAM.0030-0032 as the reference;
+    // the session and state token codes are Roster's: the reference does not document them).
+    SignatureInvalid => (400, "PARAM.0030", "Signature invalid or expired."),
+    SsoTicketRequired => (400, "PARAM.0031", "SSO ticket required."),
+    SsoTicketInvalid => (400, "PARAM.0032", "SSO ticket invalid or expired."),
+    SessionTokenInvalid => (400, "SESSION.0001", "Session token invalid or expired."),
+    StateTokenInvalid => (400, "SESSION.0002", "State token invalid or expired."),
+    // The user APIs in Bamboo Cloud's style (`sdk_error_style = "bamboocloud"`).
+    SdkParameterBlank => (400, "SDK.COMMON.1001", "Parameter cannot be left blank:"),
+    SdkDeviceIncomplete => (400, "SDK.COMMON.1003", "Device information is incomplete."),
+    SdkSignatureUnreadable => (400, "SDK.COMMON.1004", "Signature decryption error."),
+    SdkExpired => (400, "SDK.COMMON.1005", "Expired:"),
+    SdkClientIdIncorrect => (400, "SDK.COMMON.1012", "x-client-id incorrect."),
+    SdkUserNotFound => (400, "SDK.COMMON.1013", "User not found."),
+    SdkNoPrivateKey => (400, "SDK.COMMON.1014", "Application private key not found."),
+    SdkUserNotBound => (400, "SDK.LOGIN.1002", "User not bound."),
+    SdkUserLocked => (400, "SDK.LOGIN.1003", "The user is locked after too many failed sign-ins."),
+    SdkWrongPassword => (400, "SDK.LOGIN.1005", "Wrong user name or password."),
     // Users.
     UserNotFound => (400, "USER.0001", "User does not exist."),
     UserNameExists => (400, "USER.0002", "Username already exists."),

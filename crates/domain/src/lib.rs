@@ -16,6 +16,7 @@ pub mod signing;
 pub mod sso;
 pub mod time;
 pub mod user;
+pub mod user_api;
 pub mod validate;
 
 pub use error::{Error, ErrorKind, Result};

@@ -21,6 +21,7 @@ mod sso;
 mod throttle;
 mod transfer;
 mod use_case;
+mod user_api;
 mod users;
 
 pub use accounts::AccountDetails;
@@ -40,6 +41,7 @@ pub use roster_store::WriteGate;
 pub use secrets::SecretKey;
 pub use sign_in::{Login, Logout, NewSession, Redirect, SignInOutcome, SignInSettings, SignedOut};
 pub use transfer::{ApplicationSso, Record, RoleMember};
+pub use user_api::{ApiUser, Headers as UserApiHeaders, LoginAnswer, TicketRequest, TicketUser, UserApiSettings};
 
 use roster_domain::time::{Clock, Millis, SystemClock};
 use roster_store::prelude::*;
@@ -70,6 +72,8 @@ pub struct Settings {
     pub audit_retention: Option<Duration>,
     /// Sessions, codes and the lock after wrong passwords.
     pub sign_in: SignInSettings,
+    /// The user APIs (/api/v2/sdk/*).
+    pub user_api: UserApiSettings,
 }
 
 /// Audit records are kept this long by default.
@@ -105,6 +109,7 @@ impl Default for Settings {
             token_rate_per_address: 200,
             audit_retention: Some(Duration::from_secs(DEFAULT_AUDIT_RETENTION_DAYS * 86_400)),
             sign_in: SignInSettings::default(),
+            user_api: UserApiSettings::default(),
         }
     }
 }
@@ -128,6 +133,7 @@ struct Inner {
     signing_key: id_tokens::KeyCache,
     sign_in: sign_in::SignInState,
     oauth: oauth::OAuthState,
+    user_api: user_api::UserApiState,
 }
 
 impl Service {
@@ -153,6 +159,7 @@ impl Service {
                 signing_key: Default::default(),
                 sign_in: sign_in::SignInState::new(&settings.sign_in, settings.secret_key.as_ref()),
                 oauth: oauth::OAuthState::new(&settings),
+                user_api: user_api::UserApiState::new(),
                 store: Arc::new(counted_store::CountedStore::new(store)),
                 clock,
                 settings,

@@ -153,7 +153,7 @@ async fn create(
     Ok(user.id)
 }
 
-async fn update(
+pub(crate) async fn update(
     tx: &mut dyn Tx,
     cx: &mut Cx,
     (user_id, changes): (UserId, UserChanges),

@@ -22,7 +22,7 @@ pub use pg::{PgStore, PgStoreOptions};
 pub use sqlite::SqliteStore;
 pub use tx::{
     AccountTx, AppOrgTx, ApplicationTx, AuditTx, LockKey, MaintenanceTx, OrgScope, OrganizationTx,
-    RoleTx, SignInTx, SigningKeyTx, SsoTokenTx, SsoTx, TokenTx, Tx, UserTx,
+    RoleTx, SignInTx, SigningKeyTx, SsoTokenTx, SsoTx, TokenTx, Tx, UserApiTx, UserTx,
 };
 
 use async_trait::async_trait;
@@ -232,6 +232,6 @@ async fn open_as(url: &str, pg: PgStoreOptions, create: Create) -> Result<Arc<dy
 pub mod prelude {
     pub use crate::tx::{
         AccountTx, AppOrgTx, ApplicationTx, AuditTx, MaintenanceTx, OrganizationTx, RoleTx,
-        SignInTx, SsoTx, TokenTx, Tx, UserTx,
+        SignInTx, SsoTx, TokenTx, Tx, UserApiTx, UserTx,
     };
 }

@@ -12,6 +12,7 @@ use roster_domain::sign_in::{
     AuthorizationCode, Guessed, RefreshToken, Reservation, SignInLock, SsoSession, Standing,
 };
 use roster_domain::signing::SigningKey;
+use roster_domain::user_api::{SsoTicket, StateToken, UserApiSession};
 use roster_domain::sso::{SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
 use roster_domain::user::{User, UserId};
@@ -348,6 +349,43 @@ pub trait SignInTx: Send {
     async fn delete_sign_ins_expired_before(&mut self, at: Millis) -> Result<u64>;
 }
 
+/// The user APIs: session tokens, state tokens, SSO tickets, signature keys and nonces.
+#[async_trait]
+pub trait UserApiTx: Send {
+    /// The application's signature key pair: its public key (PEM) and sealed private key.
+    async fn user_api_key(&mut self, application_id: &ApplicationId)
+        -> Result<Option<(String, String)>>;
+    /// Stores the application's key pair unless it has one already (made at once on another
+    /// node); says whether this one was stored.
+    async fn insert_user_api_key_if_absent(
+        &mut self,
+        application_id: &ApplicationId,
+        public_key: &str,
+        sealed_private_key: &str,
+        at: Millis,
+    ) -> Result<bool>;
+    async fn insert_user_api_session(&mut self, session: &UserApiSession) -> Result<()>;
+    async fn user_api_session(&mut self, digest: &str) -> Result<Option<UserApiSession>>;
+    /// Ends a session token; says whether it was there.
+    async fn delete_user_api_session(&mut self, digest: &str) -> Result<bool>;
+    async fn insert_state_token(&mut self, token: &StateToken) -> Result<()>;
+    async fn state_token(&mut self, digest: &str) -> Result<Option<StateToken>>;
+    /// Spends a state token; false when it was spent already (or is gone).
+    async fn delete_state_token(&mut self, digest: &str) -> Result<bool>;
+    /// Notes a signature's nonce as used until `expires_at`; false when it was used already.
+    async fn spend_nonce(
+        &mut self,
+        application_id: &ApplicationId,
+        nonce_digest: &str,
+        expires_at: Millis,
+    ) -> Result<bool>;
+    async fn insert_sso_ticket(&mut self, ticket: &SsoTicket) -> Result<()>;
+    /// Redeems a ticket: deletes it and gives it, or nothing when it was redeemed already.
+    async fn take_sso_ticket(&mut self, digest: &str) -> Result<Option<SsoTicket>>;
+    /// Deletes session tokens, state tokens, tickets and nonces that ended before `at`.
+    async fn delete_user_api_expired_before(&mut self, at: Millis) -> Result<u64>;
+}
+
 /// The store's own upkeep.
 #[async_trait]
 pub trait MaintenanceTx: Send {
@@ -374,6 +412,7 @@ pub trait Tx:
     + SsoTokenTx
     + SigningKeyTx
     + SignInTx
+    + UserApiTx
     + MaintenanceTx
 {
 }
@@ -391,6 +430,7 @@ impl<T> Tx for T where
         + SsoTokenTx
         + SigningKeyTx
         + SignInTx
+        + UserApiTx
         + MaintenanceTx
 {
 }

@@ -238,16 +238,16 @@ impl Service {
         let admitted_at = self.now();
         let user = match self.check_password(username, password, attempt).await? {
             PasswordCheck::Right(user) => user,
-            PasswordCheck::Wrong(SignInOutcome::Locked { unlock_in_secs }) => {
-                return Err(invalid_grant(format!(
-                    "User is locked after too many failed sign-ins; it is unlocked in \
-                     {unlock_in_secs} seconds."
-                )))
+            PasswordCheck::Wrong(outcome) | PasswordCheck::Unknown(outcome) => {
+                return Err(invalid_grant(match outcome {
+                    SignInOutcome::Locked { unlock_in_secs } => format!(
+                        "User is locked after too many failed sign-ins; it is unlocked in \
+                         {unlock_in_secs} seconds."
+                    ),
+                    SignInOutcome::Disabled => "User is disabled".to_owned(),
+                    _ => "Bad credentials".to_owned(),
+                }))
             }
-            PasswordCheck::Wrong(SignInOutcome::Disabled) => {
-                return Err(invalid_grant("User is disabled"))
-            }
-            PasswordCheck::Wrong(_) => return Err(invalid_grant("Bad credentials")),
         };
         let with_roles = settings.protocol == Protocol::Oidc && needs_roles(settings);
         let candidate = self

@@ -45,6 +45,9 @@ pub enum SignInOutcome {
 pub(crate) enum PasswordCheck {
     Right(Box<User>),
     Wrong(SignInOutcome),
+    /// No user has the name (answered as a wrong password wherever names are not told
+    /// apart).
+    Unknown(SignInOutcome),
 }
 
 impl Service {
@@ -84,9 +87,10 @@ impl Service {
                 self.audit_sign_in(user_id, attempt, ErrorKind::UserLocked)
                     .await?;
                 let left = until.map_or(lock_ms, |t| t.saturating_sub(self.now()));
-                return Ok(PasswordCheck::Wrong(SignInOutcome::Locked {
+                let locked = SignInOutcome::Locked {
                     unlock_in_secs: ms_to_secs(left),
-                }));
+                };
+                return Ok(wrong(user.is_some(), locked));
             }
         };
         let hash = match user.as_ref().and_then(|u| u.password_hash.clone()) {
@@ -94,6 +98,7 @@ impl Service {
             None => self.decoy_hash().await?,
         };
         let verified = self.inner.passwords.verify(password, hash).await?;
+        let known = user.is_some();
         let user = match user {
             Some(user) if verified && user.password_hash.is_some() => {
                 metrics::counter!("roster_password_checks_total", "result" => "right").increment(1);
@@ -116,9 +121,8 @@ impl Service {
                     self.audit_sign_in(user_id, attempt, ErrorKind::InvalidSignIn)
                         .await?;
                 }
-                return Ok(PasswordCheck::Wrong(outcome_after_failures(
-                    n, max, lock_ms,
-                )));
+                let outcome = outcome_after_failures(n, max, lock_ms);
+                return Ok(wrong(known, outcome));
             }
         };
         self.write(&actor, release, (user.id.clone(), n)).await?;
@@ -239,6 +243,14 @@ fn pick_user(found: Vec<User>, name: &str) -> Option<User> {
         Ok([only]) => Some(only),
         // Several users share that email: it names none of them.
         Err(_) => None,
+    }
+}
+
+/// A failed check, told apart by whether the name was anybody's.
+fn wrong(name_known: bool, outcome: SignInOutcome) -> PasswordCheck {
+    match name_known {
+        true => PasswordCheck::Wrong(outcome),
+        false => PasswordCheck::Unknown(outcome),
     }
 }
 

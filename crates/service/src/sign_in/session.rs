@@ -61,7 +61,7 @@ impl Service {
             .await?
         {
             PasswordCheck::Right(user) => user,
-            PasswordCheck::Wrong(outcome) => return Ok(outcome),
+            PasswordCheck::Wrong(outcome) | PasswordCheck::Unknown(outcome) => return Ok(outcome),
         };
         let cookie = secret::generate();
         let begin = Begin {

@@ -14,6 +14,7 @@ mod signing_keys;
 mod sso;
 mod sso_tokens;
 mod tokens;
+mod user_api;
 mod users;
 
 use crate::rows::{AccountRow, AppOrgRow, ApplicationRow, OrganizationRow, RoleRow};

@@ -213,6 +213,9 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
                     "sso_refresh_tokens",
                     "sso_tokens",
                     "sso_sessions",
+                    "user_api_sessions",
+                    "user_api_state_tokens",
+                    "sso_tickets",
                 ] {
                     let sql = format!("DELETE FROM {table} WHERE user_id = $1");
                     ended += self.execute(&sql, &[user_id]).await?;
@@ -225,7 +228,14 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
                     &[user_id, app, &at],
                 )
                 .await?;
-                for table in ["sso_codes", "sso_refresh_tokens", "sso_tokens"] {
+                for table in [
+                    "sso_codes",
+                    "sso_refresh_tokens",
+                    "sso_tokens",
+                    "user_api_sessions",
+                    "user_api_state_tokens",
+                    "sso_tickets",
+                ] {
                     let sql =
                         format!("DELETE FROM {table} WHERE user_id = $1 AND application_id = $2");
                     ended += self.execute(&sql, &[user_id, app]).await?;

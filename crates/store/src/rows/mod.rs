@@ -134,9 +134,11 @@ macro_rules! column_list {
 }
 
 mod sign_in;
+mod user_api;
 mod users;
 
 pub(crate) use sign_in::{CandidateRow, CodeRow, LockRow, RefreshTokenRow, SessionRow};
+pub(crate) use user_api::{SsoTicketRow, StateTokenRow, UserApiKeyRow, UserApiSessionRow};
 pub(crate) use users::{UserApplicationRow, UserKeys, UserRow};
 
 fn json_object(field: &str, text: Option<String>) -> Result<Option<Map<String, Value>>> {
