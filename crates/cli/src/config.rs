@@ -111,6 +111,21 @@ pub struct Settings {
     /// writes a code); 0: no limit. Default: 10.
     #[arg(long, env = "ROSTER_SIGN_IN_RATE_PER_ADDRESS")]
     pub sign_in_rate_per_address: Option<u32>,
+    /// How the user APIs (/api/v2/sdk/*) word their refusals: oneaccess (LOGIN.*/PARAM.*
+    /// codes, as Huawei documents them) or bamboocloud (SDK.* codes, as Bamboo Cloud answers).
+    /// Default: oneaccess.
+    #[arg(long, env = "ROSTER_SDK_ERROR_STYLE", value_enum)]
+    pub sdk_error_style: Option<SdkErrorStyle>,
+    /// Hours a user-API session token lasts. Default: 168 (the reference's 604800 seconds).
+    #[arg(long, env = "ROSTER_SDK_SESSION_HOURS")]
+    pub sdk_session_hours: Option<u64>,
+    /// Minutes a user-API id_token lasts. Default: 120.
+    #[arg(long, env = "ROSTER_SDK_ID_TOKEN_MINUTES")]
+    pub sdk_id_token_minutes: Option<u64>,
+    /// Seconds an X-signature's timestamp may differ from the server's time, either way.
+    /// Default: 300.
+    #[arg(long, env = "ROSTER_SDK_SIGNATURE_WINDOW_SECS")]
+    pub sdk_signature_window_secs: Option<u64>,
     /// Log format on standard error. Default: text.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -218,6 +233,15 @@ pub enum LogFormat {
     #[default]
     Text,
     Json,
+}
+
+/// How the user APIs word their refusals.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SdkErrorStyle {
+    #[default]
+    Oneaccess,
+    Bamboocloud,
 }
 
 /// What happens to a deleted user's application accounts.
@@ -389,6 +413,38 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The user APIs' style and lifetimes.
+    fn user_api(&self) -> Result<roster_service::UserApiSettings> {
+        let defaults = roster_service::UserApiSettings::default();
+        let secs = Duration::from_secs;
+        let settings = roster_service::UserApiSettings {
+            error_style: match self.sdk_error_style.unwrap_or_default() {
+                SdkErrorStyle::Oneaccess => roster_domain::user_api::ErrorStyle::OneAccess,
+                SdkErrorStyle::Bamboocloud => roster_domain::user_api::ErrorStyle::BambooCloud,
+            },
+            session_ttl: self
+                .sdk_session_hours
+                .map_or(defaults.session_ttl, |h| secs(h.saturating_mul(3600))),
+            id_token_ttl: self
+                .sdk_id_token_minutes
+                .map_or(defaults.id_token_ttl, |m| secs(m.saturating_mul(60))),
+            signature_window: self
+                .sdk_signature_window_secs
+                .map_or(defaults.signature_window, secs),
+            ..defaults
+        };
+        if settings.session_ttl.is_zero()
+            || settings.id_token_ttl.is_zero()
+            || settings.signature_window.is_zero()
+        {
+            bail!(
+                "sdk_session_hours, sdk_id_token_minutes and sdk_signature_window_secs must be \
+                 at least 1"
+            );
+        }
+        Ok(settings)
+    }
+
     /// Everything `roster serve` runs with, defaults filled in and checked; the signing key
     /// file read (so that a bad one stops the start before anything is made).
     pub fn serve(self) -> Result<ServeConfig> {
@@ -449,6 +505,7 @@ impl Settings {
                 .unwrap_or(defaults.token_rate_per_address),
             audit_retention: self.audit_retention(),
             sign_in: self.sign_in()?,
+            user_api: self.user_api()?,
             on_user_delete: match self.on_user_delete {
                 Some(OnUserDelete::Orphan) => roster_service::UserDeletePolicy::OrphanAccounts,
                 Some(OnUserDelete::Delete) | None => {

@@ -71,9 +71,13 @@ impl StatePurpose {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::PasswordWarn, Self::PasswordExpired, Self::SecondFactor]
-            .into_iter()
-            .find(|p| p.as_str() == s)
+        [
+            Self::PasswordWarn,
+            Self::PasswordExpired,
+            Self::SecondFactor,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
     }
 
     /// The login `status` that hands out a state token of this purpose.
@@ -144,9 +148,15 @@ pub enum Refusal {
     /// The `X-client-id`'s application is disabled.
     ApplicationDisabled,
     /// No user has that name (Bamboo Cloud says so; OneAccess answers as for a wrong password).
-    UnknownUser { remaining: u32 },
-    WrongPassword { remaining: u32 },
-    Locked { unlock_in_secs: u64 },
+    UnknownUser {
+        remaining: u32,
+    },
+    WrongPassword {
+        remaining: u32,
+    },
+    Locked {
+        unlock_in_secs: u64,
+    },
     /// The user holds no account in the application.
     NotBound,
     /// The `X-signature` cannot be read, or names no live session of this application.
@@ -190,12 +200,22 @@ impl Refusal {
                 Error::with_detail(K::SdkWrongPassword, format!("剩余登录尝试次数:{remaining}"))
             }
             Self::UnknownUser { remaining } | Self::WrongPassword { remaining } => {
-                Error::with_detail(K::InvalidSignIn, format!("Remaining attempts: {remaining}."))
+                Error::with_detail(
+                    K::InvalidSignIn,
+                    format!("Remaining attempts: {remaining}."),
+                )
             }
             Self::Locked { unlock_in_secs } => {
-                let kind = if bamboo { K::SdkUserLocked } else { K::UserLocked };
+                let kind = if bamboo {
+                    K::SdkUserLocked
+                } else {
+                    K::UserLocked
+                };
                 let (m, s) = (unlock_in_secs / 60, unlock_in_secs % 60);
-                Error::with_detail(kind, format!("It is unlocked in {m} minutes and {s} seconds."))
+                Error::with_detail(
+                    kind,
+                    format!("It is unlocked in {m} minutes and {s} seconds."),
+                )
             }
             Self::NotBound if bamboo => Error::new(K::SdkUserNotBound),
             Self::NotBound => Error::with_detail(
@@ -261,7 +281,10 @@ mod tests {
 
     #[test]
     fn a_lock_says_minutes_and_seconds() {
-        let locked = Refusal::Locked { unlock_in_secs: 179 }.error(ErrorStyle::BambooCloud);
+        let locked = Refusal::Locked {
+            unlock_in_secs: 179,
+        }
+        .error(ErrorStyle::BambooCloud);
         assert_eq!(locked.kind().code(), "SDK.LOGIN.1003");
         assert!(locked
             .client_message()

@@ -318,5 +318,6 @@ async fn purge_expired(tx: &mut dyn Tx, _cx: &mut Cx, before: Millis) -> Result<
     let tenant = tx.delete_tokens_expired_before(before).await?;
     let sign_in = tx.delete_sso_tokens_expired_before(before).await?;
     let sessions = tx.delete_sign_ins_expired_before(before).await?;
-    Ok(tenant + sign_in + sessions)
+    let user_api = tx.delete_user_api_expired_before(before).await?;
+    Ok(tenant + sign_in + sessions + user_api)
 }

@@ -41,7 +41,9 @@ pub use roster_store::WriteGate;
 pub use secrets::SecretKey;
 pub use sign_in::{Login, Logout, NewSession, Redirect, SignInOutcome, SignInSettings, SignedOut};
 pub use transfer::{ApplicationSso, Record, RoleMember};
-pub use user_api::{ApiUser, Headers as UserApiHeaders, LoginAnswer, TicketRequest, TicketUser, UserApiSettings};
+pub use user_api::{
+    ApiUser, Headers as UserApiHeaders, LoginAnswer, TicketRequest, TicketUser, UserApiSettings,
+};
 
 use roster_domain::time::{Clock, Millis, SystemClock};
 use roster_store::prelude::*;

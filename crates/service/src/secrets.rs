@@ -207,6 +207,21 @@ async fn reseal(
             .await?;
         count += 1;
     }
+    // And the applications' user-API signature keys.
+    for (app_id, sealed) in tx.sealed_user_api_keys().await? {
+        if sealed.starts_with(&under_new) {
+            continue;
+        }
+        let plain = opener.open(&sealed).map_err(|_| {
+            Error::invalid(format!(
+                "application {app_id}: its signature key is not sealed with the old key; \
+                 nothing was changed."
+            ))
+        })?;
+        tx.set_sealed_user_api_key(&app_id, &sealer.seal(&plain)?)
+            .await?;
+        count += 1;
+    }
     cx.audit("ResealAccountPasswords", "secret_key", &new_id);
     Ok(count)
 }

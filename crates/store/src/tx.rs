@@ -12,10 +12,10 @@ use roster_domain::sign_in::{
     AuthorizationCode, Guessed, RefreshToken, Reservation, SignInLock, SsoSession, Standing,
 };
 use roster_domain::signing::SigningKey;
-use roster_domain::user_api::{SsoTicket, StateToken, UserApiSession};
 use roster_domain::sso::{SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
 use roster_domain::user::{User, UserId};
+use roster_domain::user_api::{SsoTicket, StateToken, UserApiSession};
 use roster_domain::Result;
 
 #[async_trait]
@@ -353,8 +353,10 @@ pub trait SignInTx: Send {
 #[async_trait]
 pub trait UserApiTx: Send {
     /// The application's signature key pair: its public key (PEM) and sealed private key.
-    async fn user_api_key(&mut self, application_id: &ApplicationId)
-        -> Result<Option<(String, String)>>;
+    async fn user_api_key(
+        &mut self,
+        application_id: &ApplicationId,
+    ) -> Result<Option<(String, String)>>;
     /// Stores the application's key pair unless it has one already (made at once on another
     /// node); says whether this one was stored.
     async fn insert_user_api_key_if_absent(
@@ -384,6 +386,13 @@ pub trait UserApiTx: Send {
     async fn take_sso_ticket(&mut self, digest: &str) -> Result<Option<SsoTicket>>;
     /// Deletes session tokens, state tokens, tickets and nonces that ended before `at`.
     async fn delete_user_api_expired_before(&mut self, at: Millis) -> Result<u64>;
+    /// Every application's sealed signature key, for a change of the secret key.
+    async fn sealed_user_api_keys(&mut self) -> Result<Vec<(ApplicationId, String)>>;
+    async fn set_sealed_user_api_key(
+        &mut self,
+        application_id: &ApplicationId,
+        sealed: &str,
+    ) -> Result<()>;
 }
 
 /// The store's own upkeep.

@@ -10,6 +10,7 @@ mod roles;
 mod sign_in;
 mod sso_settings;
 mod token;
+mod user_api;
 mod users;
 
 use roster_service::Service;
@@ -22,6 +23,7 @@ pub fn router() -> OpenApiRouter<Service> {
         .merge(sso_settings::router())
         .merge(oauth2::router())
         .merge(sign_in::router())
+        .merge(user_api::router())
         // Not an API operation: no place in the OpenAPI document.
         .route(
             "/assets/roster.css",
@@ -35,6 +37,7 @@ pub fn router() -> OpenApiRouter<Service> {
                 .merge(organizations::router())
                 .merge(app_orgs::router())
                 .merge(accounts::router())
-                .merge(roles::router()),
+                .merge(roles::router())
+                .merge(user_api::tenant_router()),
         )
 }

@@ -14,7 +14,11 @@ use roster_store::prelude::*;
 impl Service {
     /// `GET /api/v2/sdk/logout`: ends the session token (and what it could still do: ask
     /// for tickets, refresh its id_token).
-    pub async fn user_api_logout(&self, headers: Headers<'_>, signature: Option<&str>) -> Result<()> {
+    pub async fn user_api_logout(
+        &self,
+        headers: Headers<'_>,
+        signature: Option<&str>,
+    ) -> Result<()> {
         let caller = self.user_api_caller(&headers).await?;
         let signed = self.signed(&caller, signature).await?;
         let actor = actor(Some(&signed.principal.user.id), caller.source);

@@ -86,7 +86,10 @@ impl Service {
             }
         };
         match step_left(&principal.user) {
-            Some(purpose) => self.state_token(&caller, &principal, purpose, auth_time).await,
+            Some(purpose) => {
+                self.state_token(&caller, &principal, purpose, auth_time)
+                    .await
+            }
             None => self.begin(&caller, &principal, auth_time, issuer).await,
         }
     }
@@ -173,7 +176,8 @@ impl Service {
 
 /// The step a user must take before a session begins, if any.
 pub(super) fn step_left(user: &User) -> Option<StatePurpose> {
-    user.pwd_must_modify.then_some(StatePurpose::PasswordExpired)
+    user.pwd_must_modify
+        .then_some(StatePurpose::PasswordExpired)
 }
 
 async fn insert_session(tx: &mut dyn Tx, cx: &mut Cx, session: UserApiSession) -> Result<()> {

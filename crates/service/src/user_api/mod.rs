@@ -103,7 +103,7 @@ pub struct ApiUser {
 }
 
 impl ApiUser {
-    fn of(user: &User) -> Self {
+    pub fn of(user: &User) -> Self {
         Self {
             id: user.id.as_str().to_owned(),
             user_name: user.user_name.clone(),
@@ -115,6 +115,11 @@ impl ApiUser {
 }
 
 impl Service {
+    /// The server's time (`GET /api/v2/sdk/server-date`), in milliseconds since the epoch.
+    pub fn server_time(&self) -> roster_domain::time::Millis {
+        self.now()
+    }
+
     pub(crate) fn user_api_settings(&self) -> &UserApiSettings {
         &self.inner.settings.user_api
     }

@@ -69,7 +69,10 @@ fn parse(plain: &str) -> Option<Signature<'_>> {
 
 /// Decrypts with OAEP SHA-256 and MGF1-SHA-1 (Java's default), else MGF1-SHA-256.
 fn decrypt(key: &RsaPrivateKey, ciphertext: &[u8]) -> Option<String> {
-    let java = key.decrypt(Oaep::new_with_mgf_hash::<sha2::Sha256, sha1::Sha1>(), ciphertext);
+    let java = key.decrypt(
+        Oaep::new_with_mgf_hash::<sha2::Sha256, sha1::Sha1>(),
+        ciphertext,
+    );
     let plain = match java {
         Ok(plain) => plain,
         Err(_) => key.decrypt(Oaep::new::<sha2::Sha256>(), ciphertext).ok()?,
@@ -121,7 +124,12 @@ impl Service {
             .ok_or_else(|| self.refuse(Refusal::Required("X-signature")))?;
         let invalid = |why| self.refuse(Refusal::SignatureInvalid(why));
         let ciphertext = (text.len() <= MAX_SIGNATURE_CHARS)
-            .then(|| STANDARD.decode(&text).or_else(|_| URL_SAFE.decode(&text)).ok())
+            .then(|| {
+                STANDARD
+                    .decode(&text)
+                    .or_else(|_| URL_SAFE.decode(&text))
+                    .ok()
+            })
             .flatten()
             .ok_or_else(|| invalid("X-signature is not Base64."))?;
         let key = self.private_key(&caller.app.id).await?;
@@ -174,7 +182,10 @@ impl Service {
         let key = RsaPrivateKey::from_pkcs8_pem(&pem)
             .map_err(|e| Error::internal(format!("reading an application's key: {e}")))?;
         let key = Arc::new(key);
-        self.inner.user_api.keys.insert(app_id.clone(), Arc::clone(&key));
+        self.inner
+            .user_api
+            .keys
+            .insert(app_id.clone(), Arc::clone(&key));
         Ok(key)
     }
 }
@@ -224,7 +235,11 @@ async fn spend_signature(
     check: Check,
 ) -> Result<std::result::Result<Found, Unsigned>> {
     if !tx
-        .spend_nonce(&check.application_id, &check.nonce_digest, check.nonce_until)
+        .spend_nonce(
+            &check.application_id,
+            &check.nonce_digest,
+            check.nonce_until,
+        )
         .await?
     {
         return Ok(Err(Unsigned::Replayed));
@@ -257,7 +272,10 @@ mod tests {
         assert!(parse("timestamp=1&nonce=n&session_token=t").is_some());
         assert_eq!(parse("session_token=abc&timestamp=1"), None);
         assert_eq!(parse("session_token=abc&timestamp=x&nonce=n"), None);
-        assert_eq!(parse("session_token=a&session_token=b&timestamp=1&nonce=n"), None);
+        assert_eq!(
+            parse("session_token=a&session_token=b&timestamp=1&nonce=n"),
+            None
+        );
         assert_eq!(parse("session_token=a&timestamp=1&nonce=n&extra=1"), None);
         assert_eq!(parse("session_token=&timestamp=1&nonce=n"), None);
     }

@@ -49,9 +49,10 @@ impl Service {
                 .application_by_client_id(client_id)
                 .await?
                 .ok_or_else(|| self.refuse(Refusal::UnknownClient))?,
-            None => self
-                .read(read_application, session.application_id.clone())
-                .await?,
+            None => {
+                self.read(read_application, session.application_id.clone())
+                    .await?
+            }
         };
         let since = Since::issued(session.auth_time, session.created_at);
         let found = self
@@ -222,7 +223,11 @@ async fn read_session(tx: &mut dyn Tx, digest: String) -> Result<Option<UserApiS
 
 async fn insert_ticket(tx: &mut dyn Tx, cx: &mut Cx, ticket: SsoTicket) -> Result<()> {
     tx.insert_sso_ticket(&ticket).await?;
-    cx.audit("ShowSSOTicketBySessionToken", "application", ticket.application_id.as_str());
+    cx.audit(
+        "ShowSSOTicketBySessionToken",
+        "application",
+        ticket.application_id.as_str(),
+    );
     Ok(())
 }
 

@@ -66,7 +66,10 @@ impl<B: Backend> UserApiTx for StoreTx<'_, B> {
 
     async fn delete_user_api_session(&mut self, digest: &str) -> Result<bool> {
         let deleted = self
-            .execute("DELETE FROM user_api_sessions WHERE digest = $1", &[&digest])
+            .execute(
+                "DELETE FROM user_api_sessions WHERE digest = $1",
+                &[&digest],
+            )
             .await?;
         Ok(deleted > 0)
     }
@@ -152,5 +155,32 @@ impl<B: Backend> UserApiTx for StoreTx<'_, B> {
                 .await?;
         }
         Ok(deleted)
+    }
+
+    async fn sealed_user_api_keys(&mut self) -> Result<Vec<(ApplicationId, String)>> {
+        let rows: Vec<(String, String)> = self
+            .fetch_all(
+                "SELECT application_id, sealed_private_key FROM user_api_keys \
+                 ORDER BY application_id",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, sealed)| (ApplicationId::new(id), sealed))
+            .collect())
+    }
+
+    async fn set_sealed_user_api_key(
+        &mut self,
+        application_id: &ApplicationId,
+        sealed: &str,
+    ) -> Result<()> {
+        self.execute(
+            "UPDATE user_api_keys SET sealed_private_key = $2 WHERE application_id = $1",
+            &[application_id, &sealed],
+        )
+        .await?;
+        Ok(())
     }
 }
