@@ -48,5 +48,6 @@ mod sso_settings;
 mod sync;
 mod token;
 mod transfer;
+mod user_api;
 mod users;
 mod users_admin;

@@ -300,9 +300,13 @@ impl Server {
     }
 
     /// A management path (`/users`) under `/api/v2/tenant`; Roster's own paths
-    /// (`/roster/v1/…`) and the sign-in paths (`/api/v1/…`) as they are.
+    /// (`/roster/v1/…`), the sign-in paths (`/api/v1/…`) and the user APIs (`/api/v2/sdk/…`)
+    /// as they are.
     pub fn url(&self, path: &str) -> String {
-        if path.starts_with("/roster/") || path.starts_with("/api/v1/") {
+        if path.starts_with("/roster/")
+            || path.starts_with("/api/v1/")
+            || path.starts_with("/api/v2/sdk/")
+        {
             format!("{}{}", self.base, path)
         } else {
             format!("{}/api/v2/tenant{}", self.base, path)

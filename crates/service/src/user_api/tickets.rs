@@ -54,7 +54,12 @@ impl Service {
                     .await?
             }
         };
-        let since = Since::issued(session.auth_time, session.created_at);
+        // The session was issued in its own application: another application's account is
+        // held against the password check only (it may be newer than the session).
+        let since = match target.id == session.application_id {
+            true => Since::issued(session.auth_time, session.created_at),
+            false => Since::signed_in(session.auth_time),
+        };
         let found = self
             .read(read_candidate, (target.id.clone(), session.user_id.clone()))
             .await?;
