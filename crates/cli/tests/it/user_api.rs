@@ -798,3 +798,85 @@ async fn a_password_due_for_change_is_changed_before_the_session_begins(backend:
         "{body}"
     );
 }
+
+/// Two nodes on one PostgreSQL database: a ticket or a signature's nonce spent on one is
+/// spent on the other, even when both are tried at once.
+#[cfg_attr(
+    not(roster_pg),
+    ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tickets_and_nonces_are_single_use_across_nodes() {
+    let db = TestDb::fresh(Backend::Postgres).await;
+    let url = db.url.clone();
+    let mut a = Server::start_on(db, Options::default()).await;
+    let b = Server::start_on(TestDb::borrowed(Backend::Postgres, url), Options::default()).await;
+    let f = fixture(&mut a, false).await;
+    let client_id = f.app.client_id.as_str();
+    let token = session(&a, &f).await;
+    let bearer = tenant_token(&a, &f.app).await;
+    for _ in 0..5 {
+        let (_, body) = issue(&a, &bearer, device(json!({"session_token": token}))).await;
+        let ticket = device(json!({"sso_ticket": body["sso_ticket"]}));
+        let (on_a, on_b) = tokio::join!(
+            verify(&a, &bearer, ticket.clone()),
+            verify(&b, &bearer, ticket)
+        );
+        let mut statuses = [on_a.0, on_b.0];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 400], "{} {}", on_a.1, on_b.1);
+    }
+    // The key made on A signs for B; a nonce spent on one node is spent on both.
+    let key = public_key(&a, client_id).await;
+    assert_eq!(public_key(&b, client_id).await, key);
+    for _ in 0..5 {
+        let sig = signature(&key, &token, server_time(&a).await, Mgf1::Sha1);
+        let (on_a, on_b) = tokio::join!(
+            signed(&a, "GET", "/api/v2/sdk/profile", client_id, &sig, None),
+            signed(&b, "GET", "/api/v2/sdk/profile", client_id, &sig, None)
+        );
+        let mut statuses = [on_a.0, on_b.0];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 400], "{} {}", on_a.1, on_b.1);
+    }
+}
+
+/// Python's `cryptography` (OpenSSL) signs as Java clients do, and the whole exchange runs as
+/// docs/user-api.md shows it.
+#[cfg_attr(
+    not(roster_python),
+    ignore = "set ROSTER_TEST_PYTHON to a Python with cryptography and requests to run"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_client_logs_in_signs_and_trades_a_ticket() {
+    let mut server = Server::start(Backend::Sqlite).await;
+    let f = fixture(&mut server, false).await;
+    let python = std::env::var("ROSTER_TEST_PYTHON").unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/user_api_client.py"
+    );
+    let out = tokio::process::Command::new(python)
+        .args([
+            script,
+            &server.base,
+            &f.app.client_id,
+            &f.app.client_secret,
+            &f.user_name,
+            PASSWORD,
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(said["profile"]["user_name"], f.user_name.as_str());
+    assert_eq!(said["ticket_user"]["userName"], f.user_name.as_str());
+    assert_eq!(said["id_token_user"], f.user_name.as_str());
+    assert_eq!(said["replayed"], "PARAM.0030");
+}
