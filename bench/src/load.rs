@@ -20,6 +20,8 @@ pub struct Call {
     pub authorization: Option<String>,
     /// A `Cookie` value.
     pub cookie: Option<String>,
+    /// Further headers (the user APIs' device headers and signature).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Call {
@@ -31,6 +33,7 @@ impl Call {
             form: false,
             authorization: None,
             cookie: None,
+            headers: Vec::new(),
         }
     }
 
@@ -71,6 +74,9 @@ impl Call {
         }
         if let Some(cookie) = self.cookie {
             req = req.header("cookie", cookie);
+        }
+        for (name, value) in self.headers {
+            req = req.header(name, value);
         }
         Ok(req.body(Full::new(self.body))?)
     }

@@ -5,6 +5,7 @@
 mod load;
 mod server;
 mod sign_in;
+mod user_api;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
@@ -51,6 +52,12 @@ enum Scenario {
     Userinfo,
     /// Authorize with a live session (302 with a code), then the code exchange (RS256 id_token).
     SsoCode,
+    /// `POST /api/v2/sdk/login` (an Argon2 check each), with a probe of cheap requests beside.
+    SdkLogin,
+    /// `GET /api/v2/sdk/profile` signed with a fresh RSA-OAEP `X-signature` each time.
+    SdkSigned,
+    /// An SSO ticket issued for a session token, then redeemed.
+    SsoTicket,
 }
 
 fn main() -> ExitCode {
@@ -152,6 +159,9 @@ async fn run(args: Args) -> Result<()> {
         Scenario::Import => import(&args).await,
         Scenario::StoreLimit => store_limit(&args).await,
         Scenario::Userinfo | Scenario::SsoCode => sign_in::run(&args).await,
+        Scenario::SdkLogin | Scenario::SdkSigned | Scenario::SsoTicket => {
+            user_api::run(&args).await
+        }
         _ => http_scenario(&args).await,
     }
 }

@@ -12,17 +12,17 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
-const PASSWORD: &str = "Bench-password-1";
+pub const PASSWORD: &str = "Bench-password-1";
 const REDIRECT: &str = "https://app.example.com/cb";
 
 /// An OpenID Connect application and `users` users with passwords and accounts in it.
-struct Setup {
-    client_id: String,
-    client_secret: String,
-    user_names: Vec<String>,
+pub struct Setup {
+    pub client_id: String,
+    pub client_secret: String,
+    pub user_names: Vec<String>,
 }
 
-async fn setup(addr: &str, token: &str, users: usize) -> Result<Setup> {
+pub async fn setup(addr: &str, token: &str, users: usize) -> Result<Setup> {
     let app = json!({
         "name": "bench-sign-in",
         "api_permissions": ["user_read"],
@@ -55,6 +55,7 @@ async fn setup(addr: &str, token: &str, users: usize) -> Result<Setup> {
         let user_name = format!("signer{n}");
         let body = json!({"user_name": user_name, "mobile": format!("1{n:010}"),
                           "password": PASSWORD, "name": format!("Signer {n}"),
+                          "pwd_must_modify": false,
                           "email": format!("signer{n}@example.com")});
         let (status, user) = load::once(
             addr,

@@ -78,7 +78,10 @@ pub(crate) struct Caller {
 /// What the user APIs keep in memory on each node: each application's opened private key
 /// (a key never changes once made, so nothing has to be heard to keep it).
 pub(crate) struct UserApiState {
-    keys: moka::sync::Cache<ApplicationId, std::sync::Arc<rsa::RsaPrivateKey>>,
+    keys: moka::sync::Cache<
+        ApplicationId,
+        std::sync::Arc<openssl::pkey::PKey<openssl::pkey::Private>>,
+    >,
 }
 
 impl UserApiState {

@@ -11,6 +11,10 @@ use crate::use_case::Cx;
 use crate::Service;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
+use openssl::md::Md;
+use openssl::pkey::{PKey, Private};
+use openssl::pkey_ctx::PkeyCtx;
+use openssl::rsa::Padding;
 use roster_domain::application::ApplicationId;
 use roster_domain::audit::SYSTEM_ACTOR;
 use roster_domain::sign_in::Since;
@@ -19,8 +23,8 @@ use roster_domain::time::Millis;
 use roster_domain::user_api::{Refusal, UserApiSession};
 use roster_domain::{secret, Error, Result};
 use roster_store::prelude::*;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
-use rsa::{Oaep, RsaPrivateKey};
+use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::RsaPrivateKey;
 use std::sync::Arc;
 
 /// Bits of an application's signature key.
@@ -67,17 +71,19 @@ fn parse(plain: &str) -> Option<Signature<'_>> {
     })
 }
 
-/// Decrypts with OAEP SHA-256 and MGF1-SHA-1 (Java's default), else MGF1-SHA-256.
-fn decrypt(key: &RsaPrivateKey, ciphertext: &[u8]) -> Option<String> {
-    let java = key.decrypt(
-        Oaep::new_with_mgf_hash::<sha2::Sha256, sha1::Sha1>(),
-        ciphertext,
-    );
-    let plain = match java {
-        Ok(plain) => plain,
-        Err(_) => key.decrypt(Oaep::new::<sha2::Sha256>(), ciphertext).ok()?,
-    };
-    String::from_utf8(plain).ok()
+/// Decrypts with OAEP SHA-256 and MGF1-SHA-1 (Java's default), else MGF1-SHA-256, with
+/// OpenSSL's constant-time RSA.
+fn decrypt(key: &PKey<Private>, ciphertext: &[u8]) -> Option<String> {
+    [Md::sha1(), Md::sha256()].into_iter().find_map(|mgf1| {
+        let mut ctx = PkeyCtx::new(key).ok()?;
+        ctx.decrypt_init().ok()?;
+        ctx.set_rsa_padding(Padding::PKCS1_OAEP).ok()?;
+        ctx.set_rsa_oaep_md(Md::sha256()).ok()?;
+        ctx.set_rsa_mgf1_md(mgf1).ok()?;
+        let mut plain = Vec::new();
+        ctx.decrypt_to_vec(ciphertext, &mut plain).ok()?;
+        String::from_utf8(plain).ok()
+    })
 }
 
 impl Service {
@@ -170,7 +176,7 @@ impl Service {
     }
 
     /// The application's private key, opened once per node.
-    async fn private_key(&self, app_id: &ApplicationId) -> Result<Arc<RsaPrivateKey>> {
+    async fn private_key(&self, app_id: &ApplicationId) -> Result<Arc<PKey<Private>>> {
         if let Some(key) = self.inner.user_api.keys.get(app_id) {
             return Ok(key);
         }
@@ -179,7 +185,7 @@ impl Service {
             .await?
             .ok_or_else(|| self.refuse(Refusal::NoSignatureKey))?;
         let pem = self.signing_sealer()?.open(&sealed)?;
-        let key = RsaPrivateKey::from_pkcs8_pem(&pem)
+        let key = PKey::private_key_from_pem(pem.as_bytes())
             .map_err(|e| Error::internal(format!("reading an application's key: {e}")))?;
         let key = Arc::new(key);
         self.inner
@@ -282,9 +288,14 @@ mod tests {
 
     #[test]
     fn both_mgf1_hashes_decrypt() {
+        use rsa::pkcs8::DecodePrivateKey;
+        use rsa::Oaep;
         let mut rng = rand::rngs::OsRng;
         let key = RsaPrivateKey::new(&mut rng, 1024).unwrap();
         let public = key.to_public_key();
+        let pem = key.to_pkcs8_pem(LineEnding::LF).unwrap();
+        let opened = PKey::private_key_from_pem(pem.as_bytes()).unwrap();
+        assert!(RsaPrivateKey::from_pkcs8_pem(&pem).is_ok());
         let java = public
             .encrypt(
                 &mut rng,
@@ -295,8 +306,8 @@ mod tests {
         let sha256 = public
             .encrypt(&mut rng, Oaep::new::<sha2::Sha256>(), b"y")
             .unwrap();
-        assert_eq!(decrypt(&key, &java).as_deref(), Some("x"));
-        assert_eq!(decrypt(&key, &sha256).as_deref(), Some("y"));
-        assert_eq!(decrypt(&key, b"garbage"), None);
+        assert_eq!(decrypt(&opened, &java).as_deref(), Some("x"));
+        assert_eq!(decrypt(&opened, &sha256).as_deref(), Some("y"));
+        assert_eq!(decrypt(&opened, b"garbage"), None);
     }
 }
