@@ -3,11 +3,11 @@
 //! the device that logged in; the ticket is redeemed once, on any node, for the user.
 
 use super::login::LoginAnswer;
-use super::{read_candidate, seconds};
-use crate::sign_in::{millis, Candidate};
+use super::seconds;
+use crate::sign_in::{candidate, millis, Candidate};
 use crate::use_case::Cx;
 use crate::{Caller, Service};
-use roster_domain::application::{Application, ApplicationId};
+use roster_domain::application::Application;
 use roster_domain::sign_in::Since;
 use roster_domain::user::User;
 use roster_domain::user_api::{Refusal, SsoTicket, UserApiSession};
@@ -43,26 +43,21 @@ impl Service {
         request: TicketRequest<'_>,
     ) -> Result<(String, i64)> {
         let fingerprint = self.device_fields(&request)?;
-        let session = self.ticket_session(&request, fingerprint).await?;
-        let target = match request.client_id.filter(|c| !c.is_empty()) {
-            Some(client_id) => self
-                .application_by_client_id(client_id)
-                .await?
-                .ok_or_else(|| self.refuse(Refusal::UnknownClient))?,
-            None => {
-                self.read(read_application, session.application_id.clone())
-                    .await?
-            }
-        };
+        let digest = self.session_digest(&request)?;
+        let client_id = request
+            .client_id
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned);
+        let (session, target, found) = self.read(ticket_standing, (digest, client_id)).await?;
+        let session = self.usable_session(session, fingerprint)?;
+        let target = target.ok_or_else(|| self.refuse(Refusal::UnknownClient))?;
+        let found = found.ok_or_else(|| self.refuse(Refusal::NotBound))?;
         // The session was issued in its own application: another application's account is
         // held against the password check only (it may be newer than the session).
         let since = match target.id == session.application_id {
             true => Since::issued(session.auth_time, session.created_at),
             false => Since::signed_in(session.auth_time),
         };
-        let found = self
-            .read(read_candidate, (target.id.clone(), session.user_id.clone()))
-            .await?;
         self.admitted(found, &target, since, Refusal::SessionInvalid)?;
         let ticket = secret::generate();
         let ttl = self.user_api_settings().ticket_ttl;
@@ -100,7 +95,8 @@ impl Service {
             false => None,
         };
         let invalid = |why| self.refuse(Refusal::TicketInvalid(why));
-        let ticket = taken.ok_or_else(|| invalid("It is unknown or was redeemed already."))?;
+        let unknown = || invalid("It is unknown or was redeemed already.");
+        let ticket = taken.ok_or_else(unknown)?;
         if ticket.expires_at <= self.now() {
             return Err(invalid("It expired."));
         }
@@ -108,12 +104,7 @@ impl Service {
         if !secret::constant_time_eq(&ticket.device_fingerprint, fingerprint) {
             return Err(invalid("device_fingerprint is not the login's."));
         }
-        let app = self
-            .read(read_application, ticket.application_id.clone())
-            .await?;
-        let found = self
-            .read(read_candidate, (app.id.clone(), ticket.user_id.clone()))
-            .await?;
+        let (ticket, app, found) = self.read(ticket_user, ticket).await?.ok_or_else(unknown)?;
         let since = Since::issued(ticket.auth_time, ticket.created_at);
         let user = self.admitted(found, &app, since, Refusal::TicketInvalid)?;
         Ok(TicketUser { user })
@@ -128,13 +119,11 @@ impl Service {
         issuer: &str,
     ) -> Result<LoginAnswer> {
         let fingerprint = self.device_fields(&request)?;
-        let old = self.ticket_session(&request, fingerprint).await?;
-        let app = self
-            .read(read_application, old.application_id.clone())
-            .await?;
-        let found = self
-            .read(read_candidate, (app.id.clone(), old.user_id.clone()))
-            .await?;
+        let digest = self.session_digest(&request)?;
+        let (old, app, found) = self.read(ticket_standing, (digest, None)).await?;
+        let old = self.usable_session(old, fingerprint)?;
+        let app = app.ok_or_else(|| Error::new(ErrorKind::ApplicationNotFound))?;
+        let found = found.ok_or_else(|| self.refuse(Refusal::NotBound))?;
         let since = Since::issued(old.auth_time, old.created_at);
         let user = self.admitted(found, &app, since, Refusal::SessionInvalid)?;
         let session_token = secret::generate();
@@ -175,24 +164,26 @@ impl Service {
         given(request.device_fingerprint, "device_fingerprint")
     }
 
-    /// The live session of `session_token`, logged in from the device of `fingerprint`.
-    async fn ticket_session(
-        &self,
-        request: &TicketRequest<'_>,
-        fingerprint: &str,
-    ) -> Result<UserApiSession> {
+    /// The stored form of the request's `session_token`.
+    fn session_digest(&self, request: &TicketRequest<'_>) -> Result<Option<String>> {
         let token = request
             .session_token
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| self.refuse(Refusal::Required("session_token")))?;
+        Ok((token.len() <= MAX_SECRET_CHARS).then(|| secret::digest(token)))
+    }
+
+    /// The session if it is live and was logged in from the device of `fingerprint`.
+    fn usable_session(
+        &self,
+        session: Option<UserApiSession>,
+        fingerprint: &str,
+    ) -> Result<UserApiSession> {
         let invalid = |why| self.refuse(Refusal::SessionInvalid(why));
-        let session = match token.len() <= MAX_SECRET_CHARS {
-            true => self.read(read_session, secret::digest(token)).await?,
-            false => None,
-        }
-        .filter(|s| s.expires_at > self.now())
-        .ok_or_else(|| invalid("session_token is unknown, ended or expired."))?;
+        let session = session
+            .filter(|s| s.expires_at > self.now())
+            .ok_or_else(|| invalid("session_token is unknown, ended or expired."))?;
         if !secret::constant_time_eq(&session.device_fingerprint, fingerprint) {
             return Err(invalid("device_fingerprint is not the login's."));
         }
@@ -216,14 +207,31 @@ impl Service {
     }
 }
 
-async fn read_application(tx: &mut dyn Tx, id: ApplicationId) -> Result<Application> {
-    tx.application(&id)
-        .await?
-        .ok_or_else(|| Error::with_detail(ErrorKind::ApplicationNotFound, "It was deleted."))
-}
-
-async fn read_session(tx: &mut dyn Tx, digest: String) -> Result<Option<UserApiSession>> {
-    tx.user_api_session(&digest).await
+/// A session, the application a ticket would be for (`client_id`'s, else the session's), and
+/// the session's user as that application sees them; read at once.
+async fn ticket_standing(
+    tx: &mut dyn Tx,
+    (digest, client_id): (Option<String>, Option<String>),
+) -> Result<(
+    Option<UserApiSession>,
+    Option<Application>,
+    Option<Candidate>,
+)> {
+    let Some(session) = (match digest {
+        Some(digest) => tx.user_api_session(&digest).await?,
+        None => None,
+    }) else {
+        return Ok((None, None, None));
+    };
+    let app = match client_id {
+        Some(client_id) => tx.application_by_client_id(&client_id).await?,
+        None => tx.application(&session.application_id).await?,
+    };
+    let found = match &app {
+        Some(app) => Some(candidate(tx, &app.id, &session.user_id, false).await?),
+        None => None,
+    };
+    Ok((Some(session), app, found))
 }
 
 async fn insert_ticket(tx: &mut dyn Tx, cx: &mut Cx, ticket: SsoTicket) -> Result<()> {
@@ -236,12 +244,25 @@ async fn insert_ticket(tx: &mut dyn Tx, cx: &mut Cx, ticket: SsoTicket) -> Resul
     Ok(())
 }
 
+/// Redeems the ticket.
 async fn take_ticket(tx: &mut dyn Tx, cx: &mut Cx, digest: String) -> Result<Option<SsoTicket>> {
     let ticket = tx.take_sso_ticket(&digest).await?;
     if let Some(t) = &ticket {
         cx.audit("ShowUserBySSOTicket", "user", t.user_id.as_str());
     }
     Ok(ticket)
+}
+
+/// A ticket's application and user as they are now.
+async fn ticket_user(
+    tx: &mut dyn Tx,
+    ticket: SsoTicket,
+) -> Result<Option<(SsoTicket, Application, Candidate)>> {
+    let Some(app) = tx.application(&ticket.application_id).await? else {
+        return Ok(None);
+    };
+    let found = candidate(tx, &app.id, &ticket.user_id, false).await?;
+    Ok(Some((ticket, app, found)))
 }
 
 /// Ends `old` and stores `new` in its place; false if `old` was gone already.
