@@ -603,3 +603,185 @@ mod sign_in {
         s.f.finish().await;
     }
 }
+
+/// The user APIs by the clock: session tokens, state tokens and tickets end when their
+/// lifetimes pass, and a signature's timestamp must be within the window of the clock.
+mod user_api {
+    use super::*;
+    use roster_domain::permission::Permission;
+    use roster_domain::user_api::{ErrorStyle, Refusal};
+    use roster_service::{Argon2Settings, SecretKey, TicketRequest, UserApiHeaders};
+    use std::net::IpAddr;
+
+    const PASSWORD: &str = "Correct-horse-9";
+    const SOURCE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    const ISSUER: &str = "http://roster.test";
+    const FINGERPRINT: &str = "device-1";
+
+    struct Sdk {
+        f: Fixture,
+        client_id: String,
+        caller: Caller,
+    }
+
+    impl Sdk {
+        fn headers(&self) -> UserApiHeaders<'_> {
+            UserApiHeaders {
+                client_id: Some(&self.client_id),
+                device_fingerprint: Some(FINGERPRINT),
+                operating_sys_version: Some("Android 10"),
+                agent: Some("test"),
+                source: SOURCE,
+            }
+        }
+
+        async fn login(&self) -> roster_service::LoginAnswer {
+            self.f
+                .service
+                .user_api_login(self.headers(), Some("zhangsan"), Some(PASSWORD), ISSUER)
+                .await
+                .unwrap()
+        }
+
+        fn ticket_request<'a>(&self, session: &'a str, ticket: &'a str) -> TicketRequest<'a> {
+            TicketRequest {
+                session_token: Some(session),
+                sso_ticket: Some(ticket),
+                operating_sys_version: Some("Android 10"),
+                device_ip: Some("10.0.0.1"),
+                device_fingerprint: Some(FINGERPRINT),
+                client_id: None,
+            }
+        }
+    }
+
+    async fn sdk_fixture(backend: Backend, must_modify: bool) -> Sdk {
+        let settings = Settings {
+            argon2: Argon2Settings {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+                allow_weak: true,
+            },
+            secret_key: Some(SecretKey::from_hex(&SecretKey::generate_hex()).unwrap()),
+            sign_in: roster_service::SignInSettings {
+                rate_per_address: 0,
+                ..Default::default()
+            },
+            ..Settings::default()
+        };
+        let f = fixture(backend, settings).await;
+        f.service.ensure_signing_key(None).await.unwrap();
+        let operator = Caller::operator();
+        let user = serde_json::from_value(json!({"user_name": "zhangsan", "mobile": "13800000000",
+            "password": PASSWORD, "pwd_must_modify": must_modify}))
+        .unwrap();
+        let user_id = f.service.create_user(&operator, user).await.unwrap();
+        let app = f
+            .service
+            .create_application(
+                &operator,
+                Some("native".into()),
+                vec![Permission::parse("user_read").unwrap()],
+                None,
+            )
+            .await
+            .unwrap();
+        f.service
+            .authorize_account(
+                &operator,
+                user_id,
+                app.application_id.clone(),
+                serde_json::from_value(json!({})).unwrap(),
+            )
+            .await
+            .unwrap();
+        // The ticket calls' tenant token: any application's will do.
+        let caller = Caller::operator();
+        Sdk {
+            f,
+            client_id: app.client_id,
+            caller,
+        }
+    }
+
+    fn refused(refusal: Refusal) -> ErrorKind {
+        refusal.error(ErrorStyle::OneAccess).kind()
+    }
+
+    #[on_each_store]
+    async fn tickets_and_session_tokens_end_with_their_lifetimes(backend: Backend) {
+        let s = sdk_fixture(backend, false).await;
+        let settings = s.f.service.settings().user_api.clone();
+        let session = s.login().await.session_token.unwrap();
+        let service = &s.f.service;
+        // A ticket is good until its lifetime passes.
+        let (ticket, _) = service
+            .issue_sso_ticket(&s.caller, s.ticket_request(&session, ""))
+            .await
+            .unwrap();
+        s.f.clock.advance(settings.ticket_ttl);
+        let late = service
+            .redeem_sso_ticket(&s.caller, s.ticket_request("", &ticket))
+            .await
+            .unwrap_err();
+        assert_eq!(late.kind(), refused(Refusal::TicketInvalid("")));
+        let (ticket, _) = service
+            .issue_sso_ticket(&s.caller, s.ticket_request(&session, ""))
+            .await
+            .unwrap();
+        s.f.clock
+            .advance(settings.ticket_ttl - Duration::from_secs(1));
+        let redeemed = service
+            .redeem_sso_ticket(&s.caller, s.ticket_request("", &ticket))
+            .await
+            .unwrap();
+        assert_eq!(redeemed.user.user_name, "zhangsan");
+        // The session token lasts its lifetime, then buys nothing.
+        s.f.clock.advance(settings.session_ttl);
+        let ended = service
+            .issue_sso_ticket(&s.caller, s.ticket_request(&session, ""))
+            .await
+            .unwrap_err();
+        assert_eq!(ended.kind(), refused(Refusal::SessionInvalid("")));
+        s.f.finish().await;
+    }
+
+    #[on_each_store]
+    async fn a_state_token_waits_only_its_lifetime(backend: Backend) {
+        let s = sdk_fixture(backend, true).await;
+        let ttl = s.f.service.settings().user_api.state_token_ttl;
+        let answer = s.login().await;
+        assert_eq!(answer.status, "PASSWORD_EXPIRED");
+        let state = answer.state_token.unwrap();
+        s.f.clock.advance(ttl);
+        let late =
+            s.f.service
+                .user_api_change_password(
+                    s.headers(),
+                    Some(&state),
+                    Some(PASSWORD),
+                    Some("New-horse-10"),
+                    ISSUER,
+                )
+                .await
+                .unwrap_err();
+        assert_eq!(late.kind(), refused(Refusal::StateTokenInvalid("")));
+        // In time, the change completes the login.
+        let state = s.login().await.state_token.unwrap();
+        s.f.clock.advance(ttl - Duration::from_secs(1));
+        let done =
+            s.f.service
+                .user_api_change_password(
+                    s.headers(),
+                    Some(&state),
+                    Some(PASSWORD),
+                    Some("New-horse-10"),
+                    ISSUER,
+                )
+                .await
+                .unwrap();
+        assert_eq!(done.status, "SUCCESS");
+        s.f.finish().await;
+    }
+}

@@ -27,6 +27,7 @@ pub struct TicketRequest<'a> {
 }
 
 /// A redeemed ticket: its user, as the application it was for sees them.
+#[derive(Debug)]
 pub struct TicketUser {
     pub user: User,
 }
