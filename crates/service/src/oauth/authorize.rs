@@ -487,7 +487,7 @@ impl Service {
         // summed with the session's others of this interval.
         self.store().append(vec![Appended::SsoCode(row)]).await?;
         self.sign_in_state().events.count(record);
-        signed_in_to_application();
+        super::signed_in_to_application();
         Ok(Authorize::Redirect(checked.reply.with(&[("code", &code)])))
     }
 
@@ -525,9 +525,6 @@ impl Service {
 }
 
 /// Counts a sign-in to an application (a code or tokens issued), for `/metrics`.
-pub(super) fn signed_in_to_application() {
-    metrics::counter!("roster_sign_ins_total", "to" => "application").increment(1);
-}
 
 /// The audit record of `user` signing in to an application.
 pub(super) fn signed_in(

@@ -145,7 +145,7 @@ impl Service {
             return Err(Error::with_detail(ErrorKind::InvalidGrant, spend.invalid()));
         }
         if signs_in {
-            super::authorize::signed_in_to_application();
+            super::signed_in_to_application();
         }
         Ok(OAuthToken {
             access_token,

@@ -99,6 +99,12 @@ fn scope_or_default(scope: String, protocol: Protocol) -> String {
     }
 }
 
+/// Counts a user signed in to an application (by the code flow, the implicit flow or the
+/// password grant).
+fn signed_in_to_application() {
+    metrics::counter!("roster_sign_ins_total", "to" => "application").increment(1);
+}
+
 fn seconds(at: Millis) -> i64 {
     at.div_euclid(1000)
 }

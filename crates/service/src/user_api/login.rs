@@ -14,6 +14,7 @@ use roster_domain::user_api::{Refusal, StatePurpose, StateToken, UserApiSession}
 use roster_domain::{secret, Result};
 use roster_store::prelude::*;
 use serde::Serialize;
+use std::time::Duration;
 
 /// The login's answer, as the reference shapes it (absent fields omitted).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -34,6 +35,17 @@ pub struct LoginAnswer {
 }
 
 impl LoginAnswer {
+    /// A completed login: its session token, id_token and the session's lifetime.
+    pub(super) fn success(session_token: String, id_token: String, ttl: Duration) -> Self {
+        Self {
+            status: "SUCCESS",
+            session_token: Some(session_token),
+            id_token: Some(id_token),
+            expire: Some(seconds(ttl)),
+            ..Self::default()
+        }
+    }
+
     pub(super) fn denied(why: &str) -> Self {
         Self {
             status: "ACCESS_DENIED",
@@ -135,13 +147,7 @@ impl Service {
         let actor = actor(Some(&principal.user.id), caller.source);
         self.write(&actor, insert_session, session).await?;
         metrics::counter!("roster_sign_ins_total", "to" => "user_api").increment(1);
-        Ok(LoginAnswer {
-            status: "SUCCESS",
-            session_token: Some(session_token),
-            id_token: Some(id_token),
-            expire: Some(seconds(ttl)),
-            ..LoginAnswer::default()
-        })
+        Ok(LoginAnswer::success(session_token, id_token, ttl))
     }
 
     /// Hands out a state token for the step left.

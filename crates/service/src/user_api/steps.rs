@@ -5,7 +5,7 @@
 //! transaction.
 
 use super::login::LoginAnswer;
-use super::{seconds, Caller, Headers};
+use super::{Caller, Headers};
 use crate::sign_in::{actor, candidate, millis, Attempt, PasswordCheck, SignInOutcome};
 use crate::use_case::Cx;
 use crate::Service;
@@ -141,13 +141,7 @@ impl Service {
         };
         let id_token = self.user_api_id_token(&caller.app, &user, issuer).await?;
         metrics::counter!("roster_sign_ins_total", "to" => "user_api").increment(1);
-        Ok(LoginAnswer {
-            status: "SUCCESS",
-            session_token: Some(session_token),
-            id_token: Some(id_token),
-            expire: Some(seconds(ttl)),
-            ..LoginAnswer::default()
-        })
+        Ok(LoginAnswer::success(session_token, id_token, ttl))
     }
 }
 

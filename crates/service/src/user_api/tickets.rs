@@ -145,12 +145,7 @@ impl Service {
             )));
         }
         let id_token = self.user_api_id_token(&app, &user, issuer).await?;
-        Ok(LoginAnswer {
-            session_token: Some(session_token),
-            id_token: Some(id_token),
-            expire: Some(seconds(ttl)),
-            ..LoginAnswer::default()
-        })
+        Ok(LoginAnswer::success(session_token, id_token, ttl))
     }
 
     /// Checks the device fields every ticket call sends; gives the fingerprint.
