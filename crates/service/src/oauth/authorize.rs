@@ -524,8 +524,6 @@ impl Service {
     }
 }
 
-/// Counts a sign-in to an application (a code or tokens issued), for `/metrics`.
-
 /// The audit record of `user` signing in to an application.
 pub(super) fn signed_in(
     at: roster_domain::time::Millis,

@@ -99,8 +99,7 @@ fn scope_or_default(scope: String, protocol: Protocol) -> String {
     }
 }
 
-/// Counts a user signed in to an application (by the code flow, the implicit flow or the
-/// password grant).
+/// Counts a sign-in to an application (a code or tokens issued), for `/metrics`.
 fn signed_in_to_application() {
     metrics::counter!("roster_sign_ins_total", "to" => "application").increment(1);
 }
