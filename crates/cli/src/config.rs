@@ -100,12 +100,30 @@ pub struct Settings {
     /// Hours a sign-in session lasts at most, however used. Default: 12.
     #[arg(long, env = "ROSTER_SESSION_LIFETIME_HOURS")]
     pub session_lifetime_hours: Option<u64>,
-    /// Wrong passwords in a row that lock a user. Default: 5.
+    /// Wrong passwords in a row that lock a user (password policy; 1 to 100). Default: 10.
     #[arg(long, env = "ROSTER_MAX_FAILED_SIGN_INS")]
     pub max_failed_sign_ins: Option<u32>,
-    /// Minutes a user stays locked after too many wrong passwords. Default: 30.
+    /// Minutes a user stays locked after too many wrong passwords (password policy; 1 to
+    /// 1440). Default: 3.
     #[arg(long, env = "ROSTER_LOCK_MINUTES")]
-    pub lock_minutes: Option<u64>,
+    pub lock_minutes: Option<u32>,
+    /// Fewest characters of a new password (password policy; 8 to 128). Default: 8.
+    #[arg(long, env = "ROSTER_PASSWORD_MIN_LENGTH")]
+    pub password_min_length: Option<u32>,
+    /// How many of lowercase letters, uppercase letters, digits and other characters a new
+    /// password mixes (password policy; 0 to 4). Default: 0.
+    #[arg(long, env = "ROSTER_PASSWORD_CHAR_CLASSES")]
+    pub password_char_classes: Option<u32>,
+    /// Days a password lasts before it must be changed; 0: never (password policy). Default: 0.
+    #[arg(long, env = "ROSTER_PASSWORD_EXPIRE_DAYS")]
+    pub password_expire_days: Option<u32>,
+    /// Days before a password expires that signing in warns (password policy). Default: 7.
+    #[arg(long, env = "ROSTER_PASSWORD_WARN_DAYS")]
+    pub password_warn_days: Option<u32>,
+    /// How many earlier passwords a new one may not repeat (password policy; 0 to 24).
+    /// Default: 0.
+    #[arg(long, env = "ROSTER_PASSWORD_HISTORY")]
+    pub password_history: Option<u32>,
     /// Password checks (login page, password grant) per second from one source address,
     /// bursts of twice that; the same rate holds a session's authorization requests (each
     /// writes a code); 0: no limit. Default: 10.
@@ -391,26 +409,33 @@ impl Settings {
             session_lifetime: self
                 .session_lifetime_hours
                 .map_or(defaults.session_lifetime, |h| minutes(h.saturating_mul(60))),
-            max_failed_sign_ins: self
-                .max_failed_sign_ins
-                .unwrap_or(defaults.max_failed_sign_ins),
-            lock_duration: self.lock_minutes.map_or(defaults.lock_duration, minutes),
             code_ttl: defaults.code_ttl,
             rate_per_address: self
                 .sign_in_rate_per_address
                 .unwrap_or(defaults.rate_per_address),
         };
-        if settings.session_idle.is_zero()
-            || settings.session_lifetime.is_zero()
-            || settings.max_failed_sign_ins == 0
-            || settings.lock_duration.is_zero()
-        {
-            bail!(
-                "session_idle_minutes, session_lifetime_hours, max_failed_sign_ins and \
-                 lock_minutes must be at least 1"
-            );
+        if settings.session_idle.is_zero() || settings.session_lifetime.is_zero() {
+            bail!("session_idle_minutes and session_lifetime_hours must be at least 1");
         }
         Ok(settings)
+    }
+
+    /// The password policy until one is set over HTTP.
+    fn password_policy(&self) -> Result<roster_domain::password_policy::PasswordPolicy> {
+        let d = roster_domain::password_policy::PasswordPolicy::default();
+        let policy = roster_domain::password_policy::PasswordPolicy {
+            min_length: self.password_min_length.unwrap_or(d.min_length),
+            char_classes: self.password_char_classes.unwrap_or(d.char_classes),
+            expire_days: self.password_expire_days.unwrap_or(d.expire_days),
+            warn_days: self.password_warn_days.unwrap_or(d.warn_days),
+            history: self.password_history.unwrap_or(d.history),
+            max_failed_sign_ins: self.max_failed_sign_ins.unwrap_or(d.max_failed_sign_ins),
+            lock_minutes: self.lock_minutes.unwrap_or(d.lock_minutes),
+        };
+        policy
+            .validate()
+            .map_err(|e| anyhow::anyhow!("the password policy: {}", e.client_message()))?;
+        Ok(policy)
     }
 
     /// The user APIs' style and lifetimes.
@@ -506,6 +531,7 @@ impl Settings {
             audit_retention: self.audit_retention(),
             sign_in: self.sign_in()?,
             user_api: self.user_api()?,
+            password_policy: self.password_policy()?,
             on_user_delete: match self.on_user_delete {
                 Some(OnUserDelete::Orphan) => roster_service::UserDeletePolicy::OrphanAccounts,
                 Some(OnUserDelete::Delete) | None => {

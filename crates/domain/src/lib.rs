@@ -8,6 +8,7 @@ pub mod error;
 pub mod id;
 pub mod organization;
 pub mod page;
+pub mod password_policy;
 pub mod permission;
 pub mod role;
 pub mod secret;

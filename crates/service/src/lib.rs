@@ -14,6 +14,7 @@ mod maintenance;
 mod oauth;
 mod organizations;
 mod password;
+mod password_policy;
 mod roles;
 mod secrets;
 mod sign_in;
@@ -76,6 +77,8 @@ pub struct Settings {
     pub sign_in: SignInSettings,
     /// The user APIs (/api/v2/sdk/*).
     pub user_api: UserApiSettings,
+    /// The password policy until one is set over HTTP (which then holds on every node).
+    pub password_policy: roster_domain::password_policy::PasswordPolicy,
 }
 
 /// Audit records are kept this long by default.
@@ -112,6 +115,7 @@ impl Default for Settings {
             audit_retention: Some(Duration::from_secs(DEFAULT_AUDIT_RETENTION_DAYS * 86_400)),
             sign_in: SignInSettings::default(),
             user_api: UserApiSettings::default(),
+            password_policy: Default::default(),
         }
     }
 }
@@ -136,6 +140,8 @@ struct Inner {
     sign_in: sign_in::SignInState,
     oauth: oauth::OAuthState,
     user_api: user_api::UserApiState,
+    /// The password policy as last read.
+    password_policy: password_policy::PolicyCache,
 }
 
 impl Service {
@@ -162,6 +168,7 @@ impl Service {
                 sign_in: sign_in::SignInState::new(&settings.sign_in, settings.secret_key.as_ref()),
                 oauth: oauth::OAuthState::new(&settings),
                 user_api: user_api::UserApiState::new(),
+                password_policy: Default::default(),
                 store: Arc::new(counted_store::CountedStore::new(store)),
                 clock,
                 settings,

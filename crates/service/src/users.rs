@@ -1,6 +1,7 @@
 //! User management.
 
 use crate::lookups::{existing_organizations, existing_user, org_id_for_code};
+use crate::password_policy::note_password;
 use crate::use_case::Cx;
 use crate::{Caller, Service, UserDeletePolicy};
 use roster_domain::page::{Page, PageRequest};
@@ -19,7 +20,10 @@ impl Service {
         caller.require(Access::UserWrite)?;
         let new = fields.into_new_user()?;
         let password_hash = match new.password.clone() {
-            Some(p) => Some(self.inner.passwords.hash(p).await?),
+            Some(p) => {
+                self.check_new_password(None, &p).await?;
+                Some(self.inner.passwords.hash(p).await?)
+            }
             None => None,
         };
         self.write(&caller.client_id, create, (new, password_hash))
@@ -68,7 +72,10 @@ impl Service {
         fields: PasswordFields,
     ) -> Result<UserId> {
         caller.require(Access::UserWrite)?;
-        let hash = self.inner.passwords.hash(fields.new_password()?).await?;
+        let new_password = fields.new_password()?;
+        self.check_new_password(Some(&user_id), &new_password)
+            .await?;
+        let hash = self.inner.passwords.hash(new_password).await?;
         let change = PasswordChange {
             user_id,
             hash,
@@ -93,6 +100,8 @@ impl Service {
         if !self.inner.passwords.verify(old, current.clone()).await? {
             return Err(ErrorKind::WrongPassword.into());
         }
+        self.check_new_password(Some(&user_id), &new_password)
+            .await?;
         let hash = self.inner.passwords.hash(new_password).await?;
         let change = PasswordChange {
             user_id,
@@ -149,6 +158,9 @@ async fn create(
     existing_organizations(tx, &secondary).await?;
     let user = new.into_user(org_id, secondary, password_hash, cx.now);
     tx.insert_user(&user).await?;
+    if let Some(hash) = &user.password_hash {
+        note_password(tx, &user.id, hash, cx.now).await?;
+    }
     cx.audit("CreateUser", "user", &user.id);
     Ok(user.id)
 }
@@ -271,6 +283,7 @@ async fn set_password(tx: &mut dyn Tx, cx: &mut Cx, change: PasswordChange) -> R
             return Err(ErrorKind::WrongPassword.into());
         }
     }
+    note_password(tx, &user.id, &change.hash, cx.now).await?;
     user.password_hash = Some(change.hash);
     user.pwd_change_at = Some(cx.now);
     if let Some(m) = change.must_modify {

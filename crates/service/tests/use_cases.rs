@@ -263,6 +263,11 @@ mod sign_in {
                 rate_per_address: 0,
                 ..Default::default()
             },
+            password_policy: roster_domain::password_policy::PasswordPolicy {
+                max_failed_sign_ins: 5,
+                lock_minutes: 30,
+                ..Default::default()
+            },
             ..Settings::default()
         };
         let f = fixture(backend, settings).await;

@@ -22,7 +22,8 @@ pub use pg::{PgStore, PgStoreOptions};
 pub use sqlite::SqliteStore;
 pub use tx::{
     AccountTx, AppOrgTx, ApplicationTx, AuditTx, LockKey, MaintenanceTx, OrgScope, OrganizationTx,
-    RoleTx, SignInTx, SigningKeyTx, SsoTokenTx, SsoTx, TokenTx, Tx, UserApiTx, UserTx,
+    PasswordPolicyTx, RoleTx, SignInTx, SigningKeyTx, SsoTokenTx, SsoTx, TokenTx, Tx, UserApiTx,
+    UserTx,
 };
 
 use async_trait::async_trait;
@@ -231,7 +232,7 @@ async fn open_as(url: &str, pg: PgStoreOptions, create: Create) -> Result<Arc<dy
 /// Every capability trait, for `use roster_store::prelude::*`.
 pub mod prelude {
     pub use crate::tx::{
-        AccountTx, AppOrgTx, ApplicationTx, AuditTx, MaintenanceTx, OrganizationTx, RoleTx,
-        SignInTx, SsoTx, TokenTx, Tx, UserApiTx, UserTx,
+        AccountTx, AppOrgTx, ApplicationTx, AuditTx, MaintenanceTx, OrganizationTx,
+        PasswordPolicyTx, RoleTx, SignInTx, SsoTx, TokenTx, Tx, UserApiTx, UserTx,
     };
 }

@@ -395,6 +395,24 @@ pub trait UserApiTx: Send {
     ) -> Result<()>;
 }
 
+/// The password policy and users' recent passwords.
+#[async_trait]
+pub trait PasswordPolicyTx: Send {
+    /// The stored policy (JSON), if one was ever set.
+    async fn password_policy(&mut self) -> Result<Option<String>>;
+    async fn put_password_policy(&mut self, policy: &str, at: Millis) -> Result<()>;
+    /// The user's newest `limit` password hashes, newest first.
+    async fn password_history(&mut self, user_id: &UserId, limit: i64) -> Result<Vec<String>>;
+    /// Notes a password the user was given, keeping the newest `keep`.
+    async fn add_password_history(
+        &mut self,
+        user_id: &UserId,
+        password_hash: &str,
+        at: Millis,
+        keep: i64,
+    ) -> Result<()>;
+}
+
 /// The store's own upkeep.
 #[async_trait]
 pub trait MaintenanceTx: Send {
@@ -422,6 +440,7 @@ pub trait Tx:
     + SigningKeyTx
     + SignInTx
     + UserApiTx
+    + PasswordPolicyTx
     + MaintenanceTx
 {
 }
@@ -440,6 +459,7 @@ impl<T> Tx for T where
         + SigningKeyTx
         + SignInTx
         + UserApiTx
+        + PasswordPolicyTx
         + MaintenanceTx
 {
 }

@@ -32,6 +32,7 @@ mod nodes;
 mod oidc_clients;
 mod openapi;
 mod organizations;
+mod password_policy;
 mod proxies;
 mod races;
 mod request_logs;

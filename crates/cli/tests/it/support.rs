@@ -198,6 +198,10 @@ pub fn base_env(cmd: &mut Command) {
         .env("ROSTER_ARGON2_MEMORY_KIB", "64")
         .env("ROSTER_ARGON2_ITERATIONS", "1")
         .env("ROSTER_ARGON2_ALLOW_WEAK", "true")
+        // The tests were written against a lock after 5 wrong passwords, for 30 minutes
+        // (the password policy's defaults are OneAccess's: 10, for 3 minutes).
+        .env("ROSTER_MAX_FAILED_SIGN_INS", "5")
+        .env("ROSTER_LOCK_MINUTES", "30")
         .env("ROSTER_SECRET_KEY", TEST_SECRET_KEY)
         .env_remove("ROSTER_SECRET_KEY_FILE")
         .env("ROSTER_SIGNING_KEY_FILE", TEST_SIGNING_KEY_FILE)

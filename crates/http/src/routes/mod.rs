@@ -6,6 +6,7 @@ mod app_orgs;
 mod health;
 mod oauth2;
 mod organizations;
+mod password_policy;
 mod roles;
 mod sign_in;
 mod sso_settings;
@@ -21,6 +22,7 @@ pub fn router() -> OpenApiRouter<Service> {
         .merge(health::router())
         .merge(admin::router())
         .merge(sso_settings::router())
+        .merge(password_policy::router())
         .merge(oauth2::router())
         .merge(sign_in::router())
         .merge(user_api::router())

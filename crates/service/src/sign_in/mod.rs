@@ -28,10 +28,6 @@ pub struct SignInSettings {
     pub session_idle: Duration,
     /// A session ends this long after the password was entered, however used.
     pub session_lifetime: Duration,
-    /// Wrong passwords in a row that lock the user.
-    pub max_failed_sign_ins: u32,
-    /// How long the lock holds.
-    pub lock_duration: Duration,
     /// How long an authorization code may wait for its exchange.
     pub code_ttl: Duration,
     /// Password checks allowed per second from one source address (bursts of twice that);
@@ -45,8 +41,6 @@ impl Default for SignInSettings {
         Self {
             session_idle: Duration::from_secs(30 * 60),
             session_lifetime: Duration::from_secs(12 * 3600),
-            max_failed_sign_ins: 5,
-            lock_duration: Duration::from_secs(30 * 60),
             code_ttl: Duration::from_secs(300),
             rate_per_address: 10,
         }

@@ -2,7 +2,7 @@
 //! wrong passwords are counted and lock the user after too many; a right one clears the
 //! count. A name nobody has gets the same work and the same answers.
 
-use super::{actor, millis};
+use super::actor;
 use crate::use_case::Cx;
 use crate::Service;
 use roster_domain::application::Application;
@@ -64,9 +64,9 @@ impl Service {
         attempt: Attempt<'_>,
     ) -> Result<PasswordCheck> {
         self.sign_in_state().limits.check(attempt.source)?;
-        let settings = self.sign_in_settings();
-        let max = i64::from(settings.max_failed_sign_ins.max(1));
-        let lock_ms = millis(settings.lock_duration);
+        let policy = self.password_policy().await?;
+        let max = i64::from(policy.max_failed_sign_ins.max(1));
+        let lock_ms = minutes(policy.lock_minutes);
         let name: String = login.trim().chars().take(MAX_LOGIN_CHARS).collect();
         let password: String = password.chars().take(MAX_PASSWORD_CHARS).collect();
         let found = if name.is_empty() {
@@ -182,7 +182,7 @@ impl Service {
     /// Lifts the locks that have run out, so that ShowUser and ListUsers stop showing them
     /// (sign-in itself already ignores them); says how many.
     pub async fn unlock_expired_locks(&self) -> Result<u64> {
-        let lock_ms = millis(self.sign_in_settings().lock_duration);
+        let lock_ms = minutes(self.password_policy().await?.lock_minutes);
         self.write(roster_domain::audit::SYSTEM_ACTOR, unlock_expired, lock_ms)
             .await
     }
@@ -252,6 +252,10 @@ fn wrong(name_known: bool, outcome: SignInOutcome) -> PasswordCheck {
         true => PasswordCheck::Wrong(outcome),
         false => PasswordCheck::Unknown(outcome),
     }
+}
+
+fn minutes(m: u32) -> Millis {
+    i64::from(m) * 60_000
 }
 
 fn ms_to_secs(ms: Millis) -> u64 {

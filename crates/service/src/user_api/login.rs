@@ -6,6 +6,7 @@ use super::{read_candidate, seconds, Caller, Headers};
 use crate::sign_in::{actor, millis, Attempt, PasswordCheck, SignInOutcome};
 use crate::use_case::Cx;
 use crate::Service;
+use roster_domain::password_policy::{Expiry, PasswordPolicy};
 use roster_domain::sign_in::Since;
 use roster_domain::sso::Principal;
 use roster_domain::time::Millis;
@@ -97,7 +98,8 @@ impl Service {
                 return Ok(LoginAnswer::denied(why));
             }
         };
-        match step_left(&principal.user) {
+        let policy = self.password_policy().await?;
+        match step_left(&principal.user, &policy, self.now()) {
             Some(purpose) => {
                 self.state_token(&caller, &principal, purpose, auth_time)
                     .await
@@ -180,10 +182,18 @@ impl Service {
     }
 }
 
-/// The step a user must take before a session begins, if any.
-pub(super) fn step_left(user: &User) -> Option<StatePurpose> {
-    user.pwd_must_modify
-        .then_some(StatePurpose::PasswordExpired)
+/// The step a user must take before a session begins, if any: a password that must be
+/// changed (`pwd_must_modify`) or has expired, or one that expires soon.
+pub(super) fn step_left(user: &User, policy: &PasswordPolicy, now: Millis) -> Option<StatePurpose> {
+    if user.pwd_must_modify {
+        return Some(StatePurpose::PasswordExpired);
+    }
+    let changed_at = user.pwd_change_at.unwrap_or(user.created_at);
+    match policy.expiry(changed_at, now) {
+        Expiry::Expired => Some(StatePurpose::PasswordExpired),
+        Expiry::Soon => Some(StatePurpose::PasswordWarn),
+        Expiry::Fresh => None,
+    }
 }
 
 async fn insert_session(tx: &mut dyn Tx, cx: &mut Cx, session: UserApiSession) -> Result<()> {

@@ -44,6 +44,7 @@ impl Service {
             .ok_or_else(|| self.refuse(Refusal::Required("new_password")))?;
         let new = validate_password(Some(new.to_owned()))?.unwrap_or_default();
         let user = self.read(read_user, token.user_id.clone()).await?;
+        self.check_new_password(Some(&user.id), &new).await?;
         let attempt = Attempt {
             source: caller.source,
             application: caller.app.id.as_str(),
@@ -172,6 +173,7 @@ async fn complete(tx: &mut dyn Tx, cx: &mut Cx, step: Step) -> Result<User> {
     let mut auth_time = step.token.auth_time;
     if let Some(hash) = step.new_password_hash {
         let mut user = crate::lookups::existing_user(tx, &user_id).await?;
+        crate::password_policy::note_password(tx, &user_id, &hash, cx.now).await?;
         user.password_hash = Some(hash);
         user.pwd_change_at = Some(cx.now);
         user.pwd_must_modify = false;

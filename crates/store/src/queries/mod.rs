@@ -8,6 +8,7 @@ mod applications;
 mod audit;
 mod maintenance;
 mod organizations;
+mod password_policy;
 mod roles;
 mod sign_in;
 mod signing_keys;
