@@ -661,7 +661,16 @@ mod user_api {
     }
 
     async fn sdk_fixture(backend: Backend, must_modify: bool) -> Sdk {
+        sdk_fixture_with(backend, must_modify, Default::default()).await
+    }
+
+    async fn sdk_fixture_with(
+        backend: Backend,
+        must_modify: bool,
+        password_policy: roster_domain::password_policy::PasswordPolicy,
+    ) -> Sdk {
         let settings = Settings {
+            password_policy,
             argon2: Argon2Settings {
                 memory_kib: 64,
                 iterations: 1,
@@ -787,6 +796,55 @@ mod user_api {
                 .await
                 .unwrap();
         assert_eq!(done.status, "SUCCESS");
+        s.f.finish().await;
+    }
+
+    /// A password warns in its last days and must be changed once they pass; the change
+    /// keeps the policy.
+    #[on_each_store]
+    async fn a_password_warns_then_expires_by_the_policy(backend: Backend) {
+        let policy = roster_domain::password_policy::PasswordPolicy {
+            expire_days: 30,
+            warn_days: 7,
+            history: 1,
+            ..Default::default()
+        };
+        let s = sdk_fixture_with(backend, false, policy).await;
+        assert_eq!(s.login().await.status, "SUCCESS");
+        s.f.clock.advance(23 * DAY);
+        assert_eq!(s.login().await.status, "PASSWORD_WARN");
+        s.f.clock.advance(7 * DAY);
+        let answer = s.login().await;
+        assert_eq!(answer.status, "PASSWORD_EXPIRED");
+        let state = answer.state_token.unwrap();
+        // The same password again is refused (history); a new one completes the login and
+        // starts the password's time again.
+        let change = |new: &'static str| {
+            let (s, state) = (&s, state.clone());
+            async move {
+                s.f.service
+                    .user_api_change_password(
+                        s.headers(),
+                        Some(&state),
+                        Some(PASSWORD),
+                        Some(new),
+                        ISSUER,
+                    )
+                    .await
+            }
+        };
+        let reused = change(PASSWORD).await.unwrap_err();
+        assert!(reused.client_message().contains("history"), "{reused}");
+        assert_eq!(change("New-horse-10").await.unwrap().status, "SUCCESS");
+        // (A sign-in in the very millisecond of a change that ends sign-ins counts as before
+        // it: the clock moves on first.)
+        s.f.clock.advance(Duration::from_secs(1));
+        let fresh =
+            s.f.service
+                .user_api_login(s.headers(), Some("zhangsan"), Some("New-horse-10"), ISSUER)
+                .await
+                .unwrap();
+        assert_eq!(fresh.status, "SUCCESS");
         s.f.finish().await;
     }
 }
