@@ -100,7 +100,7 @@ pub struct Settings {
     /// Hours a sign-in session lasts at most, however used. Default: 12.
     #[arg(long, env = "ROSTER_SESSION_LIFETIME_HOURS")]
     pub session_lifetime_hours: Option<u64>,
-    /// Wrong passwords in a row that lock a user (password policy; 1 to 100). Default: 10.
+    /// Wrong passwords in a row that lock a user (password policy; 1 to 1000000). Default: 10.
     #[arg(long, env = "ROSTER_MAX_FAILED_SIGN_INS")]
     pub max_failed_sign_ins: Option<u32>,
     /// Minutes a user stays locked after too many wrong passwords (password policy; 1 to

@@ -25,7 +25,8 @@ pub struct PasswordPolicy {
     pub warn_days: u32,
     /// How many earlier passwords a new one may not repeat (0 to 24).
     pub history: u32,
-    /// Wrong passwords in a row that lock the user (1 to 100).
+    /// Wrong passwords in a row that lock the user (1 to 1,000,000; OneAccess allows 1 to 10,
+    /// and a test suite may want no lock in practice).
     pub max_failed_sign_ins: u32,
     /// Minutes the lock holds (1 to 1440).
     pub lock_minutes: u32,
@@ -102,7 +103,12 @@ impl PasswordPolicy {
         in_range("expire_days", self.expire_days, 0, 3650)?;
         in_range("warn_days", self.warn_days, 0, 365)?;
         in_range("history", self.history, 0, 24)?;
-        in_range("max_failed_sign_ins", self.max_failed_sign_ins, 1, 100)?;
+        in_range(
+            "max_failed_sign_ins",
+            self.max_failed_sign_ins,
+            1,
+            1_000_000,
+        )?;
         in_range("lock_minutes", self.lock_minutes, 1, 1440)
     }
 
