@@ -17,24 +17,31 @@ const POLICY_CACHE_MS: Millis = 10_000;
 /// Password hashes kept per user: the most any policy's `history` may name.
 const HISTORY_KEPT: i64 = 24;
 
-/// The policy as last read, when, and the changes heard from other nodes then.
+/// The policy as last read.
 #[derive(Default)]
-pub(crate) struct PolicyCache(Mutex<Option<(Millis, Option<u64>, Arc<PasswordPolicy>)>>);
+pub(crate) struct PolicyCache(Mutex<Option<ReadPolicy>>);
+
+/// A policy, when it was read, and the changes heard from other nodes then.
+struct ReadPolicy {
+    at: Millis,
+    heard: Option<u64>,
+    policy: Arc<PasswordPolicy>,
+}
 
 impl PolicyCache {
     fn get(&self, now: Millis, heard: Option<u64>) -> Option<Arc<PasswordPolicy>> {
         let cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
         cached
             .as_ref()
-            .filter(|(at, was_heard, _)| match heard {
-                Some(_) => *was_heard == heard,
-                None => now.saturating_sub(*at) < POLICY_CACHE_MS,
+            .filter(|read| match heard {
+                Some(_) => read.heard == heard,
+                None => now.saturating_sub(read.at) < POLICY_CACHE_MS,
             })
-            .map(|(_, _, policy)| Arc::clone(policy))
+            .map(|read| Arc::clone(&read.policy))
     }
 
-    fn put(&self, now: Millis, heard: Option<u64>, policy: Arc<PasswordPolicy>) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((now, heard, policy));
+    fn put(&self, at: Millis, heard: Option<u64>, policy: Arc<PasswordPolicy>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(ReadPolicy { at, heard, policy });
     }
 
     fn clear(&self) {
