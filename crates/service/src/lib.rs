@@ -40,7 +40,10 @@ pub use oauth::{
 pub use password::Argon2Settings;
 pub use roster_store::WriteGate;
 pub use secrets::SecretKey;
-pub use sign_in::{Login, Logout, NewSession, Redirect, SignInOutcome, SignInSettings, SignedOut};
+pub use sign_in::{
+    Login, Logout, NewSession, PasswordChangeAtLogin, Redirect, SignInOutcome, SignInSettings,
+    SignedOut,
+};
 pub use transfer::{ApplicationSso, Record, RoleMember};
 pub use user_api::{
     ApiUser, Headers as UserApiHeaders, LoginAnswer, TicketRequest, TicketUser, UserApiSettings,

@@ -273,7 +273,8 @@ mod sign_in {
         let f = fixture(backend, settings).await;
         let operator = Caller::operator();
         let user = serde_json::from_value(
-            json!({"user_name": "zhangsan", "mobile": "13800000000", "password": PASSWORD}),
+            json!({"user_name": "zhangsan", "mobile": "13800000000", "password": PASSWORD,
+                   "pwd_must_modify": false}),
         )
         .unwrap();
         let user_id = f.service.create_user(&operator, user).await.unwrap();

@@ -232,3 +232,89 @@ async fn the_user_apis_lock_and_warn_by_the_policy(backend: Backend) {
     .await;
     assert_error(&second, 400, "LOGIN.0001");
 }
+
+/// The login page asks for a new password when it must be changed, holds it to the policy,
+/// and then signs in and goes on; the page's token is good for one change.
+#[on_each_store]
+async fn the_login_page_asks_for_a_password_that_must_be_changed(backend: Backend) {
+    use crate::sign_in::{alert, fixture, Browser, PASSWORD, REDIRECT};
+    let mut server = Server::start(backend).await;
+    set_policy(&mut server, json!({"char_classes": 3})).await;
+    let f = fixture(&mut server, json!({})).await;
+    let admin = server.admin().await;
+    let path = format!("/users/{}", f.user_id);
+    assert_eq!(
+        server
+            .put(&admin, &path, json!({"pwd_must_modify": true}))
+            .await
+            .0,
+        200
+    );
+    let authorize = format!(
+        "/api/v1/oauth2/authorize?response_type=code&scope=openid&client_id={}&redirect_uri={REDIRECT}",
+        f.app.client_id
+    );
+    let browser = Browser::new(&server);
+    let hop = browser.get(&authorize).await;
+    let login_page = browser.get(hop.location.as_deref().unwrap()).await.body;
+    let asked = browser.submit(&login_page, &f.user_name, PASSWORD).await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    assert!(
+        asked.body.contains("name=\"change_token\""),
+        "{}",
+        asked.body
+    );
+    // Not signed in yet: the authorization request still goes to the login page.
+    let hop = browser.get(&authorize).await;
+    assert!(
+        hop.location.as_deref().unwrap().starts_with("/login"),
+        "{:?}",
+        hop.location
+    );
+    let differ = browser
+        .change_password(&asked.body, "New-horse-10", "New-horse-11")
+        .await;
+    assert_eq!(differ.status, 400);
+    assert!(
+        alert(&differ.body).unwrap().contains("differ"),
+        "{}",
+        differ.body
+    );
+    let weak = browser
+        .change_password(&asked.body, "lowercaseonly", "lowercaseonly")
+        .await;
+    assert_eq!(weak.status, 400);
+    assert!(
+        alert(&weak.body).unwrap().contains("char_classes"),
+        "{}",
+        weak.body
+    );
+    let done = browser
+        .change_password(&asked.body, "New-horse-10", "New-horse-10")
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    // Signed in: the authorization request answers with a code.
+    let hop = browser.get(done.location.as_deref().unwrap()).await;
+    assert!(
+        hop.location.as_deref().unwrap().starts_with(REDIRECT),
+        "{:?}",
+        hop.location
+    );
+    let (_, shown) = server.get(&admin, &path).await;
+    assert_eq!(shown["pwd_must_modify"], false);
+    // The token was for one change.
+    let again = browser
+        .change_password(&asked.body, "Newer-horse-11", "Newer-horse-11")
+        .await;
+    assert_eq!(again.status, 401, "{}", again.body);
+    // The new password signs in without a step.
+    let fresh = Browser::new(&server);
+    let page = fresh.get("/login").await.body;
+    assert_eq!(
+        fresh
+            .submit(&page, &f.user_name, "New-horse-10")
+            .await
+            .status,
+        200
+    );
+}

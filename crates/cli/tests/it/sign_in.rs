@@ -36,6 +36,7 @@ pub async fn fixture(server: &mut Server, settings: Value) -> Fixture {
                 "user_name": user_name,
                 "mobile": mobile_for(&user_name),
                 "password": PASSWORD,
+                "pwd_must_modify": false,
                 "email": format!("{user_name}@example.com"),
                 "name": "Zhang San",
             }),
@@ -127,6 +128,28 @@ impl Browser {
         let res = self
             .http
             .post(self.absolute("/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        hop(res).await
+    }
+
+    /// Submits the password-change page found on `page` (after a login whose password must
+    /// be changed).
+    pub async fn change_password(&self, page: &str, new: &str, again: &str) -> Hop {
+        let mut form = vec![
+            ("new_password".to_owned(), new.to_owned()),
+            ("confirm_password".to_owned(), again.to_owned()),
+        ];
+        for name in ["csrf_token", "change_token", "return_to"] {
+            if let Some(value) = hidden(page, name) {
+                form.push((name.to_owned(), value));
+            }
+        }
+        let res = self
+            .http
+            .post(self.absolute("/login/password"))
             .form(&form)
             .send()
             .await

@@ -25,6 +25,11 @@ pub enum Text {
     SignOutButton,
     NotSentOn,
     SignedInNext,
+    ChangeTitle,
+    MustChange,
+    NewPassword,
+    ConfirmPassword,
+    ChangeSubmit,
 }
 
 impl Text {
@@ -74,6 +79,18 @@ impl Text {
             }
             (Text::SignedInNext, Lang::Zh) => "打开您要使用的应用，无需再次登录。",
             (Text::NotSentOn, Lang::Zh) => "要跳转的地址不是已注册的退出地址，因此未跳转。",
+            (Text::ChangeTitle, Lang::En) => "Change your password",
+            (Text::ChangeTitle, Lang::Zh) => "修改密码",
+            (Text::MustChange, Lang::En) => {
+                "Your password must be changed before you sign in: choose a new one."
+            }
+            (Text::MustChange, Lang::Zh) => "登录前必须修改密码，请设置新密码。",
+            (Text::NewPassword, Lang::En) => "New password",
+            (Text::NewPassword, Lang::Zh) => "新密码",
+            (Text::ConfirmPassword, Lang::En) => "New password again",
+            (Text::ConfirmPassword, Lang::Zh) => "确认新密码",
+            (Text::ChangeSubmit, Lang::En) => "Change and sign in",
+            (Text::ChangeSubmit, Lang::Zh) => "修改并登录",
         }
     }
 }
@@ -170,6 +187,24 @@ impl LoginForm<'_> {
             Some(Notice::Info(text)) => Some(text),
             _ => None,
         }
+    }
+}
+
+/// The page that asks for a new password before signing in.
+#[derive(Template)]
+#[template(path = "sign_in/change_password.html")]
+pub struct ChangePasswordForm<'a> {
+    pub lang: Lang,
+    pub csrf_token: &'a str,
+    pub change_token: &'a str,
+    pub return_to: Option<&'a str>,
+    /// Why the last new password was refused (the rule it breaks).
+    pub error: Option<&'a str>,
+}
+
+impl ChangePasswordForm<'_> {
+    fn text(&self, text: Text) -> &'static str {
+        text.get(self.lang)
     }
 }
 

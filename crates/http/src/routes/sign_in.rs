@@ -7,7 +7,7 @@
 use crate::client_address::ClientAddress;
 use crate::extract::{Form, Query, Refusal};
 use crate::oauth_error::{cannot_continue, cannot_continue_saying, OAuthErrorBody};
-use crate::pages::sign_in::{self as sign_in_page, LoginForm, Notice, Text};
+use crate::pages::sign_in::{self as sign_in_page, ChangePasswordForm, LoginForm, Notice, Text};
 use crate::pages::{html, render, Lang};
 use crate::Site;
 use axum::extract::State;
@@ -18,7 +18,8 @@ use axum::Extension;
 use roster_domain::secret;
 use roster_domain::ErrorKind;
 use roster_service::{
-    Authorize, AuthorizeRequest, Login, Logout, Redirect, Service, SignInOutcome, SignedOut,
+    Authorize, AuthorizeRequest, Login, Logout, PasswordChangeAtLogin, Redirect, Service,
+    SignInOutcome, SignedOut,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
@@ -29,6 +30,7 @@ pub fn router() -> OpenApiRouter<Service> {
     OpenApiRouter::new()
         .routes(routes!(authorize, authorize_form))
         .routes(routes!(login_page, login))
+        .routes(routes!(change_password))
         .routes(routes!(logout, logout_confirmed))
 }
 
@@ -470,6 +472,10 @@ async fn login(
         }
         Ok(SignInOutcome::Locked { unlock_in_secs }) => sign_in_page::locked(lang, unlock_in_secs),
         Ok(SignInOutcome::Disabled) => Text::Disabled.get(lang).to_owned(),
+        Ok(SignInOutcome::ChangePassword { token }) => {
+            let csrf = fields.csrf_token.as_deref().unwrap_or_default();
+            return change_page(lang, StatusCode::OK, csrf, &token, return_to, None);
+        }
         Err(e) if e.kind() == ErrorKind::TooManySignIns => {
             let error = Some(Notice::Error(Text::TooManyAttempts.get(lang).to_owned()));
             let mut page = login_form(
@@ -498,6 +504,104 @@ async fn login(
         Some(Notice::Error(error)),
     )
     .await
+}
+
+/// The page asking for a new password (the login form's CSRF cookie still holds).
+fn change_page(
+    lang: Lang,
+    status: StatusCode,
+    csrf_token: &str,
+    change_token: &str,
+    return_to: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    html(
+        status,
+        render(&ChangePasswordForm {
+            lang,
+            csrf_token,
+            change_token,
+            return_to,
+            error,
+        }),
+    )
+}
+
+/// The change page's fields.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct ChangeFields {
+    new_password: Option<String>,
+    confirm_password: Option<String>,
+    /// The token the login gave for the change.
+    change_token: Option<String>,
+    csrf_token: Option<String>,
+    return_to: Option<String>,
+}
+
+/// A password that must be changed before signing in (`pwd_must_modify`, or older than the
+/// password policy allows): sets the new one, checked against the policy, and signs in.
+#[utoipa::path(
+    post,
+    path = "/login/password",
+    operation_id = "ChangePasswordAtSignIn",
+    tag = "sign-in (OAuth 2.0 / OpenID Connect)",
+    request_body(content = ChangeFields, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Changed and signed in: on to the authorization request."),
+        (status = 200, description = "Changed and signed in, with nothing to go on to.", content_type = "text/html"),
+        (status = 400, description = "The new password breaks the policy, or the two differ: the page again, saying which.", content_type = "text/html"),
+        (status = 401, description = "The change took too long or was made already: the login form.", content_type = "text/html"),
+        (status = 403, description = "The form's CSRF token is missing or wrong: the login form.", content_type = "text/html"),
+        (status = 500, description = "Internal error.", content_type = "text/html"),
+        (status = 503, description = "The database cannot be reached.", content_type = "text/html")
+    )
+)]
+async fn change_password(
+    State(service): State<Service>,
+    Extension(site): Extension<Site>,
+    ClientAddress(source): ClientAddress,
+    headers: HeaderMap,
+    Form(fields, _): Form<ChangeFields, PageRefused>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let return_to = safe_return(fields.return_to.as_deref());
+    let csrf = fields.csrf_token.as_deref().unwrap_or_default();
+    let csrf_ok = cookie(&headers, CSRF_COOKIE).is_some_and(|held| {
+        service.login_form_token_issued(held) && secret::constant_time_eq(held, csrf)
+    }) && !sent_by_another_site(&headers);
+    let to_login = |status, text: &str| {
+        let notice = Some(Notice::Error(text.to_owned()));
+        login_form(&service, &site, &headers, status, return_to, "", notice)
+    };
+    if !csrf_ok {
+        return to_login(StatusCode::FORBIDDEN, Text::FormExpired.get(lang)).await;
+    }
+    let token = fields.change_token.as_deref().unwrap_or_default();
+    let change = PasswordChangeAtLogin {
+        change_token: token,
+        new_password: fields.new_password.as_deref().unwrap_or_default(),
+        confirm_password: fields.confirm_password.as_deref().unwrap_or_default(),
+        source,
+        previous_session: cookie(&headers, SESSION_COOKIE),
+    };
+    match service.sign_in_with_new_password(change).await {
+        Ok(session) => signed_in(&service, &site, lang, return_to, &session.cookie),
+        Err(e) if e.kind() == ErrorKind::InvalidParameter => {
+            let why = e.detail().unwrap_or_default();
+            change_page(
+                lang,
+                StatusCode::BAD_REQUEST,
+                csrf,
+                token,
+                return_to,
+                Some(why),
+            )
+        }
+        Err(e) if e.kind() == ErrorKind::StateTokenInvalid => {
+            to_login(StatusCode::UNAUTHORIZED, e.detail().unwrap_or_default()).await
+        }
+        Err(e) => server_error(&html_only(&headers), &e),
+    }
 }
 
 /// Signed in: the session's cookie, and on to the authorization request (or a page saying so).

@@ -6,13 +6,16 @@
 
 mod form_token;
 mod password;
+mod password_change;
 mod principal;
 mod session;
 
 pub use password::SignInOutcome;
 pub(crate) use password::{Attempt, PasswordCheck};
+pub use password_change::PasswordChangeAtLogin;
 pub(crate) use principal::{candidate, needs_roles, Candidate};
 pub(crate) use session::session_digest;
+pub(crate) use session::Begin;
 pub use session::{Login, Logout, NewSession, Redirect, SignedOut};
 
 use crate::Service;

@@ -39,6 +39,11 @@ pub enum SignInOutcome {
     },
     /// The password was right but the user is disabled.
     Disabled,
+    /// The password was right but must be changed first (`pwd_must_modify`, or expired):
+    /// the change page's token.
+    ChangePassword {
+        token: String,
+    },
 }
 
 /// How a password check ended.

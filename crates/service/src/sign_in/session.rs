@@ -63,6 +63,12 @@ impl Service {
             PasswordCheck::Right(user) => user,
             PasswordCheck::Wrong(outcome) | PasswordCheck::Unknown(outcome) => return Ok(outcome),
         };
+        let policy = self.password_policy().await?;
+        let changed_at = user.pwd_change_at.unwrap_or(user.created_at);
+        let expiry = policy.expiry(changed_at, self.now());
+        if super::password_change::must_change(&user, expiry) {
+            return Ok(self.change_token(&user, auth_time));
+        }
         let cookie = secret::generate();
         let begin = Begin {
             digest: secret::digest(&cookie),
@@ -167,18 +173,18 @@ impl Service {
 }
 
 /// A session to begin.
-struct Begin {
-    digest: String,
-    lifetime: Millis,
-    user: roster_domain::user::UserId,
+pub(crate) struct Begin {
+    pub digest: String,
+    pub lifetime: Millis,
+    pub user: roster_domain::user::UserId,
     /// The digest of the session the browser held before.
-    previous: Option<String>,
-    application_id: String,
+    pub previous: Option<String>,
+    pub application_id: String,
     /// When the password check began.
-    auth_time: Millis,
+    pub auth_time: Millis,
 }
 
-async fn begin_session(tx: &mut dyn Tx, cx: &mut Cx, begin: Begin) -> Result<()> {
+pub(crate) async fn begin_session(tx: &mut dyn Tx, cx: &mut Cx, begin: Begin) -> Result<()> {
     // A new session id at every sign-in: a session id planted before it (session fixation)
     // never becomes a signed-in one.
     if let Some(previous) = &begin.previous {

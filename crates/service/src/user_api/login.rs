@@ -118,7 +118,10 @@ impl Service {
             SignInOutcome::Locked { .. } if !name_known => Refusal::UnknownUser { remaining: 0 },
             SignInOutcome::Locked { unlock_in_secs } => Refusal::Locked { unlock_in_secs },
             SignInOutcome::Disabled => return Ok(LoginAnswer::denied("The user is disabled.")),
-            SignInOutcome::SignedIn(_) => return Ok(LoginAnswer::denied("Not signed in.")),
+            // Only the login page's own outcomes: a password check gives neither.
+            SignInOutcome::SignedIn(_) | SignInOutcome::ChangePassword { .. } => {
+                return Ok(LoginAnswer::denied("Not signed in."))
+            }
         };
         Err(self.refuse(refusal))
     }
