@@ -318,3 +318,45 @@ async fn the_login_page_asks_for_a_password_that_must_be_changed(backend: Backen
         200
     );
 }
+
+/// The password grant does not sign in a user whose password must be changed.
+#[on_each_store]
+async fn the_password_grant_refuses_a_password_that_must_be_changed(backend: Backend) {
+    use crate::sign_in::{client_post, creds, fixture, PASSWORD};
+    let mut server = Server::start(backend).await;
+    let f = fixture(
+        &mut server,
+        json!({"grants": ["authorization_code", "password"]}),
+    )
+    .await;
+    let grant = [
+        ("grant_type", "password"),
+        ("username", f.user_name.as_str()),
+        ("password", PASSWORD),
+        ("scope", "openid"),
+    ];
+    let (status, _) = client_post(&server, "/api/v1/oauth2/token", creds(&f.app), &grant).await;
+    assert_eq!(status, 200);
+    let admin = server.admin().await;
+    let path = format!("/users/{}", f.user_id);
+    assert_eq!(
+        server
+            .put(&admin, &path, json!({"pwd_must_modify": true}))
+            .await
+            .0,
+        200
+    );
+    let (status, body) = client_post(&server, "/api/v1/oauth2/token", creds(&f.app), &grant).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("must be changed"),
+        "{body}"
+    );
+}

@@ -552,6 +552,8 @@ pub struct ChangeFields {
         (status = 400, description = "The new password breaks the policy, or the two differ: the page again, saying which.", content_type = "text/html"),
         (status = 401, description = "The change took too long or was made already: the login form.", content_type = "text/html"),
         (status = 403, description = "The form's CSRF token is missing or wrong: the login form.", content_type = "text/html"),
+        (status = 413, description = "The form is too large.", content_type = "text/html"),
+        (status = 415, description = "The body is not form-encoded.", content_type = "text/html"),
         (status = 500, description = "Internal error.", content_type = "text/html"),
         (status = 503, description = "The database cannot be reached.", content_type = "text/html")
     )

@@ -12,6 +12,7 @@ mod session;
 
 pub use password::SignInOutcome;
 pub(crate) use password::{Attempt, PasswordCheck};
+pub(crate) use password_change::must_change;
 pub use password_change::PasswordChangeAtLogin;
 pub(crate) use principal::{candidate, needs_roles, Candidate};
 pub(crate) use session::session_digest;
