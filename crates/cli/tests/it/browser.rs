@@ -216,3 +216,67 @@ async fn a_browser_signs_in_by_keyboard_then_single_signs_on_and_logs_out() {
     chrome.screenshot("5-after-logout").await;
     c.clone().close().await.unwrap();
 }
+
+/// A password that must be changed: the login asks for a new one, by keyboard alone, and
+/// then goes on to the application.
+#[cfg_attr(
+    not(roster_browser),
+    ignore = "set ROSTER_TEST_CHROMEDRIVER to run the browser tests"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_changes_a_password_that_must_be_changed_by_keyboard() {
+    let mut server = Server::start(Backend::Sqlite).await;
+    let f = landing_app(&mut server, "/health/live").await;
+    let admin = server.admin().await;
+    let path = format!("/users/{}", f.user_id);
+    let (status, _) = server
+        .put(&admin, &path, json!({"pwd_must_modify": true}))
+        .await;
+    assert_eq!(status, 200);
+    let chrome = Chrome::start("password-change").await;
+    let c = &chrome.client;
+    c.goto(&format!(
+        "{}/api/v1/oauth2/authorize?response_type=code&client_id={}",
+        server.base, f.app.client_id
+    ))
+    .await
+    .unwrap();
+    let typed = |keys: String| async move {
+        let focused = c.active_element().await.unwrap();
+        focused.send_keys(&keys).await.unwrap();
+        focused
+    };
+    let tab = char::from(Key::Tab).to_string();
+    let enter = char::from(Key::Enter).to_string();
+    typed(format!("{}{tab}{PASSWORD}{enter}", f.user_name)).await;
+    // The change page: its notice, and the focus on the new password.
+    let notice = c
+        .wait()
+        .for_element(Locator::Css("[role=status]"))
+        .await
+        .unwrap();
+    assert!(notice.text().await.unwrap().contains("must be changed"));
+    chrome.screenshot("1-change-page").await;
+    let focused = typed("New-horse-10".into()).await;
+    assert_eq!(
+        focused.attr("id").await.unwrap().as_deref(),
+        Some("new_password")
+    );
+    typed(format!("{tab}New-horse-11{enter}")).await;
+    let alert = c
+        .wait()
+        .for_element(Locator::Css("[role=alert]"))
+        .await
+        .unwrap();
+    assert_eq!(alert.text().await.unwrap(), "The two new passwords differ.");
+    chrome.screenshot("2-passwords-differ").await;
+    typed(format!("New-horse-10{tab}New-horse-10{enter}")).await;
+    c.wait().for_element(Locator::Css("pre")).await.unwrap();
+    let landed = chrome.at().await;
+    assert!(
+        landed.starts_with(&format!("{}/health/live?", server.base)) && landed.contains("code="),
+        "{landed}"
+    );
+    chrome.screenshot("3-signed-in").await;
+    c.clone().close().await.unwrap();
+}
