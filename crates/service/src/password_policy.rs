@@ -120,6 +120,23 @@ impl Service {
     }
 }
 
+/// Gives `user` the password of `hash` (noted for the history rule), the change of it no
+/// longer due, and ends what they signed in with before: whoever knew the old password.
+pub(crate) async fn set_password(
+    tx: &mut dyn Tx,
+    user: &mut roster_domain::user::User,
+    hash: String,
+    at: Millis,
+) -> Result<()> {
+    note_password(tx, &user.id, &hash, at).await?;
+    user.password_hash = Some(hash);
+    user.pwd_change_at = Some(at);
+    user.updated_at = at;
+    tx.update_user(user).await?;
+    tx.end_sign_ins(&user.id, None, at).await?;
+    Ok(())
+}
+
 /// Notes the password a user was given, for the history rule.
 pub(crate) async fn note_password(
     tx: &mut dyn Tx,

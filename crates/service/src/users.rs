@@ -1,7 +1,7 @@
 //! User management.
 
 use crate::lookups::{existing_organizations, existing_user, org_id_for_code};
-use crate::password_policy::note_password;
+use crate::password_policy::{self, note_password};
 use crate::use_case::Cx;
 use crate::{Caller, Service, UserDeletePolicy};
 use roster_domain::page::{Page, PageRequest};
@@ -283,16 +283,10 @@ async fn set_password(tx: &mut dyn Tx, cx: &mut Cx, change: PasswordChange) -> R
             return Err(ErrorKind::WrongPassword.into());
         }
     }
-    note_password(tx, &user.id, &change.hash, cx.now).await?;
-    user.password_hash = Some(change.hash);
-    user.pwd_change_at = Some(cx.now);
     if let Some(m) = change.must_modify {
         user.pwd_must_modify = m;
     }
-    user.updated_at = cx.now;
-    tx.update_user(&user).await?;
-    // Whoever knew the old password: what they signed in with ends here.
-    tx.end_sign_ins(&user.id, None, cx.now).await?;
+    password_policy::set_password(tx, &mut user, change.hash, cx.now).await?;
     let operation = match change.checked {
         Some(_) => "UpdateUserPwdWithOldPwd",
         None => "UpdateUserPwd",

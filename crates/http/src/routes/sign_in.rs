@@ -432,15 +432,7 @@ async fn login(
     let lang = Lang::from_headers(&headers);
     let return_to = safe_return(fields.return_to.as_deref());
     let user_name = fields.user_name.as_deref().unwrap_or_default();
-    // Double submit of a token the server issued (a value planted in the cookie by another
-    // site is not one), and never a form posted from another site.
-    let csrf_ok = match (cookie(&headers, CSRF_COOKIE), fields.csrf_token.as_deref()) {
-        (Some(held), Some(sent)) => {
-            service.login_form_token_issued(held) && secret::constant_time_eq(held, sent)
-        }
-        _ => false,
-    } && !sent_by_another_site(&headers);
-    if !csrf_ok {
+    if !form_token_ok(&service, &headers, fields.csrf_token.as_deref()) {
         let error = Some(Notice::Error(Text::FormExpired.get(lang).to_owned()));
         return login_form(
             &service,
@@ -506,6 +498,19 @@ async fn login(
     .await
 }
 
+/// Whether a login form (or the change page) came with its token: a double submit of a token
+/// the server issued (a value planted in the cookie by another site is not one), and never
+/// a form posted from another site.
+fn form_token_ok(service: &Service, headers: &HeaderMap, sent: Option<&str>) -> bool {
+    let double_submit = match (cookie(headers, CSRF_COOKIE), sent) {
+        (Some(held), Some(sent)) => {
+            service.login_form_token_issued(held) && secret::constant_time_eq(held, sent)
+        }
+        _ => false,
+    };
+    double_submit && !sent_by_another_site(headers)
+}
+
 /// The page asking for a new password (the login form's CSRF cookie still holds).
 fn change_page(
     lang: Lang,
@@ -568,9 +573,7 @@ async fn change_password(
     let lang = Lang::from_headers(&headers);
     let return_to = safe_return(fields.return_to.as_deref());
     let csrf = fields.csrf_token.as_deref().unwrap_or_default();
-    let csrf_ok = cookie(&headers, CSRF_COOKIE).is_some_and(|held| {
-        service.login_form_token_issued(held) && secret::constant_time_eq(held, csrf)
-    }) && !sent_by_another_site(&headers);
+    let csrf_ok = form_token_ok(&service, &headers, fields.csrf_token.as_deref());
     let to_login = |status, text: &str| {
         let notice = Some(Notice::Error(text.to_owned()));
         login_form(&service, &site, &headers, status, return_to, "", notice)

@@ -144,15 +144,9 @@ async fn change_and_begin(tx: &mut dyn Tx, cx: &mut Cx, mut change: Change) -> R
             "The password was changed meanwhile; sign in again.",
         ));
     }
-    crate::password_policy::note_password(tx, &user.id, &change.new_hash, cx.now).await?;
-    user.password_hash = Some(change.new_hash);
-    user.pwd_change_at = Some(cx.now);
     user.pwd_must_modify = false;
-    user.updated_at = cx.now;
-    tx.update_user(&user).await?;
-    // Whoever knew the old password: what they signed in with ends here; the session this
-    // change begins counts from just after it.
-    tx.end_sign_ins(&user.id, None, cx.now).await?;
+    crate::password_policy::set_password(tx, &mut user, change.new_hash, cx.now).await?;
+    // The session this change begins counts from just after it.
     cx.audit("UpdateUserPwdAtLogin", "user", user.id.as_str());
     change.begin.auth_time = cx.now.saturating_add(1);
     super::session::begin_session(tx, cx, change.begin).await

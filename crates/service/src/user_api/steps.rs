@@ -173,15 +173,9 @@ async fn complete(tx: &mut dyn Tx, cx: &mut Cx, step: Step) -> Result<User> {
     let mut auth_time = step.token.auth_time;
     if let Some(hash) = step.new_password_hash {
         let mut user = crate::lookups::existing_user(tx, &user_id).await?;
-        crate::password_policy::note_password(tx, &user_id, &hash, cx.now).await?;
-        user.password_hash = Some(hash);
-        user.pwd_change_at = Some(cx.now);
         user.pwd_must_modify = false;
-        user.updated_at = cx.now;
-        tx.update_user(&user).await?;
-        // Whoever knew the old password: what they signed in with ends here. The session
-        // this change begins counts from just after it.
-        tx.end_sign_ins(&user_id, None, cx.now).await?;
+        crate::password_policy::set_password(tx, &mut user, hash, cx.now).await?;
+        // The session this change begins counts from just after it.
         auth_time = cx.now.saturating_add(1);
         cx.audit("ForceUpdatePwd", "user", user_id.as_str());
     }
