@@ -36,6 +36,8 @@ impl Service {
         let (checked_tx, checked) =
             mpsc::channel::<Result<(u64, NewUser, Option<String>)>>(4 * BATCH);
         let service = self.clone();
+        // Imported passwords keep the password policy as CreateUser's do.
+        let policy = self.password_policy().await?;
         let checker = tokio::spawn(async move {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let mut hashing = FuturesOrdered::new();
@@ -64,17 +66,19 @@ impl Service {
                     .and_then(UserFields::into_new_user)
                     .map_err(|e| at_line(line, e));
                 let service = service.clone();
+                let policy = std::sync::Arc::clone(&policy);
                 hashing.push_back(async move {
                     let mut new = new?;
                     let hash = match new.password.take() {
-                        Some(p) => Some(
+                        Some(p) => Some({
+                            policy.check(&p).map_err(|e| at_line(line, e))?;
                             service
                                 .inner
                                 .passwords
                                 .hash(p)
                                 .await
-                                .map_err(|e| at_line(line, e))?,
-                        ),
+                                .map_err(|e| at_line(line, e))?
+                        }),
                         None => None,
                     };
                     Ok((line, new, hash))

@@ -104,3 +104,31 @@ async fn import_reads_argon2_from_the_config_file() {
         r#"{"imported":1}"#
     );
 }
+
+/// Imported passwords keep the password policy stored in the database, as CreateUser's do.
+#[on_each_store]
+async fn imported_passwords_keep_the_password_policy(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let admin = server.admin().await;
+    let policy = serde_json::json!({"char_classes": 3});
+    let (status, _) = server
+        .put(&admin, "/roster/v1/password-policy", policy)
+        .await;
+    assert_eq!(status, 200);
+    let db = server.stop().await;
+    let weak = "{\"user_name\":\"w\",\"mobile\":\"13800000011\",\"password\":\"lowercase-only\"}\n";
+    let out = import(&db, weak).await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 1") && err.contains("char_classes"),
+        "{err}"
+    );
+    let good = "{\"user_name\":\"g\",\"mobile\":\"13800000012\",\"password\":\"Good-pass-12\"}\n";
+    let out = import(&db, good).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
