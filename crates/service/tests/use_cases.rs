@@ -759,6 +759,9 @@ mod user_api {
             .await
             .unwrap_err();
         assert_eq!(ended.kind(), refused(Refusal::SessionInvalid("")));
+        // Upkeep deletes the ended session token (the tickets went as they were redeemed).
+        let purged = service.purge_expired_tokens(Duration::ZERO).await.unwrap();
+        assert_eq!(purged, 1);
         s.f.finish().await;
     }
 

@@ -880,3 +880,50 @@ async fn a_python_client_logs_in_signs_and_trades_a_ticket() {
     assert_eq!(said["id_token_user"], f.user_name.as_str());
     assert_eq!(said["replayed"], "PARAM.0030");
 }
+
+/// `roster rotate-secret-key` reseals each application's signature key too: after it, the
+/// server (on the new key) still reads signatures made with the public key it gave before.
+#[on_each_store]
+async fn a_rotated_secret_key_keeps_the_signature_keys(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let f = fixture(&mut server, false).await;
+    let client_id = f.app.client_id.clone();
+    let token = session(&server, &f).await;
+    let key = public_key(&server, &client_id).await;
+    let db = server.stop().await;
+    let new_key = "cd".repeat(32);
+    let out = tokio::process::Command::new(roster_bin())
+        .args(["rotate-secret-key", "--database", &db.url])
+        .env("ROSTER_SECRET_KEY_OLD", TEST_SECRET_KEY)
+        .env("ROSTER_SECRET_KEY", &new_key)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        said["resealed"], 2,
+        "the id_token signing key and the application's key"
+    );
+    let options = Options {
+        env: &[("ROSTER_SECRET_KEY", new_key.as_str())],
+        ..Default::default()
+    };
+    let server = Server::start_on(db, options).await;
+    assert_eq!(public_key(&server, &client_id).await, key);
+    let sig = signature(&key, &token, server_time(&server).await, Mgf1::Sha1);
+    let (status, body) = signed(
+        &server,
+        "GET",
+        "/api/v2/sdk/profile",
+        &client_id,
+        &sig,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
