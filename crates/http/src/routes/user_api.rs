@@ -10,7 +10,7 @@ use crate::extract::JsonBody;
 use crate::Site;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use roster_domain::user::User;
@@ -67,33 +67,34 @@ impl IntoResponse for UserApiError {
 
 type Answer<T> = Result<Json<T>, UserApiError>;
 
-/// The common headers of the user APIs, as sent.
+/// The headers of the user APIs that are read, as sent.
 pub struct SdkHeaders {
-    headers: HeaderMap,
+    client_id: Option<String>,
+    device_fingerprint: Option<String>,
+    operating_sys_version: Option<String>,
+    agent: Option<String>,
+    signature: Option<String>,
+    state_token: Option<String>,
     source: ClientAddress,
 }
 
 impl SdkHeaders {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
     fn common(&self) -> UserApiHeaders<'_> {
         UserApiHeaders {
-            client_id: self.get("x-client-id"),
-            device_fingerprint: self.get("x-device-fingerprint"),
-            operating_sys_version: self.get("x-operating-sys-version"),
-            agent: self.get("x-agent"),
+            client_id: self.client_id.as_deref(),
+            device_fingerprint: self.device_fingerprint.as_deref(),
+            operating_sys_version: self.operating_sys_version.as_deref(),
+            agent: self.agent.as_deref(),
             source: self.source.0,
         }
     }
 
     fn signature(&self) -> Option<&str> {
-        self.get("x-signature")
+        self.signature.as_deref()
     }
 
     fn state_token(&self) -> Option<&str> {
-        self.get("x-state-token")
+        self.state_token.as_deref()
     }
 }
 
@@ -102,7 +103,7 @@ impl FromRequestParts<Service> for SdkHeaders {
 
     async fn from_request_parts(parts: &mut Parts, state: &Service) -> Result<Self, Infallible> {
         let source = ClientAddress::from_request_parts(parts, state).await?;
-        let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
         // Only logged, as the reference says of them.
         tracing::debug!(
             device_ip = header("x-device-ip"),
@@ -112,15 +113,17 @@ impl FromRequestParts<Service> for SdkHeaders {
             agent = header("x-agent"),
             "user API call"
         );
-        if let Some(client_id) = parts
-            .headers
-            .get("x-client-id")
-            .and_then(|v| v.to_str().ok())
-        {
+        if let Some(client_id) = header("x-client-id") {
             crate::request_log::RequestInfo::client(&parts.extensions, client_id);
         }
+        let owned = |name: &str| header(name).map(str::to_owned);
         Ok(Self {
-            headers: parts.headers.clone(),
+            client_id: owned("x-client-id"),
+            device_fingerprint: owned("x-device-fingerprint"),
+            operating_sys_version: owned("x-operating-sys-version"),
+            agent: owned("x-agent"),
+            signature: owned("x-signature"),
+            state_token: owned("x-state-token"),
             source,
         })
     }

@@ -3,7 +3,9 @@
 
 use super::issue::{Issue, Spend};
 use super::{requested_scope, scope_or_default, Charge, OAuthClient, OAuthToken};
-use crate::sign_in::{candidate, needs_roles, Attempt, Candidate, PasswordCheck, SignInOutcome};
+use crate::sign_in::{
+    candidate, needs_roles, read_candidate, Attempt, Candidate, PasswordCheck, SignInOutcome,
+};
 use crate::use_case::Cx;
 use crate::Service;
 use futures::future::BoxFuture;
@@ -412,13 +414,6 @@ async fn insert_client_token(tx: &mut dyn Tx, cx: &mut Cx, token: ClientToken) -
         grant_id: None,
     })
     .await
-}
-
-async fn read_candidate(
-    tx: &mut dyn Tx,
-    (app_id, user_id, with_roles): (ApplicationId, UserId, bool),
-) -> Result<Candidate> {
-    candidate(tx, &app_id, &user_id, with_roles).await
 }
 
 /// What a token exchange is good for once: an authorization code or a refresh token.

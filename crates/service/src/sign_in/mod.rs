@@ -14,7 +14,7 @@ pub use password::SignInOutcome;
 pub(crate) use password::{Attempt, PasswordCheck};
 pub(crate) use password_change::must_change;
 pub use password_change::PasswordChangeAtLogin;
-pub(crate) use principal::{candidate, needs_roles, Candidate};
+pub(crate) use principal::{candidate, needs_roles, read_candidate, Candidate};
 pub(crate) use session::session_digest;
 pub(crate) use session::Begin;
 pub use session::{Login, Logout, NewSession, Redirect, SignedOut};

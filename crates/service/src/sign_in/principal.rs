@@ -91,6 +91,14 @@ pub(crate) async fn candidate(
     })
 }
 
+/// [`candidate`] as a read use case of its own.
+pub(crate) async fn read_candidate(
+    tx: &mut dyn Tx,
+    (application_id, user_id, with_roles): (ApplicationId, UserId, bool),
+) -> Result<Candidate> {
+    candidate(tx, &application_id, &user_id, with_roles).await
+}
+
 /// Whether the claims of `settings` need the account's roles read.
 pub(crate) fn needs_roles(settings: &SsoSettings) -> bool {
     settings

@@ -2,8 +2,8 @@
 //! sign-in path (one count, one lock), who may sign in to the `X-client-id`'s application,
 //! then a session token with an id_token, or a state token when a step is left.
 
-use super::{read_candidate, seconds, Caller, Headers};
-use crate::sign_in::{actor, millis, Attempt, PasswordCheck, SignInOutcome};
+use super::{seconds, Caller, Headers};
+use crate::sign_in::{actor, millis, read_candidate, Attempt, PasswordCheck, SignInOutcome};
 use crate::use_case::Cx;
 use crate::Service;
 use roster_domain::password_policy::{Expiry, PasswordPolicy};
@@ -14,24 +14,18 @@ use roster_domain::user::User;
 use roster_domain::user_api::{Refusal, StatePurpose, StateToken, UserApiSession};
 use roster_domain::{secret, Result};
 use roster_store::prelude::*;
-use serde::Serialize;
 use std::time::Duration;
 
-/// The login's answer, as the reference shapes it (absent fields omitted).
-#[derive(Debug, Clone, Default, Serialize)]
+/// The login's answer (the HTTP layer shapes it as the reference does).
+#[derive(Debug, Clone, Default)]
 pub struct LoginAnswer {
     pub status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_token: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     /// The session token's lifetime, in seconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub state_token: Option<String>,
     /// Why the login was denied (with `ACCESS_DENIED`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
 }
 
@@ -84,7 +78,10 @@ impl Service {
             PasswordCheck::Unknown(outcome) => return self.refused_login(outcome, false),
         };
         let found = self
-            .read(read_candidate, (caller.app.id.clone(), user.id.clone()))
+            .read(
+                read_candidate,
+                (caller.app.id.clone(), user.id.clone(), false),
+            )
             .await?;
         let no_account = found.principal.is_none();
         let principal = match found.admit(&caller.app, self.now(), Since::signed_in(auth_time)) {

@@ -15,10 +15,9 @@ mod tickets;
 pub use login::LoginAnswer;
 pub use tickets::{TicketRequest, TicketUser};
 
-use crate::sign_in::{candidate, Candidate};
 use crate::Service;
 use roster_domain::application::{Application, ApplicationId};
-use roster_domain::user::{User, UserId};
+use roster_domain::user::User;
 use roster_domain::user_api::{ErrorStyle, Refusal};
 use roster_domain::{Error, Result};
 use serde::Serialize;
@@ -214,12 +213,4 @@ const MAX_HEADER_CHARS: usize = 256;
 
 fn seconds(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
-}
-
-/// Reads who is signing in to an application.
-pub(super) async fn read_candidate(
-    tx: &mut dyn roster_store::Tx,
-    (app_id, user_id): (ApplicationId, UserId),
-) -> Result<Candidate> {
-    candidate(tx, &app_id, &user_id, false).await
 }
