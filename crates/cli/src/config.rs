@@ -144,6 +144,31 @@ pub struct Settings {
     /// Default: 300.
     #[arg(long, env = "ROSTER_SDK_SIGNATURE_WINDOW_SECS")]
     pub sdk_signature_window_secs: Option<u64>,
+    /// Who gives an SMS code after the password: off, everyone, or applications (those of
+    /// mfa_applications). `PUT /roster/v1/mfa-policy` replaces it for every node. Default:
+    /// off.
+    #[arg(long, env = "ROSTER_MFA", value_enum)]
+    pub mfa: Option<MfaSetting>,
+    /// Client ids of the applications that ask for a code (with mfa = "applications");
+    /// repeat, or comma-separate in the variable.
+    #[arg(
+        long = "mfa-application",
+        env = "ROSTER_MFA_APPLICATIONS",
+        value_delimiter = ','
+    )]
+    pub mfa_applications: Option<Vec<String>>,
+    /// Where SMS codes go: log (kept, read with `roster messages list` or
+    /// GET /roster/v1/messages) or webhook (posted to sms_webhook_url). Default: log.
+    #[arg(long, env = "ROSTER_SMS_SENDER", value_enum)]
+    pub sms_sender: Option<SmsSender>,
+    /// The URL the webhook sender posts each message to (JSON, signed in X-Roster-Signature
+    /// with the secret of ROSTER_SMS_WEBHOOK_SECRET[_FILE]).
+    #[arg(long, env = "ROSTER_SMS_WEBHOOK_URL")]
+    pub sms_webhook_url: Option<String>,
+    /// The webhook's HMAC-SHA256 key (ROSTER_SMS_WEBHOOK_SECRET[_FILE]; 16 characters or
+    /// more).
+    #[arg(skip)]
+    pub sms_webhook_secret: Option<Secret>,
     /// Log format on standard error. Default: text.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -262,6 +287,25 @@ pub enum SdkErrorStyle {
     Bamboocloud,
 }
 
+/// Who gives an SMS code after the password.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum MfaSetting {
+    #[default]
+    Off,
+    Everyone,
+    Applications,
+}
+
+/// Where SMS codes go.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsSender {
+    #[default]
+    Log,
+    Webhook,
+}
+
 /// What happens to a deleted user's application accounts.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -323,6 +367,7 @@ pub fn load(path: Option<&Path>, flags: Settings) -> Result<Settings> {
         ),
         ("ROSTER_SECRET_KEY", &mut settings.secret_key),
         ("ROSTER_METRICS_TOKEN", &mut settings.metrics_token),
+        ("ROSTER_SMS_WEBHOOK_SECRET", &mut settings.sms_webhook_secret),
     ] {
         if let Some(secret) = secret_from_env(name)? {
             *slot = Some(secret);
@@ -438,6 +483,53 @@ impl Settings {
         Ok(policy)
     }
 
+    /// The MFA policy until one is set over HTTP.
+    fn mfa_policy(&self) -> Result<roster_domain::second_factor::MfaPolicy> {
+        use roster_domain::second_factor::{MfaMode, MfaPolicy};
+        let policy = MfaPolicy {
+            mode: match self.mfa.unwrap_or_default() {
+                MfaSetting::Off => MfaMode::Off,
+                MfaSetting::Everyone => MfaMode::Everyone,
+                MfaSetting::Applications => MfaMode::Applications,
+            },
+            applications: self.mfa_applications.clone().unwrap_or_default(),
+        };
+        policy
+            .validated()
+            .map_err(|e| anyhow::anyhow!("mfa / mfa_applications: {}", e.client_message()))
+    }
+
+    /// Where messages go.
+    fn messages(&self) -> Result<roster_service::MessagesSettings> {
+        let defaults = roster_service::MessagesSettings::default();
+        let sender = match self.sms_sender.unwrap_or_default() {
+            SmsSender::Log => roster_service::Sender::Log,
+            SmsSender::Webhook => {
+                let Some(url) = &self.sms_webhook_url else {
+                    bail!("sms_sender = \"webhook\" needs sms_webhook_url");
+                };
+                let url = url::Url::parse(url)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+                    .with_context(|| format!("sms_webhook_url {url} is not an http(s) URL"))?;
+                let Some(secret) = &self.sms_webhook_secret else {
+                    bail!(
+                        "sms_sender = \"webhook\" needs ROSTER_SMS_WEBHOOK_SECRET (or \
+                         ROSTER_SMS_WEBHOOK_SECRET_FILE)"
+                    );
+                };
+                if secret.expose().chars().count() < 16 {
+                    bail!("the SMS webhook secret must be 16 characters or more");
+                }
+                roster_service::Sender::Webhook {
+                    url,
+                    secret: secret.expose().to_owned(),
+                }
+            }
+        };
+        Ok(roster_service::MessagesSettings { sender, ..defaults })
+    }
+
     /// The user APIs' style and lifetimes.
     fn user_api(&self) -> Result<roster_service::UserApiSettings> {
         let defaults = roster_service::UserApiSettings::default();
@@ -532,6 +624,8 @@ impl Settings {
             sign_in: self.sign_in()?,
             user_api: self.user_api()?,
             password_policy: self.password_policy()?,
+            mfa_policy: self.mfa_policy()?,
+            messages: self.messages()?,
             on_user_delete: match self.on_user_delete {
                 Some(OnUserDelete::Orphan) => roster_service::UserDeletePolicy::OrphanAccounts,
                 Some(OnUserDelete::Delete) | None => {

@@ -12,12 +12,16 @@ pub struct Jobs(Vec<JoinHandle<()>>);
 impl Jobs {
     /// Starts every job over `service` and the metrics recorder `metrics`.
     pub fn start(service: &Service, metrics: PrometheusHandle) -> Self {
-        Self(vec![
+        let mut jobs = vec![
             tokio::spawn(upkeep(service.clone())),
             tokio::spawn(flush_counted_audits(service.clone())),
             tokio::spawn(lift_expired_locks(service.clone())),
             tokio::spawn(fold_metrics(metrics)),
-        ])
+        ];
+        if service.delivers_messages() {
+            jobs.push(tokio::spawn(deliver_messages(service.clone())));
+        }
+        Self(jobs)
     }
 
     /// Stops them; what they would do next is left to the next start (or another node).
@@ -73,6 +77,19 @@ async fn flush_counted_audits(service: Service) {
         if let Err(e) = service.flush_counted_audits().await {
             tracing::warn!(error = %e, "writing summed audit records failed");
         }
+    }
+}
+
+/// The webhook sender's deliverer: at once when a message is stored on this node, and every
+/// second for retries that came due (and messages stored on other nodes).
+async fn deliver_messages(service: Service) {
+    loop {
+        match service.deliver_due_messages().await {
+            Ok(n) if n > 0 => tracing::debug!(attempts = n, "delivered messages"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "delivering messages failed"),
+        }
+        service.wait_for_messages(Duration::from_secs(1)).await;
     }
 }
 

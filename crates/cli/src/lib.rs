@@ -62,6 +62,9 @@ enum Command {
     /// Read the audit log.
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
+    /// Read the messages Roster sent (SMS codes): the `log` sender's mailbox.
+    #[command(subcommand)]
+    Messages(commands::messages::MessagesCommand),
     /// The RSA keys that sign id_tokens (generated at the first start).
     #[command(subcommand)]
     Keys(commands::keys::KeysCommand),
@@ -131,6 +134,7 @@ where
             Command::RotateSecretKey { db } => keys::rotate_secret_key(db).await,
             Command::Keys(command) => keys::run(command).await,
             Command::Audit(command) => audit::run(command).await,
+            Command::Messages(command) => messages::run(command).await,
             Command::Reindex { db } => maintenance::reindex(db).await,
             Command::Backup { db, file } => maintenance::backup(db, file).await,
         }

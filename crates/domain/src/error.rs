@@ -67,6 +67,8 @@ catalog! {
     SignatureInvalid => (400, "PARAM.0030", "Signature invalid or expired."),
     SsoTicketRequired => (400, "PARAM.0031", "SSO ticket required."),
     SsoTicketInvalid => (400, "PARAM.0032", "SSO ticket invalid or expired."),
+    CaptchaTokenRequired => (400, "PARAM.0005", "Token required."),
+    VerifyCodeRequired => (400, "PARAM.0009", "Verification code required."),
     SessionTokenInvalid => (400, "SESSION.0001", "Session token invalid or expired."),
     StateTokenInvalid => (400, "SESSION.0002", "State token invalid or expired."),
     // The user APIs in Bamboo Cloud's style (`sdk_error_style = "bamboocloud"`).
@@ -74,12 +76,18 @@ catalog! {
     SdkDeviceIncomplete => (400, "SDK.COMMON.1003", "Device information is incomplete."),
     SdkSignatureUnreadable => (400, "SDK.COMMON.1004", "Signature decryption error."),
     SdkExpired => (400, "SDK.COMMON.1005", "Expired:"),
+    SdkParameterError => (400, "SDK.COMMON.1006", "Parameter error:"),
+    SdkTypeError => (400, "SDK.COMMON.1007", "Type error:"),
     SdkClientIdIncorrect => (400, "SDK.COMMON.1012", "x-client-id incorrect."),
     SdkUserNotFound => (400, "SDK.COMMON.1013", "User not found."),
     SdkNoPrivateKey => (400, "SDK.COMMON.1014", "Application private key not found."),
     SdkUserNotBound => (400, "SDK.LOGIN.1002", "User not bound."),
     SdkUserLocked => (400, "SDK.LOGIN.1003", "The user is locked after too many failed sign-ins."),
     SdkWrongPassword => (400, "SDK.LOGIN.1005", "Wrong user name or password."),
+    // SMS verification codes (Roster's codes: the reference documents none).
+    VerifyCodeWrong => (400, "CODE.0001", "Verification code incorrect."),
+    VerifyCodeExpired => (400, "CODE.0002", "Verification code invalid or expired; ask for a new one."),
+    TooManyCodes => (429, "CODE.0003", "Too many verification codes asked for."),
     // Users.
     UserNotFound => (400, "USER.0001", "User does not exist."),
     UserNameExists => (400, "USER.0002", "Username already exists."),

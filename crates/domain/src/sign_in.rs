@@ -16,6 +16,8 @@ pub struct SsoSession {
     pub last_seen_at: Millis,
     /// The absolute end, whatever the use.
     pub expires_at: Millis,
+    /// When the user gave a second factor (an SMS code), if they did.
+    pub second_factor_at: Option<Millis>,
 }
 
 impl SsoSession {

@@ -171,6 +171,16 @@ pub enum Refusal {
     SessionInvalid(&'static str),
     TicketRequired,
     TicketInvalid(&'static str),
+    /// `sms/send` without `captcha_token`.
+    CaptchaRequired,
+    /// No SMS code given.
+    CodeRequired,
+    /// An SMS code refused, or asked for too often.
+    Code(crate::second_factor::CodeRefusal),
+    /// A `type` of `sms/send` Roster does not serve.
+    SmsType(crate::second_factor::SmsTypeRefused),
+    /// A `mobile` that is not the number of the user the state token is for.
+    MobileMismatch,
 }
 
 impl Refusal {
@@ -242,6 +252,48 @@ impl Refusal {
             Self::StateTokenInvalid(why) => Error::with_detail(K::StateTokenInvalid, *why),
             Self::SessionInvalid(why) if bamboo => Error::with_detail(K::SdkExpired, *why),
             Self::SessionInvalid(why) => Error::with_detail(K::SessionTokenInvalid, *why),
+            Self::CaptchaRequired if bamboo => {
+                Error::with_detail(K::SdkParameterBlank, "captcha_token.")
+            }
+            Self::CaptchaRequired => Error::new(K::CaptchaTokenRequired),
+            Self::CodeRequired if bamboo => Error::with_detail(K::SdkParameterBlank, "verify_code."),
+            Self::CodeRequired => Error::new(K::VerifyCodeRequired),
+            Self::Code(refusal) if bamboo => {
+                use crate::second_factor::CodeRefusal as C;
+                match refusal {
+                    C::Expired => Error::with_detail(K::SdkExpired, "verify_code."),
+                    C::Wrong { tries_left } => Error::with_detail(
+                        K::SdkParameterError,
+                        format!("verify_code is wrong. Tries left: {tries_left}."),
+                    ),
+                    C::TooSoon { retry_in_secs } => Error::with_detail(
+                        K::SdkParameterError,
+                        format!("too many codes asked for. Try again in {retry_in_secs} seconds."),
+                    ),
+                }
+            }
+            Self::Code(refusal) => refusal.error(),
+            Self::SmsType(_) if bamboo => Error::with_detail(
+                K::SdkTypeError,
+                format!("type is {}.", crate::second_factor::SERVED_SMS_TYPES),
+            ),
+            Self::SmsType(why) => Error::invalid(match why {
+                crate::second_factor::SmsTypeRefused::NotServed => format!(
+                    "type: Roster sends no code of this type; use {}.",
+                    crate::second_factor::SERVED_SMS_TYPES
+                ),
+                crate::second_factor::SmsTypeRefused::Unknown => format!(
+                    "type is unknown; use {}.",
+                    crate::second_factor::SERVED_SMS_TYPES
+                ),
+            }),
+            Self::MobileMismatch if bamboo => Error::with_detail(
+                K::SdkParameterError,
+                "mobile is not the number of the user signing in.",
+            ),
+            Self::MobileMismatch => {
+                Error::invalid("mobile is not the number of the user signing in.")
+            }
             Self::TicketRequired => Error::new(K::SsoTicketRequired),
             Self::TicketInvalid(why) => Error::with_detail(K::SsoTicketInvalid, *why),
         }

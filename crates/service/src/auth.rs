@@ -302,7 +302,10 @@ impl Service {
         self.inner.token_limits.forget_idle();
         self.inner.sign_in.forget_idle();
         let before = self.now() - i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
-        self.write(SYSTEM_ACTOR, purge_expired, before).await
+        let keep = &self.inner.settings.messages.keep;
+        let messages_before = self.now() - i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
+        self.write(SYSTEM_ACTOR, purge_expired, (before, messages_before))
+            .await
     }
 }
 
@@ -314,10 +317,16 @@ async fn token(
     tx.token(&key, &key_before_0009).await
 }
 
-async fn purge_expired(tx: &mut dyn Tx, _cx: &mut Cx, before: Millis) -> Result<u64> {
+async fn purge_expired(
+    tx: &mut dyn Tx,
+    _cx: &mut Cx,
+    (before, messages_before): (Millis, Millis),
+) -> Result<u64> {
     let tenant = tx.delete_tokens_expired_before(before).await?;
     let sign_in = tx.delete_sso_tokens_expired_before(before).await?;
     let sessions = tx.delete_sign_ins_expired_before(before).await?;
     let user_api = tx.delete_user_api_expired_before(before).await?;
-    Ok(tenant + sign_in + sessions + user_api)
+    let codes = tx.delete_verify_codes_expired_before(before).await?;
+    let messages = tx.delete_messages_before(messages_before).await?;
+    Ok(tenant + sign_in + sessions + user_api + codes + messages)
 }

@@ -11,11 +11,13 @@ mod import;
 mod keys;
 mod lookups;
 mod maintenance;
+mod messages;
 mod oauth;
 mod organizations;
 mod password;
 mod password_policy;
 mod roles;
+mod second_factor;
 mod secrets;
 mod sign_in;
 mod sso;
@@ -33,6 +35,7 @@ pub use auth::{Caller, IssuedToken};
 pub use id_tokens::IdTokenHint;
 pub use import::ImportLine;
 pub use keys::FirstSigningKey;
+pub use messages::{MessagesSettings, Sender};
 pub use oauth::{
     Authorize, AuthorizeRequest, Claims, Introspection, OAuthClient, OAuthToken, TokenKind,
     TokenRequest, Untrusted, UserInfo,
@@ -41,7 +44,7 @@ pub use password::Argon2Settings;
 pub use roster_store::WriteGate;
 pub use secrets::SecretKey;
 pub use sign_in::{
-    Login, Logout, NewSession, PasswordChangeAtLogin, Redirect, SignInOutcome, SignInSettings,
+    CodeAtLogin, Login, Logout, NewSession, PasswordChangeAtLogin, Redirect, SignInOutcome, SignInSettings,
     SignedOut,
 };
 pub use transfer::{ApplicationSso, Record, RoleMember};
@@ -82,6 +85,10 @@ pub struct Settings {
     pub user_api: UserApiSettings,
     /// The password policy until one is set over HTTP (which then holds on every node).
     pub password_policy: roster_domain::password_policy::PasswordPolicy,
+    /// The MFA policy until one is set over HTTP.
+    pub mfa_policy: roster_domain::second_factor::MfaPolicy,
+    /// Where messages (SMS codes) go.
+    pub messages: MessagesSettings,
 }
 
 /// Audit records are kept this long by default.
@@ -119,6 +126,8 @@ impl Default for Settings {
             sign_in: SignInSettings::default(),
             user_api: UserApiSettings::default(),
             password_policy: Default::default(),
+            mfa_policy: Default::default(),
+            messages: MessagesSettings::default(),
         }
     }
 }
@@ -144,7 +153,11 @@ struct Inner {
     oauth: oauth::OAuthState,
     user_api: user_api::UserApiState,
     /// The password policy as last read.
-    password_policy: password_policy::PolicyCache,
+    password_policy: password_policy::PolicyCache<roster_domain::password_policy::PasswordPolicy>,
+    /// The MFA policy as last read.
+    mfa_policy: password_policy::PolicyCache<roster_domain::second_factor::MfaPolicy>,
+    /// The messages sent and how they are delivered.
+    messages: messages::MessagesState,
 }
 
 impl Service {
@@ -172,6 +185,8 @@ impl Service {
                 oauth: oauth::OAuthState::new(&settings),
                 user_api: user_api::UserApiState::new(),
                 password_policy: Default::default(),
+                mfa_policy: Default::default(),
+                messages: messages::MessagesState::new(&settings.messages)?,
                 store: Arc::new(counted_store::CountedStore::new(store)),
                 clock,
                 settings,

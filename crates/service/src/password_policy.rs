@@ -12,24 +12,30 @@ use roster_domain::{Error, Result};
 use roster_store::prelude::*;
 use std::sync::{Arc, Mutex};
 
-/// How long a node keeps the policy it read where it cannot hear other nodes' changes.
+/// How long a node keeps a policy it read where it cannot hear other nodes' changes.
 const POLICY_CACHE_MS: Millis = 10_000;
 /// Password hashes kept per user: the most any policy's `history` may name.
 const HISTORY_KEPT: i64 = 24;
 
-/// The policy as last read.
-#[derive(Default)]
-pub(crate) struct PolicyCache(Mutex<Option<ReadPolicy>>);
+/// A tenant-wide policy as last read (the password policy, the MFA policy): kept while no
+/// change was heard from other nodes, or for 10 s where none can be heard.
+pub(crate) struct PolicyCache<T>(Mutex<Option<ReadPolicy<T>>>);
 
-/// A policy, when it was read, and the changes heard from other nodes then.
-struct ReadPolicy {
-    at: Millis,
-    heard: Option<u64>,
-    policy: Arc<PasswordPolicy>,
+impl<T> Default for PolicyCache<T> {
+    fn default() -> Self {
+        Self(Mutex::new(None))
+    }
 }
 
-impl PolicyCache {
-    fn get(&self, now: Millis, heard: Option<u64>) -> Option<Arc<PasswordPolicy>> {
+/// A policy, when it was read, and the changes heard from other nodes then.
+struct ReadPolicy<T> {
+    at: Millis,
+    heard: Option<u64>,
+    policy: Arc<T>,
+}
+
+impl<T> PolicyCache<T> {
+    pub(crate) fn get(&self, now: Millis, heard: Option<u64>) -> Option<Arc<T>> {
         let cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
         cached
             .as_ref()
@@ -40,11 +46,11 @@ impl PolicyCache {
             .map(|read| Arc::clone(&read.policy))
     }
 
-    fn put(&self, at: Millis, heard: Option<u64>, policy: Arc<PasswordPolicy>) {
+    pub(crate) fn put(&self, at: Millis, heard: Option<u64>, policy: Arc<T>) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(ReadPolicy { at, heard, policy });
     }
 
-    fn clear(&self) {
+    pub(crate) fn clear(&self) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }

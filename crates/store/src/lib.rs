@@ -22,7 +22,7 @@ pub use pg::{PgStore, PgStoreOptions};
 pub use sqlite::SqliteStore;
 pub use tx::{
     AccountTx, AppOrgTx, ApplicationTx, AuditTx, LockKey, MaintenanceTx, OrgScope, OrganizationTx,
-    PasswordPolicyTx, RoleTx, SignInTx, SigningKeyTx, SsoTokenTx, SsoTx, TokenTx, Tx, UserApiTx,
+    MessageTx, PasswordPolicyTx, RoleTx, SecondFactorTx, SignInTx, SigningKeyTx, SsoTokenTx, SsoTx, TokenTx, Tx, UserApiTx,
     UserTx,
 };
 
@@ -233,6 +233,6 @@ async fn open_as(url: &str, pg: PgStoreOptions, create: Create) -> Result<Arc<dy
 pub mod prelude {
     pub use crate::tx::{
         AccountTx, AppOrgTx, ApplicationTx, AuditTx, MaintenanceTx, OrganizationTx,
-        PasswordPolicyTx, RoleTx, SignInTx, SsoTx, TokenTx, Tx, UserApiTx, UserTx,
+        MessageTx, PasswordPolicyTx, RoleTx, SecondFactorTx, SignInTx, SsoTx, TokenTx, Tx, UserApiTx, UserTx,
     };
 }

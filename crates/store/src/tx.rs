@@ -15,6 +15,8 @@ use roster_domain::signing::SigningKey;
 use roster_domain::sso::{SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
 use roster_domain::user::{User, UserId};
+use roster_domain::message::Message;
+use roster_domain::second_factor::{CodePurpose, VerifyCode};
 use roster_domain::user_api::{SsoTicket, StateToken, UserApiSession};
 use roster_domain::Result;
 
@@ -413,6 +415,70 @@ pub trait PasswordPolicyTx: Send {
     ) -> Result<()>;
 }
 
+/// The MFA policy and the SMS codes sent and not yet used.
+#[async_trait]
+pub trait SecondFactorTx: Send {
+    /// The stored MFA policy (JSON), if one was ever set.
+    async fn mfa_policy(&mut self) -> Result<Option<String>>;
+    async fn put_mfa_policy(&mut self, policy: &str, at: Millis) -> Result<()>;
+    /// Stores a code for its number and purpose, replacing the one there unless that was sent
+    /// after `resend_after` (then nothing changes, and false).
+    async fn put_verify_code(&mut self, code: &VerifyCode, resend_after: Millis) -> Result<bool>;
+    /// When the live code of the number and purpose was sent.
+    async fn verify_code_sent_at(
+        &mut self,
+        mobile_key: &str,
+        purpose: CodePurpose,
+    ) -> Result<Option<Millis>>;
+    /// Spends one try of the number's live code for `purpose` and gives it (with the tries
+    /// left after this one); none when there is no live code or no try left.
+    async fn try_verify_code(
+        &mut self,
+        mobile_key: &str,
+        purpose: CodePurpose,
+        now: Millis,
+    ) -> Result<Option<VerifyCode>>;
+    /// Deletes the code if it is still the one of `code_digest`; false when it was taken.
+    async fn delete_verify_code(
+        &mut self,
+        mobile_key: &str,
+        purpose: CodePurpose,
+        code_digest: &str,
+    ) -> Result<bool>;
+    /// Deletes codes that expired before `at`.
+    async fn delete_verify_codes_expired_before(&mut self, at: Millis) -> Result<u64>;
+}
+
+/// Messages sent, as the senders keep and deliver them.
+#[async_trait]
+pub trait MessageTx: Send {
+    /// Stores a message; `recipient_key` is its number's digits (for the rate per number).
+    async fn insert_message(&mut self, message: &Message, recipient_key: &str) -> Result<()>;
+    /// The newest messages first, at most `limit`, to the number of `recipient_key` if given.
+    async fn messages(&mut self, recipient_key: Option<&str>, limit: i64)
+        -> Result<Vec<Message>>;
+    /// Messages to the number since `since`.
+    async fn count_messages_to(&mut self, recipient_key: &str, since: Millis) -> Result<i64>;
+    /// Messages asked for from the address since `since`.
+    async fn count_messages_from(&mut self, address: &str, since: Millis) -> Result<i64>;
+    /// The oldest message to the number since `since`, when it was sent.
+    async fn first_message_to_since(
+        &mut self,
+        recipient_key: &str,
+        since: Millis,
+    ) -> Result<Option<Millis>>;
+    /// Messages waiting for a delivery attempt due at `now`, oldest first.
+    async fn due_messages(&mut self, now: Millis, limit: i64) -> Result<Vec<Message>>;
+    /// Takes a due message for an attempt, moving its next attempt to `lease_until` (so that
+    /// no other node makes the same attempt); false when another node took it.
+    async fn claim_message(&mut self, message: &Message, lease_until: Millis) -> Result<bool>;
+    /// Records how an attempt went: the message's status, attempts, next attempt, error and
+    /// delivery time as given.
+    async fn record_delivery(&mut self, message: &Message) -> Result<()>;
+    /// Deletes messages sent before `at`.
+    async fn delete_messages_before(&mut self, at: Millis) -> Result<u64>;
+}
+
 /// The store's own upkeep.
 #[async_trait]
 pub trait MaintenanceTx: Send {
@@ -441,6 +507,8 @@ pub trait Tx:
     + SignInTx
     + UserApiTx
     + PasswordPolicyTx
+    + SecondFactorTx
+    + MessageTx
     + MaintenanceTx
 {
 }
@@ -460,6 +528,8 @@ impl<T> Tx for T where
         + SignInTx
         + UserApiTx
         + PasswordPolicyTx
+        + SecondFactorTx
+        + MessageTx
         + MaintenanceTx
 {
 }

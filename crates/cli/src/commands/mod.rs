@@ -6,6 +6,7 @@ pub mod audit;
 pub mod docs;
 pub mod keys;
 pub mod maintenance;
+pub mod messages;
 pub mod serve;
 pub mod transfer;
 

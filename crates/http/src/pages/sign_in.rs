@@ -30,6 +30,16 @@ pub enum Text {
     NewPassword,
     ConfirmPassword,
     ChangeSubmit,
+    CodeTitle,
+    CodeSentTo,
+    Code,
+    CodeSubmit,
+    CodeResend,
+    CodeResent,
+    CodeWrong,
+    CodeExpired,
+    CodeRequired,
+    TooManyCodes,
 }
 
 impl Text {
@@ -91,6 +101,28 @@ impl Text {
             (Text::ConfirmPassword, Lang::Zh) => "确认新密码",
             (Text::ChangeSubmit, Lang::En) => "Change and sign in",
             (Text::ChangeSubmit, Lang::Zh) => "修改并登录",
+            (Text::CodeTitle, Lang::En) => "Enter the code",
+            (Text::CodeTitle, Lang::Zh) => "输入验证码",
+            (Text::CodeSentTo, Lang::En) => "A 6-digit code was sent by SMS to your number",
+            (Text::CodeSentTo, Lang::Zh) => "6 位验证码已通过短信发送至您的手机",
+            (Text::Code, Lang::En) => "Verification code",
+            (Text::Code, Lang::Zh) => "验证码",
+            (Text::CodeSubmit, Lang::En) => "Verify and sign in",
+            (Text::CodeSubmit, Lang::Zh) => "验证并登录",
+            (Text::CodeResend, Lang::En) => "Send a new code",
+            (Text::CodeResend, Lang::Zh) => "重新发送验证码",
+            (Text::CodeResent, Lang::En) => "A new code was sent.",
+            (Text::CodeResent, Lang::Zh) => "新的验证码已发送。",
+            (Text::CodeWrong, Lang::En) => "The code is wrong. Tries left:",
+            (Text::CodeWrong, Lang::Zh) => "验证码错误。剩余尝试次数：",
+            (Text::CodeExpired, Lang::En) => {
+                "The code expired, was used or was tried too often: send a new one."
+            }
+            (Text::CodeExpired, Lang::Zh) => "验证码已过期、已使用或尝试次数过多，请重新发送。",
+            (Text::CodeRequired, Lang::En) => "Enter the code.",
+            (Text::CodeRequired, Lang::Zh) => "请输入验证码。",
+            (Text::TooManyCodes, Lang::En) => "Too many codes were asked for. Seconds to wait:",
+            (Text::TooManyCodes, Lang::Zh) => "请求验证码过于频繁。需等待秒数：",
         }
     }
 }
@@ -205,6 +237,49 @@ pub struct ChangePasswordForm<'a> {
 impl ChangePasswordForm<'_> {
     fn text(&self, text: Text) -> &'static str {
         text.get(self.lang)
+    }
+}
+
+/// The page that asks for the code sent by SMS (the second factor).
+#[derive(Template)]
+#[template(path = "sign_in/second_factor.html")]
+pub struct CodeForm<'a> {
+    pub lang: Lang,
+    pub csrf_token: &'a str,
+    pub step_token: &'a str,
+    pub return_to: Option<&'a str>,
+    /// The number the code went to, masked.
+    pub mobile: &'a str,
+    pub notice: Option<Notice>,
+}
+
+impl CodeForm<'_> {
+    fn text(&self, text: Text) -> &'static str {
+        text.get(self.lang)
+    }
+
+    fn error(&self) -> Option<&str> {
+        match &self.notice {
+            Some(Notice::Error(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why a code was refused, in the page's language.
+pub fn code_refused(lang: Lang, error: &roster_domain::Error) -> String {
+    use roster_domain::ErrorKind as K;
+    let number: String = error
+        .detail()
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    match error.kind() {
+        K::VerifyCodeWrong => format!("{} {number}", Text::CodeWrong.get(lang)),
+        K::TooManyCodes => format!("{} {number}", Text::TooManyCodes.get(lang)),
+        K::VerifyCodeRequired => Text::CodeRequired.get(lang).to_owned(),
+        _ => Text::CodeExpired.get(lang).to_owned(),
     }
 }
 

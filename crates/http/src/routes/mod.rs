@@ -4,10 +4,12 @@ mod accounts;
 mod admin;
 mod app_orgs;
 mod health;
+mod messages;
 mod oauth2;
 mod organizations;
 mod password_policy;
 mod roles;
+mod second_factor;
 mod sign_in;
 mod sso_settings;
 mod token;
@@ -23,6 +25,8 @@ pub fn router() -> OpenApiRouter<Service> {
         .merge(admin::router())
         .merge(sso_settings::router())
         .merge(password_policy::router())
+        .merge(second_factor::router())
+        .merge(messages::router())
         .merge(oauth2::router())
         .merge(sign_in::router())
         .merge(user_api::router())

@@ -7,7 +7,9 @@
 use crate::client_address::ClientAddress;
 use crate::extract::{Form, Query, Refusal};
 use crate::oauth_error::{cannot_continue, cannot_continue_saying, OAuthErrorBody};
-use crate::pages::sign_in::{self as sign_in_page, ChangePasswordForm, LoginForm, Notice, Text};
+use crate::pages::sign_in::{
+    self as sign_in_page, ChangePasswordForm, CodeForm, LoginForm, Notice, Text,
+};
 use crate::pages::{html, render, Lang};
 use crate::Site;
 use axum::extract::State;
@@ -18,6 +20,7 @@ use axum::Extension;
 use roster_domain::secret;
 use roster_domain::ErrorKind;
 use roster_service::{
+    CodeAtLogin,
     Authorize, AuthorizeRequest, Login, Logout, PasswordChangeAtLogin, Redirect, Service,
     SignInOutcome, SignedOut,
 };
@@ -31,6 +34,7 @@ pub fn router() -> OpenApiRouter<Service> {
         .routes(routes!(authorize, authorize_form))
         .routes(routes!(login_page, login))
         .routes(routes!(change_password))
+        .routes(routes!(verify_code))
         .routes(routes!(logout, logout_confirmed))
 }
 
@@ -468,6 +472,15 @@ async fn login(
             let csrf = fields.csrf_token.as_deref().unwrap_or_default();
             return change_page(lang, StatusCode::OK, csrf, &token, return_to, None);
         }
+        Ok(SignInOutcome::SecondFactor { token, mobile }) => {
+            let csrf = fields.csrf_token.as_deref().unwrap_or_default();
+            let page = CodePage {
+                lang,
+                csrf_token: csrf,
+                return_to,
+            };
+            return page.show(StatusCode::OK, &token, &mobile, None);
+        }
         Err(e) if e.kind() == ErrorKind::TooManySignIns => {
             let error = Some(Notice::Error(Text::TooManyAttempts.get(lang).to_owned()));
             let mut page = login_form(
@@ -604,6 +617,146 @@ async fn change_password(
         }
         Err(e) if e.kind() == ErrorKind::StateTokenInvalid => {
             to_login(StatusCode::UNAUTHORIZED, e.detail().unwrap_or_default()).await
+        }
+        Err(e) => server_error(&html_only(&headers), &e),
+    }
+}
+
+/// The code page, for one browser's form.
+struct CodePage<'a> {
+    lang: Lang,
+    csrf_token: &'a str,
+    return_to: Option<&'a str>,
+}
+
+impl CodePage<'_> {
+    fn show(
+        &self,
+        status: StatusCode,
+        step_token: &str,
+        mobile: &str,
+        notice: Option<Notice>,
+    ) -> Response {
+        html(
+            status,
+            render(&CodeForm {
+                lang: self.lang,
+                csrf_token: self.csrf_token,
+                step_token,
+                return_to: self.return_to,
+                mobile,
+                notice,
+            }),
+        )
+    }
+}
+
+/// The code page's fields.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct CodeFields {
+    /// The code sent by SMS.
+    code: Option<String>,
+    /// The token the login gave for this step.
+    step_token: Option<String>,
+    /// The number the code went to, masked (shown again on the page).
+    mobile: Option<String>,
+    /// Present: send a new code instead.
+    resend: Option<String>,
+    csrf_token: Option<String>,
+    return_to: Option<String>,
+}
+
+/// The second factor, when the MFA policy asks for one: the code sent by SMS signs in (or
+/// moves on to a password change that is due); `resend` sends a new one (at most one a
+/// minute).
+#[utoipa::path(
+    post,
+    path = "/login/code",
+    operation_id = "VerifyCodeAtSignIn",
+    tag = "sign-in (OAuth 2.0 / OpenID Connect)",
+    request_body(content = CodeFields, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed in: on to the authorization request."),
+        (status = 200, description = "Signed in with nothing to go on to; a new code sent; or the password change page.", content_type = "text/html"),
+        (status = 400, description = "A wrong, missing or spent code: the page again, saying which.", content_type = "text/html"),
+        (status = 401, description = "The step took too long or was done already: the login form.", content_type = "text/html"),
+        (status = 403, description = "The form's CSRF token is missing or wrong: the login form.", content_type = "text/html"),
+        (status = 429, description = "A new code asked for too soon: the page again.", content_type = "text/html"),
+        (status = 413, description = "The form is too large.", content_type = "text/html"),
+        (status = 415, description = "The body is not form-encoded.", content_type = "text/html"),
+        (status = 500, description = "Internal error.", content_type = "text/html"),
+        (status = 503, description = "The database cannot be reached.", content_type = "text/html")
+    )
+)]
+async fn verify_code(
+    State(service): State<Service>,
+    Extension(site): Extension<Site>,
+    ClientAddress(source): ClientAddress,
+    headers: HeaderMap,
+    Form(fields, _): Form<CodeFields, PageRefused>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let return_to = safe_return(fields.return_to.as_deref());
+    let to_login = |status, text: &str| {
+        let notice = Some(Notice::Error(text.to_owned()));
+        login_form(&service, &site, &headers, status, return_to, "", notice)
+    };
+    if !form_token_ok(&service, &headers, fields.csrf_token.as_deref()) {
+        return to_login(StatusCode::FORBIDDEN, Text::FormExpired.get(lang)).await;
+    }
+    let page = CodePage {
+        lang,
+        csrf_token: fields.csrf_token.as_deref().unwrap_or_default(),
+        return_to,
+    };
+    let token = fields.step_token.as_deref().unwrap_or_default();
+    let mobile: String = fields
+        .mobile
+        .as_deref()
+        .unwrap_or_default()
+        .chars()
+        .take(32)
+        .collect();
+    let outcome = match fields.resend {
+        Some(_) => service.resend_sign_in_code(token, source).await,
+        None => {
+            service
+                .sign_in_with_code(CodeAtLogin {
+                    step_token: token,
+                    code: fields.code.as_deref().unwrap_or_default(),
+                    source,
+                    previous_session: cookie(&headers, SESSION_COOKIE),
+                })
+                .await
+        }
+    };
+    match outcome {
+        Ok(SignInOutcome::SignedIn(session)) => {
+            signed_in(&service, &site, lang, return_to, &session.cookie)
+        }
+        Ok(SignInOutcome::ChangePassword { token }) => {
+            change_page(lang, StatusCode::OK, page.csrf_token, &token, return_to, None)
+        }
+        Ok(SignInOutcome::SecondFactor { token, mobile }) => {
+            let resent = Some(Notice::Info(Text::CodeResent.get(lang).to_owned()));
+            page.show(StatusCode::OK, &token, &mobile, resent)
+        }
+        Ok(_) => to_login(StatusCode::UNAUTHORIZED, Text::CannotContinue.get(lang)).await,
+        Err(e) if e.kind() == ErrorKind::StateTokenInvalid => {
+            to_login(StatusCode::UNAUTHORIZED, e.detail().unwrap_or_default()).await
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::VerifyCodeWrong
+                    | ErrorKind::VerifyCodeExpired
+                    | ErrorKind::VerifyCodeRequired
+                    | ErrorKind::TooManyCodes
+            ) =>
+        {
+            let status = StatusCode::from_u16(e.kind().status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let why = Some(Notice::Error(sign_in_page::code_refused(lang, &e)));
+            page.show(status, token, &mobile, why)
         }
         Err(e) => server_error(&html_only(&headers), &e),
     }

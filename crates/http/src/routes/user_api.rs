@@ -34,6 +34,10 @@ pub fn router() -> OpenApiRouter<Service> {
         .routes(routes!(refresh_id_token))
         .routes(routes!(update_password))
         .routes(routes!(skip_password_update))
+        .routes(routes!(mobile_by_token))
+        .routes(routes!(send_sms_code))
+        .routes(routes!(second_factor))
+        .routes(routes!(reset_password_by_mobile))
 }
 
 /// The SSO ticket routes, under `/api/v2/tenant`.
@@ -405,6 +409,138 @@ async fn skip_password_update(
         .user_api_skip_password_change(headers.common(), headers.state_token(), &site.issuer)
         .await?;
     Ok(Json(answer.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+struct MobileView {
+    /// The number the second factor's code goes to, as the user's record holds it.
+    mobile: String,
+}
+
+/// `ShowMobileByStateToken`: with the `X-state-token` of `MFA_AUTH`, the user's number.
+#[utoipa::path(
+    get,
+    path = "/api/v2/sdk/mobile-by-token",
+    operation_id = "ShowMobileByStateToken",
+    tag = "user-apis",
+    responses((status = 200, description = "Success.", body = MobileView), ErrorResponses)
+)]
+async fn mobile_by_token(
+    State(service): State<Service>,
+    headers: SdkHeaders,
+) -> Answer<MobileView> {
+    let mobile = service
+        .user_api_mobile_by_token(headers.common(), headers.state_token())
+        .await?;
+    Ok(Json(MobileView { mobile }))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+struct SmsBody {
+    /// A directory user's number.
+    mobile: Option<String>,
+    /// `OTP_REST_SMS` (or `LOGIN_SMS`): the second factor; `FORGET_PWD_SMS`: a new password.
+    /// `REGISTER_SMS`, `BIND_MOBILE_SMS` and `UPDATE_MOBILE_SMS` are refused (nothing in
+    /// Roster reads their codes).
+    #[serde(rename = "type")]
+    sms_type: Option<String>,
+    /// Required, not checked: Roster has no slider captcha (docs/user-api.md).
+    captcha_token: Option<String>,
+}
+
+/// `SendSmsVerifyCode`: a 6-digit code to the number, good for 5 minutes and 5 tries, given
+/// to the configured sender (`log` keeps it: `GET /roster/v1/messages`). At most one a
+/// minute per number and purpose. 200 with no body.
+#[utoipa::path(
+    post,
+    path = "/api/v2/sdk/sms/send",
+    operation_id = "SendSmsVerifyCode",
+    tag = "user-apis",
+    request_body = SmsBody,
+    responses((status = 200, description = "Sent (or, in the oneaccess style, a number no user has: nothing sent)."), ErrorResponses)
+)]
+async fn send_sms_code(
+    State(service): State<Service>,
+    headers: SdkHeaders,
+    JsonBody(body): JsonBody<SmsBody>,
+) -> Result<StatusCode, UserApiError> {
+    service
+        .user_api_send_code(
+            headers.common(),
+            body.mobile.as_deref(),
+            body.sms_type.as_deref(),
+            body.captcha_token.as_deref(),
+        )
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+struct CodeBody {
+    mobile: Option<String>,
+    verify_code: Option<String>,
+}
+
+/// `SecondaryAuthByMobileVerifyCode`: with the `X-state-token` of `MFA_AUTH`, the code sent
+/// to the user's number completes the login (or moves on to a password change that is due).
+#[utoipa::path(
+    post,
+    path = "/api/v2/sdk/mfa/sms",
+    operation_id = "SecondaryAuthByMobileVerifyCode",
+    tag = "user-apis",
+    request_body = CodeBody,
+    responses((status = 200, description = "Success.", body = LoginView), ErrorResponses)
+)]
+async fn second_factor(
+    State(service): State<Service>,
+    Extension(site): Extension<Site>,
+    headers: SdkHeaders,
+    JsonBody(body): JsonBody<CodeBody>,
+) -> Answer<LoginView> {
+    let answer = service
+        .user_api_second_factor(
+            headers.common(),
+            headers.state_token(),
+            body.mobile.as_deref(),
+            body.verify_code.as_deref(),
+            &site.issuer,
+        )
+        .await?;
+    Ok(Json(answer.into()))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+struct ResetBody {
+    mobile: Option<String>,
+    verify_code: Option<String>,
+    /// The new password (held to the password policy).
+    password: Option<String>,
+}
+
+/// `GetBackPwdByMobile`: a new password for a forgotten one, with a code sent for
+/// `FORGET_PWD_SMS`. Ends the user's earlier sign-ins. 200 with no body.
+#[utoipa::path(
+    post,
+    path = "/api/v2/sdk/pwd/update-by-mobile",
+    operation_id = "GetBackPwdByMobile",
+    tag = "user-apis",
+    request_body = ResetBody,
+    responses((status = 200, description = "Success."), ErrorResponses)
+)]
+async fn reset_password_by_mobile(
+    State(service): State<Service>,
+    headers: SdkHeaders,
+    JsonBody(body): JsonBody<ResetBody>,
+) -> Result<StatusCode, UserApiError> {
+    service
+        .user_api_reset_password(
+            headers.common(),
+            body.mobile.as_deref(),
+            body.verify_code.as_deref(),
+            body.password.as_deref(),
+        )
+        .await?;
+    Ok(StatusCode::OK)
 }
 
 /// The body of the ticket calls.

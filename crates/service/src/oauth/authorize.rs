@@ -416,6 +416,12 @@ impl Service {
             // Signed in, but not recently enough for this request: the password again.
             return Ok(checked.sign_in());
         }
+        if session.second_factor_at.is_none()
+            && self.second_factor_applies(Some(&client_id)).await?
+        {
+            // Signed in with the password alone, and this application asks for a code too.
+            return Ok(checked.sign_in());
+        }
         // Each request writes a code: a session repeating them is held to the sign-in rate.
         if self
             .sign_in_state()

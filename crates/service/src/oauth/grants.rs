@@ -251,6 +251,13 @@ impl Service {
                 }))
             }
         };
+        // A code the MFA policy asks for cannot be given to a token request.
+        if self.second_factor_applies(Some(&app.client_id)).await? {
+            return Err(invalid_grant(
+                "The application asks for a second factor (an SMS code): sign in on the login \
+                 page or with the user APIs.",
+            ));
+        }
         // A password that must be changed first signs in nowhere until it is (the login
         // page asks for the change; a token request cannot).
         let policy = self.password_policy().await?;

@@ -8,12 +8,15 @@ mod form_token;
 mod password;
 mod password_change;
 mod principal;
+mod second_factor;
 mod session;
+mod step_token;
 
 pub use password::SignInOutcome;
 pub(crate) use password::{Attempt, PasswordCheck};
 pub(crate) use password_change::must_change;
 pub use password_change::PasswordChangeAtLogin;
+pub use second_factor::CodeAtLogin;
 pub(crate) use principal::{candidate, needs_roles, read_candidate, Candidate};
 pub(crate) use session::session_digest;
 pub(crate) use session::Begin;

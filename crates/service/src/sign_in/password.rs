@@ -44,6 +44,12 @@ pub enum SignInOutcome {
     ChangePassword {
         token: String,
     },
+    /// The password was right and a code is asked for (the MFA policy): the code step's
+    /// token, and the number the code went to, masked.
+    SecondFactor {
+        token: String,
+        mobile: String,
+    },
 }
 
 /// How a password check ended.

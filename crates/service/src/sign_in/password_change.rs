@@ -1,11 +1,9 @@
 //! A password that must be changed before the login page signs its user in (`pwd_must_modify`,
-//! or older than the password policy allows): the right password earns a change token, and the
-//! new password (checked against the policy) begins the session.
-//!
-//! The token is `user.auth_time.expires.mac`, the MAC also covering the digest of the
-//! password hash it was issued under: once the password changes it is void, so it is good
-//! for one change, on any node.
+//! or older than the password policy allows): the right password (and code, if one is asked
+//! for) earns a change step token, and the new password (checked against the policy) begins
+//! the session.
 
+use super::step_token::{Step, Vouched};
 use super::{actor, millis, Begin, NewSession, SignInOutcome};
 use crate::use_case::Cx;
 use crate::Service;
@@ -15,9 +13,6 @@ use roster_domain::user::{validate_password, User, UserId};
 use roster_domain::{secret, Error, ErrorKind, Result};
 use roster_store::prelude::*;
 use std::net::IpAddr;
-
-/// How long the change page may wait.
-const CHANGE_TTL_MS: Millis = 10 * 60_000;
 
 /// The change page's form.
 #[derive(Debug, Clone, Copy)]
@@ -35,17 +30,16 @@ pub(crate) fn must_change(user: &User, expiry: Expiry) -> bool {
 }
 
 impl Service {
-    /// The change token for `user`, whose password was checked at `auth_time`.
-    pub(super) fn change_token(&self, user: &User, auth_time: Millis) -> SignInOutcome {
-        let expires = self.now().saturating_add(CHANGE_TTL_MS);
-        let hash = user.password_hash.as_deref().unwrap_or_default();
-        let signed = format!("{}.{auth_time}.{expires}", user.id.as_str());
-        let mac = self.sign_in_state().form_tokens.bind(&format!(
-            "password change {signed} {}",
-            secret::digest(hash)
-        ));
+    /// The change step for `user`, whose password was checked at `auth_time` (and a code
+    /// given at `second_factor_at`, if one was).
+    pub(super) fn change_step(
+        &self,
+        user: &User,
+        auth_time: Millis,
+        second_factor_at: Option<Millis>,
+    ) -> SignInOutcome {
         SignInOutcome::ChangePassword {
-            token: format!("{signed}.{mac}"),
+            token: self.step_token(Step::PasswordChange, user, auth_time, second_factor_at),
         }
     }
 
@@ -56,42 +50,13 @@ impl Service {
         &self,
         change: PasswordChangeAtLogin<'_>,
     ) -> Result<NewSession> {
-        let spent = || {
-            Error::with_detail(
-                ErrorKind::StateTokenInvalid,
-                "The password change took too long or was made already; sign in again.",
-            )
-        };
-        let mut parts = change.change_token.rsplitn(2, '.');
-        let (Some(mac), Some(signed)) = (parts.next(), parts.next()) else {
-            return Err(spent());
-        };
-        let mut fields = signed.split('.');
-        let (Some(user_id), Some(auth_time), Some(expires), None) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
-        else {
-            return Err(spent());
-        };
-        let (Ok(auth_time), Ok(expires)) = (auth_time.parse::<Millis>(), expires.parse::<Millis>())
-        else {
-            return Err(spent());
-        };
-        if expires <= self.now() {
-            return Err(spent());
-        }
-        let user_id = UserId::new(user_id);
-        let user = self
-            .read(read_user, user_id.clone())
-            .await?
-            .ok_or_else(spent)?;
-        let hash = user.password_hash.as_deref().unwrap_or_default();
-        let expected = self.sign_in_state().form_tokens.bind(&format!(
-            "password change {signed} {}",
-            secret::digest(hash)
-        ));
-        if !secret::constant_time_eq(&expected, mac) {
-            return Err(spent());
-        }
+        let Vouched {
+            user,
+            auth_time,
+            second_factor_at,
+        } = self
+            .read_step_token(Step::PasswordChange, change.change_token)
+            .await?;
         if change.new_password != change.confirm_password {
             return Err(Error::invalid("The two new passwords differ."));
         }
@@ -110,6 +75,7 @@ impl Service {
                 previous: change.previous_session.map(secret::digest),
                 application_id: String::new(),
                 auth_time,
+                second_factor_at,
             },
         };
         self.write(
@@ -121,10 +87,6 @@ impl Service {
         metrics::counter!("roster_sign_ins_total", "to" => "session").increment(1);
         Ok(NewSession { cookie })
     }
-}
-
-async fn read_user(tx: &mut dyn Tx, user_id: UserId) -> Result<Option<User>> {
-    tx.user(&user_id).await
 }
 
 /// A password change at login and the session it begins, in one transaction.

@@ -63,22 +63,40 @@ impl Service {
             PasswordCheck::Right(user) => user,
             PasswordCheck::Wrong(outcome) | PasswordCheck::Unknown(outcome) => return Ok(outcome),
         };
-        let policy = self.password_policy().await?;
-        let changed_at = user.pwd_change_at.unwrap_or(user.created_at);
-        let expiry = policy.expiry(changed_at, self.now());
-        if super::password_change::must_change(&user, expiry) {
-            return Ok(self.change_token(&user, auth_time));
+        if self.second_factor_applies(login.client_id).await? {
+            return self
+                .second_factor_step(&user, auth_time, login.source)
+                .await;
         }
-        let cookie = secret::generate();
         let begin = Begin {
-            digest: secret::digest(&cookie),
+            digest: String::new(),
             lifetime: millis(self.sign_in_settings().session_lifetime),
             user: user.id.clone(),
             previous: login.previous_session.map(secret::digest),
             application_id,
             auth_time,
+            second_factor_at: None,
         };
-        let actor = actor(Some(&user.id), login.source);
+        self.after_checks(&user, begin, login.source).await
+    }
+
+    /// The password (and code, if one was asked for) checked: the change of a password that
+    /// must be changed first, else a new session.
+    pub(super) async fn after_checks(
+        &self,
+        user: &roster_domain::user::User,
+        mut begin: Begin,
+        source: IpAddr,
+    ) -> Result<SignInOutcome> {
+        let policy = self.password_policy().await?;
+        let changed_at = user.pwd_change_at.unwrap_or(user.created_at);
+        let expiry = policy.expiry(changed_at, self.now());
+        if super::password_change::must_change(user, expiry) {
+            return Ok(self.change_step(user, begin.auth_time, begin.second_factor_at));
+        }
+        let cookie = secret::generate();
+        begin.digest = secret::digest(&cookie);
+        let actor = actor(Some(&user.id), source);
         self.write(&actor, begin_session, begin).await?;
         metrics::counter!("roster_sign_ins_total", "to" => "session").increment(1);
         Ok(SignInOutcome::SignedIn(NewSession { cookie }))
@@ -182,6 +200,8 @@ pub(crate) struct Begin {
     pub application_id: String,
     /// When the password check began.
     pub auth_time: Millis,
+    /// When the user gave a second factor, if they did.
+    pub second_factor_at: Option<Millis>,
 }
 
 pub(crate) async fn begin_session(tx: &mut dyn Tx, cx: &mut Cx, begin: Begin) -> Result<()> {
@@ -196,6 +216,7 @@ pub(crate) async fn begin_session(tx: &mut dyn Tx, cx: &mut Cx, begin: Begin) ->
         auth_time: begin.auth_time,
         last_seen_at: cx.now,
         expires_at: cx.now.saturating_add(begin.lifetime),
+        second_factor_at: begin.second_factor_at,
     })
     .await?;
     cx.audit("SignIn", "session", &begin.application_id);

@@ -95,6 +95,15 @@ impl Service {
                 return Ok(LoginAnswer::denied(why));
             }
         };
+        // The second factor first: a password change is made by whoever gave it.
+        if self
+            .second_factor_applies(Some(&caller.app.client_id))
+            .await?
+        {
+            return self
+                .state_token(&caller, &principal, StatePurpose::SecondFactor, auth_time)
+                .await;
+        }
         let policy = self.password_policy().await?;
         match step_left(&principal.user, &policy, self.now()) {
             Some(purpose) => {
@@ -116,7 +125,9 @@ impl Service {
             SignInOutcome::Locked { unlock_in_secs } => Refusal::Locked { unlock_in_secs },
             SignInOutcome::Disabled => return Ok(LoginAnswer::denied("The user is disabled.")),
             // Only the login page's own outcomes: a password check gives neither.
-            SignInOutcome::SignedIn(_) | SignInOutcome::ChangePassword { .. } => {
+            SignInOutcome::SignedIn(_)
+            | SignInOutcome::ChangePassword { .. }
+            | SignInOutcome::SecondFactor { .. } => {
                 return Ok(LoginAnswer::denied("Not signed in."))
             }
         };
@@ -168,9 +179,7 @@ impl Service {
             device_fingerprint: caller.device_fingerprint.clone(),
             purpose,
             auth_time,
-            expires_at: self
-                .now()
-                .saturating_add(millis(self.user_api_settings().state_token_ttl)),
+            expires_at: self.now().saturating_add(state_token_ms(self)),
         };
         let actor = actor(Some(&principal.user.id), caller.source);
         self.write(&actor, insert_state_token, row).await?;
@@ -180,6 +189,11 @@ impl Service {
             ..LoginAnswer::default()
         })
     }
+}
+
+/// How long a state token waits for its step.
+pub(super) fn state_token_ms(service: &Service) -> Millis {
+    millis(service.user_api_settings().state_token_ttl)
 }
 
 /// The step a user must take before a session begins, if any: a password that must be

@@ -8,6 +8,7 @@
 
 mod calls;
 mod login;
+mod mfa;
 mod signature;
 mod steps;
 mod tickets;

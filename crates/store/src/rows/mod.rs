@@ -133,10 +133,12 @@ macro_rules! column_list {
     };
 }
 
+mod messages;
 mod sign_in;
 mod user_api;
 mod users;
 
+pub(crate) use messages::{MessageRow, VerifyCodeRow};
 pub(crate) use sign_in::{CandidateRow, CodeRow, LockRow, RefreshTokenRow, SessionRow};
 pub(crate) use user_api::{SsoTicketRow, StateTokenRow, UserApiKeyRow, UserApiSessionRow};
 pub(crate) use users::{UserApplicationRow, UserKeys, UserRow};

@@ -74,6 +74,7 @@ table_row! {
         pub auth_time: i64,
         pub last_seen_at: i64,
         pub expires_at: i64,
+        pub second_factor_at: Option<i64>,
     }
 }
 
@@ -85,6 +86,7 @@ impl SessionRow {
             auth_time: s.auth_time,
             last_seen_at: s.last_seen_at,
             expires_at: s.expires_at,
+            second_factor_at: s.second_factor_at,
         }
     }
 
@@ -95,6 +97,7 @@ impl SessionRow {
             auth_time: self.auth_time,
             last_seen_at: self.last_seen_at,
             expires_at: self.expires_at,
+            second_factor_at: self.second_factor_at,
         }
     }
 }
@@ -208,6 +211,7 @@ mod table_row_tests {
             auth_time: 1,
             last_seen_at: 2,
             expires_at: 3,
+            second_factor_at: None,
         }
     }
 
@@ -215,16 +219,17 @@ mod table_row_tests {
     fn a_table_lists_its_columns_once_for_reads_inserts_and_updates() {
         assert_eq!(
             SessionRow::COLUMNS,
-            "digest, user_id, auth_time, last_seen_at, expires_at"
+            "digest, user_id, auth_time, last_seen_at, expires_at, second_factor_at"
         );
-        assert_eq!(SessionRow::COLUMN_COUNT, 5);
-        assert_eq!(session().values().len(), 5);
+        assert_eq!(SessionRow::COLUMN_COUNT, 6);
+        assert_eq!(session().values().len(), 6);
         assert_eq!(
             SessionRow::insert_sql("sso_sessions"),
-            "INSERT INTO sso_sessions (digest, user_id, auth_time, last_seen_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)"
+            "INSERT INTO sso_sessions \
+             (digest, user_id, auth_time, last_seen_at, expires_at, second_factor_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)"
         );
-        let keep = ["digest", "auth_time"];
+        let keep = ["digest", "auth_time", "second_factor_at"];
         let (set, count) = SessionRow::set_sql(&keep);
         assert_eq!(set, "user_id = $1, last_seen_at = $2, expires_at = $3");
         assert_eq!((count, session().assigned_values(&keep).len()), (3, 3));
