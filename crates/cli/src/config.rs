@@ -367,7 +367,10 @@ pub fn load(path: Option<&Path>, flags: Settings) -> Result<Settings> {
         ),
         ("ROSTER_SECRET_KEY", &mut settings.secret_key),
         ("ROSTER_METRICS_TOKEN", &mut settings.metrics_token),
-        ("ROSTER_SMS_WEBHOOK_SECRET", &mut settings.sms_webhook_secret),
+        (
+            "ROSTER_SMS_WEBHOOK_SECRET",
+            &mut settings.sms_webhook_secret,
+        ),
     ] {
         if let Some(secret) = secret_from_env(name)? {
             *slot = Some(secret);

@@ -202,8 +202,9 @@ pub fn code_key(mobile: &str) -> Option<String> {
 /// A number as a page shows it to someone not yet signed in: the last four digits.
 pub fn masked_mobile(mobile: &str) -> String {
     let digits: Vec<char> = mobile.chars().filter(char::is_ascii_digit).collect();
-    let tail: String = digits[digits.len().saturating_sub(4)..].iter().collect();
-    format!("{}{tail}", "*".repeat(digits.len().saturating_sub(4).min(7)))
+    let hidden = digits.len().saturating_sub(4);
+    let tail: String = digits.iter().skip(hidden).collect();
+    format!("{}{tail}", "*".repeat(hidden.min(7)))
 }
 
 /// Why a code is refused.
@@ -294,10 +295,7 @@ mod tests {
             CodePurpose::of_sms_type("REGISTER_SMS"),
             Err(SmsTypeRefused::NotServed)
         );
-        assert_eq!(
-            CodePurpose::of_sms_type("x"),
-            Err(SmsTypeRefused::Unknown)
-        );
+        assert_eq!(CodePurpose::of_sms_type("x"), Err(SmsTypeRefused::Unknown));
     }
 
     #[test]

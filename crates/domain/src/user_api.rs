@@ -256,7 +256,9 @@ impl Refusal {
                 Error::with_detail(K::SdkParameterBlank, "captcha_token.")
             }
             Self::CaptchaRequired => Error::new(K::CaptchaTokenRequired),
-            Self::CodeRequired if bamboo => Error::with_detail(K::SdkParameterBlank, "verify_code."),
+            Self::CodeRequired if bamboo => {
+                Error::with_detail(K::SdkParameterBlank, "verify_code.")
+            }
             Self::CodeRequired => Error::new(K::VerifyCodeRequired),
             Self::Code(refusal) if bamboo => {
                 use crate::second_factor::CodeRefusal as C;

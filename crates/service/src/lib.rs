@@ -44,8 +44,8 @@ pub use password::Argon2Settings;
 pub use roster_store::WriteGate;
 pub use secrets::SecretKey;
 pub use sign_in::{
-    CodeAtLogin, Login, Logout, NewSession, PasswordChangeAtLogin, Redirect, SignInOutcome, SignInSettings,
-    SignedOut,
+    CodeAtLogin, Login, Logout, NewSession, PasswordChangeAtLogin, Redirect, SignInOutcome,
+    SignInSettings, SignedOut,
 };
 pub use transfer::{ApplicationSso, Record, RoleMember};
 pub use user_api::{

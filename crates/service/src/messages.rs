@@ -124,9 +124,9 @@ impl Service {
             )));
         }
         let key = match mobile.map(str::trim).filter(|m| !m.is_empty()) {
-            Some(m) => Some(
-                code_key(m).ok_or_else(|| Error::invalid("mobile is not a phone number."))?,
-            ),
+            Some(m) => {
+                Some(code_key(m).ok_or_else(|| Error::invalid("mobile is not a phone number."))?)
+            }
             None => None,
         };
         self.read(read_messages, (key, limit)).await
@@ -291,7 +291,8 @@ fn after_attempt(
                 message.status = MessageStatus::Failed;
                 message.next_attempt_at = None;
             } else {
-                message.next_attempt_at = Some(now.saturating_add(retry_after_ms(message.attempts)));
+                message.next_attempt_at =
+                    Some(now.saturating_add(retry_after_ms(message.attempts)));
             }
         }
     }
@@ -348,7 +349,10 @@ mod tests {
             assert_eq!(m.next_attempt_at, Some(1000 + retry_after_ms(n)));
         }
         m = after_attempt(m, Err("503".into()), 1000);
-        assert_eq!((m.status, m.attempts), (MessageStatus::Failed, MAX_ATTEMPTS));
+        assert_eq!(
+            (m.status, m.attempts),
+            (MessageStatus::Failed, MAX_ATTEMPTS)
+        );
         assert_eq!(m.last_error.as_deref(), Some("503"));
     }
 

@@ -168,7 +168,10 @@ async fn store_code(
     let hour_ago = now.saturating_sub(HOUR_MS);
     let secs = |ms: Millis| (ms.max(0) + 999) / 1000;
     if tx.count_messages_to(&key, hour_ago).await? >= SENDS_PER_MOBILE_HOUR {
-        let first = tx.first_message_to_since(&key, hour_ago).await?.unwrap_or(now);
+        let first = tx
+            .first_message_to_since(&key, hour_ago)
+            .await?
+            .unwrap_or(now);
         return Ok(Err(CodeRefusal::TooSoon {
             retry_in_secs: secs(first + HOUR_MS - now),
         }));
@@ -202,7 +205,10 @@ struct Spend {
 }
 
 async fn spend_code(tx: &mut dyn Tx, cx: &mut Cx, spend: Spend) -> Result<Checked> {
-    let Some(live) = tx.try_verify_code(&spend.key, spend.purpose, cx.now).await? else {
+    let Some(live) = tx
+        .try_verify_code(&spend.key, spend.purpose, cx.now)
+        .await?
+    else {
         return Ok(Err(CodeRefusal::Expired));
     };
     if secret::constant_time_eq(&live.code_digest, &spend.digest) {

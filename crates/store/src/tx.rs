@@ -5,9 +5,11 @@ use async_trait::async_trait;
 use roster_domain::account::{AccountId, AccountType, AppAccount};
 use roster_domain::application::{AccessToken, Application, ApplicationId};
 use roster_domain::audit::{AuditEntry, AuditFilter, AuditRecord};
+use roster_domain::message::Message;
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::role::Role;
+use roster_domain::second_factor::{CodePurpose, VerifyCode};
 use roster_domain::sign_in::{
     AuthorizationCode, Guessed, RefreshToken, Reservation, SignInLock, SsoSession, Standing,
 };
@@ -15,8 +17,6 @@ use roster_domain::signing::SigningKey;
 use roster_domain::sso::{SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
 use roster_domain::user::{User, UserId};
-use roster_domain::message::Message;
-use roster_domain::second_factor::{CodePurpose, VerifyCode};
 use roster_domain::user_api::{SsoTicket, StateToken, UserApiSession};
 use roster_domain::Result;
 
@@ -455,8 +455,7 @@ pub trait MessageTx: Send {
     /// Stores a message; `recipient_key` is its number's digits (for the rate per number).
     async fn insert_message(&mut self, message: &Message, recipient_key: &str) -> Result<()>;
     /// The newest messages first, at most `limit`, to the number of `recipient_key` if given.
-    async fn messages(&mut self, recipient_key: Option<&str>, limit: i64)
-        -> Result<Vec<Message>>;
+    async fn messages(&mut self, recipient_key: Option<&str>, limit: i64) -> Result<Vec<Message>>;
     /// Messages to the number since `since`.
     async fn count_messages_to(&mut self, recipient_key: &str, since: Millis) -> Result<i64>;
     /// Messages asked for from the address since `since`.

@@ -20,9 +20,8 @@ use axum::Extension;
 use roster_domain::secret;
 use roster_domain::ErrorKind;
 use roster_service::{
-    CodeAtLogin,
-    Authorize, AuthorizeRequest, Login, Logout, PasswordChangeAtLogin, Redirect, Service,
-    SignInOutcome, SignedOut,
+    Authorize, AuthorizeRequest, CodeAtLogin, Login, Logout, PasswordChangeAtLogin, Redirect,
+    Service, SignInOutcome, SignedOut,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
@@ -734,9 +733,14 @@ async fn verify_code(
         Ok(SignInOutcome::SignedIn(session)) => {
             signed_in(&service, &site, lang, return_to, &session.cookie)
         }
-        Ok(SignInOutcome::ChangePassword { token }) => {
-            change_page(lang, StatusCode::OK, page.csrf_token, &token, return_to, None)
-        }
+        Ok(SignInOutcome::ChangePassword { token }) => change_page(
+            lang,
+            StatusCode::OK,
+            page.csrf_token,
+            &token,
+            return_to,
+            None,
+        ),
         Ok(SignInOutcome::SecondFactor { token, mobile }) => {
             let resent = Some(Notice::Info(Text::CodeResent.get(lang).to_owned()));
             page.show(StatusCode::OK, &token, &mobile, resent)

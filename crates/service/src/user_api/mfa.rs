@@ -187,7 +187,11 @@ async fn swap_state_token(
     tx.insert_state_token(&next).await
 }
 
-async fn reset_password(tx: &mut dyn Tx, cx: &mut Cx, (user_id, hash): (UserId, String)) -> Result<()> {
+async fn reset_password(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (user_id, hash): (UserId, String),
+) -> Result<()> {
     let mut user = crate::lookups::existing_user(tx, &user_id).await?;
     user.pwd_must_modify = false;
     crate::password_policy::set_password(tx, &mut user, hash, cx.now).await?;

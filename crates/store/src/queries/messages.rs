@@ -19,11 +19,7 @@ impl<B: Backend> MessageTx for StoreTx<'_, B> {
         Ok(())
     }
 
-    async fn messages(
-        &mut self,
-        recipient_key: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<Message>> {
+    async fn messages(&mut self, recipient_key: Option<&str>, limit: i64) -> Result<Vec<Message>> {
         static ALL: LazyLock<String> = LazyLock::new(|| {
             format!(
                 "SELECT {} FROM messages ORDER BY created_at DESC, id DESC LIMIT $1",

@@ -92,7 +92,10 @@ impl VerifyCodeRow {
 
     pub fn into_domain(self) -> Result<VerifyCode> {
         let purpose = CodePurpose::parse(&self.purpose).ok_or_else(|| {
-            Error::internal(format!("stored verification code purpose '{}'", self.purpose))
+            Error::internal(format!(
+                "stored verification code purpose '{}'",
+                self.purpose
+            ))
         })?;
         Ok(VerifyCode {
             mobile_key: self.mobile_key,
