@@ -670,8 +670,19 @@ mod user_api {
         must_modify: bool,
         password_policy: roster_domain::password_policy::PasswordPolicy,
     ) -> Sdk {
-        let settings = Settings {
-            password_policy,
+        sdk_fixture_tuned(backend, must_modify, |s| {
+            s.password_policy = password_policy
+        })
+        .await
+    }
+
+    /// [`sdk_fixture`] with settings of its own.
+    async fn sdk_fixture_tuned(
+        backend: Backend,
+        must_modify: bool,
+        tune: impl FnOnce(&mut Settings),
+    ) -> Sdk {
+        let mut settings = Settings {
             argon2: Argon2Settings {
                 memory_kib: 64,
                 iterations: 1,
@@ -685,6 +696,7 @@ mod user_api {
             },
             ..Settings::default()
         };
+        tune(&mut settings);
         let f = fixture(backend, settings).await;
         f.service.ensure_signing_key(None).await.unwrap();
         let operator = Caller::operator();
@@ -850,5 +862,249 @@ mod user_api {
                 .unwrap();
         assert_eq!(fresh.status, "SUCCESS");
         s.f.finish().await;
+    }
+
+    mod second_factor {
+        use super::*;
+        use roster_domain::second_factor::{MfaMode, MfaPolicy};
+        use roster_service::{MessagesSettings, Sender};
+        use std::sync::Mutex;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        const MOBILE: &str = "13800000000";
+
+        async fn mfa_fixture(backend: Backend, tune: impl FnOnce(&mut Settings)) -> Sdk {
+            sdk_fixture_tuned(backend, false, |s| {
+                s.mfa_policy = MfaPolicy {
+                    mode: MfaMode::Everyone,
+                    applications: vec![],
+                };
+                tune(s);
+            })
+            .await
+        }
+
+        impl Sdk {
+            async fn send(&self, sms_type: &str) -> roster_domain::Result<()> {
+                self.f
+                    .service
+                    .user_api_send_code(self.headers(), Some(MOBILE), Some(sms_type), Some("x"))
+                    .await
+            }
+
+            /// The code of the newest message.
+            async fn last_code(&self) -> String {
+                let messages = self
+                    .f
+                    .service
+                    .messages(Some(MOBILE), Some(1))
+                    .await
+                    .unwrap();
+                let text = &messages[0].text;
+                let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
+                assert_eq!(code.len(), 6, "{text}");
+                code
+            }
+
+            async fn second_factor(
+                &self,
+                state: &str,
+                code: &str,
+            ) -> roster_domain::Result<roster_service::LoginAnswer> {
+                self.f
+                    .service
+                    .user_api_second_factor(
+                        self.headers(),
+                        Some(state),
+                        Some(MOBILE),
+                        Some(code),
+                        ISSUER,
+                    )
+                    .await
+            }
+
+            async fn reset(&self, code: &str) -> roster_domain::Result<()> {
+                self.f
+                    .service
+                    .user_api_reset_password(
+                        self.headers(),
+                        Some(MOBILE),
+                        Some(code),
+                        Some("Brand-new-horse-11"),
+                    )
+                    .await
+            }
+        }
+
+        /// A code lasts five minutes; another may be asked for after a minute.
+        #[on_each_store]
+        async fn codes_expire_and_are_sent_again_after_a_minute(backend: Backend) {
+            let s = mfa_fixture(backend, |_| {}).await;
+            let answer = s.login().await;
+            assert_eq!(answer.status, "MFA_AUTH");
+            assert!(answer.session_token.is_none());
+            let state = answer.state_token.unwrap();
+            s.send("OTP_REST_SMS").await.unwrap();
+            let first = s.last_code().await;
+            let again = s.send("OTP_REST_SMS").await.unwrap_err();
+            assert_eq!(again.kind(), ErrorKind::TooManyCodes);
+            assert!(again.client_message().contains("60 seconds"), "{again:?}");
+            s.f.clock.advance(Duration::from_secs(5 * 60));
+            let late = s.second_factor(&state, &first).await.unwrap_err();
+            assert_eq!(late.kind(), ErrorKind::VerifyCodeExpired);
+            // A new code (the minute passed) completes the login, once.
+            s.send("OTP_REST_SMS").await.unwrap();
+            let second = s.last_code().await;
+            s.f.clock.advance(Duration::from_secs(299));
+            let done = s.second_factor(&state, &second).await.unwrap();
+            assert_eq!(done.status, "SUCCESS");
+            assert!(done.session_token.is_some() && done.id_token.is_some());
+            let spent = s.second_factor(&state, &second).await.unwrap_err();
+            assert_eq!(spent.kind(), ErrorKind::StateTokenInvalid);
+            s.f.finish().await;
+        }
+
+        /// Guesses made at once each spend a try: five wrong codes at most, whatever the
+        /// concurrency; then even the right code is refused.
+        #[on_each_store]
+        async fn concurrent_guesses_spend_one_try_each(backend: Backend) {
+            let s = mfa_fixture(backend, |_| {}).await;
+            s.send("FORGET_PWD_SMS").await.unwrap();
+            let code = s.last_code().await;
+            let wrong = if code == "000000" { "111111" } else { "000000" };
+            let guesses = (0..8).map(|_| s.reset(wrong));
+            let outcomes = futures::future::join_all(guesses).await;
+            let count = |kind| {
+                outcomes
+                    .iter()
+                    .filter(|o| o.as_ref().unwrap_err().kind() == kind)
+                    .count()
+            };
+            assert_eq!(count(ErrorKind::VerifyCodeWrong), 5, "{outcomes:?}");
+            assert_eq!(count(ErrorKind::VerifyCodeExpired), 3, "{outcomes:?}");
+            let late = s.reset(&code).await.unwrap_err();
+            assert_eq!(late.kind(), ErrorKind::VerifyCodeExpired);
+            s.f.finish().await;
+        }
+
+        /// Ten codes an hour to one number; the refusal says how long to wait.
+        #[on_each_store]
+        async fn ten_codes_an_hour_to_one_number(backend: Backend) {
+            let s = mfa_fixture(backend, |_| {}).await;
+            for _ in 0..10 {
+                s.send("FORGET_PWD_SMS").await.unwrap();
+                s.f.clock.advance(Duration::from_secs(61));
+            }
+            let eleventh = s.send("FORGET_PWD_SMS").await.unwrap_err();
+            assert_eq!(eleventh.kind(), ErrorKind::TooManyCodes);
+            // The first was sent 610 s ago: 2990 s until it is an hour old.
+            assert!(
+                eleventh.client_message().contains("2990 seconds"),
+                "{eleventh:?}"
+            );
+            s.f.clock.advance(Duration::from_secs(2990));
+            s.send("FORGET_PWD_SMS").await.unwrap();
+            s.f.finish().await;
+        }
+
+        /// What the receiver saw of each request: its head and body.
+        type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+        /// A webhook receiver answering `statuses` in turn (then 200).
+        async fn receiver(statuses: Vec<u16>) -> (url::Url, Seen) {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}/sms", listener.local_addr().unwrap());
+            let seen: Seen = Arc::default();
+            let log = Arc::clone(&seen);
+            tokio::spawn(async move {
+                let mut statuses = statuses.into_iter();
+                loop {
+                    let (mut conn, _) = listener.accept().await.unwrap();
+                    let mut buf = Vec::new();
+                    let (head, body) = loop {
+                        let mut chunk = [0u8; 4096];
+                        let n = conn.read(&mut chunk).await.unwrap();
+                        buf.extend_from_slice(&chunk[..n]);
+                        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                            continue;
+                        };
+                        let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .map_or(0, |v| v.trim().parse().unwrap());
+                        if buf.len() >= end + 4 + length {
+                            break (head, buf[end + 4..end + 4 + length].to_vec());
+                        }
+                    };
+                    log.lock().unwrap().push((head, body));
+                    let status = statuses.next().unwrap_or(200);
+                    let answer = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    );
+                    conn.write_all(answer.as_bytes()).await.unwrap();
+                }
+            });
+            (url.parse().unwrap(), seen)
+        }
+
+        /// The webhook sender posts each message signed, retries a refused delivery after a
+        /// second (then two), and records how it went.
+        #[on_each_store]
+        async fn the_webhook_sender_signs_retries_and_records(backend: Backend) {
+            const SECRET: &str = "webhook-secret-0123456789";
+            let (url, seen) = receiver(vec![503, 500]).await;
+            let s = mfa_fixture(backend, |settings| {
+                settings.messages = MessagesSettings {
+                    sender: Sender::Webhook {
+                        url,
+                        secret: SECRET.into(),
+                    },
+                    ..Default::default()
+                };
+            })
+            .await;
+            let service = &s.f.service;
+            assert!(service.delivers_messages());
+            s.send("FORGET_PWD_SMS").await.unwrap();
+            assert_eq!(service.deliver_due_messages().await.unwrap(), 1);
+            // Not due again until a second passed.
+            assert_eq!(service.deliver_due_messages().await.unwrap(), 0);
+            s.f.clock.advance(Duration::from_millis(1000));
+            assert_eq!(service.deliver_due_messages().await.unwrap(), 1);
+            s.f.clock.advance(Duration::from_millis(1999));
+            assert_eq!(service.deliver_due_messages().await.unwrap(), 0);
+            s.f.clock.advance(Duration::from_millis(1));
+            assert_eq!(service.deliver_due_messages().await.unwrap(), 1);
+            s.f.clock.advance(Duration::from_secs(3600));
+            assert_eq!(service.deliver_due_messages().await.unwrap(), 0);
+            let seen = seen.lock().unwrap().clone();
+            assert_eq!(seen.len(), 3);
+            for (n, (head, body)) in seen.iter().enumerate() {
+                let sent: serde_json::Value = serde_json::from_slice(body).unwrap();
+                assert_eq!(sent["to"], MOBILE);
+                assert_eq!(sent["purpose"], "password_reset");
+                assert_eq!(sent["attempt"], n + 1);
+                assert!(sent["text"]
+                    .as_str()
+                    .unwrap()
+                    .contains("password reset code"));
+                // Checked with the RustCrypto HMAC directly, not Roster's helper.
+                use hmac::Mac;
+                let mut mac =
+                    hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+                mac.update(body);
+                let expected = format!(
+                    "x-roster-signature: sha256={}",
+                    hex::encode(mac.finalize().into_bytes())
+                );
+                assert!(head.lines().any(|l| l == expected), "{head}");
+            }
+            let recorded = service.messages(Some(MOBILE), None).await.unwrap();
+            assert_eq!(recorded.len(), 1);
+            assert_eq!(recorded[0].status.as_str(), "delivered");
+            assert_eq!(recorded[0].attempts, 3);
+            s.f.finish().await;
+        }
     }
 }

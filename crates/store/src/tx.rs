@@ -456,11 +456,11 @@ pub trait MessageTx: Send {
     async fn insert_message(&mut self, message: &Message, recipient_key: &str) -> Result<()>;
     /// The newest messages first, at most `limit`, to the number of `recipient_key` if given.
     async fn messages(&mut self, recipient_key: Option<&str>, limit: i64) -> Result<Vec<Message>>;
-    /// Messages to the number since `since`.
+    /// Messages to the number after `since`.
     async fn count_messages_to(&mut self, recipient_key: &str, since: Millis) -> Result<i64>;
-    /// Messages asked for from the address since `since`.
+    /// Messages asked for from the address after `since`.
     async fn count_messages_from(&mut self, address: &str, since: Millis) -> Result<i64>;
-    /// The oldest message to the number since `since`, when it was sent.
+    /// The oldest message to the number after `since`, when it was sent.
     async fn first_message_to_since(
         &mut self,
         recipient_key: &str,

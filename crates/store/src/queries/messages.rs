@@ -43,7 +43,7 @@ impl<B: Backend> MessageTx for StoreTx<'_, B> {
     async fn count_messages_to(&mut self, recipient_key: &str, since: Millis) -> Result<i64> {
         let (n,): (i64,) = self
             .fetch_optional(
-                "SELECT count(*) FROM messages WHERE recipient_key = $1 AND created_at >= $2",
+                "SELECT count(*) FROM messages WHERE recipient_key = $1 AND created_at > $2",
                 &[&recipient_key, &since],
             )
             .await?
@@ -54,7 +54,7 @@ impl<B: Backend> MessageTx for StoreTx<'_, B> {
     async fn count_messages_from(&mut self, address: &str, since: Millis) -> Result<i64> {
         let (n,): (i64,) = self
             .fetch_optional(
-                "SELECT count(*) FROM messages WHERE requested_from = $1 AND created_at >= $2",
+                "SELECT count(*) FROM messages WHERE requested_from = $1 AND created_at > $2",
                 &[&address, &since],
             )
             .await?
@@ -70,7 +70,7 @@ impl<B: Backend> MessageTx for StoreTx<'_, B> {
         let row: Option<(Option<i64>,)> = self
             .fetch_optional(
                 "SELECT min(created_at) FROM messages \
-                 WHERE recipient_key = $1 AND created_at >= $2",
+                 WHERE recipient_key = $1 AND created_at > $2",
                 &[&recipient_key, &since],
             )
             .await?;
