@@ -38,6 +38,7 @@ mod races;
 mod request_logs;
 mod revocation;
 mod roles;
+mod second_factor;
 mod secret_key;
 mod security;
 mod sign_in;

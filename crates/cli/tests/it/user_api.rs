@@ -15,14 +15,14 @@ use serde_json::{json, Value};
 const FINGERPRINT: &str = "156aysdna213sc50";
 
 /// A user with a password (no change due) holding an account in an application.
-struct Sdk {
-    app: AppCreds,
-    user_id: String,
-    user_name: String,
-    account_id: String,
+pub(crate) struct Sdk {
+    pub app: AppCreds,
+    pub user_id: String,
+    pub user_name: String,
+    pub account_id: String,
 }
 
-async fn fixture(server: &mut Server, must_modify: bool) -> Sdk {
+pub(crate) async fn fixture(server: &mut Server, must_modify: bool) -> Sdk {
     let admin = server.admin().await;
     let user_name = format!("u{:x}", rand::random::<u32>());
     let (status, body) = server
@@ -52,7 +52,7 @@ async fn fixture(server: &mut Server, must_modify: bool) -> Sdk {
 }
 
 /// A user-API call with the common headers of `client_id` (and `extra` headers).
-async fn sdk(
+pub(crate) async fn sdk(
     server: &Server,
     method: &str,
     path: &str,
@@ -77,7 +77,12 @@ async fn sdk(
     read(req.send().await.unwrap()).await
 }
 
-async fn login(server: &Server, client_id: &str, user: &str, password: &str) -> (u16, Value) {
+pub(crate) async fn login(
+    server: &Server,
+    client_id: &str,
+    user: &str,
+    password: &str,
+) -> (u16, Value) {
     let body = json!({"user_name": user, "password": password});
     sdk(
         server,
