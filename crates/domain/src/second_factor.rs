@@ -61,6 +61,31 @@ pub struct MfaPolicy {
     pub applications: Vec<String>,
 }
 
+/// `PUT /roster/v1/mfa-policy`'s body: the whole policy (`mode` required; no
+/// `applications`: none).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MfaPolicyFields {
+    pub mode: Option<MfaMode>,
+    /// The client ids of the applications that ask for a code (with `applications`).
+    pub applications: Option<Vec<String>>,
+}
+
+impl MfaPolicyFields {
+    /// The policy these fields make, checked.
+    pub fn policy(self) -> Result<MfaPolicy> {
+        let mode = self
+            .mode
+            .ok_or_else(|| Error::invalid("mode is required: off, everyone or applications."))?;
+        MfaPolicy {
+            mode,
+            applications: self.applications.unwrap_or_default(),
+        }
+        .validated()
+    }
+}
+
 impl MfaPolicy {
     /// Checks the policy's shape: named applications only with `applications`, each once.
     pub fn validated(mut self) -> Result<Self> {

@@ -9,8 +9,8 @@ use crate::{Caller, Service};
 use roster_domain::message::Message;
 use roster_domain::permission::Access;
 use roster_domain::second_factor::{
-    new_code, CodePurpose, CodeRefusal, MfaPolicy, VerifyCode, CODE_TRIES, CODE_TTL_MS,
-    RESEND_AFTER_MS, SENDS_PER_ADDRESS_HOUR, SENDS_PER_MOBILE_HOUR,
+    new_code, CodePurpose, CodeRefusal, MfaPolicy, MfaPolicyFields, VerifyCode, CODE_TRIES,
+    CODE_TTL_MS, RESEND_AFTER_MS, SENDS_PER_ADDRESS_HOUR, SENDS_PER_MOBILE_HOUR,
 };
 use roster_domain::time::Millis;
 use roster_domain::user::{mobile_key, User};
@@ -33,9 +33,13 @@ impl Service {
 
     /// `PUT /roster/v1/mfa-policy`: the whole policy; each named application must exist.
     /// Stored and audited; every node holds it from its next sign-in.
-    pub async fn set_mfa_policy(&self, caller: &Caller, policy: MfaPolicy) -> Result<MfaPolicy> {
+    pub async fn set_mfa_policy(
+        &self,
+        caller: &Caller,
+        fields: MfaPolicyFields,
+    ) -> Result<MfaPolicy> {
         caller.require(Access::Admin)?;
-        let policy = policy.validated()?;
+        let policy = fields.policy()?;
         for client_id in &policy.applications {
             if self.application_by_client_id(client_id).await?.is_none() {
                 return Err(Error::with_detail(

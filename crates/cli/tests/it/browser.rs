@@ -280,3 +280,74 @@ async fn a_browser_changes_a_password_that_must_be_changed_by_keyboard() {
     chrome.screenshot("3-signed-in").await;
     c.clone().close().await.unwrap();
 }
+
+/// The second factor on the login page: after the password the code is asked for, by
+/// keyboard alone, with the number it went to masked; a wrong code is said so.
+#[cfg_attr(
+    not(roster_browser),
+    ignore = "set ROSTER_TEST_CHROMEDRIVER to run the browser tests"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_gives_the_code_the_mfa_policy_asks_for_by_keyboard() {
+    let mut server = Server::start(Backend::Sqlite).await;
+    let f = landing_app(&mut server, "/health/live").await;
+    let admin = server.admin().await;
+    let (status, _) = server
+        .put(&admin, "/roster/v1/mfa-policy", json!({"mode": "everyone"}))
+        .await;
+    assert_eq!(status, 200);
+    let chrome = Chrome::start("second-factor").await;
+    let c = &chrome.client;
+    c.goto(&format!(
+        "{}/api/v1/oauth2/authorize?response_type=code&client_id={}",
+        server.base, f.app.client_id
+    ))
+    .await
+    .unwrap();
+    let typed = |keys: String| async move {
+        let focused = c.active_element().await.unwrap();
+        focused.send_keys(&keys).await.unwrap();
+        focused
+    };
+    let tab = char::from(Key::Tab).to_string();
+    let enter = char::from(Key::Enter).to_string();
+    typed(format!("{}{tab}{PASSWORD}{enter}", f.user_name)).await;
+    let notice = c
+        .wait()
+        .for_element(Locator::Css("[role=status]"))
+        .await
+        .unwrap();
+    let mobile = mobile_for(&f.user_name);
+    let masked = format!("*******{}", &mobile[mobile.len() - 4..]);
+    assert!(notice.text().await.unwrap().contains(&masked));
+    chrome.screenshot("1-code-page").await;
+    let (_, kept) = server
+        .get(&admin, &format!("/roster/v1/messages?mobile={mobile}"))
+        .await;
+    let text = kept["messages"][0]["text"].as_str().unwrap();
+    let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    // The focus is on the code already.
+    let focused = typed(wrong.to_owned()).await;
+    assert_eq!(focused.attr("id").await.unwrap().as_deref(), Some("code"));
+    typed(enter.clone()).await;
+    let alert = c
+        .wait()
+        .for_element(Locator::Css("[role=alert]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        alert.text().await.unwrap(),
+        "The code is wrong. Tries left: 4"
+    );
+    chrome.screenshot("2-wrong-code").await;
+    typed(format!("{code}{enter}")).await;
+    c.wait().for_element(Locator::Css("pre")).await.unwrap();
+    let landed = chrome.at().await;
+    assert!(
+        landed.starts_with(&format!("{}/health/live?", server.base)) && landed.contains("code="),
+        "{landed}"
+    );
+    chrome.screenshot("3-signed-in").await;
+    c.clone().close().await.unwrap();
+}

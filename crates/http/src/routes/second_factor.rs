@@ -6,7 +6,7 @@ use crate::error::{ApiError, ErrorResponses};
 use crate::extract::JsonBody;
 use axum::extract::State;
 use axum::Json;
-use roster_domain::second_factor::MfaPolicy;
+use roster_domain::second_factor::{MfaPolicy, MfaPolicyFields};
 use roster_service::Service;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -39,14 +39,14 @@ async fn show(
     path = "/roster/v1/mfa-policy",
     operation_id = "UpdateMfaPolicy",
     tag = "roster extension: MFA policy",
-    request_body = MfaPolicy,
+    request_body = MfaPolicyFields,
     responses((status = 200, description = "Success: the policy now in force.", body = MfaPolicy), ErrorResponses),
     security(("bearer" = []))
 )]
 async fn put(
     State(service): State<Service>,
     Authenticated(caller): Authenticated,
-    JsonBody(policy): JsonBody<MfaPolicy>,
+    JsonBody(fields): JsonBody<MfaPolicyFields>,
 ) -> Result<Json<MfaPolicy>, ApiError> {
-    Ok(Json(service.set_mfa_policy(&caller, policy).await?))
+    Ok(Json(service.set_mfa_policy(&caller, fields).await?))
 }

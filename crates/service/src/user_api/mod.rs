@@ -1,7 +1,7 @@
 //! The user APIs (OneAccess's 用户类接口): native and server-side sign-in without a browser.
 //! `login` checks the password (the same check and lock as the login page) and begins a
 //! session token, or hands out a state token when a step is left (`steps`: a password
-//! change); `signature` keeps each application's RSA key and reads the `X-signature` of
+//! change; `mfa`: the SMS code of the MFA policy, and recovery by code); `signature` keeps each application's RSA key and reads the `X-signature` of
 //! session calls (`calls`: logout, profile, a new id_token); `tickets` trades a session
 //! token for one-time SSO tickets, server to server. Who may sign in comes from
 //! `crate::sign_in`, as for every protocol.
