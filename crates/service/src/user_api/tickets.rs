@@ -60,6 +60,20 @@ impl Service {
             false => Since::signed_in(session.auth_time),
         };
         self.admitted(found, &target, since, Refusal::SessionInvalid)?;
+        if target.id != session.application_id
+            && self.second_factor_applies(Some(&target.client_id)).await?
+        {
+            // A session needed the code only if its own application asks for one too.
+            let own = self
+                .read(read_application, session.application_id.clone())
+                .await?;
+            if !self.second_factor_applies(Some(&own.client_id)).await? {
+                return Err(self.refuse(Refusal::SessionInvalid(
+                    "The application asks for a second factor, which this session did not \
+                     give: log in to it (MFA_AUTH).",
+                )));
+            }
+        }
         let ticket = secret::generate();
         let ttl = self.user_api_settings().ticket_ttl;
         let row = SsoTicket {
@@ -273,4 +287,11 @@ async fn replace_session(
     tx.insert_user_api_session(&new).await?;
     cx.audit("RefreshSessionToken", "user", new.user_id.as_str());
     Ok(true)
+}
+
+async fn read_application(
+    tx: &mut dyn Tx,
+    id: roster_domain::application::ApplicationId,
+) -> Result<Application> {
+    crate::lookups::existing_application(tx, &id).await
 }
