@@ -21,6 +21,7 @@ mod second_factor;
 mod secrets;
 mod sign_in;
 mod sso;
+mod tenant_policy;
 mod throttle;
 mod transfer;
 mod use_case;
@@ -153,9 +154,9 @@ struct Inner {
     oauth: oauth::OAuthState,
     user_api: user_api::UserApiState,
     /// The password policy as last read.
-    password_policy: password_policy::PolicyCache<roster_domain::password_policy::PasswordPolicy>,
+    password_policy: tenant_policy::PolicyCache<roster_domain::password_policy::PasswordPolicy>,
     /// The MFA policy as last read.
-    mfa_policy: password_policy::PolicyCache<roster_domain::second_factor::MfaPolicy>,
+    mfa_policy: tenant_policy::PolicyCache<roster_domain::second_factor::MfaPolicy>,
     /// The messages sent and how they are delivered.
     messages: messages::MessagesState,
 }

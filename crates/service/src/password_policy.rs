@@ -10,50 +10,10 @@ use roster_domain::time::Millis;
 use roster_domain::user::UserId;
 use roster_domain::{Error, Result};
 use roster_store::prelude::*;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-/// How long a node keeps a policy it read where it cannot hear other nodes' changes.
-const POLICY_CACHE_MS: Millis = 10_000;
 /// Password hashes kept per user: the most any policy's `history` may name.
 const HISTORY_KEPT: i64 = 24;
-
-/// A tenant-wide policy as last read (the password policy, the MFA policy): kept while no
-/// change was heard from other nodes, or for 10 s where none can be heard.
-pub(crate) struct PolicyCache<T>(Mutex<Option<ReadPolicy<T>>>);
-
-impl<T> Default for PolicyCache<T> {
-    fn default() -> Self {
-        Self(Mutex::new(None))
-    }
-}
-
-/// A policy, when it was read, and the changes heard from other nodes then.
-struct ReadPolicy<T> {
-    at: Millis,
-    heard: Option<u64>,
-    policy: Arc<T>,
-}
-
-impl<T> PolicyCache<T> {
-    pub(crate) fn get(&self, now: Millis, heard: Option<u64>) -> Option<Arc<T>> {
-        let cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        cached
-            .as_ref()
-            .filter(|read| match heard {
-                Some(_) => read.heard == heard,
-                None => now.saturating_sub(read.at) < POLICY_CACHE_MS,
-            })
-            .map(|read| Arc::clone(&read.policy))
-    }
-
-    pub(crate) fn put(&self, at: Millis, heard: Option<u64>, policy: Arc<T>) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(ReadPolicy { at, heard, policy });
-    }
-
-    pub(crate) fn clear(&self) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-}
 
 impl Service {
     /// `GET /roster/v1/password-policy`.
@@ -80,22 +40,13 @@ impl Service {
 
     /// The policy in force: the stored one, else the configuration's.
     pub(crate) async fn password_policy(&self) -> Result<Arc<PasswordPolicy>> {
-        let now = self.now();
-        let heard = roster_store::Store::changes_heard(self.inner.store.as_ref());
-        if let Some(policy) = self.inner.password_policy.get(now, heard) {
-            return Ok(policy);
-        }
-        let stored = self.read(read_policy, ()).await?;
-        let policy = match stored {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| Error::internal(format!("the stored password policy: {e}")))?,
-            None => self.settings().password_policy.clone(),
-        };
-        let policy = Arc::new(policy);
-        self.inner
-            .password_policy
-            .put(now, heard, Arc::clone(&policy));
-        Ok(policy)
+        self.policy_in_force(
+            &self.inner.password_policy,
+            read_policy,
+            &self.settings().password_policy,
+            "password policy",
+        )
+        .await
     }
 
     /// Checks a new password against the policy: its length and kinds of characters, and

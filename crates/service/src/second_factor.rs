@@ -57,19 +57,13 @@ impl Service {
 
     /// The MFA policy in force: the stored one, else the configuration's.
     pub(crate) async fn mfa_policy(&self) -> Result<Arc<MfaPolicy>> {
-        let now = self.now();
-        let heard = roster_store::Store::changes_heard(self.inner.store.as_ref());
-        if let Some(policy) = self.inner.mfa_policy.get(now, heard) {
-            return Ok(policy);
-        }
-        let policy = match self.read(read_policy, ()).await? {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| Error::internal(format!("the stored MFA policy: {e}")))?,
-            None => self.inner.settings.mfa_policy.clone(),
-        };
-        let policy = Arc::new(policy);
-        self.inner.mfa_policy.put(now, heard, Arc::clone(&policy));
-        Ok(policy)
+        self.policy_in_force(
+            &self.inner.mfa_policy,
+            read_policy,
+            &self.inner.settings.mfa_policy,
+            "MFA policy",
+        )
+        .await
     }
 
     /// Whether signing in to the application of `client_id` (none: no application) asks for
