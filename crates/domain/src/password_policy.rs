@@ -140,6 +140,13 @@ impl PasswordPolicy {
         Ok(())
     }
 
+    /// Whether `user` must change the password before signing in: `pwd_must_modify`, or
+    /// expired at `now`.
+    pub fn must_change(&self, user: &crate::user::User, now: Millis) -> bool {
+        let changed_at = user.pwd_change_at.unwrap_or(user.created_at);
+        user.pwd_must_modify || self.expiry(changed_at, now) == Expiry::Expired
+    }
+
     /// Where a password set at `changed_at` stands at `now`.
     pub fn expiry(&self, changed_at: Millis, now: Millis) -> Expiry {
         if self.expire_days == 0 {

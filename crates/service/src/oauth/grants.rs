@@ -261,8 +261,7 @@ impl Service {
         // A password that must be changed first signs in nowhere until it is (the login
         // page asks for the change; a token request cannot).
         let policy = self.password_policy().await?;
-        let expiry = policy.expiry(user.pwd_change_at.unwrap_or(user.created_at), self.now());
-        if crate::sign_in::must_change(&user, expiry) {
+        if policy.must_change(&user, self.now()) {
             return Err(invalid_grant(
                 "The user's password must be changed before signing in (on the login page).",
             ));

@@ -14,7 +14,6 @@ mod step_token;
 
 pub use password::SignInOutcome;
 pub(crate) use password::{Attempt, PasswordCheck};
-pub(crate) use password_change::must_change;
 pub use password_change::PasswordChangeAtLogin;
 pub(crate) use principal::{candidate, needs_roles, read_candidate, Candidate};
 pub use second_factor::CodeAtLogin;

@@ -7,7 +7,6 @@ use super::step_token::{Step, Vouched};
 use super::{actor, millis, Begin, NewSession, SignInOutcome};
 use crate::use_case::Cx;
 use crate::Service;
-use roster_domain::password_policy::Expiry;
 use roster_domain::time::Millis;
 use roster_domain::user::{validate_password, User, UserId};
 use roster_domain::{secret, Error, ErrorKind, Result};
@@ -22,11 +21,6 @@ pub struct PasswordChangeAtLogin<'a> {
     pub confirm_password: &'a str,
     pub source: IpAddr,
     pub previous_session: Option<&'a str>,
-}
-
-/// Whether the user must change the password before signing in.
-pub(crate) fn must_change(user: &User, expiry: Expiry) -> bool {
-    user.pwd_must_modify || expiry == Expiry::Expired
 }
 
 impl Service {

@@ -89,9 +89,7 @@ impl Service {
         source: IpAddr,
     ) -> Result<SignInOutcome> {
         let policy = self.password_policy().await?;
-        let changed_at = user.pwd_change_at.unwrap_or(user.created_at);
-        let expiry = policy.expiry(changed_at, self.now());
-        if super::password_change::must_change(user, expiry) {
+        if policy.must_change(user, self.now()) {
             return Ok(self.change_step(user, begin.auth_time, begin.second_factor_at));
         }
         let cookie = secret::generate();
