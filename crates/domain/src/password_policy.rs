@@ -147,6 +147,16 @@ impl PasswordPolicy {
         user.pwd_must_modify || self.expiry(changed_at, now) == Expiry::Expired
     }
 
+    /// Whole days (rounded up) until `user`'s password expires, when that is within the
+    /// warning days.
+    pub fn warns(&self, user: &crate::user::User, now: Millis) -> Option<i64> {
+        let changed_at = user.pwd_change_at.unwrap_or(user.created_at);
+        (self.expiry(changed_at, now) == Expiry::Soon).then(|| {
+            let ends = changed_at.saturating_add(i64::from(self.expire_days) * DAY_MS);
+            (ends - now + DAY_MS - 1) / DAY_MS
+        })
+    }
+
     /// Where a password set at `changed_at` stands at `now`.
     pub fn expiry(&self, changed_at: Millis, now: Millis) -> Expiry {
         if self.expire_days == 0 {

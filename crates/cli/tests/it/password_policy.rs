@@ -319,6 +319,63 @@ async fn the_login_page_asks_for_a_password_that_must_be_changed(backend: Backen
     );
 }
 
+/// A password about to expire: the login page offers the change and lets it wait ("Not
+/// now"), until the password must be changed.
+#[on_each_store]
+async fn the_login_page_warns_before_a_password_expires(backend: Backend) {
+    use crate::sign_in::{alert, fixture, hidden, Browser, PASSWORD, REDIRECT};
+    let mut server = Server::start(backend).await;
+    // A day to live, warned a week ahead: every password is about to expire.
+    set_policy(&mut server, json!({"expire_days": 1, "warn_days": 7})).await;
+    let f = fixture(&mut server, json!({})).await;
+    let authorize = format!(
+        "/api/v1/oauth2/authorize?response_type=code&scope=openid&client_id={}&redirect_uri={REDIRECT}",
+        f.app.client_id
+    );
+    let browser = Browser::new(&server);
+    let skip = |page: String| {
+        let form: Vec<(String, String)> =
+            ["csrf_token", "change_token", "expires_in_days", "return_to"]
+                .iter()
+                .filter_map(|n| hidden(&page, n).map(|v| ((*n).to_owned(), v)))
+                .chain([("skip".to_owned(), "1".to_owned())])
+                .collect();
+        let request = browser
+            .http
+            .post(format!("{}/login/password", browser.base))
+            .form(&form);
+        async move { request.send().await.unwrap() }
+    };
+    let hop = browser.get(&authorize).await;
+    let login_page = browser.get(hop.location.as_deref().unwrap()).await.body;
+    let warned = browser.submit(&login_page, &f.user_name, PASSWORD).await;
+    assert_eq!(warned.status, 200, "{}", warned.body);
+    assert!(warned.body.contains("Days left: 1"), "{}", warned.body);
+    assert!(warned.body.contains("name=\"skip\""), "{}", warned.body);
+    // Marked for a change meanwhile: "Not now" no longer signs in.
+    let admin = server.admin().await;
+    let path = format!("/users/{}", f.user_id);
+    let mark = |must: bool| server.put(&admin, &path, json!({"pwd_must_modify": must}));
+    assert_eq!(mark(true).await.0, 200);
+    let refused = skip(warned.body.clone()).await;
+    assert_eq!(refused.status(), 400);
+    let refused = refused.text().await.unwrap();
+    assert!(
+        alert(&refused).unwrap().contains("must be changed now"),
+        "{refused}"
+    );
+    assert_eq!(mark(false).await.0, 200);
+    let skipped = skip(warned.body).await;
+    assert_eq!(skipped.status(), 303);
+    let back = skipped.headers()["location"].to_str().unwrap().to_owned();
+    let hop = browser.get(&back).await;
+    assert!(
+        hop.location.as_deref().unwrap().starts_with(REDIRECT),
+        "{:?}",
+        hop.location
+    );
+}
+
 /// The password grant does not sign in a user whose password must be changed.
 #[on_each_store]
 async fn the_password_grant_refuses_a_password_that_must_be_changed(backend: Backend) {

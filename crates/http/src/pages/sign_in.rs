@@ -30,6 +30,8 @@ pub enum Text {
     NewPassword,
     ConfirmPassword,
     ChangeSubmit,
+    ExpiresSoon,
+    NotNow,
     CodeTitle,
     CodeSentTo,
     Code,
@@ -101,6 +103,12 @@ impl Text {
             (Text::ConfirmPassword, Lang::Zh) => "确认新密码",
             (Text::ChangeSubmit, Lang::En) => "Change and sign in",
             (Text::ChangeSubmit, Lang::Zh) => "修改并登录",
+            (Text::ExpiresSoon, Lang::En) => {
+                "Your password expires soon: change it now, or sign in without. Days left:"
+            }
+            (Text::ExpiresSoon, Lang::Zh) => "您的密码即将过期，请立即修改，或暂不修改直接登录。剩余天数：",
+            (Text::NotNow, Lang::En) => "Not now",
+            (Text::NotNow, Lang::Zh) => "暂不修改",
             (Text::CodeTitle, Lang::En) => "Enter the code",
             (Text::CodeTitle, Lang::Zh) => "输入验证码",
             (Text::CodeSentTo, Lang::En) => "A 6-digit code was sent by SMS to your number",
@@ -229,6 +237,8 @@ pub struct ChangePasswordForm<'a> {
     pub lang: Lang,
     pub csrf_token: &'a str,
     pub change_token: &'a str,
+    /// Days until the password expires, when the change may be put off.
+    pub expires_in_days: Option<i64>,
     pub return_to: Option<&'a str>,
     /// Why the last new password was refused (the rule it breaks).
     pub error: Option<&'a str>,

@@ -467,9 +467,16 @@ async fn login(
         }
         Ok(SignInOutcome::Locked { unlock_in_secs }) => sign_in_page::locked(lang, unlock_in_secs),
         Ok(SignInOutcome::Disabled) => Text::Disabled.get(lang).to_owned(),
-        Ok(SignInOutcome::ChangePassword { token }) => {
+        Ok(SignInOutcome::ChangePassword {
+            token,
+            expires_in_days,
+        }) => {
             let csrf = fields.csrf_token.as_deref().unwrap_or_default();
-            return change_page(lang, StatusCode::OK, csrf, &token, return_to, None);
+            let step = ChangeStep {
+                token: &token,
+                expires_in_days,
+            };
+            return change_page(lang, StatusCode::OK, csrf, step, return_to, None);
         }
         Ok(SignInOutcome::SecondFactor { token, mobile }) => {
             let csrf = fields.csrf_token.as_deref().unwrap_or_default();
@@ -523,12 +530,19 @@ fn form_token_ok(service: &Service, headers: &HeaderMap, sent: Option<&str>) -> 
     double_submit && !sent_by_another_site(headers)
 }
 
+/// The password change a login asks for: its token, and the days left when it may be put off.
+#[derive(Clone, Copy)]
+struct ChangeStep<'a> {
+    token: &'a str,
+    expires_in_days: Option<i64>,
+}
+
 /// The page asking for a new password (the login form's CSRF cookie still holds).
 fn change_page(
     lang: Lang,
     status: StatusCode,
     csrf_token: &str,
-    change_token: &str,
+    step: ChangeStep<'_>,
     return_to: Option<&str>,
     error: Option<&str>,
 ) -> Response {
@@ -537,7 +551,8 @@ fn change_page(
         render(&ChangePasswordForm {
             lang,
             csrf_token,
-            change_token,
+            change_token: step.token,
+            expires_in_days: step.expires_in_days,
             return_to,
             error,
         }),
@@ -551,6 +566,11 @@ pub struct ChangeFields {
     confirm_password: Option<String>,
     /// The token the login gave for the change.
     change_token: Option<String>,
+    /// Days until the password expires, when the change may be put off (shown again on the
+    /// page; whether it may is decided again).
+    expires_in_days: Option<i64>,
+    /// Present: sign in without the change ("Not now"; only before the password expires).
+    skip: Option<String>,
     csrf_token: Option<String>,
     return_to: Option<String>,
 }
@@ -594,14 +614,30 @@ async fn change_password(
         return to_login(StatusCode::FORBIDDEN, Text::FormExpired.get(lang)).await;
     }
     let token = fields.change_token.as_deref().unwrap_or_default();
-    let change = PasswordChangeAtLogin {
-        change_token: token,
-        new_password: fields.new_password.as_deref().unwrap_or_default(),
-        confirm_password: fields.confirm_password.as_deref().unwrap_or_default(),
-        source,
-        previous_session: cookie(&headers, SESSION_COOKIE),
+    let step = ChangeStep {
+        token,
+        expires_in_days: fields.expires_in_days,
     };
-    match service.sign_in_with_new_password(change).await {
+    let previous = cookie(&headers, SESSION_COOKIE);
+    let outcome = match fields.skip {
+        Some(_) => {
+            service
+                .sign_in_without_password_change(token, source, previous)
+                .await
+        }
+        None => {
+            service
+                .sign_in_with_new_password(PasswordChangeAtLogin {
+                    change_token: token,
+                    new_password: fields.new_password.as_deref().unwrap_or_default(),
+                    confirm_password: fields.confirm_password.as_deref().unwrap_or_default(),
+                    source,
+                    previous_session: previous,
+                })
+                .await
+        }
+    };
+    match outcome {
         Ok(session) => signed_in(&service, &site, lang, return_to, &session.cookie),
         Err(e) if e.kind() == ErrorKind::InvalidParameter => {
             let why = e.detail().unwrap_or_default();
@@ -609,7 +645,7 @@ async fn change_password(
                 lang,
                 StatusCode::BAD_REQUEST,
                 csrf,
-                token,
+                step,
                 return_to,
                 Some(why),
             )
@@ -733,14 +769,16 @@ async fn verify_code(
         Ok(SignInOutcome::SignedIn(session)) => {
             signed_in(&service, &site, lang, return_to, &session.cookie)
         }
-        Ok(SignInOutcome::ChangePassword { token }) => change_page(
-            lang,
-            StatusCode::OK,
-            page.csrf_token,
-            &token,
-            return_to,
-            None,
-        ),
+        Ok(SignInOutcome::ChangePassword {
+            token,
+            expires_in_days,
+        }) => {
+            let step = ChangeStep {
+                token: &token,
+                expires_in_days,
+            };
+            change_page(lang, StatusCode::OK, page.csrf_token, step, return_to, None)
+        }
         Ok(SignInOutcome::SecondFactor { token, mobile }) => {
             let resent = Some(Notice::Info(Text::CodeResent.get(lang).to_owned()));
             page.show(StatusCode::OK, &token, &mobile, resent)

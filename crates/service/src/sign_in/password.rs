@@ -43,6 +43,9 @@ pub enum SignInOutcome {
     /// the change page's token.
     ChangePassword {
         token: String,
+        /// Days until the password expires when it is only about to (the change may then
+        /// be skipped); none when it must be changed now.
+        expires_in_days: Option<i64>,
     },
     /// The password was right and a code is asked for (the MFA policy): the code step's
     /// token, and the number the code went to, masked.

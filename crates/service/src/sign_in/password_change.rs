@@ -31,10 +31,49 @@ impl Service {
         user: &User,
         auth_time: Millis,
         second_factor_at: Option<Millis>,
+        expires_in_days: Option<i64>,
     ) -> SignInOutcome {
         SignInOutcome::ChangePassword {
             token: self.step_token(Step::PasswordChange, user, auth_time, second_factor_at),
+            expires_in_days,
         }
+    }
+
+    /// The change page's "Not now", for a password only about to expire: the session begins
+    /// without a change. Refused (`PARAM.0001`) once the password must be changed.
+    pub async fn sign_in_without_password_change(
+        &self,
+        change_token: &str,
+        source: IpAddr,
+        previous_session: Option<&str>,
+    ) -> Result<NewSession> {
+        let Vouched {
+            user,
+            auth_time,
+            second_factor_at,
+        } = self
+            .read_step_token(Step::PasswordChange, change_token)
+            .await?;
+        if self.password_policy().await?.must_change(&user, self.now()) {
+            return Err(Error::invalid(
+                "The password must be changed now: it expired or was marked for a change.",
+            ));
+        }
+        let cookie = secret::generate();
+        let begin = Begin {
+            digest: secret::digest(&cookie),
+            lifetime: millis(self.sign_in_settings().session_lifetime),
+            user: user.id.clone(),
+            previous: previous_session.map(secret::digest),
+            application_id: String::new(),
+            auth_time,
+            second_factor_at,
+        };
+        let actor = actor(Some(&user.id), source);
+        self.write(&actor, super::session::begin_session, begin)
+            .await?;
+        metrics::counter!("roster_sign_ins_total", "to" => "session").increment(1);
+        Ok(NewSession { cookie })
     }
 
     /// The change page's form: checks the token and the new password, sets it (ending what

@@ -89,8 +89,13 @@ impl Service {
         source: IpAddr,
     ) -> Result<SignInOutcome> {
         let policy = self.password_policy().await?;
-        if policy.must_change(user, self.now()) {
-            return Ok(self.change_step(user, begin.auth_time, begin.second_factor_at));
+        let now = self.now();
+        if policy.must_change(user, now) {
+            return Ok(self.change_step(user, begin.auth_time, begin.second_factor_at, None));
+        }
+        if let Some(days) = policy.warns(user, now) {
+            let step = self.change_step(user, begin.auth_time, begin.second_factor_at, Some(days));
+            return Ok(step);
         }
         let cookie = secret::generate();
         begin.digest = secret::digest(&cookie);
