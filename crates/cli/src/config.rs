@@ -169,6 +169,9 @@ pub struct Settings {
     /// more).
     #[arg(skip)]
     pub sms_webhook_secret: Option<Secret>,
+    /// Seconds a CAS service ticket may wait for its validation. Default: 10.
+    #[arg(long, env = "ROSTER_CAS_TICKET_SECS")]
+    pub cas_ticket_secs: Option<u64>,
     /// Log format on standard error. Default: text.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -628,6 +631,11 @@ impl Settings {
             user_api: self.user_api()?,
             password_policy: self.password_policy()?,
             mfa_policy: self.mfa_policy()?,
+            cas_ticket_ttl: match self.cas_ticket_secs {
+                Some(0) => bail!("cas_ticket_secs must be at least 1"),
+                Some(secs) => Duration::from_secs(secs),
+                None => defaults.cas_ticket_ttl,
+            },
             messages: self.messages()?,
             on_user_delete: match self.on_user_delete {
                 Some(OnUserDelete::Orphan) => roster_service::UserDeletePolicy::OrphanAccounts,

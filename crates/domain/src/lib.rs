@@ -4,6 +4,7 @@
 pub mod account;
 pub mod application;
 pub mod audit;
+pub mod cas;
 pub mod error;
 pub mod id;
 pub mod message;

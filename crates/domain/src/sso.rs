@@ -53,6 +53,10 @@ const RESERVED_CLAIMS: &[&str] = &[
     "azp",
     "id",
     "userName",
+    // CAS 3.0's own attributes.
+    "authenticationDate",
+    "longTermAuthenticationRequestTokenUsed",
+    "isFromNewLogin",
 ];
 
 /// The protocol the application signs users in with.
@@ -64,6 +68,19 @@ pub enum Protocol {
     Oauth2,
     /// OpenID Connect: OAuth 2.0 plus signed id_tokens (scope `openid`).
     Oidc,
+    /// CAS 1.0 / 2.0 / 3.0 (`/api/v1/cas/*`): service tickets; the redirect URIs are the
+    /// service URLs; no OAuth grants.
+    Cas,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Oauth2 => "oauth2",
+            Self::Oidc => "oidc",
+            Self::Cas => "cas",
+        }
+    }
 }
 
 /// The OAuth 2.0 grants an application may use.
@@ -241,10 +258,12 @@ impl SsoFields {
     pub fn into_settings(self) -> Result<SsoSettings> {
         let protocol = self
             .protocol
-            .ok_or_else(|| Error::invalid("protocol is required: oauth2 or oidc."))?;
-        let mut grants = self
-            .grants
-            .unwrap_or_else(|| vec![Grant::AuthorizationCode]);
+            .ok_or_else(|| Error::invalid("protocol is required: oauth2, oidc or cas."))?;
+        let default_grants = match protocol {
+            Protocol::Cas => vec![],
+            Protocol::Oauth2 | Protocol::Oidc => vec![Grant::AuthorizationCode],
+        };
+        let mut grants = self.grants.unwrap_or(default_grants);
         grants.sort();
         grants.dedup();
         let settings = SsoSettings {
@@ -343,8 +362,16 @@ impl SsoSettings {
                 registered_url(field, text)?;
             }
         }
-        if self.grants.is_empty() {
-            return Err(Error::invalid("grants: turn on at least one grant."));
+        match (self.protocol, self.grants.is_empty()) {
+            (Protocol::Cas, false) => {
+                return Err(Error::invalid(
+                    "grants: a CAS application uses service tickets, no OAuth grants.",
+                ))
+            }
+            (Protocol::Oauth2 | Protocol::Oidc, true) => {
+                return Err(Error::invalid("grants: turn on at least one grant."))
+            }
+            _ => {}
         }
         if self.grants.contains(&Grant::Implicit) && self.protocol != Protocol::Oidc {
             return Err(Error::invalid(

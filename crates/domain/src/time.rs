@@ -47,6 +47,14 @@ impl Clock for ManualClock {
     }
 }
 
+/// RFC 3339 in UTC with milliseconds: `2026-12-05T20:00:00.123Z` (CAS 3.0's
+/// `authenticationDate`).
+pub fn rfc3339(at: Millis) -> String {
+    DateTime::<Utc>::from_timestamp_millis(at)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// `yyyy-MM-dd HH:mm:ss.SSS` in UTC, the reference's response format.
 pub fn format_millis(at: Millis) -> String {
     // Field by field: every answer formats several times, and a `format` pattern is parsed

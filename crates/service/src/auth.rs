@@ -327,6 +327,7 @@ async fn purge_expired(
     let sessions = tx.delete_sign_ins_expired_before(before).await?;
     let user_api = tx.delete_user_api_expired_before(before).await?;
     let codes = tx.delete_verify_codes_expired_before(before).await?;
+    let cas = tx.delete_cas_expired_before(before).await?;
     let messages = tx.delete_messages_before(messages_before).await?;
-    Ok(tenant + sign_in + sessions + user_api + codes + messages)
+    Ok(tenant + sign_in + sessions + user_api + codes + cas + messages)
 }

@@ -5,6 +5,7 @@ mod accounts;
 mod app_orgs;
 mod applications;
 mod auth;
+mod cas;
 mod counted_store;
 mod id_tokens;
 mod import;
@@ -33,6 +34,7 @@ pub use roles::MemberChange;
 
 pub use applications::NewCredentials;
 pub use auth::{Caller, IssuedToken};
+pub use cas::{CasLogin, CasLoginRequest, CasValidation, ValidateRequest};
 pub use id_tokens::IdTokenHint;
 pub use import::ImportLine;
 pub use keys::FirstSigningKey;
@@ -90,6 +92,8 @@ pub struct Settings {
     pub mfa_policy: roster_domain::second_factor::MfaPolicy,
     /// Where messages (SMS codes) go.
     pub messages: MessagesSettings,
+    /// A CAS service ticket's lifetime.
+    pub cas_ticket_ttl: Duration,
 }
 
 /// Audit records are kept this long by default.
@@ -129,6 +133,9 @@ impl Default for Settings {
             password_policy: Default::default(),
             mfa_policy: Default::default(),
             messages: MessagesSettings::default(),
+            cas_ticket_ttl: Duration::from_millis(
+                roster_domain::cas::DEFAULT_TICKET_TTL_MS.unsigned_abs(),
+            ),
         }
     }
 }

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use roster_domain::account::{AccountId, AccountType, AppAccount};
 use roster_domain::application::{AccessToken, Application, ApplicationId};
 use roster_domain::audit::{AuditEntry, AuditFilter, AuditRecord};
+use roster_domain::cas::ServiceTicket;
 use roster_domain::message::Message;
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::{Page, PageRequest};
@@ -415,6 +416,19 @@ pub trait PasswordPolicyTx: Send {
     ) -> Result<()>;
 }
 
+/// CAS: service tickets, and the applications that sign in with CAS.
+#[async_trait]
+pub trait CasTx: Send {
+    /// Every application whose sign-in settings say CAS, with them.
+    async fn cas_applications(&mut self) -> Result<Vec<(Application, SsoSettings)>>;
+    async fn insert_service_ticket(&mut self, ticket: &ServiceTicket) -> Result<()>;
+    /// Validates a ticket's use: deletes it and gives it, or nothing when it was taken
+    /// already (or never issued).
+    async fn take_service_ticket(&mut self, digest: &str) -> Result<Option<ServiceTicket>>;
+    /// Deletes tickets that expired before `at`.
+    async fn delete_cas_expired_before(&mut self, at: Millis) -> Result<u64>;
+}
+
 /// The MFA policy and the SMS codes sent and not yet used.
 #[async_trait]
 pub trait SecondFactorTx: Send {
@@ -508,6 +522,7 @@ pub trait Tx:
     + PasswordPolicyTx
     + SecondFactorTx
     + MessageTx
+    + CasTx
     + MaintenanceTx
 {
 }
@@ -529,6 +544,7 @@ impl<T> Tx for T where
         + PasswordPolicyTx
         + SecondFactorTx
         + MessageTx
+        + CasTx
         + MaintenanceTx
 {
 }

@@ -31,8 +31,8 @@ pub enum AppCommand {
         #[arg(long = "api-permission", required_unless_present = "sso", value_parser = permission_codes())]
         api_permissions: Vec<String>,
         /// Let users sign in to the application with this protocol (then --redirect-uri is
-        /// needed).
-        #[arg(long = "sso", value_parser = ["oauth2", "oidc"])]
+        /// needed: for cas, the service URLs).
+        #[arg(long = "sso", value_parser = ["oauth2", "oidc", "cas"])]
         sso: Option<String>,
         #[command(flatten)]
         sign_in: SignInArgs,
@@ -45,8 +45,8 @@ pub enum AppCommand {
         db: DatabaseArgs,
         /// Application id.
         application_id: ApplicationId,
-        /// oauth2 or oidc (needed the first time).
-        #[arg(long, value_parser = ["oauth2", "oidc"])]
+        /// oauth2, oidc or cas (needed the first time).
+        #[arg(long, value_parser = ["oauth2", "oidc", "cas"])]
         protocol: Option<String>,
         #[command(flatten)]
         sign_in: SignInArgs,
@@ -196,7 +196,7 @@ async fn create(
     let sso = match sso {
         Some(protocol) => Some(sign_in.fields(Some(&protocol), None)?),
         None if sign_in.is_empty() => None,
-        None => anyhow::bail!("sign-in flags need --sso oauth2|oidc"),
+        None => anyhow::bail!("sign-in flags need --sso oauth2|oidc|cas"),
     };
     let permissions = api_permissions
         .iter()
@@ -309,6 +309,10 @@ impl SignInArgs {
         };
         if let Some(protocol) = protocol {
             fields.protocol = Some(parse("protocol", protocol.to_owned())?);
+            // A CAS application has no OAuth grants: those kept from before go.
+            if fields.protocol == Some(roster_domain::sso::Protocol::Cas) {
+                fields.grants = None;
+            }
         }
         if !self.redirect_uris.is_empty() {
             fields.redirect_uris = Some(self.redirect_uris);

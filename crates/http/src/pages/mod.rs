@@ -3,6 +3,7 @@
 //! prefers, styled by one stylesheet (`crates/http/assets/roster.css`). Each protocol's pages
 //! live in the module, and the template folder, of its name.
 
+pub mod cas;
 pub mod sign_in;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

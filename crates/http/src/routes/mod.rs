@@ -3,6 +3,7 @@
 mod accounts;
 mod admin;
 mod app_orgs;
+mod cas;
 mod health;
 mod messages;
 mod oauth2;
@@ -29,6 +30,7 @@ pub fn router() -> OpenApiRouter<Service> {
         .merge(messages::router())
         .merge(oauth2::router())
         .merge(sign_in::router())
+        .merge(cas::router())
         .merge(user_api::router())
         // Not an API operation: no place in the OpenAPI document.
         .route(

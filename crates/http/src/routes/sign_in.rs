@@ -57,7 +57,7 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .map(|(_, v)| v.trim_matches('"'))
 }
 
-fn set_cookie(
+pub(crate) fn set_cookie(
     site: &Site,
     name: &str,
     value: &str,
@@ -70,7 +70,7 @@ fn set_cookie(
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn redirect(status: StatusCode, location: &str) -> Response {
+pub(crate) fn redirect(status: StatusCode, location: &str) -> Response {
     let mut response = status.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);
@@ -82,7 +82,7 @@ fn redirect(status: StatusCode, location: &str) -> Response {
 }
 
 /// `headers` as if the caller had asked for HTML (the login form's answers are all pages).
-fn html_only(headers: &HeaderMap) -> HeaderMap {
+pub(crate) fn html_only(headers: &HeaderMap) -> HeaderMap {
     let mut headers = headers.clone();
     headers.insert(header::ACCEPT, HeaderValue::from_static("text/html"));
     headers
@@ -125,7 +125,7 @@ fn refusal(headers: &HeaderMap, error: &roster_domain::Error) -> Response {
     cannot_continue(headers, status, "invalid_request", &error.client_message())
 }
 
-fn server_error(headers: &HeaderMap, err: &roster_domain::Error) -> Response {
+pub(crate) fn server_error(headers: &HeaderMap, err: &roster_domain::Error) -> Response {
     tracing::error!(
         code = err.kind().code(),
         detail = err.detail().unwrap_or_default(),
@@ -318,17 +318,34 @@ pub struct LoginFields {
     return_to: Option<String>,
 }
 
-/// `return_to` if it is an authorization request of this server (never another site).
+/// `return_to` if it is an authorization request or a CAS login of this server (never
+/// another site).
 fn safe_return(return_to: Option<&str>) -> Option<&str> {
-    return_to.filter(|r| r.starts_with(RETURN_PREFIX) && !r.contains(['\r', '\n', '\\']))
+    let cas = format!("{}?", super::cas::LOGIN_PATH);
+    return_to.filter(|r| {
+        (r.starts_with(RETURN_PREFIX) || r.starts_with(&cas)) && !r.contains(['\r', '\n', '\\'])
+    })
 }
 
 /// The name of the application an authorization request is for, to show on the page.
-fn client_of(return_to: Option<&str>) -> Option<String> {
-    let query = return_to?.strip_prefix(RETURN_PREFIX)?;
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "client_id")
-        .map(|(_, v)| v.into_owned())
+/// The client id of the application the login page's way back signs in to: the
+/// authorization request's `client_id`, or the application that registered a CAS login's
+/// `service` (none if it cannot be read: the page works without it).
+async fn client_of(service: &Service, return_to: Option<&str>) -> Option<String> {
+    let param = |query: &str, name: &str| {
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let return_to = return_to?;
+    if let Some(query) = return_to.strip_prefix(RETURN_PREFIX) {
+        return param(query, "client_id");
+    }
+    let query = return_to
+        .strip_prefix(super::cas::LOGIN_PATH)?
+        .strip_prefix('?')?;
+    let service_url = param(query, "service")?;
+    service.cas_client_id(&service_url).await.ok().flatten()
 }
 
 /// The login form, with a fresh CSRF token unless the browser holds one.
@@ -345,7 +362,7 @@ async fn login_form(
     let held = cookie(headers, CSRF_COOKIE).filter(|t| service.login_form_token_issued(t));
     let token = held.map_or_else(|| service.login_form_token(), str::to_owned);
     let lang = Lang::from_headers(headers);
-    let application = match client_of(return_to) {
+    let application = match client_of(service, return_to).await {
         // The name if it can be read; the page works without it.
         Some(client_id) => service.application_name(&client_id).await.ok().flatten(),
         None => None,
@@ -448,7 +465,7 @@ async fn login(
         )
         .await;
     }
-    let client = client_of(return_to);
+    let client = client_of(&service, return_to).await;
     let outcome = service
         .sign_in(Login {
             login: user_name,

@@ -6,6 +6,7 @@ mod accounts;
 mod app_organizations;
 mod applications;
 mod audit;
+mod cas;
 mod maintenance;
 mod messages;
 mod organizations;

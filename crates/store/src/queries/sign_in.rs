@@ -216,6 +216,7 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
                     "user_api_sessions",
                     "user_api_state_tokens",
                     "sso_tickets",
+                    "cas_tickets",
                 ] {
                     let sql = format!("DELETE FROM {table} WHERE user_id = $1");
                     ended += self.execute(&sql, &[user_id]).await?;
@@ -235,6 +236,7 @@ impl<B: Backend> SignInTx for StoreTx<'_, B> {
                     "user_api_sessions",
                     "user_api_state_tokens",
                     "sso_tickets",
+                    "cas_tickets",
                 ] {
                     let sql =
                         format!("DELETE FROM {table} WHERE user_id = $1 AND application_id = $2");
