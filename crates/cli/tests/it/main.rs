@@ -20,6 +20,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod browser;
+mod cas;
 mod cli;
 mod connections;
 mod crash;

@@ -384,6 +384,8 @@ pub struct LogoutQuery {
     /// Where to go afterwards: a service URL a CAS application registered (else the login
     /// page).
     service: Option<String>,
+    /// CAS 2.0's name for `service` (python-cas and other 2.0 clients send it).
+    url: Option<String>,
 }
 
 /// `CancelCASLogin`: ends the browser's session (at once, as Apereo CAS does), then to
@@ -424,7 +426,8 @@ async fn logout(
     if let Err(e) = ended {
         return server_error(&html_headers, &e);
     }
-    let target = match service.cas_logout_target(query.service.as_deref()).await {
+    let asked = query.service.as_deref().or(query.url.as_deref());
+    let target = match service.cas_logout_target(asked).await {
         Ok(target) => target,
         Err(e) => return server_error(&html_headers, &e),
     };

@@ -18,9 +18,9 @@ impl<B: Backend> CasTx for StoreTx<'_, B> {
     async fn cas_applications(&mut self) -> Result<Vec<(Application, SsoSettings)>> {
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
-                "SELECT {APPLICATION_COLUMNS}, app_sso.settings AS sso_settings \
-                 FROM applications JOIN app_sso ON app_sso.application_id = applications.id \
-                 ORDER BY applications.id"
+                "SELECT {APPLICATION_COLUMNS}, (SELECT settings FROM app_sso \
+                 WHERE app_sso.application_id = applications.id) AS sso_settings \
+                 FROM applications WHERE id IN (SELECT application_id FROM app_sso) ORDER BY id"
             )
         });
         let rows: Vec<ApplicationSsoRow> = self.fetch_all(&SQL, &[]).await?;
