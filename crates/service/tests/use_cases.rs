@@ -356,6 +356,72 @@ mod sign_in {
         }
     }
 
+    /// A CAS service ticket waits its lifetime (10 s by default) for its validation, no
+    /// longer.
+    #[on_each_store]
+    async fn a_service_ticket_waits_only_its_lifetime(backend: Backend) {
+        use roster_service::{CasLogin, CasLoginRequest, ValidateRequest};
+        const SERVICE: &str = "https://portal.example.com/cas";
+        let s = sign_in_fixture(backend).await;
+        let operator = Caller::operator();
+        let sso =
+            serde_json::from_value(json!({"protocol": "cas", "redirect_uris": [SERVICE]})).unwrap();
+        let app =
+            s.f.service
+                .create_application(&operator, Some("portal".into()), vec![], Some(sso))
+                .await
+                .unwrap();
+        let user_id = roster_domain::user::UserId::new(s.user_id.clone());
+        s.f.service
+            .authorize_account(
+                &operator,
+                user_id,
+                app.application_id.clone(),
+                serde_json::from_value(json!({})).unwrap(),
+            )
+            .await
+            .unwrap();
+        let session = cookie(s.sign_in(PASSWORD).await);
+        let ttl = s.f.service.settings().cas_ticket_ttl;
+        let ticket = || async {
+            let request = CasLoginRequest {
+                service: Some(SERVICE.into()),
+                ..Default::default()
+            };
+            match s
+                .f
+                .service
+                .cas_login(request, Some(&session), SOURCE)
+                .await
+                .unwrap()
+            {
+                CasLogin::Redirect(url) => url.split_once("ticket=").unwrap().1.to_owned(),
+                other => panic!("no ticket: {other:?}"),
+            }
+        };
+        let service = s.f.service.clone();
+        let validate = |ticket: String| {
+            let service = service.clone();
+            async move {
+                let request = ValidateRequest {
+                    ticket: Some(&ticket),
+                    service: Some("https://portal.example.com/cas"),
+                    renew: false,
+                };
+                service.validate_service_ticket(request).await.unwrap()
+            }
+        };
+        let late = ticket().await;
+        s.f.clock.advance(ttl);
+        let refused = validate(late).await.unwrap_err();
+        assert_eq!(refused.code(), "INVALID_TICKET");
+        assert!(refused.xml_description().contains("expired"), "{refused:?}");
+        let in_time = ticket().await;
+        s.f.clock.advance(ttl - Duration::from_millis(1));
+        assert_eq!(validate(in_time).await.unwrap().user, "zhangsan");
+        s.f.finish().await;
+    }
+
     fn cookie(outcome: SignInOutcome) -> String {
         match outcome {
             SignInOutcome::SignedIn(session) => session.cookie,

@@ -346,6 +346,39 @@ async fn cas_logout_ends_the_session_and_goes_to_a_registered_service(backend: B
         .get("/api/v1/cas/logout?service=https%3A%2F%2Fevil.example.com%2F")
         .await;
     assert_eq!(out.location.as_deref(), Some("/login?signed_out=1"));
+    // A mapping named `user` chooses cas:user: here the account name.
+    let admin = server.admin().await;
+    let path = format!("/roster/v1/applications/{}/sso", f.app.application_id);
+    let sso = json!({
+        "protocol": "cas",
+        "redirect_uris": [SERVICE],
+        "claims": [{"claim": "user", "source": {"type": "account", "value": "account_name"}}],
+    });
+    assert_eq!(server.put(&admin, &path, sso).await.0, 200);
+    let other_browser = Browser::new(&server);
+    let landed = sign_in(&other_browser, &login_url(""), &f.user_name).await;
+    let (_, _, body) = text(
+        &server,
+        &validate_path("p3/serviceValidate", &ticket_of(&landed), "&format=JSON"),
+    )
+    .await;
+    let valid: Value = serde_json::from_str(&body).unwrap();
+    let success = &valid["serviceResponse"]["authenticationSuccess"];
+    let accounts = format!("/users/{}/accounts", f.user_id);
+    let (_, held) = server.get(&admin, &accounts).await;
+    let account_name = held
+        .as_array()
+        .or_else(|| held["accounts"].as_array())
+        .and_then(|a| a.first())
+        .and_then(|a| {
+            a["account_name"]
+                .as_str()
+                .or_else(|| a["user_name"].as_str())
+        })
+        .map(str::to_owned);
+    assert!(account_name.is_some(), "{held}");
+    assert_eq!(success["user"].as_str(), account_name.as_deref(), "{body}");
+    assert!(success["attributes"].get("user").is_none(), "{body}");
     // The login page's way back may be a CAS login: it names the application.
     let hop = browser.get(&login_url("")).await;
     let page = browser.get(hop.location.as_deref().unwrap()).await.body;
@@ -397,5 +430,33 @@ async fn python_cas_signs_in_with_each_protocol_version() {
             );
             assert_eq!(said["attributes"]["isFromNewLogin"], "true", "{said}");
         }
+    }
+}
+
+/// Two nodes on one PostgreSQL database: a ticket issued by one validates on either, once.
+#[cfg_attr(
+    not(roster_pg),
+    ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_validates_once_across_nodes() {
+    let db = TestDb::fresh(Backend::Postgres).await;
+    let url = db.url.clone();
+    let mut a = Server::start_on(db, Options::default()).await;
+    let b = Server::start_on(TestDb::borrowed(Backend::Postgres, url), Options::default()).await;
+    let f = fixture(&mut a).await;
+    let browser = Browser::new(&a);
+    sign_in(&browser, &login_url(""), &f.user_name).await;
+    for _ in 0..5 {
+        let hop = browser.get(&login_url("")).await;
+        let ticket = ticket_of(hop.location.as_deref().unwrap());
+        let path = validate_path("validate", &ticket, "");
+        let (on_a, on_b) = tokio::join!(text(&a, &path), text(&b, &path));
+        let mut answers = [on_a.2, on_b.2];
+        answers.sort();
+        assert_eq!(
+            answers,
+            ["no\n\n".to_owned(), format!("yes\n{}\n", f.user_name)]
+        );
     }
 }

@@ -14,6 +14,9 @@ use roster_domain::{secret, Error, Result};
 use roster_store::prelude::*;
 use url::Url;
 
+/// The mapping that chooses `cas:user`.
+const CAS_USER: &str = "user";
+
 /// Longest ticket looked up.
 const MAX_TICKET_CHARS: usize = 256;
 
@@ -100,15 +103,23 @@ impl Service {
             ),
         ];
         let mapped = principal.claims(&settings.claims);
+        // A mapping named `user` chooses `cas:user` (e.g. the account name); the user name
+        // is the default.
+        let mut user = principal.user.user_name.clone();
         for mapping in &settings.claims {
-            if let Some(value) = mapped.get(&mapping.claim) {
-                attributes.push((mapping.claim.clone(), values(value)));
+            let Some(value) = mapped.get(&mapping.claim) else {
+                continue;
+            };
+            match mapping.claim.as_str() {
+                CAS_USER => {
+                    if let Some(first) = values(value).into_iter().next() {
+                        user = first;
+                    }
+                }
+                _ => attributes.push((mapping.claim.clone(), values(value))),
             }
         }
-        Ok(Ok(CasValidation {
-            user: principal.user.user_name,
-            attributes,
-        }))
+        Ok(Ok(CasValidation { user, attributes }))
     }
 }
 
