@@ -48,10 +48,13 @@ async fn every_documented_route_answers(backend: Backend) {
             calls += 1;
             // A followed redirect (logout, to the login page) answers for another route.
             let redirected = res.url().path() != concrete;
-            let html = res
-                .headers()
-                .get("content-type")
-                .is_some_and(|t| t.to_str().unwrap().starts_with("text/html"));
+            // Pages for browsers, and CAS's own answers (text, XML): no JSON error body.
+            let html = res.headers().get("content-type").is_some_and(|t| {
+                let t = t.to_str().unwrap();
+                ["text/html", "text/plain", "application/xml"]
+                    .iter()
+                    .any(|kind| t.starts_with(kind))
+            });
             let status = res.status().as_u16();
             let body = if html {
                 // Pages for browsers (the login form): no JSON error body to check.
