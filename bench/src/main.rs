@@ -58,6 +58,8 @@ enum Scenario {
     SdkSigned,
     /// An SSO ticket issued for a session token, then redeemed.
     SsoTicket,
+    /// A signed-in browser's CAS login (302 with a ticket), then `p3/serviceValidate`.
+    CasTicket,
 }
 
 fn main() -> ExitCode {
@@ -158,7 +160,7 @@ async fn run(args: Args) -> Result<()> {
         }
         Scenario::Import => import(&args).await,
         Scenario::StoreLimit => store_limit(&args).await,
-        Scenario::Userinfo | Scenario::SsoCode => sign_in::run(&args).await,
+        Scenario::Userinfo | Scenario::SsoCode | Scenario::CasTicket => sign_in::run(&args).await,
         Scenario::SdkLogin | Scenario::SdkSigned | Scenario::SsoTicket => {
             user_api::run(&args).await
         }

@@ -1,6 +1,7 @@
-//! The sign-in scenarios: `userinfo` (users' access tokens read back their claims) and
+//! The sign-in scenarios: `userinfo` (users' access tokens read back their claims),
 //! `sso-code` (a signed-in browser's authorization request, then the application's code
-//! exchange with an RS256 id_token).
+//! exchange with an RS256 id_token) and `cas-ticket` (a signed-in browser's CAS login, then
+//! the service's `p3/serviceValidate`).
 
 use crate::load::{self, Answer, Call, Step};
 use crate::server::{Database, Server};
@@ -14,6 +15,9 @@ use std::time::Duration;
 
 pub const PASSWORD: &str = "Bench-password-1";
 const REDIRECT: &str = "https://app.example.com/cb";
+const CAS_SERVICE: &str = "https://portal.example.com/cas";
+/// What a successful CAS validation holds.
+const SUCCESS: &[u8] = b"<cas:authenticationSuccess>";
 
 /// An OpenID Connect application and `users` users with passwords and accounts in it.
 pub struct Setup {
@@ -23,11 +27,17 @@ pub struct Setup {
 }
 
 pub async fn setup(addr: &str, token: &str, users: usize) -> Result<Setup> {
+    let sso = json!({"protocol": "oidc", "redirect_uris": [REDIRECT],
+                     "grants": ["authorization_code", "password"]});
+    setup_with(addr, token, users, sso).await
+}
+
+/// [`setup`] with the application's sign-in settings `sso`.
+async fn setup_with(addr: &str, token: &str, users: usize, sso: Value) -> Result<Setup> {
     let app = json!({
         "name": "bench-sign-in",
         "api_permissions": ["user_read"],
-        "sso": {"protocol": "oidc", "redirect_uris": [REDIRECT],
-                "grants": ["authorization_code", "password"]}
+        "sso": sso,
     });
     let (status, created) = load::once(
         addr,
@@ -134,7 +144,14 @@ pub async fn run(args: &Args) -> Result<()> {
     let addr = server.addr.clone();
     let token = admin_token(&addr).await?;
     let users = usize::try_from(args.rows.unwrap_or(64))?;
-    let setup = setup(&addr, &token, users.max(1)).await?;
+    let setup = match args.scenario {
+        Scenario::CasTicket => {
+            let sso = json!({"protocol": "cas", "redirect_uris": [CAS_SERVICE],
+                             "claims": [{"claim": "email", "source": {"type": "user", "value": "email"}}]});
+            setup_with(&addr, &token, users.max(1), sso).await?
+        }
+        _ => setup(&addr, &token, users.max(1)).await?,
+    };
     let basic = basic(&setup);
     let duration = Duration::from_secs(args.duration);
     let rss_start = server.rss_kib();
@@ -163,6 +180,42 @@ pub async fn run(args: &Args) -> Result<()> {
             });
             let stats = load::run(&addr, None, args.connections, duration, factory).await?;
             ("userinfo", stats)
+        }
+        Scenario::CasTicket => {
+            let first = setup.user_names.first().context("a user")?;
+            let cookie = session_cookie(&addr, first).await?;
+            let service = "https%3A%2F%2Fportal.example.com%2Fcas";
+            let login = format!("/api/v1/cas/login?service={service}");
+            let step: Step = Arc::new(move |last: Option<&Answer>| match last {
+                None => {
+                    let mut call = Call::get(login.clone());
+                    call.cookie = Some(cookie.clone());
+                    Ok(Some(call))
+                }
+                Some(answer) if answer.status == 302 => {
+                    let location = answer.header("location").unwrap_or_default();
+                    let ticket = location
+                        .split_once("ticket=")
+                        .map(|(_, rest)| rest.split('&').next().unwrap_or_default())
+                        .ok_or_else(|| format!("no ticket in {location}"))?;
+                    let validate =
+                        format!("/api/v1/cas/p3/serviceValidate?service={service}&ticket={ticket}");
+                    Ok(Some(Call::get(validate)))
+                }
+                Some(answer)
+                    if answer.status == 200
+                        && answer.body.windows(SUCCESS.len()).any(|w| w == SUCCESS) =>
+                {
+                    Ok(None)
+                }
+                Some(answer) => Err(format!(
+                    "not validated: {} {}",
+                    answer.status,
+                    String::from_utf8_lossy(&answer.body)
+                )),
+            });
+            let stats = load::run_flows(&addr, args.connections, duration, step).await?;
+            ("cas-ticket", stats)
         }
         _ => {
             let first = setup.user_names.first().context("a user")?;
