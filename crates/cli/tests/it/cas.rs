@@ -460,3 +460,25 @@ async fn a_ticket_validates_once_across_nodes() {
         );
     }
 }
+
+/// The MFA policy holds for CAS as for OAuth: a session begun with the password alone signs
+/// in again (password and code) for an application the policy names.
+#[on_each_store]
+async fn a_session_without_the_code_signs_in_again_for_a_named_service(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let f = fixture(&mut server).await;
+    let browser = Browser::new(&server);
+    sign_in(&browser, &login_url(""), &f.user_name).await;
+    let admin = server.admin().await;
+    let named = json!({"mode": "applications", "applications": [f.app.client_id]});
+    let (status, body) = server.put(&admin, "/roster/v1/mfa-policy", named).await;
+    assert_eq!(status, 200, "{body}");
+    let hop = browser.get(&login_url("")).await;
+    let to_login = hop.location.unwrap();
+    assert!(to_login.starts_with("/login?"), "{to_login}");
+    // The password now leads to the code step, the page naming the application.
+    let page = browser.get(&to_login).await.body;
+    let step = browser.submit(&page, &f.user_name, PASSWORD).await;
+    assert_eq!(step.status, 200, "{}", step.body);
+    assert!(hidden(&step.body, "step_token").is_some(), "{}", step.body);
+}
