@@ -18,6 +18,7 @@ impl Jobs {
             tokio::spawn(lift_expired_locks(service.clone())),
             tokio::spawn(fold_metrics(metrics)),
         ];
+        jobs.push(tokio::spawn(deliver_logouts(service.clone())));
         if service.delivers_messages() {
             jobs.push(tokio::spawn(deliver_messages(service.clone())));
         }
@@ -90,6 +91,19 @@ async fn deliver_messages(service: Service) {
             Err(e) => tracing::warn!(error = %e, "delivering messages failed"),
         }
         service.wait_for_messages(Duration::from_secs(1)).await;
+    }
+}
+
+/// The back-channel logout deliverer: at once when a logout is stored on this node, and every
+/// second for retries that came due (and logouts stored on other nodes).
+async fn deliver_logouts(service: Service) {
+    loop {
+        match service.deliver_due_logouts().await {
+            Ok(n) if n > 0 => tracing::debug!(attempts = n, "delivered back-channel logouts"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "delivering back-channel logouts failed"),
+        }
+        service.wait_for_logouts(Duration::from_secs(1)).await;
     }
 }
 

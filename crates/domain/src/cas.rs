@@ -25,6 +25,8 @@ pub struct ServiceTicket {
     pub from_new_login: bool,
     pub created_at: Millis,
     pub expires_at: Millis,
+    /// The public id of the session it was issued in.
+    pub sid: Option<String>,
 }
 
 /// A new service ticket: `ST-` and 256 random bits (CAS protocol 3.0 §3.1.1: the prefix,

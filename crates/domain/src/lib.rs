@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cas;
 pub mod error;
 pub mod id;
+pub mod logout;
 pub mod message;
 pub mod organization;
 pub mod page;

@@ -73,6 +73,50 @@ pub fn retry_after_ms(attempt: i64) -> Millis {
     1000 << attempt.clamp(1, 20).saturating_sub(1)
 }
 
+/// Where a delivery stands after an attempt (a message's, a back-channel logout's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempted {
+    pub status: MessageStatus,
+    pub attempts: i64,
+    pub next_attempt_at: Option<Millis>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<Millis>,
+}
+
+/// How a delivery stands after its attempt number `attempts_before + 1` ended with `outcome`
+/// at `now`: delivered; or retried after a backoff doubling from a second; or, after
+/// [`MAX_ATTEMPTS`], given up.
+pub fn after_attempt(
+    attempts_before: i64,
+    outcome: std::result::Result<(), String>,
+    now: Millis,
+) -> Attempted {
+    let attempts = attempts_before + 1;
+    match outcome {
+        Ok(()) => Attempted {
+            status: MessageStatus::Delivered,
+            attempts,
+            next_attempt_at: None,
+            last_error: None,
+            delivered_at: Some(now),
+        },
+        Err(error) => {
+            let gave_up = attempts >= MAX_ATTEMPTS;
+            Attempted {
+                status: if gave_up {
+                    MessageStatus::Failed
+                } else {
+                    MessageStatus::Pending
+                },
+                attempts,
+                next_attempt_at: (!gave_up).then(|| now.saturating_add(retry_after_ms(attempts))),
+                last_error: Some(error.chars().take(500).collect()),
+                delivered_at: None,
+            }
+        }
+    }
+}
+
 /// A message, as kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -21,10 +21,25 @@ pub struct SsoSession {
 }
 
 impl SsoSession {
+    /// The session's public id (`sid` of id_tokens and logout tokens, OpenID Connect
+    /// Front-/Back-Channel Logout): derived from the cookie's digest, and telling nothing of
+    /// it.
+    pub fn sid(&self) -> String {
+        sid_of(&self.digest)
+    }
+
     /// Whether the session is still good at `now`, used within `idle_ms` last.
     pub fn is_live(&self, now: Millis, idle_ms: Millis) -> bool {
         now < self.expires_at && now < self.last_seen_at.saturating_add(idle_ms)
     }
+}
+
+/// The public id of the session whose cookie has `digest`.
+pub fn sid_of(digest: &str) -> String {
+    crate::secret::digest(&format!("session id {digest}"))
+        .chars()
+        .take(32)
+        .collect()
 }
 
 /// An authorization code (RFC 6749 §4.1.2).
@@ -43,6 +58,8 @@ pub struct AuthorizationCode {
     pub auth_time: Millis,
     pub expires_at: Millis,
     pub used_at: Option<Millis>,
+    /// The public id of the session it was issued in (the id_token's `sid`).
+    pub sid: Option<String>,
 }
 
 /// A refresh token; the tokens of one grant share `grant_id`.
@@ -60,6 +77,8 @@ pub struct RefreshToken {
     pub generation: i64,
     /// Set when the token was exchanged for a new one.
     pub used_at: Option<Millis>,
+    /// The public id of the session its grant began in.
+    pub sid: Option<String>,
 }
 
 /// Wrong passwords in a row, and the lock they led to.

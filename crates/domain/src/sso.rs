@@ -233,6 +233,10 @@ pub struct SsoSettings {
     pub id_token_alg: IdTokenAlg,
     /// Claims added to userinfo and the id_token.
     pub claims: Vec<ClaimMapping>,
+    /// OpenID Connect Back-Channel Logout 1.0: where a `logout_token` is posted when a
+    /// session the application was signed in to ends (OIDC applications only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// Body of `PUT /roster/v1/applications/{id}/sso`: absent fields take the defaults.
@@ -251,6 +255,8 @@ pub struct SsoFields {
     /// Default: RS256.
     pub id_token_alg: Option<IdTokenAlg>,
     pub claims: Option<Vec<ClaimMapping>>,
+    /// OpenID Connect applications: where a back-channel `logout_token` is posted.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl SsoFields {
@@ -277,6 +283,7 @@ impl SsoFields {
             refresh_token_ttl_secs: self.refresh_token_ttl_secs,
             id_token_alg: self.id_token_alg.unwrap_or_default(),
             claims: self.claims.unwrap_or_default(),
+            backchannel_logout_uri: self.backchannel_logout_uri.filter(|u| !u.is_empty()),
         };
         settings.validate()?;
         Ok(settings)
@@ -361,6 +368,15 @@ impl SsoSettings {
             for text in list {
                 registered_url(field, text)?;
             }
+        }
+        if let Some(uri) = &self.backchannel_logout_uri {
+            if self.protocol != Protocol::Oidc {
+                return Err(Error::invalid(
+                    "backchannel_logout_uri: OpenID Connect applications only (a CAS service \
+                     is sent its logoutRequest at its service URL).",
+                ));
+            }
+            registered_url("backchannel_logout_uri", uri)?;
         }
         match (self.protocol, self.grants.is_empty()) {
             (Protocol::Cas, false) => {

@@ -304,8 +304,13 @@ impl Service {
         let before = self.now() - i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
         let keep = &self.inner.settings.messages.keep;
         let messages_before = self.now() - i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
-        self.write(SYSTEM_ACTOR, purge_expired, (before, messages_before))
-            .await
+        let deliveries_before = self.logout_deliveries_done_before();
+        self.write(
+            SYSTEM_ACTOR,
+            purge_expired,
+            (before, messages_before, deliveries_before),
+        )
+        .await
     }
 }
 
@@ -320,7 +325,7 @@ async fn token(
 async fn purge_expired(
     tx: &mut dyn Tx,
     _cx: &mut Cx,
-    (before, messages_before): (Millis, Millis),
+    (before, messages_before, deliveries_before): (Millis, Millis, Millis),
 ) -> Result<u64> {
     let tenant = tx.delete_tokens_expired_before(before).await?;
     let sign_in = tx.delete_sso_tokens_expired_before(before).await?;
@@ -329,5 +334,8 @@ async fn purge_expired(
     let codes = tx.delete_verify_codes_expired_before(before).await?;
     let cas = tx.delete_cas_expired_before(before).await?;
     let messages = tx.delete_messages_before(messages_before).await?;
-    Ok(tenant + sign_in + sessions + user_api + codes + cas + messages)
+    let logout = tx
+        .delete_logout_expired_before(before, deliveries_before)
+        .await?;
+    Ok(tenant + sign_in + sessions + user_api + codes + cas + messages + logout)
 }

@@ -106,9 +106,25 @@ impl Service {
     where
         C: serde::Serialize + Send + 'static,
     {
+        self.sign_jwt(alg, None, claims).await
+    }
+
+    /// Signs `claims` with the active key, the header's `typ` as given (else `JWT`).
+    pub(crate) async fn sign_jwt<C>(
+        &self,
+        alg: IdTokenAlg,
+        typ: Option<&str>,
+        claims: C,
+    ) -> Result<String>
+    where
+        C: serde::Serialize + Send + 'static,
+    {
         let key = self.active_signing_key().await?;
         let mut header = Header::new(algorithm(alg));
         header.kid = Some(key.kid.clone());
+        if let Some(typ) = typ {
+            header.typ = Some(typ.to_owned());
+        }
         // An RSA signature takes about half a millisecond: off the async threads, so that the
         // requests sharing them do not wait behind it.
         tokio::task::spawn_blocking(move || jsonwebtoken::encode(&header, &claims, &key.key))

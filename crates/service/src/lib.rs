@@ -10,6 +10,7 @@ mod counted_store;
 mod id_tokens;
 mod import;
 mod keys;
+mod logout;
 mod lookups;
 mod maintenance;
 mod messages;
@@ -166,6 +167,8 @@ struct Inner {
     mfa_policy: tenant_policy::PolicyCache<roster_domain::second_factor::MfaPolicy>,
     /// The messages sent and how they are delivered.
     messages: messages::MessagesState,
+    /// The back-channel logout deliverer.
+    logout: logout::LogoutState,
 }
 
 impl Service {
@@ -195,6 +198,7 @@ impl Service {
                 password_policy: Default::default(),
                 mfa_policy: Default::default(),
                 messages: messages::MessagesState::new(&settings.messages)?,
+                logout: logout::LogoutState::new()?,
                 store: Arc::new(counted_store::CountedStore::new(store)),
                 clock,
                 settings,

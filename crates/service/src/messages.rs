@@ -8,7 +8,7 @@
 use crate::use_case::Cx;
 use crate::{Caller, Service};
 use hmac::{Hmac, Mac};
-use roster_domain::message::{retry_after_ms, Message, MessageStatus, SenderKind, MAX_ATTEMPTS};
+use roster_domain::message::{Message, MessageStatus, SenderKind};
 use roster_domain::permission::Access;
 use roster_domain::second_factor::{code_key, CodePurpose};
 use roster_domain::time::Millis;
@@ -277,25 +277,12 @@ fn after_attempt(
     outcome: std::result::Result<(), String>,
     now: Millis,
 ) -> Message {
-    message.attempts += 1;
-    match outcome {
-        Ok(()) => {
-            message.status = MessageStatus::Delivered;
-            message.delivered_at = Some(now);
-            message.next_attempt_at = None;
-            message.last_error = None;
-        }
-        Err(error) => {
-            message.last_error = Some(error.chars().take(500).collect());
-            if message.attempts >= MAX_ATTEMPTS {
-                message.status = MessageStatus::Failed;
-                message.next_attempt_at = None;
-            } else {
-                message.next_attempt_at =
-                    Some(now.saturating_add(retry_after_ms(message.attempts)));
-            }
-        }
-    }
+    let state = roster_domain::message::after_attempt(message.attempts, outcome, now);
+    message.status = state.status;
+    message.attempts = state.attempts;
+    message.next_attempt_at = state.next_attempt_at;
+    message.last_error = state.last_error;
+    message.delivered_at = state.delivered_at;
     message
 }
 
@@ -321,6 +308,7 @@ async fn record(tx: &mut dyn Tx, _cx: &mut Cx, message: Message) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use roster_domain::message::{retry_after_ms, MAX_ATTEMPTS};
 
     fn pending() -> Message {
         Message {

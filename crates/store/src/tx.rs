@@ -6,6 +6,7 @@ use roster_domain::account::{AccountId, AccountType, AppAccount};
 use roster_domain::application::{AccessToken, Application, ApplicationId};
 use roster_domain::audit::{AuditEntry, AuditFilter, AuditRecord};
 use roster_domain::cas::ServiceTicket;
+use roster_domain::logout::{LogoutDelivery, Participant};
 use roster_domain::message::Message;
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::{Page, PageRequest};
@@ -429,6 +430,40 @@ pub trait CasTx: Send {
     async fn delete_cas_expired_before(&mut self, at: Millis) -> Result<u64>;
 }
 
+/// The applications a session signed in to, and the back-channel logout outbox.
+#[async_trait]
+pub trait LogoutTx: Send {
+    /// Notes that a session signed in to an application (once per reference).
+    async fn add_participant(&mut self, participant: &Participant) -> Result<()>;
+    /// The applications the session `sid` signed in to.
+    async fn participants(&mut self, sid: &str) -> Result<Vec<Participant>>;
+    async fn delete_participants(&mut self, sid: &str) -> Result<u64>;
+    async fn insert_logout_delivery(&mut self, delivery: &LogoutDelivery) -> Result<()>;
+    /// Deliveries due an attempt at `now`, oldest first.
+    async fn due_logout_deliveries(
+        &mut self,
+        now: Millis,
+        limit: i64,
+    ) -> Result<Vec<LogoutDelivery>>;
+    /// Takes a due delivery for an attempt until `lease_until`; false when another node did.
+    async fn claim_logout_delivery(
+        &mut self,
+        delivery: &LogoutDelivery,
+        lease_until: Millis,
+    ) -> Result<bool>;
+    /// Records how an attempt went.
+    async fn record_logout_delivery(&mut self, delivery: &LogoutDelivery) -> Result<()>;
+    /// The newest deliveries first.
+    async fn logout_deliveries(&mut self, limit: i64) -> Result<Vec<LogoutDelivery>>;
+    /// Deletes participants whose sessions ended before `at`, and deliveries done (or given
+    /// up) that were made before `done_before`.
+    async fn delete_logout_expired_before(
+        &mut self,
+        at: Millis,
+        done_before: Millis,
+    ) -> Result<u64>;
+}
+
 /// The MFA policy and the SMS codes sent and not yet used.
 #[async_trait]
 pub trait SecondFactorTx: Send {
@@ -523,6 +558,7 @@ pub trait Tx:
     + SecondFactorTx
     + MessageTx
     + CasTx
+    + LogoutTx
     + MaintenanceTx
 {
 }
@@ -545,6 +581,7 @@ impl<T> Tx for T where
         + SecondFactorTx
         + MessageTx
         + CasTx
+        + LogoutTx
         + MaintenanceTx
 {
 }

@@ -279,6 +279,10 @@ pub struct SignInArgs {
     /// for several.
     #[arg(long = "claim")]
     claims: Vec<String>,
+    /// OpenID Connect applications: where a back-channel logout_token is posted when a
+    /// session the application was signed in to logs out ("": none).
+    #[arg(long)]
+    backchannel_logout_uri: Option<String>,
 }
 
 impl SignInArgs {
@@ -290,6 +294,7 @@ impl SignInArgs {
             && self.refresh_token_ttl.is_none()
             && self.id_token_alg.is_none()
             && self.claims.is_empty()
+            && self.backchannel_logout_uri.is_none()
     }
 
     /// The settings these flags make from `current` (or the defaults), with `protocol`.
@@ -304,6 +309,7 @@ impl SignInArgs {
                 refresh_token_ttl_secs: s.refresh_token_ttl_secs,
                 id_token_alg: Some(s.id_token_alg),
                 claims: Some(s.claims),
+                backchannel_logout_uri: s.backchannel_logout_uri,
             },
             None => SsoFields::default(),
         };
@@ -338,6 +344,9 @@ impl SignInArgs {
         if !self.claims.is_empty() {
             let claims = self.claims.iter().map(|c| claim(c));
             fields.claims = Some(claims.collect::<Result<_>>()?);
+        }
+        if let Some(uri) = self.backchannel_logout_uri {
+            fields.backchannel_logout_uri = Some(uri).filter(|u| !u.is_empty());
         }
         Ok(fields)
     }

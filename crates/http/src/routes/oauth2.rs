@@ -320,7 +320,12 @@ pub struct ProviderMetadata {
     scopes_supported: [&'static str; 2],
     token_endpoint_auth_methods_supported: [&'static str; 2],
     code_challenge_methods_supported: [&'static str; 1],
-    claims_supported: [&'static str; 13],
+    claims_supported: [&'static str; 14],
+    /// OpenID Connect Back-Channel Logout 1.0: a `logout_token` is posted to an
+    /// application's `backchannel_logout_uri` when a session it was signed in to logs out.
+    backchannel_logout_supported: bool,
+    /// The logout token (and the id_token) carry `sid`.
+    backchannel_logout_session_supported: bool,
     /// Request objects by reference are not served (OpenID Discovery §3 defaults it to true).
     request_uri_parameter_supported: bool,
 }
@@ -359,12 +364,15 @@ fn provider_metadata(site: &Site) -> ProviderMetadata {
             "auth_time",
             "nonce",
             "at_hash",
+            "sid",
             "id",
             "userName",
             "name",
             "email",
             "mobile",
         ],
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
         request_uri_parameter_supported: false,
     }
 }

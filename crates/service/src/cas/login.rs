@@ -106,6 +106,7 @@ impl Service {
             from_new_login: new_login(&session),
             created_at: now,
             expires_at: now.saturating_add(self.cas_ticket_ttl_ms()),
+            sid: Some(session.sid()),
         };
         self.write(&actor(Some(&session.user_id), source), issue, row)
             .await?;

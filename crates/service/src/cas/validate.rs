@@ -8,6 +8,7 @@ use crate::use_case::Cx;
 use crate::Service;
 use roster_domain::application::Application;
 use roster_domain::cas::{CasFailure, ServiceTicket};
+use roster_domain::logout::{Participant, ParticipantKind};
 use roster_domain::sign_in::Since;
 use roster_domain::sso::SsoSettings;
 use roster_domain::{secret, Error, Result};
@@ -119,6 +120,28 @@ impl Service {
                 _ => attributes.push((mapping.claim.clone(), values(value))),
             }
         }
+        if let Some(sid) = taken.sid.clone() {
+            // The session's logout sends this service its logoutRequest, naming the ticket.
+            let now = self.now();
+            let participant = Participant {
+                sid,
+                application_id: taken.application_id.clone(),
+                user_id: taken.user_id.clone(),
+                kind: ParticipantKind::Cas,
+                reference: ticket.to_owned(),
+                url: taken.service.clone(),
+                created_at: now,
+                expires_at: now.saturating_add(crate::sign_in::millis(
+                    self.sign_in_settings().session_lifetime,
+                )),
+            };
+            self.write(
+                roster_domain::audit::SYSTEM_ACTOR,
+                note_participant,
+                participant,
+            )
+            .await?;
+        }
         Ok(Ok(CasValidation { user, attributes }))
     }
 }
@@ -149,6 +172,10 @@ async fn take(tx: &mut dyn Tx, cx: &mut Cx, digest: String) -> Result<Option<Ser
         );
     }
     Ok(taken)
+}
+
+async fn note_participant(tx: &mut dyn Tx, _cx: &mut Cx, p: Participant) -> Result<()> {
+    tx.add_participant(&p).await
 }
 
 async fn standing(

@@ -459,6 +459,7 @@ impl Service {
                     refresh_token: false,
                     id_token,
                     issuer: issuer.to_owned(),
+                    sid: Some(session.sid()),
                 };
                 self.issue_implicit(checked, issue, record).await
             }
@@ -488,6 +489,7 @@ impl Service {
             auth_time: session.auth_time,
             expires_at: now.saturating_add(millis(self.sign_in_settings().code_ttl)),
             used_at: None,
+            sid: Some(session.sid()),
         };
         // Nothing to read or check: the row joins the next group commit; the sign-in is
         // summed with the session's others of this interval.

@@ -155,6 +155,7 @@ impl Service {
                     refresh_token: settings.refresh_token_ttl_secs.is_some(),
                     id_token: settings.protocol == Protocol::Oidc,
                     issuer: issuer.to_owned(),
+                    sid: code.sid,
                 };
                 self.issue_user_tokens(&app, &settings, issue, Spend::Code(code.digest), None)
                     .await
@@ -188,6 +189,7 @@ impl Service {
                     refresh_token: true,
                     id_token: settings.protocol == Protocol::Oidc,
                     issuer: issuer.to_owned(),
+                    sid: token.sid,
                 };
                 let spend = Spend::RefreshToken(token.digest);
                 self.issue_user_tokens(&app, &settings, issue, spend, None)
@@ -294,6 +296,8 @@ impl Service {
             refresh_token: settings.refresh_token_ttl_secs.is_some(),
             id_token: settings.protocol == Protocol::Oidc,
             issuer: issuer.to_owned(),
+            // No browser session: nothing a logout would end.
+            sid: None,
         };
         self.issue_user_tokens(app, settings, issue, Spend::Nothing, Some(record))
             .await

@@ -8,6 +8,7 @@ use crate::use_case::Cx;
 use crate::Service;
 use roster_domain::application::Application;
 use roster_domain::audit::{AuditRecord, SYSTEM_ACTOR};
+use roster_domain::logout::{Participant, ParticipantKind};
 use roster_domain::sign_in::RefreshToken;
 use roster_domain::sso::{Principal, SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
@@ -29,6 +30,9 @@ pub(crate) struct Issue {
     pub refresh_token: bool,
     pub id_token: bool,
     pub issuer: String,
+    /// The public id of the browser session the grant began in (the id_token's `sid`; the
+    /// session's logout ends the grant).
+    pub sid: Option<String>,
 }
 
 /// What a token exchange spends: the code or refresh token it is good for once.
@@ -68,6 +72,8 @@ struct IdTokenClaims {
     nonce: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     at_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
     /// The user's fields and the application's mapped claims, none of which may take a
     /// name above (`roster_domain::sso`'s reserved claims).
     #[serde(flatten)]
@@ -80,6 +86,8 @@ struct Issued {
     access: Option<SsoAccessToken>,
     refresh: Option<RefreshToken>,
     record: Option<AuditRecord>,
+    /// The grant, noted in its session when the application hears of the session's logout.
+    participant: Option<Participant>,
 }
 
 impl Service {
@@ -125,6 +133,7 @@ impl Service {
                 created_at: issue.admitted_at,
                 generation: app.token_generation,
                 used_at: None,
+                sid: issue.sid.clone(),
             });
         let id_token = if issue.id_token {
             let claims = id_token_claims(app, settings, &issue, access_token.as_deref(), now);
@@ -133,11 +142,30 @@ impl Service {
             None
         };
         let signs_in = record.is_some();
+        // A grant that began in a browser session: noted there, so that the session's
+        // logout ends it (and tells the application, if it registered where).
+        let participant = issue
+            .sid
+            .as_ref()
+            .filter(|_| !matches!(spend, Spend::RefreshToken(_)))
+            .map(|sid| Participant {
+                sid: sid.clone(),
+                application_id: app.id.clone(),
+                user_id: issue.principal.user.id.clone(),
+                kind: ParticipantKind::Oidc,
+                reference: issue.grant_id.clone(),
+                url: String::new(),
+                created_at: now,
+                expires_at: now.saturating_add(crate::sign_in::millis(
+                    self.sign_in_settings().session_lifetime,
+                )),
+            });
         let issued = Issued {
             spend,
             access,
             refresh,
             record,
+            participant,
         };
         if let Err(spend) = self.write(&app.client_id, store_issued, issued).await? {
             // Exchanged concurrently: neither exchange keeps anything.
@@ -180,6 +208,7 @@ fn id_token_claims(
         auth_time: seconds(issue.auth_time),
         nonce: issue.nonce.clone(),
         at_hash: access_token.map(|t| crate::id_tokens::at_hash(settings.id_token_alg, t)),
+        sid: issue.sid.clone(),
         user,
     }
 }
@@ -208,6 +237,9 @@ async fn store_issued(
     if let Some(record) = &issued.record {
         tx.insert_audit(record).await?;
     }
+    if let Some(participant) = &issued.participant {
+        tx.add_participant(participant).await?;
+    }
     Ok(Ok(()))
 }
 
@@ -234,6 +266,7 @@ mod tests {
             auth_time: 5,
             nonce: None,
             at_hash: Some("h".into()),
+            sid: None,
             user,
         };
         let json = serde_json::to_value(&claims).unwrap();

@@ -145,8 +145,16 @@ impl Service {
             (_, Some(url)) if !url.is_empty() => (Some(url), None, false),
             _ => (None, None, false),
         };
+        let digest = logout.cookie.filter(|c| !c.is_empty()).map(secret::digest);
+        // What the session's logout sends to the applications it signed in to, and the
+        // grants it ends: read (and signed) before the transaction that ends it.
+        let told = match &digest {
+            Some(digest) => Some(self.session_logout(digest, logout.issuer).await?),
+            None => None,
+        };
         let end = End {
-            digest: logout.cookie.filter(|c| !c.is_empty()).map(secret::digest),
+            digest,
+            told,
             redirect: redirect.map(str::to_owned),
             state: state.filter(|s| !s.is_empty()).map(str::to_owned),
             // OIDC's post_logout_redirect_uri is checked against its own client only.
@@ -155,8 +163,11 @@ impl Service {
             ask_first: logout.ask_first,
             source: logout.source,
         };
-        self.write(&actor(None, logout.source), end_session, end)
-            .await
+        let signed_out = self
+            .write(&actor(None, logout.source), end_session, end)
+            .await?;
+        self.logout_stored();
+        Ok(signed_out)
     }
 
     /// The token the logout confirmation form carries: bound to the browser's session (only a
@@ -272,6 +283,8 @@ pub enum Redirect {
 /// A logout.
 struct End {
     digest: Option<String>,
+    /// What the logout sends and ends besides the session.
+    told: Option<crate::logout::SessionLogout>,
     redirect: Option<String>,
     state: Option<String>,
     /// Whose logout URLs admit the redirect: that application's (empty: none), or any
@@ -293,6 +306,9 @@ async fn end_session(tx: &mut dyn Tx, cx: &mut Cx, end: End) -> Result<SignedOut
                 return Ok(SignedOut::Confirm);
             }
             tx.delete_session(digest).await?;
+            if let Some(told) = &end.told {
+                crate::logout::apply(tx, cx, told).await?;
+            }
             // Only now is it known who signs out.
             cx.act_as(actor(Some(&session.user_id), end.source));
             cx.audit("SignOut", "session", "");

@@ -14,6 +14,7 @@ table_row! {
         pub from_new_login: bool,
         pub created_at: i64,
         pub expires_at: i64,
+        pub sid: Option<String>,
     }
 }
 
@@ -28,6 +29,7 @@ impl CasTicketRow {
             from_new_login: t.from_new_login,
             created_at: t.created_at,
             expires_at: t.expires_at,
+            sid: t.sid.clone(),
         }
     }
 
@@ -41,6 +43,7 @@ impl CasTicketRow {
             from_new_login: self.from_new_login,
             created_at: self.created_at,
             expires_at: self.expires_at,
+            sid: self.sid,
         }
     }
 }

@@ -134,12 +134,14 @@ macro_rules! column_list {
 }
 
 mod cas;
+mod logout;
 mod messages;
 mod sign_in;
 mod user_api;
 mod users;
 
 pub(crate) use cas::CasTicketRow;
+pub(crate) use logout::{LogoutDeliveryRow, ParticipantRow};
 pub(crate) use messages::{MessageRow, VerifyCodeRow};
 pub(crate) use sign_in::{CandidateRow, CodeRow, LockRow, RefreshTokenRow, SessionRow};
 pub(crate) use user_api::{SsoTicketRow, StateTokenRow, UserApiKeyRow, UserApiSessionRow};

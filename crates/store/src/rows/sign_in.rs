@@ -116,6 +116,7 @@ table_row! {
         pub auth_time: i64,
         pub expires_at: i64,
         pub used_at: Option<i64>,
+        pub sid: Option<String>,
     }
 }
 
@@ -133,6 +134,7 @@ impl CodeRow {
             auth_time: c.auth_time,
             expires_at: c.expires_at,
             used_at: c.used_at,
+            sid: c.sid.clone(),
         }
     }
 
@@ -148,6 +150,7 @@ impl CodeRow {
             auth_time: self.auth_time,
             expires_at: self.expires_at,
             used_at: self.used_at,
+            sid: self.sid,
         }
     }
 }
@@ -165,6 +168,7 @@ table_row! {
         pub created_at: i64,
         pub generation: i64,
         pub used_at: Option<i64>,
+        pub sid: Option<String>,
     }
 }
 
@@ -181,6 +185,7 @@ impl RefreshTokenRow {
             created_at: t.created_at,
             generation: t.generation,
             used_at: t.used_at,
+            sid: t.sid.clone(),
         }
     }
 
@@ -196,6 +201,7 @@ impl RefreshTokenRow {
             created_at: self.created_at,
             generation: self.generation,
             used_at: self.used_at,
+            sid: self.sid,
         }
     }
 }
