@@ -173,20 +173,6 @@ impl Service {
         Ok(attempts)
     }
 
-    /// The newest back-channel logout deliveries (`GET /roster/v1/logout-deliveries`).
-    pub async fn list_logout_deliveries(
-        &self,
-        caller: &crate::Caller,
-        limit: Option<i64>,
-    ) -> Result<Vec<LogoutDelivery>> {
-        caller.require(roster_domain::permission::Access::Admin)?;
-        let limit = limit.unwrap_or(100);
-        if !(1..=1000).contains(&limit) {
-            return Err(Error::invalid("limit must be between 1 and 1000."));
-        }
-        self.read(read_deliveries, limit).await
-    }
-
     /// When finished deliveries stop being kept.
     pub(crate) fn logout_deliveries_done_before(&self) -> Millis {
         self.now().saturating_sub(KEEP_MS)
@@ -229,7 +215,7 @@ async fn post(
 }
 
 /// What a logout ends and sends, in the logout's transaction.
-pub(crate) async fn apply(tx: &mut dyn Tx, cx: &mut Cx, logout: &SessionLogout) -> Result<()> {
+pub(crate) async fn apply(tx: &mut dyn Tx, logout: &SessionLogout) -> Result<()> {
     for grant in &logout.grants {
         tx.revoke_grant(grant).await?;
     }
@@ -237,7 +223,6 @@ pub(crate) async fn apply(tx: &mut dyn Tx, cx: &mut Cx, logout: &SessionLogout) 
     for delivery in &logout.deliveries {
         tx.insert_logout_delivery(delivery).await?;
     }
-    let _ = cx;
     Ok(())
 }
 
@@ -258,10 +243,6 @@ async fn participants(tx: &mut dyn Tx, sid: String) -> Result<Vec<Found>> {
 
 async fn read_due(tx: &mut dyn Tx, (now, limit): (Millis, i64)) -> Result<Vec<LogoutDelivery>> {
     tx.due_logout_deliveries(now, limit).await
-}
-
-async fn read_deliveries(tx: &mut dyn Tx, limit: i64) -> Result<Vec<LogoutDelivery>> {
-    tx.logout_deliveries(limit).await
 }
 
 async fn claim(

@@ -453,8 +453,6 @@ pub trait LogoutTx: Send {
     ) -> Result<bool>;
     /// Records how an attempt went.
     async fn record_logout_delivery(&mut self, delivery: &LogoutDelivery) -> Result<()>;
-    /// The newest deliveries first.
-    async fn logout_deliveries(&mut self, limit: i64) -> Result<Vec<LogoutDelivery>>;
     /// Deletes participants whose sessions ended before `at`, and deliveries done (or given
     /// up) that were made before `done_before`.
     async fn delete_logout_expired_before(

@@ -28,6 +28,7 @@ mod docs;
 mod durability;
 mod import;
 mod lists;
+mod logout;
 mod metrics;
 mod nodes;
 mod oidc_clients;

@@ -10,8 +10,6 @@ use crate::sign_in::{alert, client_post, creds, hidden, Browser, PASSWORD, REDIR
 use crate::support::*;
 use crate::user_api::{fixture, login, sdk};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Sets the MFA policy.
 async fn set_policy(server: &mut Server, policy: Value) -> (u16, Value) {
@@ -395,52 +393,13 @@ async fn the_login_page_asks_named_applications_for_a_code(backend: Backend) {
         .contains("second factor"));
 }
 
-/// What the receiver saw of each request: its head (lowercased) and body.
-type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
-
-/// A webhook receiver answering `statuses` in turn, then 200.
-async fn receiver(statuses: Vec<u16>) -> (String, Seen) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/sms", listener.local_addr().unwrap());
-    let seen: Seen = Arc::default();
-    let log = Arc::clone(&seen);
-    tokio::spawn(async move {
-        let mut statuses = statuses.into_iter();
-        loop {
-            let (mut conn, _) = listener.accept().await.unwrap();
-            let mut buf = Vec::new();
-            let (head, body) = loop {
-                let mut chunk = [0u8; 4096];
-                let n = conn.read(&mut chunk).await.unwrap();
-                buf.extend_from_slice(&chunk[..n]);
-                let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                    continue;
-                };
-                let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .map_or(0, |v| v.trim().parse().unwrap());
-                if buf.len() >= end + 4 + length {
-                    break (head, buf[end + 4..end + 4 + length].to_vec());
-                }
-            };
-            log.lock().unwrap().push((head, body));
-            let status = statuses.next().unwrap_or(200);
-            let answer =
-                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            conn.write_all(answer.as_bytes()).await.unwrap();
-        }
-    });
-    (url, seen)
-}
-
 /// The webhook sender posts the message signed with HMAC-SHA256, retries a refused
 /// delivery, and records it delivered.
 #[on_each_store]
 async fn the_webhook_sender_posts_signed_messages_and_retries(backend: Backend) {
     const SECRET: &str = "webhook-secret-0123456789";
-    let (url, seen) = receiver(vec![503]).await;
+    let (base, seen) = receiver(vec![503]).await;
+    let url = format!("{base}/sms");
     let env = [
         ("ROSTER_SMS_SENDER", "webhook"),
         ("ROSTER_SMS_WEBHOOK_URL", url.as_str()),

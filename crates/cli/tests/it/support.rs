@@ -538,3 +538,50 @@ pub fn assert_error(answer: &(u16, Value), status: u16, code: &str) {
 pub fn is_id(v: &Value) -> bool {
     v.as_str().is_some_and(roster_domain::id::is_well_formed)
 }
+
+/// What the receiver saw of each request: its head (lowercased) and body.
+pub type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// An HTTP receiver (an SMS webhook, an application's back-channel logout endpoint)
+/// answering `statuses` in turn, then 200; its base URL (`http://127.0.0.1:PORT`, each
+/// request's path after it) and what it saw.
+pub async fn receiver(statuses: Vec<u16>) -> (String, Seen) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Seen = std::sync::Arc::default();
+    let log = std::sync::Arc::clone(&seen);
+    tokio::spawn(async move {
+        let mut statuses = statuses.into_iter();
+        loop {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = Vec::new();
+            let (head, body) = loop {
+                let mut chunk = [0u8; 4096];
+                let n = conn.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    // Closed before a whole request: what came, as it is.
+                    break (String::from_utf8_lossy(&buf).to_lowercase(), Vec::new());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    continue;
+                };
+                let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse().unwrap());
+                if buf.len() >= end + 4 + length {
+                    break (head, buf[end + 4..end + 4 + length].to_vec());
+                }
+            };
+            log.lock().unwrap().push((head, body));
+            let status = statuses.next().unwrap_or(200);
+            let answer =
+                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            conn.write_all(answer.as_bytes()).await.unwrap();
+        }
+    });
+    (url, seen)
+}

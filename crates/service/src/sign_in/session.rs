@@ -307,7 +307,7 @@ async fn end_session(tx: &mut dyn Tx, cx: &mut Cx, end: End) -> Result<SignedOut
             }
             tx.delete_session(digest).await?;
             if let Some(told) = &end.told {
-                crate::logout::apply(tx, cx, told).await?;
+                crate::logout::apply(tx, told).await?;
             }
             // Only now is it known who signs out.
             cx.act_as(actor(Some(&session.user_id), end.source));

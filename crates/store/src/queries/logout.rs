@@ -99,19 +99,6 @@ impl<B: Backend> LogoutTx for StoreTx<'_, B> {
         Ok(())
     }
 
-    async fn logout_deliveries(&mut self, limit: i64) -> Result<Vec<LogoutDelivery>> {
-        static SQL: LazyLock<String> = LazyLock::new(|| {
-            format!(
-                "SELECT {} FROM logout_deliveries ORDER BY created_at DESC, id DESC LIMIT $1",
-                LogoutDeliveryRow::COLUMNS
-            )
-        });
-        let rows: Vec<LogoutDeliveryRow> = self.fetch_all(&SQL, &[&limit]).await?;
-        rows.into_iter()
-            .map(LogoutDeliveryRow::into_domain)
-            .collect()
-    }
-
     async fn delete_logout_expired_before(
         &mut self,
         at: Millis,
