@@ -216,3 +216,49 @@ async fn discovery_offers_back_channel_logout(backend: Backend) {
                      "backchannel_logout_uri": "https://a.example.com/bc"});
     assert_error(&server.put(&admin, &path, cas).await, 400, "PARAM.0001");
 }
+
+/// A delivery waiting for its retry survives the server's restart: the next server posts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_delivery_survives_a_restart() {
+    let (receiver_base, seen) = receiver(vec![503]).await;
+    let mut server = Server::start(Backend::Sqlite).await;
+    let oidc_uri = format!("{receiver_base}/oidc");
+    let f = fixture(&mut server, json!({"backchannel_logout_uri": oidc_uri})).await;
+    let browser = Browser::new(&server);
+    let hop = browser
+        .authorize(
+            &authorize_url(&server, &f.app.client_id, "code", "s"),
+            &f.user_name,
+            PASSWORD,
+        )
+        .await;
+    let code = param(hop.location.as_deref().unwrap(), "code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    assert_eq!(
+        client_post(&server, "/api/v1/oauth2/token", creds(&f.app), &form)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(browser.get("/api/v1/logout").await.status, 302);
+    // The first attempt is refused; the server stops before its retry.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while seen.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let db = server.stop().await;
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    let server = Server::start_on(db, Options::default()).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while seen.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0].1, seen[1].1, "the same message, posted again");
+    drop(server);
+}

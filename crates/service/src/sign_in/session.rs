@@ -311,7 +311,7 @@ async fn end_session(tx: &mut dyn Tx, cx: &mut Cx, end: End) -> Result<SignedOut
             }
             // Only now is it known who signs out.
             cx.act_as(actor(Some(&session.user_id), end.source));
-            cx.audit("SignOut", "session", "");
+            cx.audit("Logout", "session", "");
         }
     }
     let Some(wanted) = end.redirect else {
