@@ -22,7 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// The login's path, as the login page's way back names it.
-pub const LOGIN_PATH: &str = "/api/v1/cas/login";
+const LOGIN_PATH: &str = crate::routes::sign_in::CAS_LOGIN_PATH;
 
 pub fn router() -> OpenApiRouter<Service> {
     OpenApiRouter::new()

@@ -44,6 +44,8 @@ pub const SESSION_COOKIE: &str = "roster_session";
 const CSRF_COOKIE: &str = "roster_csrf";
 /// Where the login page may send the browser back to: an authorization request only.
 const RETURN_PREFIX: &str = "/api/v1/oauth2/authorize?";
+/// The CAS login, the login page's other way back.
+pub const CAS_LOGIN_PATH: &str = "/api/v1/cas/login";
 
 /// The value of a cookie of the request.
 pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -321,7 +323,7 @@ pub struct LoginFields {
 /// `return_to` if it is an authorization request or a CAS login of this server (never
 /// another site).
 fn safe_return(return_to: Option<&str>) -> Option<&str> {
-    let cas = format!("{}?", super::cas::LOGIN_PATH);
+    let cas = format!("{CAS_LOGIN_PATH}?");
     return_to.filter(|r| {
         (r.starts_with(RETURN_PREFIX) || r.starts_with(&cas)) && !r.contains(['\r', '\n', '\\'])
     })
@@ -341,9 +343,7 @@ async fn client_of(service: &Service, return_to: Option<&str>) -> Option<String>
     if let Some(query) = return_to.strip_prefix(RETURN_PREFIX) {
         return param(query, "client_id");
     }
-    let query = return_to
-        .strip_prefix(super::cas::LOGIN_PATH)?
-        .strip_prefix('?')?;
+    let query = return_to.strip_prefix(CAS_LOGIN_PATH)?.strip_prefix('?')?;
     let service_url = param(query, "service")?;
     service.cas_client_id(&service_url).await.ok().flatten()
 }
