@@ -246,6 +246,7 @@ mod sign_in {
         client_id: String,
         client_secret: String,
         user_id: String,
+        application_id: roster_domain::application::ApplicationId,
     }
 
     /// A user with a password and an account in an OAuth 2.0 application.
@@ -268,6 +269,11 @@ mod sign_in {
                 lock_minutes: 30,
                 ..Default::default()
             },
+            // Seals the signing key the id_tokens and logout tokens are signed with.
+            secret_key: Some(
+                roster_service::SecretKey::from_hex(&roster_service::SecretKey::generate_hex())
+                    .unwrap(),
+            ),
             ..Settings::default()
         };
         let f = fixture(backend, settings).await;
@@ -306,6 +312,7 @@ mod sign_in {
             client_id: app.client_id,
             client_secret: app.client_secret,
             user_id: user_id.into_string(),
+            application_id: app.application_id,
         }
     }
 
@@ -354,6 +361,59 @@ mod sign_in {
                 .await
                 .map(|t| t.access_token.unwrap())
         }
+    }
+
+    /// A back-channel logout refused by the application is retried a second later, then two;
+    /// delivered, it is not posted again.
+    #[on_each_store]
+    async fn a_back_channel_logout_backs_off_by_the_clock(backend: Backend) {
+        use roster_service::Logout;
+        let (url, seen) = crate::user_api::second_factor::receiver(vec![503, 500]).await;
+        let s = sign_in_fixture(backend).await;
+        // The logout token is signed like an id_token.
+        s.f.service.ensure_signing_key(None).await.unwrap();
+        let operator = Caller::operator();
+        let fields = serde_json::from_value(json!({
+            "protocol": "oidc", "redirect_uris": ["https://app.example.com/cb"],
+            "backchannel_logout_uri": url.as_str(),
+        }))
+        .unwrap();
+        s.f.service
+            .set_sso(&operator, s.application_id.clone(), fields)
+            .await
+            .unwrap();
+        let session = cookie(s.sign_in(PASSWORD).await);
+        let code = code(s.authorize(&session).await);
+        s.exchange(&code).await.unwrap();
+        let logout = Logout {
+            cookie: Some(&session),
+            redirect_url: None,
+            post_logout_redirect_uri: None,
+            state: None,
+            client_id: None,
+            id_token_hint: None,
+            issuer: "http://roster.test",
+            ask_first: false,
+            source: SOURCE,
+        };
+        s.f.service.sign_out(logout).await.unwrap();
+        let service = &s.f.service;
+        assert_eq!(service.deliver_due_logouts().await.unwrap(), 1);
+        assert_eq!(service.deliver_due_logouts().await.unwrap(), 0);
+        s.f.clock.advance(Duration::from_millis(1000));
+        assert_eq!(service.deliver_due_logouts().await.unwrap(), 1);
+        s.f.clock.advance(Duration::from_millis(1999));
+        assert_eq!(service.deliver_due_logouts().await.unwrap(), 0);
+        s.f.clock.advance(Duration::from_millis(1));
+        assert_eq!(service.deliver_due_logouts().await.unwrap(), 1);
+        s.f.clock.advance(Duration::from_secs(3600));
+        assert_eq!(service.deliver_due_logouts().await.unwrap(), 0);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 3);
+        assert!(seen
+            .iter()
+            .all(|(_, body)| body.starts_with(b"logout_token=")));
+        s.f.finish().await;
     }
 
     /// A CAS service ticket waits its lifetime (10 s by default) for its validation, no
@@ -930,7 +990,7 @@ mod user_api {
         s.f.finish().await;
     }
 
-    mod second_factor {
+    pub(crate) mod second_factor {
         use super::*;
         use roster_domain::second_factor::{MfaMode, MfaPolicy};
         use roster_service::{MessagesSettings, Sender};
@@ -1074,10 +1134,10 @@ mod user_api {
         }
 
         /// What the receiver saw of each request: its head and body.
-        type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+        pub(crate) type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 
         /// A webhook receiver answering `statuses` in turn (then 200).
-        async fn receiver(statuses: Vec<u16>) -> (url::Url, Seen) {
+        pub(crate) async fn receiver(statuses: Vec<u16>) -> (url::Url, Seen) {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let url = format!("http://{}/sms", listener.local_addr().unwrap());
             let seen: Seen = Arc::default();
