@@ -3,14 +3,15 @@
 //! before anything else is checked, so a refused ticket is spent too (§2.5.1); then its
 //! service, `renew`, and whether its user may still sign in to the application.
 
-use crate::sign_in::{candidate, needs_roles, Candidate};
+use crate::sign_in::{candidate, needs_roles};
 use crate::use_case::Cx;
 use crate::Service;
-use roster_domain::application::Application;
 use roster_domain::cas::{CasFailure, ServiceTicket};
 use roster_domain::logout::{Participant, ParticipantKind};
 use roster_domain::sign_in::Since;
+use roster_domain::sso::Principal;
 use roster_domain::sso::SsoSettings;
+use roster_domain::time::Millis;
 use roster_domain::{secret, Error, Result};
 use roster_store::prelude::*;
 use url::Url;
@@ -60,34 +61,27 @@ impl Service {
         if !ticket.starts_with("ST-") || ticket.len() > MAX_TICKET_CHARS {
             return invalid("not a service ticket of this server");
         }
-        let taken = self
-            .write(
-                roster_domain::audit::SYSTEM_ACTOR,
-                take,
-                secret::digest(ticket),
-            )
-            .await?;
-        let Some(taken) = taken else {
-            return invalid("unknown, or validated already");
+        // One transaction: the ticket taken (spent whatever follows), checked, its user
+        // admitted, and the service noted in the session for its logout.
+        let redeem = Redeem {
+            digest: secret::digest(ticket),
+            ticket: ticket.to_owned(),
+            service: Url::parse(service).ok().map(String::from),
+            renew: request.renew,
+            session_ms: crate::sign_in::millis(self.sign_in_settings().session_lifetime),
         };
-        if taken.expires_at <= self.now() {
-            return invalid("expired");
-        }
-        let same_service = Url::parse(service).is_ok_and(|u| u.as_str() == taken.service);
-        if !same_service {
-            return Ok(Err(CasFailure::InvalidService {
-                ticket: shown,
-                service: service.chars().take(2048).collect(),
-            }));
-        }
-        if request.renew && !taken.from_new_login {
-            return invalid("not from a new login, and renew was asked for");
-        }
-        let (app, settings, found) = self.read(standing, taken.clone()).await?;
-        let since = Since::issued(taken.auth_time, taken.created_at);
-        let principal = match found.admit(&app, self.now(), since) {
-            Ok(principal) => principal,
-            Err(_) => return invalid("its user may no longer sign in to the application"),
+        let (taken, settings, principal) = match self
+            .write(roster_domain::audit::SYSTEM_ACTOR, redeem_ticket, redeem)
+            .await?
+        {
+            Ok(redeemed) => redeemed,
+            Err(Refused::Ticket(why)) => return invalid(why),
+            Err(Refused::Service) => {
+                return Ok(Err(CasFailure::InvalidService {
+                    ticket: shown,
+                    service: service.chars().take(2048).collect(),
+                }))
+            }
         };
         let mut attributes = vec![
             (
@@ -120,28 +114,6 @@ impl Service {
                 _ => attributes.push((mapping.claim.clone(), values(value))),
             }
         }
-        if let Some(sid) = taken.sid.clone() {
-            // The session's logout sends this service its logoutRequest, naming the ticket.
-            let now = self.now();
-            let participant = Participant {
-                sid,
-                application_id: taken.application_id.clone(),
-                user_id: taken.user_id.clone(),
-                kind: ParticipantKind::Cas,
-                reference: ticket.to_owned(),
-                url: taken.service.clone(),
-                created_at: now,
-                expires_at: now.saturating_add(crate::sign_in::millis(
-                    self.sign_in_settings().session_lifetime,
-                )),
-            };
-            self.write(
-                roster_domain::audit::SYSTEM_ACTOR,
-                note_participant,
-                participant,
-            )
-            .await?;
-        }
         Ok(Ok(CasValidation { user, attributes }))
     }
 }
@@ -162,31 +134,73 @@ fn values(value: &serde_json::Value) -> Vec<String> {
     }
 }
 
-async fn take(tx: &mut dyn Tx, cx: &mut Cx, digest: String) -> Result<Option<ServiceTicket>> {
-    let taken = tx.take_service_ticket(&digest).await?;
-    if let Some(ticket) = &taken {
-        cx.audit(
-            "ValidateServiceTicket",
-            "application",
-            ticket.application_id.as_str(),
-        );
-    }
-    Ok(taken)
+/// A ticket to redeem.
+struct Redeem {
+    digest: String,
+    ticket: String,
+    /// The service URL given, as read (none: not a URL).
+    service: Option<String>,
+    renew: bool,
+    session_ms: Millis,
 }
 
-async fn note_participant(tx: &mut dyn Tx, _cx: &mut Cx, p: Participant) -> Result<()> {
-    tx.add_participant(&p).await
+/// Why a ticket taken was refused.
+enum Refused {
+    Ticket(&'static str),
+    Service,
 }
 
-async fn standing(
+type Redeemed = (ServiceTicket, SsoSettings, Principal);
+
+async fn redeem_ticket(
     tx: &mut dyn Tx,
-    ticket: ServiceTicket,
-) -> Result<(Application, SsoSettings, Candidate)> {
-    let app = crate::lookups::existing_application(tx, &ticket.application_id).await?;
+    cx: &mut Cx,
+    redeem: Redeem,
+) -> Result<std::result::Result<Redeemed, Refused>> {
+    let Some(taken) = tx.take_service_ticket(&redeem.digest).await? else {
+        return Ok(Err(Refused::Ticket("unknown, or validated already")));
+    };
+    cx.audit(
+        "ValidateServiceTicket",
+        "application",
+        taken.application_id.as_str(),
+    );
+    if taken.expires_at <= cx.now {
+        return Ok(Err(Refused::Ticket("expired")));
+    }
+    if redeem.service.as_deref() != Some(taken.service.as_str()) {
+        return Ok(Err(Refused::Service));
+    }
+    if redeem.renew && !taken.from_new_login {
+        return Ok(Err(Refused::Ticket(
+            "not from a new login, and renew was asked for",
+        )));
+    }
+    let app = crate::lookups::existing_application(tx, &taken.application_id).await?;
     let settings = tx
         .sso_settings(&app.id)
         .await?
         .ok_or_else(|| Error::internal("a CAS ticket's application has no sign-in settings"))?;
-    let found = candidate(tx, &app.id, &ticket.user_id, needs_roles(&settings)).await?;
-    Ok((app, settings, found))
+    let found = candidate(tx, &app.id, &taken.user_id, needs_roles(&settings)).await?;
+    let since = Since::issued(taken.auth_time, taken.created_at);
+    let Ok(principal) = found.admit(&app, cx.now, since) else {
+        return Ok(Err(Refused::Ticket(
+            "its user may no longer sign in to the application",
+        )));
+    };
+    if let Some(sid) = taken.sid.clone() {
+        // The session's logout sends this service its logoutRequest, naming the ticket.
+        tx.add_participant(&Participant {
+            sid,
+            application_id: taken.application_id.clone(),
+            user_id: taken.user_id.clone(),
+            kind: ParticipantKind::Cas,
+            reference: redeem.ticket,
+            url: taken.service.clone(),
+            created_at: cx.now,
+            expires_at: cx.now.saturating_add(redeem.session_ms),
+        })
+        .await?;
+    }
+    Ok(Ok((taken, settings, principal)))
 }
