@@ -45,8 +45,6 @@ pub enum CasFailure {
     InvalidTicket { ticket: String, why: &'static str },
     /// The ticket was issued for another service.
     InvalidService { ticket: String, service: String },
-    /// A proxy ticket or proxy granting ticket: Roster issues none.
-    UnsupportedProxy,
 }
 
 impl CasFailure {
@@ -55,7 +53,6 @@ impl CasFailure {
             Self::InvalidRequest(_) => "INVALID_REQUEST",
             Self::InvalidTicket { .. } => "INVALID_TICKET",
             Self::InvalidService { .. } => "INVALID_SERVICE",
-            Self::UnsupportedProxy => "UNAUTHORIZED_SERVICE_PROXY",
         }
     }
 
@@ -69,7 +66,6 @@ impl CasFailure {
             Self::InvalidService { ticket, service } => {
                 format!("Ticket {ticket} does not match supplied service {service}")
             }
-            Self::UnsupportedProxy => "Roster issues no proxy tickets.".to_owned(),
         }
     }
 
@@ -84,7 +80,6 @@ impl CasFailure {
             Self::InvalidService { ticket, service } => {
                 format!("the ticket provided was not issued for {service}, ticket is {ticket}")
             }
-            Self::UnsupportedProxy => "proxy tickets are not issued".to_owned(),
         }
     }
 }

@@ -88,16 +88,9 @@ pub fn oidc_logout_form(logout_token: &str) -> String {
 }
 
 fn form(pairs: &[(&str, &str)]) -> String {
-    let mut text = String::new();
-    for (name, value) in pairs {
-        if !text.is_empty() {
-            text.push('&');
-        }
-        text.push_str(name);
-        text.push('=');
-        text.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
-    }
-    text
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 /// `text` as XML character data (or an attribute value).

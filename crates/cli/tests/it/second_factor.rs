@@ -507,3 +507,71 @@ async fn the_policy_and_codes_hold_across_nodes() {
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 400], "{} {}", on_a.1, on_b.1);
 }
+
+/// The second factor comes before a password change that is due: `mfa/sms` then answers
+/// `PASSWORD_EXPIRED` with a new state token (the first is spent), and the change completes
+/// the login.
+#[on_each_store]
+async fn the_code_comes_before_a_password_change_that_is_due(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let f = fixture(&mut server, true).await;
+    let mobile = mobile_for(&f.user_name);
+    let client_id = f.app.client_id.clone();
+    assert_eq!(
+        set_policy(&mut server, json!({"mode": "everyone"})).await.0,
+        200
+    );
+    let (_, body) = login(&server, &client_id, &f.user_name, PASSWORD).await;
+    assert_eq!(body["status"], "MFA_AUTH", "{body}");
+    let state = body["state_token"].as_str().unwrap().to_owned();
+    let otp = json!({"mobile": mobile, "type": "OTP_REST_SMS", "captcha_token": "x"});
+    assert_eq!(send_code(&server, &client_id, otp).await.0, 200);
+    let code = last_code(&mut server, &mobile).await;
+    let with_state = [("X-state-token", state.as_str())];
+    let body = json!({"mobile": mobile, "verify_code": code});
+    let (status, answer) = sdk(
+        &server,
+        "POST",
+        "/api/v2/sdk/mfa/sms",
+        &client_id,
+        &with_state,
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("PASSWORD_EXPIRED")),
+        "{answer}"
+    );
+    assert!(answer.get("session_token").is_none(), "{answer}");
+    let next = answer["state_token"].as_str().unwrap().to_owned();
+    assert_ne!(next, state);
+    // The first state token was spent by the step.
+    let again = sdk(
+        &server,
+        "POST",
+        "/api/v2/sdk/mfa/sms",
+        &client_id,
+        &with_state,
+        Some(body),
+    )
+    .await;
+    assert_error(&again, 400, "SESSION.0002");
+    let change = json!({"old_password": PASSWORD, "new_password": "New-horse-10"});
+    let with_next = [("X-state-token", next.as_str())];
+    let (status, done) = sdk(
+        &server,
+        "POST",
+        "/api/v2/sdk/pwd/update",
+        &client_id,
+        &with_next,
+        Some(change),
+    )
+    .await;
+    assert_eq!(
+        (status, done["status"].as_str()),
+        (200, Some("SUCCESS")),
+        "{done}"
+    );
+    assert!(done["session_token"].is_string());
+}
