@@ -39,7 +39,7 @@ enum Command {
     Serve(Box<commands::serve::ServeArgs>),
     /// Manage applications (the API's clients).
     #[command(subcommand)]
-    App(commands::app::AppCommand),
+    App(Box<commands::app::AppCommand>),
     /// Print the OpenAPI document of the API (the same one served at /openapi.json).
     Openapi,
     /// Print a shell completion script: `roster completions bash > /etc/bash_completion.d/roster`.
@@ -125,7 +125,7 @@ where
         use commands::*;
         match cli.command {
             Command::Serve(args) => serve::run(*args).await,
-            Command::App(command) => app::run(command).await,
+            Command::App(command) => app::run(*command).await,
             Command::Openapi => docs::openapi(),
             Command::Completions { shell } => docs::completions(shell),
             Command::Man => docs::man(),

@@ -14,6 +14,7 @@ pub mod page;
 pub mod password_policy;
 pub mod permission;
 pub mod role;
+pub mod saml;
 pub mod second_factor;
 pub mod secret;
 pub mod sign_in;

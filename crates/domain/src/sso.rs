@@ -71,6 +71,10 @@ pub enum Protocol {
     /// CAS 1.0 / 2.0 / 3.0 (`/api/v1/cas/*`): service tickets; the redirect URIs are the
     /// service URLs; no OAuth grants.
     Cas,
+    /// SAML 2.0 (`/api/v1/saml2/idp/*`): signed assertions; the redirect URIs are the
+    /// Assertion Consumer Service URLs (the first the default); no OAuth grants; the
+    /// settings' `saml` holds the rest.
+    Saml,
 }
 
 impl Protocol {
@@ -79,6 +83,7 @@ impl Protocol {
             Self::Oauth2 => "oauth2",
             Self::Oidc => "oidc",
             Self::Cas => "cas",
+            Self::Saml => "saml",
         }
     }
 }
@@ -179,7 +184,7 @@ pub const USER_ATTRIBUTES: &[&str] = &[
 pub const ACCOUNT_ATTRIBUTES: &[&str] = &["account_name", "name", "account_type", "org_id"];
 
 impl ClaimSource {
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         let known = |attr: &str, names: &[&str], whose: &str| {
             let extension = attr
                 .strip_prefix("extension.")
@@ -209,9 +214,15 @@ impl ClaimSource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimMapping {
-    /// The claim's name as the application reads it.
+    /// The claim's name as the application reads it (SAML: the attribute's `Name`).
     pub claim: String,
     pub source: ClaimSource,
+    /// SAML applications: the attribute's `FriendlyName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub friendly_name: Option<String>,
+    /// SAML applications: the attribute's `NameFormat` (default `basic`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_format: Option<crate::saml::AttributeNameFormat>,
 }
 
 /// An application's sign-in settings.
@@ -237,6 +248,9 @@ pub struct SsoSettings {
     /// session the application was signed in to ends (OIDC applications only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
+    /// SAML applications: the service provider and what its assertions carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saml: Option<crate::saml::SamlSettings>,
 }
 
 /// Body of `PUT /roster/v1/applications/{id}/sso`: absent fields take the defaults.
@@ -257,6 +271,8 @@ pub struct SsoFields {
     pub claims: Option<Vec<ClaimMapping>>,
     /// OpenID Connect applications: where a back-channel `logout_token` is posted.
     pub backchannel_logout_uri: Option<String>,
+    /// SAML applications (`"protocol": "saml"`): the service provider's settings.
+    pub saml: Option<crate::saml::SamlSettings>,
 }
 
 impl SsoFields {
@@ -264,9 +280,9 @@ impl SsoFields {
     pub fn into_settings(self) -> Result<SsoSettings> {
         let protocol = self
             .protocol
-            .ok_or_else(|| Error::invalid("protocol is required: oauth2, oidc or cas."))?;
+            .ok_or_else(|| Error::invalid("protocol is required: oauth2, oidc, cas or saml."))?;
         let default_grants = match protocol {
-            Protocol::Cas => vec![],
+            Protocol::Cas | Protocol::Saml => vec![],
             Protocol::Oauth2 | Protocol::Oidc => vec![Grant::AuthorizationCode],
         };
         let mut grants = self.grants.unwrap_or(default_grants);
@@ -284,6 +300,7 @@ impl SsoFields {
             id_token_alg: self.id_token_alg.unwrap_or_default(),
             claims: self.claims.unwrap_or_default(),
             backchannel_logout_uri: self.backchannel_logout_uri.filter(|u| !u.is_empty()),
+            saml: self.saml,
         };
         settings.validate()?;
         Ok(settings)
@@ -292,7 +309,7 @@ impl SsoFields {
 
 /// A registered URL, checked: an absolute http(s) URL without a fragment (RFC 6749 §3.1.2)
 /// or user information.
-fn registered_url(field: &str, text: &str) -> Result<Url> {
+pub(crate) fn registered_url(field: &str, text: &str) -> Result<Url> {
     if text.len() > MAX_URL_CHARS {
         return Err(Error::invalid(format!(
             "{field}: a URL has at most {MAX_URL_CHARS} characters."
@@ -378,10 +395,30 @@ impl SsoSettings {
             }
             registered_url("backchannel_logout_uri", uri)?;
         }
+        match (&self.saml, self.protocol) {
+            (None, Protocol::Saml) => {
+                return Err(Error::invalid(
+                    "saml: a SAML application needs its service provider's settings \
+                     (at least saml.entity_id).",
+                ))
+            }
+            (Some(saml), Protocol::Saml) => saml.validate()?,
+            (Some(_), _) => {
+                return Err(Error::invalid(
+                    "saml: only for applications with \"protocol\": \"saml\".",
+                ))
+            }
+            (None, _) => {}
+        }
         match (self.protocol, self.grants.is_empty()) {
             (Protocol::Cas, false) => {
                 return Err(Error::invalid(
                     "grants: a CAS application uses service tickets, no OAuth grants.",
+                ))
+            }
+            (Protocol::Saml, false) => {
+                return Err(Error::invalid(
+                    "grants: a SAML application uses assertions, no OAuth grants.",
                 ))
             }
             (Protocol::Oauth2 | Protocol::Oidc, true) => {
@@ -414,11 +451,29 @@ impl SsoSettings {
         let mut names = std::collections::HashSet::new();
         for mapping in &self.claims {
             let name = mapping.claim.as_str();
-            let well_formed = !name.is_empty()
-                && name.len() <= 64
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
+            // A SAML attribute's name is often a URI (`urn:oid:…`, `http://…/claims/email`).
+            let well_formed = if self.protocol == Protocol::Saml {
+                !name.is_empty() && name.len() <= 256 && name.chars().all(|c| c.is_ascii_graphic())
+            } else {
+                !name.is_empty()
+                    && name.len() <= 64
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+            };
+            if let Some(friendly) = &mapping.friendly_name {
+                if self.protocol != Protocol::Saml || friendly.chars().count() > 256 {
+                    return Err(Error::invalid(format!(
+                        "claims: '{name}': friendly_name is for SAML applications, up to 256 \
+                         characters."
+                    )));
+                }
+            }
+            if mapping.name_format.is_some() && self.protocol != Protocol::Saml {
+                return Err(Error::invalid(format!(
+                    "claims: '{name}': name_format is for SAML applications."
+                )));
+            }
             if !well_formed {
                 return Err(Error::invalid(format!(
                     "claims: '{name}' is no claim name (1 to 64 letters, digits, _ - . :)."
@@ -552,6 +607,8 @@ mod tests {
         let claim = |name: &str, source: ClaimSource| ClaimMapping {
             claim: name.to_owned(),
             source,
+            friendly_name: None,
+            name_format: None,
         };
         assert!(with(vec![
             claim("department", ClaimSource::User("extension.dept".into())),
@@ -619,7 +676,8 @@ impl Principal {
         claims
     }
 
-    fn value(&self, source: &ClaimSource) -> Option<serde_json::Value> {
+    /// The value `source` names, if set.
+    pub fn value(&self, source: &ClaimSource) -> Option<serde_json::Value> {
         use serde_json::Value;
         let extension = |map: &Option<serde_json::Map<String, Value>>, key: &str| {
             map.as_ref().and_then(|m| m.get(key)).cloned()
@@ -666,5 +724,17 @@ impl Principal {
                 }
             }
         }
+    }
+}
+
+/// A claim's values as text: a list's items, a scalar as text (CAS attribute values, SAML
+/// attribute values).
+pub fn claim_values(value: &serde_json::Value) -> Vec<String> {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => items.iter().flat_map(claim_values).collect(),
+        Value::String(s) => vec![s.clone()],
+        Value::Null => vec![],
+        other => vec![other.to_string()],
     }
 }

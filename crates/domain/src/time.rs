@@ -55,6 +55,13 @@ pub fn rfc3339(at: Millis) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// An RFC 3339 / xs:dateTime instant with its offset (SAML's `IssueInstant`).
+pub fn parse_rfc3339(text: &str) -> Option<Millis> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
 /// `yyyy-MM-dd HH:mm:ss.SSS` in UTC, the reference's response format.
 pub fn format_millis(at: Millis) -> String {
     // Field by field: every answer formats several times, and a `format` pattern is parsed

@@ -34,6 +34,9 @@ impl Service {
         let name = application::validate_name(name)?;
         // Checked before anything is written: the application and its settings land together.
         let sso = sso.map(SsoFields::into_settings).transpose()?;
+        if let Some(settings) = &sso {
+            crate::saml::check_certificate(settings)?;
+        }
         // A sign-in-only application needs no management-API permission at all.
         if permissions.is_empty() && sso.is_none() {
             return Err(Error::invalid(

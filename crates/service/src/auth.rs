@@ -333,9 +333,10 @@ async fn purge_expired(
     let user_api = tx.delete_user_api_expired_before(before).await?;
     let codes = tx.delete_verify_codes_expired_before(before).await?;
     let cas = tx.delete_cas_expired_before(before).await?;
+    let saml = tx.delete_saml_requests_expired_before(before).await?;
     let messages = tx.delete_messages_before(messages_before).await?;
     let logout = tx
         .delete_logout_expired_before(before, deliveries_before)
         .await?;
-    Ok(tenant + sign_in + sessions + user_api + codes + cas + messages + logout)
+    Ok(tenant + sign_in + sessions + user_api + codes + cas + saml + messages + logout)
 }

@@ -21,6 +21,8 @@ const KEY_CACHE_MS: Millis = 10_000;
 pub(crate) struct ActiveKey {
     kid: String,
     key: EncodingKey,
+    /// The same key for XML signatures (SAML), with its certificate.
+    pub(crate) credential: crate::keys::Credential,
 }
 
 /// The active key as last read, when, and the changes heard from other nodes then.
@@ -79,7 +81,7 @@ pub(crate) fn at_hash(alg: IdTokenAlg, access_token: &str) -> String {
 }
 
 impl Service {
-    async fn active_signing_key(&self) -> Result<Arc<ActiveKey>> {
+    pub(crate) async fn active_signing_key(&self) -> Result<Arc<ActiveKey>> {
         let now = self.now();
         let heard = roster_store::Store::changes_heard(self.inner.store.as_ref());
         if let Some(key) = self.inner.signing_key.get(now, heard) {
@@ -93,9 +95,11 @@ impl Service {
         let pem = self.signing_sealer()?.open(&active.sealed_private_key)?;
         let key = EncodingKey::from_rsa_pem(pem.as_bytes())
             .map_err(|e| Error::internal(format!("reading the signing key: {e}")))?;
+        let credential = crate::keys::Credential::of(&active, &pem)?;
         let key = Arc::new(ActiveKey {
             kid: active.public.kid,
             key,
+            credential,
         });
         self.inner.signing_key.put(now, heard, Arc::clone(&key));
         Ok(key)

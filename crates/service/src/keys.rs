@@ -7,6 +7,8 @@ use crate::use_case::Cx;
 use crate::{secrets::Sealer, Caller, Service};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
 use roster_domain::audit::SYSTEM_ACTOR;
 use roster_domain::permission::Access;
 use roster_domain::signing::{PublicJwk, SigningKey, RETIRED_KEY_PUBLISHED_MS};
@@ -140,6 +142,20 @@ impl Service {
         self.read(all_keys, ()).await
     }
 
+    /// The certificates (DER) of the published keys, the active one first: SAML metadata
+    /// publishes them (a retired key's until what it signed has expired).
+    pub(crate) async fn published_certificates(&self) -> Result<Vec<Vec<u8>>> {
+        let now = self.now();
+        let keys = self.read(all_keys, ()).await?;
+        let sealer = self.signing_sealer()?;
+        let mut certificates = Vec::new();
+        for key in keys.iter().filter(|k| k.is_published(now)) {
+            let pem = sealer.open(&key.sealed_private_key)?;
+            certificates.push(Credential::of(key, &pem)?.certificate);
+        }
+        Ok(certificates)
+    }
+
     /// The published keys, the active one first: the JSON Web Key Set relying parties check
     /// id_token signatures against.
     pub async fn published_keys(&self) -> Result<Vec<PublicJwk>> {
@@ -151,6 +167,61 @@ impl Service {
             .map(|k| k.public)
             .collect())
     }
+}
+
+/// A signing key ready to sign XML: its private half and its certificate (DER).
+pub(crate) struct Credential {
+    pub key: PKey<Private>,
+    pub certificate: Vec<u8>,
+}
+
+impl Credential {
+    /// The credential of a signing key whose private half (PKCS #8 PEM) is `pem`.
+    pub(crate) fn of(key: &SigningKey, pem: &str) -> Result<Self> {
+        let private = PKey::private_key_from_pem(pem.as_bytes())
+            .map_err(|e| Error::internal(format!("reading the signing key: {e}")))?;
+        let certificate = self_signed_certificate(&private, key.kid(), key.created_at / 1000)
+            .map_err(|e| Error::internal(format!("making the signing key's certificate: {e}")))?;
+        Ok(Self {
+            key: private,
+            certificate,
+        })
+    }
+}
+
+/// A self-signed certificate for `key` (SAML metadata and `KeyInfo` carry keys as X.509).
+/// Everything in it comes from the key, its id and its creation time, so every node makes the
+/// same certificate (RSA PKCS#1 v1.5 signatures are deterministic).
+pub(crate) fn self_signed_certificate(
+    key: &PKey<Private>,
+    kid: &str,
+    created_at_secs: i64,
+) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+    use openssl::asn1::{Asn1Integer, Asn1Time};
+    use openssl::bn::BigNum;
+    use openssl::x509::{X509Builder, X509NameBuilder};
+    /// Twenty years: SAML relying parties check the key, most ignore the dates.
+    const VALID_SECS: i64 = 20 * 365 * 86_400;
+    let mut name = X509NameBuilder::new()?;
+    name.append_entry_by_text("CN", &format!("Roster signing key {kid}"))?;
+    let name = name.build();
+    let mut builder = X509Builder::new()?;
+    builder.set_version(2)?;
+    let serial_bytes = openssl::hash::hash(MessageDigest::sha256(), kid.as_bytes())?;
+    let mut serial = serial_bytes.get(..16).unwrap_or_default().to_vec();
+    if let Some(first) = serial.first_mut() {
+        *first &= 0x7f;
+    }
+    let serial = Asn1Integer::from_bn(BigNum::from_slice(&serial)?.as_ref())?;
+    builder.set_serial_number(&serial)?;
+    builder.set_subject_name(&name)?;
+    builder.set_issuer_name(&name)?;
+    builder.set_not_before(Asn1Time::from_unix(created_at_secs)?.as_ref())?;
+    builder
+        .set_not_after(Asn1Time::from_unix(created_at_secs.saturating_add(VALID_SECS))?.as_ref())?;
+    builder.set_pubkey(key)?;
+    builder.sign(key, MessageDigest::sha256())?;
+    builder.build().to_der()
 }
 
 fn has_active(keys: &[SigningKey]) -> bool {

@@ -19,6 +19,7 @@ mod organizations;
 mod password;
 mod password_policy;
 mod roles;
+mod saml;
 mod second_factor;
 mod secrets;
 mod sign_in;
@@ -32,6 +33,10 @@ mod users;
 
 pub use accounts::AccountDetails;
 pub use roles::MemberChange;
+pub use saml::{
+    idp_entity_id, read_sp_metadata, Inbound, InboundMessage, SamlLogout, SamlLogoutRequest,
+    SamlPost, SamlSso, SamlSsoRequest, SpMetadata, METADATA_PATH, SLO_PATH, SSO_PATH,
+};
 
 pub use applications::NewCredentials;
 pub use auth::{Caller, IssuedToken};

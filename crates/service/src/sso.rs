@@ -31,6 +31,7 @@ impl Service {
     ) -> Result<SsoSettings> {
         caller.require(Access::Admin)?;
         let settings = fields.into_settings()?;
+        crate::saml::check_certificate(&settings)?;
         self.write(&caller.client_id, set, (application_id, settings))
             .await
     }

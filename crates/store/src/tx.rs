@@ -11,12 +11,13 @@ use roster_domain::message::Message;
 use roster_domain::organization::{AppOrganization, Organization};
 use roster_domain::page::{Page, PageRequest};
 use roster_domain::role::Role;
+use roster_domain::saml::SpentRequest;
 use roster_domain::second_factor::{CodePurpose, VerifyCode};
 use roster_domain::sign_in::{
     AuthorizationCode, Guessed, RefreshToken, Reservation, SignInLock, SsoSession, Standing,
 };
 use roster_domain::signing::SigningKey;
-use roster_domain::sso::{SsoAccessToken, SsoSettings};
+use roster_domain::sso::{Protocol, SsoAccessToken, SsoSettings};
 use roster_domain::time::Millis;
 use roster_domain::user::{User, UserId};
 use roster_domain::user_api::{SsoTicket, StateToken, UserApiSession};
@@ -249,6 +250,11 @@ pub trait SsoTx: Send {
         settings: &SsoSettings,
         at: Millis,
     ) -> Result<()>;
+    /// Every application whose sign-in settings name `protocol`, with them.
+    async fn applications_signing_in_with(
+        &mut self,
+        protocol: Protocol,
+    ) -> Result<Vec<(Application, SsoSettings)>>;
     /// The application with that client id, and its sign-in settings if it has them.
     async fn application_with_sso(
         &mut self,
@@ -417,17 +423,24 @@ pub trait PasswordPolicyTx: Send {
     ) -> Result<()>;
 }
 
-/// CAS: service tickets, and the applications that sign in with CAS.
+/// CAS: service tickets.
 #[async_trait]
 pub trait CasTx: Send {
-    /// Every application whose sign-in settings say CAS, with them.
-    async fn cas_applications(&mut self) -> Result<Vec<(Application, SsoSettings)>>;
     async fn insert_service_ticket(&mut self, ticket: &ServiceTicket) -> Result<()>;
     /// Validates a ticket's use: deletes it and gives it, or nothing when it was taken
     /// already (or never issued).
     async fn take_service_ticket(&mut self, digest: &str) -> Result<Option<ServiceTicket>>;
     /// Deletes tickets that expired before `at`.
     async fn delete_cas_expired_before(&mut self, at: Millis) -> Result<u64>;
+}
+
+/// SAML: the request IDs answered.
+#[async_trait]
+pub trait SamlTx: Send {
+    /// Notes a request ID as answered; false if it was answered already (on any node).
+    async fn spend_saml_request(&mut self, spent: &SpentRequest) -> Result<bool>;
+    /// Forgets request IDs that expired before `at`.
+    async fn delete_saml_requests_expired_before(&mut self, at: Millis) -> Result<u64>;
 }
 
 /// The applications a session signed in to, and the back-channel logout outbox.
@@ -556,6 +569,7 @@ pub trait Tx:
     + SecondFactorTx
     + MessageTx
     + CasTx
+    + SamlTx
     + LogoutTx
     + MaintenanceTx
 {
@@ -579,6 +593,7 @@ impl<T> Tx for T where
         + SecondFactorTx
         + MessageTx
         + CasTx
+        + SamlTx
         + LogoutTx
         + MaintenanceTx
 {

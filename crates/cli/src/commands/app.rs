@@ -31,8 +31,8 @@ pub enum AppCommand {
         #[arg(long = "api-permission", required_unless_present = "sso", value_parser = permission_codes())]
         api_permissions: Vec<String>,
         /// Let users sign in to the application with this protocol (then --redirect-uri is
-        /// needed: for cas, the service URLs).
-        #[arg(long = "sso", value_parser = ["oauth2", "oidc", "cas"])]
+        /// needed: for cas, the service URLs; for saml, the ACS URLs, or --sp-metadata).
+        #[arg(long = "sso", value_parser = ["oauth2", "oidc", "cas", "saml"])]
         sso: Option<String>,
         #[command(flatten)]
         sign_in: SignInArgs,
@@ -45,8 +45,8 @@ pub enum AppCommand {
         db: DatabaseArgs,
         /// Application id.
         application_id: ApplicationId,
-        /// oauth2, oidc or cas (needed the first time).
-        #[arg(long, value_parser = ["oauth2", "oidc", "cas"])]
+        /// oauth2, oidc, cas or saml (needed the first time).
+        #[arg(long, value_parser = ["oauth2", "oidc", "cas", "saml"])]
         protocol: Option<String>,
         #[command(flatten)]
         sign_in: SignInArgs,
@@ -196,7 +196,7 @@ async fn create(
     let sso = match sso {
         Some(protocol) => Some(sign_in.fields(Some(&protocol), None)?),
         None if sign_in.is_empty() => None,
-        None => anyhow::bail!("sign-in flags need --sso oauth2|oidc|cas"),
+        None => anyhow::bail!("sign-in flags need --sso oauth2|oidc|cas|saml"),
     };
     let permissions = api_permissions
         .iter()
@@ -283,6 +283,29 @@ pub struct SignInArgs {
     /// session the application was signed in to logs out ("": none).
     #[arg(long)]
     backchannel_logout_uri: Option<String>,
+    /// SAML: the service provider's metadata file (entity ID, ACS URLs, certificate, logout
+    /// service, Name ID format); the flags below change what it set.
+    #[arg(long)]
+    sp_metadata: Option<std::path::PathBuf>,
+    /// SAML: the service provider's entity ID.
+    #[arg(long)]
+    sp_entity_id: Option<String>,
+    /// SAML: where the NameID comes from, user:ATTRIBUTE or account:ATTRIBUTE (default
+    /// user:user_name).
+    #[arg(long)]
+    name_id: Option<String>,
+    /// SAML: the NameID format.
+    #[arg(long, value_parser = ["unspecified", "email_address", "persistent", "transient"])]
+    name_id_format: Option<String>,
+    /// SAML: what is signed (default assertion).
+    #[arg(long, value_parser = ["assertion", "response", "both"])]
+    saml_signed: Option<String>,
+    /// SAML: the service provider's signing certificate (PEM file).
+    #[arg(long)]
+    sp_certificate: Option<std::path::PathBuf>,
+    /// SAML: refuse AuthnRequests that are not signed.
+    #[arg(long)]
+    require_signed_requests: bool,
 }
 
 impl SignInArgs {
@@ -295,6 +318,13 @@ impl SignInArgs {
             && self.id_token_alg.is_none()
             && self.claims.is_empty()
             && self.backchannel_logout_uri.is_none()
+            && self.sp_metadata.is_none()
+            && self.sp_entity_id.is_none()
+            && self.name_id.is_none()
+            && self.name_id_format.is_none()
+            && self.saml_signed.is_none()
+            && self.sp_certificate.is_none()
+            && !self.require_signed_requests
     }
 
     /// The settings these flags make from `current` (or the defaults), with `protocol`.
@@ -310,16 +340,21 @@ impl SignInArgs {
                 id_token_alg: Some(s.id_token_alg),
                 claims: Some(s.claims),
                 backchannel_logout_uri: s.backchannel_logout_uri,
+                saml: s.saml,
             },
             None => SsoFields::default(),
         };
         if let Some(protocol) = protocol {
             fields.protocol = Some(parse("protocol", protocol.to_owned())?);
-            // A CAS application has no OAuth grants: those kept from before go.
-            if fields.protocol == Some(roster_domain::sso::Protocol::Cas) {
+            // A CAS or SAML application has no OAuth grants: those kept from before go.
+            if matches!(
+                fields.protocol,
+                Some(roster_domain::sso::Protocol::Cas | roster_domain::sso::Protocol::Saml)
+            ) {
                 fields.grants = None;
             }
         }
+        self.saml_fields(&mut fields)?;
         if !self.redirect_uris.is_empty() {
             fields.redirect_uris = Some(self.redirect_uris);
         }
@@ -350,6 +385,62 @@ impl SignInArgs {
         }
         Ok(fields)
     }
+
+    /// The SAML flags: the SP's metadata first, then the single settings.
+    fn saml_fields(&self, fields: &mut SsoFields) -> Result<()> {
+        if let Some(path) = &self.sp_metadata {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("--sp-metadata {}: {e}", path.display()))?;
+            let read = roster_service::read_sp_metadata(&text).map_err(|e| {
+                anyhow::anyhow!("--sp-metadata {}: {}", path.display(), e.client_message())
+            })?;
+            if self.redirect_uris.is_empty() {
+                fields.redirect_uris = Some(read.acs_urls);
+            }
+            fields.saml = Some(read.settings);
+        }
+        let any = self.sp_entity_id.is_some()
+            || self.name_id.is_some()
+            || self.name_id_format.is_some()
+            || self.saml_signed.is_some()
+            || self.sp_certificate.is_some()
+            || self.require_signed_requests;
+        if !any {
+            return Ok(());
+        }
+        let mut saml = match (fields.saml.take(), &self.sp_entity_id) {
+            (Some(mut saml), Some(entity)) => {
+                saml.entity_id.clone_from(entity);
+                saml
+            }
+            (Some(saml), None) => saml,
+            (None, Some(entity)) => roster_domain::saml::SamlSettings::for_entity(entity),
+            (None, None) => anyhow::bail!("SAML flags need --sp-entity-id or --sp-metadata"),
+        };
+        if let Some(source) = &self.name_id {
+            saml.name_id = match source.split_once(':') {
+                Some(("user", attr)) => ClaimSource::User(attr.to_owned()),
+                Some(("account", attr)) => ClaimSource::Account(attr.to_owned()),
+                _ => anyhow::bail!("--name-id {source}: user:ATTRIBUTE or account:ATTRIBUTE"),
+            };
+        }
+        if let Some(format) = &self.name_id_format {
+            saml.name_id_format = parse("name_id_format", format.clone())?;
+        }
+        if let Some(signed) = &self.saml_signed {
+            saml.signed = parse("saml_signed", signed.clone())?;
+        }
+        if let Some(path) = &self.sp_certificate {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("--sp-certificate {}: {e}", path.display()))?;
+            saml.sp_certificate = Some(pem);
+        }
+        if self.require_signed_requests {
+            saml.require_signed_requests = true;
+        }
+        fields.saml = Some(saml);
+        Ok(())
+    }
 }
 
 /// A value of the settings' JSON named by its text (`oidc`, `RS384`).
@@ -376,5 +467,7 @@ fn claim(text: &str) -> Result<ClaimMapping> {
     Ok(ClaimMapping {
         claim: name.to_owned(),
         source,
+        friendly_name: None,
+        name_format: None,
     })
 }

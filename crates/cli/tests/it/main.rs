@@ -40,6 +40,7 @@ mod races;
 mod request_logs;
 mod revocation;
 mod roles;
+mod saml;
 mod second_factor;
 mod secret_key;
 mod security;

@@ -48,12 +48,18 @@ async fn every_documented_route_answers(backend: Backend) {
             calls += 1;
             // A followed redirect (logout, to the login page) answers for another route.
             let redirected = res.url().path() != concrete;
-            // Pages for browsers, and CAS's own answers (text, XML): no JSON error body.
+            // Pages for browsers, and CAS's and SAML's own answers (text, XML): no JSON error
+            // body.
             let html = res.headers().get("content-type").is_some_and(|t| {
                 let t = t.to_str().unwrap();
-                ["text/html", "text/plain", "application/xml"]
-                    .iter()
-                    .any(|kind| t.starts_with(kind))
+                [
+                    "text/html",
+                    "text/plain",
+                    "application/xml",
+                    "application/samlmetadata+xml",
+                ]
+                .iter()
+                .any(|kind| t.starts_with(kind))
             });
             let status = res.status().as_u16();
             let body = if html {

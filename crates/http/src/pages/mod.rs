@@ -4,6 +4,7 @@
 //! live in the module, and the template folder, of its name.
 
 pub mod cas;
+pub mod saml;
 pub mod sign_in;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

@@ -10,6 +10,7 @@ mod oauth2;
 mod organizations;
 mod password_policy;
 mod roles;
+mod saml;
 mod second_factor;
 mod sign_in;
 mod sso_settings;
@@ -31,6 +32,7 @@ pub fn router() -> OpenApiRouter<Service> {
         .merge(oauth2::router())
         .merge(sign_in::router())
         .merge(cas::router())
+        .merge(saml::router())
         .merge(user_api::router())
         // Not an API operation: no place in the OpenAPI document.
         .route(

@@ -324,8 +324,10 @@ pub struct LoginFields {
 /// another site).
 fn safe_return(return_to: Option<&str>) -> Option<&str> {
     let cas = format!("{CAS_LOGIN_PATH}?");
+    let saml = format!("{}?", roster_service::SSO_PATH);
     return_to.filter(|r| {
-        (r.starts_with(RETURN_PREFIX) || r.starts_with(&cas)) && !r.contains(['\r', '\n', '\\'])
+        (r.starts_with(RETURN_PREFIX) || r.starts_with(&cas) || r.starts_with(&saml))
+            && !r.contains(['\r', '\n', '\\'])
     })
 }
 
@@ -342,6 +344,13 @@ async fn client_of(service: &Service, return_to: Option<&str>) -> Option<String>
     let return_to = return_to?;
     if let Some(query) = return_to.strip_prefix(RETURN_PREFIX) {
         return param(query, "client_id");
+    }
+    if let Some(query) = return_to
+        .strip_prefix(roster_service::SSO_PATH)
+        .and_then(|q| q.strip_prefix('?'))
+    {
+        let resume = param(query, "resume")?;
+        return service.saml_client_id(&resume).await.ok().flatten();
     }
     let query = return_to.strip_prefix(CAS_LOGIN_PATH)?.strip_prefix('?')?;
     let service_url = param(query, "service")?;

@@ -3,10 +3,9 @@
 //! `ticket=ST-…`; otherwise the login page first. `renew` asks for the password again;
 //! `gateway` goes back without a ticket rather than show the login page.
 
-use crate::sign_in::{actor, candidate, needs_roles, Candidate};
+use crate::sign_in::{actor, needs_roles, session_and_candidate};
 use crate::use_case::Cx;
 use crate::Service;
-use roster_domain::application::ApplicationId;
 use roster_domain::cas::{new_ticket, ServiceTicket};
 use roster_domain::sign_in::{Since, SsoSession};
 use roster_domain::time::Millis;
@@ -120,17 +119,6 @@ impl Service {
     pub(crate) fn cas_ticket_ttl_ms(&self) -> Millis {
         crate::sign_in::millis(self.inner.settings.cas_ticket_ttl)
     }
-}
-
-async fn session_and_candidate(
-    tx: &mut dyn Tx,
-    (digest, app_id, with_roles): (String, ApplicationId, bool),
-) -> Result<(Option<SsoSession>, Option<Candidate>)> {
-    let Some(session) = tx.session(&digest).await? else {
-        return Ok((None, None));
-    };
-    let found = candidate(tx, &app_id, &session.user_id, with_roles).await?;
-    Ok((Some(session), Some(found)))
 }
 
 async fn issue(tx: &mut dyn Tx, cx: &mut Cx, ticket: ServiceTicket) -> Result<()> {

@@ -12,7 +12,7 @@ pub use validate::{CasValidation, ValidateRequest};
 
 use crate::Service;
 use roster_domain::application::Application;
-use roster_domain::sso::{admitted_url, SsoSettings};
+use roster_domain::sso::{admitted_url, Protocol, SsoSettings};
 use roster_domain::Result;
 use roster_store::prelude::*;
 use url::Url;
@@ -80,5 +80,5 @@ impl Service {
 }
 
 async fn read_cas_applications(tx: &mut dyn Tx, (): ()) -> Result<Vec<(Application, SsoSettings)>> {
-    tx.cas_applications().await
+    tx.applications_signing_in_with(Protocol::Cas).await
 }

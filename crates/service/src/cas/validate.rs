@@ -9,8 +9,8 @@ use crate::Service;
 use roster_domain::cas::{CasFailure, ServiceTicket};
 use roster_domain::logout::{Participant, ParticipantKind};
 use roster_domain::sign_in::Since;
-use roster_domain::sso::Principal;
 use roster_domain::sso::SsoSettings;
+use roster_domain::sso::{claim_values as values, Principal};
 use roster_domain::time::Millis;
 use roster_domain::{secret, Error, Result};
 use roster_store::prelude::*;
@@ -121,17 +121,6 @@ impl Service {
 /// The value, unless absent or blank.
 fn present(v: Option<&str>) -> Option<&str> {
     v.map(str::trim).filter(|v| !v.is_empty())
-}
-
-/// A claim's values as CAS attribute values: a list's items, a scalar as text.
-fn values(value: &serde_json::Value) -> Vec<String> {
-    use serde_json::Value;
-    match value {
-        Value::Array(items) => items.iter().flat_map(values).collect(),
-        Value::String(s) => vec![s.clone()],
-        Value::Null => vec![],
-        other => vec![other.to_string()],
-    }
 }
 
 /// A ticket to redeem.

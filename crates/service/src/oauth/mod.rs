@@ -87,8 +87,8 @@ fn default_scope(protocol: Protocol) -> &'static str {
     match protocol {
         Protocol::Oauth2 => "get_user_info",
         Protocol::Oidc => "openid",
-        // No OAuth grant is open to a CAS application.
-        Protocol::Cas => "",
+        // No OAuth grant is open to a CAS or SAML application.
+        Protocol::Cas | Protocol::Saml => "",
     }
 }
 

@@ -15,7 +15,9 @@ mod step_token;
 pub use password::SignInOutcome;
 pub(crate) use password::{Attempt, PasswordCheck};
 pub use password_change::PasswordChangeAtLogin;
-pub(crate) use principal::{candidate, needs_roles, read_candidate, Candidate};
+pub(crate) use principal::{
+    candidate, needs_roles, read_candidate, session_and_candidate, Candidate,
+};
 pub use second_factor::CodeAtLogin;
 pub(crate) use session::session_digest;
 pub(crate) use session::Begin;

@@ -1,7 +1,7 @@
 //! Who may sign in to an application, as the store holds them now.
 
 use roster_domain::application::{Application, ApplicationId};
-use roster_domain::sign_in::{SignInLock, SignInsEnded, Since, Standing};
+use roster_domain::sign_in::{SignInLock, SignInsEnded, Since, SsoSession, Standing};
 use roster_domain::sso::{ClaimSource, Principal, SsoSettings};
 use roster_domain::time::Millis;
 use roster_domain::user::UserId;
@@ -97,6 +97,19 @@ pub(crate) async fn read_candidate(
     (application_id, user_id, with_roles): (ApplicationId, UserId, bool),
 ) -> Result<Candidate> {
     candidate(tx, &application_id, &user_id, with_roles).await
+}
+
+/// The browser's session (by its cookie's digest) and who its user is to the application
+/// (`with_roles`: the account's role codes too), read together.
+pub(crate) async fn session_and_candidate(
+    tx: &mut dyn Tx,
+    (digest, app_id, with_roles): (String, ApplicationId, bool),
+) -> Result<(Option<SsoSession>, Option<Candidate>)> {
+    let Some(session) = tx.session(&digest).await? else {
+        return Ok((None, None));
+    };
+    let found = candidate(tx, &app_id, &session.user_id, with_roles).await?;
+    Ok((Some(session), Some(found)))
 }
 
 /// Whether the claims of `settings` need the account's roles read.

@@ -13,6 +13,7 @@ mod messages;
 mod organizations;
 mod password_policy;
 mod roles;
+mod saml;
 mod second_factor;
 mod sign_in;
 mod signing_keys;

@@ -7,9 +7,10 @@ use crate::store_tx::StoreTx;
 use crate::tx::SsoTx;
 use async_trait::async_trait;
 use roster_domain::application::{Application, ApplicationId};
-use roster_domain::sso::SsoSettings;
+use roster_domain::sso::{Protocol, SsoSettings};
 use roster_domain::time::Millis;
 use roster_domain::{Error, Result};
+use std::sync::LazyLock;
 
 /// A stored settings document.
 pub(crate) fn parse_settings(application_id: &str, text: &str) -> Result<SsoSettings> {
@@ -42,6 +43,29 @@ impl<B: Backend> SsoTx for StoreTx<'_, B> {
         stored
             .map(|(text,)| parse_settings(application_id.as_str(), &text))
             .transpose()
+    }
+
+    async fn applications_signing_in_with(
+        &mut self,
+        protocol: Protocol,
+    ) -> Result<Vec<(Application, SsoSettings)>> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {APPLICATION_COLUMNS}, (SELECT settings FROM app_sso \
+                 WHERE app_sso.application_id = applications.id) AS sso_settings \
+                 FROM applications WHERE id IN (SELECT application_id FROM app_sso) ORDER BY id"
+            )
+        });
+        let rows: Vec<ApplicationSsoRow> = self.fetch_all(&SQL, &[]).await?;
+        let mut found = Vec::new();
+        for row in rows {
+            if let (app, Some(settings)) = row.into_domain()? {
+                if settings.protocol == protocol {
+                    found.push((app, settings));
+                }
+            }
+        }
+        Ok(found)
     }
 
     async fn application_with_sso(

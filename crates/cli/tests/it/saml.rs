@@ -1,0 +1,417 @@
+//! SAML 2.0 at `/api/v1/saml2/idp/*`, as a service provider meets it: pysaml2 (PyPI, with
+//! Debian's xmlsec1) registered from its own metadata, signing in by HTTP-Redirect, by
+//! HTTP-POST (signed requests) and IdP-initiated, reading Name ID and attributes, and
+//! xmlsec1 verifying the assertion's signature; and the refusals of what cannot be trusted.
+
+use crate::sign_in::{Browser, PASSWORD};
+use crate::support::*;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::{json, Value};
+use std::io::Write;
+
+const ACS: &str = "https://sp.example.com/saml/acs";
+
+struct Saml {
+    user_name: String,
+    app: AppCreds,
+    entity_id: String,
+    dir: tempfile::TempDir,
+}
+
+fn python() -> String {
+    std::env::var("ROSTER_TEST_PYTHON").unwrap()
+}
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/saml_sp.py");
+
+async fn run_sp(args: &[&str]) -> String {
+    let out = tokio::process::Command::new(python())
+        .arg(SCRIPT)
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "saml_sp.py {args:?}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+async fn new_user(server: &mut Server) -> (String, String) {
+    let admin = server.admin().await;
+    let user_name = format!("u{:x}", rand::random::<u32>());
+    let (status, body) = server
+        .post(
+            &admin,
+            "/users",
+            json!({
+                "user_name": user_name,
+                "mobile": mobile_for(&user_name),
+                "password": PASSWORD,
+                "pwd_must_modify": false,
+                "email": format!("{user_name}@example.com"),
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    (user_name, body["user_id"].as_str().unwrap().to_owned())
+}
+
+fn creds(created: &Value) -> AppCreds {
+    AppCreds {
+        application_id: created["application_id"].as_str().unwrap().to_owned(),
+        client_id: created["client_id"].as_str().unwrap().to_owned(),
+        client_secret: created["client_secret"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// pysaml2's SP, registered from the metadata it publishes (`roster app create --sso saml
+/// --sp-metadata`), with an email attribute; a user with an account in it.
+async fn pysaml2_fixture(server: &mut Server) -> Saml {
+    let (user_name, user_id) = new_user(server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let entity_id = format!("https://sp.example.com/{:x}", rand::random::<u32>());
+    let path = dir.path().to_str().unwrap().to_owned();
+    let metadata = run_sp(&["metadata", &server.base, &entity_id, ACS, &path, "signed"]).await;
+    let metadata_file = dir.path().join("sp-metadata.xml");
+    std::fs::write(&metadata_file, &metadata).unwrap();
+    let (ok, created, err) = roster(&[
+        "app",
+        "create",
+        "--database",
+        &server.db.url,
+        "--name",
+        &unique_app_name(),
+        "--sso",
+        "saml",
+        "--sp-metadata",
+        metadata_file.to_str().unwrap(),
+        "--claim",
+        "mail=user:email",
+    ])
+    .await;
+    assert!(ok, "{err}");
+    let app = creds(&created);
+    server.authorize(&user_id, &app.application_id).await;
+    Saml {
+        user_name,
+        app,
+        entity_id,
+        dir,
+    }
+}
+
+/// The IdP's signing certificate as PEM, read from its metadata.
+async fn idp_certificate(server: &Server) -> String {
+    let metadata = server
+        .http
+        .get(server.url("/api/v1/saml2/idp/metadata"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = metadata.find("<ds:X509Certificate>").unwrap() + "<ds:X509Certificate>".len();
+    let end = metadata.find("</ds:X509Certificate>").unwrap();
+    let der = metadata.get(start..end).unwrap();
+    let lines: Vec<&str> = der
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
+}
+
+/// pysaml2 signs in by HTTP-Redirect, by HTTP-POST with signed requests, and IdP-initiated,
+/// each through the login page; it reads the Name ID, the mapped attribute and RelayState,
+/// and checks the assertion's signature against Roster's metadata; xmlsec1 agrees.
+#[cfg_attr(
+    not(roster_python),
+    ignore = "set ROSTER_TEST_PYTHON to a Python with pysaml2 (and install xmlsec1) to run"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pysaml2_signs_in_by_each_binding() {
+    let mut server = Server::start(Backend::Sqlite).await;
+    let f = pysaml2_fixture(&mut server).await;
+    let path = f.dir.path().to_str().unwrap().to_owned();
+    let certificate = f.dir.path().join("idp.pem");
+    std::fs::write(&certificate, idp_certificate(&server).await).unwrap();
+    for binding in ["redirect", "post", "idp"] {
+        let out = run_sp(&[
+            "sso",
+            &server.base,
+            &f.entity_id,
+            ACS,
+            &path,
+            &f.user_name,
+            PASSWORD,
+            binding,
+        ])
+        .await;
+        let said: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(said["name_id"], f.user_name.as_str(), "{binding}: {said}");
+        assert_eq!(
+            said["issuer"],
+            format!("{}/api/v1/saml2/idp/metadata", server.base),
+            "{binding}: {said}"
+        );
+        assert_eq!(
+            said["attributes"]["mail"],
+            json!([format!("{}@example.com", f.user_name)]),
+            "{binding}: {said}"
+        );
+        assert_eq!(said["relay_state"], "state-1", "{binding}: {said}");
+        if binding == "idp" {
+            assert_eq!(said["in_response_to"], Value::Null, "{said}");
+        } else {
+            assert_eq!(
+                said["in_response_to"], said["request_id"],
+                "{binding}: {said}"
+            );
+        }
+        // xmlsec1 verifies the assertion's enveloped signature with the published certificate.
+        let verified = tokio::process::Command::new("xmlsec1")
+            .args([
+                "--verify",
+                "--id-attr:ID",
+                "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+                "--pubkey-cert-pem",
+                certificate.to_str().unwrap(),
+                f.dir.path().join("response.xml").to_str().unwrap(),
+            ])
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            verified.status.success(),
+            "{binding}: {}",
+            String::from_utf8_lossy(&verified.stderr)
+        );
+    }
+    let _ = &f.app;
+}
+
+/// A hand-made AuthnRequest from `issuer` for `acs`, as the HTTP-Redirect binding carries it.
+fn redirect_request(id: &str, issuer: &str, acs: &str, extra: &str) -> String {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let xml = format!(
+        "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+         xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" \
+         IssueInstant=\"{now}\" AssertionConsumerServiceURL=\"{acs}\"{extra}>\
+         <saml:Issuer>{issuer}</saml:Issuer></samlp:AuthnRequest>"
+    );
+    let mut deflater =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    deflater.write_all(xml.as_bytes()).unwrap();
+    let value = STANDARD.encode(deflater.finish().unwrap());
+    let mut url = reqwest::Url::parse("http://x/api/v1/saml2/idp/sso").unwrap();
+    url.query_pairs_mut()
+        .append_pair("SAMLRequest", &value)
+        .append_pair("RelayState", "rs");
+    format!("{}?{}", url.path(), url.query().unwrap())
+}
+
+/// A SAML application registered by flags, unsigned requests allowed; a user with an
+/// account in it, signed in in `browser`.
+async fn plain_fixture(server: &mut Server, browser: &Browser) -> (String, AppCreds) {
+    let (user_name, user_id) = new_user(server).await;
+    let entity_id = format!("https://sp.example.com/{:x}", rand::random::<u32>());
+    let (ok, created, err) = roster(&[
+        "app",
+        "create",
+        "--database",
+        &server.db.url,
+        "--name",
+        &unique_app_name(),
+        "--sso",
+        "saml",
+        "--sp-entity-id",
+        &entity_id,
+        "--redirect-uri",
+        ACS,
+    ])
+    .await;
+    assert!(ok, "{err}");
+    let app = creds(&created);
+    server.authorize(&user_id, &app.application_id).await;
+    let first = browser
+        .get(&format!("/api/v1/saml2/idp/sso?sp={entity_id}"))
+        .await;
+    let to_login = first.location.expect("to the login page");
+    assert!(to_login.starts_with("/login?"), "{to_login}");
+    let page = browser.get(&to_login).await.body;
+    let signed_in = browser.submit(&page, &user_name, PASSWORD).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    let back = browser.get(signed_in.location.as_deref().unwrap()).await;
+    assert_eq!(back.status, 200, "{}", back.body);
+    assert!(back.body.contains("name=\"SAMLResponse\""), "{}", back.body);
+    (entity_id, app)
+}
+
+/// What cannot be trusted gets an error page, never a POST: an unknown SP, an ACS the
+/// application did not register, a replayed request ID, a stale one, a DTD; a signed request
+/// whose signature does not verify.
+#[on_each_store]
+async fn saml_refuses_what_it_cannot_trust(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let browser = Browser::new(&server);
+    let (entity_id, _app) = plain_fixture(&mut server, &browser).await;
+    let refused = |page: &crate::sign_in::Hop| {
+        assert_eq!(page.status, 400, "{}", page.body);
+        assert!(!page.body.contains("SAMLResponse"), "{}", page.body);
+    };
+    refused(
+        &browser
+            .get("/api/v1/saml2/idp/sso?sp=https://unknown.example.com")
+            .await,
+    );
+    refused(
+        &browser
+            .get(&redirect_request(
+                "_u1",
+                "https://unknown.example.com",
+                ACS,
+                "",
+            ))
+            .await,
+    );
+    let wrong_acs = browser
+        .get(&redirect_request(
+            "_w1",
+            &entity_id,
+            "https://evil.example.com/acs",
+            "",
+        ))
+        .await;
+    refused(&wrong_acs);
+    assert!(
+        wrong_acs.body.contains("AssertionConsumerServiceURL"),
+        "{}",
+        wrong_acs.body
+    );
+    // Answered once; the same ID again is a replay.
+    let request = redirect_request("_once", &entity_id, ACS, "");
+    let first = browser.get(&request).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert!(
+        first.body.contains("name=\"SAMLResponse\""),
+        "{}",
+        first.body
+    );
+    assert!(
+        first.body.contains("name=\"RelayState\" value=\"rs\""),
+        "{}",
+        first.body
+    );
+    let again = browser.get(&request).await;
+    refused(&again);
+    assert!(again.body.contains("answered already"), "{}", again.body);
+    let dtd = {
+        let xml = "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><r>&x;</r>";
+        let mut deflater =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        deflater.write_all(xml.as_bytes()).unwrap();
+        let mut url = reqwest::Url::parse("http://x/api/v1/saml2/idp/sso").unwrap();
+        url.query_pairs_mut()
+            .append_pair("SAMLRequest", &STANDARD.encode(deflater.finish().unwrap()));
+        format!("{}?{}", url.path(), url.query().unwrap())
+    };
+    let page = browser.get(&dtd).await;
+    refused(&page);
+    assert!(page.body.contains("DTD"), "{}", page.body);
+}
+
+/// The metadata: the IdP's entity ID, its certificate, both bindings of both services, as a
+/// download.
+#[on_each_store]
+async fn the_metadata_names_the_idp_and_its_endpoints(backend: Backend) {
+    let server = Server::start(backend).await;
+    let res = server
+        .http
+        .get(server.url("/api/v1/saml2/idp/metadata"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let headers = res.headers().clone();
+    assert_eq!(headers["content-type"], "application/samlmetadata+xml");
+    assert!(headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("filename="));
+    let body = res.text().await.unwrap();
+    assert!(body.contains(&format!(
+        "entityID=\"{}/api/v1/saml2/idp/metadata\"",
+        server.base
+    )));
+    for binding in ["HTTP-Redirect", "HTTP-POST"] {
+        assert!(
+            body.contains(&format!(
+            "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:{binding}\" \
+             Location=\"{}/api/v1/saml2/idp/sso\">",
+            server.base
+        )),
+            "{body}"
+        );
+    }
+    assert!(body.contains("<ds:X509Certificate>"), "{body}");
+    assert!(body.contains("SingleLogoutService"), "{body}");
+}
+
+/// pysaml2 logs out at Roster's SingleLogoutService by HTTP-Redirect (query signature) and
+/// by HTTP-POST (enveloped signature): the session ends, and the SP reads a signed
+/// LogoutResponse answering its request, with its RelayState.
+#[cfg_attr(
+    not(roster_python),
+    ignore = "set ROSTER_TEST_PYTHON to a Python with pysaml2 (and install xmlsec1) to run"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pysaml2_logs_out_by_each_binding() {
+    let mut server = Server::start(Backend::Sqlite).await;
+    let f = pysaml2_fixture(&mut server).await;
+    let path = f.dir.path().to_str().unwrap().to_owned();
+    for binding in ["redirect", "post"] {
+        let out = run_sp(&[
+            "logout",
+            &server.base,
+            &f.entity_id,
+            ACS,
+            &path,
+            &f.user_name,
+            PASSWORD,
+            binding,
+        ])
+        .await;
+        let said: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(
+            said["status"], "urn:oasis:names:tc:SAML:2.0:status:Success",
+            "{binding}: {said}"
+        );
+        assert_eq!(
+            said["in_response_to"], said["logout_request_id"],
+            "{binding}: {said}"
+        );
+        assert_eq!(said["relay_state"], "bye", "{binding}: {said}");
+        assert!(
+            said["action"].as_str().unwrap().ends_with("/saml/slo"),
+            "{said}"
+        );
+        // Signed out: the next sign-in goes to the login page.
+        assert_eq!(said["after"], 302, "{binding}: {said}");
+        assert!(
+            said["after_location"]
+                .as_str()
+                .unwrap()
+                .starts_with("/login?"),
+            "{binding}: {said}"
+        );
+    }
+}
