@@ -5,6 +5,7 @@ pub mod account;
 pub mod application;
 pub mod audit;
 pub mod cas;
+pub mod claims;
 pub mod error;
 pub mod id;
 pub mod logout;

@@ -2,7 +2,8 @@
 //! service provider's entity ID, what its assertions carry and what is signed), and the
 //! rules of Roster's answers: lifetimes, Name ID formats, status codes.
 
-use crate::sso::{ClaimMapping, ClaimSource, Principal};
+pub use crate::claims::AttributeNameFormat;
+use crate::claims::{claim_values, ClaimMapping, ClaimSource, Principal};
 use crate::time::Millis;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -96,27 +97,6 @@ impl Signed {
 
     pub fn response(self) -> bool {
         matches!(self, Self::Response | Self::Both)
-    }
-}
-
-/// An attribute's `NameFormat` (SAML core §8.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum AttributeNameFormat {
-    #[default]
-    Basic,
-    Uri,
-    Unspecified,
-}
-
-impl AttributeNameFormat {
-    pub fn uri(self) -> &'static str {
-        match self {
-            Self::Basic => "urn:oasis:names:tc:SAML:2.0:attrname-format:basic",
-            Self::Uri => "urn:oasis:names:tc:SAML:2.0:attrname-format:uri",
-            Self::Unspecified => "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified",
-        }
     }
 }
 
@@ -245,7 +225,7 @@ impl SamlSettings {
             ));
         }
         if let Some(url) = &self.logout_url {
-            crate::sso::registered_url("saml.logout_url", url)?;
+            crate::validate::registered_url("saml.logout_url", url)?;
         }
         Ok(())
     }
@@ -307,7 +287,7 @@ pub fn attributes(principal: &Principal, mappings: &[ClaimMapping]) -> Vec<SamlA
                 name: m.claim.clone(),
                 friendly_name: m.friendly_name.clone(),
                 name_format: m.name_format.unwrap_or_default(),
-                values: crate::sso::claim_values(&value),
+                values: claim_values(&value),
             })
         })
         .collect()
@@ -320,7 +300,7 @@ pub fn name_id(settings: &SamlSettings, principal: &Principal) -> Option<String>
         return Some(new_id());
     }
     let value = principal.value(&settings.name_id)?;
-    crate::sso::claim_values(&value)
+    claim_values(&value)
         .into_iter()
         .next()
         .filter(|v| !v.is_empty())

@@ -3,6 +3,10 @@
 
 use crate::{Error, Result};
 use serde_json::{Map, Value};
+use url::Url;
+
+/// Longest URL accepted.
+pub const MAX_URL_CHARS: usize = 2000;
 
 /// Longest extension object accepted, serialized.
 pub const MAX_EXTENSION_BYTES: usize = 64 * 1024;
@@ -150,6 +154,29 @@ pub fn extension(value: Option<Map<String, Value>>) -> Result<Option<Map<String,
 /// A path id: the shape of an id, or it cannot name anything.
 pub fn path_id(value: &str) -> bool {
     crate::id::is_well_formed(value)
+}
+
+/// A registered URL, checked: an absolute http(s) URL without a fragment (RFC 6749 §3.1.2)
+/// or user information.
+pub(crate) fn registered_url(field: &str, text: &str) -> Result<Url> {
+    if text.len() > MAX_URL_CHARS {
+        return Err(Error::invalid(format!(
+            "{field}: a URL has at most {MAX_URL_CHARS} characters."
+        )));
+    }
+    let url = Url::parse(text)
+        .map_err(|e| Error::invalid(format!("{field}: '{text}' is not an absolute URL ({e}).")))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(Error::invalid(format!(
+            "{field}: '{text}' must be an http or https URL with a host."
+        )));
+    }
+    if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid(format!(
+            "{field}: '{text}' may have neither a fragment nor user information."
+        )));
+    }
+    Ok(url)
 }
 
 #[cfg(test)]
