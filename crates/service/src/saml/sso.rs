@@ -276,16 +276,7 @@ impl Service {
                 Status::InvalidNameIdPolicy,
                 "Roster gives this application's Name ID in another format.",
             ));
-            return self
-                .post_response(
-                    &found,
-                    &pending.acs,
-                    request_id.as_deref(),
-                    refused,
-                    &pending,
-                    &idp,
-                )
-                .await;
+            return self.post_response(&found, &pending, refused, &idp).await;
         }
         let signed_in = match session_cookie.and_then(crate::sign_in::session_digest) {
             Some(digest) => {
@@ -310,16 +301,7 @@ impl Service {
         let Some((session, candidate)) = usable else {
             if pending.is_passive {
                 let refused = Err((Status::NoPassive, "The user must sign in first."));
-                return self
-                    .post_response(
-                        &found,
-                        &pending.acs,
-                        request_id.as_deref(),
-                        refused,
-                        &pending,
-                        &idp,
-                    )
-                    .await;
+                return self.post_response(&found, &pending, refused, &idp).await;
             }
             pending.expires = now.saturating_add(REQUEST_TTL_MS);
             return Ok(SamlSso::SignIn {
@@ -332,16 +314,8 @@ impl Service {
             Err(why) => {
                 self.audit_refused_sign_in(&session.user_id, &found.app, source)
                     .await?;
-                return self
-                    .post_response(
-                        &found,
-                        &pending.acs,
-                        request_id.as_deref(),
-                        Err((Status::RequestDenied, why)),
-                        &pending,
-                        &idp,
-                    )
-                    .await;
+                let refused = Err((Status::RequestDenied, why));
+                return self.post_response(&found, &pending, refused, &idp).await;
             }
         };
         let Some(name_id) = rules::name_id(&found.saml, &principal) else {
@@ -349,16 +323,7 @@ impl Service {
                 Status::RequestDenied,
                 "The user has no value for this application's Name ID.",
             ));
-            return self
-                .post_response(
-                    &found,
-                    &pending.acs,
-                    request_id.as_deref(),
-                    refused,
-                    &pending,
-                    &idp,
-                )
-                .await;
+            return self.post_response(&found, &pending, refused, &idp).await;
         };
         let spend = Spend {
             spent: request_id.clone().map(|request_id| SpentRequest {
@@ -382,15 +347,8 @@ impl Service {
             .assertion(&found, &pending, &session, &principal, name_id, &idp)
             .await?;
         metrics::counter!("roster_sign_ins_total", "to" => "saml").increment(1);
-        self.post_response(
-            &found,
-            &pending.acs,
-            request_id.as_deref(),
-            Ok(assertion),
-            &pending,
-            &idp,
-        )
-        .await
+        self.post_response(&found, &pending, Ok(assertion), &idp)
+            .await
     }
 
     async fn assertion(
@@ -428,12 +386,12 @@ impl Service {
     async fn post_response(
         &self,
         found: &SamlApplication,
-        acs: &str,
-        in_response_to: Option<&str>,
-        outcome: std::result::Result<super::xml::Element, (Status, &str)>,
         pending: &Pending,
+        outcome: std::result::Result<super::xml::Element, (Status, &str)>,
         idp: &str,
     ) -> Result<SamlSso> {
+        let acs = pending.acs.as_str();
+        let in_response_to = pending.request_id.as_deref();
         // A refusal carries no assertion: the response itself is signed, whatever the
         // settings say, so the service provider can trust it.
         let sign = found.saml.signed.response() || outcome.is_err();
