@@ -8,6 +8,10 @@ Usage:
       signs in through Roster (BINDING: redirect, post, or idp for IdP-initiated), the login
       page included, and prints what the SP read of the response as JSON; the response's
       XML is kept in DIR/response.xml.
+  saml_sp.py attacks BASE_URL SP_ENTITY_ID ACS_URL DIR
+      prints HTTP-POST AuthnRequests (base64) as JSON: "valid" (signed), "tampered" (its ACS
+      changed after signing), "wrapped" (the signed request hidden in a forged one that
+      carries its signature), "unsigned", "forced" (ForceAuthn), "passive" (IsPassive).
   saml_sp.py logout BASE_URL SP_ENTITY_ID ACS_URL DIR USER PASSWORD BINDING
       signs in (redirect), then logs out at Roster's SingleLogoutService by BINDING and
       prints what the SP read of the LogoutResponse, and whether the session still signs in.
@@ -170,6 +174,33 @@ elif command == "sso":
     user, password, binding = sys.argv[6:9]
     said, _ = sso(requests.Session(), client(), binding, user, password)
     print(json.dumps(said))
+elif command == "attacks":
+    import xml.etree.ElementTree as ET
+    sp = client()
+    destination = base + "/api/v1/saml2/idp/sso"
+
+    def request(sign=True, **kwargs):
+        _, req = sp.create_authn_request(destination, sign=sign, sign_alg=SIG_RSA_SHA256,
+                                         digest_alg=DIGEST_SHA256, **kwargs)
+        return str(req)
+
+    valid = request()
+    tampered = valid.replace(acs, "https://evil.example.com/acs")
+    dsig = "{http://www.w3.org/2000/09/xmldsig#}"
+    original = ET.fromstring(valid)
+    forged = ET.fromstring(request(sign=False))
+    forged.set("ID", "_forged" + original.get("ID"))
+    forged.set("AssertionConsumerServiceURL", "https://evil.example.com/acs")
+    forged.insert(1, original.find(dsig + "Signature"))
+    extensions = ET.SubElement(forged, "{urn:oasis:names:tc:SAML:2.0:protocol}Extensions")
+    extensions.append(ET.fromstring(valid))
+    wrapped = ET.tostring(forged, encoding="unicode")
+    b64 = lambda x: base64.b64encode(x.encode()).decode()
+    print(json.dumps({
+        "valid": b64(valid), "tampered": b64(tampered), "wrapped": b64(wrapped),
+        "unsigned": b64(request(sign=False)), "forced": b64(request(force_authn="true")),
+        "passive": b64(request(is_passive="true")),
+    }))
 elif command == "logout":
     user, password, binding = sys.argv[6:9]
     browser = requests.Session()

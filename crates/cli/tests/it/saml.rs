@@ -415,3 +415,127 @@ async fn pysaml2_logs_out_by_each_binding() {
         );
     }
 }
+
+/// Posts an AuthnRequest (HTTP-POST binding) from `browser`.
+async fn post_request(browser: &Browser, value: &str) -> crate::sign_in::Hop {
+    let res = browser
+        .http
+        .post(format!("{}/api/v1/saml2/idp/sso", browser.base))
+        .form(&[("SAMLRequest", value), ("RelayState", "rs")])
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    crate::sign_in::Hop {
+        status,
+        location,
+        body: res.text().await.unwrap(),
+    }
+}
+
+/// The SAMLResponse a page posts, decoded.
+fn posted_response(page: &str) -> String {
+    let start = page.find("name=\"SAMLResponse\" value=\"").unwrap() + 27;
+    let end = start + page.get(start..).unwrap().find('"').unwrap();
+    String::from_utf8(STANDARD.decode(page.get(start..end).unwrap()).unwrap()).unwrap()
+}
+
+/// Signs `user_name` in at the login page in `browser` by IdP-initiated sign-in to
+/// `entity_id`: the page that follows.
+async fn sign_in_idp_initiated(
+    browser: &Browser,
+    entity_id: &str,
+    user_name: &str,
+) -> crate::sign_in::Hop {
+    let first = browser
+        .get(&format!("/api/v1/saml2/idp/sso?sp={entity_id}"))
+        .await;
+    let to_login = first.location.expect("to the login page");
+    let page = browser.get(&to_login).await.body;
+    let signed_in = browser.submit(&page, user_name, PASSWORD).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    browser.get(signed_in.location.as_deref().unwrap()).await
+}
+
+/// An application that requires signed requests (pysaml2's metadata says
+/// AuthnRequestsSigned): a request changed after signing, a signed request wrapped in a
+/// forged one, and an unsigned one get error pages; ForceAuthn sends a signed-in user to the
+/// login page again; IsPassive without a session is answered NoPassive; a user without an
+/// account is answered RequestDenied, each a signed Response to the registered ACS.
+#[cfg_attr(
+    not(roster_python),
+    ignore = "set ROSTER_TEST_PYTHON to a Python with pysaml2 (and install xmlsec1) to run"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_requests_are_checked_and_options_honoured() {
+    let mut server = Server::start(Backend::Sqlite).await;
+    let f = pysaml2_fixture(&mut server).await;
+    let path = f.dir.path().to_str().unwrap().to_owned();
+    let out = run_sp(&["attacks", &server.base, &f.entity_id, ACS, &path]).await;
+    let requests: Value = serde_json::from_str(out.trim()).unwrap();
+    let request = |name: &str| requests[name].as_str().unwrap().to_owned();
+
+    let browser = Browser::new(&server);
+    let page = sign_in_idp_initiated(&browser, &f.entity_id, &f.user_name).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+
+    for (name, says) in [
+        ("tampered", "digest does not match"),
+        ("wrapped", "does not reference the message"),
+        ("unsigned", "requires signed requests"),
+    ] {
+        let refused = post_request(&browser, &request(name)).await;
+        assert_eq!(refused.status, 400, "{name}: {}", refused.body);
+        assert!(refused.body.contains(says), "{name}: {}", refused.body);
+        assert!(
+            !refused.body.contains("SAMLResponse"),
+            "{name}: {}",
+            refused.body
+        );
+    }
+    let valid = post_request(&browser, &request("valid")).await;
+    assert_eq!(valid.status, 200, "{}", valid.body);
+    let response = posted_response(&valid.body);
+    assert!(response.contains("status:Success"), "{response}");
+    assert!(
+        valid.body.contains(&format!("action=\"{ACS}\"")),
+        "{}",
+        valid.body
+    );
+
+    // ForceAuthn: the password again, though the browser is signed in.
+    let forced = post_request(&browser, &request("forced")).await;
+    assert_eq!(forced.status, 303, "{}", forced.body);
+    let next = browser.get(forced.location.as_deref().unwrap()).await;
+    assert!(
+        next.location
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("/login?"),
+        "{:?}",
+        next.location
+    );
+
+    // IsPassive without a session: NoPassive, signed, to the ACS.
+    let anonymous = Browser::new(&server);
+    let hop = post_request(&anonymous, &request("passive")).await;
+    let passive = anonymous.get(hop.location.as_deref().unwrap()).await;
+    assert_eq!(passive.status, 200, "{}", passive.body);
+    let response = posted_response(&passive.body);
+    assert!(response.contains("status:NoPassive"), "{response}");
+    assert!(response.contains("<ds:SignatureValue>"), "{response}");
+    assert!(!response.contains("<saml:Assertion"), "{response}");
+
+    // A user without an account in the application: RequestDenied, no assertion.
+    let (stranger, _) = new_user(&mut server).await;
+    let other = Browser::new(&server);
+    let denied = sign_in_idp_initiated(&other, &f.entity_id, &stranger).await;
+    assert_eq!(denied.status, 200, "{}", denied.body);
+    let response = posted_response(&denied.body);
+    assert!(response.contains("status:RequestDenied"), "{response}");
+    assert!(!response.contains("<saml:Assertion"), "{response}");
+}

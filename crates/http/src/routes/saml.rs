@@ -131,6 +131,7 @@ async fn sso_redirect(
         sp: query.sp,
         relay_state: query.relay_state,
         resume: query.resume,
+        session_withheld: false,
     };
     let _ = (query.sig_alg, query.signature);
     sso(&service, &site, source, &headers, request, false).await
@@ -179,6 +180,7 @@ async fn sso_post(
         sp: None,
         relay_state: form.relay_state,
         resume: None,
+        session_withheld: true,
     };
     sso(&service, &site, source, &headers, request, true).await
 }
@@ -211,7 +213,7 @@ async fn sso(
             );
             if posted {
                 // A cross-site POST carries no SameSite=Lax session cookie: go on as a GET,
-                // which does, before deciding that the user must sign in.
+                // which does, before deciding whether the user must sign in.
                 return redirect(StatusCode::SEE_OTHER, &back);
             }
             let login = format!(

@@ -40,6 +40,10 @@ pub struct SamlSsoRequest {
     pub relay_state: Option<String>,
     /// Roster's own: the request, back from the login page.
     pub resume: Option<String>,
+    /// The browser may hold a session it did not send (a cross-site POST carries no
+    /// `SameSite=Lax` cookie): a trusted request goes on as a `resume` (a GET, which does)
+    /// before anything depends on the session.
+    pub session_withheld: bool,
 }
 
 /// What the browser is given.
@@ -140,6 +144,11 @@ impl Service {
                 "SAMLRequest (from the application) or sp (its entity ID) is required.".to_owned(),
             ));
         };
+        if request.session_withheld && session_cookie.is_none() {
+            return Ok(SamlSso::SignIn {
+                resume: self.resume_token(&pending),
+            });
+        }
         self.answer(found, pending, session_cookie, source, public_url)
             .await
     }
