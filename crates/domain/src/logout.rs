@@ -19,6 +19,8 @@ pub enum ParticipantKind {
     Oidc,
     /// A CAS service ticket (`reference`: the ticket, spent).
     Cas,
+    /// A SAML assertion (`reference`: its NameID; the SessionIndex is the `sid`).
+    Saml,
 }
 
 impl ParticipantKind {
@@ -26,11 +28,12 @@ impl ParticipantKind {
         match self {
             Self::Oidc => "oidc",
             Self::Cas => "cas",
+            Self::Saml => "saml",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Oidc, Self::Cas]
+        [Self::Oidc, Self::Cas, Self::Saml]
             .into_iter()
             .find(|k| k.as_str() == s)
     }
@@ -57,8 +60,10 @@ pub struct LogoutDelivery {
     pub created_at: Millis,
     pub application_id: ApplicationId,
     pub url: String,
-    /// The form body posted.
+    /// The body posted: a form (CAS, OpenID Connect) or a SOAP envelope (SAML).
     pub body: String,
+    /// The body's media type.
+    pub content_type: String,
     pub status: MessageStatus,
     pub attempts: i64,
     pub next_attempt_at: Option<Millis>,
@@ -81,6 +86,11 @@ pub fn cas_logout_form(ticket: &str, user_name: &str, id: &str, at: Millis) -> S
     );
     form(&[("logoutRequest", &xml)])
 }
+
+/// The media type of a form body.
+pub const FORM: &str = "application/x-www-form-urlencoded";
+/// The media type of a SOAP 1.1 envelope (SAML's SOAP binding).
+pub const SOAP: &str = "text/xml; charset=utf-8";
 
 /// The OpenID Connect back-channel logout body.
 pub fn oidc_logout_form(logout_token: &str) -> String {

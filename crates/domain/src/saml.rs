@@ -136,6 +136,10 @@ pub struct SamlSettings {
     /// The binding of `logout_url`: `post` (default) or `redirect`.
     #[serde(default)]
     pub logout_binding: Binding,
+    /// The service provider's SingleLogoutService with the SOAP binding: where a logout that
+    /// began elsewhere (`/api/v1/logout`, another application) is told, server to server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soap_logout_url: Option<String>,
 }
 
 /// A SAML binding Roster answers with.
@@ -151,6 +155,8 @@ pub enum Binding {
 impl Binding {
     pub const POST_URI: &'static str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
     pub const REDIRECT_URI: &'static str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+    /// Server to server (back-channel logout).
+    pub const SOAP_URI: &'static str = "urn:oasis:names:tc:SAML:2.0:bindings:SOAP";
 
     pub fn uri(self) -> &'static str {
         match self {
@@ -186,6 +192,7 @@ impl SamlSettings {
             require_signed_requests: false,
             logout_url: None,
             logout_binding: Binding::default(),
+            soap_logout_url: None,
         }
     }
 
@@ -226,6 +233,9 @@ impl SamlSettings {
         }
         if let Some(url) = &self.logout_url {
             crate::validate::registered_url("saml.logout_url", url)?;
+        }
+        if let Some(url) = &self.soap_logout_url {
+            crate::validate::registered_url("saml.soap_logout_url", url)?;
         }
         Ok(())
     }

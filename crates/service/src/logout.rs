@@ -1,7 +1,8 @@
 //! One logout for everything: when a browser session ends by logout, each application it
 //! signed in to is told — a CAS service by a back-channel `logoutRequest`, an OpenID Connect
 //! application that registered a `backchannel_logout_uri` by a signed `logout_token` (OpenID
-//! Connect Back-Channel Logout 1.0) — and the OAuth grants it began end. The messages go
+//! Connect Back-Channel Logout 1.0), a SAML service provider with a SOAP SingleLogoutService
+//! by a signed `LogoutRequest` (SAML bindings §3.2) — and the OAuth grants it began end. The messages go
 //! through an outbox in the store, written in the logout's transaction: delivered after it,
 //! by one node, retried with backoff (1 s, doubling, 8 attempts), surviving a restart, each
 //! outcome audited. A slow application never slows the logout.
@@ -11,7 +12,7 @@ use crate::Service;
 use roster_domain::application::Application;
 use roster_domain::logout::{
     cas_logout_form, oidc_logout_form, LogoutDelivery, Participant, ParticipantKind,
-    BACKCHANNEL_LOGOUT_EVENT,
+    BACKCHANNEL_LOGOUT_EVENT, FORM, SOAP,
 };
 use roster_domain::message::{after_attempt, MessageStatus};
 use roster_domain::sso::SsoSettings;
@@ -110,9 +111,8 @@ impl Service {
                     };
                     let alg = roster_domain::sso::IdTokenAlg::RS256;
                     let token = self.sign_jwt(alg, Some("logout+jwt"), claims).await?;
-                    logout
-                        .deliveries
-                        .push(delivery(&app, uri, oidc_logout_form(&token), now));
+                    let body = oidc_logout_form(&token);
+                    logout.deliveries.push(delivery(&app, uri, body, FORM, now));
                 }
                 ParticipantKind::Cas => {
                     let user_name = user.map(|u| u.user_name).unwrap_or_default();
@@ -120,7 +120,23 @@ impl Service {
                     let body = cas_logout_form(&p.reference, &user_name, &id, now);
                     logout
                         .deliveries
-                        .push(delivery(&app, p.url.clone(), body, now));
+                        .push(delivery(&app, p.url.clone(), body, FORM, now));
+                }
+                ParticipantKind::Saml => {
+                    // One LogoutRequest per application and NameID.
+                    if !told.insert(app.id.clone()) {
+                        continue;
+                    }
+                    let Some(saml) = settings.and_then(|s| s.saml) else {
+                        continue;
+                    };
+                    let Some(url) = saml.soap_logout_url.clone() else {
+                        continue;
+                    };
+                    let body = self
+                        .saml_soap_logout_request(&saml, &url, &p.reference, &sid, issuer)
+                        .await?;
+                    logout.deliveries.push(delivery(&app, url, body, SOAP, now));
                 }
             }
         }
@@ -179,13 +195,20 @@ impl Service {
     }
 }
 
-fn delivery(app: &Application, url: String, body: String, now: Millis) -> LogoutDelivery {
+fn delivery(
+    app: &Application,
+    url: String,
+    body: String,
+    content_type: &str,
+    now: Millis,
+) -> LogoutDelivery {
     LogoutDelivery {
         id: roster_domain::id::new_id(now),
         created_at: now,
         application_id: app.id.clone(),
         url,
         body,
+        content_type: content_type.to_owned(),
         status: MessageStatus::Pending,
         attempts: 0,
         next_attempt_at: Some(now),
@@ -199,9 +222,17 @@ async fn post(
     client: &reqwest::Client,
     delivery: &LogoutDelivery,
 ) -> std::result::Result<(), String> {
-    let answer = client
+    let mut request = client
         .post(&delivery.url)
-        .header("content-type", "application/x-www-form-urlencoded")
+        .header("content-type", delivery.content_type.as_str());
+    if delivery.content_type == SOAP {
+        // SAML bindings §3.2.2.3.
+        request = request.header(
+            "soapaction",
+            "http://www.oasis-open.org/committees/security",
+        );
+    }
+    let answer = request
         .body(delivery.body.clone())
         .send()
         .await

@@ -2,8 +2,12 @@
 xmlsec1, as a Python web application's SAML plugin does.
 
 Usage:
-  saml_sp.py metadata BASE_URL SP_ENTITY_ID ACS_URL DIR SIGN_REQUESTS
-      makes the SP's key and certificate in DIR and prints the SP's metadata XML.
+  saml_sp.py metadata BASE_URL SP_ENTITY_ID ACS_URL DIR SIGN_REQUESTS [SOAP_LOGOUT_URL]
+      makes the SP's key and certificate in DIR and prints the SP's metadata XML (with a SOAP
+      SingleLogoutService if given).
+  saml_sp.py soap-logout BASE_URL SP_ENTITY_ID ACS_URL DIR FILE
+      reads the SOAP LogoutRequest Roster posted (FILE), checking its signature, and prints
+      its NameID and SessionIndex as JSON.
   saml_sp.py sso BASE_URL SP_ENTITY_ID ACS_URL DIR USER PASSWORD BINDING
       signs in through Roster (BINDING: redirect, post, or idp for IdP-initiated), the login
       page included, and prints what the SP read of the response as JSON; the response's
@@ -30,7 +34,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, BINDING_SOAP
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import create_metadata_string
@@ -61,14 +65,16 @@ def make_keys():
         f.write(cert.public_bytes(serialization.Encoding.PEM))
 
 
-def config(sign_requests, idp_metadata=None):
+def config(sign_requests, idp_metadata=None, soap_logout=None):
+    logout_services = [(slo, BINDING_HTTP_POST), (slo, BINDING_HTTP_REDIRECT)]
+    if soap_logout:
+        logout_services.append((soap_logout, BINDING_SOAP))
     conf = {
         "entityid": sp_entity,
         "service": {"sp": {
             "endpoints": {
                 "assertion_consumer_service": [(acs, BINDING_HTTP_POST)],
-                "single_logout_service": [(slo, BINDING_HTTP_POST),
-                                          (slo, BINDING_HTTP_REDIRECT)],
+                "single_logout_service": logout_services,
             },
             "allow_unsolicited": True,
             "authn_requests_signed": sign_requests,
@@ -168,12 +174,32 @@ def sso(browser, sp, binding, user, password):
 if command == "metadata":
     os.makedirs(workdir, exist_ok=True)
     make_keys()
-    print(create_metadata_string(None, config(sys.argv[6] == "signed"), 4, None, None,
-                                 None, None).decode())
+    soap_logout = sys.argv[7] if len(sys.argv) > 7 else None
+    print(create_metadata_string(None, config(sys.argv[6] == "signed", soap_logout=soap_logout),
+                                 4, None, None, None, None).decode())
 elif command == "sso":
     user, password, binding = sys.argv[6:9]
     said, _ = sso(requests.Session(), client(), binding, user, password)
     print(json.dumps(said))
+elif command == "soap-logout":
+    # pysaml2 takes the request out of the SOAP envelope by writing it again with
+    # ElementTree, which keeps a prefix only if it was registered; a running SP has
+    # registered these by making its own messages (Entity._message), a fresh process has not.
+    from xml.etree import ElementTree
+    for prefix, uri in (("samlp", "urn:oasis:names:tc:SAML:2.0:protocol"),
+                        ("saml", "urn:oasis:names:tc:SAML:2.0:assertion"),
+                        ("ds", "http://www.w3.org/2000/09/xmldsig#")):
+        ElementTree.register_namespace(prefix, uri)
+    with open(sys.argv[6]) as f:
+        envelope = f.read()
+    request = client().parse_logout_request(envelope, BINDING_SOAP)
+    message = request.message
+    print(json.dumps({
+        "name_id": message.name_id.text,
+        "session_index": [i.text for i in message.session_index],
+        "issuer": message.issuer.text,
+        "signed": request.signature_check is not None and message.signature is not None,
+    }))
 elif command == "attacks":
     import xml.etree.ElementTree as ET
     sp = client()

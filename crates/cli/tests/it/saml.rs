@@ -72,11 +72,18 @@ fn creds(created: &Value) -> AppCreds {
 /// pysaml2's SP, registered from the metadata it publishes (`roster app create --sso saml
 /// --sp-metadata`), with an email attribute; a user with an account in it.
 async fn pysaml2_fixture(server: &mut Server) -> Saml {
+    pysaml2_fixture_with(server, &[]).await
+}
+
+/// [`pysaml2_fixture`], `extra` added to the metadata command (a SOAP logout URL).
+async fn pysaml2_fixture_with(server: &mut Server, extra: &[&str]) -> Saml {
     let (user_name, user_id) = new_user(server).await;
     let dir = tempfile::tempdir().unwrap();
     let entity_id = format!("https://sp.example.com/{:x}", rand::random::<u32>());
     let path = dir.path().to_str().unwrap().to_owned();
-    let metadata = run_sp(&["metadata", &server.base, &entity_id, ACS, &path, "signed"]).await;
+    let mut args = vec!["metadata", &server.base, &entity_id, ACS, &path, "signed"];
+    args.extend_from_slice(extra);
+    let metadata = run_sp(&args).await;
     let metadata_file = dir.path().join("sp-metadata.xml");
     std::fs::write(&metadata_file, &metadata).unwrap();
     let (ok, created, err) = roster(&[
@@ -538,4 +545,57 @@ async fn signed_requests_are_checked_and_options_honoured() {
     let response = posted_response(&denied.body);
     assert!(response.contains("status:RequestDenied"), "{response}");
     assert!(!response.contains("<saml:Assertion"), "{response}");
+}
+
+/// A logout that begins elsewhere (`/api/v1/logout`) tells the SAML application through its
+/// SOAP SingleLogoutService: a LogoutRequest signed by Roster, naming the NameID and the
+/// session the assertion gave, which pysaml2 accepts.
+#[cfg_attr(
+    not(roster_python),
+    ignore = "set ROSTER_TEST_PYTHON to a Python with pysaml2 (and install xmlsec1) to run"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_global_logout_tells_the_sp_by_soap() {
+    let mut server = Server::start(Backend::Sqlite).await;
+    let (receiver_base, seen) = receiver(vec![]).await;
+    let soap = format!("{receiver_base}/saml/soap");
+    let f = pysaml2_fixture_with(&mut server, &[&soap]).await;
+    let browser = Browser::new(&server);
+    let page = sign_in_idp_initiated(&browser, &f.entity_id, &f.user_name).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let response = posted_response(&page.body);
+    let session_index = {
+        let start = response.find("SessionIndex=\"").unwrap() + 14;
+        let end = start + response.get(start..).unwrap().find('"').unwrap();
+        response.get(start..end).unwrap().to_owned()
+    };
+    assert_eq!(browser.get("/api/v1/logout").await.status, 302);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while seen.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (head, body) = seen
+        .lock()
+        .unwrap()
+        .first()
+        .cloned()
+        .expect("a SOAP LogoutRequest");
+    assert!(head.starts_with("post /saml/soap "), "{head}");
+    assert!(head.contains("content-type: text/xml"), "{head}");
+    let file = f.dir.path().join("soap.xml");
+    std::fs::write(&file, &body).unwrap();
+    let path = f.dir.path().to_str().unwrap().to_owned();
+    let out = run_sp(&[
+        "soap-logout",
+        &server.base,
+        &f.entity_id,
+        ACS,
+        &path,
+        file.to_str().unwrap(),
+    ])
+    .await;
+    let said: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(said["name_id"], f.user_name.as_str(), "{said}");
+    assert_eq!(said["session_index"], json!([session_index]), "{said}");
+    assert_eq!(said["signed"], true, "{said}");
 }

@@ -152,6 +152,48 @@ pub fn logout_response(
         .child(status(Status::Success, None))
 }
 
+/// A `LogoutRequest` Roster sends a service provider when a session it joined ends
+/// elsewhere, in the SOAP envelope of the SOAP binding (the request signed before it is
+/// wrapped).
+pub fn logout_request(
+    id: &str,
+    idp_entity_id: &str,
+    destination: &str,
+    name_id: &str,
+    format: NameIdFormat,
+    session_index: &str,
+    now: Millis,
+) -> Element {
+    samlp("LogoutRequest")
+        .declared()
+        .attr("ID", id)
+        .attr("Version", "2.0")
+        .attr("IssueInstant", rfc3339(now))
+        .attr("Destination", destination)
+        .attr(
+            "NotOnOrAfter",
+            rfc3339(now.saturating_add(LOGOUT_REQUEST_TTL_MS)),
+        )
+        .child(issuer(idp_entity_id).declared())
+        .child(
+            saml("NameID")
+                .declared()
+                .attr("Format", format.uri())
+                .text(name_id),
+        )
+        .child(samlp("SessionIndex").text(session_index))
+}
+
+/// How long a back-channel LogoutRequest may be acted on (its delivery is retried for
+/// about four minutes).
+const LOGOUT_REQUEST_TTL_MS: Millis = 10 * 60_000;
+
+/// A SOAP 1.1 envelope around `body`.
+pub fn soap_envelope(body: Element) -> Element {
+    let soap = |name: &str| Element::new("SOAP-ENV", ns::SOAP, name);
+    soap("Envelope").declared().child(soap("Body").child(body))
+}
+
 /// The IdP's metadata: its entity ID, signing certificates (base64 DER), Name ID formats and
 /// endpoints.
 pub fn metadata(entity_id: &str, sso_url: &str, slo_url: &str, certificates: &[String]) -> Element {

@@ -13,8 +13,10 @@ use crate::sign_in::Logout;
 use crate::Service;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use roster_domain::application::ApplicationId;
 use roster_domain::saml::{self as rules, Binding, REQUEST_TTL_MS, SKEW_MS};
 use roster_domain::{Error, Result};
+use roster_store::prelude::*;
 use std::io::Write;
 use std::net::IpAddr;
 
@@ -74,6 +76,16 @@ impl Service {
             return Ok(SamlLogout::Refused(
                 "The request's IssueInstant is too old or in the future.".to_owned(),
             ));
+        }
+        // The application asking is not told again (by SOAP) of the logout it began.
+        if let Some(digest) = request.cookie.and_then(crate::sign_in::session_digest) {
+            let sid = roster_domain::sign_in::sid_of(&digest);
+            self.write(
+                roster_domain::audit::SYSTEM_ACTOR,
+                forget_participant,
+                (sid, found.app.id.clone()),
+            )
+            .await?;
         }
         self.sign_out(Logout {
             cookie: request.cookie,
@@ -138,6 +150,40 @@ fn deflate(text: &str) -> Result<Vec<u8>> {
         .write_all(text.as_bytes())
         .and_then(|()| deflater.finish())
         .map_err(|e| Error::internal(format!("deflating a SAML message: {e}")))
+}
+
+impl Service {
+    /// The SOAP body of a back-channel `LogoutRequest` to `url` for the assertion whose
+    /// NameID was `name_id` in the session `sid` (its SessionIndex), signed.
+    pub(crate) async fn saml_soap_logout_request(
+        &self,
+        saml: &roster_domain::saml::SamlSettings,
+        url: &str,
+        name_id: &str,
+        sid: &str,
+        public_url: &str,
+    ) -> Result<String> {
+        let request = documents::logout_request(
+            &rules::new_id(),
+            &idp_entity_id(public_url),
+            url,
+            name_id,
+            saml.name_id_format,
+            sid,
+            self.now(),
+        );
+        let signed = self.sign_xml(request, saml.signature_algorithm).await?;
+        Ok(documents::soap_envelope(signed).to_xml())
+    }
+}
+
+async fn forget_participant(
+    tx: &mut dyn Tx,
+    _cx: &mut crate::use_case::Cx,
+    (sid, application_id): (String, ApplicationId),
+) -> Result<u64> {
+    tx.delete_application_participant(&sid, &application_id)
+        .await
 }
 
 /// A logout request's signature: required when the application registered a certificate

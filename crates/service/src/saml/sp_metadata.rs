@@ -70,6 +70,11 @@ pub fn read_sp_metadata(text: &str) -> Result<SpMetadata> {
             let binding = Binding::from_uri(e.get("Binding")?)?;
             Some((binding, e.get("Location")?.to_owned()))
         });
+    let soap_logout = sp
+        .elements()
+        .filter(|e| e.is(ns::METADATA, "SingleLogoutService"))
+        .filter(|e| e.get("Binding") == Some(Binding::SOAP_URI))
+        .find_map(|e| e.get("Location").map(str::to_owned));
     let name_id_format = sp
         .elements()
         .filter(|e| e.is(ns::METADATA, "NameIDFormat"))
@@ -84,6 +89,7 @@ pub fn read_sp_metadata(text: &str) -> Result<SpMetadata> {
         settings.logout_binding = binding;
         settings.logout_url = Some(url);
     }
+    settings.soap_logout_url = soap_logout;
     if sp.get("WantAssertionsSigned") == Some("true") {
         settings.signed = roster_domain::saml::Signed::Assertion;
     }

@@ -15,6 +15,7 @@ use crate::Service;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use roster_domain::application::ApplicationId;
+use roster_domain::logout::{Participant, ParticipantKind};
 use roster_domain::saml::{
     self as rules, NameIdFormat, SpentRequest, Status, ASSERTION_TTL_MS, REQUEST_TTL_MS, SKEW_MS,
 };
@@ -341,6 +342,19 @@ impl Service {
                 expires_at: now.saturating_add(REQUEST_TTL_MS),
             }),
             application_id: found.app.id.clone(),
+            // The session's logout tells this SP (SOAP), naming this NameID and the sid.
+            participant: Participant {
+                sid: session.sid(),
+                application_id: found.app.id.clone(),
+                user_id: session.user_id.clone(),
+                kind: ParticipantKind::Saml,
+                reference: name_id.clone(),
+                url: String::new(),
+                created_at: now,
+                expires_at: now.saturating_add(crate::sign_in::millis(
+                    self.sign_in_settings().session_lifetime,
+                )),
+            },
         };
         if !self
             .write(&actor(Some(&session.user_id), source), spend_request, spend)
@@ -491,6 +505,7 @@ fn check_signature(
 struct Spend {
     spent: Option<SpentRequest>,
     application_id: ApplicationId,
+    participant: Participant,
 }
 
 async fn spend_request(tx: &mut dyn Tx, cx: &mut Cx, spend: Spend) -> Result<bool> {
@@ -499,6 +514,7 @@ async fn spend_request(tx: &mut dyn Tx, cx: &mut Cx, spend: Spend) -> Result<boo
             return Ok(false);
         }
     }
+    tx.add_participant(&spend.participant).await?;
     cx.audit("SamlSso", "application", spend.application_id.as_str());
     Ok(true)
 }

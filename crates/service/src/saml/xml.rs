@@ -12,6 +12,7 @@ pub mod ns {
     pub const METADATA: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
     pub const DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
     pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+    pub const SOAP: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 }
 
 /// Largest document read.

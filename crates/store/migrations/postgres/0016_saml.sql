@@ -8,3 +8,8 @@ CREATE TABLE saml_requests (
     PRIMARY KEY (application_id, request_id)
 );
 CREATE INDEX saml_requests_expires_at ON saml_requests (expires_at);
+
+-- A back-channel logout message is a form (CAS, OpenID Connect) or, for a SAML application,
+-- a SOAP envelope (SAML bindings §3.2): the body's media type is kept with it.
+ALTER TABLE logout_deliveries
+    ADD COLUMN content_type TEXT NOT NULL DEFAULT 'application/x-www-form-urlencoded';
