@@ -37,6 +37,59 @@ impl Service {
     }
 }
 
+impl Service {
+    /// Roster extension: makes the application a SAML application of the service provider
+    /// whose metadata is `xml` (entity ID, ACS URLs, certificate, logout services, Name ID
+    /// format), keeping its claims and its other SAML choices. Audited as
+    /// `UpdateApplicationSso`.
+    pub async fn set_sso_from_sp_metadata(
+        &self,
+        caller: &Caller,
+        application_id: ApplicationId,
+        xml: &str,
+    ) -> Result<SsoSettings> {
+        caller.require(Access::Admin)?;
+        let read = crate::saml::read_sp_metadata(xml)?;
+        self.write(&caller.client_id, set_from_metadata, (application_id, read))
+            .await
+    }
+}
+
+async fn set_from_metadata(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (application_id, read): (ApplicationId, crate::saml::SpMetadata),
+) -> Result<SsoSettings> {
+    existing_application(tx, &application_id).await?;
+    let current = tx.sso_settings(&application_id).await?;
+    let mut saml = read.settings;
+    let mut fields = roster_domain::sso::SsoFields {
+        protocol: Some(roster_domain::sso::Protocol::Saml),
+        redirect_uris: Some(read.acs_urls),
+        ..Default::default()
+    };
+    if let Some(current) = current {
+        fields.logout_urls = Some(current.logout_urls);
+        fields.claims = Some(current.claims);
+        // What the metadata does not say stays as it was chosen.
+        if let Some(before) = current.saml {
+            saml.name_id = before.name_id;
+            saml.audience = before.audience;
+            saml.signed = before.signed;
+            saml.signature_algorithm = before.signature_algorithm;
+            saml.require_signed_requests |=
+                before.require_signed_requests && saml.sp_certificate.is_some();
+        }
+    }
+    fields.saml = Some(saml);
+    let settings = fields.into_settings()?;
+    crate::saml::check_certificate(&settings)?;
+    tx.put_sso_settings(&application_id, &settings, cx.now)
+        .await?;
+    cx.audit("UpdateApplicationSso", "application", &application_id);
+    Ok(settings)
+}
+
 async fn show(tx: &mut dyn Tx, application_id: ApplicationId) -> Result<SsoSettings> {
     existing_application(tx, &application_id).await?;
     tx.sso_settings(&application_id)

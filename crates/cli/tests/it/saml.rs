@@ -599,3 +599,87 @@ async fn a_global_logout_tells_the_sp_by_soap() {
     assert_eq!(said["session_index"], json!([session_index]), "{said}");
     assert_eq!(said["signed"], true, "{said}");
 }
+
+/// `PUT /roster/v1/applications/{id}/saml-metadata` (extension) reads an SP's metadata into
+/// the settings — entity ID, the default ACS first, logout services, Name ID format —
+/// keeping the claims; what is not metadata is refused with the management API's error body.
+#[on_each_store]
+async fn sp_metadata_sets_a_saml_application(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let admin = server.admin().await;
+    let (ok, created, err) = roster(&[
+        "app",
+        "create",
+        "--database",
+        &server.db.url,
+        "--name",
+        &unique_app_name(),
+        "--sso",
+        "saml",
+        "--sp-entity-id",
+        "https://old.example.com/sp",
+        "--redirect-uri",
+        ACS,
+        "--claim",
+        "mail=user:email",
+    ])
+    .await;
+    assert!(ok, "{err}");
+    let app = creds(&created);
+    let metadata = r#"<?xml version="1.0"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://crm.example.com/saml/metadata">
+  <md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="https://crm.example.com/saml/soap"/>
+    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://crm.example.com/saml/slo"/>
+    <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
+    <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://crm.example.com/saml/acs2" index="2"/>
+    <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact" Location="https://crm.example.com/saml/artifact" index="0"/>
+    <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://crm.example.com/saml/acs" index="1" isDefault="true"/>
+  </md:SPSSODescriptor>
+</md:EntityDescriptor>"#;
+    let path = format!(
+        "/roster/v1/applications/{}/saml-metadata",
+        app.application_id
+    );
+    let put = |body: &'static str| {
+        server
+            .http
+            .put(server.url(&path))
+            .bearer_auth(&admin)
+            .header("content-type", "application/samlmetadata+xml")
+            .body(body)
+            .send()
+    };
+    let res = put(metadata).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let settings: Value = res.json().await.unwrap();
+    assert_eq!(
+        settings["redirect_uris"],
+        json!([
+            "https://crm.example.com/saml/acs",
+            "https://crm.example.com/saml/acs2"
+        ]),
+        "{settings}"
+    );
+    let saml = &settings["saml"];
+    assert_eq!(saml["entity_id"], "https://crm.example.com/saml/metadata");
+    assert_eq!(saml["logout_url"], "https://crm.example.com/saml/slo");
+    assert_eq!(saml["logout_binding"], "redirect");
+    assert_eq!(saml["soap_logout_url"], "https://crm.example.com/saml/soap");
+    assert_eq!(saml["name_id_format"], "email_address");
+    assert_eq!(settings["claims"][0]["claim"], "mail", "{settings}");
+    for bad in [
+        "not xml at all",
+        "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"x\"/>",
+        "<!DOCTYPE r [<!ENTITY x \"y\">]><r>&x;</r>",
+    ] {
+        let res = put(bad).await.unwrap();
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        assert_error(&(status, body.clone()), 400, "PARAM.0001");
+        assert!(
+            body["error_msg"].as_str().unwrap().contains("SP metadata"),
+            "{body}"
+        );
+    }
+}
