@@ -60,6 +60,9 @@ enum Scenario {
     SsoTicket,
     /// A signed-in browser's CAS login (302 with a ticket), then `p3/serviceValidate`.
     CasTicket,
+    /// A signed-in browser's SAML AuthnRequest (HTTP-Redirect, a new ID each time) answered
+    /// with the page posting a signed Response.
+    SamlSso,
 }
 
 fn main() -> ExitCode {
@@ -160,7 +163,9 @@ async fn run(args: Args) -> Result<()> {
         }
         Scenario::Import => import(&args).await,
         Scenario::StoreLimit => store_limit(&args).await,
-        Scenario::Userinfo | Scenario::SsoCode | Scenario::CasTicket => sign_in::run(&args).await,
+        Scenario::Userinfo | Scenario::SsoCode | Scenario::CasTicket | Scenario::SamlSso => {
+            sign_in::run(&args).await
+        }
         Scenario::SdkLogin | Scenario::SdkSigned | Scenario::SsoTicket => {
             user_api::run(&args).await
         }

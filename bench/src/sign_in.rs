@@ -1,7 +1,8 @@
 //! The sign-in scenarios: `userinfo` (users' access tokens read back their claims),
 //! `sso-code` (a signed-in browser's authorization request, then the application's code
 //! exchange with an RS256 id_token) and `cas-ticket` (a signed-in browser's CAS login, then
-//! the service's `p3/serviceValidate`).
+//! the service's `p3/serviceValidate`) and `saml-sso` (a signed-in browser's SP-initiated
+//! SAML request by HTTP-Redirect, answered with a signed Response).
 
 use crate::load::{self, Answer, Call, Step};
 use crate::server::{Database, Server};
@@ -16,6 +17,10 @@ use std::time::Duration;
 pub const PASSWORD: &str = "Bench-password-1";
 const REDIRECT: &str = "https://app.example.com/cb";
 const CAS_SERVICE: &str = "https://portal.example.com/cas";
+const SAML_ENTITY: &str = "https://sp.example.com/bench";
+const SAML_ACS: &str = "https://sp.example.com/bench/acs";
+/// What the page posting a response holds.
+const SAML_POSTS: &[u8] = b"name=\"SAMLResponse\"";
 /// What a successful CAS validation holds.
 const SUCCESS: &[u8] = b"<cas:authenticationSuccess>";
 
@@ -150,6 +155,12 @@ pub async fn run(args: &Args) -> Result<()> {
                              "claims": [{"claim": "email", "source": {"type": "user", "value": "email"}}]});
             setup_with(&addr, &token, users.max(1), sso).await?
         }
+        Scenario::SamlSso => {
+            let sso = json!({"protocol": "saml", "redirect_uris": [SAML_ACS],
+                             "saml": {"entity_id": SAML_ENTITY},
+                             "claims": [{"claim": "mail", "source": {"type": "user", "value": "email"}}]});
+            setup_with(&addr, &token, users.max(1), sso).await?
+        }
         _ => setup(&addr, &token, users.max(1)).await?,
     };
     let basic = basic(&setup);
@@ -217,6 +228,38 @@ pub async fn run(args: &Args) -> Result<()> {
             let stats = load::run_flows(&addr, args.connections, duration, step).await?;
             ("cas-ticket", stats)
         }
+        Scenario::SamlSso => {
+            let first = setup.user_names.first().context("a user")?;
+            let cookie = session_cookie(&addr, first).await?;
+            let now = roster_domain::time::rfc3339(roster_domain::time::now_millis());
+            let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let step: Step = Arc::new(move |last: Option<&Answer>| match last {
+                None => {
+                    let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let request = saml_request(&format!("_bench{n}"), &now)
+                        .map_err(|e| format!("deflating: {e}"))?;
+                    let mut call = Call::get(format!("/api/v1/saml2/idp/sso?{request}"));
+                    call.cookie = Some(cookie.clone());
+                    Ok(Some(call))
+                }
+                Some(answer)
+                    if answer.status == 200
+                        && answer
+                            .body
+                            .windows(SAML_POSTS.len())
+                            .any(|w| w == SAML_POSTS) =>
+                {
+                    Ok(None)
+                }
+                Some(answer) => Err(format!(
+                    "no response posted: {} {}",
+                    answer.status,
+                    String::from_utf8_lossy(&answer.body)
+                )),
+            });
+            let stats = load::run_flows(&addr, args.connections, duration, step).await?;
+            ("saml-sso", stats)
+        }
         _ => {
             let first = setup.user_names.first().context("a user")?;
             let cookie = session_cookie(&addr, first).await?;
@@ -253,4 +296,29 @@ pub async fn run(args: &Args) -> Result<()> {
     let extra = json!({"rss_start_kib": rss_start, "rss_end_kib": server.rss_kib()});
     report(name, args, db.backend(), users as u64, &stats, extra);
     server.stop().await
+}
+
+/// The query of an HTTP-Redirect AuthnRequest with ID `id`, as a service provider sends it.
+fn saml_request(id: &str, now: &str) -> std::io::Result<String> {
+    use std::io::Write;
+    let xml = format!(
+        "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+         xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" \
+         IssueInstant=\"{now}\" AssertionConsumerServiceURL=\"{SAML_ACS}\">\
+         <saml:Issuer>{SAML_ENTITY}</saml:Issuer></samlp:AuthnRequest>"
+    );
+    let mut deflater = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    deflater.write_all(xml.as_bytes())?;
+    let deflated = deflater.finish()?;
+    let value = base64::engine::general_purpose::STANDARD.encode(deflated);
+    let encoded: String = value
+        .chars()
+        .map(|c| match c {
+            '+' => "%2B".to_owned(),
+            '/' => "%2F".to_owned(),
+            '=' => "%3D".to_owned(),
+            c => c.to_string(),
+        })
+        .collect();
+    Ok(format!("SAMLRequest={encoded}&RelayState=bench"))
 }

@@ -22,6 +22,11 @@ struct Chrome {
 
 impl Chrome {
     async fn start(name: &str) -> Self {
+        Self::start_with(name, &[]).await
+    }
+
+    /// [`Chrome::start`] with more command-line switches (e.g. scripts off).
+    async fn start_with(name: &str, switches: &[&str]) -> Self {
         let driver_path = std::env::var("ROSTER_TEST_CHROMEDRIVER").unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -45,13 +50,18 @@ impl Chrome {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let mut caps = serde_json::Map::new();
         let binary = std::env::var("ROSTER_TEST_CHROMIUM").unwrap_or("/usr/bin/chromium".into());
+        let mut args = vec![
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--window-size=900,800",
+            "--lang=en-US",
+        ];
+        args.extend_from_slice(switches);
         caps.insert(
             "goog:chromeOptions".into(),
-            json!({
-                "binary": binary,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-dev-shm-usage", "--window-size=900,800", "--lang=en-US"]
-            }),
+            json!({ "binary": binary, "args": args }),
         );
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector)
@@ -350,4 +360,81 @@ async fn a_browser_gives_the_code_the_mfa_policy_asks_for_by_keyboard() {
     );
     chrome.screenshot("3-signed-in").await;
     c.clone().close().await.unwrap();
+}
+
+/// SAML's auto-POST page takes the browser to the application's ACS by itself (its script is
+/// allowed by the page's nonce), and with scripts off by its visible Continue button.
+#[cfg_attr(
+    not(roster_browser),
+    ignore = "set ROSTER_TEST_CHROMEDRIVER to run the browser tests"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_saml_page_posts_with_scripts_on_and_off() {
+    let mut server = Server::start(Backend::Sqlite).await;
+    let (acs_base, seen) = receiver(vec![]).await;
+    let acs = format!("{acs_base}/acs");
+    let entity = "https://sp.example.com/browser";
+    let f = fixture(
+        &mut server,
+        json!({"protocol": "saml", "redirect_uris": [acs], "grants": [],
+               "saml": {"entity_id": entity}}),
+    )
+    .await;
+    for (run, switches) in [
+        ("saml-scripts-on", &[][..]),
+        (
+            "saml-scripts-off",
+            &["--blink-settings=scriptEnabled=false"][..],
+        ),
+    ] {
+        let chrome = Chrome::start_with(run, switches).await;
+        let c = &chrome.client;
+        let before = seen.lock().unwrap().len();
+        c.goto(&format!(
+            "{}/api/v1/saml2/idp/sso?sp={entity}&RelayState=r1",
+            server.base
+        ))
+        .await
+        .unwrap();
+        assert!(chrome
+            .at()
+            .await
+            .starts_with(&format!("{}/login?", server.base)));
+        c.find(Locator::Id("user_name"))
+            .await
+            .unwrap()
+            .send_keys(&f.user_name)
+            .await
+            .unwrap();
+        let password = c.find(Locator::Id("password")).await.unwrap();
+        password.send_keys(PASSWORD).await.unwrap();
+        password
+            .send_keys(&char::from(Key::Enter).to_string())
+            .await
+            .unwrap();
+        if run == "saml-scripts-off" {
+            // The page stays, saying what to do; its button posts.
+            let button = c
+                .wait()
+                .for_element(Locator::Css("form#saml-post button[type=submit]"))
+                .await
+                .unwrap();
+            chrome.screenshot("1-auto-post-page").await;
+            button.click().await.unwrap();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while seen.lock().unwrap().len() == before && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let (head, body) = seen
+            .lock()
+            .unwrap()
+            .get(before)
+            .cloned()
+            .expect("a POST to the ACS");
+        assert!(head.starts_with("post /acs "), "{run}: {head}");
+        let body = String::from_utf8_lossy(&body).into_owned();
+        assert!(body.contains("SAMLResponse="), "{run}: {body}");
+        assert!(body.contains("RelayState=r1"), "{run}: {body}");
+    }
 }
