@@ -209,6 +209,11 @@ async fn pysaml2_signs_in_by_each_binding() {
 /// A hand-made AuthnRequest from `issuer` for `acs`, as the HTTP-Redirect binding carries it.
 fn redirect_request(id: &str, issuer: &str, acs: &str, extra: &str) -> String {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    redirect_request_at(id, issuer, acs, extra, &now)
+}
+
+/// [`redirect_request`] issued at `now`.
+fn redirect_request_at(id: &str, issuer: &str, acs: &str, extra: &str, now: &str) -> String {
     let xml = format!(
         "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
          xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" \
@@ -228,7 +233,7 @@ fn redirect_request(id: &str, issuer: &str, acs: &str, extra: &str) -> String {
 
 /// A SAML application registered by flags, unsigned requests allowed; a user with an
 /// account in it, signed in in `browser`.
-async fn plain_fixture(server: &mut Server, browser: &Browser) -> (String, AppCreds) {
+async fn plain_fixture(server: &mut Server, browser: &Browser) -> (String, AppCreds, String) {
     let (user_name, user_id) = new_user(server).await;
     let entity_id = format!("https://sp.example.com/{:x}", rand::random::<u32>());
     let (ok, created, err) = roster(&[
@@ -260,7 +265,7 @@ async fn plain_fixture(server: &mut Server, browser: &Browser) -> (String, AppCr
     let back = browser.get(signed_in.location.as_deref().unwrap()).await;
     assert_eq!(back.status, 200, "{}", back.body);
     assert!(back.body.contains("name=\"SAMLResponse\""), "{}", back.body);
-    (entity_id, app)
+    (entity_id, app, user_name)
 }
 
 /// What cannot be trusted gets an error page, never a POST: an unknown SP, an ACS the
@@ -270,7 +275,7 @@ async fn plain_fixture(server: &mut Server, browser: &Browser) -> (String, AppCr
 async fn saml_refuses_what_it_cannot_trust(backend: Backend) {
     let mut server = Server::start(backend).await;
     let browser = Browser::new(&server);
-    let (entity_id, _app) = plain_fixture(&mut server, &browser).await;
+    let (entity_id, app, _) = plain_fixture(&mut server, &browser).await;
     let refused = |page: &crate::sign_in::Hop| {
         assert_eq!(page.status, 400, "{}", page.body);
         assert!(!page.body.contains("SAMLResponse"), "{}", page.body);
@@ -304,6 +309,14 @@ async fn saml_refuses_what_it_cannot_trust(backend: Backend) {
         "{}",
         wrong_acs.body
     );
+    // Issued an hour ago: stale.
+    let old = (chrono::Utc::now() - chrono::Duration::hours(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let stale = browser
+        .get(&redirect_request_at("_old", &entity_id, ACS, "", &old))
+        .await;
+    refused(&stale);
+    assert!(stale.body.contains("IssueInstant"), "{}", stale.body);
     // Answered once; the same ID again is a replay.
     let request = redirect_request("_once", &entity_id, ACS, "");
     let first = browser.get(&request).await;
@@ -321,6 +334,20 @@ async fn saml_refuses_what_it_cannot_trust(backend: Backend) {
     let again = browser.get(&request).await;
     refused(&again);
     assert!(again.body.contains("answered already"), "{}", again.body);
+    // Each answered sign-in is audited, by the user, against the application.
+    let admin = server.admin().await;
+    let query = format!(
+        "/roster/v1/audit?target_id={}&offset=0&limit=100",
+        app.application_id
+    );
+    let (_, audit) = server.get(&admin, &query).await;
+    let sign_ins: Vec<&Value> = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["operation"] == "SamlSso")
+        .collect();
+    assert_eq!(sign_ins.len(), 2, "{audit}");
     let dtd = {
         let xml = "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><r>&x;</r>";
         let mut deflater =
@@ -681,5 +708,36 @@ async fn sp_metadata_sets_a_saml_application(backend: Backend) {
             body["error_msg"].as_str().unwrap().contains("SP metadata"),
             "{body}"
         );
+    }
+}
+
+/// A request ID is answered once across nodes: the same AuthnRequest at two nodes at once
+/// (each with a signed-in browser) is answered by one and refused as a replay by the other.
+#[cfg_attr(
+    not(roster_pg),
+    ignore = "set ROSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_is_answered_once_across_nodes() {
+    let db = TestDb::fresh(Backend::Postgres).await;
+    let url = db.url.clone();
+    let mut a = Server::start_on(db, Options::default()).await;
+    let b = Server::start_on(TestDb::borrowed(Backend::Postgres, url), Options::default()).await;
+    let on_a = Browser::new(&a);
+    let (entity_id, _app, user_name) = plain_fixture(&mut a, &on_a).await;
+    let on_b = Browser::new(&b);
+    let page = sign_in_idp_initiated(&on_b, &entity_id, &user_name).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for n in 0..5 {
+        let request = redirect_request(&format!("_twice{n}"), &entity_id, ACS, "");
+        let (first, second) = tokio::join!(on_a.get(&request), on_b.get(&request));
+        let mut statuses = [first.status, second.status];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 400], "{} / {}", first.body, second.body);
+        let answered = [&first, &second]
+            .iter()
+            .filter(|hop| hop.body.contains("name=\"SAMLResponse\""))
+            .count();
+        assert_eq!(answered, 1);
     }
 }
