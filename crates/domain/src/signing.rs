@@ -35,8 +35,12 @@ pub struct SigningKey {
     /// The private key (PKCS #8 PEM), sealed with the secret key.
     pub sealed_private_key: String,
     pub created_at: Millis,
-    /// When a newer key took over; none while this one signs.
+    /// When a newer key took over; none while this one signs (or is staged).
     pub retired_at: Option<Millis>,
+    /// Staged: published, to sign after the next rotation (exports from before staging
+    /// existed have no such field: their keys are not staged).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub staged: bool,
 }
 
 impl SigningKey {
@@ -46,7 +50,12 @@ impl SigningKey {
 
     /// Whether the key signs new tokens.
     pub fn is_active(&self) -> bool {
-        self.retired_at.is_none()
+        !self.staged && self.retired_at.is_none()
+    }
+
+    /// Whether the key is staged: published, to sign after the next rotation.
+    pub fn is_staged(&self) -> bool {
+        self.staged && self.retired_at.is_none()
     }
 
     /// Whether the key belongs in the published key set at `now`.
@@ -62,6 +71,7 @@ mod tests {
 
     fn key(retired_at: Option<Millis>) -> SigningKey {
         SigningKey {
+            staged: false,
             public: PublicJwk {
                 kty: "RSA".into(),
                 usage: "sig".into(),

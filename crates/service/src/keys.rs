@@ -89,6 +89,7 @@ fn signing_key(private: &RsaPrivateKey, sealer: &Sealer, now: Millis) -> Result<
         sealed_private_key: sealer.seal(&pem)?,
         created_at: now,
         retired_at: None,
+        staged: false,
     })
 }
 
@@ -126,14 +127,34 @@ impl Service {
         self.write(SYSTEM_ACTOR, add_first, key).await
     }
 
-    /// `roster keys rotate`: a new key signs from now on; the previous one stays published
-    /// until the tokens it signed have expired. Keys retired longer ago than that go.
+    /// `roster keys rotate`: the staged key (if one is) — else a new one — signs from now on;
+    /// the previous one stays published until the tokens it signed have expired. Keys retired
+    /// longer ago than that go.
     pub async fn rotate_signing_key(&self, caller: &Caller) -> Result<SigningKey> {
         caller.require(Access::Admin)?;
-        let key = self.generate_key().await?;
+        let staged = self
+            .read(all_keys, ())
+            .await?
+            .into_iter()
+            .find(SigningKey::is_staged);
+        let key = match staged {
+            Some(staged) => staged,
+            None => self.generate_key().await?,
+        };
         let rotated = self.write(&caller.client_id, rotate, key).await?;
         self.inner.signing_key.clear();
         Ok(rotated)
+    }
+
+    /// `roster keys stage`: a new key, published at once (key set, SAML metadata) but not
+    /// signing until the next `rotate_signing_key`, so that relying parties and service
+    /// providers that fetch keys now and then have it before it signs. Replaces a key staged
+    /// before.
+    pub async fn stage_signing_key(&self, caller: &Caller) -> Result<SigningKey> {
+        caller.require(Access::Admin)?;
+        let mut key = self.generate_key().await?;
+        key.staged = true;
+        self.write(&caller.client_id, stage, key).await
     }
 
     /// Every stored key, newest first (`roster keys list`).
@@ -146,10 +167,10 @@ impl Service {
     /// publishes them (a retired key's until what it signed has expired).
     pub(crate) async fn published_certificates(&self) -> Result<Vec<Vec<u8>>> {
         let now = self.now();
-        let keys = self.read(all_keys, ()).await?;
+        let keys = published_in_order(self.read(all_keys, ()).await?, now);
         let sealer = self.signing_sealer()?;
         let mut certificates = Vec::new();
-        for key in keys.iter().filter(|k| k.is_published(now)) {
+        for key in &keys {
             let pem = sealer.open(&key.sealed_private_key)?;
             certificates.push(Credential::of(key, &pem)?.certificate);
         }
@@ -160,12 +181,8 @@ impl Service {
     /// id_token signatures against.
     pub async fn published_keys(&self) -> Result<Vec<PublicJwk>> {
         let now = self.now();
-        let keys = self.read(all_keys, ()).await?;
-        Ok(keys
-            .into_iter()
-            .filter(|k| k.is_published(now))
-            .map(|k| k.public)
-            .collect())
+        let keys = published_in_order(self.read(all_keys, ()).await?, now);
+        Ok(keys.into_iter().map(|k| k.public).collect())
     }
 }
 
@@ -224,6 +241,20 @@ pub(crate) fn self_signed_certificate(
     builder.build().to_der()
 }
 
+/// The keys published at `now`: the active one, then a staged one, then the retired ones,
+/// newest first.
+fn published_in_order(keys: Vec<SigningKey>, now: Millis) -> Vec<SigningKey> {
+    let mut published: Vec<SigningKey> = keys.into_iter().filter(|k| k.is_published(now)).collect();
+    published.sort_by_key(|k| {
+        (
+            !k.is_active(),
+            !k.is_staged(),
+            std::cmp::Reverse(k.created_at),
+        )
+    });
+    published
+}
+
 fn has_active(keys: &[SigningKey]) -> bool {
     keys.iter().any(SigningKey::is_active)
 }
@@ -242,15 +273,38 @@ async fn add_first(tx: &mut dyn Tx, cx: &mut Cx, key: SigningKey) -> Result<bool
     Ok(true)
 }
 
-async fn rotate(tx: &mut dyn Tx, cx: &mut Cx, key: SigningKey) -> Result<SigningKey> {
+async fn rotate(tx: &mut dyn Tx, cx: &mut Cx, mut key: SigningKey) -> Result<SigningKey> {
     tx.lock(LockKey::SigningKeys).await?;
     // Running nodes sign with the new key as soon as they hear of it.
     tx.announce_change().await?;
-    tx.retire_signing_keys(key.created_at).await?;
-    tx.delete_signing_keys_retired_before(key.created_at.saturating_sub(RETIRED_KEY_PUBLISHED_MS))
+    let now = cx.now;
+    tx.retire_signing_keys(now).await?;
+    tx.delete_signing_keys_retired_before(now.saturating_sub(RETIRED_KEY_PUBLISHED_MS))
         .await?;
-    tx.insert_signing_key(&key).await?;
+    if key.is_staged() {
+        // Published since it was staged; only now does it sign (unless another rotation
+        // promoted it first, in which case a new key is not made up here).
+        if tx.activate_signing_key(key.kid()).await? == 0 {
+            return Err(Error::with_detail(
+                ErrorKind::InvalidParameter,
+                "the staged signing key was promoted by another rotation; rotate again",
+            ));
+        }
+        key.staged = false;
+    } else {
+        tx.insert_signing_key(&key).await?;
+    }
     cx.audit("RotateSigningKey", "signing_key", key.kid());
+    Ok(key)
+}
+
+async fn stage(tx: &mut dyn Tx, cx: &mut Cx, key: SigningKey) -> Result<SigningKey> {
+    tx.lock(LockKey::SigningKeys).await?;
+    // Running nodes publish it as soon as they hear of it.
+    tx.announce_change().await?;
+    tx.delete_staged_signing_keys().await?;
+    tx.insert_signing_key(&key).await?;
+    cx.audit("StageSigningKey", "signing_key", key.kid());
     Ok(key)
 }
 

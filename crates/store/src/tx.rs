@@ -290,7 +290,11 @@ pub trait SigningKeyTx: Send {
     async fn insert_signing_key(&mut self, key: &SigningKey) -> Result<()>;
     /// Replaces a key's sealed private key (after the secret key changed).
     async fn set_sealed_signing_key(&mut self, kid: &str, sealed: &str) -> Result<()>;
-    /// Retires the active keys at `at`; says how many there were.
+    /// Makes the staged key `kid` the signing key.
+    async fn activate_signing_key(&mut self, kid: &str) -> Result<u64>;
+    /// Deletes staged keys (a new one replaces them).
+    async fn delete_staged_signing_keys(&mut self) -> Result<u64>;
+    /// Retires the active keys (not a staged one) at `at`; says how many there were.
     async fn retire_signing_keys(&mut self, at: Millis) -> Result<u64>;
     /// Deletes keys retired before `at`; says how many.
     async fn delete_signing_keys_retired_before(&mut self, at: Millis) -> Result<u64>;

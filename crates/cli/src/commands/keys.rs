@@ -9,12 +9,21 @@ use clap::Subcommand;
 #[derive(Subcommand)]
 pub enum KeysCommand {
     /// List the signing keys, newest first: {"keys": [{"kid","created_at","retired_at",
-    /// "active","published"}]}.
+    /// "active","staged","published"}]}.
     List {
         #[command(flatten)]
         db: DatabaseArgs,
     },
-    /// Generate a new signing key. Running servers sign with it as soon as it is committed
+    /// Stage a new signing key: published at once (the JWKS, the SAML metadata) but not
+    /// signing until the next `rotate`, so that applications that fetch keys now and then
+    /// have it before it signs. Replaces a key staged before. Needs the secret key, as
+    /// `rotate`. Prints {"kid"}.
+    Stage {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Make the staged key (if one is; else a new one) the signing key. Running servers sign
+    /// with it as soon as it is committed
     /// on PostgreSQL (they hear of it), within 10 seconds on SQLite; the previous one stays in
     /// the key set until the tokens it signed have expired (a day), so tokens of either
     /// verify. Needs the secret key
@@ -43,42 +52,51 @@ pub async fn run(command: KeysCommand) -> Result<()> {
                         "created_at": roster_domain::time::format_millis(k.created_at),
                         "retired_at": k.retired_at.map(roster_domain::time::format_millis),
                         "active": k.is_active(),
+                        "staged": k.is_staged(),
                         "published": k.is_published(now),
                     })
                 })
                 .collect();
             print_json(&serde_json::json!({ "keys": keys }))
         }
-        KeysCommand::Rotate { db } => {
-            let configured = db.file_settings()?;
-            let url = configured.database_url();
-            let found =
-                config::secret_key(configured.secret_key.as_ref(), &url, KeyFile::Existing)?;
-            let Some((key_hex, _)) = found else {
-                anyhow::bail!(
-                    "set ROSTER_SECRET_KEY (or ROSTER_SECRET_KEY_FILE), the key the servers \
-                     use: signing keys are sealed with it"
-                );
-            };
-            let settings = roster_service::Settings {
-                secret_key: Some(
-                    roster_service::SecretKey::from_hex(&key_hex)
-                        .map_err(operator_error)
-                        .context("the secret key")?,
-                ),
-                ..roster_service::Settings::default()
-            };
-            let (store, service) = open_for_command(&db, settings).await?;
-            if let Err(e) = service.check_secret_key().await {
-                store.close().await;
-                return Err(operator_error(e));
-            }
-            let rotated = service.rotate_signing_key(&operator).await;
-            store.close().await;
-            let key = rotated.map_err(operator_error)?;
-            print_json(&serde_json::json!({ "kid": key.kid() }))
-        }
+        KeysCommand::Rotate { db } => change_keys(db, false).await,
+        KeysCommand::Stage { db } => change_keys(db, true).await,
     }
+}
+
+/// `keys rotate` (or, `staging`, `keys stage`) with the servers' secret key.
+async fn change_keys(db: DatabaseArgs, staging: bool) -> Result<()> {
+    let operator = roster_service::Caller::operator();
+    let configured = db.file_settings()?;
+    let url = configured.database_url();
+    let found = config::secret_key(configured.secret_key.as_ref(), &url, KeyFile::Existing)?;
+    let Some((key_hex, _)) = found else {
+        anyhow::bail!(
+            "set ROSTER_SECRET_KEY (or ROSTER_SECRET_KEY_FILE), the key the servers \
+             use: signing keys are sealed with it"
+        );
+    };
+    let settings = roster_service::Settings {
+        secret_key: Some(
+            roster_service::SecretKey::from_hex(&key_hex)
+                .map_err(operator_error)
+                .context("the secret key")?,
+        ),
+        ..roster_service::Settings::default()
+    };
+    let (store, service) = open_for_command(&db, settings).await?;
+    if let Err(e) = service.check_secret_key().await {
+        store.close().await;
+        return Err(operator_error(e));
+    }
+    let rotated = if staging {
+        service.stage_signing_key(&operator).await
+    } else {
+        service.rotate_signing_key(&operator).await
+    };
+    store.close().await;
+    let key = rotated.map_err(operator_error)?;
+    print_json(&serde_json::json!({ "kid": key.kid() }))
 }
 
 pub async fn rotate_secret_key(db: DatabaseArgs) -> Result<()> {

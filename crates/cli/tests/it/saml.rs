@@ -741,3 +741,95 @@ async fn a_request_is_answered_once_across_nodes() {
         assert_eq!(answered, 1);
     }
 }
+
+/// The certificates of Roster's metadata, in order.
+async fn metadata_certificates(server: &Server) -> Vec<String> {
+    let metadata = server
+        .http
+        .get(server.url("/api/v1/saml2/idp/metadata"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metadata
+        .split("<ds:X509Certificate>")
+        .skip(1)
+        .map(|rest| {
+            rest.split("</ds:X509Certificate>")
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The certificate in the KeyInfo of the assertion a page posts.
+fn signing_certificate(page: &str) -> String {
+    let response = posted_response(page);
+    let start = response.find("<ds:X509Certificate>").unwrap() + "<ds:X509Certificate>".len();
+    let end = response.find("</ds:X509Certificate>").unwrap();
+    response.get(start..end).unwrap().to_owned()
+}
+
+/// `roster keys stage` publishes the next key in the metadata before it signs; `roster keys
+/// rotate` makes it the signing key, the previous one still published.
+#[on_each_store]
+async fn a_staged_key_is_published_before_it_signs(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let browser = Browser::new(&server);
+    let (entity_id, _app, _) = plain_fixture(&mut server, &browser).await;
+    let idp_initiated = format!("/api/v1/saml2/idp/sso?sp={entity_id}");
+    let sign_in = || browser.get(&idp_initiated);
+    let first = metadata_certificates(&server).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(signing_certificate(&sign_in().await.body), first[0]);
+
+    let db = ["--database", server.db.url.as_str()];
+    let (ok, staged, err) = roster(&[&["keys", "stage"][..], &db].concat()).await;
+    assert!(ok, "{err}");
+    let listed = roster(&[&["keys", "list"][..], &db].concat()).await.1;
+    let staged_entry = listed["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == staged["kid"])
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (
+            &staged_entry["staged"],
+            &staged_entry["active"],
+            &staged_entry["published"]
+        ),
+        (&json!(true), &json!(false), &json!(true))
+    );
+    // Published (after the active one), not signing.
+    let both = metadata_certificates(&server).await;
+    assert_eq!(both.len(), 2);
+    assert_eq!(both[0], first[0]);
+    assert_eq!(signing_certificate(&sign_in().await.body), first[0]);
+
+    let (ok, rotated, err) = roster(&[&["keys", "rotate"][..], &db].concat()).await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        rotated["kid"], staged["kid"],
+        "the staged key is the one promoted"
+    );
+    let after = metadata_certificates(&server).await;
+    assert_eq!(after, vec![both[1].clone(), first[0].clone()]);
+    // Nodes sign with it once they hear of the rotation (at once on PostgreSQL).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let now_signing = signing_certificate(&sign_in().await.body);
+        if now_signing == both[1] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still signing with the old key"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -13,3 +13,8 @@ CREATE INDEX saml_requests_expires_at ON saml_requests (expires_at);
 -- a SOAP envelope (SAML bindings §3.2): the body's media type is kept with it.
 ALTER TABLE logout_deliveries
     ADD COLUMN content_type TEXT NOT NULL DEFAULT 'application/x-www-form-urlencoded';
+
+-- A signing key may be staged: published (key set, SAML metadata) before it signs, so that
+-- relying parties and service providers that fetch keys now and then have it when a rotation
+-- makes it the signing key.
+ALTER TABLE signing_keys ADD COLUMN staged BOOLEAN NOT NULL DEFAULT FALSE;

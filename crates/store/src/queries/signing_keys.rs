@@ -39,8 +39,25 @@ impl<B: Backend> SigningKeyTx for StoreTx<'_, B> {
 
     async fn retire_signing_keys(&mut self, at: Millis) -> Result<u64> {
         self.execute(
-            "UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL",
+            "UPDATE signing_keys SET retired_at = $1 \
+             WHERE retired_at IS NULL AND NOT staged",
             &[&at],
+        )
+        .await
+    }
+
+    async fn activate_signing_key(&mut self, kid: &str) -> Result<u64> {
+        self.execute(
+            "UPDATE signing_keys SET staged = FALSE WHERE kid = $1 AND staged",
+            &[&kid],
+        )
+        .await
+    }
+
+    async fn delete_staged_signing_keys(&mut self) -> Result<u64> {
+        self.execute(
+            "DELETE FROM signing_keys WHERE staged AND retired_at IS NULL",
+            &[],
         )
         .await
     }

@@ -523,6 +523,7 @@ table_row! {
         pub public_jwk: String,
         pub created_at: i64,
         pub retired_at: Option<i64>,
+        pub staged: bool,
     }
 }
 
@@ -535,6 +536,7 @@ impl SigningKeyRow {
                 .map_err(|e| Error::internal(format!("public key as JSON: {e}")))?,
             created_at: key.created_at,
             retired_at: key.retired_at,
+            staged: key.staged,
         })
     }
 
@@ -545,6 +547,7 @@ impl SigningKeyRow {
             sealed_private_key: self.private_key,
             created_at: self.created_at,
             retired_at: self.retired_at,
+            staged: self.staged,
         })
     }
 }
