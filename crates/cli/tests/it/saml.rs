@@ -833,3 +833,86 @@ async fn a_staged_key_is_published_before_it_signs(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// The subject's NameID comes from the source the application chose — an account attribute
+/// (the account's name in it) or a user attribute (the email, with its format) — and mapped
+/// attributes carry their Friendly Name and Name Format.
+#[on_each_store]
+async fn name_id_and_attributes_come_from_the_chosen_sources(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let admin = server.admin().await;
+    let (user_name, user_id) = new_user(&mut server).await;
+    let account_name = format!("acct-{:x}", rand::random::<u32>());
+    let make = |entity: String, name_id: serde_json::Value, format: &str| {
+        json!({
+            "protocol": "saml",
+            "redirect_uris": [ACS],
+            "claims": [{"claim": "urn:oid:0.9.2342.19200300.100.1.3",
+                        "source": {"type": "user", "value": "email"},
+                        "friendly_name": "mail", "name_format": "uri"}],
+            "saml": {"entity_id": entity, "name_id": name_id, "name_id_format": format},
+        })
+    };
+    let by_account = format!("https://sp.example.com/{:x}", rand::random::<u32>());
+    let by_email = format!("https://sp.example.com/{:x}", rand::random::<u32>());
+    for (entity, settings, account) in [
+        (
+            &by_account,
+            make(
+                by_account.clone(),
+                json!({"type": "account", "value": "account_name"}),
+                "unspecified",
+            ),
+            json!({"account_name": account_name}),
+        ),
+        (
+            &by_email,
+            make(
+                by_email.clone(),
+                json!({"type": "user", "value": "email"}),
+                "email_address",
+            ),
+            json!({}),
+        ),
+    ] {
+        let app = server.create_app(&["user_read"]).await;
+        let path = format!("/roster/v1/applications/{}/sso", app.application_id);
+        let (status, body) = server.put(&admin, &path, settings).await;
+        assert_eq!(status, 200, "{entity}: {body}");
+        let accounts = format!(
+            "/users/{user_id}/applications/{}/accounts",
+            app.application_id
+        );
+        let (status, body) = server.post(&admin, &accounts, account).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let browser = Browser::new(&server);
+    let page = sign_in_idp_initiated(&browser, &by_account, &user_name).await;
+    let response = posted_response(&page.body);
+    assert!(
+        response.contains(&format!(
+            "Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified\" \
+             SPNameQualifier=\"{by_account}\">{account_name}</saml:NameID>"
+        )),
+        "{response}"
+    );
+    assert!(
+        response.contains(
+            "<saml:Attribute FriendlyName=\"mail\" Name=\"urn:oid:0.9.2342.19200300.100.1.3\" \
+             NameFormat=\"urn:oasis:names:tc:SAML:2.0:attrname-format:uri\">\
+             <saml:AttributeValue>"
+        ),
+        "{response}"
+    );
+    let page = browser
+        .get(&format!("/api/v1/saml2/idp/sso?sp={by_email}"))
+        .await;
+    let response = posted_response(&page.body);
+    assert!(
+        response.contains(&format!(
+            "Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\" \
+             SPNameQualifier=\"{by_email}\">{user_name}@example.com</saml:NameID>"
+        )),
+        "{response}"
+    );
+}
