@@ -110,8 +110,12 @@ impl Service {
             };
             let app_id = ApplicationId::new(pending.app.clone());
             match self.saml_application_by_id(&app_id).await? {
-                Some(found) => (found, pending),
-                None => return Ok(SamlSso::Refused(UNKNOWN_SP.to_owned())),
+                // The ACS is still one the application registers (settings may have changed
+                // while the user signed in).
+                Some(found) if found.settings.redirect_uris.contains(&pending.acs) => {
+                    (found, pending)
+                }
+                _ => return Ok(SamlSso::Refused(UNKNOWN_SP.to_owned())),
             }
         } else if let Some(message) = request.message {
             match self
