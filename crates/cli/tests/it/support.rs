@@ -551,36 +551,46 @@ pub async fn receiver(statuses: Vec<u16>) -> (String, Seen) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen: Seen = std::sync::Arc::default();
     let log = std::sync::Arc::clone(&seen);
+    let statuses = std::sync::Arc::new(std::sync::Mutex::new(statuses.into_iter()));
     tokio::spawn(async move {
-        let mut statuses = statuses.into_iter();
         loop {
             let (mut conn, _) = listener.accept().await.unwrap();
-            let mut buf = Vec::new();
-            let (head, body) = loop {
-                let mut chunk = [0u8; 4096];
-                let n = conn.read(&mut chunk).await.unwrap_or(0);
-                if n == 0 {
-                    // Closed before a whole request: what came, as it is.
-                    break (String::from_utf8_lossy(&buf).to_lowercase(), Vec::new());
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                    continue;
+            let log = std::sync::Arc::clone(&log);
+            let statuses = std::sync::Arc::clone(&statuses);
+            // Each connection on its own: a browser may open one it never uses (a
+            // preconnect), which must not hold up the next.
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let (head, body) = loop {
+                    let mut chunk = [0u8; 4096];
+                    let n = conn.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        // Closed before a whole request: what came, as it is.
+                        break (String::from_utf8_lossy(&buf).to_lowercase(), Vec::new());
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    if buf.len() >= end + 4 + length {
+                        break (head, buf[end + 4..end + 4 + length].to_vec());
+                    }
                 };
-                let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .map_or(0, |v| v.trim().parse().unwrap());
-                if buf.len() >= end + 4 + length {
-                    break (head, buf[end + 4..end + 4 + length].to_vec());
+                if head.is_empty() {
+                    return;
                 }
-            };
-            log.lock().unwrap().push((head, body));
-            let status = statuses.next().unwrap_or(200);
-            let answer =
-                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            conn.write_all(answer.as_bytes()).await.unwrap();
+                log.lock().unwrap().push((head, body));
+                let status = statuses.lock().unwrap().next().unwrap_or(200);
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                let _ = conn.write_all(answer.as_bytes()).await;
+            });
         }
     });
     (url, seen)
