@@ -79,7 +79,13 @@ struct LogoutTokenClaims {
 impl Service {
     /// What the logout of the session with cookie digest `digest` sends and ends (read, and
     /// the logout tokens signed, before the logout's transaction).
-    pub(crate) async fn session_logout(&self, digest: &str, issuer: &str) -> Result<SessionLogout> {
+    /// `initiated_by`, the application that asked for the logout itself, is not told of it.
+    pub(crate) async fn session_logout(
+        &self,
+        digest: &str,
+        issuer: &str,
+        initiated_by: Option<&roster_domain::application::ApplicationId>,
+    ) -> Result<SessionLogout> {
         let sid = roster_domain::sign_in::sid_of(digest);
         let found = self.read(participants, sid.clone()).await?;
         let now = self.now();
@@ -89,12 +95,16 @@ impl Service {
         };
         let mut told = BTreeSet::new();
         for (p, app, settings, user) in found {
+            let asked = initiated_by == Some(&app.id);
             match p.kind {
                 ParticipantKind::Oidc => {
                     logout.grants.push(p.reference.clone());
                     let Some(uri) = settings.and_then(|s| s.backchannel_logout_uri) else {
                         continue;
                     };
+                    if asked {
+                        continue;
+                    }
                     // One token per application, however many grants it holds.
                     if !told.insert(app.id.clone()) {
                         continue;
@@ -114,6 +124,7 @@ impl Service {
                     let body = oidc_logout_form(&token);
                     logout.deliveries.push(delivery(&app, uri, body, FORM, now));
                 }
+                ParticipantKind::Cas if asked => {}
                 ParticipantKind::Cas => {
                     let user_name = user.map(|u| u.user_name).unwrap_or_default();
                     let id = format!("LR-{}", roster_domain::secret::generate_client_id());
@@ -122,6 +133,7 @@ impl Service {
                         .deliveries
                         .push(delivery(&app, p.url.clone(), body, FORM, now));
                 }
+                ParticipantKind::Saml if asked => {}
                 ParticipantKind::Saml => {
                     // One LogoutRequest per application and NameID.
                     if !told.insert(app.id.clone()) {

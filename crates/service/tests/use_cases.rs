@@ -395,6 +395,7 @@ mod sign_in {
             issuer: "http://roster.test",
             ask_first: false,
             source: SOURCE,
+            initiated_by: None,
         };
         s.f.service.sign_out(logout).await.unwrap();
         let service = &s.f.service;

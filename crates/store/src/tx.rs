@@ -455,12 +455,6 @@ pub trait LogoutTx: Send {
     /// The applications the session `sid` signed in to.
     async fn participants(&mut self, sid: &str) -> Result<Vec<Participant>>;
     async fn delete_participants(&mut self, sid: &str) -> Result<u64>;
-    /// Forgets that the session `sid` signed in to an application (it logged out itself).
-    async fn delete_application_participant(
-        &mut self,
-        sid: &str,
-        application_id: &ApplicationId,
-    ) -> Result<u64>;
     async fn insert_logout_delivery(&mut self, delivery: &LogoutDelivery) -> Result<()>;
     /// Deliveries due an attempt at `now`, oldest first.
     async fn due_logout_deliveries(

@@ -421,6 +421,7 @@ async fn logout(
             issuer: &site.issuer,
             ask_first: false,
             source,
+            initiated_by: None,
         })
         .await;
     if let Err(e) = ended {

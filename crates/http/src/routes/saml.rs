@@ -86,11 +86,14 @@ pub struct SsoQuery {
     /// Given back to the service provider with the response.
     #[serde(rename = "RelayState")]
     relay_state: Option<String>,
-    /// The query signature's algorithm (signed requests).
+    /// The query signature's algorithm (signed requests). Documented here; the signature
+    /// check reads the raw query it covers.
     #[serde(rename = "SigAlg")]
+    #[allow(dead_code)]
     sig_alg: Option<String>,
     /// The query signature (signed requests).
     #[serde(rename = "Signature")]
+    #[allow(dead_code)]
     signature: Option<String>,
     /// Roster's own: a request back from the login page.
     resume: Option<String>,
@@ -133,7 +136,6 @@ async fn sso_redirect(
         resume: query.resume,
         session_withheld: false,
     };
-    let _ = (query.sig_alg, query.signature);
     sso(&service, &site, source, &headers, request, false).await
 }
 
@@ -242,9 +244,13 @@ pub struct SloQuery {
     saml_request: Option<String>,
     #[serde(rename = "RelayState")]
     relay_state: Option<String>,
+    /// The query signature's algorithm (documented; the check reads the raw query).
     #[serde(rename = "SigAlg")]
+    #[allow(dead_code)]
     sig_alg: Option<String>,
+    /// The query signature (required when the application registered a certificate).
     #[serde(rename = "Signature")]
+    #[allow(dead_code)]
     signature: Option<String>,
 }
 
@@ -273,7 +279,6 @@ async fn slo_redirect(
     RawQuery(raw): RawQuery,
     Query(query, _): Query<SloQuery, PageRefused>,
 ) -> Response {
-    let _ = (query.sig_alg, query.signature);
     let Some(value) = query.saml_request else {
         return refused(&headers, "SAMLRequest is required: a LogoutRequest.");
     };

@@ -966,6 +966,7 @@ async fn sign_out(
             issuer: &site.issuer,
             ask_first,
             source,
+            initiated_by: None,
         })
         .await;
     let redirect_to = match signed_out {

@@ -6,17 +6,15 @@
 
 use super::documents;
 use super::dsig;
-use super::messages::{self, Inbound, InboundMessage};
+use super::messages::{self, InboundMessage};
 use super::sso::SamlPost;
 use super::{idp_entity_id, post_value, SamlApplication, SLO_PATH};
 use crate::sign_in::Logout;
 use crate::Service;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use roster_domain::application::ApplicationId;
 use roster_domain::saml::{self as rules, Binding, REQUEST_TTL_MS, SKEW_MS};
 use roster_domain::{Error, Result};
-use roster_store::prelude::*;
 use std::io::Write;
 use std::net::IpAddr;
 
@@ -77,16 +75,6 @@ impl Service {
                 "The request's IssueInstant is too old or in the future.".to_owned(),
             ));
         }
-        // The application asking is not told again (by SOAP) of the logout it began.
-        if let Some(digest) = request.cookie.and_then(crate::sign_in::session_digest) {
-            let sid = roster_domain::sign_in::sid_of(&digest);
-            self.write(
-                roster_domain::audit::SYSTEM_ACTOR,
-                forget_participant,
-                (sid, found.app.id.clone()),
-            )
-            .await?;
-        }
         self.sign_out(Logout {
             cookie: request.cookie,
             redirect_url: None,
@@ -97,6 +85,8 @@ impl Service {
             issuer: request.issuer,
             ask_first: false,
             source: request.source,
+            // The application asking is not told again (by SOAP) of the logout it began.
+            initiated_by: Some(&found.app.id),
         })
         .await?;
         let Some(url) = found.saml.logout_url.clone() else {
@@ -177,15 +167,6 @@ impl Service {
     }
 }
 
-async fn forget_participant(
-    tx: &mut dyn Tx,
-    _cx: &mut crate::use_case::Cx,
-    (sid, application_id): (String, ApplicationId),
-) -> Result<u64> {
-    tx.delete_application_participant(&sid, &application_id)
-        .await
-}
-
 /// A logout request's signature: required when the application registered a certificate
 /// (profiles §4.4.3.1: the requester authenticates itself); none can be checked otherwise.
 fn check_logout_signature(
@@ -193,26 +174,9 @@ fn check_logout_signature(
     message: &InboundMessage,
     root: &super::xml::Element,
 ) -> std::result::Result<(), String> {
-    let Some(certificate) = found.saml.sp_certificate.as_deref() else {
-        return Ok(());
-    };
-    let key = dsig::certificate_key(certificate)
-        .map_err(|why| format!("The application's certificate: {why}."))?;
-    let signed = match message.binding {
-        Inbound::Redirect => dsig::verify_query(
-            message.raw_query.as_deref().unwrap_or_default(),
-            "SAMLRequest",
-            &key,
-        )
-        .map_err(str::to_owned)?,
-        Inbound::Post => {
-            dsig::verify_enveloped(root, &key).map_err(str::to_owned)?;
-            true
-        }
-    };
-    if signed {
-        Ok(())
-    } else {
-        Err("A logout request from this application must be signed.".to_owned())
+    let signed = super::verified_signature(found, message, root)?;
+    if !signed && found.saml.sp_certificate.is_some() {
+        return Err("A logout request from this application must be signed.".to_owned());
     }
+    Ok(())
 }

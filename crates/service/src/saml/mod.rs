@@ -101,6 +101,35 @@ impl Service {
     }
 }
 
+/// Whether `message` (its XML `root`) carries a signature that verifies with the
+/// application's certificate: `Ok(false)` when it is unsigned or the application registered
+/// no certificate to check with; `Err` when a signature is there and does not hold. How a
+/// message is signed depends on its binding (a query signature for HTTP-Redirect, an
+/// enveloped one for HTTP-POST).
+pub(crate) fn verified_signature(
+    found: &SamlApplication,
+    message: &InboundMessage,
+    root: &Element,
+) -> std::result::Result<bool, String> {
+    let Some(certificate) = found.saml.sp_certificate.as_deref() else {
+        return Ok(false);
+    };
+    let key = dsig::certificate_key(certificate)
+        .map_err(|why| format!("The application's certificate: {why}."))?;
+    match message.binding {
+        Inbound::Redirect => dsig::verify_query(
+            message.raw_query.as_deref().unwrap_or_default(),
+            "SAMLRequest",
+            &key,
+        )
+        .map_err(str::to_owned),
+        Inbound::Post if dsig::is_signed(root) => dsig::verify_enveloped(root, &key)
+            .map(|()| true)
+            .map_err(str::to_owned),
+        Inbound::Post => Ok(false),
+    }
+}
+
 /// Checks that a SAML application's certificate can be read (the domain cannot parse X.509).
 pub(crate) fn check_certificate(settings: &SsoSettings) -> Result<()> {
     let Some(pem) = settings

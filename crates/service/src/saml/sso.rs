@@ -8,7 +8,7 @@
 
 use super::documents::{self, Assertion};
 use super::messages::{self, AuthnRequest, InboundMessage};
-use super::{dsig, idp_entity_id, post_value, SamlApplication, SSO_PATH};
+use super::{idp_entity_id, post_value, SamlApplication, SSO_PATH};
 use crate::sign_in::{actor, needs_roles, session_and_candidate};
 use crate::use_case::Cx;
 use crate::Service;
@@ -477,27 +477,7 @@ fn check_signature(
     message: &InboundMessage,
     root: &super::xml::Element,
 ) -> std::result::Result<(), String> {
-    let key = match found
-        .saml
-        .sp_certificate
-        .as_deref()
-        .map(dsig::certificate_key)
-    {
-        Some(Ok(key)) => Some(key),
-        Some(Err(why)) => return Err(format!("The application's certificate: {why}.")),
-        None => None,
-    };
-    let signed = match (message.binding, &key) {
-        (messages::Inbound::Redirect, Some(key)) => {
-            let query = message.raw_query.as_deref().unwrap_or_default();
-            dsig::verify_query(query, "SAMLRequest", key).map_err(str::to_owned)?
-        }
-        (messages::Inbound::Post, Some(key)) if dsig::is_signed(root) => {
-            dsig::verify_enveloped(root, key).map_err(str::to_owned)?;
-            true
-        }
-        (_, _) => false,
-    };
+    let signed = super::verified_signature(found, message, root)?;
     if !signed && found.saml.require_signed_requests {
         return Err(
             "The application requires signed requests and this one is not signed.".to_owned(),

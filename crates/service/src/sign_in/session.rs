@@ -149,7 +149,10 @@ impl Service {
         // What the session's logout sends to the applications it signed in to, and the
         // grants it ends: read (and signed) before the transaction that ends it.
         let told = match &digest {
-            Some(digest) => Some(self.session_logout(digest, logout.issuer).await?),
+            Some(digest) => Some(
+                self.session_logout(digest, logout.issuer, logout.initiated_by)
+                    .await?,
+            ),
             None => None,
         };
         let end = End {
@@ -258,6 +261,9 @@ pub struct Logout<'a> {
     /// confirmed on the logout page), unless an `id_token_hint` names the session's user.
     pub ask_first: bool,
     pub source: IpAddr,
+    /// The application that asked for the logout itself (a SAML LogoutRequest): it is not
+    /// sent a back-channel message about it.
+    pub initiated_by: Option<&'a roster_domain::application::ApplicationId>,
 }
 
 /// How a logout ended.

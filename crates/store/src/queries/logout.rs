@@ -5,7 +5,6 @@ use crate::rows::{LogoutDeliveryRow, ParticipantRow};
 use crate::store_tx::StoreTx;
 use crate::tx::LogoutTx;
 use async_trait::async_trait;
-use roster_domain::application::ApplicationId;
 use roster_domain::logout::{LogoutDelivery, Participant};
 use roster_domain::time::Millis;
 use roster_domain::Result;
@@ -40,18 +39,6 @@ impl<B: Backend> LogoutTx for StoreTx<'_, B> {
     async fn delete_participants(&mut self, sid: &str) -> Result<u64> {
         self.execute("DELETE FROM session_participants WHERE sid = $1", &[&sid])
             .await
-    }
-
-    async fn delete_application_participant(
-        &mut self,
-        sid: &str,
-        application_id: &ApplicationId,
-    ) -> Result<u64> {
-        self.execute(
-            "DELETE FROM session_participants WHERE sid = $1 AND application_id = $2",
-            &[&sid, application_id],
-        )
-        .await
     }
 
     async fn insert_logout_delivery(&mut self, d: &LogoutDelivery) -> Result<()> {
