@@ -408,6 +408,7 @@ async fn store_limit(args: &Args) -> Result<()> {
         application_id: app.application_id.clone(),
         client_id: app.client_id.clone(),
         permissions: Permissions::new(vec![Permission::All]),
+        console_role: None,
     };
     let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let started = Instant::now();

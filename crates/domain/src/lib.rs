@@ -6,6 +6,7 @@ pub mod application;
 pub mod audit;
 pub mod cas;
 pub mod claims;
+pub mod console;
 pub mod error;
 pub mod id;
 pub mod logout;

@@ -73,7 +73,7 @@ impl Permission {
         use Access::*;
         match self {
             Permission::All => true,
-            Permission::UserAll => matches!(access, UserRead | UserWrite),
+            Permission::UserAll => matches!(access, UserRead | UserWrite | UserSupport),
             Permission::UserRead => access == UserRead,
             Permission::OrgAll => matches!(access, OrgRead | OrgWrite),
             Permission::OrgRead => access == OrgRead,
@@ -98,6 +98,9 @@ impl fmt::Display for Permission {
 pub enum Access {
     UserRead,
     UserWrite,
+    /// A user's sign-in troubles: unlock, set the password, enable or disable, end sessions
+    /// (what the console's helpdesk role may do; `user_all` includes it).
+    UserSupport,
     OrgRead,
     OrgWrite,
     AppRead,
@@ -106,6 +109,9 @@ pub enum Access {
     AccountWrite,
     /// Roster's own administration (applications over HTTP): only `all`.
     Admin,
+    /// Reading Roster's own administration (applications, audit log, keys, policies): `all`,
+    /// or the console's auditor.
+    AdminRead,
 }
 
 /// The set of codes an application holds, kept sorted and free of duplicates. Written as its

@@ -79,7 +79,7 @@ impl Service {
         caller: &Caller,
         page: PageRequest,
     ) -> Result<Page<Application>> {
-        caller.require(Access::Admin)?;
+        caller.require(Access::AdminRead)?;
         self.read(list, page).await
     }
 
@@ -88,7 +88,7 @@ impl Service {
         caller: &Caller,
         id: ApplicationId,
     ) -> Result<Application> {
-        caller.require(Access::Admin)?;
+        caller.require(Access::AdminRead)?;
         self.read(show, id).await
     }
 
@@ -200,7 +200,7 @@ impl Service {
         filter: AuditFilter,
         page: PageRequest,
     ) -> Result<Page<AuditEntry>> {
-        caller.require(Access::Admin)?;
+        caller.require(Access::AdminRead)?;
         // What this node summed so far is written first, so that the list shows it.
         self.flush_counted_audits().await?;
         self.read(audit_entries, (filter, page)).await

@@ -27,8 +27,12 @@ const MAX_TOKEN_CHARS: usize = 512;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub application_id: ApplicationId,
+    /// Who acts, as audited: the application's client id, `roster-cli`, or a person in the
+    /// console (`console:USER_NAME`).
     pub client_id: String,
     pub permissions: Permissions,
+    /// A person in the console: their role, not `permissions`, says what they may do.
+    pub console_role: Option<roster_domain::console::ConsoleRole>,
 }
 
 impl Caller {
@@ -39,12 +43,17 @@ impl Caller {
             application_id: ApplicationId::new(""),
             client_id: roster_domain::audit::CLI_ACTOR.to_owned(),
             permissions: Permissions::new(vec![roster_domain::permission::Permission::All]),
+            console_role: None,
         }
     }
 
     /// 403 unless the caller's permissions grant `access`.
     pub fn require(&self, access: Access) -> Result<()> {
-        if self.permissions.allows(access) {
+        let allowed = match self.console_role {
+            Some(role) => role.grants(access),
+            None => self.permissions.allows(access),
+        };
+        if allowed {
             Ok(())
         } else {
             Err(Error::new(ErrorKind::PermissionDenied))
@@ -279,6 +288,7 @@ impl Service {
                 application_id: app.id,
                 client_id: app.client_id,
                 permissions: app.permissions,
+                console_role: None,
             },
             expires_at: token.expires_at,
             heard: heard.unwrap_or_default(),

@@ -159,7 +159,7 @@ impl Service {
 
     /// Every stored key, newest first (`roster keys list`).
     pub async fn signing_keys(&self, caller: &Caller) -> Result<Vec<SigningKey>> {
-        caller.require(Access::Admin)?;
+        caller.require(Access::AdminRead)?;
         self.read(all_keys, ()).await
     }
 

@@ -111,7 +111,7 @@ impl Service {
         mobile: Option<&str>,
         limit: Option<i64>,
     ) -> Result<Vec<Message>> {
-        caller.require(Access::Admin)?;
+        caller.require(Access::AdminRead)?;
         self.messages(mobile, limit).await
     }
 

@@ -18,7 +18,7 @@ const HISTORY_KEPT: i64 = 24;
 impl Service {
     /// `GET /roster/v1/password-policy`.
     pub async fn show_password_policy(&self, caller: &Caller) -> Result<PasswordPolicy> {
-        caller.require(Access::Admin)?;
+        caller.require(Access::AdminRead)?;
         Ok(self.password_policy().await?.as_ref().clone())
     }
 

@@ -27,7 +27,7 @@ pub(crate) type Checked = std::result::Result<(), CodeRefusal>;
 impl Service {
     /// `GET /roster/v1/mfa-policy`.
     pub async fn show_mfa_policy(&self, caller: &Caller) -> Result<MfaPolicy> {
-        caller.require(Access::Admin)?;
+        caller.require(Access::AdminRead)?;
         Ok(self.mfa_policy().await?.as_ref().clone())
     }
 

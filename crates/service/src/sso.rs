@@ -17,7 +17,7 @@ impl Service {
         caller: &Caller,
         application_id: ApplicationId,
     ) -> Result<SsoSettings> {
-        caller.require(Access::Admin)?;
+        caller.require(Access::AdminRead)?;
         self.read(show, application_id).await
     }
 

@@ -59,7 +59,7 @@ impl Service {
         user_id: UserId,
         disabled: bool,
     ) -> Result<UserId> {
-        caller.require(Access::UserWrite)?;
+        caller.require(Access::UserSupport)?;
         self.write(&caller.client_id, set_disabled, (user_id, disabled))
             .await
     }
@@ -71,7 +71,7 @@ impl Service {
         user_id: UserId,
         fields: PasswordFields,
     ) -> Result<UserId> {
-        caller.require(Access::UserWrite)?;
+        caller.require(Access::UserSupport)?;
         let new_password = fields.new_password()?;
         self.check_new_password(Some(&user_id), &new_password)
             .await?;

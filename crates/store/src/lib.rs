@@ -21,9 +21,9 @@ pub use gate::WriteGate;
 pub use pg::{PgStore, PgStoreOptions};
 pub use sqlite::SqliteStore;
 pub use tx::{
-    AccountTx, AppOrgTx, ApplicationTx, AuditTx, LockKey, MaintenanceTx, MessageTx, OrgScope,
-    OrganizationTx, PasswordPolicyTx, RoleTx, SecondFactorTx, SignInTx, SigningKeyTx, SsoTokenTx,
-    SsoTx, TokenTx, Tx, UserApiTx, UserTx,
+    AccountTx, AppOrgTx, ApplicationTx, AuditTx, ConsoleTx, LockKey, MaintenanceTx, MessageTx,
+    OrgScope, OrganizationTx, PasswordPolicyTx, RoleTx, SecondFactorTx, SignInTx, SigningKeyTx,
+    SsoTokenTx, SsoTx, TokenTx, Tx, UserApiTx, UserTx,
 };
 
 use async_trait::async_trait;
@@ -232,7 +232,8 @@ async fn open_as(url: &str, pg: PgStoreOptions, create: Create) -> Result<Arc<dy
 /// Every capability trait, for `use roster_store::prelude::*`.
 pub mod prelude {
     pub use crate::tx::{
-        AccountTx, AppOrgTx, ApplicationTx, AuditTx, MaintenanceTx, MessageTx, OrganizationTx,
-        PasswordPolicyTx, RoleTx, SecondFactorTx, SignInTx, SsoTx, TokenTx, Tx, UserApiTx, UserTx,
+        AccountTx, AppOrgTx, ApplicationTx, AuditTx, ConsoleTx, MaintenanceTx, MessageTx,
+        OrganizationTx, PasswordPolicyTx, RoleTx, SecondFactorTx, SignInTx, SsoTx, TokenTx, Tx,
+        UserApiTx, UserTx,
     };
 }

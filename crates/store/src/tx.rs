@@ -6,6 +6,7 @@ use roster_domain::account::{AccountId, AccountType, AppAccount};
 use roster_domain::application::{AccessToken, Application, ApplicationId};
 use roster_domain::audit::{AuditEntry, AuditFilter, AuditRecord};
 use roster_domain::cas::ServiceTicket;
+use roster_domain::console::ConsoleRole;
 use roster_domain::logout::{LogoutDelivery, Participant};
 use roster_domain::message::Message;
 use roster_domain::organization::{AppOrganization, Organization};
@@ -438,6 +439,45 @@ pub trait CasTx: Send {
     async fn delete_cas_expired_before(&mut self, at: Millis) -> Result<u64>;
 }
 
+/// The web console and the portal: console roles, the tenant's name, and the reads their
+/// pages need that the API has no use for.
+#[async_trait]
+pub trait ConsoleTx: Send {
+    async fn console_role(&mut self, user_id: &UserId) -> Result<Option<ConsoleRole>>;
+    /// Gives `user_id` the role, replacing the one they held.
+    async fn put_console_role(
+        &mut self,
+        user_id: &UserId,
+        role: ConsoleRole,
+        at: Millis,
+    ) -> Result<()>;
+    /// Takes the user's role away; false if they held none.
+    async fn delete_console_role(&mut self, user_id: &UserId) -> Result<bool>;
+    /// Everyone holding a role, by user name (at most `limit`).
+    async fn console_people(&mut self, limit: i64) -> Result<Vec<(User, ConsoleRole)>>;
+    /// Users whose folded user name, mobile digits or lower-cased email begin with these
+    /// (each optional), by user name, at most `limit`.
+    async fn users_by_prefix(
+        &mut self,
+        user_name_key: Option<&str>,
+        mobile_key: Option<&str>,
+        email: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<User>>;
+    /// Users locked at `at`, the lock ending soonest first.
+    async fn locked_users(&mut self, at: Millis, limit: i64) -> Result<Vec<User>>;
+    /// How many of each audit `operations` happened per hour (`at / 3_600_000`) since `since`.
+    async fn audit_counts_per_hour(
+        &mut self,
+        operations: &[&str],
+        since: Millis,
+    ) -> Result<Vec<(i64, String, i64)>>;
+    /// The user's browser sessions, the last used first.
+    async fn sessions_of_user(&mut self, user_id: &UserId, limit: i64) -> Result<Vec<SsoSession>>;
+    async fn tenant_name(&mut self) -> Result<Option<String>>;
+    async fn put_tenant_name(&mut self, name: &str, at: Millis) -> Result<()>;
+}
+
 /// SAML: the request IDs answered.
 #[async_trait]
 pub trait SamlTx: Send {
@@ -574,6 +614,7 @@ pub trait Tx:
     + MessageTx
     + CasTx
     + SamlTx
+    + ConsoleTx
     + LogoutTx
     + MaintenanceTx
 {
@@ -598,6 +639,7 @@ impl<T> Tx for T where
         + MessageTx
         + CasTx
         + SamlTx
+        + ConsoleTx
         + LogoutTx
         + MaintenanceTx
 {

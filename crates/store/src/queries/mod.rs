@@ -7,6 +7,7 @@ mod app_organizations;
 mod applications;
 mod audit;
 mod cas;
+mod console;
 mod logout;
 mod maintenance;
 mod messages;

@@ -160,6 +160,14 @@ impl UserRow {
 }
 
 row! {
+    /// A user and the console role they hold.
+    pub(crate) struct UserRoleRow {
+        pub user: UserRow,
+        pub console_role: String,
+    }
+}
+
+row! {
     /// A user and an application (its columns prefixed `app_`), read at once.
     pub(crate) struct UserApplicationRow {
         pub user: UserRow,
