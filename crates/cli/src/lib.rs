@@ -59,6 +59,9 @@ enum Command {
     /// Bulk-load data; everything or nothing is written.
     #[command(subcommand)]
     Import(commands::transfer::ImportCommand),
+    /// Who may use the web console (/console): grant, revoke and list console roles.
+    #[command(subcommand)]
+    Admin(commands::admin::AdminCommand),
     /// Read the audit log.
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
@@ -133,6 +136,7 @@ where
             Command::Export { db } => transfer::export(db).await,
             Command::RotateSecretKey { db } => keys::rotate_secret_key(db).await,
             Command::Keys(command) => keys::run(command).await,
+            Command::Admin(command) => admin::run(command).await,
             Command::Audit(command) => audit::run(command).await,
             Command::Messages(command) => messages::run(command).await,
             Command::Reindex { db } => maintenance::reindex(db).await,

@@ -168,6 +168,11 @@ pub struct SsoSettings {
     /// SAML applications: the service provider and what its assertions carry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saml: Option<crate::saml::SamlSettings>,
+    /// OAuth 2.0 / OIDC applications: where the portal's tile sends a user to begin signing in
+    /// (OpenID Connect Core §4, third-party-initiated login: sent `iss`). Unset: the tile opens
+    /// the first redirect URI's site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initiate_login_uri: Option<String>,
 }
 
 /// Body of `PUT /roster/v1/applications/{id}/sso`: absent fields take the defaults.
@@ -190,6 +195,9 @@ pub struct SsoFields {
     pub backchannel_logout_uri: Option<String>,
     /// SAML applications (`"protocol": "saml"`): the service provider's settings.
     pub saml: Option<crate::saml::SamlSettings>,
+    /// OAuth 2.0 / OIDC applications: where the portal starts a sign-in (third-party-initiated
+    /// login).
+    pub initiate_login_uri: Option<String>,
 }
 
 impl SsoFields {
@@ -218,6 +226,7 @@ impl SsoFields {
             claims: self.claims.unwrap_or_default(),
             backchannel_logout_uri: self.backchannel_logout_uri.filter(|u| !u.is_empty()),
             saml: self.saml,
+            initiate_login_uri: self.initiate_login_uri.filter(|u| !u.is_empty()),
         };
         settings.validate()?;
         Ok(settings)
@@ -279,6 +288,15 @@ impl SsoSettings {
             for text in list {
                 registered_url(field, text)?;
             }
+        }
+        if let Some(uri) = &self.initiate_login_uri {
+            if !matches!(self.protocol, Protocol::Oauth2 | Protocol::Oidc) {
+                return Err(Error::invalid(
+                    "initiate_login_uri: OAuth 2.0 and OpenID Connect applications only (the \
+                     portal starts a CAS sign-in at the service URL and a SAML one itself).",
+                ));
+            }
+            registered_url("initiate_login_uri", uri)?;
         }
         if let Some(uri) = &self.backchannel_logout_uri {
             if self.protocol != Protocol::Oidc {

@@ -6,6 +6,7 @@ mod app_orgs;
 mod applications;
 mod auth;
 mod cas;
+mod console;
 mod counted_store;
 mod id_tokens;
 mod import;
@@ -18,6 +19,7 @@ mod oauth;
 mod organizations;
 mod password;
 mod password_policy;
+mod portal;
 mod roles;
 mod saml;
 mod second_factor;
@@ -32,6 +34,8 @@ mod user_api;
 mod users;
 
 pub use accounts::AccountDetails;
+pub use console::{Dashboard, SEARCH_LIMIT};
+pub use portal::{Tile, TileStart};
 pub use roles::MemberChange;
 pub use saml::{
     idp_entity_id, read_sp_metadata, Inbound, InboundMessage, SamlLogout, SamlLogoutRequest,
@@ -53,7 +57,7 @@ pub use password::Argon2Settings;
 pub use roster_store::WriteGate;
 pub use secrets::SecretKey;
 pub use sign_in::{
-    CodeAtLogin, Login, Logout, NewSession, PasswordChangeAtLogin, Redirect, SignInOutcome,
+    CodeAtLogin, Login, Logout, NewSession, PasswordChangeAtLogin, Person, Redirect, SignInOutcome,
     SignInSettings, SignedOut,
 };
 pub use transfer::{ApplicationSso, Record, RoleMember};

@@ -93,6 +93,18 @@ impl Service {
         fields: PasswordFields,
     ) -> Result<UserId> {
         caller.require(Access::UserWrite)?;
+        self.password_change_verified(&caller.client_id, user_id, fields)
+            .await
+    }
+
+    /// Sets a user's password if `old_password` is their current one, acting as `actor`
+    /// (an application, or the user themselves in the portal).
+    pub(crate) async fn password_change_verified(
+        &self,
+        actor: &str,
+        user_id: UserId,
+        fields: PasswordFields,
+    ) -> Result<UserId> {
         let new_password = fields.new_password()?;
         let old = validate::required("old_password", fields.old_password.clone(), 128)?;
         let user = self.read(show, user_id.clone()).await?;
@@ -109,7 +121,7 @@ impl Service {
             must_modify: Some(false),
             checked: Some(current),
         };
-        self.write(&caller.client_id, set_password, change).await
+        self.write(actor, set_password, change).await
     }
 
     /// `ShowUserById`.

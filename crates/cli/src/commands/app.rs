@@ -283,6 +283,10 @@ pub struct SignInArgs {
     /// session the application was signed in to logs out ("": none).
     #[arg(long)]
     backchannel_logout_uri: Option<String>,
+    /// OAuth 2.0 / OIDC: where the portal's tile begins a sign-in (third-party-initiated
+    /// login); empty to remove.
+    #[arg(long)]
+    initiate_login_uri: Option<String>,
     /// SAML: the service provider's metadata file (entity ID, ACS URLs, certificate, logout
     /// service, Name ID format); the flags below change what it set.
     #[arg(long)]
@@ -318,6 +322,7 @@ impl SignInArgs {
             && self.id_token_alg.is_none()
             && self.claims.is_empty()
             && self.backchannel_logout_uri.is_none()
+            && self.initiate_login_uri.is_none()
             && self.sp_metadata.is_none()
             && self.sp_entity_id.is_none()
             && self.name_id.is_none()
@@ -341,6 +346,7 @@ impl SignInArgs {
                 claims: Some(s.claims),
                 backchannel_logout_uri: s.backchannel_logout_uri,
                 saml: s.saml,
+                initiate_login_uri: s.initiate_login_uri,
             },
             None => SsoFields::default(),
         };
@@ -379,6 +385,9 @@ impl SignInArgs {
         if !self.claims.is_empty() {
             let claims = self.claims.iter().map(|c| claim(c));
             fields.claims = Some(claims.collect::<Result<_>>()?);
+        }
+        if let Some(uri) = self.initiate_login_uri {
+            fields.initiate_login_uri = Some(uri).filter(|u| !u.is_empty());
         }
         if let Some(uri) = self.backchannel_logout_uri {
             fields.backchannel_logout_uri = Some(uri).filter(|u| !u.is_empty());

@@ -1,6 +1,7 @@
 //! The commands of `roster`, one file per command group, and what they share: opening the
 //! database an admin command names, reading input files, printing answers.
 
+pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod docs;

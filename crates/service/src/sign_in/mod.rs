@@ -7,6 +7,7 @@
 mod form_token;
 mod password;
 mod password_change;
+mod person;
 mod principal;
 mod second_factor;
 mod session;
@@ -15,6 +16,7 @@ mod step_token;
 pub use password::SignInOutcome;
 pub(crate) use password::{Attempt, PasswordCheck};
 pub use password_change::PasswordChangeAtLogin;
+pub use person::Person;
 pub(crate) use principal::{
     candidate, needs_roles, read_candidate, session_and_candidate, Candidate,
 };

@@ -1,0 +1,79 @@
+//! The person behind a browser session, for Roster's own pages (the console and the portal):
+//! the session's user while the session is live, the user enabled and not locked, and
+//! nothing since the sign-in ended what it began (a password set, a role revoked).
+
+use crate::auth::Caller;
+use crate::Service;
+use roster_domain::application::ApplicationId;
+use roster_domain::console::{console_actor, ConsoleRole};
+use roster_domain::permission::Permissions;
+use roster_domain::sign_in::{Since, SsoSession, Standing};
+use roster_domain::user::User;
+use roster_domain::Result;
+use roster_store::prelude::*;
+
+/// A signed-in person.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub user: User,
+    /// Their console role, if they hold one.
+    pub role: Option<ConsoleRole>,
+    /// The digest of their session (the cookie is never kept).
+    pub session_digest: String,
+    /// Who they are to the service's permission checks: their console role, audited by
+    /// their user name.
+    pub caller: Caller,
+}
+
+impl Service {
+    /// The person the session cookie `cookie` stands for, if it is live and its user may
+    /// still sign in.
+    pub async fn person(&self, cookie: Option<&str>) -> Result<Option<Person>> {
+        let Some(digest) = cookie.and_then(super::session_digest) else {
+            return Ok(None);
+        };
+        let (session, standing, role) = self.read(session_person, digest).await?;
+        let Some(session) = self.live_session(session).await? else {
+            return Ok(None);
+        };
+        let Some(Standing {
+            user, lock, ended, ..
+        }) = standing
+        else {
+            return Ok(None);
+        };
+        let now = self.now();
+        if user.disabled
+            || lock.remaining(now).is_some()
+            || ended.void(Since::signed_in(session.auth_time), 0)
+        {
+            return Ok(None);
+        }
+        let caller = Caller {
+            application_id: ApplicationId::new(""),
+            client_id: console_actor(&user.user_name),
+            permissions: Permissions::default(),
+            console_role: role,
+        };
+        Ok(Some(Person {
+            user,
+            role,
+            session_digest: session.digest,
+            caller,
+        }))
+    }
+}
+
+type Found = (Option<SsoSession>, Option<Standing>, Option<ConsoleRole>);
+
+async fn session_person(tx: &mut dyn Tx, digest: String) -> Result<Found> {
+    let Some(session) = tx.session(&digest).await? else {
+        return Ok((None, None, None));
+    };
+    let no_application = ApplicationId::new("");
+    let standing = tx
+        .sign_in_candidate(&no_application, &session.user_id)
+        .await?;
+    let role = tx.console_role(&session.user_id).await?;
+    Ok((Some(session), standing, role))
+}
