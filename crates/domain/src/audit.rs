@@ -36,6 +36,8 @@ pub struct AuditEntry {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {
     pub actor: Option<String>,
+    /// The operation (`CreateUser`, `SignIn`, …).
+    pub operation: Option<String>,
     pub target_id: Option<String>,
     /// From this time on (inclusive).
     pub from: Option<Millis>,

@@ -4,6 +4,7 @@
 mod auth;
 mod client_address;
 mod client_auth;
+mod cookies;
 mod envelope;
 mod error;
 mod extract;
@@ -11,6 +12,7 @@ mod metrics;
 mod oauth_error;
 pub mod pages;
 mod params;
+mod person;
 mod request_log;
 mod routes;
 mod server;

@@ -232,8 +232,11 @@ impl AccountFilter {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// Client id that acted (for refused tokens: client@address).
+    /// Client id that acted (for refused tokens: client@address; a person in the console:
+    /// console:USER_NAME).
     pub actor: Option<String>,
+    /// The operation (e.g. `CreateUser`, `SignIn`).
+    pub operation: Option<String>,
     /// Id of the entity acted on.
     pub target_id: Option<String>,
     /// From this time (inclusive): yyyy-MM-dd HH:mm:ss.SSS UTC, RFC 3339 or epoch ms.
@@ -259,6 +262,7 @@ impl AuditQuery {
         };
         Ok(AuditFilter {
             actor: non_empty(&self.actor).map(str::to_owned),
+            operation: non_empty(&self.operation).map(str::to_owned),
             target_id: non_empty(&self.target_id).map(str::to_owned),
             from: time("from", &self.from)?,
             to: time("to", &self.to)?,

@@ -71,6 +71,25 @@ impl Service {
             .await
     }
 
+    /// Grants an account in the application to every user whose home is the organization
+    /// with `org_code` and who holds none yet (the console; at most [`MAX_ORG_GRANT`] users,
+    /// all in one transaction). Says how many were granted.
+    pub async fn grant_accounts_to_organization(
+        &self,
+        caller: &Caller,
+        application_id: ApplicationId,
+        org_code: String,
+    ) -> Result<u64> {
+        caller.require(Access::UserWrite)?;
+        let org_code = roster_domain::validate::required("org_code", Some(org_code), 64)?;
+        self.write(
+            &caller.client_id,
+            grant_to_organization,
+            (application_id, org_code),
+        )
+        .await
+    }
+
     /// Adds an application account (`POST /applications/{application_id}/accounts/basic-account`).
     pub async fn add_basic_account(
         &self,
@@ -177,6 +196,52 @@ async fn authorize(
     let id = add_account(tx, cx, &app, &user, new).await?;
     cx.audit("CreateAppAccountForUser", "app_account", &id);
     Ok(id)
+}
+
+/// Most users one grant to an organization gives accounts to.
+pub const MAX_ORG_GRANT: i64 = 10_000;
+
+async fn grant_to_organization(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    (application_id, org_code): (ApplicationId, String),
+) -> Result<u64> {
+    let app = existing_application(tx, &application_id).await?;
+    let org_id = crate::lookups::org_id_for_code(tx, &org_code).await?;
+    const PAGE: i64 = 100;
+    let mut granted = 0;
+    let mut offset = 0;
+    loop {
+        let users = tx
+            .list_users(
+                Some(&org_id),
+                PageRequest {
+                    offset,
+                    limit: PAGE,
+                },
+            )
+            .await?;
+        if users.total > MAX_ORG_GRANT {
+            return Err(roster_domain::Error::invalid(format!(
+                "The organization has {} users; one grant gives accounts to at most \
+                 {MAX_ORG_GRANT}: grant to its sub-organizations instead.",
+                users.total
+            )));
+        }
+        for user in &users.items {
+            let held = tx.accounts_of_user(&user.id).await?;
+            if held.iter().any(|a| a.application_id == app.id) {
+                continue;
+            }
+            let id = add_account(tx, cx, &app, user, NewAccount::default()).await?;
+            cx.audit("CreateAppAccountForUser", "app_account", &id);
+            granted += 1;
+        }
+        if i64::try_from(users.items.len()).unwrap_or(0) < PAGE {
+            return Ok(granted);
+        }
+        offset += 1;
+    }
 }
 
 async fn add_basic(

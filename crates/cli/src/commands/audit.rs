@@ -24,6 +24,9 @@ pub enum AuditCommand {
         /// Only records of this actor (a client id; refused tokens: client@address).
         #[arg(long)]
         actor: Option<String>,
+        /// Only records of this operation (e.g. CreateUser, SignIn).
+        #[arg(long)]
+        operation: Option<String>,
         /// Only records about this entity id.
         #[arg(long)]
         target_id: Option<String>,
@@ -48,6 +51,7 @@ pub async fn run(command: AuditCommand) -> Result<()> {
         AuditCommand::List {
             db,
             actor,
+            operation,
             target_id,
             from,
             to,
@@ -63,6 +67,7 @@ pub async fn run(command: AuditCommand) -> Result<()> {
             };
             let filter = roster_domain::audit::AuditFilter {
                 actor,
+                operation,
                 target_id,
                 from: parse_time("from", from)?,
                 to: parse_time("to", to)?,

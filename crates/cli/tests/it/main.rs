@@ -23,6 +23,7 @@ mod browser;
 mod cas;
 mod cli;
 mod connections;
+mod console;
 mod crash;
 mod docs;
 mod durability;

@@ -4,6 +4,8 @@
 //! live in the module, and the template folder, of its name.
 
 pub mod cas;
+pub mod console;
+pub mod portal;
 pub mod saml;
 pub mod sign_in;
 
@@ -35,9 +37,14 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// The supported language the browser prefers most (RFC 9110 §12.5.4 weights); English
-    /// when it names neither.
+    /// The language the person chose with the pages' switch, else the supported language the
+    /// browser prefers most (RFC 9110 §12.5.4 weights); English when it names neither.
     pub fn from_headers(headers: &HeaderMap) -> Self {
+        if let Some(chosen) =
+            crate::cookies::cookie(headers, crate::cookies::LANG_COOKIE).and_then(Lang::parse)
+        {
+            return chosen;
+        }
         let accept = headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
@@ -70,6 +77,82 @@ impl Lang {
             Lang::Zh => "zh-CN",
         }
     }
+
+    /// `en` or `zh`, as the switch and its cookie name them.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "en" => Some(Lang::En),
+            "zh" => Some(Lang::Zh),
+            _ => None,
+        }
+    }
+
+    /// The other language, as the switch offers it: its code and its own name for itself.
+    pub fn other(self) -> (&'static str, &'static str) {
+        match self {
+            Lang::En => ("zh", "中文"),
+            Lang::Zh => ("en", "English"),
+        }
+    }
+
+    /// The text in this language: every text of Roster's own pages is written in both, side
+    /// by side where it is used.
+    pub fn t(self, en: &'static str, zh: &'static str) -> &'static str {
+        match self {
+            Lang::En => en,
+            Lang::Zh => zh,
+        }
+    }
+}
+
+/// A link of a page's navigation.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// What every page of the console and the portal shows around its own content: the tenant's
+/// name, the navigation, the language switch, who is signed in, and the form token.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub lang: Lang,
+    pub tenant: String,
+    /// The signed-in person's name.
+    pub person: String,
+    /// The token every form of the page carries.
+    pub csrf: String,
+    /// The language switch's link (back to this page).
+    pub switch_href: String,
+    pub nav: Vec<NavItem>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Frame {
+    pub fn t(&self, en: &'static str, zh: &'static str) -> &'static str {
+        self.lang.t(en, zh)
+    }
+
+    /// The link of the language switch that comes back to `here` (a path of this server).
+    pub fn switch_href(lang: Lang, here: &str) -> String {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("to", lang.other().0)
+            .append_pair("back", here)
+            .finish();
+        format!("/language?{query}")
+    }
+}
+
+/// A time as the pages show it: UTC, to the minute.
+pub fn when(millis: roster_domain::time::Millis) -> String {
+    let text = roster_domain::time::format_millis(millis);
+    // 2026-12-06T01:36:19.123Z → 2026-12-06 01:36 UTC
+    match (text.get(..10), text.get(11..16)) {
+        (Some(day), Some(time)) => format!("{day} {time} UTC"),
+        _ => text,
+    }
 }
 
 /// Renders a page; a template that cannot be rendered (a formatting error, which none of
@@ -79,6 +162,19 @@ pub fn render(page: &impl askama::Template) -> String {
         tracing::error!(error = %e, "a page could not be rendered");
         "The page could not be rendered.".to_owned()
     })
+}
+
+/// A page of the console or the portal: as [`html`], and its forms post to this server only.
+pub fn app_html(status: StatusCode, body: String) -> Response {
+    let mut response = html(status, body);
+    response.headers_mut().insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    response
 }
 
 /// An HTML answer that no cache keeps and no other site frames.

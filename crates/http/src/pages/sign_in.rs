@@ -17,14 +17,14 @@ pub enum Text {
     FormExpired,
     Disabled,
     SignedOut,
-    SignedIn,
+    /// After the portal's password change.
+    PasswordChanged,
     CannotContinue,
     TooManyAttempts,
     SignOutTitle,
     SignOutQuestion,
     SignOutButton,
     NotSentOn,
-    SignedInNext,
     ChangeTitle,
     MustChange,
     NewPassword,
@@ -47,8 +47,8 @@ pub enum Text {
 impl Text {
     pub fn get(self, lang: Lang) -> &'static str {
         match (self, lang) {
-            (Text::Title, Lang::En) => "Sign in - Roster",
-            (Text::Title, Lang::Zh) => "登录 - Roster",
+            (Text::Title, Lang::En) => "Sign in",
+            (Text::Title, Lang::Zh) => "登录",
             (Text::Heading, Lang::En) => "Sign in",
             (Text::Heading, Lang::Zh) => "登录",
             (Text::UserName, Lang::En) => "User name, mobile or email",
@@ -67,8 +67,10 @@ impl Text {
             (Text::Disabled, Lang::Zh) => "该用户已被禁用，请联系管理员。",
             (Text::SignedOut, Lang::En) => "You are signed out.",
             (Text::SignedOut, Lang::Zh) => "您已退出登录。",
-            (Text::SignedIn, Lang::En) => "You are signed in.",
-            (Text::SignedIn, Lang::Zh) => "您已登录。",
+            (Text::PasswordChanged, Lang::En) => {
+                "Your password was changed. Sign in with the new one."
+            }
+            (Text::PasswordChanged, Lang::Zh) => "密码已修改，请使用新密码登录。",
             (Text::CannotContinue, Lang::En) => "Sign-in cannot continue",
             (Text::CannotContinue, Lang::Zh) => "无法继续登录",
             (Text::TooManyAttempts, Lang::En) => {
@@ -86,10 +88,6 @@ impl Text {
             (Text::NotSentOn, Lang::En) => {
                 "The address to go to next is not a registered logout URL, so you were not sent there."
             }
-            (Text::SignedInNext, Lang::En) => {
-                "Open the application you want to use: it signs you in without asking again."
-            }
-            (Text::SignedInNext, Lang::Zh) => "打开您要使用的应用，无需再次登录。",
             (Text::NotSentOn, Lang::Zh) => "要跳转的地址不是已注册的退出地址，因此未跳转。",
             (Text::ChangeTitle, Lang::En) => "Change your password",
             (Text::ChangeTitle, Lang::Zh) => "修改密码",
@@ -201,6 +199,8 @@ pub struct LoginForm<'a> {
     pub application: Option<&'a str>,
     pub user_name: &'a str,
     pub notice: Option<Notice>,
+    /// The tenant's name (a setting; "Roster" until one is set).
+    pub tenant: &'a str,
 }
 
 /// What the login form says above its fields.
@@ -317,16 +317,6 @@ pub fn message(lang: Lang, heading: Text, message: &str) -> String {
         heading,
         message,
         link: None,
-    })
-}
-
-/// The page after signing in with nothing to go on to: what now, and the way out.
-pub fn signed_in(lang: Lang) -> String {
-    super::render(&Message {
-        lang,
-        heading: Text::SignedIn,
-        message: Text::SignedInNext.get(lang),
-        link: Some(("/api/v1/logout", Text::SignOutButton)),
     })
 }
 

@@ -4,15 +4,17 @@ mod accounts;
 mod admin;
 mod app_orgs;
 mod cas;
+mod console;
 mod health;
 mod messages;
 mod oauth2;
 mod organizations;
 mod password_policy;
+mod portal;
 mod roles;
 mod saml;
 mod second_factor;
-mod sign_in;
+pub(crate) mod sign_in;
 mod sso_settings;
 mod token;
 mod user_api;
@@ -33,6 +35,8 @@ pub fn router() -> OpenApiRouter<Service> {
         .merge(sign_in::router())
         .merge(cas::router())
         .merge(saml::router())
+        .merge(console::router())
+        .merge(portal::router())
         .merge(user_api::router())
         // Not an API operation: no place in the OpenAPI document.
         .route(

@@ -37,8 +37,7 @@ pub fn router() -> OpenApiRouter<Service> {
         .routes(routes!(logout, logout_confirmed))
 }
 
-/// The cookie naming the browser's session.
-pub const SESSION_COOKIE: &str = "roster_session";
+pub(crate) use crate::cookies::{cookie, set_cookie, SESSION_COOKIE};
 /// The cookie holding the login form's CSRF token (double submit: the form must carry the
 /// same value, which another site can neither read nor set).
 const CSRF_COOKIE: &str = "roster_csrf";
@@ -46,31 +45,6 @@ const CSRF_COOKIE: &str = "roster_csrf";
 const RETURN_PREFIX: &str = "/api/v1/oauth2/authorize?";
 /// The CAS login, the login page's other way back.
 pub const CAS_LOGIN_PATH: &str = "/api/v1/cas/login";
-
-/// The value of a cookie of the request.
-pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim_matches('"'))
-}
-
-pub(crate) fn set_cookie(
-    site: &Site,
-    name: &str,
-    value: &str,
-    path: &str,
-    max_age: Option<u64>,
-) -> HeaderValue {
-    let secure = if site.secure_cookies { "; Secure" } else { "" };
-    let age = max_age.map_or_else(String::new, |a| format!("; Max-Age={a}"));
-    let text = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax{secure}{age}");
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
 
 pub(crate) fn redirect(status: StatusCode, location: &str) -> Response {
     let mut response = status.into_response();
@@ -307,6 +281,8 @@ pub struct LoginQuery {
     return_to: Option<String>,
     /// Set by logout: the page says the user is signed out.
     signed_out: Option<String>,
+    /// Set by the portal's password change: the page says to sign in with the new one.
+    password_changed: Option<String>,
 }
 
 /// The login form's fields.
@@ -320,13 +296,19 @@ pub struct LoginFields {
     return_to: Option<String>,
 }
 
-/// `return_to` if it is an authorization request or a CAS login of this server (never
-/// another site).
+/// `return_to` if it is an authorization request, a CAS or SAML login, or a page of the
+/// console or the portal, all of this server (never another site).
 fn safe_return(return_to: Option<&str>) -> Option<&str> {
     let cas = format!("{CAS_LOGIN_PATH}?");
     let saml = format!("{}?", roster_service::SSO_PATH);
+    let page = |r: &str| {
+        ["/console", "/portal"].iter().any(|p| {
+            r.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+        })
+    };
     return_to.filter(|r| {
-        (r.starts_with(RETURN_PREFIX) || r.starts_with(&cas) || r.starts_with(&saml))
+        (r.starts_with(RETURN_PREFIX) || r.starts_with(&cas) || r.starts_with(&saml) || page(r))
             && !r.contains(['\r', '\n', '\\'])
     })
 }
@@ -376,6 +358,7 @@ async fn login_form(
         Some(client_id) => service.application_name(&client_id).await.ok().flatten(),
         None => None,
     };
+    let tenant = service.tenant_name().await.ok().flatten();
     let body = render(&LoginForm {
         lang,
         csrf_token: &token,
@@ -383,6 +366,7 @@ async fn login_form(
         application: application.as_deref(),
         user_name,
         notice,
+        tenant: tenant.as_deref().unwrap_or("Roster"),
     });
     let mut response = html(status, body);
     if held.is_none() {
@@ -414,10 +398,13 @@ async fn login_page(
 ) -> Response {
     let return_to = safe_return(query.return_to.as_deref());
     let lang = Lang::from_headers(&headers);
-    let notice = query
-        .signed_out
-        .is_some()
-        .then(|| Notice::Info(Text::SignedOut.get(lang).to_owned()));
+    let notice = if query.signed_out.is_some() {
+        Some(Notice::Info(Text::SignedOut.get(lang).to_owned()))
+    } else if query.password_changed.is_some() {
+        Some(Notice::Info(Text::PasswordChanged.get(lang).to_owned()))
+    } else {
+        None
+    };
     login_form(
         &service,
         &site,
@@ -486,7 +473,7 @@ async fn login(
         .await;
     let error = match outcome {
         Ok(SignInOutcome::SignedIn(session)) => {
-            return signed_in(&service, &site, lang, return_to, &session.cookie)
+            return signed_in(&service, &site, return_to, &session.cookie)
         }
         Ok(SignInOutcome::WrongPassword { remaining }) => {
             sign_in_page::wrong_password(lang, remaining)
@@ -664,7 +651,7 @@ async fn change_password(
         }
     };
     match outcome {
-        Ok(session) => signed_in(&service, &site, lang, return_to, &session.cookie),
+        Ok(session) => signed_in(&service, &site, return_to, &session.cookie),
         Err(e) if e.kind() == ErrorKind::InvalidParameter => {
             let why = e.detail().unwrap_or_default();
             change_page(
@@ -793,7 +780,7 @@ async fn verify_code(
     };
     match outcome {
         Ok(SignInOutcome::SignedIn(session)) => {
-            signed_in(&service, &site, lang, return_to, &session.cookie)
+            signed_in(&service, &site, return_to, &session.cookie)
         }
         Ok(SignInOutcome::ChangePassword {
             token,
@@ -831,17 +818,9 @@ async fn verify_code(
 }
 
 /// Signed in: the session's cookie, and on to the authorization request (or a page saying so).
-fn signed_in(
-    service: &Service,
-    site: &Site,
-    lang: Lang,
-    return_to: Option<&str>,
-    cookie: &str,
-) -> Response {
-    let mut response = match return_to {
-        Some(back) => redirect(StatusCode::SEE_OTHER, back),
-        None => html(StatusCode::OK, sign_in_page::signed_in(lang)),
-    };
+fn signed_in(service: &Service, site: &Site, return_to: Option<&str>, cookie: &str) -> Response {
+    // With nothing to go on to, the portal: the applications the user may open.
+    let mut response = redirect(StatusCode::SEE_OTHER, return_to.unwrap_or("/portal"));
     let lifetime = service.settings().sign_in.session_lifetime.as_secs();
     response.headers_mut().append(
         header::SET_COOKIE,

@@ -64,6 +64,17 @@ impl Service {
     }
 }
 
+impl Service {
+    /// The token every form of the console and the portal carries: bound to the browser's
+    /// session, so only a page holding the session cookie can make it.
+    pub fn page_form_token(&self, session_cookie: &str) -> String {
+        self.inner
+            .sign_in
+            .form_tokens
+            .bind(&format!("page:{session_cookie}"))
+    }
+}
+
 type Found = (Option<SsoSession>, Option<Standing>, Option<ConsoleRole>);
 
 async fn session_person(tx: &mut dyn Tx, digest: String) -> Result<Found> {

@@ -25,3 +25,6 @@ ALTER TABLE users ALTER COLUMN user_name_key TYPE TEXT COLLATE "C";
 ALTER TABLE users ALTER COLUMN mobile_key TYPE TEXT COLLATE "C";
 ALTER TABLE users ALTER COLUMN email TYPE TEXT COLLATE "C";
 CREATE INDEX users_email_lower ON users (lower(email));
+
+-- The console's audit log is filtered by operation too (and counts sign-ins per hour).
+CREATE INDEX audit_log_operation ON audit_log (operation, id);

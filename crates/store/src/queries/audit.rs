@@ -37,6 +37,10 @@ fn conditions(filter: &AuditFilter) -> (String, Vec<&dyn ToArg>) {
         args.push(actor);
         conditions.push(format!("actor = ${}", args.len()));
     }
+    if let Some(operation) = &filter.operation {
+        args.push(operation);
+        conditions.push(format!("operation = ${}", args.len()));
+    }
     if let Some(target) = &filter.target_id {
         args.push(target);
         conditions.push(format!("target_id = ${}", args.len()));
