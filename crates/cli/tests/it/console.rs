@@ -188,3 +188,357 @@ async fn an_admin_creates_a_user_and_grants_an_account_who_then_finds_it_in_the_
 fn url_escaped(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+/// Locks `user_name` with wrong passwords at the login page (five, the default).
+async fn lock(server: &Server, user_name: &str) {
+    let browser = Browser::new(server);
+    for _ in 0..5 {
+        let page = browser.get("/login").await;
+        browser
+            .submit(&page.body, user_name, "wrong password")
+            .await;
+    }
+    let page = browser.get("/login").await;
+    let locked = browser.submit(&page.body, user_name, PASSWORD).await;
+    assert!(locked.body.contains("locked"), "{}", locked.body);
+}
+
+#[on_each_store]
+async fn a_helpdesk_person_unlocks_a_user_but_cannot_open_the_applications(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let helper = person(&mut server).await;
+    grant(&server, &helper.user_name, "helpdesk").await;
+    let locked = person(&mut server).await;
+    lock(&server, &locked.user_name).await;
+
+    let (browser, dashboard) = signed_in_at(&server, &helper.user_name, "/console").await;
+    assert_eq!(dashboard.status, 200, "{}", dashboard.body);
+    // The dashboard lists the locked user; no link to the applications.
+    assert!(
+        dashboard.body.contains(&locked.user_name),
+        "{}",
+        dashboard.body
+    );
+    assert!(!dashboard.body.contains("/console/applications"));
+    let token = hidden(&dashboard.body, "csrf_token").unwrap();
+    let path = format!("/console/users/{}/unlock", locked.user_id);
+    let unlocked = post_form(&browser, &path, Some(&token), &[]).await;
+    assert_eq!(unlocked.status, 303, "{}", unlocked.body);
+    // The user signs in again.
+    let user = Browser::new(&server);
+    let page = user.get("/login").await;
+    let back = user.submit(&page.body, &locked.user_name, PASSWORD).await;
+    assert_eq!(back.status, 303, "{}", back.body);
+
+    // The applications page, its forms and the audit log are refused by the service.
+    for path in [
+        "/console/applications",
+        &format!("/console/applications/{}", locked.app.application_id),
+        "/console/audit",
+        "/console/keys",
+    ] {
+        let refused = browser.get(path).await;
+        assert_eq!(refused.status, 403, "{path}: {}", refused.body);
+    }
+    let edit = format!("/console/applications/{}/secret", locked.app.application_id);
+    let refused = post_form(&browser, &edit, Some(&token), &[]).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    // Nor may the helpdesk edit a user's profile (only their sign-in troubles).
+    let profile = format!("/console/users/{}", locked.user_id);
+    let refused = post_form(&browser, &profile, Some(&token), &[("name", "Changed")]).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    server.stop().await;
+}
+
+#[on_each_store]
+async fn an_auditor_reads_everything_and_changes_nothing(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let auditor = person(&mut server).await;
+    grant(&server, &auditor.user_name, "auditor").await;
+    let other = person(&mut server).await;
+    let (browser, _) = signed_in_at(&server, &auditor.user_name, "/console").await;
+    for path in [
+        "/console/users".to_owned(),
+        format!("/console/users/{}", other.user_id),
+        "/console/applications".to_owned(),
+        format!("/console/applications/{}", other.app.application_id),
+        "/console/organizations".to_owned(),
+        "/console/audit".to_owned(),
+        "/console/keys".to_owned(),
+        "/console/people".to_owned(),
+    ] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        // No form that changes anything is offered.
+        assert!(
+            !page.body.contains("method=\"post\""),
+            "{path}: {}",
+            page.body
+        );
+    }
+    let token = {
+        let page = browser.get("/console/users").await;
+        // Every page carries the token in its frame's forms; the auditor's has none, so take
+        // it from the portal's profile form.
+        let _ = page;
+        hidden(&browser.get("/portal/profile").await.body, "csrf_token").unwrap()
+    };
+    let user = other.user_id.as_str();
+    let app = other.app.application_id.as_str();
+    for (path, fields) in [
+        (format!("/console/users/{user}/disable"), vec![]),
+        (format!("/console/users/{user}/unlock"), vec![]),
+        (
+            format!("/console/users/{user}/password"),
+            vec![("new_password", "Whatever-9x")],
+        ),
+        (format!("/console/users/{user}/sessions/end-all"), vec![]),
+        (format!("/console/users/{user}"), vec![("name", "Changed")]),
+        (format!("/console/applications/{app}/secret"), vec![]),
+        (
+            format!("/console/applications/{app}/accounts"),
+            vec![("user_name", "x")],
+        ),
+        (
+            "/console/users/new".to_owned(),
+            vec![("user_name", "x"), ("name", "x"), ("mobile", "13911112222")],
+        ),
+        ("/console/keys/rotate".to_owned(), vec![]),
+        (
+            "/console/people/grant".to_owned(),
+            vec![("user_name", "x"), ("role", "admin")],
+        ),
+    ] {
+        let refused = post_form(&browser, &path, Some(&token), &fields).await;
+        assert_eq!(refused.status, 403, "{path}: {}", refused.body);
+    }
+    // Nothing changed: the user is enabled, the audit log holds no change by the auditor.
+    let admin = server.admin().await;
+    let (_, shown) = server.get(&admin, &format!("/users/{user}")).await;
+    assert_eq!(shown["disabled"], json!(false), "{shown}");
+    let actor = format!("console:{}", auditor.user_name);
+    let (_, audit) = server
+        .get(&admin, &format!("/roster/v1/audit?actor={actor}"))
+        .await;
+    assert_eq!(audit["total"], json!(0), "{audit}");
+    server.stop().await;
+}
+
+#[on_each_store]
+async fn console_forms_need_their_token_and_never_come_from_another_site(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let admin = person(&mut server).await;
+    grant(&server, &admin.user_name, "admin").await;
+    let target = person(&mut server).await;
+    let (browser, _) = signed_in_at(&server, &admin.user_name, "/console/users/new").await;
+    let page = browser.get("/console/users/new").await;
+    let token = hidden(&page.body, "csrf_token").unwrap();
+    let path = format!("/console/users/{}/disable", target.user_id);
+    // No token, a wrong one, another session's: refused.
+    for sent in [
+        None,
+        Some("0123"),
+        Some(token.replace(|c: char| c != 'a', "b").as_str()),
+    ] {
+        let refused = post_form(&browser, &path, sent, &[]).await;
+        assert_eq!(refused.status, 403, "{sent:?}: {}", refused.body);
+    }
+    // The right token from another site's page: refused too.
+    let res = browser
+        .http
+        .post(format!("{}{path}", server.base))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let admin_token = server.admin().await;
+    let (_, shown) = server
+        .get(&admin_token, &format!("/users/{}", target.user_id))
+        .await;
+    assert_eq!(shown["disabled"], json!(false), "{shown}");
+    // With it, from this site: done.
+    let done = post_form(&browser, &path, Some(&token), &[]).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let (_, shown) = server
+        .get(&admin_token, &format!("/users/{}", target.user_id))
+        .await;
+    assert_eq!(shown["disabled"], json!(true), "{shown}");
+    server.stop().await;
+}
+
+#[on_each_store]
+async fn revoking_a_role_ends_the_persons_session(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let admin = person(&mut server).await;
+    grant(&server, &admin.user_name, "admin").await;
+    let helper = person(&mut server).await;
+    grant(&server, &helper.user_name, "helpdesk").await;
+    let (helper_browser, page) = signed_in_at(&server, &helper.user_name, "/console").await;
+    assert_eq!(page.status, 200);
+    let (browser, people) = signed_in_at(&server, &admin.user_name, "/console/people").await;
+    assert!(people.body.contains(&helper.user_name), "{}", people.body);
+    let token = hidden(&people.body, "csrf_token").unwrap();
+    let revoked = post_form(
+        &browser,
+        "/console/people/revoke",
+        Some(&token),
+        &[("user_name", &helper.user_name)],
+    )
+    .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    assert!(revoked.body.contains("The role was revoked."));
+    // The helper's open console is gone: back to the login page.
+    let after = helper_browser.get("/console").await;
+    assert_eq!(after.status, 303, "{}", after.body);
+    assert!(after.location.unwrap().starts_with("/login?"));
+    let (ok, listed, err) = roster(&["admin", "list", "--database", &server.db.url]).await;
+    assert!(ok, "{err}");
+    let names: Vec<_> = listed["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["user_name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, vec![admin.user_name.clone()]);
+    server.stop().await;
+}
+
+#[on_each_store]
+async fn users_are_found_by_a_prefix_of_their_name_mobile_or_email(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let admin = person(&mut server).await;
+    grant(&server, &admin.user_name, "auditor").await;
+    let token = server.admin().await;
+    for (name, mobile, email) in [
+        ("wang.wu", "13800138000", "ww@corp.example"),
+        ("Wang.Liu", "13900139000", "liu@corp.example"),
+        ("zhao", "15000150000", "wang.zhao@corp.example"),
+    ] {
+        let (status, body) = server
+            .post(
+                &token,
+                "/users",
+                json!({"user_name": name, "mobile": mobile, "email": email, "name": name}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (browser, _) = signed_in_at(&server, &admin.user_name, "/console/users").await;
+    let found = |q: &str| {
+        let browser = &browser;
+        let q = q.to_owned();
+        async move {
+            let page = browser
+                .get(&format!("/console/users?q={}", url_escaped(&q)))
+                .await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            let mut names: Vec<&str> = ["wang.wu", "Wang.Liu", "zhao"]
+                .into_iter()
+                .filter(|n| page.body.contains(&format!(">{n}</a>")))
+                .collect();
+            names.sort_unstable();
+            names
+        }
+    };
+    // A user name in any case; an email; a mobile's first digits.
+    assert_eq!(found("WANG").await, vec!["Wang.Liu", "wang.wu", "zhao"]);
+    assert_eq!(found("wang.w").await, vec!["wang.wu"]);
+    assert_eq!(found("liu@").await, vec!["Wang.Liu"]);
+    assert_eq!(found("1390").await, vec!["Wang.Liu"]);
+    assert_eq!(found("nobody").await, Vec::<&str>::new());
+    server.stop().await;
+}
+
+#[on_each_store]
+async fn pages_speak_one_language_and_the_switch_remembers_it(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let admin = person(&mut server).await;
+    grant(&server, &admin.user_name, "admin").await;
+    // `/` leads to the portal, which asks to sign in.
+    let browser = Browser::new(&server);
+    let root = browser.get("/").await;
+    assert_eq!(root.location.as_deref(), Some("/portal"));
+    let (browser, page) = signed_in_at(&server, &admin.user_name, "/console/users").await;
+    assert!(page.body.contains("<html lang=\"en\">"));
+    // The switch: Chinese from now on, whatever the browser asks for.
+    let switch = browser.get("/language?to=zh&back=%2Fconsole%2Fusers").await;
+    assert_eq!(switch.status, 303);
+    assert_eq!(switch.location.as_deref(), Some("/console/users"));
+    for path in [
+        "/console",
+        "/console/users",
+        "/console/people",
+        "/portal",
+        "/portal/profile",
+    ] {
+        let page = browser.get(path).await;
+        assert!(page.body.contains("<html lang=\"zh-CN\">"), "{path}");
+        // Every word a person reads is Chinese: no English sentence of ours is left.
+        for english in [
+            "Users",
+            "Sign out",
+            "Dashboard",
+            "Save",
+            "Search",
+            "Profile",
+        ] {
+            assert!(
+                !page.body.contains(&format!(">{english}<")),
+                "{path}: {english}: {}",
+                page.body
+            );
+        }
+    }
+    // Another site's address is never where the switch goes back to.
+    let away = browser.get("/language?to=en&back=//evil.example/").await;
+    assert_eq!(away.location.as_deref(), Some("/portal"));
+    // The tenant's name, once set, is on the login page.
+    let people = browser.get("/console/people").await;
+    let token = hidden(&people.body, "csrf_token").unwrap();
+    let saved = post_form(
+        &browser,
+        "/console/people/tenant",
+        Some(&token),
+        &[("name", "示例公司")],
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let login = Browser::new(&server).get("/login").await;
+    assert!(
+        login.body.contains("<title>Sign in - 示例公司</title>"),
+        "{}",
+        login.body
+    );
+    server.stop().await;
+}
+
+#[on_each_store]
+async fn the_audit_log_exports_as_csv_with_its_filters(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let admin = person(&mut server).await;
+    grant(&server, &admin.user_name, "auditor").await;
+    let (browser, _) = signed_in_at(&server, &admin.user_name, "/console/audit").await;
+    let res = browser
+        .http
+        .get(format!(
+            "{}/console/audit.csv?operation=CreateUser",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = res.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "time,actor,operation,target_type,target_id,count");
+    // The two people the test made, and nothing but CreateUser.
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[1..].iter().all(|l| l.contains(",CreateUser,user,")),
+        "{text}"
+    );
+    server.stop().await;
+}

@@ -333,6 +333,7 @@ mod tests {
             application: Some("<b>app</b>"),
             user_name: "\"onfocus=",
             notice: Some(Notice::Error("<i>no</i>".into())),
+            tenant: "<Acme>",
         });
         let info = super::super::render(&LoginForm {
             lang: Lang::En,
@@ -341,9 +342,11 @@ mod tests {
             application: None,
             user_name: "",
             notice: Some(Notice::Info("<u>info</u>".into())),
+            tenant: "Roster",
         });
         assert!(!info.contains("<u>info"), "{info}");
         assert!(!html.contains("<script>"), "{html}");
+        assert!(!html.contains("<Acme>"), "{html}");
         assert!(!html.contains("<b>app"), "{html}");
         assert!(!html.contains("<i>no"), "{html}");
         assert!(
@@ -365,6 +368,7 @@ mod tests {
             application: None,
             user_name,
             notice: None,
+            tenant: "Roster",
         };
         let fresh = super::super::render(&form(""));
         assert!(

@@ -68,13 +68,6 @@ struct Console {
 }
 
 impl Console {
-    fn of(signed: SignedIn) -> Result<Self, SignedIn> {
-        match signed.person.role {
-            Some(role) => Ok(Self { signed, role }),
-            None => Err(signed),
-        }
-    }
-
     fn may(&self, access: Access) -> bool {
         self.role.grants(access)
     }
@@ -108,9 +101,9 @@ impl Console {
 
 /// The person, if they may use the console; else the page or redirect that says otherwise.
 async fn console(service: &Service, signed: SignedIn) -> Result<Console, Response> {
-    match Console::of(signed) {
-        Ok(console) => Ok(console),
-        Err(signed) => {
+    match signed.person.role {
+        Some(role) => Ok(Console { signed, role }),
+        None => {
             let nav = crate::pages::portal::nav(signed.lang, false, "");
             let frame = signed.frame(service, nav, None, None).await;
             let lang = signed.lang;
@@ -1103,10 +1096,11 @@ async fn set_sign_in(
     }
     if protocol == Protocol::Saml {
         let entity_id = form.sp_entity_id.clone().unwrap_or_default();
-        let mut saml = fields.saml.take().unwrap_or_else(|| {
-            serde_json::from_value(serde_json::json!({ "entity_id": entity_id }))
-                .unwrap_or_else(|_| unreachable_saml())
-        });
+        let mut saml = match fields.saml.take() {
+            Some(saml) => saml,
+            None => serde_json::from_value(serde_json::json!({ "entity_id": entity_id }))
+                .map_err(|e| Error::invalid(format!("saml: {e}")))?,
+        };
         if !entity_id.trim().is_empty() {
             saml.entity_id = entity_id.trim().to_owned();
         }
@@ -1120,18 +1114,14 @@ async fn set_sign_in(
     service.set_sso(caller, id, fields).await.map(|_| ())
 }
 
-/// SAML settings with an entity ID only always read; this is never reached.
-fn unreachable_saml() -> roster_domain::saml::SamlSettings {
-    serde_json::from_value(serde_json::json!({ "entity_id": "" }))
-        .expect("SAML settings of an entity ID alone")
-}
-
 async fn grant_to_user(
     service: &Service,
     caller: &roster_service::Caller,
     application_id: ApplicationId,
     user_name: &str,
 ) -> Result<(), Error> {
+    // Who may not grant learns nothing of who exists.
+    caller.require(Access::UserWrite)?;
     let user = service
         .show_user_by_name(
             caller,
