@@ -14,19 +14,19 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// A chromedriver of this test's own, on a free port, and a headless session in it.
-struct Chrome {
-    client: Client,
+pub struct Chrome {
+    pub client: Client,
     _driver: Child,
     shots: PathBuf,
 }
 
 impl Chrome {
-    async fn start(name: &str) -> Self {
+    pub async fn start(name: &str) -> Self {
         Self::start_with(name, &[]).await
     }
 
     /// [`Chrome::start`] with more command-line switches (e.g. scripts off).
-    async fn start_with(name: &str, switches: &[&str]) -> Self {
+    pub async fn start_with(name: &str, switches: &[&str]) -> Self {
         let driver_path = std::env::var("ROSTER_TEST_CHROMEDRIVER").unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -80,14 +80,14 @@ impl Chrome {
         }
     }
 
-    async fn screenshot(&self, name: &str) {
+    pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
     }
 
     /// Where the browser is (after `goto`, which waits for the page at the end of the
     /// redirects to load).
-    async fn at(&self) -> String {
+    pub async fn at(&self) -> String {
         self.client.current_url().await.unwrap().to_string()
     }
 }

@@ -24,6 +24,7 @@ mod cas;
 mod cli;
 mod connections;
 mod console;
+mod console_browser;
 mod crash;
 mod docs;
 mod durability;
