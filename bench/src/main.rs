@@ -2,6 +2,7 @@
 //! drives load over HTTP/1.1 keep-alive connections from this process, and prints one JSON
 //! line per scenario. See `docs/performance.md`.
 
+mod console;
 mod load;
 mod server;
 mod sign_in;
@@ -63,6 +64,9 @@ enum Scenario {
     /// A signed-in browser's SAML AuthnRequest (HTTP-Redirect, a new ID each time) answered
     /// with the page posting a signed Response.
     SamlSso,
+    /// The console's user list (any page) and its prefix search, over 10^6 users by default,
+    /// as a signed-in administrator.
+    ConsoleUsers,
 }
 
 fn main() -> ExitCode {
@@ -166,6 +170,7 @@ async fn run(args: Args) -> Result<()> {
         Scenario::Userinfo | Scenario::SsoCode | Scenario::CasTicket | Scenario::SamlSso => {
             sign_in::run(&args).await
         }
+        Scenario::ConsoleUsers => console::run(&args).await,
         Scenario::SdkLogin | Scenario::SdkSigned | Scenario::SsoTicket => {
             user_api::run(&args).await
         }

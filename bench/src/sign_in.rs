@@ -117,7 +117,7 @@ fn basic(setup: &Setup) -> String {
 }
 
 /// A session cookie for `user_name`, through the login form as a browser gets it.
-async fn session_cookie(addr: &str, user_name: &str) -> Result<String> {
+pub async fn session_cookie(addr: &str, user_name: &str) -> Result<String> {
     let page = load::exchange(addr, None, Call::get("/login".into())).await?;
     let csrf_cookie = page
         .header("set-cookie")

@@ -33,7 +33,45 @@ pub struct Dashboard {
     pub hours: Vec<(Millis, i64, i64)>,
 }
 
+/// Where a page of the user list starts.
+#[derive(Debug, Clone, Default)]
+pub struct UserCursor {
+    /// The users after this id.
+    pub after: Option<String>,
+    /// The users just before this id.
+    pub before: Option<String>,
+}
+
+/// A page of the user list, in id (creation) order.
+#[derive(Debug, Clone)]
+pub struct UserBrowse {
+    pub users: Vec<User>,
+    /// Every user, however many pages.
+    pub total: i64,
+    /// Whether there are users before the first and after the last shown.
+    pub has_previous: bool,
+    pub has_next: bool,
+}
+
 impl Service {
+    /// A page of `size` users, from where `cursor` says: fast anywhere in a list of millions
+    /// (keyset paging; the total comes from the list's page marks).
+    pub async fn browse_users(
+        &self,
+        caller: &Caller,
+        cursor: UserCursor,
+        size: i64,
+    ) -> Result<UserBrowse> {
+        caller.require(Access::UserRead)?;
+        let size = size.clamp(1, roster_domain::page::MAX_LIMIT);
+        let id = |v: Option<String>| v.filter(|v| !v.is_empty() && v.len() <= 64);
+        let cursor = UserCursor {
+            after: id(cursor.after),
+            before: id(cursor.before),
+        };
+        self.read(browse, (cursor, size)).await
+    }
+
     /// Gives the user named `user_name` a console role (`roster admin grant`, or an admin in
     /// the console).
     pub async fn grant_console_role(
@@ -131,16 +169,28 @@ impl Service {
         Ok(())
     }
 
-    /// The tenant's name, for the pages (none: "Roster").
+    /// The tenant's name, for the pages (none: "Roster"); kept in memory as the policies are
+    /// (until a change is heard, or 10 s where none can be).
     pub async fn tenant_name(&self) -> Result<Option<String>> {
-        self.read(read_tenant_name, ()).await
+        let now = self.now();
+        let heard = roster_store::Store::changes_heard(self.inner.store.as_ref());
+        if let Some(name) = self.inner.tenant_name.get(now, heard) {
+            return Ok(name.as_ref().clone());
+        }
+        let name = self.read(read_tenant_name, ()).await?;
+        self.inner
+            .tenant_name
+            .put(now, heard, std::sync::Arc::new(name.clone()));
+        Ok(name)
     }
 
     /// Names the tenant (shown on the login page and the portal).
     pub async fn set_tenant_name(&self, caller: &Caller, name: &str) -> Result<()> {
         caller.require(Access::Admin)?;
         let name = validate::required("name", Some(name.trim().to_owned()), MAX_TENANT_NAME_CHARS)?;
-        self.write(&caller.client_id, put_tenant_name, name).await
+        self.write(&caller.client_id, put_tenant_name, name).await?;
+        self.inner.tenant_name.clear();
+        Ok(())
     }
 
     /// Whether `person` may open the console at all.
@@ -231,6 +281,29 @@ async fn dashboard(tx: &mut dyn Tx, (now, with_apps): (Millis, bool)) -> Result<
     })
 }
 
+async fn browse(tx: &mut dyn Tx, (cursor, size): (UserCursor, i64)) -> Result<UserBrowse> {
+    // One more than shown: whether the list goes on in the direction read.
+    let mut users = tx
+        .users_from(cursor.after.as_deref(), cursor.before.as_deref(), size + 1)
+        .await?;
+    let more = users.len() > usize::try_from(size).unwrap_or(0);
+    let (has_previous, has_next) = if cursor.before.is_some() {
+        if more {
+            users.remove(0);
+        }
+        (more, true)
+    } else {
+        users.truncate(usize::try_from(size).unwrap_or(0));
+        (cursor.after.is_some(), more)
+    };
+    Ok(UserBrowse {
+        users,
+        total: tx.user_count().await?,
+        has_previous,
+        has_next,
+    })
+}
+
 async fn search(tx: &mut dyn Tx, text: String) -> Result<Vec<User>> {
     let name = user_name_key(&text);
     let mobile = login_mobile_key(&text).or_else(|| {
@@ -288,6 +361,8 @@ async fn read_tenant_name(tx: &mut dyn Tx, (): ()) -> Result<Option<String>> {
 
 async fn put_tenant_name(tx: &mut dyn Tx, cx: &mut Cx, name: String) -> Result<()> {
     tx.put_tenant_name(&name, cx.now).await?;
+    // Every node shows the new name at its next page.
+    tx.announce_change().await?;
     cx.audit("UpdateTenantName", "tenant", "");
     Ok(())
 }

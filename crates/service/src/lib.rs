@@ -34,7 +34,7 @@ mod user_api;
 mod users;
 
 pub use accounts::AccountDetails;
-pub use console::{Dashboard, SEARCH_LIMIT};
+pub use console::{Dashboard, UserBrowse, UserCursor, SEARCH_LIMIT};
 pub use portal::{Tile, TileStart};
 pub use roles::MemberChange;
 pub use saml::{
@@ -174,6 +174,8 @@ struct Inner {
     password_policy: tenant_policy::PolicyCache<roster_domain::password_policy::PasswordPolicy>,
     /// The MFA policy as last read.
     mfa_policy: tenant_policy::PolicyCache<roster_domain::second_factor::MfaPolicy>,
+    /// The tenant's name as last read (every page shows it).
+    tenant_name: tenant_policy::PolicyCache<Option<String>>,
     /// The messages sent and how they are delivered.
     messages: messages::MessagesState,
     /// The back-channel logout deliverer.
@@ -206,6 +208,7 @@ impl Service {
                 user_api: user_api::UserApiState::new(),
                 password_policy: Default::default(),
                 mfa_policy: Default::default(),
+                tenant_name: Default::default(),
                 messages: messages::MessagesState::new(&settings.messages)?,
                 logout: logout::LogoutState::new()?,
                 store: Arc::new(counted_store::CountedStore::new(store)),

@@ -464,6 +464,16 @@ pub trait ConsoleTx: Send {
         email: Option<&str>,
         limit: i64,
     ) -> Result<Vec<User>>;
+    /// How many users there are (from the list's page marks: no table scan).
+    async fn user_count(&mut self) -> Result<i64>;
+    /// `limit` users in id (creation) order after the id `after`, or the `limit` just before
+    /// the id `before` (still in id order); from the first without either.
+    async fn users_from(
+        &mut self,
+        after: Option<&str>,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<User>>;
     /// Users locked at `at`, the lock ending soonest first.
     async fn locked_users(&mut self, at: Millis, limit: i64) -> Result<Vec<User>>;
     /// How many of each audit `operations` happened per hour (`at / 3_600_000`) since `since`.

@@ -542,3 +542,56 @@ async fn the_audit_log_exports_as_csv_with_its_filters(backend: Backend) {
     );
     server.stop().await;
 }
+
+#[on_each_store]
+async fn the_user_list_pages_forward_and_back_with_the_total(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let admin = person(&mut server).await;
+    grant(&server, &admin.user_name, "helpdesk").await;
+    let token = server.admin().await;
+    for n in 0..110 {
+        let name = format!("paged{n:03}");
+        let (status, body) = server
+            .post(
+                &token,
+                "/users",
+                json!({"user_name": name, "mobile": mobile_for(&name)}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (browser, first) = signed_in_at(&server, &admin.user_name, "/console/users").await;
+    // 111 users (the helper too), 50 a page, in the order they were created.
+    let names = |page: &str| -> Vec<String> {
+        page.split("\">")
+            .filter_map(|part| part.split("</a>").next())
+            .filter(|t| t.starts_with("paged") || t.starts_with('u'))
+            .filter(|t| !t.contains('<'))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert!(first.body.contains("111 users in all"), "{}", first.body);
+    assert!(!first.body.contains("rel=\"prev\""));
+    let shown = names(&first.body);
+    assert_eq!(shown.len(), 50, "{shown:?}");
+    assert_eq!(shown[0], admin.user_name);
+    assert_eq!(shown[1], "paged000");
+    let next = |page: &str, rel: &str| {
+        let marker = "href=\"";
+        let at = page.find(&format!("rel=\"{rel}\"")).unwrap();
+        let start = page[..at].rfind(marker).unwrap() + marker.len();
+        let end = start + page[start..].find('"').unwrap();
+        crate::sign_in::unescape(&page[start..end])
+    };
+    let second = browser.get(&next(&first.body, "next")).await;
+    assert_eq!(names(&second.body)[0], "paged049");
+    let third = browser.get(&next(&second.body, "next")).await;
+    let last = names(&third.body);
+    assert_eq!(last.len(), 11, "{last:?}");
+    assert_eq!(last[10], "paged109");
+    assert!(!third.body.contains("rel=\"next\""));
+    // And back: the same second page.
+    let back = browser.get(&next(&third.body, "prev")).await;
+    assert_eq!(names(&back.body), names(&second.body));
+    server.stop().await;
+}

@@ -73,13 +73,25 @@ async fn the_readme_quickstart_runs_as_written() {
     }
     let out = out.unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    // The last two lines: the account, then userinfo (the server's own line comes first).
-    let lines: Vec<serde_json::Value> = stdout
-        .lines()
-        .rev()
-        .take(2)
+    // The last lines: the account, userinfo, the console's first administrator, and the
+    // console's dashboard (the server's own line comes first).
+    let mut last: Vec<&str> = stdout.lines().rev().take(4).collect();
+    assert_eq!(
+        last.first().copied(),
+        Some("<h1>Dashboard</h1>"),
+        "{stdout}"
+    );
+    last.remove(0);
+    let lines: Vec<serde_json::Value> = last
+        .into_iter()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}\n{stdout}")))
         .collect();
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"user_name": "zhangsan", "role": "admin"}),
+        "{stdout}"
+    );
+    let lines = &lines[1..];
     let account = &lines[1];
     assert_eq!(
         (

@@ -114,8 +114,8 @@ pub struct Users {
     pub frame: Frame,
     pub query: String,
     pub users: Vec<UserLine>,
-    /// Shown when the list is a page of all users: "page N of M".
-    pub page: Option<(i64, i64)>,
+    /// Every user, when the list is a page of them all (not a search).
+    pub total: Option<i64>,
     pub previous: Option<String>,
     pub next: Option<String>,
     pub may_create: bool,

@@ -199,8 +199,10 @@ async fn show_dashboard(
 #[serde(default)]
 struct UsersQuery {
     q: Option<String>,
-    /// From 1.
-    page: Option<i64>,
+    /// The users after this id (the next page).
+    after: Option<String>,
+    /// The users before this id (the previous page).
+    before: Option<String>,
 }
 
 async fn users(
@@ -214,29 +216,33 @@ async fn users(
     };
     let caller = &console.signed.person.caller;
     let text = query.q.unwrap_or_default();
-    let (lines, paging) = if text.trim().is_empty() {
-        let number = query.page.unwrap_or(1).max(1);
-        let request = match PageRequest::new(Some(number - 1), Some(PAGE_SIZE)) {
-            Ok(r) => r,
-            Err(e) => return console.refused(&service, &e).await,
+    let (lines, total, previous, next) = if text.trim().is_empty() {
+        let cursor = roster_service::UserCursor {
+            after: query.after,
+            before: query.before,
         };
-        match service.list_users(caller, None, None, request).await {
-            Ok(found) => {
-                let pages = ((found.total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-                (
-                    found.items.iter().map(UserLine::of).collect(),
-                    Some((number, pages)),
-                )
+        match service.browse_users(caller, cursor, PAGE_SIZE).await {
+            Ok(page) => {
+                let id = |u: Option<&roster_domain::user::User>| {
+                    u.map(|u| u.id.as_str().to_owned()).unwrap_or_default()
+                };
+                let previous = page
+                    .has_previous
+                    .then(|| format!("/console/users?before={}", id(page.users.first())));
+                let next = page
+                    .has_next
+                    .then(|| format!("/console/users?after={}", id(page.users.last())));
+                let lines = page.users.iter().map(UserLine::of).collect();
+                (lines, Some(page.total), previous, next)
             }
             Err(e) => return console.refused(&service, &e).await,
         }
     } else {
         match service.search_users(caller, &text).await {
-            Ok(found) => (found.iter().map(UserLine::of).collect(), None),
+            Ok(found) => (found.iter().map(UserLine::of).collect(), None, None, None),
             Err(e) => return console.refused(&service, &e).await,
         }
     };
-    let link = |n: i64| format!("/console/users?page={n}");
     let frame = console.frame(&service, "/console/users", None, None).await;
     app_html(
         StatusCode::OK,
@@ -244,9 +250,9 @@ async fn users(
             frame,
             query: text,
             users: lines,
-            previous: paging.filter(|(n, _)| *n > 1).map(|(n, _)| link(n - 1)),
-            next: paging.filter(|(n, of)| n < of).map(|(n, _)| link(n + 1)),
-            page: paging,
+            total,
+            previous,
+            next,
             may_create: console.may(Access::UserWrite),
         }),
     )

@@ -15,6 +15,16 @@ const RUN_COUNTS: &str = "SELECT row_count FROM page_marks \
 const RUN_FIRST_KEY: &str = "SELECT first_key FROM page_marks \
      WHERE list = $1 AND scope = $2 ORDER BY first_key LIMIT 1 OFFSET $3";
 
+/// A list's total, where its marks hold every row (one writer at a time).
+const TOTAL: &str = "SELECT CAST(COALESCE(SUM(row_count), 0) AS BIGINT) FROM page_marks \
+     WHERE list = $1 AND scope = $2";
+
+/// A list's total where writers run concurrently: its marks' counts and the deltas not folded
+/// in yet.
+const TOTAL_WITH_DELTAS: &str = "SELECT CAST(COALESCE((SELECT SUM(row_count) FROM page_marks \
+     WHERE list = $1 AND scope = $2), 0) + COALESCE((SELECT SUM(delta) FROM page_mark_deltas \
+     WHERE list = $1 AND scope = $2), 0) AS BIGINT)";
+
 /// From the counts of a list's runs (in key order): which run holds row `skip` (the last one
 /// not past it), the rows before it, and the list's total; `None` for a list without runs.
 fn page_start(counts: &[i64], skip: i64) -> Option<(usize, i64, i64)> {
@@ -62,6 +72,20 @@ fn window_sql(cols: &str, row_table: &str, scope: &Scope, skip_in_run: i64, limi
 }
 
 impl<B: Backend> StoreTx<'_, B> {
+    /// How many rows the list `scope` names holds, without finding where any page starts.
+    pub(crate) async fn marked_total(&mut self, scope: &Scope) -> Result<i64> {
+        let sql = if B::CONCURRENT {
+            TOTAL_WITH_DELTAS
+        } else {
+            TOTAL
+        };
+        let (total,): (i64,) = self
+            .fetch_optional(sql, &[&scope.list.name(), &scope.text()])
+            .await?
+            .unwrap_or((0,));
+        Ok(total)
+    }
+
     /// One page of the list `scope` names, as rows of `cols` read from `row_table`.
     pub(crate) async fn marked_page<R: Decoded>(
         &mut self,

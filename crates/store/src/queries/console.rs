@@ -2,6 +2,7 @@
 //! locked users, sign-in counts and a user's sessions.
 
 use crate::backend::Backend;
+use crate::marks::{List, Scope};
 use crate::queries::prefixed;
 use crate::rows::{SessionRow, UserRoleRow, UserRow};
 use crate::store_tx::StoreTx;
@@ -77,34 +78,93 @@ impl<B: Backend> ConsoleTx for StoreTx<'_, B> {
         email: Option<&str>,
         limit: i64,
     ) -> Result<Vec<User>> {
+        // One range of one index each, in one statement: a union of three ranges (an absent
+        // prefix is an empty range).
+        let range = |prefix: Option<&str>| match prefix.filter(|p| !p.is_empty()) {
+            Some(p) => (p.to_owned(), after_prefix(p)),
+            None => (String::new(), String::new()),
+        };
+        let (name_from, name_to) = range(user_name_key);
+        let (mobile_from, mobile_to) = range(mobile_key);
+        let (email_from, email_to) = range(email);
+        let branch = |column: &str, from: usize| {
+            format!(
+                "SELECT * FROM (SELECT {} FROM users WHERE {column} >= ${from} AND {column} < ${} \
+                 ORDER BY {column} LIMIT $7) AS by_{}",
+                UserRow::COLUMNS,
+                from + 1,
+                from
+            )
+        };
+        let sql = format!(
+            "{} UNION ALL {} UNION ALL {}",
+            branch("user_name_key", 1),
+            branch("mobile_key", 3),
+            branch("lower(email)", 5)
+        );
+        let rows: Vec<UserRow> = self
+            .fetch_all(
+                &sql,
+                &[
+                    &name_from,
+                    &name_to,
+                    &mobile_from,
+                    &mobile_to,
+                    &email_from,
+                    &email_to,
+                    &limit,
+                ],
+            )
+            .await?;
         let mut found: Vec<User> = Vec::new();
-        // One range of one index each: a union of three ranges, merged here.
-        for (column, prefix) in [
-            ("user_name_key", user_name_key),
-            ("mobile_key", mobile_key),
-            ("lower(email)", email),
-        ] {
-            let Some(prefix) = prefix.filter(|p| !p.is_empty()) else {
-                continue;
-            };
-            let sql = format!(
-                "SELECT {} FROM users WHERE {column} >= $1 AND {column} < $2 \
-                 ORDER BY {column} LIMIT $3",
-                UserRow::COLUMNS
-            );
-            let rows: Vec<UserRow> = self
-                .fetch_all(&sql, &[&prefix, &after_prefix(prefix), &limit])
-                .await?;
-            for row in rows {
-                let user = row.into_domain()?;
-                if !found.iter().any(|u| u.id == user.id) {
-                    found.push(user);
-                }
+        for row in rows {
+            let user = row.into_domain()?;
+            if !found.iter().any(|u| u.id == user.id) {
+                found.push(user);
             }
         }
         found.sort_by(|a, b| a.user_name.cmp(&b.user_name).then(a.id.cmp(&b.id)));
         found.truncate(usize::try_from(limit).unwrap_or(0));
         Ok(found)
+    }
+
+    async fn user_count(&mut self) -> Result<i64> {
+        self.marked_total(&Scope::new(List::Users, &[])).await
+    }
+
+    async fn users_from(
+        &mut self,
+        after: Option<&str>,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<User>> {
+        // Keyset paging on the primary key: a page anywhere costs what the first does.
+        let rows: Vec<UserRow> = match (after, before) {
+            (_, Some(before)) => {
+                let sql = format!(
+                    "SELECT {} FROM users WHERE id < $1 ORDER BY id DESC LIMIT $2",
+                    UserRow::COLUMNS
+                );
+                let mut rows: Vec<UserRow> = self.fetch_all(&sql, &[&before, &limit]).await?;
+                rows.reverse();
+                rows
+            }
+            (Some(after), None) => {
+                let sql = format!(
+                    "SELECT {} FROM users WHERE id > $1 ORDER BY id LIMIT $2",
+                    UserRow::COLUMNS
+                );
+                self.fetch_all(&sql, &[&after, &limit]).await?
+            }
+            (None, None) => {
+                let sql = format!(
+                    "SELECT {} FROM users ORDER BY id LIMIT $1",
+                    UserRow::COLUMNS
+                );
+                self.fetch_all(&sql, &[&limit]).await?
+            }
+        };
+        rows.into_iter().map(UserRow::into_domain).collect()
     }
 
     async fn locked_users(&mut self, at: Millis, limit: i64) -> Result<Vec<User>> {
