@@ -22,8 +22,8 @@ pub use pg::{PgStore, PgStoreOptions};
 pub use sqlite::SqliteStore;
 pub use tx::{
     AccountTx, AppOrgTx, ApplicationTx, AuditTx, ConsoleTx, LockKey, MaintenanceTx, MessageTx,
-    OrgScope, OrganizationTx, PasswordPolicyTx, RoleTx, SecondFactorTx, SignInTx, SigningKeyTx,
-    SsoTokenTx, SsoTx, TokenTx, Tx, UserApiTx, UserTx,
+    OrgScope, OrganizationTx, PasswordPolicyTx, RoleTx, SecondFactorTx, SessionPerson, SignInTx,
+    SigningKeyTx, SsoTokenTx, SsoTx, TokenTx, Tx, UserApiTx, UserTx,
 };
 
 use async_trait::async_trait;

@@ -439,10 +439,23 @@ pub trait CasTx: Send {
     async fn delete_cas_expired_before(&mut self, at: Millis) -> Result<u64>;
 }
 
+/// A session and its person, as [`ConsoleTx::session_person`] reads them.
+#[derive(Debug, Clone)]
+pub struct SessionPerson {
+    pub session: SsoSession,
+    pub user: User,
+    pub lock: roster_domain::sign_in::SignInLock,
+    pub ended: roster_domain::sign_in::SignInsEnded,
+    pub role: Option<ConsoleRole>,
+}
+
 /// The web console and the portal: console roles, the tenant's name, and the reads their
 /// pages need that the API has no use for.
 #[async_trait]
 pub trait ConsoleTx: Send {
+    /// The session with this digest and who it is: the user, their lock, when their sign-ins
+    /// were last ended, their console role; one statement.
+    async fn session_person(&mut self, digest: &str) -> Result<Option<SessionPerson>>;
     async fn console_role(&mut self, user_id: &UserId) -> Result<Option<ConsoleRole>>;
     /// Gives `user_id` the role, replacing the one they held.
     async fn put_console_role(

@@ -265,6 +265,8 @@ async fn an_auditor_reads_everything_and_changes_nothing(backend: Backend) {
         "/console/organizations".to_owned(),
         "/console/audit".to_owned(),
         "/console/keys".to_owned(),
+        "/console/policies".to_owned(),
+        "/console/messages".to_owned(),
         "/console/people".to_owned(),
     ] {
         let page = browser.get(&path).await;
@@ -304,6 +306,14 @@ async fn an_auditor_reads_everything_and_changes_nothing(backend: Backend) {
             vec![("user_name", "x"), ("name", "x"), ("mobile", "13911112222")],
         ),
         ("/console/keys/rotate".to_owned(), vec![]),
+        (
+            "/console/policies/password".to_owned(),
+            vec![("policy", "{\"min_length\": 20}")],
+        ),
+        (
+            format!("/console/applications/{app}/revoke"),
+            vec![("account_id", other.account_id.as_str())],
+        ),
         (
             "/console/people/grant".to_owned(),
             vec![("user_name", "x"), ("role", "admin")],
@@ -593,5 +603,68 @@ async fn the_user_list_pages_forward_and_back_with_the_total(backend: Backend) {
     // And back: the same second page.
     let back = browser.get(&next(&third.body, "prev")).await;
     assert_eq!(names(&back.body), names(&second.body));
+    server.stop().await;
+}
+
+#[on_each_store]
+async fn an_admin_revokes_an_account_and_edits_the_policies(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let admin = person(&mut server).await;
+    grant(&server, &admin.user_name, "admin").await;
+    let other = person(&mut server).await;
+    let app_page = format!("/console/applications/{}", other.app.application_id);
+    let (browser, page) = signed_in_at(&server, &admin.user_name, &app_page).await;
+    assert!(page.body.contains(&other.user_name), "{}", page.body);
+    let token = hidden(&page.body, "csrf_token").unwrap();
+    let revoked = post_form(
+        &browser,
+        &format!("{app_page}/revoke"),
+        Some(&token),
+        &[("account_id", &other.account_id)],
+    )
+    .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    let api = server.admin().await;
+    let (status, _) = server
+        .get(
+            &api,
+            &format!(
+                "/applications/{}/accounts/{}",
+                other.app.application_id, other.account_id
+            ),
+        )
+        .await;
+    assert_ne!(status, 200);
+
+    // The password policy, as JSON: a field changes, the others keep their values.
+    let policies = browser.get("/console/policies").await;
+    assert_eq!(policies.status, 200, "{}", policies.body);
+    let saved = post_form(
+        &browser,
+        "/console/policies/password",
+        Some(&token),
+        &[("policy", r#"{"min_length": 12}"#)],
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let (_, policy) = server.get(&api, "/roster/v1/password-policy").await;
+    assert_eq!(policy["min_length"], json!(12), "{policy}");
+    // What is not JSON, or breaks the policy's rules, is refused; the text typed stays.
+    let refused = post_form(
+        &browser,
+        "/console/policies/password",
+        Some(&token),
+        &[("policy", r#"{"min_length": "twelve"}"#)],
+    )
+    .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("role=\"alert\""), "{}", refused.body);
+    assert!(
+        refused.body.contains("&quot;twelve&quot;") || refused.body.contains("&#34;twelve&#34;"),
+        "{}",
+        refused.body
+    );
+    let messages = browser.get("/console/messages").await;
+    assert_eq!(messages.status, 200, "{}", messages.body);
     server.stop().await;
 }

@@ -42,7 +42,7 @@ pub fn login_refused(lang: Lang, why: &str) -> String {
         (Lang::Zh, w) if w.starts_with("No CAS application") => {
             "没有 CAS 应用注册此 service 地址。".to_owned()
         }
-        (_, why) => why.to_owned(),
+        (lang, why) => super::sign_in::reason(lang, why),
     }
 }
 

@@ -9,7 +9,7 @@ use roster_domain::permission::Access;
 
 /// The console's navigation for `role`, `current` marked.
 pub fn nav(lang: Lang, role: ConsoleRole, current: &str) -> Vec<NavItem> {
-    let items: [(&'static str, &'static str, &'static str, Access); 7] = [
+    let items: [(&'static str, &'static str, &'static str, Access); 9] = [
         ("/console", "Dashboard", "概览", Access::UserRead),
         ("/console/users", "Users", "用户", Access::UserRead),
         (
@@ -31,6 +31,8 @@ pub fn nav(lang: Lang, role: ConsoleRole, current: &str) -> Vec<NavItem> {
             "签名密钥",
             Access::AdminRead,
         ),
+        ("/console/policies", "Policies", "策略", Access::AdminRead),
+        ("/console/messages", "Messages", "消息", Access::AdminRead),
         (
             "/console/people",
             "Console people",
@@ -131,8 +133,9 @@ pub struct NewUser {
     pub email: String,
 }
 
-/// An account of the user, for the user's page.
+/// An account, for the user's page and the application's.
 pub struct AccountLine {
+    pub id: String,
     pub application: String,
     pub account_name: String,
     pub disabled: bool,
@@ -274,4 +277,32 @@ pub struct Message {
     pub frame: Frame,
     pub title: &'static str,
     pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/policies.html")]
+pub struct Policies {
+    pub frame: Frame,
+    /// The password policy and the MFA policy in force, as the API's JSON (pretty).
+    pub password: String,
+    pub mfa: String,
+    pub may_change: bool,
+}
+
+/// A message of the outbox, as a row.
+pub struct MessageLine {
+    pub at: String,
+    pub to: String,
+    pub purpose: String,
+    pub sender: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/messages.html")]
+pub struct Messages {
+    pub frame: Frame,
+    pub messages: Vec<MessageLine>,
 }

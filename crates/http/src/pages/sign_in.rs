@@ -151,6 +151,42 @@ pub fn refused(lang: Lang, status: u16, english: &str) -> String {
     }
 }
 
+/// Why a sign-in to an application cannot go on (a protocol's refusal, written in English by
+/// the service), in the page's language: the reasons every protocol shares by their words,
+/// anything else by a Chinese sentence of its own rather than the English one.
+pub fn reason(lang: Lang, why: &str) -> String {
+    if lang == Lang::En {
+        return why.to_owned();
+    }
+    let known = [
+        (
+            "The user holds no account in this application.",
+            "该用户在此应用中没有账号。",
+        ),
+        (
+            "The sign-in was ended by a change of the user or their account.",
+            "由于用户或其账号发生变更，登录已结束，请重新登录。",
+        ),
+        ("The application is disabled.", "该应用已被禁用。"),
+        ("The user is disabled.", "该用户已被禁用，请联系管理员。"),
+        (
+            "The user is locked.",
+            "该用户已被锁定，请稍后再试或联系管理员。",
+        ),
+        (
+            "The user's account in this application is disabled.",
+            "该用户在此应用中的账号已被禁用。",
+        ),
+    ];
+    known
+        .iter()
+        .find(|(en, _)| *en == why)
+        .map(|(_, zh)| (*zh).to_owned())
+        .unwrap_or_else(|| {
+            "应用发来的登录请求无效或不被信任，无法继续。请返回应用重试，或联系管理员。".to_owned()
+        })
+}
+
 /// Why a client or its redirect URI cannot be trusted, in the page's language.
 pub fn untrusted(lang: Lang, why: &roster_service::Untrusted) -> String {
     use roster_service::Untrusted as U;

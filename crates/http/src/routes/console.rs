@@ -57,6 +57,9 @@ pub fn router() -> OpenApiRouter<Service> {
         .route("/console/audit.csv", get(audit_csv))
         .route("/console/keys", get(keys))
         .route("/console/keys/rotate", post(rotate_key))
+        .route("/console/policies", get(policies))
+        .route("/console/policies/{which}", post(set_policy))
+        .route("/console/messages", get(messages))
         .route("/console/people", get(people))
         .route("/console/people/{action}", post(people_action))
 }
@@ -425,6 +428,7 @@ async fn show_user(
                 .await
                 .map_or_else(|_| account.application_id.as_str().to_owned(), |a| a.name);
             lines.push(AccountLine {
+                id: account.id.as_str().to_owned(),
                 application,
                 account_name: account.account_name,
                 disabled: account.disabled,
@@ -845,6 +849,7 @@ async fn application_page(
     let notice = match query.done.as_deref() {
         Some("saved") => done(&console, "Saved.", "已保存。"),
         Some("granted") => done(&console, "Accounts were granted.", "账号已授予。"),
+        Some("revoked") => done(&console, "The account was revoked.", "账号已撤销。"),
         _ => None,
     };
     let frame = console
@@ -910,6 +915,7 @@ async fn show_application_with(
         .unwrap_or_default()
         .into_iter()
         .map(|d| AccountLine {
+            id: d.account.id.as_str().to_owned(),
             application: String::new(),
             account_name: d.account.account_name,
             disabled: d.account.disabled,
@@ -1023,6 +1029,14 @@ async fn application_action(
             .set_sso_from_sp_metadata(caller, id.clone(), &field("metadata").unwrap_or_default())
             .await
             .map(|_| None),
+        "revoke" => {
+            let account =
+                roster_domain::account::AccountId::new(field("account_id").unwrap_or_default());
+            service
+                .delete_account(caller, id.clone(), account)
+                .await
+                .map(|()| None)
+        }
         "accounts" => match field("user_name") {
             Some(name) => grant_to_user(&service, caller, id.clone(), &name)
                 .await
@@ -1454,6 +1468,140 @@ async fn rotate_key(
             show_keys(&service, &console, None, why, status_of(&e)).await
         }
     }
+}
+
+// ---------------------------------------------------------------- policies and messages
+
+async fn policies(State(service): State<Service>, signed: SignedIn) -> Response {
+    let console = match console(&service, signed).await {
+        Ok(c) => c,
+        Err(page) => return page,
+    };
+    show_policies(&service, &console, None, None, StatusCode::OK, None).await
+}
+
+/// The policies page; `typed` keeps what was typed into a form that was refused.
+async fn show_policies(
+    service: &Service,
+    console: &Console,
+    notice: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+    typed: Option<(&str, String)>,
+) -> Response {
+    let caller = &console.signed.person.caller;
+    let pretty = |v: serde_json::Result<serde_json::Value>| {
+        v.ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_default()
+    };
+    let password = match service.show_password_policy(caller).await {
+        Ok(p) => pretty(serde_json::to_value(p)),
+        Err(e) => return console.refused(service, &e).await,
+    };
+    let mfa = match service.show_mfa_policy(caller).await {
+        Ok(p) => pretty(serde_json::to_value(p)),
+        Err(e) => return console.refused(service, &e).await,
+    };
+    let (password, mfa) = match typed {
+        Some(("password", text)) => (text, mfa),
+        Some((_, text)) => (password, text),
+        None => (password, mfa),
+    };
+    let frame = console
+        .frame(service, "/console/policies", notice, error)
+        .await;
+    app_html(
+        status,
+        render(&page::Policies {
+            frame,
+            password,
+            mfa,
+            may_change: console.may(Access::Admin),
+        }),
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PolicyForm {
+    csrf_token: Option<String>,
+    policy: String,
+}
+
+async fn set_policy(
+    State(service): State<Service>,
+    signed: SignedIn,
+    Path(which): Path<String>,
+    Form(form, _): Form<PolicyForm, PageRefused>,
+) -> Response {
+    let console = match console(&service, signed).await {
+        Ok(c) => c,
+        Err(page) => return page,
+    };
+    if !console.signed.form_ok(&service, form.csrf_token.as_deref()) {
+        return form_expired(&service, &console).await;
+    }
+    let caller = &console.signed.person.caller;
+    let not_json = |e: serde_json::Error| Error::invalid(format!("The policy is not valid: {e}"));
+    let outcome = match which.as_str() {
+        "password" => match serde_json::from_str(&form.policy) {
+            Ok(fields) => service
+                .set_password_policy(caller, fields)
+                .await
+                .map(|_| ()),
+            Err(e) => Err(not_json(e)),
+        },
+        "mfa" => match serde_json::from_str(&form.policy) {
+            Ok(fields) => service.set_mfa_policy(caller, fields).await.map(|_| ()),
+            Err(e) => Err(not_json(e)),
+        },
+        _ => return not_found(&service, &console).await,
+    };
+    match outcome {
+        Ok(()) => {
+            let notice = done(&console, "Saved.", "已保存。");
+            show_policies(&service, &console, notice, None, StatusCode::OK, None).await
+        }
+        Err(e) => {
+            let why = Some(describe(console.lang(), &e));
+            let typed = Some((which.as_str(), form.policy));
+            show_policies(&service, &console, None, why, status_of(&e), typed).await
+        }
+    }
+}
+
+async fn messages(State(service): State<Service>, signed: SignedIn) -> Response {
+    let console = match console(&service, signed).await {
+        Ok(c) => c,
+        Err(page) => return page,
+    };
+    let caller = &console.signed.person.caller;
+    let listed = match service.list_messages(caller, None, Some(100)).await {
+        Ok(listed) => listed,
+        Err(e) => return console.refused(&service, &e).await,
+    };
+    let word = |v: serde_json::Result<serde_json::Value>| {
+        v.ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let messages = listed
+        .into_iter()
+        .map(|m| page::MessageLine {
+            at: when(m.created_at),
+            to: m.to,
+            purpose: m.purpose,
+            sender: word(serde_json::to_value(m.sender)),
+            status: word(serde_json::to_value(m.status)),
+            attempts: m.attempts,
+            last_error: m.last_error.unwrap_or_default(),
+        })
+        .collect();
+    let frame = console
+        .frame(&service, "/console/messages", None, None)
+        .await;
+    app_html(StatusCode::OK, render(&page::Messages { frame, messages }))
 }
 
 // ---------------------------------------------------------------- people

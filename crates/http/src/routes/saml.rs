@@ -228,7 +228,11 @@ async fn sso(
         }
         Ok(SamlSso::Refused(why)) => html(
             StatusCode::BAD_REQUEST,
-            sign_in_page::message(lang, Text::CannotContinue, &why),
+            sign_in_page::message(
+                lang,
+                Text::CannotContinue,
+                &sign_in_page::reason(lang, &why),
+            ),
         ),
         Err(e) => server_error(&html_only(headers), &e),
     }
@@ -333,9 +337,10 @@ async fn slo_post(
 }
 
 fn refused(headers: &HeaderMap, why: &str) -> Response {
+    let lang = Lang::from_headers(headers);
     html(
         StatusCode::BAD_REQUEST,
-        sign_in_page::message(Lang::from_headers(headers), Text::CannotContinue, why),
+        sign_in_page::message(lang, Text::CannotContinue, &sign_in_page::reason(lang, why)),
     )
 }
 

@@ -7,10 +7,11 @@ use crate::Service;
 use roster_domain::application::ApplicationId;
 use roster_domain::console::{console_actor, ConsoleRole};
 use roster_domain::permission::Permissions;
-use roster_domain::sign_in::{Since, SsoSession, Standing};
+use roster_domain::sign_in::Since;
 use roster_domain::user::User;
 use roster_domain::Result;
 use roster_store::prelude::*;
+use roster_store::SessionPerson;
 
 /// A signed-in person.
 #[derive(Debug, Clone)]
@@ -32,14 +33,17 @@ impl Service {
         let Some(digest) = cookie.and_then(super::session_digest) else {
             return Ok(None);
         };
-        let (session, standing, role) = self.read(session_person, digest).await?;
-        let Some(session) = self.live_session(session).await? else {
+        let Some(found) = self.read(session_person, digest).await? else {
             return Ok(None);
         };
-        let Some(Standing {
-            user, lock, ended, ..
-        }) = standing
-        else {
+        let SessionPerson {
+            session,
+            user,
+            lock,
+            ended,
+            role,
+        } = found;
+        let Some(session) = self.live_session(Some(session)).await? else {
             return Ok(None);
         };
         let now = self.now();
@@ -75,16 +79,6 @@ impl Service {
     }
 }
 
-type Found = (Option<SsoSession>, Option<Standing>, Option<ConsoleRole>);
-
-async fn session_person(tx: &mut dyn Tx, digest: String) -> Result<Found> {
-    let Some(session) = tx.session(&digest).await? else {
-        return Ok((None, None, None));
-    };
-    let no_application = ApplicationId::new("");
-    let standing = tx
-        .sign_in_candidate(&no_application, &session.user_id)
-        .await?;
-    let role = tx.console_role(&session.user_id).await?;
-    Ok((Some(session), standing, role))
+async fn session_person(tx: &mut dyn Tx, digest: String) -> Result<Option<SessionPerson>> {
+    tx.session_person(&digest).await
 }

@@ -4,12 +4,14 @@
 use crate::backend::Backend;
 use crate::marks::{List, Scope};
 use crate::queries::prefixed;
-use crate::rows::{SessionRow, UserRoleRow, UserRow};
+use crate::queries::prefixed as columns_of;
+use crate::rows::{SessionPersonRow, SessionRow, UserRoleRow, UserRow};
 use crate::store_tx::StoreTx;
-use crate::tx::ConsoleTx;
+use crate::tx::{ConsoleTx, SessionPerson};
 use async_trait::async_trait;
 use roster_domain::console::ConsoleRole;
 use roster_domain::sign_in::SsoSession;
+use roster_domain::sign_in::{SignInLock, SignInsEnded};
 use roster_domain::time::Millis;
 use roster_domain::user::{User, UserId};
 use roster_domain::{Error, Result};
@@ -27,6 +29,33 @@ fn role(code: &str) -> Result<ConsoleRole> {
 
 #[async_trait]
 impl<B: Backend> ConsoleTx for StoreTx<'_, B> {
+    async fn session_person(&mut self, digest: &str) -> Result<Option<SessionPerson>> {
+        let sql = format!(
+            "SELECT {}, {}, u.failed_sign_ins, u.locked_until, u.sign_ins_ended_at, \
+             r.role AS console_role FROM sso_sessions s JOIN users u ON u.id = s.user_id \
+             LEFT JOIN console_roles r ON r.user_id = u.id WHERE s.digest = $1",
+            columns_of("s", SessionRow::COLUMNS),
+            columns_of("u", UserRow::COLUMNS)
+        );
+        let Some(row): Option<SessionPersonRow> = self.fetch_optional(&sql, &[&digest]).await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(SessionPerson {
+            session: row.session.into_domain(),
+            user: row.user.into_domain()?,
+            lock: SignInLock {
+                failures: row.failed_sign_ins,
+                locked_until: row.locked_until,
+            },
+            ended: SignInsEnded {
+                user: row.sign_ins_ended_at,
+                account: None,
+            },
+            role: row.console_role.as_deref().map(role).transpose()?,
+        }))
+    }
+
     async fn console_role(&mut self, user_id: &UserId) -> Result<Option<ConsoleRole>> {
         let row: Option<(String,)> = self
             .fetch_optional(

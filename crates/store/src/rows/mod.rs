@@ -145,7 +145,7 @@ pub(crate) use logout::{LogoutDeliveryRow, ParticipantRow};
 pub(crate) use messages::{MessageRow, VerifyCodeRow};
 pub(crate) use sign_in::{CandidateRow, CodeRow, LockRow, RefreshTokenRow, SessionRow};
 pub(crate) use user_api::{SsoTicketRow, StateTokenRow, UserApiKeyRow, UserApiSessionRow};
-pub(crate) use users::{UserApplicationRow, UserKeys, UserRoleRow, UserRow};
+pub(crate) use users::{SessionPersonRow, UserApplicationRow, UserKeys, UserRoleRow, UserRow};
 
 fn json_object(field: &str, text: Option<String>) -> Result<Option<Map<String, Value>>> {
     text.map(|t| serde_json::from_str(&t))

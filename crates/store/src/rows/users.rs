@@ -160,6 +160,19 @@ impl UserRow {
 }
 
 row! {
+    /// A browser session, its user with their lock and when their sign-ins were last ended,
+    /// and the user's console role, read at once.
+    pub(crate) struct SessionPersonRow {
+        pub session: crate::rows::SessionRow,
+        pub user: UserRow,
+        pub failed_sign_ins: i64,
+        pub locked_until: Option<i64>,
+        pub sign_ins_ended_at: Option<i64>,
+        pub console_role: Option<String>,
+    }
+}
+
+row! {
     /// A user and the console role they hold.
     pub(crate) struct UserRoleRow {
         pub user: UserRow,
