@@ -70,6 +70,11 @@ pub fn console_actor(user_name: &str) -> String {
     format!("console:{user_name}")
 }
 
+/// The console's own client id: it names no registered application, but the MFA policy may
+/// name it (`"applications": ["roster-console"]`) so that opening the console asks for the
+/// second factor as signing in to such an application does.
+pub const CONSOLE_CLIENT_ID: &str = "roster-console";
+
 /// Longest tenant name.
 pub const MAX_TENANT_NAME_CHARS: usize = 64;
 

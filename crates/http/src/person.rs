@@ -55,15 +55,7 @@ impl FromRequestParts<Service> for SignedIn {
                     source,
                 })
             }
-            Ok(None) => {
-                let login = format!(
-                    "/login?{}",
-                    form_urlencoded::Serializer::new(String::new())
-                        .append_pair("return_to", &here)
-                        .finish()
-                );
-                Err(redirect(StatusCode::SEE_OTHER, &login))
-            }
+            Ok(None) => Err(to_login(&here)),
             Err(e) => Err(server_error(
                 &crate::routes::sign_in::html_only(&parts.headers),
                 &e,
@@ -72,7 +64,23 @@ impl FromRequestParts<Service> for SignedIn {
     }
 }
 
+/// To the login page, and back to `here` after.
+fn to_login(here: &str) -> Response {
+    let login = format!(
+        "/login?{}",
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("return_to", here)
+            .finish()
+    );
+    redirect(StatusCode::SEE_OTHER, &login)
+}
+
 impl SignedIn {
+    /// To the login page, to sign in again and come back to this page.
+    pub fn to_login(&self) -> Response {
+        to_login(&self.here)
+    }
+
     /// The frame of a page of `nav`, with what happened (a notice) or went wrong (an error).
     pub async fn frame(
         &self,

@@ -41,6 +41,9 @@ impl Service {
         caller.require(Access::Admin)?;
         let policy = fields.policy()?;
         for client_id in &policy.applications {
+            if client_id == roster_domain::console::CONSOLE_CLIENT_ID {
+                continue;
+            }
             if self.application_by_client_id(client_id).await?.is_none() {
                 return Err(Error::with_detail(
                     ErrorKind::ApplicationNotFound,

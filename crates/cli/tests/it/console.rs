@@ -668,3 +668,63 @@ async fn an_admin_revokes_an_account_and_edits_the_policies(backend: Backend) {
     assert_eq!(messages.status, 200, "{}", messages.body);
     server.stop().await;
 }
+
+#[on_each_store]
+async fn the_mfa_policy_can_ask_the_console_for_a_second_factor(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let admin = person(&mut server).await;
+    grant(&server, &admin.user_name, "admin").await;
+    // Signed in without a code (the portal): the console opens.
+    let (browser, portal) = signed_in_at(&server, &admin.user_name, "/portal").await;
+    assert_eq!(portal.status, 200);
+    assert_eq!(browser.get("/console").await.status, 200);
+    // The policy names the console (no registered application is needed for that name).
+    let api = server.admin().await;
+    let (status, body) = server
+        .put(
+            &api,
+            "/roster/v1/mfa-policy",
+            json!({"mode": "applications", "applications": ["roster-console"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The same session no longer opens it: sign in again, with the code.
+    let asked = browser.get("/console").await;
+    assert_eq!(asked.status, 303, "{}", asked.body);
+    let login = asked.location.unwrap();
+    assert!(login.starts_with("/login?return_to=%2Fconsole"), "{login}");
+    let page = browser.get(&login).await;
+    let step = browser.submit(&page.body, &admin.user_name, PASSWORD).await;
+    assert_eq!(step.status, 200, "{}", step.body);
+    assert!(hidden(&step.body, "step_token").is_some(), "{}", step.body);
+    let (_, kept) = server
+        .get(
+            &api,
+            &format!(
+                "/roster/v1/messages?mobile={}",
+                mobile_for(&admin.user_name)
+            ),
+        )
+        .await;
+    let text = kept["messages"][0]["text"].as_str().unwrap().to_owned();
+    let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
+    let mut form: Vec<(String, String)> = ["csrf_token", "step_token", "mobile", "return_to"]
+        .iter()
+        .filter_map(|n| hidden(&step.body, n).map(|v| ((*n).to_owned(), v)))
+        .collect();
+    form.push(("code".to_owned(), code));
+    let res = browser
+        .http
+        .post(format!("{}/login/code", browser.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/console");
+    let dashboard = browser.get("/console").await;
+    assert_eq!(dashboard.status, 200, "{}", dashboard.body);
+    // The portal asks for nothing more.
+    assert_eq!(browser.get("/portal").await.status, 200);
+    server.stop().await;
+}

@@ -361,6 +361,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn refusal_reasons_are_said_in_the_pages_language_only() {
+        assert_eq!(
+            reason(Lang::En, "The user is disabled."),
+            "The user is disabled."
+        );
+        assert_eq!(
+            reason(Lang::Zh, "The user is disabled."),
+            "该用户已被禁用，请联系管理员。"
+        );
+        // Anything else: a Chinese sentence, never the English one.
+        let other = reason(
+            Lang::Zh,
+            "The AuthnRequest's Destination is not this server.",
+        );
+        assert!(!other.chars().any(|c| c.is_ascii_alphabetic()), "{other}");
+    }
+
+    #[test]
     fn inserted_text_is_escaped() {
         let html = super::super::render(&LoginForm {
             lang: Lang::En,

@@ -104,6 +104,17 @@ impl Console {
 
 /// The person, if they may use the console; else the page or redirect that says otherwise.
 async fn console(service: &Service, signed: SignedIn) -> Result<Console, Response> {
+    match service.console_needs_second_factor(&signed.person).await {
+        // Signed in again, with the code: the login page, and back here.
+        Ok(true) => return Err(signed.to_login()),
+        Ok(false) => {}
+        Err(e) => {
+            return Err(crate::routes::sign_in::server_error(
+                &crate::routes::sign_in::html_only(&signed.headers),
+                &e,
+            ))
+        }
+    }
     match signed.person.role {
         Some(role) => Ok(Console { signed, role }),
         None => {

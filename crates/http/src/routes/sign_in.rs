@@ -324,6 +324,13 @@ async fn client_of(service: &Service, return_to: Option<&str>) -> Option<String>
             .map(|(_, v)| v.into_owned())
     };
     let return_to = return_to?;
+    // The console is a built-in application: the MFA policy may name it.
+    if return_to == "/console"
+        || return_to.starts_with("/console/")
+        || return_to.starts_with("/console?")
+    {
+        return Some(roster_domain::console::CONSOLE_CLIENT_ID.to_owned());
+    }
     if let Some(query) = return_to.strip_prefix(RETURN_PREFIX) {
         return param(query, "client_id");
     }

@@ -21,6 +21,8 @@ pub struct Person {
     pub role: Option<ConsoleRole>,
     /// The digest of their session (the cookie is never kept).
     pub session_digest: String,
+    /// When the session's user gave a second factor, if they did.
+    pub second_factor_at: Option<roster_domain::time::Millis>,
     /// Who they are to the service's permission checks: their console role, audited by
     /// their user name.
     pub caller: Caller,
@@ -62,6 +64,7 @@ impl Service {
         Ok(Some(Person {
             user,
             role,
+            second_factor_at: session.second_factor_at,
             session_digest: session.digest,
             caller,
         }))
@@ -69,6 +72,16 @@ impl Service {
 }
 
 impl Service {
+    /// Whether `person` must sign in again before the console opens: the MFA policy asks
+    /// the console (`roster-console`) for a second factor and their session was begun
+    /// without one.
+    pub async fn console_needs_second_factor(&self, person: &Person) -> Result<bool> {
+        let asked = self
+            .second_factor_applies(Some(roster_domain::console::CONSOLE_CLIENT_ID))
+            .await?;
+        Ok(asked && person.second_factor_at.is_none())
+    }
+
     /// The token every form of the console and the portal carries: bound to the browser's
     /// session, so only a page holding the session cookie can make it.
     pub fn page_form_token(&self, session_cookie: &str) -> String {
