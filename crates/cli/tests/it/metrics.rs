@@ -189,7 +189,7 @@ async fn sign_ins_refusals_and_locks_are_counted() {
     let page = browser.get("/login").await.body;
     assert_eq!(
         browser.submit(&page, &f.user_name, PASSWORD).await.status,
-        200
+        303
     );
     for _ in 0..5 {
         browser.submit(&page, &f.user_name, "wrong").await;

@@ -315,7 +315,7 @@ async fn the_login_page_asks_for_a_password_that_must_be_changed(backend: Backen
             .submit(&page, &f.user_name, "New-horse-10")
             .await
             .status,
-        200
+        303
     );
 }
 

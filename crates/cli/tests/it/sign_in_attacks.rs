@@ -317,7 +317,7 @@ async fn a_planted_form_token_or_a_cross_site_form_does_not_sign_in(backend: Bac
     );
     assert_eq!(
         post(issued, Some(("sec-fetch-site", "same-origin"))).await,
-        200
+        303
     );
 }
 
@@ -472,15 +472,17 @@ async fn logout_from_another_site_asks_first_unless_the_application_names_its_us
         .await
         .unwrap();
     assert!(zh.contains("您已退出登录。"), "{zh}");
-    // Signing in with nothing to go on to: what now, and the way out.
+    // Signing in with nothing to go on to: the portal, with the way out.
     let fresh = Browser::new(&server);
     let page = fresh.get("/login").await.body;
     let done = fresh.submit(&page, &f.user_name, PASSWORD).await;
-    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location.as_deref(), Some("/portal"));
+    let portal = fresh.get("/portal").await;
     assert!(
-        done.body.contains("href=\"/api/v1/logout\""),
+        portal.body.contains("href=\"/api/v1/logout\""),
         "{}",
-        done.body
+        portal.body
     );
 }
 
