@@ -42,8 +42,27 @@ async fn fill(chrome: &Chrome, id: &str, text: &str) {
     field.send_keys(text).await.unwrap();
 }
 
-/// Signs in on the login page the browser is on.
+/// Waits until the page `old` belonged to is gone (the browser moved on after a form or a
+/// link): polled, with a deadline.
+async fn left(old: fantoccini::elements::Element) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while old.tag_name().await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page did not change"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+/// The page's root element, to see it go.
+async fn page_root(chrome: &Chrome) -> fantoccini::elements::Element {
+    chrome.client.find(Locator::Css("html")).await.unwrap()
+}
+
+/// Signs in on the login page the browser is on, and waits for the next page.
 async fn sign_in(chrome: &Chrome, user_name: &str, password: &str) {
+    let old = page_root(chrome).await;
     fill(chrome, "user_name", user_name).await;
     let field = chrome.client.find(Locator::Id("password")).await.unwrap();
     field.send_keys(password).await.unwrap();
@@ -51,10 +70,13 @@ async fn sign_in(chrome: &Chrome, user_name: &str, password: &str) {
         .send_keys(&char::from(Key::Enter).to_string())
         .await
         .unwrap();
+    left(old).await;
 }
 
-/// Clicks the submit button of the form whose action is `action`.
+/// Clicks the submit button of the form whose action is `action`, and waits for the next
+/// page.
 async fn submit(chrome: &Chrome, action: &str) {
+    let old = page_root(chrome).await;
     let css = format!("form[action=\"{action}\"] button[type=submit]");
     chrome
         .client
@@ -64,6 +86,21 @@ async fn submit(chrome: &Chrome, action: &str) {
         .click()
         .await
         .unwrap();
+    left(old).await;
+}
+
+/// Clicks the link with `text`, and waits for the next page.
+async fn follow(chrome: &Chrome, text: &str) {
+    let old = page_root(chrome).await;
+    chrome
+        .client
+        .find(Locator::LinkText(text))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    left(old).await;
 }
 
 async fn text_of(chrome: &Chrome, css: &str) -> String {
@@ -260,10 +297,12 @@ async fn a_helpdesk_person_unlocks_by_keyboard_on_a_phone_and_an_auditor_changes
             .await
             .unwrap();
         if action == json!(wanted) && active.tag_name().await.unwrap() == "button" {
+            let old = page_root(&chrome).await;
             active
                 .send_keys(&char::from(Key::Enter).to_string())
                 .await
                 .unwrap();
+            left(old).await;
             reached = true;
             break;
         }
