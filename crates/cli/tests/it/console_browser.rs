@@ -155,12 +155,7 @@ async fn an_admin_grants_an_account_and_the_user_opens_it_from_the_portal() {
         .await
         .unwrap();
     check(&chrome, "03-users").await;
-    c.find(Locator::LinkText("Create a user"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    follow(&chrome, "Create a user").await;
     check(&chrome, "04-new-user").await;
     fill(&chrome, "user_name", "wang.fang").await;
     fill(&chrome, "name", "Wang Fang").await;
@@ -200,12 +195,7 @@ async fn an_admin_grants_an_account_and_the_user_opens_it_from_the_portal() {
         check(&chrome, name).await;
     }
     // Signing out says so.
-    c.find(Locator::LinkText("Sign out"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    follow(&chrome, "Sign out").await;
     assert_eq!(
         text_of(&chrome, "[role=status]").await,
         "You are signed out."
@@ -344,12 +334,7 @@ async fn a_helpdesk_person_unlocks_by_keyboard_on_a_phone_and_an_auditor_changes
         .unwrap();
     assert!(forms.is_empty());
     // In Chinese, through the switch.
-    c.find(Locator::LinkText("中文"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    follow(&chrome, "中文").await;
     assert_eq!(text_of(&chrome, "nav li:first-child a").await, "概览");
     check(&chrome, "02-user-in-chinese").await;
     c.clone().close().await.unwrap();
