@@ -728,3 +728,87 @@ async fn the_mfa_policy_can_ask_the_console_for_a_second_factor(backend: Backend
     assert_eq!(browser.get("/portal").await.status, 200);
     server.stop().await;
 }
+
+#[on_each_store]
+async fn the_sign_in_settings_form_sets_what_the_api_sets(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let admin = person(&mut server).await;
+    grant(&server, &admin.user_name, "admin").await;
+    let other = person(&mut server).await;
+    let app_page = format!("/console/applications/{}", other.app.application_id);
+    let (browser, page) = signed_in_at(&server, &admin.user_name, &app_page).await;
+    let token = hidden(&page.body, "csrf_token").unwrap();
+    let saved = post_form(
+        &browser,
+        &format!("{app_page}/sign-in"),
+        Some(&token),
+        &[
+            ("protocol", "oidc"),
+            ("redirect_uris", "https://crm.example.com/cb"),
+            ("logout_urls", "https://crm.example.com/"),
+            ("grant", "authorization_code"),
+            ("grant", "password"),
+            ("access_token_ttl_secs", "900"),
+            ("refresh_token_ttl_secs", "3600"),
+            ("id_token_alg", "RS512"),
+            ("backchannel_logout_uri", "https://crm.example.com/logout"),
+            ("initiate_login_uri", "https://crm.example.com/login"),
+            (
+                "claims",
+                r#"[{"claim": "mail", "source": {"type": "user", "value": "email"}}]"#,
+            ),
+            ("saml", ""),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let api = server.admin().await;
+    let (_, sso) = server
+        .get(
+            &api,
+            &format!("/roster/v1/applications/{}/sso", other.app.application_id),
+        )
+        .await;
+    assert_eq!(
+        sso["grants"],
+        json!(["authorization_code", "password"]),
+        "{sso}"
+    );
+    assert_eq!(sso["access_token_ttl_secs"], json!(900));
+    assert_eq!(sso["refresh_token_ttl_secs"], json!(3600));
+    assert_eq!(sso["id_token_alg"], json!("RS512"));
+    assert_eq!(
+        sso["initiate_login_uri"],
+        json!("https://crm.example.com/login")
+    );
+    assert_eq!(sso["claims"][0]["claim"], json!("mail"));
+    // The page shows them back.
+    let shown = browser.get(&app_page).await;
+    assert!(shown.body.contains("value=\"900\""), "{}", shown.body);
+    // A refusal says which field, and nothing changed.
+    let refused = post_form(
+        &browser,
+        &format!("{app_page}/sign-in"),
+        Some(&token),
+        &[
+            ("protocol", "oidc"),
+            ("redirect_uris", "https://crm.example.com/cb"),
+            ("claims", "[{\"claim\": \"mail\""),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.contains("claims is not valid JSON"),
+        "{}",
+        refused.body
+    );
+    let (_, after) = server
+        .get(
+            &api,
+            &format!("/roster/v1/applications/{}/sso", other.app.application_id),
+        )
+        .await;
+    assert_eq!(after, sso);
+    server.stop().await;
+}

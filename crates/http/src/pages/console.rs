@@ -203,7 +203,16 @@ pub struct SignInForm {
     pub redirect_uris: String,
     pub logout_urls: String,
     pub initiate_login_uri: String,
-    pub sp_entity_id: String,
+    /// Each grant and whether the application may use it.
+    pub grants: Vec<(&'static str, bool)>,
+    pub access_token_ttl_secs: String,
+    pub refresh_token_ttl_secs: String,
+    pub id_token_alg: String,
+    pub backchannel_logout_uri: String,
+    /// The claim mappings, as the API's JSON.
+    pub claims: String,
+    /// The SAML settings, as the API's JSON (`saml`).
+    pub saml: String,
 }
 
 #[derive(Template)]

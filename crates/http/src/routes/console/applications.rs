@@ -1,6 +1,7 @@
 //! Applications: creating one, API permissions, the secret, sign-in settings, SAML metadata, accounts, roles.
 
 use super::*;
+use roster_domain::sso::{Grant, Protocol, SsoSettings};
 
 pub(super) async fn applications(State(service): State<Service>, console: Console) -> Response {
     show_applications(&service, &console, None, StatusCode::OK).await
@@ -72,8 +73,6 @@ pub(super) struct AppForm {
     protocol: Option<String>,
     redirect_uris: Option<String>,
     logout_urls: Option<String>,
-    initiate_login_uri: Option<String>,
-    sp_entity_id: Option<String>,
     metadata: Option<String>,
     user_name: Option<String>,
     org_code: Option<String>,
@@ -160,23 +159,7 @@ pub(super) async fn show_application_with(
         Err(e) => return console.refused(service, &e).await,
     };
     let settings = service.show_sso(caller, id.clone()).await.ok();
-    let sign_in = match &settings {
-        Some(s) => page::SignInForm {
-            protocol: protocol_name(s),
-            redirect_uris: s.redirect_uris.join("\n"),
-            logout_urls: s.logout_urls.join("\n"),
-            initiate_login_uri: s.initiate_login_uri.clone().unwrap_or_default(),
-            sp_entity_id: s
-                .saml
-                .as_ref()
-                .map(|m| m.entity_id.clone())
-                .unwrap_or_default(),
-        },
-        None => page::SignInForm {
-            protocol: "oidc".to_owned(),
-            ..Default::default()
-        },
-    };
+    let sign_in = sign_in_form(settings.as_ref());
     let accounts = service
         .list_accounts(
             caller,
@@ -285,19 +268,13 @@ pub(super) async fn application_action(
                 .await
                 .map(|_| None)
         }
-        "sign-in" => {
-            let form = AppForm {
-                protocol: field("protocol"),
-                redirect_uris: field("redirect_uris"),
-                logout_urls: field("logout_urls"),
-                initiate_login_uri: field("initiate_login_uri"),
-                sp_entity_id: field("sp_entity_id"),
-                ..AppForm::default()
-            };
-            set_sign_in(&service, caller, id.clone(), form)
+        "sign-in" => match sign_in_fields(&raw) {
+            Ok(fields) => service
+                .set_sso(caller, id.clone(), fields)
                 .await
-                .map(|()| None)
-        }
+                .map(|_| None),
+            Err(e) => Err(e),
+        },
         "saml-metadata" => service
             .set_sso_from_sp_metadata(caller, id.clone(), &field("metadata").unwrap_or_default())
             .await
@@ -350,61 +327,120 @@ pub(super) async fn application_action(
     }
 }
 
-/// The sign-in settings form applied over what the application has (the fields the form
-/// does not show keep their values).
-pub(super) async fn set_sign_in(
-    service: &Service,
-    caller: &roster_service::Caller,
-    id: ApplicationId,
-    form: AppForm,
-) -> Result<(), Error> {
-    let current = service.show_sso(caller, id.clone()).await.ok();
-    let protocol = form.protocol.clone().unwrap_or_else(|| "oidc".to_owned());
-    let protocol: roster_domain::sso::Protocol =
-        serde_json::from_value(serde_json::Value::String(protocol.clone()))
-            .map_err(|_| Error::invalid(format!("Unknown protocol '{protocol}'.")))?;
-    let mut fields = match current {
-        Some(s) => SsoFields {
-            protocol: Some(protocol),
-            grants: Some(s.grants),
-            access_token_ttl_secs: Some(s.access_token_ttl_secs),
-            refresh_token_ttl_secs: s.refresh_token_ttl_secs,
-            id_token_alg: Some(s.id_token_alg),
-            claims: Some(s.claims),
-            backchannel_logout_uri: s.backchannel_logout_uri,
-            saml: s.saml,
-            ..SsoFields::default()
-        },
-        None => SsoFields {
-            protocol: Some(protocol),
-            ..SsoFields::default()
-        },
+/// The sign-in settings as the form shows them (an application without any: an OIDC form).
+fn sign_in_form(settings: Option<&SsoSettings>) -> page::SignInForm {
+    let json = |v: serde_json::Result<serde_json::Value>| {
+        v.ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_default()
     };
-    use roster_domain::sso::Protocol;
-    if matches!(protocol, Protocol::Cas | Protocol::Saml) {
-        fields.grants = None;
-    }
-    if protocol != Protocol::Oidc {
-        fields.backchannel_logout_uri = None;
-    }
-    if protocol == Protocol::Saml {
-        let entity_id = form.sp_entity_id.clone().unwrap_or_default();
-        let mut saml = match fields.saml.take() {
-            Some(saml) => saml,
-            None => serde_json::from_value(serde_json::json!({ "entity_id": entity_id }))
-                .map_err(|e| Error::invalid(format!("saml: {e}")))?,
+    let Some(s) = settings else {
+        return page::SignInForm {
+            protocol: "oidc".to_owned(),
+            grants: Grant::ALL
+                .iter()
+                .map(|g| (g.as_str(), *g == Grant::AuthorizationCode))
+                .collect(),
+            id_token_alg: "RS256".to_owned(),
+            claims: "[]".to_owned(),
+            ..Default::default()
         };
-        if !entity_id.trim().is_empty() {
-            saml.entity_id = entity_id.trim().to_owned();
-        }
-        fields.saml = Some(saml);
-    } else {
-        fields.saml = None;
+    };
+    page::SignInForm {
+        protocol: protocol_name(s),
+        redirect_uris: s.redirect_uris.join("\n"),
+        logout_urls: s.logout_urls.join("\n"),
+        initiate_login_uri: s.initiate_login_uri.clone().unwrap_or_default(),
+        grants: Grant::ALL
+            .iter()
+            .map(|g| (g.as_str(), s.grants.contains(g)))
+            .collect(),
+        access_token_ttl_secs: s.access_token_ttl_secs.to_string(),
+        refresh_token_ttl_secs: s
+            .refresh_token_ttl_secs
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+        id_token_alg: json(serde_json::to_value(s.id_token_alg))
+            .trim_matches('"')
+            .to_owned(),
+        backchannel_logout_uri: s.backchannel_logout_uri.clone().unwrap_or_default(),
+        claims: json(serde_json::to_value(&s.claims)),
+        saml: s
+            .saml
+            .as_ref()
+            .map(|m| json(serde_json::to_value(m)))
+            .unwrap_or_default(),
     }
-    fields.redirect_uris = Some(lines(form.redirect_uris));
-    fields.logout_urls = Some(lines(form.logout_urls));
-    fields.initiate_login_uri = form.initiate_login_uri.filter(|u| !u.trim().is_empty());
-    service.set_sso(caller, id, fields).await.map(|_| ())
+}
+
+/// The sign-in settings the form's fields describe, as the API's body: what a protocol does
+/// not use is left out; the service checks the rest. A pure step, so it is tested alone.
+fn sign_in_fields(raw: &[(String, String)]) -> Result<SsoFields, Error> {
+    let field = |name: &str| {
+        raw.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let parse = |name: &str, text: String| -> Result<serde_json::Value, Error> {
+        serde_json::from_str(&text)
+            .map_err(|e| Error::invalid(format!("{name} is not valid JSON: {e}")))
+    };
+    let number = |name: &str| -> Result<Option<u32>, Error> {
+        field(name)
+            .map(|t| {
+                t.parse::<u32>()
+                    .map_err(|_| Error::invalid(format!("{name}: a number of seconds, not '{t}'.")))
+            })
+            .transpose()
+    };
+    let protocol = field("protocol").unwrap_or_else(|| "oidc".to_owned());
+    let protocol: Protocol = serde_json::from_value(serde_json::Value::String(protocol.clone()))
+        .map_err(|_| Error::invalid(format!("Unknown protocol '{protocol}'.")))?;
+    let oauth = matches!(protocol, Protocol::Oauth2 | Protocol::Oidc);
+    let grants = raw
+        .iter()
+        .filter(|(k, _)| k == "grant")
+        .map(|(_, v)| {
+            serde_json::from_value(serde_json::Value::String(v.clone()))
+                .map_err(|_| Error::invalid(format!("Unknown grant '{v}'.")))
+        })
+        .collect::<Result<Vec<Grant>, Error>>()?;
+    let claims = match field("claims") {
+        Some(text) => Some(
+            serde_json::from_value(parse("claims", text)?)
+                .map_err(|e| Error::invalid(format!("claims: {e}")))?,
+        ),
+        None => None,
+    };
+    let saml = match (protocol, field("saml")) {
+        (Protocol::Saml, Some(text)) => Some(
+            serde_json::from_value(parse("saml", text)?)
+                .map_err(|e| Error::invalid(format!("saml: {e}")))?,
+        ),
+        _ => None,
+    };
+    let id_token_alg = match field("id_token_alg") {
+        Some(alg) => Some(
+            serde_json::from_value(serde_json::Value::String(alg.clone()))
+                .map_err(|_| Error::invalid(format!("Unknown id_token_alg '{alg}'.")))?,
+        ),
+        None => None,
+    };
+    Ok(SsoFields {
+        protocol: Some(protocol),
+        redirect_uris: Some(lines(field("redirect_uris"))),
+        logout_urls: Some(lines(field("logout_urls"))),
+        grants: oauth.then_some(grants),
+        access_token_ttl_secs: number("access_token_ttl_secs")?,
+        refresh_token_ttl_secs: number("refresh_token_ttl_secs")?,
+        id_token_alg,
+        claims,
+        backchannel_logout_uri: field("backchannel_logout_uri")
+            .filter(|_| protocol == Protocol::Oidc),
+        saml,
+        initiate_login_uri: field("initiate_login_uri").filter(|_| oauth),
+    })
 }
 
 pub(super) async fn grant_to_user(
@@ -462,6 +498,98 @@ pub(super) async fn grant_to_organization(
                 )
                 .await;
             show_application_with(&service, &console, frame, id, None, status_of(&e)).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_sign_in_form_reads_as_the_apis_body() {
+        let fields = sign_in_fields(&form(&[
+            ("protocol", "oidc"),
+            (
+                "redirect_uris",
+                "https://a.example/cb\n\n https://b.example/cb ",
+            ),
+            ("grant", "authorization_code"),
+            ("grant", "password"),
+            ("access_token_ttl_secs", "600"),
+            ("refresh_token_ttl_secs", ""),
+            ("id_token_alg", "RS384"),
+            (
+                "claims",
+                r#"[{"claim": "mail", "source": {"type": "user", "value": "email"}}]"#,
+            ),
+            ("saml", r#"{"entity_id": "ignored for OIDC"}"#),
+            ("initiate_login_uri", "https://a.example/login"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            fields.redirect_uris.as_deref(),
+            Some(
+                &[
+                    "https://a.example/cb".to_owned(),
+                    "https://b.example/cb".to_owned()
+                ][..]
+            )
+        );
+        assert_eq!(
+            fields.grants,
+            Some(vec![Grant::AuthorizationCode, Grant::Password])
+        );
+        assert_eq!(fields.access_token_ttl_secs, Some(600));
+        assert_eq!(fields.refresh_token_ttl_secs, None);
+        assert_eq!(fields.claims.as_ref().map(Vec::len), Some(1));
+        assert!(fields.saml.is_none());
+        let settings = fields.into_settings().unwrap();
+        assert_eq!(
+            settings.initiate_login_uri.as_deref(),
+            Some("https://a.example/login")
+        );
+
+        // SAML: its settings from the JSON; no grants, no initiate-login URI.
+        let saml = sign_in_fields(&form(&[
+            ("protocol", "saml"),
+            ("redirect_uris", "https://sp.example/acs"),
+            ("grant", "authorization_code"),
+            ("initiate_login_uri", "https://sp.example/"),
+            ("saml", r#"{"entity_id": "https://sp.example/metadata"}"#),
+        ]))
+        .unwrap();
+        assert_eq!(saml.grants, None);
+        assert_eq!(saml.initiate_login_uri, None);
+        assert!(saml.into_settings().is_ok());
+    }
+
+    #[test]
+    fn what_the_form_cannot_mean_is_refused_naming_the_field() {
+        for (pairs, says) in [
+            (vec![("protocol", "ldap")], "protocol"),
+            (vec![("grant", "magic")], "grant"),
+            (
+                vec![("access_token_ttl_secs", "soon")],
+                "access_token_ttl_secs",
+            ),
+            (vec![("claims", "[not json")], "claims"),
+            (vec![("protocol", "saml"), ("saml", "{}")], "saml"),
+            (vec![("id_token_alg", "none")], "id_token_alg"),
+        ] {
+            let error = sign_in_fields(&form(&pairs)).unwrap_err();
+            assert!(
+                error.client_message().contains(says),
+                "{pairs:?}: {}",
+                error.client_message()
+            );
         }
     }
 }
