@@ -42,6 +42,23 @@ async fn fill(chrome: &Chrome, id: &str, text: &str) {
     field.send_keys(text).await.unwrap();
 }
 
+/// Types `text` into the focused element, which must be the field with `id` (keyboard
+/// only: the focus got there by autofocus or Tab).
+async fn type_keys(chrome: &Chrome, id: &str, text: &str) {
+    let active = chrome.client.active_element().await.unwrap();
+    assert_eq!(active.attr("id").await.unwrap().as_deref(), Some(id));
+    active.send_keys(text).await.unwrap();
+}
+
+/// Presses `key` on the focused element.
+async fn press(chrome: &Chrome, key: Key) {
+    let active = chrome.client.active_element().await.unwrap();
+    active
+        .send_keys(&char::from(key).to_string())
+        .await
+        .unwrap();
+}
+
 /// Waits until the page `old` belonged to is gone (the browser moved on after a form or a
 /// link): polled, with a deadline.
 async fn left(old: fantoccini::elements::Element) {
@@ -201,13 +218,22 @@ async fn an_admin_grants_an_account_and_the_user_opens_it_from_the_portal() {
         "You are signed out."
     );
 
-    // The new user: the password the admin typed is changed first, then the portal.
+    // The new user, by keyboard alone: the password the admin typed is changed first, then
+    // the portal.
     c.goto(&format!("{}/", server.base)).await.unwrap();
-    sign_in(&chrome, "wang.fang", "First-horse-3").await;
+    let old = page_root(&chrome).await;
+    type_keys(&chrome, "user_name", "wang.fang").await;
+    press(&chrome, Key::Tab).await;
+    type_keys(&chrome, "password", "First-horse-3").await;
+    press(&chrome, Key::Enter).await;
+    left(old).await;
     check(&chrome, "12-change-password").await;
-    fill(&chrome, "new_password", "Second-horse-4").await;
-    fill(&chrome, "confirm_password", "Second-horse-4").await;
-    submit(&chrome, "/login/password").await;
+    let old = page_root(&chrome).await;
+    type_keys(&chrome, "new_password", "Second-horse-4").await;
+    press(&chrome, Key::Tab).await;
+    type_keys(&chrome, "confirm_password", "Second-horse-4").await;
+    press(&chrome, Key::Enter).await;
+    left(old).await;
     assert_eq!(text_of(&chrome, "h1").await, "My applications");
     check(&chrome, "13-portal").await;
     for (name, path) in [
@@ -218,14 +244,22 @@ async fn an_admin_grants_an_account_and_the_user_opens_it_from_the_portal() {
         c.goto(&format!("{}{path}", server.base)).await.unwrap();
         check(&chrome, name).await;
     }
-    // The tile signs in to the application: it lands with a code, no password asked.
+    // The tile signs in to the application, reached with Tab and opened with Enter: it lands
+    // with a code, no password asked.
     c.goto(&format!("{}/portal", server.base)).await.unwrap();
-    c.find(Locator::Css(".cards a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let tile = c.find(Locator::Css(".cards a")).await.unwrap();
+    let href = tile.attr("href").await.unwrap();
+    let mut reached = false;
+    for _ in 0..30 {
+        press(&chrome, Key::Tab).await;
+        let active = c.active_element().await.unwrap();
+        if active.attr("href").await.unwrap() == href {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "the tile was not reached by Tab");
+    press(&chrome, Key::Enter).await;
     c.wait().for_element(Locator::Css("pre")).await.unwrap();
     let landed = chrome.at().await;
     assert!(landed.starts_with(&format!("{landing}?code=")), "{landed}");
