@@ -16,8 +16,10 @@ use std::net::IpAddr;
 pub enum TileStart {
     /// OAuth 2.0 / OIDC with an initiate-login URI: sent there with `iss`.
     InitiateLogin(String),
-    /// OAuth 2.0 / OIDC without one: the application's own site (where its sign-in begins).
-    Site(String),
+    /// OAuth 2.0 / OIDC without one: an authorization request for the application's client
+    /// id (its first redirect URI, no `state`), which sends the browser to the application's
+    /// callback with a code, as the OneAccess portal's tile does.
+    Authorize { client_id: String },
     /// CAS: a CAS login for the service URL, which sends a ticket on.
     CasService(String),
     /// SAML: IdP-initiated sign-in for the service provider's entity ID.
@@ -133,7 +135,7 @@ async fn tiles(tx: &mut dyn Tx, user_id: roster_domain::user::UserId) -> Result<
         let Some(settings) = tx.sso_settings(&app.id).await? else {
             continue;
         };
-        if let Some(start) = tile_start(&settings) {
+        if let Some(start) = tile_start(&app.client_id, &settings) {
             tiles.push(Tile {
                 name: app.name,
                 start,
@@ -144,15 +146,21 @@ async fn tiles(tx: &mut dyn Tx, user_id: roster_domain::user::UserId) -> Result<
 }
 
 /// Where a tile begins, from the application's sign-in settings.
-fn tile_start(settings: &SsoSettings) -> Option<TileStart> {
+fn tile_start(client_id: &str, settings: &SsoSettings) -> Option<TileStart> {
     let first = settings.redirect_uris.first();
     match settings.protocol {
         Protocol::Oauth2 | Protocol::Oidc => match &settings.initiate_login_uri {
             Some(uri) => Some(TileStart::InitiateLogin(uri.clone())),
-            None => {
-                let url = url::Url::parse(first?).ok()?;
-                Some(TileStart::Site(url.origin().ascii_serialization() + "/"))
+            None if settings
+                .grants
+                .contains(&roster_domain::sso::Grant::AuthorizationCode) =>
+            {
+                Some(TileStart::Authorize {
+                    client_id: client_id.to_owned(),
+                })
             }
+            // Neither a code nor a page of its own to begin at: no tile.
+            None => None,
         },
         Protocol::Cas => first.map(|s| TileStart::CasService(s.clone())),
         Protocol::Saml => settings

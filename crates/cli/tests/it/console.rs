@@ -3,7 +3,7 @@
 //! every form; forms need their token and never come from another site; revoking a role ends
 //! the session; the portal lists the applications a user holds an account in.
 
-use crate::sign_in::{fixture, hidden, Browser, Fixture, Hop, PASSWORD};
+use crate::sign_in::{fixture, hidden, Browser, Fixture, Hop, PASSWORD, REDIRECT};
 use crate::support::*;
 use serde_json::json;
 
@@ -176,12 +176,51 @@ async fn an_admin_creates_a_user_and_grants_an_account_who_then_finds_it_in_the_
         "{}",
         portal.body
     );
+    // An application without an initiate-login URI: its tile is an authorization request,
+    // which sends the browser to the application's callback with a code and no `state`, as
+    // the OneAccess portal's tile does.
+    let plain = fixture(&mut server, json!({})).await;
+    let authorized = server
+        .authorize(&li_id(&server).await, &plain.app.application_id)
+        .await;
+    assert!(!authorized.is_empty());
+    let portal = li.get("/portal").await;
+    let href = format!(
+        "href=\"/api/v1/oauth2/authorize?response_type=code&client_id={}\"",
+        plain.app.client_id
+    );
+    let page = crate::sign_in::unescape(&portal.body);
+    assert!(page.contains(&href), "{page}");
+    let launched = li
+        .get(&format!(
+            "/api/v1/oauth2/authorize?response_type=code&client_id={}",
+            plain.app.client_id
+        ))
+        .await;
+    assert_eq!(launched.status, 302, "{}", launched.body);
+    let back = launched.location.unwrap();
+    assert!(back.starts_with(&format!("{REDIRECT}?code=")), "{back}");
+    assert!(!back.contains("state="), "{back}");
     // No console role: the console says so, and offers nothing.
     let refused = li.get("/console").await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert!(refused.body.contains("You hold no console role."));
     assert!(!refused.body.contains("/console/users"));
     server.stop().await;
+}
+
+/// The id of the user `li.si` the first test creates.
+async fn li_id(server: &Server) -> String {
+    let token = server.token_for(ADMIN_ID, ADMIN_SECRET).await;
+    let (status, user) = server
+        .post(
+            &token,
+            "/users/user-by-username",
+            json!({"user_name": "li.si"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{user}");
+    user["user_id"].as_str().unwrap().to_owned()
 }
 
 /// `text` as a query value (what the pages write, HTML-escaped where needed).

@@ -67,7 +67,10 @@ fn tile_href(site: &Site, start: &TileStart) -> String {
             let separator = if uri.contains('?') { '&' } else { '?' };
             format!("{uri}{separator}{}", query(&[("iss", &site.issuer)]))
         }
-        TileStart::Site(url) => url.clone(),
+        TileStart::Authorize { client_id } => format!(
+            "/api/v1/oauth2/authorize?{}",
+            query(&[("response_type", "code"), ("client_id", client_id)])
+        ),
         TileStart::CasService(service) => {
             format!("/api/v1/cas/login?{}", query(&[("service", service)]))
         }
