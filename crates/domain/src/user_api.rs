@@ -136,6 +136,23 @@ pub struct ProfileUpdate {
     pub extension: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+impl ProfileUpdate {
+    /// The `UpdateUser` fields this changes (the only ones a user may change of their own).
+    pub fn into_user_fields(self) -> crate::user::UserFields {
+        crate::user::UserFields {
+            name: self.name,
+            attr_gender: self.attr_gender,
+            attr_birthday: self.attr_birthday,
+            attr_nick_name: self.attr_nick_name,
+            first_name: self.first_name,
+            middle_name: self.middle_name,
+            last_name: self.last_name,
+            extension: self.extension,
+            ..crate::user::UserFields::default()
+        }
+    }
+}
+
 /// Why a user-API call is refused. Each has its code in both styles (docs/api.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {

@@ -5,7 +5,7 @@
 
 use crate::lookups::existing_user;
 use crate::use_case::Cx;
-use crate::{Caller, Person, Service};
+use crate::{Caller, Service};
 use roster_domain::console::{ConsoleRole, MAX_TENANT_NAME_CHARS};
 use roster_domain::page::PageRequest;
 use roster_domain::permission::Access;
@@ -191,11 +191,6 @@ impl Service {
         self.write(&caller.client_id, put_tenant_name, name).await?;
         self.inner.tenant_name.clear();
         Ok(())
-    }
-
-    /// Whether `person` may open the console at all.
-    pub fn may_open_console(person: &Person) -> bool {
-        person.role.is_some()
     }
 }
 

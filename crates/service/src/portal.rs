@@ -5,7 +5,7 @@ use crate::sign_in::actor;
 use crate::{Person, Service};
 use roster_domain::sign_in::SsoSession;
 use roster_domain::sso::{Protocol, SsoSettings};
-use roster_domain::user::{PasswordFields, UserFields};
+use roster_domain::user::PasswordFields;
 use roster_domain::user_api::ProfileUpdate;
 use roster_domain::Result;
 use roster_store::prelude::*;
@@ -50,17 +50,7 @@ impl Service {
         update: ProfileUpdate,
         source: IpAddr,
     ) -> Result<()> {
-        let changes = UserFields {
-            name: update.name,
-            attr_gender: update.attr_gender,
-            attr_birthday: update.attr_birthday,
-            attr_nick_name: update.attr_nick_name,
-            first_name: update.first_name,
-            middle_name: update.middle_name,
-            last_name: update.last_name,
-            ..UserFields::default()
-        }
-        .into_changes()?;
+        let changes = update.into_user_fields().into_changes()?;
         let user_id = person.user.id.clone();
         self.write(
             &actor(Some(&user_id), source),

@@ -144,6 +144,20 @@ async fn an_admin_creates_a_user_and_grants_an_account_who_then_finds_it_in_the_
     let audit = browser
         .get("/console/audit?operation=CreateAppAccountForUser")
         .await;
+    // The API's audit list filters by operation too.
+    let api = server.admin().await;
+    let actor = format!("console:{}", admin.user_name);
+    let (_, by_operation) = server
+        .get(
+            &api,
+            &format!("/roster/v1/audit?operation=CreateAppAccountForUser&actor={actor}"),
+        )
+        .await;
+    assert_eq!(by_operation["total"], json!(1), "{by_operation}");
+    assert_eq!(
+        by_operation["records"][0]["operation"],
+        "CreateAppAccountForUser"
+    );
     assert!(
         audit.body.contains(&format!("console:{}", admin.user_name)),
         "{}",
@@ -451,6 +465,19 @@ async fn revoking_a_role_ends_the_persons_session(backend: Backend) {
         .map(|p| p["user_name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(names, vec![admin.user_name.clone()]);
+    // A disabled administrator's console is gone at once, role or not.
+    let api = server.admin().await;
+    let (status, body) = server
+        .put(
+            &api,
+            &format!("/users/{}/disable", admin.user_id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let after = browser.get("/console/people").await;
+    assert_eq!(after.status, 303, "{}", after.body);
+    assert!(after.location.unwrap().starts_with("/login?"));
     server.stop().await;
 }
 

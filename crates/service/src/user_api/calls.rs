@@ -6,7 +6,7 @@ use super::Headers;
 use crate::sign_in::actor;
 use crate::use_case::Cx;
 use crate::Service;
-use roster_domain::user::{User, UserFields, UserId};
+use roster_domain::user::{User, UserId};
 use roster_domain::user_api::ProfileUpdate;
 use roster_domain::Result;
 use roster_store::prelude::*;
@@ -46,18 +46,7 @@ impl Service {
     ) -> Result<User> {
         let caller = self.user_api_caller(&headers).await?;
         let signed = self.signed(&caller, signature).await?;
-        let changes = UserFields {
-            name: update.name,
-            attr_gender: update.attr_gender,
-            attr_birthday: update.attr_birthday,
-            attr_nick_name: update.attr_nick_name,
-            first_name: update.first_name,
-            middle_name: update.middle_name,
-            last_name: update.last_name,
-            extension: update.extension,
-            ..UserFields::default()
-        }
-        .into_changes()?;
+        let changes = update.into_user_fields().into_changes()?;
         let user_id = signed.principal.user.id.clone();
         let actor = actor(Some(&user_id), caller.source);
         self.write(&actor, crate::users::update, (user_id.clone(), changes))

@@ -68,7 +68,6 @@ pub(super) fn protocol_name(settings: &roster_domain::sso::SsoSettings) -> Strin
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct AppForm {
-    csrf_token: Option<String>,
     name: Option<String>,
     protocol: Option<String>,
     redirect_uris: Option<String>,
@@ -80,15 +79,8 @@ pub(super) struct AppForm {
 
 pub(super) async fn create_application(
     State(service): State<Service>,
-    console: Console,
-    Form(fields, _): Form<AppForm, PageRefused>,
+    Posted(console, fields): Posted<AppForm>,
 ) -> Response {
-    if !console
-        .signed
-        .form_ok(&service, fields.csrf_token.as_deref())
-    {
-        return form_expired(&service, &console).await;
-    }
     let caller = &console.signed.person.caller;
     match service
         .create_application(caller, fields.name, Vec::new(), None)
@@ -239,17 +231,10 @@ pub(super) fn lines(text: Option<String>) -> Vec<String> {
 
 pub(super) async fn application_action(
     State(service): State<Service>,
-    console: Console,
     Path((id, action)): Path<(String, String)>,
-    Form(raw, _): Form<Vec<(String, String)>, PageRefused>,
+    Posted(console, raw): Posted<Vec<(String, String)>>,
 ) -> Response {
     let field = |name: &str| raw.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    if !console
-        .signed
-        .form_ok(&service, field("csrf_token").as_deref())
-    {
-        return form_expired(&service, &console).await;
-    }
     let id = ApplicationId::new(id);
     let caller = &console.signed.person.caller;
     let outcome: Result<Option<String>, Error> = match action.as_str() {
@@ -467,16 +452,9 @@ pub(super) async fn grant_to_user(
 
 pub(super) async fn grant_to_organization(
     State(service): State<Service>,
-    console: Console,
     Path(id): Path<String>,
-    Form(fields, _): Form<AppForm, PageRefused>,
+    Posted(console, fields): Posted<AppForm>,
 ) -> Response {
-    if !console
-        .signed
-        .form_ok(&service, fields.csrf_token.as_deref())
-    {
-        return form_expired(&service, &console).await;
-    }
     let id = ApplicationId::new(id);
     let caller = &console.signed.person.caller;
     let code = fields.org_code.unwrap_or_default();

@@ -45,15 +45,8 @@ pub(super) async fn show_keys(
 
 pub(super) async fn rotate_key(
     State(service): State<Service>,
-    console: Console,
-    Form(fields, _): Form<Token, PageRefused>,
+    Posted(console, Button {}): Posted<Button>,
 ) -> Response {
-    if !console
-        .signed
-        .form_ok(&service, fields.csrf_token.as_deref())
-    {
-        return form_expired(&service, &console).await;
-    }
     match service
         .rotate_signing_key(&console.signed.person.caller)
         .await

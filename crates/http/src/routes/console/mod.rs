@@ -3,13 +3,14 @@
 //! console role decides, in the service) and shows a page: after a change, the page it was
 //! made on, saying so (or what went wrong).
 
-use crate::extract::{Form, Query};
+use crate::extract::Query;
+use crate::extract::{read_form, Refusal};
 use crate::pages::console::{self as page, AccountLine, AppLine, Bar, SessionLine, UserLine};
 use crate::pages::{app_html, render, when, Frame, Lang};
 use crate::person::{describe, message_page, status_of, SignedIn};
 use crate::routes::sign_in::{redirect, PageRefused};
 use crate::Site;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,6 +25,7 @@ use roster_domain::sso::SsoFields;
 use roster_domain::user::{PasswordFields, UserFields, UserId};
 use roster_domain::Error;
 use roster_service::Service;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -137,6 +139,34 @@ impl FromRequestParts<Service> for Console {
     }
 }
 
+/// A form posted to the console: by a person who may use it, with the token of their own
+/// pages, from this site (else the page saying the form expired); its fields as `T`.
+struct Posted<T>(Console, T);
+
+impl<T: DeserializeOwned> FromRequest<Service> for Posted<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, service: &Service) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let console = Console::from_request_parts(&mut parts, service).await?;
+        let refuse = |e| PageRefused::refuse(&parts, e).into_response();
+        let req = Request::from_parts(parts.clone(), body);
+        let pairs: Vec<(String, String)> = read_form(req, service).await.map_err(refuse)?;
+        let token = pairs
+            .iter()
+            .find(|(name, _)| name == "csrf_token")
+            .map(|(_, value)| value.as_str());
+        if !console.signed.form_ok(service, token) {
+            return Err(form_expired(service, &console).await);
+        }
+        let fields = serde_urlencoded::to_string(&pairs)
+            .ok()
+            .and_then(|text| serde_urlencoded::from_str(&text).ok())
+            .ok_or_else(|| refuse(Error::invalid("The form's fields are not valid.")))?;
+        Ok(Self(console, fields))
+    }
+}
+
 /// The person, if they may use the console; else the page or redirect that says otherwise.
 async fn console(service: &Service, signed: SignedIn) -> Result<Console, Response> {
     match service.console_needs_second_factor(&signed.person).await {
@@ -175,12 +205,9 @@ fn done(console: &Console, en: &'static str, zh: &'static str) -> Option<String>
     Some(console.t(en, zh).to_owned())
 }
 
-/// The fields every console form carries.
+/// A form with no fields but its token (a button).
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Token {
-    csrf_token: Option<String>,
-}
+struct Button {}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

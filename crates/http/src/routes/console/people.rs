@@ -45,7 +45,6 @@ pub(super) async fn show_people(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct PeopleForm {
-    csrf_token: Option<String>,
     user_name: Option<String>,
     role: Option<String>,
     name: Option<String>,
@@ -53,16 +52,9 @@ pub(super) struct PeopleForm {
 
 pub(super) async fn people_action(
     State(service): State<Service>,
-    console: Console,
     Path(action): Path<String>,
-    Form(fields, _): Form<PeopleForm, PageRefused>,
+    Posted(console, fields): Posted<PeopleForm>,
 ) -> Response {
-    if !console
-        .signed
-        .form_ok(&service, fields.csrf_token.as_deref())
-    {
-        return form_expired(&service, &console).await;
-    }
     let caller = &console.signed.person.caller;
     let user_name = fields.user_name.unwrap_or_default();
     let outcome = match action.as_str() {

@@ -51,19 +51,14 @@ pub(super) async fn show_policies(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct PolicyForm {
-    csrf_token: Option<String>,
     policy: String,
 }
 
 pub(super) async fn set_policy(
     State(service): State<Service>,
-    console: Console,
     Path(which): Path<String>,
-    Form(form, _): Form<PolicyForm, PageRefused>,
+    Posted(console, form): Posted<PolicyForm>,
 ) -> Response {
-    if !console.signed.form_ok(&service, form.csrf_token.as_deref()) {
-        return form_expired(&service, &console).await;
-    }
     let caller = &console.signed.person.caller;
     let not_json = |e: serde_json::Error| Error::invalid(format!("The policy is not valid: {e}"));
     let outcome = match which.as_str() {

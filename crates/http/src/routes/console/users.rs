@@ -64,7 +64,6 @@ pub(super) async fn users(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct NewUserFields {
-    csrf_token: Option<String>,
     user_name: String,
     name: String,
     mobile: String,
@@ -105,15 +104,8 @@ pub(super) async fn show_new_user(
 
 pub(super) async fn create_user(
     State(service): State<Service>,
-    console: Console,
-    Form(fields, _): Form<NewUserFields, PageRefused>,
+    Posted(console, fields): Posted<NewUserFields>,
 ) -> Response {
-    if !console
-        .signed
-        .form_ok(&service, fields.csrf_token.as_deref())
-    {
-        return form_expired(&service, &console).await;
-    }
     let present = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
     let new = UserFields {
         user_name: present(&fields.user_name),
@@ -160,11 +152,7 @@ pub(super) fn notice_of(console: &Console, done: Option<&str>) -> Option<String>
         "granted" => ("The account was granted.", "账号已授予。"),
         _ => return None,
     };
-    done_text(console, en, zh)
-}
-
-pub(super) fn done_text(console: &Console, en: &'static str, zh: &'static str) -> Option<String> {
-    done(console, en, zh)
+    super::done(console, en, zh)
 }
 
 pub(super) async fn user_page(
@@ -255,7 +243,6 @@ pub(super) async fn show_user(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct UserEdit {
-    csrf_token: Option<String>,
     name: Option<String>,
     mobile: Option<String>,
     email: Option<String>,
@@ -267,17 +254,10 @@ pub(super) struct UserEdit {
 
 pub(super) async fn update_user(
     State(service): State<Service>,
-    console: Console,
     Path(id): Path<String>,
-    Form(fields, _): Form<UserEdit, PageRefused>,
+    Posted(console, fields): Posted<UserEdit>,
 ) -> Response {
     let user_id = UserId::new(id);
-    if !console
-        .signed
-        .form_ok(&service, fields.csrf_token.as_deref())
-    {
-        return form_expired(&service, &console).await;
-    }
     let changes = UserFields {
         name: fields.name,
         mobile: fields.mobile,
@@ -306,17 +286,10 @@ pub(super) fn after(user_id: &UserId, done: &str) -> Response {
 
 pub(super) async fn user_action(
     State(service): State<Service>,
-    console: Console,
     Path((id, action)): Path<(String, String)>,
-    Form(fields, _): Form<UserEdit, PageRefused>,
+    Posted(console, fields): Posted<UserEdit>,
 ) -> Response {
     let user_id = UserId::new(id);
-    if !console
-        .signed
-        .form_ok(&service, fields.csrf_token.as_deref())
-    {
-        return form_expired(&service, &console).await;
-    }
     let caller = &console.signed.person.caller;
     let outcome = match action.as_str() {
         "unlock" => service
@@ -356,17 +329,10 @@ pub(super) async fn user_action(
 pub(super) async fn end_sessions(
     State(service): State<Service>,
     Extension(site): Extension<Site>,
-    console: Console,
     Path((id, which)): Path<(String, String)>,
-    Form(fields, _): Form<UserEdit, PageRefused>,
+    Posted(console, fields): Posted<UserEdit>,
 ) -> Response {
     let user_id = UserId::new(id);
-    if !console
-        .signed
-        .form_ok(&service, fields.csrf_token.as_deref())
-    {
-        return form_expired(&service, &console).await;
-    }
     let caller = &console.signed.person.caller;
     let outcome = match which.as_str() {
         "end" => {
