@@ -172,6 +172,29 @@ pub struct Settings {
     /// Seconds a CAS service ticket may wait for its validation. Default: 10.
     #[arg(long, env = "ROSTER_CAS_TICKET_SECS")]
     pub cas_ticket_secs: Option<u64>,
+    /// Test mode, for test suites (a Roster extension): routes the control API under
+    /// /roster/v1/test/ (reset, snapshots, time travel, faults, the request journal; the `all`
+    /// permission), marks every answer `X-Roster-Test-Mode: 1` and /health `"test_mode":
+    /// true`. Without it none of that is routed (404). Refused on a listen address other than
+    /// loopback unless --test-mode-any-address. See docs/testing-with-roster.md. Default: false.
+    #[arg(
+        long,
+        env = "ROSTER_TEST_MODE",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub test_mode: Option<bool>,
+    /// Allow --test-mode on an address other than loopback (a container's 0.0.0.0): anyone
+    /// who reaches it with the `all` permission can reset the directory. Default: false.
+    #[arg(
+        long,
+        env = "ROSTER_TEST_MODE_ANY_ADDRESS",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub test_mode_any_address: Option<bool>,
     /// Log format on standard error. Default: text.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -601,6 +624,7 @@ impl Settings {
             service: self.service()?,
             http: self.http()?,
             postgres: self.postgres(),
+            test_mode_any_address: self.test_mode_any_address.unwrap_or(false),
             secret_key: self.secret_key,
             metrics_token: self.metrics_token,
         })
@@ -637,6 +661,7 @@ impl Settings {
                 None => defaults.cas_ticket_ttl,
             },
             messages: self.messages()?,
+            test_mode: self.test_mode.unwrap_or(false),
             on_user_delete: match self.on_user_delete {
                 Some(OnUserDelete::Orphan) => roster_service::UserDeletePolicy::OrphanAccounts,
                 Some(OnUserDelete::Delete) | None => {
@@ -716,6 +741,8 @@ pub struct ServeConfig {
     pub service: roster_service::Settings,
     pub http: roster_http::HttpSettings,
     pub postgres: roster_store::PgStoreOptions,
+    /// `--test-mode-any-address`.
+    pub test_mode_any_address: bool,
 }
 
 /// The public URL, checked: an absolute http(s) URL without query or fragment.

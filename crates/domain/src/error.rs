@@ -24,6 +24,11 @@ macro_rules! catalog {
             pub fn message(self) -> &'static str {
                 match self { $(ErrorKind::$kind => $message),* }
             }
+
+            /// The entry of a stable code (`SYSTEM.0001`), if the catalog has it.
+            pub fn from_code(code: &str) -> Option<Self> {
+                match code { $($code => Some(ErrorKind::$kind),)* _ => None }
+            }
         }
     };
 }
@@ -121,6 +126,8 @@ catalog! {
     AppAccountNotFound => (400, "APP_ACCOUNT.0001", "Application account does not exist."),
     // Routing and the server itself.
     RouteNotFound => (404, "ROUTE.0404", "No such interface."),
+    // Test mode (a Roster extension).
+    SnapshotNotFound => (404, "TEST.0001", "Snapshot does not exist."),
     MethodNotAllowed => (405, "ROUTE.0405", "Method not allowed for this interface."),
     RequestTimeout => (408, "SYSTEM.0408", "Request timed out."),
     Internal => (500, "SYSTEM.0001", "Internal server error."),

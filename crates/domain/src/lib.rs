@@ -22,6 +22,7 @@ pub mod secret;
 pub mod sign_in;
 pub mod signing;
 pub mod sso;
+pub mod test_mode;
 pub mod time;
 pub mod user;
 pub mod user_api;

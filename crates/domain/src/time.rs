@@ -47,6 +47,39 @@ impl Clock for ManualClock {
     }
 }
 
+/// The system's clock, moved forward by what a test asked (`roster serve --test-mode`): time
+/// travel for tokens, codes, tickets, locks and retention; back to real time on request.
+#[derive(Debug, Default)]
+pub struct TravelClock {
+    offset: std::sync::atomic::AtomicI64,
+}
+
+impl TravelClock {
+    /// Moves the clock forward by `millis` more; says how far ahead of real time it now is.
+    pub fn advance(&self, millis: i64) -> Millis {
+        let before = self
+            .offset
+            .fetch_add(millis, std::sync::atomic::Ordering::SeqCst);
+        before.saturating_add(millis)
+    }
+
+    /// Back to the real time.
+    pub fn real_time(&self) {
+        self.offset.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How far ahead of real time the clock is.
+    pub fn offset(&self) -> Millis {
+        self.offset.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Clock for TravelClock {
+    fn now(&self) -> Millis {
+        now_millis().saturating_add(self.offset())
+    }
+}
+
 /// RFC 3339 in UTC with milliseconds: `2026-12-05T20:00:00.123Z` (CAS 3.0's
 /// `authenticationDate`).
 pub fn rfc3339(at: Millis) -> String {

@@ -12,6 +12,7 @@ use crate::error::{self, ApiError};
 use crate::metrics::Operations;
 use crate::oauth_error::Dialect;
 use crate::request_log::{self, RequestInfo};
+use crate::test_mode::{TestMode, TEST_MODE_HEADER};
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
@@ -30,6 +31,8 @@ pub(crate) struct Envelope {
     pub max_uri_bytes: usize,
     pub max_header_bytes: usize,
     pub request_timeout: Duration,
+    /// In test mode: its journal (and the service, for the clock the journal reads).
+    pub test_mode: Option<(Arc<TestMode>, roster_service::Service)>,
 }
 
 pub(crate) async fn envelope(
@@ -45,6 +48,11 @@ pub(crate) async fn envelope(
     let method = request.method().clone();
     let span = request_span(&request, &request_id);
     let dialect = Dialect::of(request.uri().path(), request.headers());
+    let (request, seen) = match &envelope.test_mode {
+        Some((test_mode, _)) => test_mode.read(request).await,
+        None => (request, None),
+    };
+    let path = seen.as_ref().map(|_| request.uri().path().to_owned());
     envelope.operations.in_flight.increment(1.0);
     let response = match head_too_large(&request, &envelope) {
         Some(kind) => dialect
@@ -66,6 +74,24 @@ pub(crate) async fn envelope(
         started,
         &request_id,
     );
+    if let Some((test_mode, service)) = &envelope.test_mode {
+        if let (Some(seen), Some(path)) = (seen, path) {
+            let time = roster_domain::time::format_millis(service.clock_now());
+            test_mode.write(
+                &envelope.operations,
+                seen,
+                &method,
+                path,
+                &info,
+                &response,
+                &request_id,
+                time,
+            );
+        }
+        response
+            .headers_mut()
+            .insert(TEST_MODE_HEADER, HeaderValue::from_static("1"));
+    }
     response
         .headers_mut()
         .entry(X_REQUEST_ID)

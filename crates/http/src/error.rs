@@ -90,6 +90,9 @@ impl IntoResponse for ApiError {
             error_msg: err.client_message(),
         };
         let mut response = (status, axum::Json(body)).into_response();
+        response
+            .extensions_mut()
+            .insert(crate::test_mode::AnsweredCode(err.kind().code().to_owned()));
         if err.kind() == ErrorKind::TooManyTokenRequests {
             response
                 .headers_mut()

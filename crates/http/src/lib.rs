@@ -16,6 +16,7 @@ mod person;
 mod request_log;
 mod routes;
 mod server;
+mod test_mode;
 mod views;
 mod wire;
 
@@ -136,6 +137,10 @@ pub fn router(service: Service, settings: &HttpSettings) -> Router {
         .split_for_parts();
     let operations = std::sync::Arc::new(metrics::Operations::from_openapi(&api));
     metrics::record_build_info();
+    let test_mode = service
+        .in_test_mode()
+        .then(|| std::sync::Arc::new(test_mode::TestMode::default()));
+    let journal = test_mode.clone().map(|t| (t, service.clone()));
     let document = std::sync::Arc::new(api);
     let routes = match settings.metrics.clone() {
         Some(scrape) => {
@@ -149,14 +154,27 @@ pub fn router(service: Service, settings: &HttpSettings) -> Router {
         }
         None => routes,
     };
+    let routes = routes.route(
+        "/openapi.json",
+        axum::routing::get(move || {
+            let document = document.clone();
+            async move { axum::Json(document.as_ref().clone()) }
+        }),
+    );
+    // Outside test mode the control API is not routed at all: its paths are unknown paths.
+    let routes = match &test_mode {
+        Some(test_mode) => routes
+            .merge(routes::test_mode::router(
+                test_mode.clone(),
+                operations.clone(),
+            ))
+            .route_layer(axum::middleware::from_fn_with_state(
+                (test_mode.clone(), operations.clone()),
+                test_mode::inject_faults,
+            )),
+        None => routes,
+    };
     routes
-        .route(
-            "/openapi.json",
-            axum::routing::get(move || {
-                let document = document.clone();
-                async move { axum::Json(document.as_ref().clone()) }
-            }),
-        )
         .route_layer(axum::middleware::from_fn(request_log::note_route))
         .layer(axum::Extension(Site::new(
             settings.public_url.as_deref().unwrap_or("http://localhost"),
@@ -172,6 +190,7 @@ pub fn router(service: Service, settings: &HttpSettings) -> Router {
                 max_uri_bytes: settings.max_uri_bytes,
                 max_header_bytes: settings.max_header_bytes,
                 request_timeout: settings.request_timeout,
+                test_mode: journal,
             }),
             envelope::envelope,
         ))

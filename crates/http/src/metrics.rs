@@ -44,6 +44,11 @@ impl OperationMetrics {
         }
     }
 
+    /// The operation id (`ListUsers`), or `unmatched`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     pub fn record(&self, status: u16, seconds: f64) {
         self.duration.record(seconds);
         let known = self
@@ -104,6 +109,14 @@ impl Operations {
             unmatched: Arc::new(OperationMetrics::new("unmatched".to_owned())),
             in_flight: metrics::gauge!("roster_requests_in_flight"),
         }
+    }
+
+    /// Whether `operation` is an operation id of this server.
+    pub fn has(&self, operation: &str) -> bool {
+        self.by_route
+            .values()
+            .flatten()
+            .any(|(_, metrics)| metrics.name == operation)
     }
 
     /// The metrics of the operation a request was (`unmatched` for no route or method).

@@ -117,6 +117,9 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let error = self.body.error.clone();
         let mut response = (self.status, Json(self.body)).into_response();
+        response
+            .extensions_mut()
+            .insert(crate::test_mode::AnsweredCode(error.to_string()));
         let headers = response.headers_mut();
         // RFC 6749 §5.2: a failed client authentication names the scheme to use.
         if self.status == StatusCode::UNAUTHORIZED {

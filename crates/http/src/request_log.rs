@@ -28,6 +28,16 @@ impl RequestInfo {
     pub(crate) fn set_client(&self, client_id: &str) {
         let _ = self.client_id.set(client_id.chars().take(128).collect());
     }
+
+    /// The route template the request matched.
+    pub(crate) fn route(&self) -> Option<&str> {
+        self.route.get().map(MatchedPath::as_str)
+    }
+
+    /// The client id the request authenticated as, or tried.
+    pub(crate) fn caller(&self) -> Option<&str> {
+        self.client_id.get().map(String::as_str)
+    }
 }
 
 /// Writes the line of a request answered with `status`, and counts it in the metrics by

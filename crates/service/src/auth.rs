@@ -115,7 +115,7 @@ impl TokenCache {
 
     /// Forgets everything, after a change to an application (bumping the epoch first, so that
     /// an answer read before the change and remembered after this cannot survive).
-    fn forget_all(&self) {
+    pub(crate) fn forget_all(&self) {
         self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.known.invalidate_all();
     }

@@ -4,6 +4,7 @@
 //! made here or on another node (as soon as PostgreSQL delivered its announcement).
 
 use async_trait::async_trait;
+use roster_domain::test_mode::SnapshotName;
 use roster_domain::Result;
 use roster_store::{Appended, Job, Store};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -73,6 +74,21 @@ impl Store for CountedStore {
 
     fn backend(&self) -> &'static str {
         self.inner.backend()
+    }
+
+    async fn take_snapshot(&self, name: &SnapshotName) -> Result<()> {
+        self.inner.take_snapshot(name).await
+    }
+
+    async fn restore_snapshot(&self, name: &SnapshotName) -> Result<()> {
+        let outcome = self.inner.restore_snapshot(name).await;
+        // Every table changed: nothing read before may be kept.
+        self.ended();
+        outcome
+    }
+
+    async fn snapshot_names(&self) -> Result<Vec<String>> {
+        self.inner.snapshot_names().await
     }
 
     fn pool_state(&self) -> Option<(u32, usize)> {

@@ -27,6 +27,7 @@ mod secrets;
 mod sign_in;
 mod sso;
 mod tenant_policy;
+mod test_mode;
 mod throttle;
 mod transfer;
 mod use_case;
@@ -60,6 +61,7 @@ pub use sign_in::{
     CodeAtLogin, Login, Logout, NewSession, PasswordChangeAtLogin, Person, Redirect, SignInOutcome,
     SignInSettings, SignedOut,
 };
+pub use test_mode::ClockState;
 pub use transfer::{ApplicationSso, Record, RoleMember};
 pub use user_api::{
     ApiUser, Headers as UserApiHeaders, LoginAnswer, TicketRequest, TicketUser, UserApiSettings,
@@ -104,6 +106,8 @@ pub struct Settings {
     pub messages: MessagesSettings,
     /// A CAS service ticket's lifetime.
     pub cas_ticket_ttl: Duration,
+    /// `roster serve --test-mode`: the clock can be moved and the control API answers.
+    pub test_mode: bool,
 }
 
 /// Audit records are kept this long by default.
@@ -146,6 +150,7 @@ impl Default for Settings {
             cas_ticket_ttl: Duration::from_millis(
                 roster_domain::cas::DEFAULT_TICKET_TTL_MS.unsigned_abs(),
             ),
+            test_mode: false,
         }
     }
 }
@@ -180,10 +185,16 @@ struct Inner {
     messages: messages::MessagesState,
     /// The back-channel logout deliverer.
     logout: logout::LogoutState,
+    /// In test mode, the clock (also `clock`) that the control API moves.
+    travel: Option<Arc<roster_domain::time::TravelClock>>,
 }
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> roster_domain::Result<Self> {
+        if settings.test_mode {
+            let travel = test_mode::travel_clock();
+            return Self::build(store, settings, travel.clone(), Some(travel));
+        }
         Self::with_clock(store, settings, Arc::new(SystemClock))
     }
 
@@ -194,6 +205,15 @@ impl Service {
         store: Arc<dyn Store>,
         settings: Settings,
         clock: Arc<dyn Clock>,
+    ) -> roster_domain::Result<Self> {
+        Self::build(store, settings, clock, None)
+    }
+
+    fn build(
+        store: Arc<dyn Store>,
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        travel: Option<Arc<roster_domain::time::TravelClock>>,
     ) -> roster_domain::Result<Self> {
         Ok(Self {
             inner: Arc::new(Inner {
@@ -214,6 +234,7 @@ impl Service {
                 store: Arc::new(counted_store::CountedStore::new(store)),
                 clock,
                 settings,
+                travel,
             }),
         })
     }

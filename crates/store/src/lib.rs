@@ -28,6 +28,7 @@ pub use tx::{
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
+use roster_domain::test_mode::SnapshotName;
 use roster_domain::{Error, Result};
 use std::sync::Arc;
 
@@ -67,6 +68,14 @@ pub trait Store: Send + Sync + 'static {
     async fn close(&self);
     /// Backend name for logs and `/health`.
     fn backend(&self) -> &'static str;
+    /// Test mode: copies the whole database as snapshot `name`, replacing one of that name
+    /// (SQLite: a file beside the database; PostgreSQL: a schema of copied tables).
+    async fn take_snapshot(&self, name: &SnapshotName) -> Result<()>;
+    /// Test mode: puts every table back as snapshot `name` holds it, in one transaction;
+    /// `SnapshotNotFound` if it was never taken.
+    async fn restore_snapshot(&self, name: &SnapshotName) -> Result<()>;
+    /// Test mode: the snapshots taken, by name.
+    async fn snapshot_names(&self) -> Result<Vec<String>>;
     /// Pooled connections and how many are idle, where there is a pool shared by requests.
     fn pool_state(&self) -> Option<(u32, usize)> {
         None

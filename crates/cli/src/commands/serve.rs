@@ -36,8 +36,19 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                 config.listen
             )
         })?;
+    let bound = listener.local_addr()?;
+    if config.service.test_mode && !bound.ip().is_loopback() && !config.test_mode_any_address {
+        anyhow::bail!(
+            "--test-mode listens on loopback only (127.0.0.1 or [::1]), not {bound}: its control \
+             API lets any caller with the `all` permission reset the directory and move the \
+             clock. Add --test-mode-any-address to serve it there anyway (e.g. in a container)."
+        );
+    }
     let shutdown = shutdown_signal()?;
     let (store, service) = open(&config).await?;
+    if config.service.test_mode {
+        start_test_mode(&service).await?;
+    }
     fit_connections_to_open_files(&mut config.http.connections);
     config.http.metrics = Some(roster_http::MetricsSettings {
         handle: metrics.clone(),
@@ -120,6 +131,23 @@ async fn open(config: &ServeConfig) -> Result<(Arc<dyn roster_store::Store>, Ser
         tracing::info!("generated the RSA key that signs id_tokens");
     }
     Ok((store, service))
+}
+
+/// Test mode's starting points: the database as found (what "reset to empty" restores) and,
+/// once fixtures are applied, as they leave it (what a reset restores).
+async fn start_test_mode(service: &Service) -> Result<()> {
+    service
+        .snapshot_empty()
+        .await
+        .map_err(operator_error)
+        .context("taking test mode's snapshot of the database as found")?;
+    service
+        .snapshot_fixtures()
+        .await
+        .map_err(operator_error)
+        .context("taking test mode's snapshot to reset to")?;
+    tracing::warn!("test mode: the control API under /roster/v1/test/ can reset this directory");
+    Ok(())
 }
 
 fn init_logging(format: LogFormat) {

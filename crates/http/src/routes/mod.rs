@@ -16,6 +16,7 @@ mod saml;
 mod second_factor;
 pub(crate) mod sign_in;
 mod sso_settings;
+pub(crate) mod test_mode;
 mod token;
 mod user_api;
 mod users;

@@ -8,6 +8,7 @@ pub(crate) mod changes;
 pub(crate) mod client;
 pub(crate) mod decode;
 mod pool;
+mod snapshots;
 mod statements;
 
 pub(crate) use statements::Pg;
@@ -17,6 +18,7 @@ use crate::{Appended, Create, Job, Store};
 use async_trait::async_trait;
 use client::{to_db_error, PgClient, PgError};
 use pool::{PgPool, Pooled};
+use roster_domain::test_mode::SnapshotName;
 use roster_domain::{Error, ErrorKind, Result};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -433,6 +435,35 @@ impl Store for PgStore {
             conn.release();
         }
         outcome
+    }
+
+    async fn take_snapshot(&self, name: &SnapshotName) -> Result<()> {
+        let conn = self.pool.acquire().await.map_err(map)?;
+        let name = name.clone();
+        in_transaction(conn, |tx| {
+            Box::pin(async move { snapshots::take(tx, &name).await })
+        })
+        .await
+    }
+
+    async fn restore_snapshot(&self, name: &SnapshotName) -> Result<()> {
+        let conn = self.pool.acquire().await.map_err(map)?;
+        let name = name.clone();
+        let outcome = in_transaction(conn, |tx| {
+            Box::pin(async move { snapshots::restore(tx, &name).await })
+        })
+        .await;
+        self.write_health.record(&outcome);
+        outcome
+    }
+
+    async fn snapshot_names(&self) -> Result<Vec<String>> {
+        let mut conn = self.pool.acquire().await.map_err(map)?;
+        let names = snapshots::names(&mut conn).await;
+        if !failed_under(&names) {
+            conn.release();
+        }
+        names
     }
 
     async fn ping(&self) -> Result<()> {

@@ -15,6 +15,7 @@
 
 pub(crate) mod decode;
 mod readers;
+mod snapshots;
 mod statements;
 mod writer;
 
@@ -27,6 +28,7 @@ use crate::errors::map;
 use crate::store_tx::{Deferred, StoreTx};
 use crate::{Appended, Create, Job, Store, WriteGate};
 use async_trait::async_trait;
+use roster_domain::test_mode::SnapshotName;
 use roster_domain::{Error, ErrorKind, Result};
 use rusqlite::{Connection, OpenFlags};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -59,6 +61,8 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
     write_health: crate::WriteHealth,
     queue_depth: metrics::Gauge,
+    /// Where test mode's snapshots go.
+    snapshots: std::path::PathBuf,
 }
 
 fn options(url: &str, create: Create) -> Result<SqliteConnectOptions> {
@@ -198,6 +202,7 @@ impl SqliteStore {
             readers,
             write_health: Default::default(),
             queue_depth: metrics::gauge!("roster_write_queue_depth"),
+            snapshots: snapshots::folder_of(&file),
         })
     }
 }
@@ -333,5 +338,25 @@ impl Store for SqliteStore {
 
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    async fn take_snapshot(&self, name: &SnapshotName) -> Result<()> {
+        let (folder, name) = (self.snapshots.clone(), name.clone());
+        self.submit(Work::Alone(Box::new(move |conn| {
+            snapshots::take(conn, &folder, &name)
+        })))
+        .await
+    }
+
+    async fn restore_snapshot(&self, name: &SnapshotName) -> Result<()> {
+        let (folder, name) = (self.snapshots.clone(), name.clone());
+        self.submit(Work::Alone(Box::new(move |conn| {
+            snapshots::restore(conn, &folder, &name)
+        })))
+        .await
+    }
+
+    async fn snapshot_names(&self) -> Result<Vec<String>> {
+        snapshots::names(&self.snapshots)
     }
 }

@@ -20,11 +20,16 @@ type Reply = oneshot::Sender<Result<()>>;
 /// A queued write: what to do, where to answer, and the gate of the request that asked.
 pub(super) type Queued = (Work, Reply, Option<WriteGate>);
 
-/// What the writer is asked to do: run a job, add rows to its next commit, or stop once what
-/// is queued is done.
+/// Work on the writer's connection with no transaction open.
+pub(super) type AloneWork = Box<dyn FnOnce(&mut Connection) -> Result<()> + Send>;
+
+/// What the writer is asked to do: run a job, add rows to its next commit, work on its
+/// connection outside any transaction (test mode's snapshots), or stop once what is queued is
+/// done.
 pub(super) enum Work {
     Job(Job),
     Append(Vec<Appended>),
+    Alone(AloneWork),
     Stop,
 }
 
@@ -49,7 +54,21 @@ pub(super) fn write_loop(
             // Refuse new jobs; the ones already queued are received before the end.
             queue.close();
         }
-        commit_batch(&mut conn, &mut batch, &measured);
+        let mut together = Vec::with_capacity(batch.len());
+        for queued in batch.drain(..) {
+            if let (Work::Alone(_), ..) = &queued {
+                // What came before it commits first; what comes after sees what it did.
+                if !together.is_empty() {
+                    commit_batch(&mut conn, &mut together, &measured);
+                }
+                run_alone(&mut conn, queued);
+            } else {
+                together.push(queued);
+            }
+        }
+        if !together.is_empty() {
+            commit_batch(&mut conn, &mut together, &measured);
+        }
         // Wakes the checkpointer if it waits; a commit signalled already is enough.
         let _ = committed.try_send(());
     }
@@ -112,6 +131,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Queued>, measured: &Write
                 Ok(())
             }
             Work::Stop => Ok(()),
+            Work::Alone(_) => Err(Error::internal("work alone runs outside a batch")),
         };
         answers.push((reply, answer));
     }
@@ -136,6 +156,16 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Queued>, measured: &Write
             }
         }
     }
+}
+
+/// Runs work that needs the connection to itself (no transaction open) and answers it.
+fn run_alone(conn: &mut Connection, (work, reply, _): Queued) {
+    let answer = match work {
+        Work::Alone(work) => std::panic::catch_unwind(AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|_| Err(Error::internal("the writer's work panicked"))),
+        _ => Err(Error::internal("only work alone runs alone")),
+    };
+    let _ = reply.send(answer);
 }
 
 /// Runs `job` in a savepoint; a job that succeeds adds its deferred writes to `deferred`.
