@@ -12,7 +12,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use roster_domain::test_mode::{FaultAction, FaultRule, MAX_FAULTS};
-use roster_domain::Error;
+use roster_domain::{Error, ErrorKind};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -309,22 +309,27 @@ pub(crate) async fn inject_faults(
             status,
             retry_after_secs,
         } => {
-            let mut response = crate::error::ApiError::from(Error::with_detail(
-                error_code,
-                format!("(injected by test-mode fault {id})"),
-            ))
-            .into_response();
-            *response.status_mut() =
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            // Not through `ApiError`, which logs server-side errors as the server's own.
+            let body = crate::error::ErrorBody {
+                error_code: error_code.code().to_owned(),
+                error_msg: format!("{} (test-mode fault {id})", error_code.message()),
+            };
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut response = (status, axum::Json(body)).into_response();
+            response
+                .extensions_mut()
+                .insert(AnsweredCode(error_code.code().to_owned()));
             if let Some(secs) = retry_after_secs {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(secs));
             }
-            if error_code.status() >= 500 {
-                // Server-side errors hide their detail; this one is no secret.
-                tracing::info!(fault = id, code = error_code.code(), "fault injected");
+            if error_code == ErrorKind::TokenExpired {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
+            tracing::debug!(fault = id, code = error_code.code(), "fault injected");
             response
         }
         FaultAction::Close => {

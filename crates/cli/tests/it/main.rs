@@ -53,6 +53,7 @@ mod sign_in_tokens;
 mod signing_keys;
 mod sso_settings;
 mod sync;
+mod test_mode;
 mod token;
 mod transfer;
 mod user_api;

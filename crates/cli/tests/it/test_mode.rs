@@ -1,0 +1,550 @@
+//! `roster serve --test-mode`: the control API under `/roster/v1/test/` (reset, snapshots,
+//! time travel, faults, the request journal), and its absence without the flag.
+
+use crate::sign_in::{alert, authorize_url, client_post, creds, fixture, param, Browser, PASSWORD};
+use crate::support::*;
+use serde_json::{json, Value};
+
+const TEST_MODE: Options<'static> = Options {
+    args: &["--test-mode"],
+    env: &[],
+    unset: &[],
+    log_file: None,
+};
+
+/// A new token of the bootstrap application (a reset or restore ends the ones before).
+async fn admin_token(server: &Server) -> String {
+    server.token_for(ADMIN_ID, ADMIN_SECRET).await
+}
+
+async fn control(
+    server: &Server,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
+    let url = format!("{}/roster/v1/test{path}", server.base);
+    let request = match method {
+        "GET" => server.http.get(url),
+        "DELETE" => server.http.delete(url),
+        _ => server.http.post(url).json(&body),
+    };
+    read(request.bearer_auth(token).send().await.unwrap()).await
+}
+
+async fn user_names(server: &Server, token: &str) -> Vec<String> {
+    let (status, body) = server.get(token, "/users?offset=0&limit=100").await;
+    assert_eq!(status, 200, "{body}");
+    let mut names: Vec<String> = body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["user_name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+async fn add_user(server: &Server, token: &str, name: &str) {
+    let body = json!({"user_name": name, "mobile": mobile_for(name), "name": name});
+    let (status, answer) = server.post(token, "/users", body).await;
+    assert_eq!(status, 201, "{answer}");
+}
+
+#[tokio::test]
+async fn without_test_mode_nothing_of_it_is_routed_and_help_says_so() {
+    let mut server = Server::start(Backend::Sqlite).await;
+    let admin = server.admin().await;
+    for (method, path) in [
+        ("GET", "/clock"),
+        ("POST", "/reset"),
+        ("GET", "/snapshots"),
+        ("POST", "/snapshots/x"),
+        ("GET", "/faults"),
+        ("GET", "/requests"),
+    ] {
+        let answer = control(&server, &admin, method, path, json!({})).await;
+        assert_error(&answer, 404, "ROUTE.0404");
+    }
+    let health = server
+        .http
+        .get(format!("{}/health", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(health.headers().get("x-roster-test-mode").is_none());
+    let health: Value = health.json().await.unwrap();
+    assert!(health.get("test_mode").is_none(), "{health}");
+
+    let help = std::process::Command::new(roster_bin())
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--test-mode"), "{help}");
+    assert!(
+        help.contains("Without it none of that is routed (404)"),
+        "{help}"
+    );
+}
+
+#[tokio::test]
+async fn test_mode_is_refused_on_an_address_other_than_loopback_unless_forced() {
+    let db = TestDb::fresh(Backend::Sqlite).await;
+    let mut cmd = std::process::Command::new(roster_bin());
+    cmd.args([
+        "serve",
+        "--database",
+        &db.url,
+        "--listen",
+        "0.0.0.0:0",
+        "--test-mode",
+    ])
+    .env("ROSTER_SECRET_KEY", TEST_SECRET_KEY)
+    .env_remove("ROSTER_CONFIG");
+    let refused = cmd.output().unwrap();
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("--test-mode listens on loopback only"),
+        "{said}"
+    );
+    assert!(said.contains("--test-mode-any-address"), "{said}");
+    // Refused before anything was made.
+    assert!(!db.sqlite_path().unwrap().exists());
+
+    let server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            args: &[
+                "--test-mode",
+                "--test-mode-any-address",
+                "--listen",
+                "0.0.0.0:0",
+            ],
+            ..Options::default()
+        },
+    )
+    .await;
+    let port = server.base.rsplit(':').next().unwrap().to_owned();
+    let health = reqwest::get(format!("http://127.0.0.1:{port}/health"))
+        .await
+        .unwrap();
+    assert_eq!(health.headers()["x-roster-test-mode"], "1");
+    let health: Value = health.json().await.unwrap();
+    assert_eq!(health["test_mode"], true);
+}
+
+#[on_each_store]
+async fn reset_and_snapshots_put_the_whole_directory_back(backend: Backend) {
+    let server = Server::start_with(backend, TEST_MODE).await;
+    let admin = admin_token(&server).await;
+    // Every answer says it comes from a stand-in.
+    let health = server
+        .http
+        .get(format!("{}/health", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.headers()["x-roster-test-mode"], "1");
+
+    add_user(&server, &admin, "ann").await;
+    let (status, taken) = control(&server, &admin, "POST", "/snapshots/with-ann", json!({})).await;
+    assert_eq!((status, &taken), (201, &json!({"snapshot": "with-ann"})));
+    let later = admin_token(&server).await;
+    add_user(&server, &later, "bob").await;
+    let app = server.create_app(&["user_read"]).await;
+    assert_eq!(user_names(&server, &later).await, ["ann", "bob"]);
+
+    let (status, _) = control(
+        &server,
+        &later,
+        "POST",
+        "/snapshots/with-ann/restore",
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // The directory is as it was: bob, the application and every token issued since are
+    // gone; a token the snapshot holds still works.
+    let gone = server.get(&later, "/users?offset=0&limit=10").await;
+    assert_error(&gone, 401, "TOKEN.0003");
+    assert_eq!(user_names(&server, &admin).await, ["ann"]);
+    let (status, refused) = server
+        .token_call(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &app.client_id),
+            ("client_secret", &app.client_secret),
+        ])
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    // New writes go on from there (ids, lists and their counts).
+    add_user(&server, &admin, "cid").await;
+    assert_eq!(user_names(&server, &admin).await, ["ann", "cid"]);
+
+    // A reset goes back to the start.
+    let (status, body) = control(&server, &admin, "POST", "/reset", json!({})).await;
+    assert_eq!((status, &body), (200, &json!({"reset_to": "fixtures"})));
+    let admin = admin_token(&server).await;
+    assert!(user_names(&server, &admin).await.is_empty());
+    let (status, body) = control(&server, &admin, "POST", "/reset", json!({"to": "empty"})).await;
+    assert_eq!((status, &body), (200, &json!({"reset_to": "empty"})));
+    let admin = admin_token(&server).await;
+
+    let (_, listed) = control(&server, &admin, "GET", "/snapshots", json!({})).await;
+    assert_eq!(
+        listed,
+        json!({"snapshots": ["empty", "fixtures", "with-ann"]})
+    );
+    // Taken snapshots survive resets; the server's own names are its own.
+    let (status, _) = control(
+        &server,
+        &admin,
+        "POST",
+        "/snapshots/with-ann/restore",
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let admin = admin_token(&server).await;
+    assert_eq!(user_names(&server, &admin).await, ["ann"]);
+    let refused = control(&server, &admin, "POST", "/snapshots/fixtures", json!({})).await;
+    assert_error(&refused, 400, "PARAM.0001");
+    let refused = control(&server, &admin, "POST", "/snapshots/Bad%20Name", json!({})).await;
+    assert_error(&refused, 400, "PARAM.0001");
+    let missing = control(
+        &server,
+        &admin,
+        "POST",
+        "/snapshots/never/restore",
+        json!({}),
+    )
+    .await;
+    assert_error(&missing, 404, "TEST.0001");
+    let refused = control(
+        &server,
+        &admin,
+        "POST",
+        "/reset",
+        json!({"to": "yesterday"}),
+    )
+    .await;
+    assert_eq!(refused.0, 400, "{}", refused.1);
+
+    // Only `all` controls it.
+    let reader = server.create_app(&["user_read"]).await;
+    let reader = server
+        .token_for(&reader.client_id, &reader.client_secret)
+        .await;
+    for (method, path) in [("POST", "/reset"), ("GET", "/clock"), ("GET", "/requests")] {
+        let refused = control(&server, &reader, method, path, json!({})).await;
+        assert_error(&refused, 403, "TOKEN.0005");
+    }
+    let refused = control(&server, "not-a-token", "POST", "/reset", json!({})).await;
+    assert_error(&refused, 401, "TOKEN.0003");
+}
+
+#[on_each_store]
+async fn time_travel_ends_a_token_a_code_and_a_lock(backend: Backend) {
+    let mut server = Server::start_with(backend, TEST_MODE).await;
+    let admin = admin_token(&server).await;
+    let f = fixture(&mut server, json!({})).await;
+    let browser = Browser::new(&server);
+    let hop = browser
+        .authorize(
+            &authorize_url(&server, &f.app.client_id, "code", "s"),
+            &f.user_name,
+            PASSWORD,
+        )
+        .await;
+    let code = param(hop.location.as_deref().unwrap(), "code").unwrap();
+
+    // Codes live 300 s, access tokens 1800 s.
+    let (status, clock) = control(
+        &server,
+        &admin,
+        "POST",
+        "/clock",
+        json!({"advance_secs": 301}),
+    )
+    .await;
+    assert_eq!(status, 200, "{clock}");
+    assert_eq!(clock["offset_secs"], 301);
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+    ];
+    let (status, body) = client_post(&server, "/api/v1/oauth2/token", creds(&f.app), &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    assert_eq!(server.get(&admin, "/users?offset=0&limit=1").await.0, 200);
+    control(
+        &server,
+        &admin,
+        "POST",
+        "/clock",
+        json!({"advance_secs": 1500}),
+    )
+    .await;
+    let expired = server.get(&admin, "/users?offset=0&limit=1").await;
+    assert_error(&expired, 401, "TOKEN.0004");
+    let admin = admin_token(&server).await;
+
+    // Five wrong passwords lock the user for 30 minutes (the tests' setting)…
+    let login = browser
+        .get(&authorize_url(&server, &f.app.client_id, "code", "t"))
+        .await;
+    let page = browser.get(login.location.as_deref().unwrap()).await.body;
+    for _ in 0..5 {
+        browser.submit(&page, &f.user_name, "wrong-password").await;
+    }
+    let locked = browser.submit(&page, &f.user_name, PASSWORD).await;
+    assert!(alert(&locked.body)
+        .unwrap()
+        .starts_with("The user is locked"));
+    // …and 31 minutes later the right password signs in.
+    control(
+        &server,
+        &admin,
+        "POST",
+        "/clock",
+        json!({"advance_secs": 31 * 60}),
+    )
+    .await;
+    let signed_in = browser.submit(&page, &f.user_name, PASSWORD).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+
+    // Back to real time: the offset is gone and "now" is the system's again.
+    let admin = admin_token(&server).await;
+    let (_, clock) = control(
+        &server,
+        &admin,
+        "POST",
+        "/clock",
+        json!({"real_time": true}),
+    )
+    .await;
+    assert_eq!(clock["offset_secs"], 0);
+    let now = clock["now_ms"].as_i64().unwrap();
+    let real = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!((real - now).abs() < 60_000, "{now} against {real}");
+    for bad in [
+        json!({"advance_secs": -60}),
+        json!({}),
+        json!({"advance_secs": 5, "real_time": true}),
+    ] {
+        let refused = control(&server, &admin, "POST", "/clock", bad).await;
+        assert_error(&refused, 400, "PARAM.0001");
+    }
+}
+
+#[tokio::test]
+async fn each_fault_kind_is_seen_by_a_client_then_listed_counted_and_cleared() {
+    let server = Server::start_with(Backend::Sqlite, TEST_MODE).await;
+    let admin = admin_token(&server).await;
+    let app = server.create_app(&["user_read"]).await;
+    let token = server.token_for(&app.client_id, &app.client_secret).await;
+    let add = |rule: Value| {
+        let (server, admin) = (&server, &admin);
+        async move {
+            let (status, set) = control(server, admin, "POST", "/faults", rule).await;
+            assert_eq!(status, 201, "{set}");
+            set["id"].as_u64().unwrap()
+        }
+    };
+    let list_users = || server.get(&token, "/users?offset=0&limit=1");
+
+    // A catalog error, once: the next request is served.
+    let once = add(json!({"operation": "ListUsers", "action": "error",
+        "error_code": "SYSTEM.0001", "count": 1}))
+    .await;
+    assert_error(&list_users().await, 500, "SYSTEM.0001");
+    assert_eq!(list_users().await.0, 200);
+    // Another code with another status.
+    let other = add(json!({"operation": "ShowUserById", "action": "error",
+        "error_code": "SYSTEM.0002", "status": 502}))
+    .await;
+    let answer = server
+        .get(&token, "/users/20210621095931341-4CB3-122995DE2")
+        .await;
+    assert_error(&answer, 502, "SYSTEM.0002");
+
+    // An expired token, whatever the token.
+    let expired = add(json!({"path": "/api/v2/tenant/users", "method": "GET",
+        "action": "expired_token", "count": 1}))
+    .await;
+    assert_error(&list_users().await, 401, "TOKEN.0004");
+
+    // 429 with Retry-After at the token endpoint.
+    let limited = add(
+        json!({"operation": "ShowAuthToken", "action": "rate_limited",
+        "retry_after_secs": 7, "count": 1}),
+    )
+    .await;
+    let res = server
+        .http
+        .post(server.url("/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", app.client_id.as_str()),
+            ("client_secret", app.client_secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["retry-after"], "7");
+    assert_error(&read(res).await, 429, "TOKEN.0006");
+
+    // Latency: the request waits, then is served.
+    let slow = add(
+        json!({"operation": "ListUsers", "action": "latency", "latency_ms": 300,
+        "count": 1}),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    assert_eq!(list_users().await.0, 200);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+
+    // A closed connection: the client gets no answer at all.
+    let closed = add(json!({"operation": "ListUsers", "action": "close", "count": 1})).await;
+    let cut = server
+        .http
+        .get(server.url("/users?offset=0&limit=1"))
+        .bearer_auth(&token)
+        .send()
+        .await;
+    assert!(cut.is_err(), "the connection was answered: {cut:?}");
+    assert_eq!(list_users().await.0, 200);
+
+    // Probability 1 hits every request; listed with what each rule did.
+    let (_, listed) = control(&server, &admin, "GET", "/faults", json!({})).await;
+    let by_id = |id: u64| {
+        listed["faults"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_id(once)["hits"], 1);
+    assert!(by_id(once)["matched"].as_u64().unwrap() >= 2);
+    assert_eq!(by_id(other)["hits"], 1);
+    assert_eq!(by_id(expired)["hits"], 1);
+    assert_eq!(by_id(limited)["hits"], 1);
+    assert_eq!(by_id(slow)["hits"], 1);
+    assert_eq!(by_id(closed)["hits"], 1);
+    assert_eq!(by_id(other)["status"], 502);
+    assert_eq!(by_id(other)["error_code"], "SYSTEM.0002");
+
+    // Cleared one by one, then all.
+    let (status, _) = control(
+        &server,
+        &admin,
+        "DELETE",
+        &format!("/faults/{other}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        server
+            .get(&token, "/users/20210621095931341-4CB3-122995DE2")
+            .await
+            .0,
+        400
+    );
+    let again = control(
+        &server,
+        &admin,
+        "DELETE",
+        &format!("/faults/{other}"),
+        json!({}),
+    )
+    .await;
+    assert_error(&again, 400, "PARAM.0001");
+    control(&server, &admin, "DELETE", "/faults", json!({})).await;
+    let (_, listed) = control(&server, &admin, "GET", "/faults", json!({})).await;
+    assert_eq!(listed, json!({"faults": []}));
+
+    // Rules are checked before they are set.
+    for bad in [
+        json!({"operation": "NoSuchOperation", "action": "close"}),
+        json!({"operation": "ListUsers", "action": "error", "error_code": "NOPE.1"}),
+        json!({"operation": "ListUsers", "action": "explode"}),
+        json!({"operation": "ListUsers", "action": "close", "probability": 2}),
+    ] {
+        let (status, body) = control(&server, &admin, "POST", "/faults", bad.clone()).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn the_journal_shows_what_a_client_sent_with_its_secrets_redacted() {
+    let server = Server::start_with(Backend::Sqlite, TEST_MODE).await;
+    let admin = admin_token(&server).await;
+    let sync = server.create_app(&["user_all"]).await;
+    let token = server.token_for(&sync.client_id, &sync.client_secret).await;
+    let body = json!({"user_name": "dee", "mobile": mobile_for("dee"), "name": "Dee",
+        "password": "Journal-Secret-1"});
+    assert_eq!(server.post(&token, "/users", body).await.0, 201);
+    let query = "/users?offset=0&limit=10&updated_at_greater=2026-01-01%2000:00:00";
+    assert_eq!(server.get(&token, query).await.0, 200);
+    assert_eq!(server.get(&token, "/users/nope").await.0, 400);
+
+    let path = format!("/requests?operation=ListUsers&caller={}", sync.client_id);
+    let (status, journal) = control(&server, &admin, "GET", &path, json!({})).await;
+    assert_eq!(status, 200, "{journal}");
+    let seen = journal["requests"].as_array().unwrap();
+    assert_eq!(seen.len(), 1, "{journal}");
+    let listed = &seen[0];
+    assert_eq!(listed["method"], "GET");
+    assert_eq!(listed["path"], "/api/v2/tenant/users");
+    assert_eq!(listed["operation"], "ListUsers");
+    assert_eq!(listed["caller"], sync.client_id.as_str());
+    assert_eq!(listed["status"], 200);
+    assert!(listed["query"]
+        .as_str()
+        .unwrap()
+        .contains("updated_at_greater=2026-01-01"));
+    assert!(listed["time"].as_str().unwrap().starts_with("20"));
+
+    let (_, journal) = control(&server, &admin, "GET", "/requests", json!({})).await;
+    let all = journal["requests"].as_array().unwrap();
+    let text = journal.to_string();
+    // The client's secrets and the user's password never reach the journal.
+    assert!(!text.contains("Journal-Secret-1"), "{text}");
+    assert!(!text.contains(&sync.client_secret), "{text}");
+    let created = all.iter().find(|r| r["operation"] == "CreateUser").unwrap();
+    assert_eq!(created["body"]["user_name"], "dee");
+    assert_eq!(created["body"]["password"], "[redacted]");
+    let token_call = all
+        .iter()
+        .find(|r| r["operation"] == "ShowAuthToken")
+        .unwrap();
+    assert_eq!(token_call["body"]["client_secret"], "[redacted]");
+    let missing = all
+        .iter()
+        .find(|r| r["operation"] == "ShowUserById")
+        .unwrap();
+    assert_eq!(missing["error_code"], "USER.0001");
+    assert_eq!(missing["status"], 400);
+    // The control API's own calls are not journaled.
+    assert!(all
+        .iter()
+        .all(|r| !r["path"].as_str().unwrap().starts_with("/roster/v1/test/")));
+
+    let (_, cleared) = control(&server, &admin, "DELETE", "/requests", json!({})).await;
+    assert_eq!(cleared, json!({"requests": []}));
+    let (_, journal) = control(&server, &admin, "GET", "/requests", json!({})).await;
+    assert_eq!(journal, json!({"requests": []}));
+    let refused = control(&server, &admin, "GET", "/requests?limit=0", json!({})).await;
+    assert_error(&refused, 400, "PARAM.0001");
+}
