@@ -6,6 +6,7 @@ mod console;
 mod load;
 mod server;
 mod sign_in;
+mod test_mode;
 mod user_api;
 
 use anyhow::{bail, Context, Result};
@@ -67,6 +68,8 @@ enum Scenario {
     /// The console's user list (any page) and its prefix search, over 10^6 users by default,
     /// as a signed-in administrator.
     ConsoleUsers,
+    /// Test mode's reset of 100 applications and 10^4 users (by default), one after another.
+    TestReset,
 }
 
 fn main() -> ExitCode {
@@ -171,6 +174,7 @@ async fn run(args: Args) -> Result<()> {
             sign_in::run(&args).await
         }
         Scenario::ConsoleUsers => console::run(&args).await,
+        Scenario::TestReset => test_mode::run(&args).await,
         Scenario::SdkLogin | Scenario::SdkSigned | Scenario::SsoTicket => {
             user_api::run(&args).await
         }

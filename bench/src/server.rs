@@ -74,8 +74,14 @@ pub struct Server {
 
 impl Server {
     pub async fn start(db: &Database) -> Result<Self> {
+        Self::start_with(db, &[]).await
+    }
+
+    /// Starts the server with `extra` flags.
+    pub async fn start_with(db: &Database, extra: &[&str]) -> Result<Self> {
         let mut cmd = roster_command()?;
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

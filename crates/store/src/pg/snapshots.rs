@@ -86,9 +86,12 @@ async fn exists(conn: &mut PgClient, name: &SnapshotName) -> Result<bool> {
 /// Copies every table into the schema of `name` (made anew). The first statement of the
 /// transaction: every copy then reads the same snapshot.
 pub(super) async fn take(conn: &mut PgClient, name: &SnapshotName) -> Result<()> {
-    conn.batch("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        .await
-        .map_err(map_pg)?;
+    // Without notices: the first snapshot of a name drops a schema that is not there.
+    conn.batch(
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET LOCAL client_min_messages = warning",
+    )
+    .await
+    .map_err(map_pg)?;
     let schema = schema_of(name);
     let mut sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};");
     for table in tables(conn).await? {
