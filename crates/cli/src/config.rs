@@ -172,6 +172,12 @@ pub struct Settings {
     /// Seconds a CAS service ticket may wait for its validation. Default: 10.
     #[arg(long, env = "ROSTER_CAS_TICKET_SECS")]
     pub cas_ticket_secs: Option<u64>,
+    /// A fixtures file (YAML or JSON; `roster fixtures schema` prints its JSON Schema) applied
+    /// at start, before serving: the applications, organizations, users, accounts, roles and
+    /// policies it declares are created or brought in line; with --test-mode, a reset returns
+    /// to it. See docs/testing-with-roster.md.
+    #[arg(long, env = "ROSTER_FIXTURES", value_name = "FILE")]
+    pub fixtures: Option<PathBuf>,
     /// Test mode, for test suites (a Roster extension): routes the control API under
     /// /roster/v1/test/ (reset, snapshots, time travel, faults, the request journal; the `all`
     /// permission), marks every answer `X-Roster-Test-Mode: 1` and /health `"test_mode":
@@ -625,13 +631,14 @@ impl Settings {
             http: self.http()?,
             postgres: self.postgres(),
             test_mode_any_address: self.test_mode_any_address.unwrap_or(false),
+            fixtures: self.fixtures.clone(),
             secret_key: self.secret_key,
             metrics_token: self.metrics_token,
         })
     }
 
     /// The use cases' settings.
-    fn service(&self) -> Result<roster_service::Settings> {
+    pub(crate) fn service(&self) -> Result<roster_service::Settings> {
         let defaults = roster_service::Settings::default();
         let token_ttl_secs = self.token_ttl_secs.unwrap_or(defaults.token_ttl.as_secs());
         if token_ttl_secs == 0 {
@@ -743,6 +750,8 @@ pub struct ServeConfig {
     pub postgres: roster_store::PgStoreOptions,
     /// `--test-mode-any-address`.
     pub test_mode_any_address: bool,
+    /// `--fixtures`.
+    pub fixtures: Option<PathBuf>,
 }
 
 /// The public URL, checked: an absolute http(s) URL without query or fragment.

@@ -59,6 +59,10 @@ enum Command {
     /// Bulk-load data; everything or nothing is written.
     #[command(subcommand)]
     Import(commands::transfer::ImportCommand),
+    /// Fixtures for test suites: a tenant's starting state in one YAML or JSON file — apply
+    /// it, export the current state as one, print its JSON Schema.
+    #[command(subcommand)]
+    Fixtures(commands::fixtures::FixturesCommand),
     /// Who may use the web console (/console): grant, revoke and list console roles.
     #[command(subcommand)]
     Admin(commands::admin::AdminCommand),
@@ -137,6 +141,7 @@ where
             Command::RotateSecretKey { db } => keys::rotate_secret_key(db).await,
             Command::Keys(command) => keys::run(command).await,
             Command::Admin(command) => admin::run(command).await,
+            Command::Fixtures(command) => fixtures::run(command).await,
             Command::Audit(command) => audit::run(command).await,
             Command::Messages(command) => messages::run(command).await,
             Command::Reindex { db } => maintenance::reindex(db).await,

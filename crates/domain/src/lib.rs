@@ -8,6 +8,7 @@ pub mod cas;
 pub mod claims;
 pub mod console;
 pub mod error;
+pub mod fixtures;
 pub mod id;
 pub mod logout;
 pub mod message;

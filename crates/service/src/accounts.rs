@@ -258,7 +258,7 @@ async fn add_basic(
 
 /// Adds `user`'s account to `app` once both are known to exist; a disabled application takes
 /// no new accounts (the reference's `APP.0003`).
-async fn add_account(
+pub(crate) async fn add_account(
     tx: &mut dyn Tx,
     cx: &Cx,
     app: &Application,

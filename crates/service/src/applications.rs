@@ -208,11 +208,11 @@ impl Service {
 }
 
 /// An application to register, before it has an id.
-struct NewApplication {
-    name: String,
-    client_id: String,
-    client_secret: String,
-    permissions: Permissions,
+pub(crate) struct NewApplication {
+    pub(crate) name: String,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: String,
+    pub(crate) permissions: Permissions,
 }
 
 impl NewApplication {
@@ -232,7 +232,7 @@ impl NewApplication {
     }
 }
 
-async fn create(
+pub(crate) async fn create(
     tx: &mut dyn Tx,
     cx: &mut Cx,
     (new, sso): (NewApplication, Option<SsoSettings>),

@@ -8,6 +8,7 @@ mod auth;
 mod cas;
 mod console;
 mod counted_store;
+mod fixtures;
 mod id_tokens;
 mod import;
 mod keys;
@@ -46,6 +47,7 @@ pub use saml::{
 pub use applications::NewCredentials;
 pub use auth::{Caller, IssuedToken};
 pub use cas::{CasLogin, CasLoginRequest, CasValidation, ValidateRequest};
+pub use fixtures::FixturesApplied;
 pub use id_tokens::IdTokenHint;
 pub use import::ImportLine;
 pub use keys::FirstSigningKey;

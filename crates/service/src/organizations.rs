@@ -66,7 +66,11 @@ impl Service {
     }
 }
 
-async fn create(tx: &mut dyn Tx, cx: &mut Cx, new: OrgChanges) -> Result<OrganizationId> {
+pub(crate) async fn create(
+    tx: &mut dyn Tx,
+    cx: &mut Cx,
+    new: OrgChanges,
+) -> Result<OrganizationId> {
     if let Some(parent) = &new.parent_id {
         existing_org_parent(tx, parent).await?;
     }
@@ -84,7 +88,7 @@ async fn create(tx: &mut dyn Tx, cx: &mut Cx, new: OrgChanges) -> Result<Organiz
     Ok(org.id)
 }
 
-async fn update(
+pub(crate) async fn update(
     tx: &mut dyn Tx,
     cx: &mut Cx,
     (org_id, changes): (OrganizationId, OrgChanges),

@@ -115,7 +115,7 @@ impl Service {
     }
 }
 
-async fn create(
+pub(crate) async fn create(
     tx: &mut dyn Tx,
     cx: &mut Cx,
     (application_id, code, name): (ApplicationId, String, Option<String>),

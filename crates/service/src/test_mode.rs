@@ -85,7 +85,7 @@ impl Service {
     }
 
     /// After every table changed: nothing this node remembers of the database holds.
-    fn forget_everything_read(&self) {
+    pub(crate) fn forget_everything_read(&self) {
         let inner = &self.inner;
         inner.tokens.forget_all();
         inner.signing_key.clear();

@@ -54,16 +54,19 @@ pub struct RoleMember {
 }
 
 /// The pages of a list, one after another.
-fn page(number: i64) -> Result<PageRequest> {
+pub(crate) fn page(number: i64) -> Result<PageRequest> {
     PageRequest::new(Some(number), Some(MAX_LIMIT))
 }
 
-fn is_last<T>(page: &Page<T>) -> bool {
+pub(crate) fn is_last<T>(page: &Page<T>) -> bool {
     page.items.len() < usize::try_from(MAX_LIMIT).unwrap_or(usize::MAX)
 }
 
 /// Orders a tree's nodes so that every parent comes before its children (by id otherwise).
-fn parents_first<T, F: Fn(&T) -> (&str, Option<&str>)>(mut nodes: Vec<T>, key: F) -> Vec<T> {
+pub(crate) fn parents_first<T, F: Fn(&T) -> (&str, Option<&str>)>(
+    mut nodes: Vec<T>,
+    key: F,
+) -> Vec<T> {
     nodes.sort_by(|a, b| key(a).0.cmp(key(b).0));
     let mut placed: HashSet<String> = HashSet::new();
     let mut ordered = Vec::with_capacity(nodes.len());

@@ -151,7 +151,7 @@ impl Service {
     }
 }
 
-async fn create(
+pub(crate) async fn create(
     tx: &mut dyn Tx,
     cx: &mut Cx,
     (new, password_hash): (NewUser, Option<String>),

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod docs;
+pub mod fixtures;
 pub mod keys;
 pub mod maintenance;
 pub mod messages;

@@ -36,6 +36,11 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                 config.listen
             )
         })?;
+    // A file that cannot be read is refused before anything is made.
+    let fixtures = match &config.fixtures {
+        Some(path) => Some((path.clone(), super::fixtures::read(path)?)),
+        None => None,
+    };
     let bound = listener.local_addr()?;
     if config.service.test_mode && !bound.ip().is_loopback() && !config.test_mode_any_address {
         anyhow::bail!(
@@ -46,8 +51,9 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     }
     let shutdown = shutdown_signal()?;
     let (store, service) = open(&config).await?;
-    if config.service.test_mode {
-        start_test_mode(&service).await?;
+    if let Err(e) = start_with(&service, config.service.test_mode, fixtures).await {
+        store.close().await;
+        return Err(e);
     }
     fit_connections_to_open_files(&mut config.http.connections);
     config.http.metrics = Some(roster_http::MetricsSettings {
@@ -133,20 +139,41 @@ async fn open(config: &ServeConfig) -> Result<(Arc<dyn roster_store::Store>, Ser
     Ok((store, service))
 }
 
-/// Test mode's starting points: the database as found (what "reset to empty" restores) and,
-/// once fixtures are applied, as they leave it (what a reset restores).
-async fn start_test_mode(service: &Service) -> Result<()> {
-    service
-        .snapshot_empty()
-        .await
-        .map_err(operator_error)
-        .context("taking test mode's snapshot of the database as found")?;
-    service
-        .snapshot_fixtures()
-        .await
-        .map_err(operator_error)
-        .context("taking test mode's snapshot to reset to")?;
-    tracing::warn!("test mode: the control API under /roster/v1/test/ can reset this directory");
+/// Applies the fixtures, if any; in test mode, between its two starting points: the database
+/// as found (what "reset to empty" restores) and as the fixtures leave it (what a reset
+/// restores).
+async fn start_with(
+    service: &Service,
+    test_mode: bool,
+    fixtures: Option<(std::path::PathBuf, roster_domain::fixtures::Fixtures)>,
+) -> Result<()> {
+    if test_mode {
+        service
+            .snapshot_empty()
+            .await
+            .map_err(operator_error)
+            .context("taking test mode's snapshot of the database as found")?;
+    }
+    if let Some((path, fixtures)) = fixtures {
+        let applied = super::fixtures::apply(service, &path, fixtures).await?;
+        tracing::info!(
+            file = %path.display(),
+            created = applied.created,
+            updated = applied.updated,
+            unchanged = applied.unchanged,
+            "fixtures applied"
+        );
+    }
+    if test_mode {
+        service
+            .snapshot_fixtures()
+            .await
+            .map_err(operator_error)
+            .context("taking test mode's snapshot to reset to")?;
+        tracing::warn!(
+            "test mode: the control API under /roster/v1/test/ can reset this directory"
+        );
+    }
     Ok(())
 }
 

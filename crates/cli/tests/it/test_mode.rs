@@ -548,3 +548,217 @@ async fn the_journal_shows_what_a_client_sent_with_its_secrets_redacted() {
     let refused = control(&server, &admin, "GET", "/requests?limit=0", json!({})).await;
     assert_error(&refused, 400, "PARAM.0001");
 }
+
+/// A fixtures file: two organizations, a user with a password and one without, an OIDC
+/// application with a fixed client id and secret, a role and two accounts, the policies.
+const FIXTURES: &str = r#"# A tenant for the integration tests.
+version: 1
+tenant_name: Fixture Corp
+password_policy:
+  max_failed_sign_ins: 4
+mfa_policy:
+  mode: "off"
+organizations:
+  - code: hq
+    name: Headquarters
+  - code: dev
+    name: Development
+    parent: hq
+users:
+  - user_name: ann
+    password: Fixture-Secret-1
+    mobile: "13800000001"
+    name: Ann
+    email: ann@example.com
+    organization: dev
+  - user_name: bob
+    mobile: "13800000002"
+    name: Bob
+applications:
+  - client_id: billing
+    client_secret: billing-secret-0123456789
+    name: Billing
+    permissions: [user_read]
+    sso:
+      protocol: oidc
+      redirect_uris: [https://wiki.example.com/oidc/callback]
+    roles:
+      - code: admin
+        name: Administrators
+    accounts:
+      - user: ann
+        roles: [admin]
+      - user: bob
+"#;
+
+fn fixtures_file(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[on_each_store]
+async fn fixtures_apply_once_round_trip_through_export_and_are_what_a_reset_returns_to(
+    backend: Backend,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = fixtures_file(&dir, "tenant.yaml", FIXTURES);
+    let db = TestDb::fresh(backend).await;
+    let (ok, first, said) = roster(&["fixtures", "apply", "--database", &db.url, &file]).await;
+    assert!(ok, "{said}");
+    assert_eq!(first["created"], 8, "{first}");
+    // Applied again, nothing changes.
+    let (ok, again, said) = roster(&["fixtures", "apply", "--database", &db.url, &file]).await;
+    assert!(ok, "{said}");
+    assert_eq!(again, json!({"created": 0, "updated": 0, "unchanged": 11}));
+    // The export is the same tenant (without the secrets), and applying it changes nothing.
+    let (ok, exported, said) =
+        roster(&["fixtures", "export", "--json", "--database", &db.url]).await;
+    assert!(ok, "{said}");
+    assert_eq!(exported["tenant_name"], "Fixture Corp");
+    assert_eq!(exported["password_policy"]["max_failed_sign_ins"], 4);
+    assert_eq!(
+        exported["organizations"][1],
+        json!({"code": "dev", "name": "Development",
+        "parent": "hq", "category": "department"})
+    );
+    let ann = exported["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["user_name"] == "ann")
+        .unwrap();
+    assert_eq!(ann["organization"], "dev");
+    assert!(ann.get("password").is_none());
+    let billing = &exported["applications"][0];
+    assert_eq!(billing["client_id"], "billing");
+    assert!(billing.get("client_secret").is_none());
+    assert_eq!(
+        billing["sso"]["redirect_uris"][0],
+        "https://wiki.example.com/oidc/callback"
+    );
+    let ann_account = billing["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["user"] == "ann")
+        .unwrap();
+    assert_eq!(ann_account["roles"], json!(["admin"]));
+    let round = fixtures_file(&dir, "exported.json", &exported.to_string());
+    let (ok, applied, said) = roster(&["fixtures", "apply", "--database", &db.url, &round]).await;
+    assert!(ok, "{said}");
+    assert_eq!(applied["created"], 0, "{applied}");
+    assert_eq!(applied["updated"], 0, "{applied}");
+
+    // A server started with the file (applied again: nothing changes) serves the tenant.
+    let server = Server::start_on(
+        db,
+        Options {
+            args: &["--test-mode", "--fixtures", &file],
+            ..Options::default()
+        },
+    )
+    .await;
+    let billing = server
+        .token_for("billing", "billing-secret-0123456789")
+        .await;
+    let (status, users) = server.get(&billing, "/users?offset=0&limit=10").await;
+    assert_eq!(status, 200, "{users}");
+    assert_eq!(users["total"], 2);
+    let browser = Browser::new(&server);
+    let url = authorize_url(&server, "billing", "code", "s");
+    let hop = browser.authorize(&url, "ann", "Fixture-Secret-1").await;
+    assert!(
+        param(hop.location.as_deref().unwrap(), "code").is_some(),
+        "{}",
+        hop.body
+    );
+
+    // A test's changes are undone by a reset, back to the fixtures.
+    let admin = admin_token(&server).await;
+    add_user(&server, &admin, "left-behind").await;
+    let (status, _) = control(&server, &admin, "POST", "/reset", json!({})).await;
+    assert_eq!(status, 200);
+    let admin = admin_token(&server).await;
+    assert_eq!(user_names(&server, &admin).await, ["ann", "bob"]);
+    assert_eq!(
+        server
+            .token_for("billing", "billing-secret-0123456789")
+            .await
+            .len(),
+        64
+    );
+    // "Empty" is the database before the fixtures: here, as the first apply left it.
+    let (status, _) = control(&server, &admin, "POST", "/reset", json!({"to": "empty"})).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_broken_fixtures_file_is_refused_naming_the_file_its_line_and_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let wrong_type = fixtures_file(
+        &dir,
+        "wrong-type.yaml",
+        "users:\n  - user_name: ann\n    mobile: \"13800000001\"\n  - user_name: cy\n    mobile: [1, 2]\n",
+    );
+    let db = TestDb::fresh(Backend::Sqlite).await;
+    let mut cmd = std::process::Command::new(roster_bin());
+    cmd.args([
+        "serve",
+        "--database",
+        &db.url,
+        "--listen",
+        "127.0.0.1:0",
+        "--fixtures",
+        &wrong_type,
+    ])
+    .env("ROSTER_SECRET_KEY", TEST_SECRET_KEY)
+    .env_remove("ROSTER_CONFIG");
+    let refused = cmd.output().unwrap();
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("wrong-type.yaml"), "{said}");
+    assert!(said.contains("users[1].mobile"), "{said}");
+    assert!(said.contains("line 5"), "{said}");
+    // Refused before anything was made.
+    assert!(!db.sqlite_path().unwrap().exists());
+
+    let typo = fixtures_file(
+        &dir,
+        "typo.yaml",
+        "users:\n  - user_name: ann\n    mobile: \"1\"\n    nmae: Ann\n",
+    );
+    let (ok, _, said) = roster(&["fixtures", "apply", "--database", &db.url, &typo]).await;
+    assert!(!ok);
+    assert!(
+        said.contains("typo.yaml")
+            && said.contains("unknown field `nmae`")
+            && said.contains("line 4"),
+        "{said}"
+    );
+
+    let invalid = fixtures_file(
+        &dir,
+        "invalid.yaml",
+        "users:\n  - user_name: ann\n    mobile: \"13800000001\"\n  - user_name: cy\n    mobile: \"12x\"\n",
+    );
+    let (ok, _, said) = roster(&["fixtures", "apply", "--database", &db.url, &invalid]).await;
+    assert!(!ok);
+    assert!(
+        said.contains("invalid.yaml, line 4: users[1] (cy): mobile"),
+        "{said}"
+    );
+    // All or nothing: ann, valid, was not written either.
+    let (ok, exported, said) =
+        roster(&["fixtures", "export", "--json", "--database", &db.url]).await;
+    assert!(ok, "{said}");
+    assert!(exported.get("users").is_none(), "{exported}");
+
+    let (ok, schema, _) = roster(&["fixtures", "schema"]).await;
+    assert!(ok);
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    assert!(schema["properties"]["users"].is_object(), "{schema}");
+}
