@@ -65,6 +65,9 @@ impl Default for PgStoreOptions {
     }
 }
 
+/// Times a snapshot's restore is tried when the database gives it up (a deadlock).
+const RESTORE_ATTEMPTS: u32 = 5;
+
 pub struct PgStore {
     pool: PgPool,
     /// Scopes whose page mark deltas are to be folded go to one task, which folds them in
@@ -447,12 +450,25 @@ impl Store for PgStore {
     }
 
     async fn restore_snapshot(&self, name: &SnapshotName) -> Result<()> {
-        let conn = self.pool.acquire().await.map_err(map)?;
-        let name = name.clone();
-        let outcome = in_transaction(conn, |tx| {
-            Box::pin(async move { snapshots::restore(tx, &name).await })
-        })
-        .await;
+        // Emptying every table takes every table's lock, one after another: a transaction
+        // holding one of them and waiting for another (a fold of page marks) makes a deadlock,
+        // which PostgreSQL ends by failing one side. The restore is all or nothing: again.
+        let mut attempt = 0;
+        let outcome = loop {
+            attempt += 1;
+            let conn = self.pool.acquire().await.map_err(map)?;
+            let name = name.clone();
+            let outcome = in_transaction(conn, |tx| {
+                Box::pin(async move { snapshots::restore(tx, &name).await })
+            })
+            .await;
+            match outcome {
+                Err(e) if e.kind() == ErrorKind::Unavailable && attempt < RESTORE_ATTEMPTS => {
+                    tracing::info!(error = %e, attempt, "restoring a snapshot: trying again");
+                }
+                outcome => break outcome,
+            }
+        };
         self.write_health.record(&outcome);
         outcome
     }
