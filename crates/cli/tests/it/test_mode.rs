@@ -762,3 +762,69 @@ async fn a_broken_fixtures_file_is_refused_naming_the_file_its_line_and_the_fiel
     );
     assert!(schema["properties"]["users"].is_object(), "{schema}");
 }
+
+#[on_each_store]
+async fn resets_while_clients_write_end_whole_and_leave_the_start_state(backend: Backend) {
+    let server = Server::start_with(backend, TEST_MODE).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Writers that keep creating users (each with its own token, fetched again after a reset
+    // ended it).
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (http, base, stop) = (server.http.clone(), server.base.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut n = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    let token: Value = http
+                        .post(format!("{base}/api/v2/tenant/token"))
+                        .form(&[
+                            ("grant_type", "client_credentials"),
+                            ("client_id", ADMIN_ID),
+                            ("client_secret", ADMIN_SECRET),
+                        ])
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    let token = token["access_token"].as_str().unwrap_or_default().to_owned();
+                    for _ in 0..5 {
+                        n += 1;
+                        let name = format!("w{w}n{n}");
+                        let status = http
+                            .post(format!("{base}/api/v2/tenant/users"))
+                            .bearer_auth(&token)
+                            .json(&json!({"user_name": name, "mobile": mobile_for(&name), "name": name}))
+                            .send()
+                            .await
+                            .unwrap()
+                            .status()
+                            .as_u16();
+                        // Created, or refused because a reset ended the token: never a 5xx.
+                        assert!(status == 201 || status == 401, "{status}");
+                    }
+                }
+            })
+        })
+        .collect();
+    for _ in 0..10 {
+        let admin = admin_token(&server).await;
+        let (status, body) = control(&server, &admin, "POST", "/reset", json!({})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let admin = admin_token(&server).await;
+    let (status, _) = control(&server, &admin, "POST", "/reset", json!({})).await;
+    assert_eq!(status, 200);
+    let admin = admin_token(&server).await;
+    // The start state, whole: no user, and the list's count agrees.
+    let (_, listed) = server.get(&admin, "/users?offset=0&limit=10").await;
+    assert_eq!(listed, json!({"total": 0, "users": []}));
+    add_user(&server, &admin, "after").await;
+    let (_, listed) = server.get(&admin, "/users?offset=0&limit=10").await;
+    assert_eq!(listed["total"], 1);
+}

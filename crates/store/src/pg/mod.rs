@@ -68,8 +68,13 @@ impl Default for PgStoreOptions {
 /// Times a snapshot's restore is tried when the database gives it up (a deadlock).
 const RESTORE_ATTEMPTS: u32 = 5;
 
+/// This node's writes, held open (shared) by each write and alone by a snapshot's restore:
+/// emptying every table while this node's own writes hold some of them would deadlock.
+type Writes = std::sync::Arc<tokio::sync::RwLock<()>>;
+
 pub struct PgStore {
     pool: PgPool,
+    writes: Writes,
     /// Scopes whose page mark deltas are to be folded go to one task, which folds them in
     /// rounds; `close` waits for its last round.
     folds: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Vec<Scope>>>>,
@@ -95,8 +100,10 @@ const MAX_APPENDS_PER_BATCH: usize = 512;
 async fn append_batches(
     pool: PgPool,
     mut requests: tokio::sync::mpsc::UnboundedReceiver<AppendRequest>,
+    writes: Writes,
 ) {
     while let Some(first) = requests.recv().await {
+        let _open = writes.read().await;
         let mut batch = vec![first];
         while batch.len() < MAX_APPENDS_PER_BATCH {
             match requests.try_recv() {
@@ -254,11 +261,13 @@ impl PgStore {
         let left = PgTx::read(&mut conn).scopes_to_fold().await?;
         conn.release();
         let (appends, requests) = tokio::sync::mpsc::unbounded_channel();
-        let appender = tokio::spawn(append_batches(pool.clone(), requests));
+        let writes = Writes::default();
+        let appender = tokio::spawn(append_batches(pool.clone(), requests, writes.clone()));
         let (folds, scopes) = tokio::sync::mpsc::unbounded_channel();
-        let folder = tokio::spawn(fold_rounds(pool.clone(), scopes));
+        let folder = tokio::spawn(fold_rounds(pool.clone(), scopes, writes.clone()));
         let store = Self {
             pool,
+            writes,
             folds: std::sync::Mutex::new(Some(folds)),
             folder: tokio::sync::Mutex::new(Some(folder)),
             write_health: Default::default(),
@@ -294,9 +303,14 @@ const FOLD_EVERY: Duration = Duration::from_millis(50);
 
 /// The folder's task: waits for scopes to fold, lets the writes of the next [`FOLD_EVERY`] add
 /// theirs, folds each once; until the store closes, after a last round.
-async fn fold_rounds(pool: PgPool, mut scopes: tokio::sync::mpsc::UnboundedReceiver<Vec<Scope>>) {
+async fn fold_rounds(
+    pool: PgPool,
+    mut scopes: tokio::sync::mpsc::UnboundedReceiver<Vec<Scope>>,
+    writes: Writes,
+) {
     while let Some(first) = scopes.recv().await {
         tokio::time::sleep(FOLD_EVERY).await;
+        let _open = writes.read().await;
         let mut due: std::collections::BTreeSet<Scope> = first.into_iter().collect();
         while let Ok(more) = scopes.try_recv() {
             due.extend(more);
@@ -353,6 +367,7 @@ async fn fold(pool: PgPool, scope: Scope) {
 impl PgStore {
     /// Runs `job` in a transaction of its own.
     async fn write_job(&self, job: Job) -> Result<()> {
+        let _open = self.writes.read().await;
         let conn = self.pool.acquire().await.map_err(map)?;
         let gate = crate::WriteGate::current();
         let folds = in_transaction(conn, |tx| {
@@ -451,8 +466,10 @@ impl Store for PgStore {
 
     async fn restore_snapshot(&self, name: &SnapshotName) -> Result<()> {
         // Emptying every table takes every table's lock, one after another: a transaction
-        // holding one of them and waiting for another (a fold of page marks) makes a deadlock,
-        // which PostgreSQL ends by failing one side. The restore is all or nothing: again.
+        // holding one of them and waiting for another makes a deadlock, which PostgreSQL ends
+        // by failing one side. This node's writes wait for the restore; another node's may
+        // still meet it, and if the restore is the side failed, it is tried again.
+        let _alone = self.writes.write().await;
         let mut attempt = 0;
         let outcome = loop {
             attempt += 1;
