@@ -828,3 +828,110 @@ async fn resets_while_clients_write_end_whole_and_leave_the_start_state(backend:
     let (_, listed) = server.get(&admin, "/users?offset=0&limit=10").await;
     assert_eq!(listed["total"], 1);
 }
+
+/// The fenced blocks of `lang` in the testing guide, in order.
+fn guide_blocks(lang: &str) -> Vec<String> {
+    let guide = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/testing-with-roster.md"
+    ))
+    .unwrap();
+    let fence = format!("```{lang}\n");
+    guide
+        .split(&fence)
+        .skip(1)
+        .map(|rest| rest.split("\n```").next().unwrap().to_owned() + "\n")
+        .collect()
+}
+
+#[cfg_attr(
+    not(roster_python),
+    ignore = "set ROSTER_TEST_PYTHON to a Python with pytest, PyYAML and jsonschema to run"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guides_pytest_fixture_runs_as_written_and_its_fixtures_meet_the_schema() {
+    let python = std::env::var("ROSTER_TEST_PYTHON").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = guide_blocks("yaml");
+    let python_blocks = guide_blocks("python");
+    std::fs::write(dir.path().join("tenant.yaml"), &yaml[0]).unwrap();
+    // The guide's conftest.py and test file, as a reader saves them.
+    let conftest = python_blocks
+        .iter()
+        .find(|b| b.contains("def roster_server"))
+        .unwrap();
+    let tests = python_blocks
+        .iter()
+        .find(|b| b.contains("def test_the_client_survives_a_bad_day"))
+        .unwrap();
+    std::fs::write(dir.path().join("conftest.py"), conftest).unwrap();
+    std::fs::write(dir.path().join("test_crm.py"), tests).unwrap();
+    let mut pytest = tokio::process::Command::new(&python);
+    base_env_for_python(&mut pytest);
+    let out = pytest
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .arg(dir.path())
+        .env("ROSTER_BIN", roster_bin())
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("3 passed"), "{said}");
+
+    // The guide's file, this suite's and an export all meet the published schema, checked by
+    // an independent validator; a broken file does not.
+    let (ok, schema, _) = roster(&["fixtures", "schema"]).await;
+    assert!(ok);
+    std::fs::write(dir.path().join("schema.json"), schema.to_string()).unwrap();
+    std::fs::write(dir.path().join("suite.yaml"), FIXTURES).unwrap();
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "users:\n  - user_name: ann\n    mobil: \"1\"\n",
+    )
+    .unwrap();
+    let check = r#"
+import json, sys, yaml, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+validator = jsonschema.Draft202012Validator(schema)
+for path in sys.argv[2:]:
+    errors = sorted(e.message for e in validator.iter_errors(yaml.safe_load(open(path))))
+    print(path.rsplit("/", 1)[-1], "ok" if not errors else "; ".join(errors))
+"#;
+    let out = tokio::process::Command::new(&python)
+        .args(["-c", check])
+        .arg(dir.path().join("schema.json"))
+        .arg(dir.path().join("tenant.yaml"))
+        .arg(dir.path().join("suite.yaml"))
+        .arg(dir.path().join("broken.yaml"))
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("tenant.yaml ok"), "{said}");
+    assert!(said.contains("suite.yaml ok"), "{said}");
+    assert!(
+        said.contains("broken.yaml") && said.contains("'mobile' is a required property"),
+        "{said}"
+    );
+}
+
+/// The test servers' cheap Argon2 parameters for a server a Python test starts itself.
+fn base_env_for_python(cmd: &mut tokio::process::Command) {
+    cmd.env_remove("ROSTER_CONFIG")
+        .env_remove("ROSTER_DATABASE")
+        .env("ROSTER_ARGON2_MEMORY_KIB", "64")
+        .env("ROSTER_ARGON2_ITERATIONS", "1")
+        .env("ROSTER_ARGON2_ALLOW_WEAK", "true")
+        .env("ROSTER_LOG", "warn");
+}
