@@ -7,6 +7,7 @@ use crate::config::{Argon2Settings, DatabaseArgs, Settings};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use roster_domain::fixtures::Fixtures;
+use roster_domain::password_policy::PasswordPolicy;
 use roster_service::{Caller, FixturesApplied, Service};
 use std::path::{Path, PathBuf};
 
@@ -39,12 +40,12 @@ pub enum FixturesCommand {
 pub async fn run(command: FixturesCommand) -> Result<()> {
     match command {
         FixturesCommand::Apply { db, file, argon2 } => {
-            let fixtures = read(&file)?;
             let flags = Settings {
                 argon2,
                 ..Default::default()
             };
             let settings = db.settings(flags)?.service()?;
+            let fixtures = read(&file, &settings.password_policy)?;
             let (store, service) = open_database(&db, settings, true).await?;
             let applied = apply(&service, &file, fixtures).await;
             store.close().await;
@@ -70,13 +71,32 @@ pub async fn run(command: FixturesCommand) -> Result<()> {
     }
 }
 
-/// Reads a fixtures file: YAML, or JSON (which YAML reads too). A file that cannot be read as
-/// fixtures is refused with its name, the line and the field.
-pub fn read(path: &Path) -> Result<Fixtures> {
+/// Reads a fixtures file — YAML, or JSON (which YAML reads too) — and checks every entry that
+/// needs no database against the rules (`base_policy`: the configured password policy), so
+/// that a bad file is refused before a database is opened or made: with the file's name, the
+/// line and the field.
+pub fn read(path: &Path, base_policy: &PasswordPolicy) -> Result<Fixtures> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the fixtures file {}", path.display()))?;
-    serde_yaml_ng::from_str::<Fixtures>(&text)
-        .map_err(|e| anyhow::anyhow!("fixtures file {}: {e}", path.display()))
+    let fixtures = serde_yaml_ng::from_str::<Fixtures>(&text)
+        .map_err(|e| anyhow::anyhow!("fixtures file {}: {e}", path.display()))?;
+    if let Err(e) = fixtures.clone().check(base_policy) {
+        return Err(located(path, &text, &e));
+    }
+    Ok(fixtures)
+}
+
+/// An entry's error with the file's name and, where it can be found, the entry's line.
+fn located(path: &Path, text: &str, e: &roster_domain::Error) -> anyhow::Error {
+    let detail = e.detail().unwrap_or(e.kind().message());
+    let at = line_of_entry(text, detail)
+        .map(|line| format!(", line {line}"))
+        .unwrap_or_default();
+    anyhow::anyhow!(
+        "fixtures file {}{at}: {detail} ({})",
+        path.display(),
+        e.kind().code()
+    )
 }
 
 /// Applies `fixtures` read from `path`; an entry's error names the file and, where it can be

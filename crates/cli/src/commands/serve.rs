@@ -38,7 +38,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         })?;
     // A file that cannot be read is refused before anything is made.
     let fixtures = match &config.fixtures {
-        Some(path) => Some((path.clone(), super::fixtures::read(path)?)),
+        Some(path) => Some((
+            path.clone(),
+            super::fixtures::read(path, &config.service.password_policy)?,
+        )),
         None => None,
     };
     let bound = listener.local_addr()?;

@@ -748,11 +748,25 @@ async fn a_broken_fixtures_file_is_refused_naming_the_file_its_line_and_the_fiel
         said.contains("invalid.yaml, line 4: users[1] (cy): mobile"),
         "{said}"
     );
-    // All or nothing: ann, valid, was not written either.
+    // Refused before a database was made (ann, valid, is not written either).
+    assert!(!db.sqlite_path().unwrap().exists());
+    // What only the database can refuse refuses the whole file.
+    let unknown = fixtures_file(
+        &dir,
+        "unknown-user.yaml",
+        "users:\n  - user_name: ann\n    mobile: \"13800000001\"\napplications:\n  - client_id: crm\n    client_secret: crm-secret-0123456789\n    name: CRM\n    accounts:\n      - user: zed\n",
+    );
+    let (ok, _, said) = roster(&["fixtures", "apply", "--database", &db.url, &unknown]).await;
+    assert!(!ok);
+    assert!(
+        said.contains("unknown-user.yaml, line 5: applications[0] (crm): accounts[0] (zed): user: no user is named 'zed'"),
+        "{said}"
+    );
     let (ok, exported, said) =
         roster(&["fixtures", "export", "--json", "--database", &db.url]).await;
     assert!(ok, "{said}");
     assert!(exported.get("users").is_none(), "{exported}");
+    assert!(exported.get("applications").is_none(), "{exported}");
 
     let (ok, schema, _) = roster(&["fixtures", "schema"]).await;
     assert!(ok);
