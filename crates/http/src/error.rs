@@ -92,7 +92,9 @@ impl IntoResponse for ApiError {
         let mut response = (status, axum::Json(body)).into_response();
         response
             .extensions_mut()
-            .insert(crate::test_mode::AnsweredCode(err.kind().code().to_owned()));
+            .insert(crate::request_log::AnsweredCode(
+                err.kind().code().to_owned(),
+            ));
         if err.kind() == ErrorKind::TooManyTokenRequests {
             response
                 .headers_mut()

@@ -119,7 +119,7 @@ impl IntoResponse for OAuthError {
         let mut response = (self.status, Json(self.body)).into_response();
         response
             .extensions_mut()
-            .insert(crate::test_mode::AnsweredCode(error.to_string()));
+            .insert(crate::request_log::AnsweredCode(error.to_string()));
         let headers = response.headers_mut();
         // RFC 6749 §5.2: a failed client authentication names the scheme to use.
         if self.status == StatusCode::UNAUTHORIZED {

@@ -9,6 +9,11 @@ use axum::response::Response;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+/// What an error answer says its code is (the catalog's `error_code`, OAuth's `error`), set
+/// on the response by the error bodies for what records requests (test mode's journal).
+#[derive(Debug, Clone)]
+pub(crate) struct AnsweredCode(pub String);
+
 /// What the layers inside learn about a request, for its log line.
 #[derive(Debug, Default)]
 pub(crate) struct RequestInfo {

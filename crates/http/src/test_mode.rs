@@ -5,7 +5,7 @@
 //! sees only what its code under test sent.
 
 use crate::metrics::Operations;
-use crate::request_log::RequestInfo;
+use crate::request_log::{AnsweredCode, RequestInfo};
 use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -79,10 +79,6 @@ pub(crate) struct JournalEntry {
 /// Marks an answer a fault turned into a closed connection.
 #[derive(Debug, Clone, Copy)]
 struct Closed;
-
-/// What an error answer says its code is, for the journal (set by the error bodies).
-#[derive(Debug, Clone)]
-pub(crate) struct AnsweredCode(pub String);
 
 /// A journaled request's body and query, read before the handler.
 #[derive(Debug, Clone, Default)]
