@@ -105,18 +105,7 @@ pub async fn apply(service: &Service, path: &Path, fixtures: Fixtures) -> Result
     service
         .apply_fixtures(&Caller::operator(), fixtures)
         .await
-        .map_err(|e| {
-            let detail = e.detail().unwrap_or(e.kind().message()).to_owned();
-            let text = std::fs::read_to_string(path).unwrap_or_default();
-            let at = line_of_entry(&text, &detail)
-                .map(|line| format!(", line {line}"))
-                .unwrap_or_default();
-            anyhow::anyhow!(
-                "fixtures file {}{at}: {detail} ({})",
-                path.display(),
-                e.kind().code()
-            )
-        })
+        .map_err(|e| located(path, &std::fs::read_to_string(path).unwrap_or_default(), &e))
 }
 
 /// The line where the entry an error names begins (`users[2] (ann): …` → the line that names

@@ -723,27 +723,29 @@ async fn a_broken_fixtures_file_is_refused_naming_the_file_its_line_and_the_fiel
     // Refused before anything was made.
     assert!(!db.sqlite_path().unwrap().exists());
 
-    let typo = fixtures_file(
-        &dir,
+    // Each file refused by `roster fixtures apply`, with what it says.
+    let refused = |name: &'static str, text: &'static str| {
+        let (dir, url) = (&dir, db.url.clone());
+        async move {
+            let file = fixtures_file(dir, name, text);
+            let (ok, _, said) = roster(&["fixtures", "apply", "--database", &url, &file]).await;
+            assert!(!ok, "{name} was applied");
+            said
+        }
+    };
+    let said = refused(
         "typo.yaml",
         "users:\n  - user_name: ann\n    mobile: \"1\"\n    nmae: Ann\n",
-    );
-    let (ok, _, said) = roster(&["fixtures", "apply", "--database", &db.url, &typo]).await;
-    assert!(!ok);
-    assert!(
-        said.contains("typo.yaml")
-            && said.contains("unknown field `nmae`")
-            && said.contains("line 4"),
-        "{said}"
-    );
-
-    let invalid = fixtures_file(
-        &dir,
+    )
+    .await;
+    for part in ["typo.yaml", "unknown field `nmae`", "line 4"] {
+        assert!(said.contains(part), "{said}");
+    }
+    let said = refused(
         "invalid.yaml",
         "users:\n  - user_name: ann\n    mobile: \"13800000001\"\n  - user_name: cy\n    mobile: \"12x\"\n",
-    );
-    let (ok, _, said) = roster(&["fixtures", "apply", "--database", &db.url, &invalid]).await;
-    assert!(!ok);
+    )
+    .await;
     assert!(
         said.contains("invalid.yaml, line 4: users[1] (cy): mobile"),
         "{said}"
@@ -751,17 +753,13 @@ async fn a_broken_fixtures_file_is_refused_naming_the_file_its_line_and_the_fiel
     // Refused before a database was made (ann, valid, is not written either).
     assert!(!db.sqlite_path().unwrap().exists());
     // What only the database can refuse refuses the whole file.
-    let unknown = fixtures_file(
-        &dir,
+    let said = refused(
         "unknown-user.yaml",
         "users:\n  - user_name: ann\n    mobile: \"13800000001\"\napplications:\n  - client_id: crm\n    client_secret: crm-secret-0123456789\n    name: CRM\n    accounts:\n      - user: zed\n",
-    );
-    let (ok, _, said) = roster(&["fixtures", "apply", "--database", &db.url, &unknown]).await;
-    assert!(!ok);
-    assert!(
-        said.contains("unknown-user.yaml, line 5: applications[0] (crm): accounts[0] (zed): user: no user is named 'zed'"),
-        "{said}"
-    );
+    )
+    .await;
+    let named = "unknown-user.yaml, line 5: applications[0] (crm): accounts[0] (zed): user: no user is named 'zed'";
+    assert!(said.contains(named), "{said}");
     let (ok, exported, said) =
         roster(&["fixtures", "export", "--json", "--database", &db.url]).await;
     assert!(ok, "{said}");
