@@ -26,7 +26,10 @@ pub async fn run(args: &Args) -> Result<()> {
         })
         .collect();
     let users: Vec<_> = (0..rows)
-        .map(|n| json!({"user_name": format!("bench{n}"), "mobile": format!("1{n:010}")}))
+        .map(|n| {
+            json!({"user_name": format!("bench{n}"), "mobile": format!("1{n:010}"),
+                   "password": "Bench-Secret-1"})
+        })
         .collect();
     let file =
         std::env::temp_dir().join(format!("roster-bench-fixtures-{}.json", std::process::id()));

@@ -99,38 +99,61 @@ impl Service {
     }
 
     /// The new hash of each user whose password the file sets and who does not have it yet.
+    /// Each distinct password is hashed once, and each distinct (hash, password) checked once:
+    /// a file of ten thousand users sharing a test password costs one Argon2 run, not ten
+    /// thousand (the passwords are in the file in plain text: a shared salt hides nothing).
     async fn fixture_password_hashes(
         &self,
         checked: &CheckedFixtures,
     ) -> Result<HashMap<String, String>> {
-        let names: Vec<String> = checked
+        use futures::stream::{self, StreamExt, TryStreamExt};
+        let wanted: Vec<(&str, &str)> = checked
             .users
             .iter()
-            .filter(|u| u.new.password.is_some())
-            .map(|u| u.new.user_name.clone())
+            .filter_map(|u| Some((u.new.user_name.as_str(), u.new.password.as_deref()?)))
             .collect();
+        let names = wanted.iter().map(|(name, _)| (*name).to_owned()).collect();
         let existing = self.read(password_hashes_of, names).await?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let work = checked.users.iter().filter_map(|u| {
-            let password = u.new.password.clone()?;
-            let current = existing.get(&u.new.user_name).cloned().flatten();
-            let hasher = &self.inner.passwords;
-            Some(async move {
-                if let Some(hash) = current {
-                    if hasher.verify(password.clone(), hash).await? {
-                        return Ok(None);
-                    }
-                }
-                let hash = hasher.hash(password).await?;
-                Ok::<_, Error>(Some((u.new.user_name.clone(), hash)))
+        let hasher = &self.inner.passwords;
+        // Which users already have their password, checking each (hash, password) once.
+        let to_check: std::collections::HashSet<(String, String)> = wanted
+            .iter()
+            .filter_map(|(name, password)| {
+                let hash = existing.get(*name)?.clone()?;
+                Some((hash, (*password).to_owned()))
             })
-        });
-        use futures::stream::{self, StreamExt, TryStreamExt};
-        let hashed: Vec<Option<(String, String)>> = stream::iter(work)
+            .collect();
+        let checked_pairs: HashMap<(String, String), bool> = stream::iter(to_check)
+            .map(|(hash, password)| async move {
+                let ok = hasher.verify(password.clone(), hash.clone()).await?;
+                Ok::<_, Error>(((hash, password), ok))
+            })
             .buffer_unordered(2 * cores)
             .try_collect()
             .await?;
-        Ok(hashed.into_iter().flatten().collect())
+        let has_it =
+            |name: &str, password: &str| {
+                existing.get(name).cloned().flatten().is_some_and(|hash| {
+                    checked_pairs.get(&(hash, password.to_owned())) == Some(&true)
+                })
+            };
+        let needing: Vec<(&str, &str)> = wanted
+            .into_iter()
+            .filter(|(name, password)| !has_it(name, password))
+            .collect();
+        let distinct: std::collections::HashSet<&str> = needing.iter().map(|(_, p)| *p).collect();
+        let hashes: HashMap<&str, String> = stream::iter(distinct)
+            .map(|password| async move {
+                Ok::<_, Error>((password, hasher.hash(password.to_owned()).await?))
+            })
+            .buffer_unordered(2 * cores)
+            .try_collect()
+            .await?;
+        Ok(needing
+            .into_iter()
+            .filter_map(|(name, password)| Some((name.to_owned(), hashes.get(password)?.clone())))
+            .collect())
     }
 
     /// The directory's current state as a fixtures file (without passwords or secrets).

@@ -574,6 +574,9 @@ users:
   - user_name: bob
     mobile: "13800000002"
     name: Bob
+  - user_name: cy
+    password: Fixture-Secret-1
+    mobile: "13800000003"
 applications:
   - client_id: billing
     client_secret: billing-secret-0123456789
@@ -589,6 +592,7 @@ applications:
       - user: ann
         roles: [admin]
       - user: bob
+      - user: cy
 "#;
 
 fn fixtures_file(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
@@ -606,11 +610,16 @@ async fn fixtures_apply_once_round_trip_through_export_and_are_what_a_reset_retu
     let db = TestDb::fresh(backend).await;
     let (ok, first, said) = roster(&["fixtures", "apply", "--database", &db.url, &file]).await;
     assert!(ok, "{said}");
-    assert_eq!(first["created"], 8, "{first}");
+    assert_eq!(first["created"], 10, "{first}");
+    // A password several users share is hashed once.
+    let hashes = db
+        .scalar("SELECT COUNT(DISTINCT password_hash) FROM users WHERE user_name IN ('ann', 'cy')")
+        .await;
+    assert_eq!(hashes, 1);
     // Applied again, nothing changes.
     let (ok, again, said) = roster(&["fixtures", "apply", "--database", &db.url, &file]).await;
     assert!(ok, "{said}");
-    assert_eq!(again, json!({"created": 0, "updated": 0, "unchanged": 11}));
+    assert_eq!(again, json!({"created": 0, "updated": 0, "unchanged": 13}));
     // The export is the same tenant (without the secrets), and applying it changes nothing.
     let (ok, exported, said) =
         roster(&["fixtures", "export", "--json", "--database", &db.url]).await;
@@ -664,15 +673,14 @@ async fn fixtures_apply_once_round_trip_through_export_and_are_what_a_reset_retu
         .await;
     let (status, users) = server.get(&billing, "/users?offset=0&limit=10").await;
     assert_eq!(status, 200, "{users}");
-    assert_eq!(users["total"], 2);
-    let browser = Browser::new(&server);
+    assert_eq!(users["total"], 3);
     let url = authorize_url(&server, "billing", "code", "s");
-    let hop = browser.authorize(&url, "ann", "Fixture-Secret-1").await;
-    assert!(
-        param(hop.location.as_deref().unwrap(), "code").is_some(),
-        "{}",
-        hop.body
-    );
+    for user in ["ann", "cy"] {
+        let browser = Browser::new(&server);
+        let hop = browser.authorize(&url, user, "Fixture-Secret-1").await;
+        let location = hop.location.as_deref().unwrap_or_default();
+        assert!(param(location, "code").is_some(), "{user}: {}", hop.body);
+    }
 
     // A test's changes are undone by a reset, back to the fixtures.
     let admin = admin_token(&server).await;
@@ -680,7 +688,7 @@ async fn fixtures_apply_once_round_trip_through_export_and_are_what_a_reset_retu
     let (status, _) = control(&server, &admin, "POST", "/reset", json!({})).await;
     assert_eq!(status, 200);
     let admin = admin_token(&server).await;
-    assert_eq!(user_names(&server, &admin).await, ["ann", "bob"]);
+    assert_eq!(user_names(&server, &admin).await, ["ann", "bob", "cy"]);
     assert_eq!(
         server
             .token_for("billing", "billing-secret-0123456789")
