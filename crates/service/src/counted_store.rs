@@ -91,6 +91,10 @@ impl Store for CountedStore {
         self.inner.snapshot_names().await
     }
 
+    async fn delete_snapshot(&self, name: &SnapshotName) -> Result<()> {
+        self.inner.delete_snapshot(name).await
+    }
+
     fn pool_state(&self) -> Option<(u32, usize)> {
         self.inner.pool_state()
     }

@@ -72,6 +72,13 @@ impl Service {
         self.restore(&name).await
     }
 
+    /// Forgets snapshot `name` (not one of the server's own).
+    pub async fn delete_snapshot(&self, caller: &Caller, name: &str) -> Result<()> {
+        self.require_test_control(caller)?;
+        let name = SnapshotName::parse_for_taking(name)?;
+        self.store().delete_snapshot(&name).await
+    }
+
     /// The snapshots taken (the server's own, `empty` and `fixtures`, among them).
     pub async fn snapshots(&self, caller: &Caller) -> Result<Vec<String>> {
         self.require_test_control(caller)?;

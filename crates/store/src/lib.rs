@@ -76,6 +76,8 @@ pub trait Store: Send + Sync + 'static {
     async fn restore_snapshot(&self, name: &SnapshotName) -> Result<()>;
     /// Test mode: the snapshots taken, by name.
     async fn snapshot_names(&self) -> Result<Vec<String>>;
+    /// Test mode: forgets snapshot `name`; `SnapshotNotFound` if it was never taken.
+    async fn delete_snapshot(&self, name: &SnapshotName) -> Result<()>;
     /// Pooled connections and how many are idle, where there is a pool shared by requests.
     fn pool_state(&self) -> Option<(u32, usize)> {
         None

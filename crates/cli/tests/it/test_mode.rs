@@ -222,6 +222,23 @@ async fn reset_and_snapshots_put_the_whole_directory_back(backend: Backend) {
     )
     .await;
     assert_error(&missing, 404, "TEST.0001");
+    // Deleted, it is gone; the server's own are not deleted.
+    control(&server, &admin, "POST", "/snapshots/scratch", json!({})).await;
+    let (status, body) = control(&server, &admin, "DELETE", "/snapshots/scratch", json!({})).await;
+    assert_eq!((status, body), (200, json!({"deleted": "scratch"})));
+    let gone = control(
+        &server,
+        &admin,
+        "POST",
+        "/snapshots/scratch/restore",
+        json!({}),
+    )
+    .await;
+    assert_error(&gone, 404, "TEST.0001");
+    let gone = control(&server, &admin, "DELETE", "/snapshots/scratch", json!({})).await;
+    assert_error(&gone, 404, "TEST.0001");
+    let kept = control(&server, &admin, "DELETE", "/snapshots/fixtures", json!({})).await;
+    assert_error(&kept, 400, "PARAM.0001");
     let refused = control(
         &server,
         &admin,

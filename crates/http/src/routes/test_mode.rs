@@ -24,7 +24,10 @@ pub(crate) fn router(test_mode: Arc<TestMode>, operations: Arc<Operations>) -> R
     Router::new()
         .route("/roster/v1/test/reset", post(reset))
         .route("/roster/v1/test/snapshots", get(snapshots))
-        .route("/roster/v1/test/snapshots/{name}", post(take_snapshot))
+        .route(
+            "/roster/v1/test/snapshots/{name}",
+            post(take_snapshot).delete(delete_snapshot),
+        )
         .route(
             "/roster/v1/test/snapshots/{name}/restore",
             post(restore_snapshot),
@@ -84,6 +87,15 @@ async fn take_snapshot(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let name = service.take_snapshot(&caller, &path.name).await?;
     Ok((StatusCode::CREATED, Json(json!({ "snapshot": name }))))
+}
+
+async fn delete_snapshot(
+    State(service): State<Service>,
+    Authenticated(caller): Authenticated,
+    PathIds(path): PathIds<NamePath>,
+) -> Result<Json<Value>, ApiError> {
+    service.delete_snapshot(&caller, &path.name).await?;
+    Ok(Json(json!({ "deleted": path.name })))
 }
 
 async fn restore_snapshot(

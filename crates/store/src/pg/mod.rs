@@ -490,6 +490,15 @@ impl Store for PgStore {
         outcome
     }
 
+    async fn delete_snapshot(&self, name: &SnapshotName) -> Result<()> {
+        let conn = self.pool.acquire().await.map_err(map)?;
+        let name = name.clone();
+        in_transaction(conn, |tx| {
+            Box::pin(async move { snapshots::delete(tx, &name).await })
+        })
+        .await
+    }
+
     async fn snapshot_names(&self) -> Result<Vec<String>> {
         let mut conn = self.pool.acquire().await.map_err(map)?;
         let names = snapshots::names(&mut conn).await;

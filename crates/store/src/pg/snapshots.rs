@@ -139,6 +139,19 @@ pub(super) async fn restore(conn: &mut PgClient, name: &SnapshotName) -> Result<
     conn.batch(&sql).await.map_err(map_pg)
 }
 
+/// Drops snapshot `name`'s schema.
+pub(super) async fn delete(conn: &mut PgClient, name: &SnapshotName) -> Result<()> {
+    if !exists(conn, name).await? {
+        return Err(Error::with_detail(
+            ErrorKind::SnapshotNotFound,
+            format!("no snapshot '{name}' was taken."),
+        ));
+    }
+    conn.batch(&format!("DROP SCHEMA {} CASCADE", schema_of(name)))
+        .await
+        .map_err(map_pg)
+}
+
 /// The snapshots taken in this database.
 pub(super) async fn names(conn: &mut PgClient) -> Result<Vec<String>> {
     let mut names = Vec::new();

@@ -359,4 +359,8 @@ impl Store for SqliteStore {
     async fn snapshot_names(&self) -> Result<Vec<String>> {
         snapshots::names(&self.snapshots)
     }
+
+    async fn delete_snapshot(&self, name: &SnapshotName) -> Result<()> {
+        snapshots::delete(&self.snapshots, name)
+    }
 }

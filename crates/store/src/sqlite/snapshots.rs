@@ -71,6 +71,18 @@ fn map_sqlite(e: rusqlite::Error) -> Error {
     map(super::statements::to_db_error(e))
 }
 
+/// Removes snapshot `name`'s file (a restore reading it meanwhile keeps its open copy).
+pub(super) fn delete(folder: &Path, name: &SnapshotName) -> Result<()> {
+    match std::fs::remove_file(file_of(folder, name)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::with_detail(
+            ErrorKind::SnapshotNotFound,
+            format!("no snapshot '{name}' was taken."),
+        )),
+        Err(e) => Err(unavailable("deleting a snapshot", e)),
+    }
+}
+
 /// The names of the snapshots in `folder`.
 pub(super) fn names(folder: &Path) -> Result<Vec<String>> {
     let Ok(entries) = std::fs::read_dir(folder) else {
