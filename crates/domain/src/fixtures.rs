@@ -90,6 +90,10 @@ pub struct FixtureUser {
     /// signs in with the password given here).
     #[serde(default, skip_serializing_if = "is_false")]
     pub pwd_must_modify: bool,
+    /// A disabled user signs in to nothing; their accounts are disabled with them (default
+    /// false).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub disabled: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -167,6 +171,7 @@ pub struct CheckedOrganization {
 pub struct CheckedUser {
     pub entry: String,
     pub new: NewUser,
+    pub disabled: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -277,6 +282,7 @@ impl Fixtures {
         for (i, user) in self.users.into_iter().enumerate() {
             let entry = format!("users[{i}] ({})", user.user_name);
             once(&mut names, &user.user_name, &entry, "user_name")?;
+            let disabled = user.disabled;
             if let Some(p) = &user.password {
                 in_force
                     .check(p)
@@ -295,7 +301,11 @@ impl Fixtures {
             }
             .into_new_user()
             .map_err(|e| entry_error(&entry, None, &e))?;
-            users.push(CheckedUser { entry, new });
+            users.push(CheckedUser {
+                entry,
+                new,
+                disabled,
+            });
         }
         let mut client_ids = HashSet::new();
         let mut applications = Vec::with_capacity(self.applications.len());

@@ -215,7 +215,7 @@ async fn apply(
     }
     for user in file.users {
         let hash = hashes.get(&user.new.user_name).cloned();
-        let outcome = apply_user(tx, cx, user.new, hash)
+        let outcome = apply_user(tx, cx, user.new, user.disabled, hash)
             .await
             .map_err(|e| entry_error(&user.entry, None, &e))?;
         applied.count(outcome);
@@ -297,12 +297,21 @@ async fn apply_user(
     tx: &mut dyn Tx,
     cx: &mut Cx,
     new: roster_domain::user::NewUser,
+    disabled: bool,
     hash: Option<String>,
 ) -> Result<Outcome> {
     let Some(user) = tx.user_by_name(&new.user_name).await? else {
-        users::create(tx, cx, (new, hash)).await?;
+        let id = users::create(tx, cx, (new, hash)).await?;
+        if disabled {
+            users::set_disabled(tx, cx, (id, true)).await?;
+        }
         return Ok(Outcome::Created);
     };
+    // Disabling ends the user's sign-ins and disables their accounts, as DisableUser does.
+    let disabled_differs = user.disabled != disabled;
+    if disabled_differs {
+        users::set_disabled(tx, cx, (user.id.clone(), disabled)).await?;
+    }
     let org_id = match &new.org_code {
         Some(code) => Some(org_id_of(tx, code).await?),
         None => None,
@@ -326,7 +335,7 @@ async fn apply_user(
         users::update(tx, cx, (user.id.clone(), changes)).await?;
     }
     let Some(hash) = hash else {
-        return Ok(changed(differs));
+        return Ok(changed(differs || disabled_differs));
     };
     let mut user = tx
         .user_by_name(&user.user_name)
@@ -561,6 +570,7 @@ async fn export(tx: &mut dyn Tx, (): ()) -> Result<Fixtures> {
             email: u.email,
             employee_id: u.employee_id,
             pwd_must_modify: u.pwd_must_modify,
+            disabled: u.disabled,
         })
         .collect();
     let apps: Vec<Application> = all_pages!(page => tx.list_applications(page));

@@ -244,7 +244,7 @@ async fn delete(
     Ok(())
 }
 
-async fn set_disabled(
+pub(crate) async fn set_disabled(
     tx: &mut dyn Tx,
     cx: &mut Cx,
     (user_id, disabled): (UserId, bool),

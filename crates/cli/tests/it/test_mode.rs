@@ -591,6 +591,7 @@ users:
   - user_name: bob
     mobile: "13800000002"
     name: Bob
+    disabled: true
   - user_name: cy
     password: Fixture-Secret-1
     mobile: "13800000003"
@@ -656,6 +657,14 @@ async fn fixtures_apply_once_round_trip_through_export_and_are_what_a_reset_retu
         .unwrap();
     assert_eq!(ann["organization"], "dev");
     assert!(ann.get("password").is_none());
+    assert!(ann.get("disabled").is_none());
+    let bob = exported["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["user_name"] == "bob")
+        .unwrap();
+    assert_eq!(bob["disabled"], true);
     let billing = &exported["applications"][0];
     assert_eq!(billing["client_id"], "billing");
     assert!(billing.get("client_secret").is_none());
@@ -676,7 +685,20 @@ async fn fixtures_apply_once_round_trip_through_export_and_are_what_a_reset_retu
     assert_eq!(applied["created"], 0, "{applied}");
     assert_eq!(applied["updated"], 0, "{applied}");
 
-    // A server started with the file (applied again: nothing changes) serves the tenant.
+    // Left out of the file, `disabled` is false: bob is enabled again, and only that changes.
+    let enabled = fixtures_file(
+        &dir,
+        "enabled.yaml",
+        &FIXTURES.replace("    disabled: true\n", ""),
+    );
+    let (ok, applied, said) = roster(&["fixtures", "apply", "--database", &db.url, &enabled]).await;
+    assert!(ok, "{said}");
+    assert_eq!(
+        applied,
+        json!({"created": 0, "updated": 1, "unchanged": 12})
+    );
+
+    // A server started with the file (bob disabled again) serves the tenant.
     let server = Server::start_on(
         db,
         Options {
