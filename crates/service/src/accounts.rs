@@ -294,7 +294,7 @@ pub(crate) async fn add_account(
     Ok(account.id)
 }
 
-async fn update(
+pub(crate) async fn update(
     tx: &mut dyn Tx,
     cx: &mut Cx,
     (application_id, account_id, changes): (ApplicationId, AccountId, AccountChanges),

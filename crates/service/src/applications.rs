@@ -267,7 +267,7 @@ async fn bootstrap(tx: &mut dyn Tx, cx: &mut Cx, new: NewApplication) -> Result<
     Ok(created)
 }
 
-async fn apply_change<T, F>(
+pub(crate) async fn apply_change<T, F>(
     tx: &mut dyn Tx,
     cx: &mut Cx,
     (id, operation, change): (ApplicationId, &'static str, F),

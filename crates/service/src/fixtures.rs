@@ -12,7 +12,7 @@ use crate::transfer::parents_first;
 use crate::use_case::Cx;
 use crate::users;
 use crate::{Caller, Service};
-use roster_domain::account::{AccountId, NewAccount};
+use roster_domain::account::{AccountChanges, AccountId, NewAccount};
 use roster_domain::application::Application;
 use roster_domain::fixtures::{
     entry_error, CheckedApplication, CheckedFixtures, FixtureAccount, FixtureApplication,
@@ -383,18 +383,30 @@ async fn apply_application(
                 || current.name != app.name
                 || current.permissions != app.permissions;
             if differs {
+                // As the API changes an application: a new secret is a rotation, which ends
+                // the tokens issued under the old one.
+                let operation = if secret_differs {
+                    "RotateClientSecret"
+                } else {
+                    "UpdateApplicationPermissions"
+                };
+                let (name, permissions) = (app.name.clone(), app.permissions.clone());
+                let id = current.id.clone();
+                applications::apply_change(
+                    tx,
+                    cx,
+                    (id, operation, move |a: &mut Application| {
+                        a.name = name;
+                        a.permissions = permissions;
+                        if let Some(digest) = new_digest {
+                            a.secret_digest = digest;
+                        }
+                        Ok(())
+                    }),
+                )
+                .await?;
                 current.name = app.name.clone();
                 current.permissions = app.permissions.clone();
-                if let Some(digest) = new_digest {
-                    current.secret_digest = digest;
-                }
-                if secret_differs {
-                    // Tokens issued under the old secret are refused, as after a rotation.
-                    current.token_generation += 1;
-                }
-                current.updated_at = cx.now;
-                tx.update_application(&current).await?;
-                cx.audit("UpdateApplication", "application", &current.id);
             }
             let sso_differs = match &app.sso {
                 Some(wanted) => tx.sso_settings(&current.id).await?.as_ref() != Some(wanted),
@@ -431,7 +443,7 @@ async fn apply_roles(
     let mut by_code: HashMap<String, Role> =
         existing.into_iter().map(|r| (r.code.clone(), r)).collect();
     for (code, name) in wanted {
-        match by_code.get_mut(code) {
+        match by_code.get(code) {
             None => {
                 let id = crate::roles::create(tx, cx, (app.id.clone(), code.clone(), name.clone()))
                     .await?;
@@ -444,11 +456,9 @@ async fn apply_roles(
             }
             Some(role) => {
                 let differs = name.is_some() && role.name != *name;
-                if differs {
-                    role.name = name.clone();
-                    role.updated_at = Some(cx.now);
-                    tx.update_role(role).await?;
-                    cx.audit("UpdateAppRole", "app_role", &role.id);
+                if let (true, Some(name)) = (differs, name) {
+                    crate::roles::rename(tx, cx, (app.id.clone(), role.id.clone(), name.clone()))
+                        .await?;
                 }
                 applied.count(changed(differs));
             }
@@ -491,16 +501,18 @@ async fn apply_account(
             cx.audit("CreateAppAccountForUser", "app_account", &id);
             (id, Outcome::Created)
         }
-        Some(mut account) => {
+        Some(account) => {
             let differs = wanted
                 .account_name
                 .as_ref()
                 .is_some_and(|n| *n != account.account_name);
-            if let (true, Some(name)) = (differs, &wanted.account_name) {
-                account.account_name = name.clone();
-                account.updated_at = cx.now;
-                tx.update_account(&account).await?;
-                cx.audit("UpdateAppAccount", "app_account", &account.id);
+            if differs {
+                let changes = AccountChanges {
+                    account_name: wanted.account_name.clone(),
+                    ..AccountChanges::default()
+                };
+                crate::accounts::update(tx, cx, (app.id.clone(), account.id.clone(), changes))
+                    .await?;
             }
             (account.id, changed(differs))
         }

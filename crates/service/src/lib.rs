@@ -194,7 +194,7 @@ struct Inner {
 impl Service {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> roster_domain::Result<Self> {
         if settings.test_mode {
-            let travel = test_mode::travel_clock();
+            let travel = Arc::new(roster_domain::time::TravelClock::default());
             return Self::build(store, settings, travel.clone(), Some(travel));
         }
         Self::with_clock(store, settings, Arc::new(SystemClock))

@@ -134,7 +134,7 @@ pub(crate) async fn create(
     Ok(role.id)
 }
 
-async fn rename(
+pub(crate) async fn rename(
     tx: &mut dyn Tx,
     cx: &mut Cx,
     (application_id, role_id, name): (ApplicationId, RoleId, String),

@@ -5,10 +5,9 @@
 
 use crate::{Caller, Service};
 use roster_domain::permission::Access;
-use roster_domain::test_mode::{ClockMove, ResetTo, SnapshotName};
+use roster_domain::test_mode::{ClockFields, ClockMove, ResetTo, SnapshotName};
 use roster_domain::time::{Millis, TravelClock};
 use roster_domain::{Error, ErrorKind, Result};
-use std::sync::Arc;
 
 /// Where the clock stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,9 +113,9 @@ impl Service {
 
     /// Moves the clock forward, or back to real time: tokens, codes, tickets, locks, password
     /// expiry and retention all read this clock.
-    pub fn move_clock(&self, caller: &Caller, to: ClockMove) -> Result<ClockState> {
+    pub fn move_clock(&self, caller: &Caller, fields: ClockFields) -> Result<ClockState> {
         let travel = self.require_test_control(caller)?;
-        match to {
+        match fields.into_move()? {
             ClockMove::Advance(ms) => {
                 travel.advance(ms);
             }
@@ -124,11 +123,9 @@ impl Service {
         }
         // Cached reads are kept for a time by this clock: what was cached is now of another.
         self.forget_everything_read();
-        self.clock_state(caller)
+        Ok(ClockState {
+            now: self.now(),
+            offset_ms: travel.offset(),
+        })
     }
-}
-
-/// The clock of a service in test mode, shared with the service as its clock.
-pub(crate) fn travel_clock() -> Arc<TravelClock> {
-    Arc::new(TravelClock::default())
 }

@@ -288,6 +288,9 @@ async fn time_travel_ends_a_token_a_code_and_a_lock(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{clock}");
     assert_eq!(clock["offset_secs"], 301);
+    let (_, read) = control(&server, &admin, "GET", "/clock", json!({})).await;
+    assert_eq!(read["offset_secs"], 301);
+    assert!(read["now_ms"].as_i64() >= clock["now_ms"].as_i64());
     let form = [
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),
@@ -738,6 +741,43 @@ async fn fixtures_apply_once_round_trip_through_export_and_are_what_a_reset_retu
     // "Empty" is the database before the fixtures: here, as the first apply left it.
     let (status, _) = control(&server, &admin, "POST", "/reset", json!({"to": "empty"})).await;
     assert_eq!(status, 200);
+
+    // A file with a new secret rotates it, as the API does: the old secret and the tokens
+    // issued under it stop working.
+    let old_token = server
+        .token_for("billing", "billing-secret-0123456789")
+        .await;
+    let db = server.stop().await;
+    let rotated = fixtures_file(
+        &dir,
+        "rotated.yaml",
+        &FIXTURES.replace("billing-secret-0123456789", "billing-secret-rotated-987"),
+    );
+    let server = Server::start_on(
+        db,
+        Options {
+            args: &["--fixtures", &rotated],
+            ..Options::default()
+        },
+    )
+    .await;
+    let refused = server.get(&old_token, "/users?offset=0&limit=1").await;
+    assert_eq!(refused.0, 401, "{}", refused.1);
+    let (status, _) = server
+        .token_call(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "billing"),
+            ("client_secret", "billing-secret-0123456789"),
+        ])
+        .await;
+    assert_eq!(status, 400);
+    let new_token = server
+        .token_for("billing", "billing-secret-rotated-987")
+        .await;
+    assert_eq!(
+        server.get(&new_token, "/users?offset=0&limit=1").await.0,
+        200
+    );
 }
 
 #[tokio::test]
@@ -927,19 +967,11 @@ async fn the_guides_pytest_fixture_runs_as_written_and_its_fixtures_meet_the_sch
     std::fs::write(dir.path().join("test_crm.py"), tests).unwrap();
     let mut pytest = tokio::process::Command::new(&python);
     base_env_for_python(&mut pytest);
-    let out = pytest
+    pytest
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .arg(dir.path())
-        .env("ROSTER_BIN", roster_bin())
-        .output()
-        .await
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{said}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .env("ROSTER_BIN", roster_bin());
+    let said = succeeded(pytest).await;
     assert!(said.contains("3 passed"), "{said}");
 
     // The guide's file, this suite's and an export all meet the published schema, checked by
@@ -962,27 +994,29 @@ for path in sys.argv[2:]:
     errors = sorted(e.message for e in validator.iter_errors(yaml.safe_load(open(path))))
     print(path.rsplit("/", 1)[-1], "ok" if not errors else "; ".join(errors))
 "#;
-    let out = tokio::process::Command::new(&python)
+    let mut validate = tokio::process::Command::new(&python);
+    validate
         .args(["-c", check])
         .arg(dir.path().join("schema.json"))
         .arg(dir.path().join("tenant.yaml"))
         .arg(dir.path().join("suite.yaml"))
-        .arg(dir.path().join("broken.yaml"))
-        .output()
-        .await
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(dir.path().join("broken.yaml"));
+    let said = succeeded(validate).await;
     assert!(said.contains("tenant.yaml ok"), "{said}");
     assert!(said.contains("suite.yaml ok"), "{said}");
     assert!(
         said.contains("broken.yaml") && said.contains("'mobile' is a required property"),
         "{said}"
     );
+}
+
+/// What a command printed, once it exited successfully.
+async fn succeeded(mut command: tokio::process::Command) -> String {
+    let out = command.output().await.unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    let complained = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}\n{complained}");
+    said
 }
 
 /// The test servers' cheap Argon2 parameters for a server a Python test starts itself.
