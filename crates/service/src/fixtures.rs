@@ -8,7 +8,7 @@ use crate::accounts::add_account;
 use crate::applications::{self, NewApplication};
 use crate::organizations;
 use crate::password_policy::set_password;
-use crate::transfer::parents_first;
+use crate::transfer::{all_pages, parents_first};
 use crate::use_case::Cx;
 use crate::users;
 use crate::{Caller, Service};
@@ -29,23 +29,6 @@ use roster_store::prelude::*;
 use roster_store::OrgScope;
 use serde::Serialize;
 use std::collections::HashMap;
-
-/// Every item of a paged list, page after page.
-macro_rules! all_pages {
-    ($page:ident => $call:expr) => {{
-        let mut items = Vec::new();
-        for n in 0.. {
-            let $page = crate::transfer::page(n)?;
-            let listed = $call.await?;
-            let last = crate::transfer::is_last(&listed);
-            items.extend(listed.items);
-            if last {
-                break;
-            }
-        }
-        items
-    }};
-}
 
 /// What applying a file did, by entry.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -53,6 +53,24 @@ pub struct RoleMember {
     pub account_id: AccountId,
 }
 
+/// Every item of a paged list, page after page (`all_pages!(page => tx.list_x(page))`).
+macro_rules! all_pages {
+    ($page:ident => $call:expr) => {{
+        let mut items = Vec::new();
+        for n in 0.. {
+            let $page = crate::transfer::page(n)?;
+            let listed = $call.await?;
+            let last = crate::transfer::is_last(&listed);
+            items.extend(listed.items);
+            if last {
+                break;
+            }
+        }
+        items
+    }};
+}
+pub(crate) use all_pages;
+
 /// The pages of a list, one after another.
 pub(crate) fn page(number: i64) -> Result<PageRequest> {
     PageRequest::new(Some(number), Some(MAX_LIMIT))
@@ -94,15 +112,7 @@ async fn send(out: &mpsc::Sender<Record>, record: Record) -> Result<()> {
 
 async fn export_into(tx: &mut dyn Tx, out: &mpsc::Sender<Record>) -> Result<u64> {
     let mut count = 0u64;
-    let mut applications = Vec::new();
-    for n in 0.. {
-        let listed = tx.list_applications(page(n)?).await?;
-        let last = is_last(&listed);
-        applications.extend(listed.items);
-        if last {
-            break;
-        }
-    }
+    let applications: Vec<_> = all_pages!(page => tx.list_applications(page));
     for app in &applications {
         send(out, Record::Application(app.clone())).await?;
         count += 1;
@@ -119,15 +129,7 @@ async fn export_into(tx: &mut dyn Tx, out: &mpsc::Sender<Record>) -> Result<u64>
         send(out, Record::SigningKey(key)).await?;
         count += 1;
     }
-    let mut organizations = Vec::new();
-    for n in 0.. {
-        let listed = tx.list_organizations(&OrgScope::All, page(n)?).await?;
-        let last = is_last(&listed);
-        organizations.extend(listed.items);
-        if last {
-            break;
-        }
-    }
+    let organizations: Vec<_> = all_pages!(page => tx.list_organizations(&OrgScope::All, page));
     for org in parents_first(organizations, |o| (o.id.as_str(), o.parent_id.as_deref())) {
         send(out, Record::Organization(org)).await?;
         count += 1;
@@ -157,28 +159,12 @@ async fn export_application(
     app: &Application,
 ) -> Result<u64> {
     let mut count = 0u64;
-    let mut app_orgs = Vec::new();
-    for n in 0.. {
-        let listed = tx.list_app_orgs(&app.id, page(n)?).await?;
-        let last = is_last(&listed);
-        app_orgs.extend(listed.items);
-        if last {
-            break;
-        }
-    }
+    let app_orgs: Vec<_> = all_pages!(page => tx.list_app_orgs(&app.id, page));
     for org in parents_first(app_orgs, |o| (o.id.as_str(), o.parent_id.as_deref())) {
         send(out, Record::AppOrganization(org)).await?;
         count += 1;
     }
-    let mut roles = Vec::new();
-    for n in 0.. {
-        let listed = tx.list_roles(&app.id, page(n)?).await?;
-        let last = is_last(&listed);
-        roles.extend(listed.items);
-        if last {
-            break;
-        }
-    }
+    let roles: Vec<_> = all_pages!(page => tx.list_roles(&app.id, page));
     for role in &roles {
         send(out, Record::Role(role.clone())).await?;
         count += 1;

@@ -464,6 +464,30 @@ async fn each_fault_kind_is_seen_by_a_client_then_listed_counted_and_cleared() {
     assert_eq!(by_id(other)["status"], 502);
     assert_eq!(by_id(other)["error_code"], "SYSTEM.0002");
 
+    // The journal names the rule that hit each request; a closed connection has no status.
+    let (_, journal) = control(
+        &server,
+        &admin,
+        "GET",
+        "/requests?operation=ListUsers",
+        json!({}),
+    )
+    .await;
+    let hit_by = |id: u64| {
+        journal["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["fault"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(hit_by(once)["status"], 500);
+    assert_eq!(hit_by(once)["error_code"], "SYSTEM.0001");
+    assert_eq!(hit_by(expired)["error_code"], "TOKEN.0004");
+    assert_eq!(hit_by(closed)["status"], Value::Null);
+    assert_eq!(hit_by(slow)["status"], 200);
+
     // Cleared one by one, then all.
     let (status, _) = control(
         &server,
