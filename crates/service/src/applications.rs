@@ -279,9 +279,11 @@ where
         .application_for_update(&id)
         .await?
         .ok_or(ErrorKind::ApplicationNotFound)?;
+    let secret_before = app.secret_digest.clone();
     let out = change(&mut app)?;
     app.updated_at = cx.now;
-    let revokes = operation == "RotateClientSecret" || app.disabled;
+    // A new secret or a disabled application: every token issued before stops working.
+    let revokes = app.secret_digest != secret_before || app.disabled;
     if revokes {
         // Also refuses tokens issued concurrently, which the delete below cannot see yet.
         app.token_generation = app.token_generation.saturating_add(1);

@@ -366,8 +366,8 @@ async fn apply_application(
                 || current.name != app.name
                 || current.permissions != app.permissions;
             if differs {
-                // As the API changes an application: a new secret is a rotation, which ends
-                // the tokens issued under the old one.
+                // As the API changes an application: a new secret ends the tokens issued
+                // under the old one.
                 let operation = if secret_differs {
                     "RotateClientSecret"
                 } else {
